@@ -1,0 +1,116 @@
+//! Server side of accounts: the `Accounts` service the binary implements, and the session helpers
+//! every server function uses to find out who is calling.
+
+use std::{net::IpAddr, sync::Arc};
+
+use async_trait::async_trait;
+use axum::{extract::ConnectInfo, http::HeaderMap};
+use leptos::prelude::use_context;
+use tower_sessions::Session;
+
+use crate::{
+    error::{AppError, AppResult},
+    projects::ssr::Projects,
+    types::{UserId, UserInfo},
+};
+
+/// Session key holding the signed-in user's id.
+pub const USER_KEY: &str = "user_id";
+/// Name of the session cookie; also how an expired session is told apart from no session.
+pub const SESSION_COOKIE: &str = "tandem_session";
+
+#[async_trait]
+pub trait Accounts: Send + Sync + 'static {
+    /// Creates the account; `Invalid { field: "name" }` when the name is taken.
+    async fn sign_up(&self, name: &str, password: &str) -> AppResult<UserInfo>;
+    /// Checks the password, rate-limited per IP and per account.
+    async fn log_in(&self, name: &str, password: &str, ip: IpAddr) -> AppResult<UserInfo>;
+    async fn user(&self, id: UserId) -> AppResult<Option<UserInfo>>;
+}
+
+/// The services server functions call into, provided as Leptos context by the binary.
+#[derive(Clone)]
+pub struct Services {
+    pub accounts: Arc<dyn Accounts>,
+    pub projects: Arc<dyn Projects>,
+}
+
+pub fn services() -> AppResult<Services> {
+    use_context::<Services>().ok_or_else(|| {
+        tracing::error!("Services missing from the Leptos context");
+        AppError::Internal
+    })
+}
+
+async fn session() -> AppResult<Session> {
+    leptos_axum::extract::<Session>().await.map_err(|e| {
+        tracing::error!(error = ?e, "session layer missing");
+        AppError::Internal
+    })
+}
+
+/// Reads the user id from a session; shared by server functions and the page guard.
+pub async fn user_id_in(session: &Session) -> AppResult<Option<UserId>> {
+    session.get::<UserId>(USER_KEY).await.map_err(|e| {
+        tracing::error!(error = %e, "session store failed");
+        AppError::Internal
+    })
+}
+
+/// True when the request carried a session cookie; with no user in the session that means the
+/// session expired (or was revoked) rather than that the caller never logged in.
+pub fn had_session_cookie(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .any(|c| c.trim_start().starts_with(&format!("{SESSION_COOKIE}=")))
+}
+
+pub async fn current_user() -> AppResult<UserInfo> {
+    let session = session().await?;
+    let Some(id) = user_id_in(&session).await? else {
+        let headers = leptos_axum::extract::<HeaderMap>()
+            .await
+            .unwrap_or_default();
+        return Err(if had_session_cookie(&headers) {
+            AppError::SessionExpired
+        } else {
+            AppError::NotSignedIn
+        });
+    };
+    match services()?.accounts.user(id).await? {
+        Some(user) => Ok(user),
+        // The account is gone: drop the stale session.
+        None => {
+            let _ = session.flush().await;
+            Err(AppError::NotSignedIn)
+        }
+    }
+}
+
+pub async fn start_session(user: &UserInfo) -> AppResult<()> {
+    let session = session().await?;
+    // A fresh id on login defeats session fixation.
+    let store_err = |e: tower_sessions::session::Error| {
+        tracing::error!(error = %e, "session store failed");
+        AppError::Internal
+    };
+    session.cycle_id().await.map_err(store_err)?;
+    session.insert(USER_KEY, user.id).await.map_err(store_err)
+}
+
+pub async fn end_session() -> AppResult<()> {
+    session().await?.flush().await.map_err(|e| {
+        tracing::error!(error = %e, "session store failed");
+        AppError::Internal
+    })
+}
+
+pub async fn client_ip() -> IpAddr {
+    leptos_axum::extract::<ConnectInfo<std::net::SocketAddr>>()
+        .await
+        .map(|ConnectInfo(addr)| addr.ip())
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]))
+}

@@ -1,0 +1,117 @@
+//! The one error type every server function returns. It crosses the wire, so it carries only what
+//! the user may see; internal causes are logged on the server where they are converted.
+
+use serde::{Deserialize, Serialize};
+use server_fn::{
+    ServerFnError,
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("Please log in.")]
+    NotSignedIn,
+    #[error("Your session expired. Please log in again.")]
+    SessionExpired,
+    #[error("You don't have access to this.")]
+    Forbidden,
+    #[error("{0} not found.")]
+    NotFound(String),
+    /// A form field failed validation; `field` names the input so the form can point at it.
+    #[error("{message}")]
+    Invalid { field: String, message: String },
+    #[error("Too many attempts. Try again in {retry_after_secs} seconds.")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("{0}")]
+    Conflict(String),
+    /// Something broke on the server; the details are in the server log, never in the response.
+    #[error("Something went wrong on the server. Please try again.")]
+    Internal,
+    /// The request never reached a server function (network down, bad payload).
+    #[error("Could not reach the server: {0}")]
+    Transport(String),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    /// The HTTP status this error maps to; used for server-fn responses and SSR pages alike.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::NotSignedIn | Self::SessionExpired => 401,
+            Self::Forbidden => 403,
+            Self::NotFound(_) => 404,
+            Self::Invalid { .. } => 422,
+            Self::RateLimited { .. } => 429,
+            Self::Conflict(_) => 409,
+            Self::Internal => 500,
+            Self::Transport(_) => 502,
+        }
+    }
+
+    /// The message for one form field, if this error is about that field.
+    pub fn field_message(&self, name: &str) -> Option<String> {
+        match self {
+            Self::Invalid { field, message } if field == name => Some(message.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn needs_login(&self) -> bool {
+        matches!(self, Self::NotSignedIn | Self::SessionExpired)
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Request(e) | ServerFnErrorErr::Response(e) => Self::Transport(e),
+            ServerFnErrorErr::Args(e) | ServerFnErrorErr::Deserialization(e) => {
+                Self::invalid("", format!("Malformed request: {e}"))
+            }
+            other => {
+                #[cfg(feature = "ssr")]
+                tracing::error!(error = %other, "server function failed outside its body");
+                let _ = other;
+                Self::Internal
+            }
+        }
+    }
+}
+
+impl From<ServerFnError> for AppError {
+    fn from(value: ServerFnError) -> Self {
+        #[cfg(feature = "ssr")]
+        tracing::error!(error = %value, "server function plumbing failed");
+        let _ = value;
+        Self::Internal
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use super::AppError;
+
+    /// The single place a server function's outcome becomes an HTTP status: server functions
+    /// end with `respond(..)`, so the status is right for API calls and for SSR pages whose
+    /// resources called them.
+    pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+        if let Err(e) = &result
+            && let Some(options) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
+            && let Ok(status) = axum::http::StatusCode::from_u16(e.status())
+        {
+            options.set_status(status);
+        }
+        result
+    }
+}

@@ -1,0 +1,190 @@
+//! The IDE shell at `/p/{id}`: file tree, editor area, chat and status bar in resizable panes, and
+//! a tabbed single-pane layout under 768 px. Pane sizes are remembered per browser.
+
+use leptos::{ev, prelude::*};
+
+use crate::{
+    auth::LogoutButton,
+    error::AppError,
+    projects::load_workspace,
+    types::{Role, Workspace},
+    ui::{ErrorPage, loading, project_id_param},
+};
+
+mod layout;
+
+use layout::{Pane, PaneLayout};
+
+#[component]
+pub fn IdePage() -> impl IntoView {
+    let project = project_id_param();
+    let data = Resource::new(project, |p| async move {
+        match p {
+            Some(p) => load_workspace(p).await,
+            None => Err(AppError::NotFound("Project".into())),
+        }
+    });
+    view! {
+        <Suspense fallback=loading>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(ws) => view! { <IdeShell ws=ws/> }.into_any(),
+                    Err(e) => view! { <main class="page"><ErrorPage error=e/></main> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum MobileTab {
+    Files,
+    Editor,
+    Chat,
+}
+
+impl MobileTab {
+    fn as_str(self) -> &'static str {
+        match self {
+            MobileTab::Files => "files",
+            MobileTab::Editor => "editor",
+            MobileTab::Chat => "chat",
+        }
+    }
+}
+
+#[component]
+fn IdeShell(ws: Workspace) -> impl IntoView {
+    let layout = PaneLayout::new();
+    let tab = RwSignal::new(MobileTab::Editor);
+    let pid = ws.project.id;
+    let role = ws.project.role;
+    let member_count = ws.members.len();
+    let grid = move || {
+        format!(
+            "--tree:{}px;--chat:{}px",
+            layout.width(Pane::Tree),
+            layout.width(Pane::Chat)
+        )
+    };
+    let tab_button = move |t: MobileTab, label: &'static str| {
+        view! {
+            <button type="button" role="tab" aria-selected=move || (tab.get() == t).to_string()
+                class:active=move || tab.get() == t on:click=move |_| tab.set(t)>{label}</button>
+        }
+    };
+    view! {
+        <div class="ide" style=grid data-tab=move || tab.get().as_str()
+            class:tree-hidden=move || !layout.is_open(Pane::Tree)
+            class:chat-hidden=move || !layout.is_open(Pane::Chat)>
+            <header class="ide-header">
+                <a href="/" class="brand" title="All projects">"Tandem"</a>
+                <h1 class="project-title" data-test="project-title">{ws.project.name.clone()}</h1>
+                <span class="badge" data-test="my-role">{role.label()}</span>
+                <span class="spacer"></span>
+                <PaneToggle layout=layout pane=Pane::Tree label="files"/>
+                <PaneToggle layout=layout pane=Pane::Chat label="chat"/>
+                <a href=format!("/p/{pid}/settings") data-test="settings-link">
+                    {if role == Role::Owner { "Share & settings" } else { "Members" }}
+                </a>
+                <span class="who" data-test="whoami">{ws.me.name.clone()}</span>
+                <LogoutButton/>
+            </header>
+
+            <aside class="pane tree" aria-label="Files">
+                <h2 class="pane-title">"Files"</h2>
+                <p class="empty" data-test="tree-empty">"No files yet"</p>
+            </aside>
+            <Splitter layout=layout pane=Pane::Tree/>
+
+            <main class="pane editor" aria-label="Editor">
+                <div class="empty-editor">
+                    <h2>"No file open"</h2>
+                    <p>"Files you open from the tree appear here as tabs."</p>
+                </div>
+            </main>
+            <Splitter layout=layout pane=Pane::Chat/>
+
+            <aside class="pane chat" aria-label="Chat">
+                <h2 class="pane-title">"Chat"</h2>
+                <p class="empty" data-test="chat-empty">"No messages yet"</p>
+                <h3 class="pane-subtitle">{format!("Members ({member_count})")}</h3>
+                <ul class="member-list" data-test="member-list">
+                    {ws.members.iter().map(|m| view! {
+                        <li><span class="avatar" aria-hidden="true">{m.user.name.chars().next().map(|c| c.to_uppercase().to_string())}</span>
+                            {m.user.name.clone()}<span class="muted">{format!(" · {}", m.role.label())}</span></li>
+                    }).collect_view()}
+                </ul>
+            </aside>
+
+            <nav class="mobile-tabs" role="tablist" aria-label="Panels">
+                {tab_button(MobileTab::Files, "Files")}
+                {tab_button(MobileTab::Editor, "Editor")}
+                {tab_button(MobileTab::Chat, "Chat")}
+            </nav>
+
+            <footer class="statusbar" data-test="statusbar">
+                <span>{ws.project.name.clone()}</span>
+                <span>{format!("Role: {}", role.label())}</span>
+                <span>{format!("{member_count} member{}", if member_count == 1 { "" } else { "s" })}</span>
+                <span class="spacer"></span>
+                <span>{format!("Signed in as {}", ws.me.name)}</span>
+            </footer>
+        </div>
+    }
+}
+
+#[component]
+fn PaneToggle(layout: PaneLayout, pane: Pane, label: &'static str) -> impl IntoView {
+    let open = move || layout.is_open(pane);
+    view! {
+        <button type="button" class="link pane-toggle" aria-expanded=move || open().to_string()
+            data-test=format!("toggle-{label}") on:click=move |_| layout.toggle(pane)>
+            {move || if open() { format!("Hide {label}") } else { format!("Show {label}") }}
+        </button>
+    }
+}
+
+/// A draggable (and keyboard-adjustable) separator that sizes the pane beside it.
+#[component]
+fn Splitter(layout: PaneLayout, pane: Pane) -> impl IntoView {
+    let dragging = RwSignal::new(false);
+    let on_down = move |ev: ev::PointerEvent| {
+        if let Some(el) = ev
+            .target()
+            .and_then(|t| leptos::wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
+        {
+            let _ = el.set_pointer_capture(ev.pointer_id());
+        }
+        dragging.set(true);
+    };
+    let on_move = move |ev: ev::PointerEvent| {
+        if dragging.get_untracked() {
+            layout.drag_to(pane, f64::from(ev.client_x()));
+        }
+    };
+    let on_up = move |_: ev::PointerEvent| {
+        if dragging.get_untracked() {
+            dragging.set(false);
+            layout.save();
+        }
+    };
+    let on_key = move |ev: ev::KeyboardEvent| {
+        let step = match (ev.key().as_str(), pane) {
+            ("ArrowLeft", Pane::Tree) | ("ArrowRight", Pane::Chat) => -16.0,
+            ("ArrowRight", Pane::Tree) | ("ArrowLeft", Pane::Chat) => 16.0,
+            _ => return,
+        };
+        ev.prevent_default();
+        layout.resize_by(pane, step);
+        layout.save();
+    };
+    view! {
+        <div class=format!("splitter splitter-{}", pane.as_str()) role="separator" tabindex="0"
+            aria-orientation="vertical" aria-label=format!("Resize {}", pane.as_str())
+            aria-valuenow=move || layout.width(pane).to_string()
+            class:dragging=move || dragging.get()
+            on:pointerdown=on_down on:pointermove=on_move on:pointerup=on_up
+            on:pointercancel=on_up on:keydown=on_key></div>
+    }
+}

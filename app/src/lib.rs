@@ -1,0 +1,66 @@
+//! The Tandem web application: routes, pages and the server functions they call. Built twice:
+//! with `ssr` into the server binary and with `hydrate` into the browser's wasm.
+
+// `#[component]` re-emits items with the visibility of the function it wraps, which this lint
+// misreads as unreachable `pub`; the rest of the workspace keeps it.
+#![allow(unreachable_pub)]
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    SsrMode,
+    components::{Route, Router, Routes},
+    path,
+};
+
+pub mod auth;
+pub mod error;
+pub mod ide;
+pub mod nav;
+pub mod projects;
+pub mod types;
+mod ui;
+pub mod validate;
+
+pub use error::{AppError, AppResult};
+
+/// The HTML document around the app; rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/tandem.css"/>
+        <Title text="Tandem"/>
+        <Router>
+            <Routes fallback=ui::NotFoundPage>
+                <Route path=path!("/") view=projects::Dashboard ssr=SsrMode::Async/>
+                <Route path=path!("/login") view=auth::LoginPage/>
+                <Route path=path!("/signup") view=auth::SignupPage/>
+                // Async SSR so a 403/404 from the data load becomes the page's HTTP status.
+                <Route path=path!("/p/:id") view=ide::IdePage ssr=SsrMode::Async/>
+                <Route path=path!("/p/:id/settings") view=projects::ProjectSettings ssr=SsrMode::Async/>
+                <Route path=path!("/invite/:token") view=projects::InvitePage ssr=SsrMode::Async/>
+            </Routes>
+        </Router>
+    }
+}

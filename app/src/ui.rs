@@ -1,0 +1,96 @@
+//! Pieces every page shares: the top bar, loading and error states, and the project-id param.
+
+use leptos::prelude::*;
+use leptos_router::{
+    components::Redirect,
+    hooks::{use_location, use_params_map},
+};
+
+use crate::{
+    auth::{LogoutButton, me},
+    error::AppError,
+    nav::encode_component,
+    types::ProjectId,
+};
+
+pub(crate) fn loading() -> impl IntoView {
+    view! { <p class="loading" aria-busy="true">"Loading…"</p> }
+}
+
+/// The `:id` route parameter as a project id; `None` when it is not a number (shown as 404).
+pub(crate) fn project_id_param() -> impl Fn() -> Option<ProjectId> + Copy + Send + Sync + 'static {
+    let params = use_params_map();
+    move || params.read().get("id")?.parse().ok().map(ProjectId)
+}
+
+#[component]
+pub(crate) fn TopBar() -> impl IntoView {
+    let user = Resource::new(|| (), |_| me());
+    view! {
+        <header class="topbar">
+            <a href="/" class="brand">"Tandem"</a>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match user.await {
+                        Ok(Some(u)) => view! {
+                            <span class="who" data-test="whoami">{u.name}</span>
+                            <LogoutButton/>
+                        }.into_any(),
+                        _ => view! { <a href="/login">"Log in"</a> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </header>
+    }
+}
+
+/// Turns an error into the page a user should see: login for a missing or expired session,
+/// 404 and 403 pages, or a plain message. The HTTP status was already set by `respond`.
+#[component]
+pub(crate) fn ErrorPage(error: AppError) -> impl IntoView {
+    match error {
+        AppError::NotSignedIn | AppError::SessionExpired => {
+            let here = use_location().pathname.get_untracked();
+            let expired = if error == AppError::SessionExpired { "&expired=1" } else { "" };
+            view! { <Redirect path=format!("/login?next={}{expired}", encode_component(&here))/> }.into_any()
+        }
+        AppError::NotFound(what) => view! {
+            <section class="error-page" data-status="404">
+                <h1>"404 · Not found"</h1>
+                <p>{format!("{what} not found. It may have been deleted, or the link is wrong.")}</p>
+                <a href="/">"Back to your projects"</a>
+            </section>
+        }
+        .into_any(),
+        AppError::Forbidden => view! {
+            <section class="error-page" data-status="403">
+                <h1>"403 · No access"</h1>
+                <p>"You are not a member of this project. Ask its owner for an invite."</p>
+                <a href="/">"Back to your projects"</a>
+            </section>
+        }
+        .into_any(),
+        other => view! {
+            <section class="error-page">
+                <h1>"Something went wrong"</h1>
+                <p>{other.to_string()}</p>
+                <a href="/">"Back to your projects"</a>
+            </section>
+        }
+        .into_any(),
+    }
+}
+
+#[component]
+pub(crate) fn NotFoundPage() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
+        options.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <TopBar/>
+        <main class="page">
+            <ErrorPage error=AppError::NotFound("Page".into())/>
+        </main>
+    }
+}

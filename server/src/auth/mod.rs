@@ -1,0 +1,114 @@
+//! Accounts: sign-up, login with rate limits, sessions in the database, and the page guard that
+//! sends signed-out visitors to the login page.
+
+use std::{net::IpAddr, sync::Arc, time::Instant};
+
+use app::{
+    AppError, AppResult,
+    auth::ssr::Accounts,
+    types::{UserId, UserInfo},
+};
+use async_trait::async_trait;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, SqlErr};
+
+pub mod guard;
+pub mod password;
+pub mod rate_limit;
+pub mod session_store;
+
+use crate::{
+    db::{entities::user, now},
+    error::{Internal, Result, ServerError},
+};
+use rate_limit::LoginLimiter;
+
+#[derive(Clone)]
+pub struct AccountService {
+    db: DatabaseConnection,
+    limiter: Arc<LoginLimiter>,
+}
+
+fn info(u: user::Model) -> UserInfo {
+    UserInfo {
+        id: UserId(u.id),
+        name: u.name,
+    }
+}
+
+impl AccountService {
+    pub fn new(db: DatabaseConnection, limiter: LoginLimiter) -> Self {
+        Self {
+            db,
+            limiter: Arc::new(limiter),
+        }
+    }
+
+    /// Also used by `tandem user add`.
+    pub async fn create_user(&self, name: &str, password: &str) -> AppResult<UserInfo> {
+        let hash = password::hash(password.to_owned()).await.internal()?;
+        let row = user::ActiveModel {
+            name: Set(name.to_owned()),
+            name_key: Set(name.to_lowercase()),
+            password_hash: Set(hash),
+            created_at: Set(now()),
+            ..Default::default()
+        };
+        match user::Entity::insert(row)
+            .exec_with_returning(&self.db)
+            .await
+        {
+            Ok(u) => Ok(info(u)),
+            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                Err(AppError::invalid("name", "That username is taken."))
+            }
+            Err(e) => Err(ServerError::from(e).into()),
+        }
+    }
+
+    pub async fn find_by_name(&self, name: &str) -> Result<Option<user::Model>> {
+        Ok(user::Entity::find()
+            .filter(user::Column::NameKey.eq(name.to_lowercase()))
+            .one(&self.db)
+            .await?)
+    }
+}
+
+#[async_trait]
+impl Accounts for AccountService {
+    async fn sign_up(&self, name: &str, password: &str) -> AppResult<UserInfo> {
+        self.create_user(name, password).await
+    }
+
+    async fn log_in(&self, name: &str, password: &str, ip: IpAddr) -> AppResult<UserInfo> {
+        if let Err(retry_after_secs) = self.limiter.check(ip, name, Instant::now()) {
+            tracing::warn!(%ip, account = name, "login rate-limited");
+            return Err(AppError::RateLimited { retry_after_secs });
+        }
+        let found = self.find_by_name(name).await.internal()?;
+        let ok = password::verify(
+            password.to_owned(),
+            found.as_ref().map(|u| u.password_hash.clone()),
+        )
+        .await
+        .internal()?;
+        match found {
+            Some(u) if ok => {
+                self.limiter.succeeded(name);
+                Ok(info(u))
+            }
+            _ => {
+                self.limiter.failed(ip, name, Instant::now());
+                // One message for both cases, so the form does not confirm which names exist.
+                Err(AppError::invalid("password", "Wrong username or password."))
+            }
+        }
+    }
+
+    async fn user(&self, id: UserId) -> AppResult<Option<UserInfo>> {
+        Ok(user::Entity::find_by_id(id.0)
+            .one(&self.db)
+            .await
+            .internal()?
+            .map(info))
+    }
+}

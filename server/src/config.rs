@@ -1,0 +1,186 @@
+//! All of Tandem's configuration in one struct: command-line flags, each with an environment
+//! variable, so scripts, containers and tests configure the server the same way.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "tandem",
+    version,
+    about = "Tandem: a self-hosted, browser-based collaborative IDE.",
+    long_about = "Tandem serves a collaborative IDE over HTTP. Run without a subcommand (or with \
+                  `serve`) to start the server; the other subcommands administer the database."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum Command {
+    /// Start the server (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage projects.
+    #[command(subcommand)]
+    Project(ProjectCommand),
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum UserCommand {
+    /// Create an account; the password is read from standard input (first line).
+    Add { name: String },
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum ProjectCommand {
+    /// Create a project owned by an existing user.
+    Add {
+        name: String,
+        #[arg(long)]
+        owner: String,
+    },
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Config {
+    /// Address and port to listen on.
+    #[arg(
+        long,
+        env = "TANDEM_BIND",
+        default_value = "127.0.0.1:3000",
+        global = true
+    )]
+    pub bind: SocketAddr,
+
+    /// Directory for Tandem's own data (the SQLite database by default).
+    #[arg(long, env = "TANDEM_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Database URL: `sqlite://path?mode=rwc` or `postgres://user@host/db`.
+    /// Defaults to an SQLite file `tandem.db` in the data directory.
+    #[arg(long, env = "TANDEM_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+
+    /// Directory holding the built site (`pkg/` with the wasm, js and css, plus public assets).
+    #[arg(
+        long,
+        env = "TANDEM_SITE_ROOT",
+        default_value = "target/site",
+        global = true
+    )]
+    pub site_root: PathBuf,
+
+    /// Log output format.
+    #[arg(
+        long,
+        env = "TANDEM_LOG_FORMAT",
+        value_enum,
+        default_value = "pretty",
+        global = true
+    )]
+    pub log_format: LogFormat,
+
+    /// Log filter in `tracing` EnvFilter syntax, e.g. `info,server=debug`.
+    #[arg(long, env = "TANDEM_LOG", default_value = "info", global = true)]
+    pub log_filter: String,
+
+    /// Mark cookies `Secure` (send only over HTTPS). Turn on behind TLS.
+    #[arg(long, env = "TANDEM_SECURE_COOKIES", global = true)]
+    pub secure_cookies: bool,
+
+    /// Log a session out after this many minutes without a request.
+    #[arg(long, env = "TANDEM_SESSION_IDLE_MINUTES", default_value_t = 7 * 24 * 60, global = true)]
+    pub session_idle_minutes: u32,
+
+    /// Failed logins allowed per account within the login window before it is locked for the
+    /// rest of the window.
+    #[arg(
+        long,
+        env = "TANDEM_LOGIN_MAX_FAILURES",
+        default_value_t = 5,
+        global = true
+    )]
+    pub login_max_failures: u32,
+
+    /// Failed logins allowed per client IP within the login window.
+    #[arg(
+        long,
+        env = "TANDEM_LOGIN_MAX_FAILURES_PER_IP",
+        default_value_t = 30,
+        global = true
+    )]
+    pub login_max_failures_per_ip: u32,
+
+    /// Length of the login rate-limit window, in seconds.
+    #[arg(long, env = "TANDEM_LOGIN_WINDOW_SECS", default_value_t = 15 * 60, global = true)]
+    pub login_window_secs: u64,
+
+    /// Seconds to let in-flight requests finish after SIGINT/SIGTERM.
+    #[arg(
+        long,
+        env = "TANDEM_SHUTDOWN_GRACE_SECS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub shutdown_grace_secs: u64,
+}
+
+impl Config {
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("tandem.db").display()
+            ),
+        }
+    }
+
+    pub fn session_idle(&self) -> Duration {
+        Duration::from_secs(u64::from(self.session_idle_minutes) * 60)
+    }
+
+    pub fn login_window(&self) -> Duration {
+        Duration::from_secs(self.login_window_secs)
+    }
+
+    /// Defaults for tests and embedding: everything as the CLI would default it.
+    pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        let mut config = Cli::parse_from(["tandem"]).config;
+        config.data_dir = data_dir.into();
+        config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sqlite_in_data_dir_by_default() {
+        let config = Config::for_data_dir("/tmp/x");
+        assert_eq!(config.database_url(), "sqlite:///tmp/x/tandem.db?mode=rwc");
+        assert_eq!(config.bind.to_string(), "127.0.0.1:3000");
+    }
+}

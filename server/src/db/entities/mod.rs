@@ -1,0 +1,7 @@
+//! sea-orm entities, one file per table.
+
+pub mod invite;
+pub mod member;
+pub mod project;
+pub mod session;
+pub mod user;

@@ -1,0 +1,326 @@
+//! Versioned schema migrations, applied in order at start-up (and by `tandem migrate`). Each
+//! migration is written out in sea-query rather than derived from the entities, so a later
+//! change to an entity never rewrites what an old migration did.
+//!
+//! A small runner instead of `sea-orm-migration`: the schema needs only ordered, recorded steps,
+//! and the extra crate (with sea-schema) costs build minutes on every cold CI run.
+
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, DeriveIden, EntityTrait, QueryOrder, Set,
+    TransactionTrait,
+    sea_query::{ColumnDef, ForeignKey, ForeignKeyAction, Index, Table, TableCreateStatement},
+};
+
+use crate::{db::now, error::Result};
+
+type Steps = fn() -> Vec<Step>;
+
+enum Step {
+    Table(TableCreateStatement),
+    Index(sea_orm::sea_query::IndexCreateStatement),
+}
+
+const MIGRATIONS: &[(i64, &str, Steps)] = &[(1, "accounts_projects_sessions", v1)];
+
+pub async fn run(db: &DatabaseConnection) -> Result<Vec<&'static str>> {
+    db.execute(
+        &Table::create()
+            .table(SchemaMigrations::Table)
+            .if_not_exists()
+            .col(
+                ColumnDef::new(SchemaMigrations::Version)
+                    .big_integer()
+                    .not_null()
+                    .primary_key(),
+            )
+            .col(ColumnDef::new(SchemaMigrations::Name).string().not_null())
+            .col(
+                ColumnDef::new(SchemaMigrations::AppliedAt)
+                    .big_integer()
+                    .not_null(),
+            )
+            .to_owned(),
+    )
+    .await?;
+    let applied: Vec<i64> = applied::Entity::find()
+        .order_by_asc(applied::Column::Version)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| m.version)
+        .collect();
+    let mut ran = Vec::new();
+    for &(version, name, steps) in MIGRATIONS {
+        if applied.contains(&version) {
+            continue;
+        }
+        // One transaction per migration: PostgreSQL rolls DDL back on failure; SQLite too.
+        let txn = db.begin().await?;
+        for step in steps() {
+            match step {
+                Step::Table(t) => txn.execute(&t).await?,
+                Step::Index(i) => txn.execute(&i).await?,
+            };
+        }
+        applied::Entity::insert(applied::ActiveModel {
+            version: Set(version),
+            name: Set(name.to_owned()),
+            applied_at: Set(now()),
+        })
+        .exec(&txn)
+        .await?;
+        txn.commit().await?;
+        tracing::info!(version, name, "applied migration");
+        ran.push(name);
+    }
+    Ok(ran)
+}
+
+/// Backend name for logs and health output.
+pub fn backend_name(db: &DatabaseConnection) -> &'static str {
+    match db.get_database_backend() {
+        DbBackend::Sqlite => "sqlite",
+        DbBackend::Postgres => "postgres",
+        _ => "other",
+    }
+}
+
+fn id_col(col: impl sea_orm::sea_query::IntoIden) -> ColumnDef {
+    ColumnDef::new(col)
+        .big_integer()
+        .not_null()
+        .auto_increment()
+        .primary_key()
+        .to_owned()
+}
+
+fn fk(
+    name: &str,
+    from: (
+        impl sea_orm::sea_query::IntoIden,
+        impl sea_orm::sea_query::IntoIden,
+    ),
+    to: (
+        impl sea_orm::sea_query::IntoIden,
+        impl sea_orm::sea_query::IntoIden,
+    ),
+) -> sea_orm::sea_query::ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .name(name)
+        .from(from.0, from.1)
+        .to(to.0, to.1)
+        .on_delete(ForeignKeyAction::Cascade)
+        .to_owned()
+}
+
+fn v1() -> Vec<Step> {
+    vec![
+        Step::Table(
+            Table::create()
+                .table(Users::Table)
+                .if_not_exists()
+                .col(id_col(Users::Id))
+                .col(ColumnDef::new(Users::Name).string_len(64).not_null())
+                .col(
+                    ColumnDef::new(Users::NameKey)
+                        .string_len(64)
+                        .not_null()
+                        .unique_key(),
+                )
+                .col(ColumnDef::new(Users::PasswordHash).text().not_null())
+                .col(ColumnDef::new(Users::CreatedAt).big_integer().not_null())
+                .to_owned(),
+        ),
+        Step::Table(
+            Table::create()
+                .table(Projects::Table)
+                .if_not_exists()
+                .col(id_col(Projects::Id))
+                .col(ColumnDef::new(Projects::Name).string_len(256).not_null())
+                .col(ColumnDef::new(Projects::CreatedBy).big_integer().not_null())
+                .col(ColumnDef::new(Projects::CreatedAt).big_integer().not_null())
+                .col(ColumnDef::new(Projects::UpdatedAt).big_integer().not_null())
+                .foreign_key(&mut fk(
+                    "fk_projects_created_by",
+                    (Projects::Table, Projects::CreatedBy),
+                    (Users::Table, Users::Id),
+                ))
+                .to_owned(),
+        ),
+        Step::Table(
+            Table::create()
+                .table(ProjectMembers::Table)
+                .if_not_exists()
+                .col(
+                    ColumnDef::new(ProjectMembers::ProjectId)
+                        .big_integer()
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(ProjectMembers::UserId)
+                        .big_integer()
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(ProjectMembers::Role)
+                        .string_len(16)
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(ProjectMembers::JoinedAt)
+                        .big_integer()
+                        .not_null(),
+                )
+                .primary_key(
+                    Index::create()
+                        .col(ProjectMembers::ProjectId)
+                        .col(ProjectMembers::UserId),
+                )
+                .foreign_key(&mut fk(
+                    "fk_members_project",
+                    (ProjectMembers::Table, ProjectMembers::ProjectId),
+                    (Projects::Table, Projects::Id),
+                ))
+                .foreign_key(&mut fk(
+                    "fk_members_user",
+                    (ProjectMembers::Table, ProjectMembers::UserId),
+                    (Users::Table, Users::Id),
+                ))
+                .to_owned(),
+        ),
+        Step::Index(
+            Index::create()
+                .name("idx_members_user")
+                .table(ProjectMembers::Table)
+                .col(ProjectMembers::UserId)
+                .if_not_exists()
+                .to_owned(),
+        ),
+        Step::Table(
+            Table::create()
+                .table(Invites::Table)
+                .if_not_exists()
+                .col(id_col(Invites::Id))
+                .col(ColumnDef::new(Invites::ProjectId).big_integer().not_null())
+                .col(
+                    ColumnDef::new(Invites::Token)
+                        .string_len(64)
+                        .not_null()
+                        .unique_key(),
+                )
+                .col(ColumnDef::new(Invites::Role).string_len(16).not_null())
+                .col(ColumnDef::new(Invites::CreatedBy).big_integer().not_null())
+                .col(ColumnDef::new(Invites::CreatedAt).big_integer().not_null())
+                .col(ColumnDef::new(Invites::ExpiresAt).big_integer().not_null())
+                .foreign_key(&mut fk(
+                    "fk_invites_project",
+                    (Invites::Table, Invites::ProjectId),
+                    (Projects::Table, Projects::Id),
+                ))
+                .foreign_key(&mut fk(
+                    "fk_invites_created_by",
+                    (Invites::Table, Invites::CreatedBy),
+                    (Users::Table, Users::Id),
+                ))
+                .to_owned(),
+        ),
+        Step::Table(
+            Table::create()
+                .table(Sessions::Table)
+                .if_not_exists()
+                .col(
+                    ColumnDef::new(Sessions::Id)
+                        .string_len(64)
+                        .not_null()
+                        .primary_key(),
+                )
+                .col(ColumnDef::new(Sessions::Data).text().not_null())
+                .col(ColumnDef::new(Sessions::ExpiresAt).big_integer().not_null())
+                .to_owned(),
+        ),
+        Step::Index(
+            Index::create()
+                .name("idx_sessions_expires")
+                .table(Sessions::Table)
+                .col(Sessions::ExpiresAt)
+                .if_not_exists()
+                .to_owned(),
+        ),
+    ]
+}
+
+#[derive(DeriveIden)]
+enum SchemaMigrations {
+    Table,
+    Version,
+    Name,
+    AppliedAt,
+}
+
+#[derive(DeriveIden)]
+enum Users {
+    Table,
+    Id,
+    Name,
+    NameKey,
+    PasswordHash,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Projects {
+    Table,
+    Id,
+    Name,
+    CreatedBy,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum ProjectMembers {
+    Table,
+    ProjectId,
+    UserId,
+    Role,
+    JoinedAt,
+}
+
+#[derive(DeriveIden)]
+enum Invites {
+    Table,
+    Id,
+    ProjectId,
+    Token,
+    Role,
+    CreatedBy,
+    CreatedAt,
+    ExpiresAt,
+}
+
+#[derive(DeriveIden)]
+enum Sessions {
+    Table,
+    Id,
+    Data,
+    ExpiresAt,
+}
+
+/// The bookkeeping table, as an entity so it can be read portably.
+pub mod applied {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "schema_migrations")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub version: i64,
+        pub name: String,
+        pub applied_at: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

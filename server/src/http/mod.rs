@@ -1,0 +1,89 @@
+//! The axum application: Leptos pages and server functions, health and metrics, the session
+//! layer and the page guard, request tracing.
+
+use std::sync::Arc;
+
+use app::{
+    App,
+    auth::ssr::{SESSION_COOKIE, Services},
+    shell,
+};
+use axum::{
+    Json, Router,
+    extract::{FromRef, State},
+    http::StatusCode,
+    middleware,
+    response::IntoResponse,
+    routing::get,
+};
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use sea_orm::DatabaseConnection;
+use tower_http::trace::TraceLayer;
+use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
+
+pub mod metrics;
+
+use crate::{auth::session_store::DbSessionStore, config::Config};
+use metrics::Metrics;
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: DatabaseConnection,
+    pub metrics: Metrics,
+    #[from_ref(skip)]
+    pub services: Services,
+    #[from_ref(skip)]
+    pub config: Arc<Config>,
+}
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let services = state.services.clone();
+    let context = move || provide_context(services.clone());
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.config.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(
+            tower_sessions::cookie::time::Duration::try_from(state.config.session_idle())
+                .unwrap_or(tower_sessions::cookie::time::Duration::WEEK),
+        ));
+    let metrics = state.metrics.clone();
+    let shell_options = state.leptos_options.clone();
+    Router::new()
+        .route("/healthz", get(health))
+        .route("/metrics", get(metrics::handler))
+        .leptos_routes_with_context(&state, routes, context.clone(), move || {
+            shell(shell_options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
+        .layer(middleware::from_fn(crate::auth::guard::guard))
+        .layer(sessions)
+        .layer(middleware::from_fn_with_state(metrics, metrics::track))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Liveness and readiness in one: answers 200 only when the database answers.
+async fn health(State(db): State<DatabaseConnection>) -> impl IntoResponse {
+    let backend = crate::db::migrate::backend_name(&db);
+    match db.ping().await {
+        Ok(()) => (
+            StatusCode::OK,
+            Json(serde_json::json!({ "status": "ok", "database": backend })),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({ "status": "unavailable", "database": backend })),
+            )
+        }
+    }
+}

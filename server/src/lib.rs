@@ -1,0 +1,131 @@
+//! The Tandem server: configuration, database, accounts, projects and the HTTP application.
+//! `main.rs` is a thin CLI over [`start`] and the admin commands; tests call [`start`] directly.
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use app::auth::ssr::Services;
+use leptos::config::{Env, LeptosOptions};
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+
+pub mod admin;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod projects;
+
+use auth::{AccountService, rate_limit::LoginLimiter, session_store::DbSessionStore};
+use config::Config;
+use error::Result;
+use http::AppState;
+
+/// Connects, migrates and wires the services: everything but the listener.
+pub async fn prepare(config: Config) -> Result<AppState> {
+    if config.database_url.is_none() {
+        tokio::fs::create_dir_all(&config.data_dir).await?;
+    }
+    let db = db::connect(&config.database_url()).await?;
+    db::migrate::run(&db).await?;
+    let accounts = AccountService::new(
+        db.clone(),
+        LoginLimiter::new(
+            config.login_max_failures,
+            config.login_max_failures_per_ip,
+            config.login_window(),
+        ),
+    );
+    let services = Services {
+        accounts: Arc::new(accounts),
+        projects: Arc::new(projects::ProjectService::new(db.clone())),
+    };
+    let leptos_options = LeptosOptions::builder()
+        .output_name("tandem")
+        .site_root(config.site_root.to_string_lossy().as_ref())
+        .site_pkg_dir("pkg")
+        .env(Env::PROD)
+        .site_addr(config.bind)
+        .build();
+    Ok(AppState {
+        leptos_options,
+        db,
+        metrics: http::metrics::Metrics::default(),
+        services,
+        config: Arc::new(config),
+    })
+}
+
+/// Serves until `shutdown` resolves, then lets in-flight requests finish for the configured
+/// grace period.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let grace = Duration::from_secs(state.config.shutdown_grace_secs);
+    let sweeper = tokio::spawn(sweep_sessions(DbSessionStore::new(state.db.clone())));
+    let (stopping_tx, stopping_rx) = oneshot::channel::<()>();
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stopping_tx.send(());
+    };
+    let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(shutdown);
+    tokio::select! {
+        result = server => result?,
+        () = async {
+            let _ = stopping_rx.await;
+            tokio::time::sleep(grace).await;
+        } => tracing::warn!(?grace, "requests still running after the grace period; stopping anyway"),
+    }
+    sweeper.abort();
+    Ok(())
+}
+
+/// A server running in the background: what integration tests and benchmarks start.
+pub struct Running {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<()>>,
+}
+
+impl Running {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn stop(mut self) -> Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.task.await?
+    }
+}
+
+/// Prepares and serves on `config.bind` (port 0 picks a free one).
+pub async fn start(config: Config) -> Result<Running> {
+    let listener = TcpListener::bind(config.bind).await?;
+    let addr = listener.local_addr()?;
+    let state = prepare(config).await?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(serve(state, listener, async move {
+        let _ = stopped.await;
+    }));
+    Ok(Running {
+        addr,
+        stop: Some(stop),
+        task,
+    })
+}
+
+async fn sweep_sessions(store: DbSessionStore) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        match store.delete_expired().await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(n, "deleted expired sessions"),
+            Err(e) => tracing::warn!(error = %e, "could not delete expired sessions"),
+        }
+    }
+}

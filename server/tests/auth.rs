@@ -1,0 +1,183 @@
+//! Accounts end to end over HTTP: sign-up, login, logout, form errors, rate limits, expired
+//! sessions and the page guard.
+
+mod common;
+
+use common::{Backend, PASSWORD, TestServer};
+use reqwest::StatusCode;
+use sea_orm::ConnectionTrait;
+
+async fn signup_login_logout(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let alice = server.client();
+    alice.signup("alice").await;
+    let me = alice.ok("me", &[]).await;
+    assert_eq!(me["name"], "alice");
+
+    alice.ok("logout", &[]).await;
+    assert_eq!(alice.ok("me", &[]).await, serde_json::Value::Null);
+
+    let wrong = alice
+        .call(
+            "login",
+            &[("name", "alice"), ("password", "not the password")],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(wrong.message(), "Wrong username or password.");
+    let unknown = alice
+        .call("login", &[("name", "nobody"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(
+        unknown.message(),
+        "Wrong username or password.",
+        "no hint which names exist"
+    );
+
+    // Login is case-insensitive on the name and the session survives into pages.
+    alice
+        .ok("login", &[("name", "ALICE"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(alice.ok("me", &[]).await["name"], "alice");
+    let page = alice.get("/").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    server.finish().await;
+}
+
+async fn signup_errors(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let c = server.client();
+    let weak = c
+        .call("signup", &[("name", "bob"), ("password", "short")])
+        .await;
+    assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        weak.message().starts_with("Password too weak"),
+        "{}",
+        weak.body
+    );
+    assert_eq!(weak.body["Invalid"]["field"], "password");
+
+    let bad_name = c
+        .call("signup", &[("name", "b b"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(bad_name.body["Invalid"]["field"], "name");
+
+    c.signup("bob").await;
+    let other = server.client();
+    let taken = other
+        .call("signup", &[("name", "BOB"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(taken.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(taken.message(), "That username is taken.");
+    server.finish().await;
+}
+
+async fn login_rate_limit(backend: Backend) {
+    let server = TestServer::start_with(backend, |c| c.login_max_failures = 3).await;
+    let c = server.client();
+    c.signup("carol").await;
+    c.ok("logout", &[]).await;
+    for _ in 0..3 {
+        let r = c
+            .call(
+                "login",
+                &[("name", "carol"), ("password", "wrong password!")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    // Locked now, even with the right password.
+    let locked = c
+        .call("login", &[("name", "carol"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(locked.error_kind(), "RateLimited");
+    // Another account from the same IP is not locked by carol's failures.
+    let d = server.client();
+    d.signup("dave").await;
+    d.ok("logout", &[]).await;
+    d.ok("login", &[("name", "dave"), ("password", PASSWORD)])
+        .await;
+    server.finish().await;
+}
+
+async fn expired_session_goes_back_to_login(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let c = server.client();
+    c.signup("erin").await;
+    let project = c.create_project("Expiring").await;
+    server
+        .db()
+        .await
+        .execute_unprepared("UPDATE sessions SET expires_at = 0")
+        .await
+        .expect("expire sessions");
+
+    let api = c.call("projects/list", &[]).await;
+    assert_eq!(api.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(api.error_kind(), "SessionExpired");
+
+    let page = c.get(&format!("/p/{project}")).await;
+    assert_eq!(page.status(), StatusCode::SEE_OTHER);
+    let location = page.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    assert_eq!(location, format!("/login?next=%2Fp%2F{project}&expired=1"));
+    let login = c.get(&location).await;
+    let html = login.text().await.expect("html");
+    assert!(html.contains("Your session expired. Please log in again."));
+    server.finish().await;
+}
+
+async fn page_guard(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let anon = server.client();
+    let home = anon.get("/").await;
+    assert_eq!(home.status(), StatusCode::SEE_OTHER);
+    assert_eq!(home.headers()["location"], "/login?next=%2F");
+    let login = anon.get("/login").await;
+    assert_eq!(login.status(), StatusCode::OK);
+    let html = login.text().await.expect("html");
+    assert!(html.contains("Log in to Tandem"));
+    assert!(
+        html.contains("/pkg/tandem.js"),
+        "hydration script is linked"
+    );
+
+    let signed_in = server.client();
+    signed_in.signup("frank").await;
+    let login = signed_in.get("/login").await;
+    assert_eq!(
+        login.status(),
+        StatusCode::SEE_OTHER,
+        "signed-in users skip the login page"
+    );
+
+    // Cookies are HttpOnly and SameSite=Lax.
+    let res = server
+        .client()
+        .http
+        .post(server.url("/api/signup"))
+        .form(&[("name", "gina"), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("signup");
+    let cookie = res.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .to_owned();
+    assert!(cookie.starts_with("tandem_session="), "{cookie}");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    server.finish().await;
+}
+
+db_tests!(
+    signup_login_logout,
+    signup_errors,
+    login_rate_limit,
+    expired_session_goes_back_to_login,
+    page_guard,
+);

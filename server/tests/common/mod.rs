@@ -1,0 +1,224 @@
+//! Test harness: a real server on a free port over a fresh database (an SQLite file, or a new
+//! PostgreSQL database when `TANDEM_TEST_POSTGRES_URL` is set), and a cookie-keeping client.
+#![allow(dead_code, unreachable_pub)]
+
+use std::path::PathBuf;
+
+use reqwest::{Client, Response, StatusCode};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use server::{Running, config::Config};
+
+/// Writes one test per backend: `sqlite` always, `postgres` when PostgreSQL is configured.
+#[macro_export]
+macro_rules! db_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name($crate::common::Backend::Sqlite).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                if $crate::common::postgres_admin_url().is_none() {
+                    eprintln!("TANDEM_TEST_POSTGRES_URL is not set: PostgreSQL case skipped");
+                    return;
+                }
+                super::$name($crate::common::Backend::Postgres).await;
+            })*
+        }
+    };
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn postgres_admin_url() -> Option<String> {
+    std::env::var("TANDEM_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{prefix}_{}_{}_{nanos}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+pub struct TestServer {
+    pub running: Option<Running>,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pg_database: Option<String>,
+}
+
+impl TestServer {
+    pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
+        let data_dir = std::env::temp_dir().join(unique("tandem_test"));
+        std::fs::create_dir_all(&data_dir).expect("temp dir");
+        let mut config = Config::for_data_dir(&data_dir);
+        config.bind = "127.0.0.1:0".parse().expect("addr");
+        config.shutdown_grace_secs = 2;
+        let mut pg_database = None;
+        if backend == Backend::Postgres {
+            let admin = postgres_admin_url().expect("postgres configured");
+            let name = unique("tandem_t");
+            let db = Database::connect(&admin)
+                .await
+                .expect("connect to PostgreSQL");
+            db.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("create test database");
+            let base = admin
+                .rsplit_once('/')
+                .map(|(b, _)| b)
+                .expect("url has a database");
+            config.database_url = Some(format!("{base}/{name}"));
+            pg_database = Some(name);
+        }
+        tweak(&mut config);
+        let database_url = config.database_url();
+        let running = server::start(config).await.expect("server starts");
+        Self {
+            running: Some(running),
+            data_dir,
+            database_url,
+            pg_database,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        self.running.as_ref().expect("running").url(path)
+    }
+
+    pub fn client(&self) -> Api {
+        Api {
+            base: self.url(""),
+            http: Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+        }
+    }
+
+    /// A direct connection to the server's database, for arranging states the UI cannot reach
+    /// quickly (an expired session).
+    pub async fn db(&self) -> DatabaseConnection {
+        Database::connect(&self.database_url)
+            .await
+            .expect("connect")
+    }
+
+    pub async fn finish(mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await.expect("clean shutdown");
+        }
+        if let (Some(name), Some(admin)) = (self.pg_database.take(), postgres_admin_url()) {
+            if let Ok(db) = Database::connect(&admin).await {
+                let _ = db
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .await;
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+/// One browser-like user: a cookie jar and helpers for server functions and pages.
+pub struct Api {
+    pub base: String,
+    pub http: Client,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: serde_json::Value,
+}
+
+impl Reply {
+    /// The AppError variant name (`"NotSignedIn"`, `"Invalid"`, …) of an error reply.
+    pub fn error_kind(&self) -> String {
+        match &self.body {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Object(m) => m.keys().next().cloned().unwrap_or_default(),
+            _ => String::new(),
+        }
+    }
+
+    pub fn message(&self) -> String {
+        self.body
+            .pointer("/Invalid/message")
+            .or_else(|| self.body.get("Conflict"))
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+impl Api {
+    /// Calls a server function the way the browser does (form-encoded POST, JSON back).
+    pub async fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> Reply {
+        let res = self
+            .http
+            .post(format!("{}/api/{endpoint}", self.base))
+            .header("Accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .expect("request");
+        let status = res.status();
+        let text = res.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+        Reply { status, body }
+    }
+
+    pub async fn ok(&self, endpoint: &str, form: &[(&str, &str)]) -> serde_json::Value {
+        let reply = self.call(endpoint, form).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "{endpoint} failed: {}",
+            reply.body
+        );
+        reply.body
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn signup(&self, name: &str) -> i64 {
+        let user = self
+            .ok("signup", &[("name", name), ("password", PASSWORD)])
+            .await;
+        user["id"].as_i64().expect("user id")
+    }
+
+    pub async fn create_project(&self, name: &str) -> i64 {
+        let p = self.ok("projects/create", &[("name", name)]).await;
+        p["id"].as_i64().expect("project id")
+    }
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";

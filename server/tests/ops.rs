@@ -1,0 +1,164 @@
+//! Operations: health, metrics, the admin subcommands and graceful shutdown of the real binary.
+
+mod common;
+
+use std::{
+    io::Write,
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use common::{Backend, PASSWORD, TestServer};
+use reqwest::StatusCode;
+
+async fn health_and_metrics(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let c = server.client();
+    let health = c.get("/healthz").await;
+    assert_eq!(health.status(), StatusCode::OK);
+    let body: serde_json::Value = health.json().await.expect("json");
+    let expected = if backend == Backend::Sqlite {
+        "sqlite"
+    } else {
+        "postgres"
+    };
+    assert_eq!(body["database"], expected);
+
+    c.get("/login").await;
+    c.get("/no-such-page").await;
+    c.call("login", &[("name", "x"), ("password", "y")]).await;
+    let text = c.get("/metrics").await.text().await.expect("metrics");
+    assert!(
+        text.contains("tandem_http_requests_total{route=\"/login\",status=\"200\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("route=\"{fallback}\",status=\"404\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("route=\"/api/login\",status=\"422\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("tandem_http_request_duration_seconds_count{route=\"/login\"} 1"),
+        "{text}"
+    );
+    server.finish().await;
+}
+
+db_tests!(health_and_metrics);
+
+fn tandem(data: &std::path::Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tandem"));
+    c.env("TANDEM_DATA_DIR", data)
+        .env("TANDEM_LOG", "warn")
+        .env_remove("TANDEM_DATABASE_URL");
+    c
+}
+
+#[test]
+fn admin_commands_and_help() {
+    let data = std::env::temp_dir().join(format!("tandem_admin_{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+
+    let help = tandem(&data).arg("--help").output().expect("help");
+    let help = String::from_utf8_lossy(&help.stdout);
+    for flag in [
+        "--bind",
+        "--data-dir",
+        "--database-url",
+        "--log-format",
+        "--secure-cookies",
+        "--session-idle-minutes",
+    ] {
+        assert!(help.contains(flag), "--help lacks {flag}");
+    }
+
+    let out = tandem(&data).arg("migrate").output().expect("migrate");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(data.join("tandem.db").exists());
+
+    let add_user = |name: &str, password: &str| {
+        let mut child = tandem(&data)
+            .args(["user", "add", name])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(format!("{password}\n").as_bytes())
+            .expect("write");
+        child.wait_with_output().expect("wait")
+    };
+    let ok = add_user("olga", PASSWORD);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let weak = add_user("pete", "weak");
+    assert!(!weak.status.success());
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("Password too weak"));
+    let taken = add_user("OLGA", PASSWORD);
+    assert!(String::from_utf8_lossy(&taken.stderr).contains("taken"));
+
+    let project = tandem(&data)
+        .args(["project", "add", "Ops Demo", "--owner", "olga"])
+        .output()
+        .expect("project");
+    assert!(
+        project.status.success(),
+        "{}",
+        String::from_utf8_lossy(&project.stderr)
+    );
+    assert!(String::from_utf8_lossy(&project.stdout).contains("owned by olga"));
+    let nobody = tandem(&data)
+        .args(["project", "add", "X", "--owner", "nobody"])
+        .output()
+        .expect("project");
+    assert!(!nobody.status.success());
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+#[test]
+fn sigterm_shuts_down_gracefully() {
+    let data = std::env::temp_dir().join(format!("tandem_sigterm_{}", std::process::id()));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let mut child = tandem(&data)
+        .env("TANDEM_BIND", format!("127.0.0.1:{port}"))
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let stopped = Instant::now();
+    let exit = loop {
+        if let Some(exit) = child.try_wait().expect("wait") {
+            break exit;
+        }
+        assert!(stopped.elapsed() < Duration::from_secs(15), "did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "graceful exit code, got {exit}");
+    let _ = std::fs::remove_dir_all(&data);
+}

@@ -1,0 +1,337 @@
+//! `cargo xtask run | test | setup`: the project's two commands. Each installs what is missing
+//! (wasm target, cargo-leptos, wasm-bindgen, npm packages, Chromium for tests), then builds and
+//! serves or tests. Only the standard library, so the task itself builds in seconds.
+
+use std::{
+    env,
+    net::{TcpListener, TcpStream},
+    path::PathBuf,
+    process::{Child, Command, ExitCode},
+    time::{Duration, Instant},
+};
+
+mod tools;
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  run [ARGS...]   install what is missing, build (release) and serve Tandem on SQLite
+                  at http://127.0.0.1:3000; ARGS go to `tandem` (see `tandem --help`)
+  test            install what is missing, then fmt, clippy, all Rust tests and the
+                  Playwright suite against a release server
+  setup           only install what is missing";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("run") => run(&args[1..]),
+        Some("test") => test(),
+        Some("setup") => Ctx::new().and_then(|ctx| ctx.setup(false)),
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Paths every step needs. The cargo target dir lives outside the clone so a fresh clone (as in
+/// CI) reuses a warm build.
+struct Ctx {
+    root: PathBuf,
+    target_dir: PathBuf,
+    /// PATH with `node_modules/.bin` first, for npm's wasm-opt (Debian's is too old).
+    path: std::ffi::OsString,
+}
+
+impl Ctx {
+    fn new() -> Result<Self> {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .ok_or("xtask has no parent directory")?
+            .to_path_buf();
+        let target_dir = match env::var_os("CARGO_TARGET_DIR") {
+            Some(dir) => PathBuf::from(dir),
+            None => home()?.join(".cache/tandem-target"),
+        };
+        let bin = root.join("node_modules/.bin");
+        let mut paths = vec![bin];
+        paths.extend(env::split_paths(&env::var_os("PATH").unwrap_or_default()));
+        let path = env::join_paths(paths).map_err(|e| e.to_string())?;
+        Ok(Self {
+            root,
+            target_dir,
+            path,
+        })
+    }
+
+    fn cmd(&self, program: &str, args: &[&str]) -> Command {
+        // Edition 2024 makes `set_var` unsafe (and the workspace forbids unsafe), so every
+        // child gets the environment it needs here instead.
+        let mut c = Command::new(program);
+        c.args(args)
+            .current_dir(&self.root)
+            .env("CARGO_TARGET_DIR", &self.target_dir)
+            .env("PATH", &self.path);
+        c
+    }
+
+    fn step(&self, title: &str, program: &str, args: &[&str]) -> Result {
+        let started = Instant::now();
+        println!("\n==> {title}: {program} {}", args.join(" "));
+        let status = self
+            .cmd(program, args)
+            .status()
+            .map_err(|e| format!("{title}: cannot start {program}: {e}"))?;
+        println!("<== {title}: {:.1}s", started.elapsed().as_secs_f64());
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("{title} failed ({status})"))
+        }
+    }
+
+    fn setup(&self, for_tests: bool) -> Result {
+        tools::wasm_target(self)?;
+        tools::cargo_leptos(self)?;
+        tools::wasm_bindgen(self)?;
+        tools::npm_packages(self)?;
+        if for_tests {
+            tools::chromium(self)?;
+            tools::nextest(self)?;
+        }
+        Ok(())
+    }
+
+    fn site_root(&self) -> PathBuf {
+        self.root.join("target/site")
+    }
+
+    fn tandem_bin(&self) -> PathBuf {
+        self.target_dir.join("release/tandem")
+    }
+
+    /// Release build of server and wasm, then Monaco copied into the site.
+    fn build_release(&self) -> Result {
+        self.step("build", "cargo", &["leptos", "build", "--release"])?;
+        tools::copy_monaco(self)
+    }
+}
+
+fn home() -> Result<PathBuf> {
+    env::var_os("HOME")
+        .map(PathBuf::from)
+        .ok_or_else(|| "HOME is not set; set CARGO_TARGET_DIR instead".to_owned())
+}
+
+fn run(args: &[String]) -> Result {
+    let ctx = Ctx::new()?;
+    ctx.setup(false)?;
+    ctx.build_release()?;
+    let bin = ctx.tandem_bin();
+    println!("\n==> Tandem: {} {}", bin.display(), args.join(" "));
+    let status = ctx
+        .cmd(&bin.to_string_lossy(), &[])
+        .args(args)
+        .env("TANDEM_SITE_ROOT", ctx.site_root())
+        .status()
+        .map_err(|e| format!("cannot start tandem: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("tandem exited with {status}"))
+    }
+}
+
+fn test() -> Result {
+    let ctx = Ctx::new()?;
+    ctx.setup(true)?;
+    ctx.step("format", "cargo", &["fmt", "--all", "--check"])?;
+    // Server and browser builds enable different `app` features, which must never unify in one
+    // cargo invocation; lint each side on its own.
+    ctx.step(
+        "clippy (server)",
+        "cargo",
+        &[
+            "clippy",
+            "-p",
+            "server",
+            "-p",
+            "app",
+            "-p",
+            "collab",
+            "-p",
+            "xtask",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+    ctx.step(
+        "clippy (browser)",
+        "cargo",
+        &[
+            "clippy",
+            "-p",
+            "frontend",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+    let postgres = postgres_url();
+    match &postgres {
+        Some(url) => {
+            println!("\nPostgreSQL answers at {url}: database tests run on SQLite and PostgreSQL")
+        }
+        None => println!(
+            "\nPostgreSQL does not answer on 127.0.0.1:5432: database tests run on SQLite only"
+        ),
+    }
+    let mut rust_tests = if tools::has_nextest(&ctx) {
+        let mut c = ctx.cmd(
+            "cargo",
+            &[
+                "nextest",
+                "run",
+                "-p",
+                "server",
+                "-p",
+                "app",
+                "-p",
+                "collab",
+                "-p",
+                "xtask",
+                "--no-fail-fast",
+            ],
+        );
+        c.env("NEXTEST_HIDE_PROGRESS_BAR", "1");
+        c
+    } else {
+        ctx.cmd(
+            "cargo",
+            &[
+                "test", "-p", "server", "-p", "app", "-p", "collab", "-p", "xtask",
+            ],
+        )
+    };
+    if let Some(url) = &postgres {
+        rust_tests.env("TANDEM_TEST_POSTGRES_URL", url);
+    }
+    run_step("rust tests", rust_tests)?;
+    ctx.build_release()?;
+    end_to_end(&ctx)
+}
+
+pub(crate) fn run_step(title: &str, mut cmd: Command) -> Result {
+    let started = Instant::now();
+    println!("\n==> {title}");
+    let status = cmd.status().map_err(|e| format!("{title}: {e}"))?;
+    println!("<== {title}: {:.1}s", started.elapsed().as_secs_f64());
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{title} failed ({status})"))
+    }
+}
+
+/// The PostgreSQL the tests may use: `TANDEM_TEST_POSTGRES_URL` if set, else the local server
+/// when it answers.
+fn postgres_url() -> Option<String> {
+    if let Ok(url) = env::var("TANDEM_TEST_POSTGRES_URL") {
+        return (!url.is_empty()).then_some(url);
+    }
+    let addr = "127.0.0.1:5432".parse().ok()?;
+    TcpStream::connect_timeout(&addr, Duration::from_secs(1)).ok()?;
+    Some("postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+fn free_port() -> Result<u16> {
+    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    Ok(l.local_addr().map_err(|e| e.to_string())?.port())
+}
+
+/// Kills the server when the tests end, however they end.
+struct ServerGuard(Child);
+
+impl Drop for ServerGuard {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn end_to_end(ctx: &Ctx) -> Result {
+    let port = free_port()?;
+    let data = env::temp_dir().join(format!("tandem-e2e-{}-{port}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let base = format!("http://127.0.0.1:{port}");
+    println!(
+        "\n==> end-to-end: release server at {base}, data in {}",
+        data.display()
+    );
+    let child = ctx
+        .cmd(&ctx.tandem_bin().to_string_lossy(), &[])
+        .env("TANDEM_BIND", format!("127.0.0.1:{port}"))
+        .env("TANDEM_DATA_DIR", &data)
+        .env("TANDEM_SITE_ROOT", ctx.site_root())
+        .env("TANDEM_LOG", "warn")
+        .spawn()
+        .map_err(|e| format!("cannot start tandem: {e}"))?;
+    let server = ServerGuard(child);
+    wait_healthy(port)?;
+    let mut playwright = ctx.cmd(
+        "npx",
+        &[
+            "playwright",
+            "test",
+            "--config",
+            "end2end/playwright.config.ts",
+        ],
+    );
+    playwright.env("BASE_URL", &base);
+    let result = run_step("playwright", playwright);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data);
+    result
+}
+
+fn wait_healthy(port: u16) -> Result {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::{Read, Write};
+            let _ = s.write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n");
+            let mut buf = String::new();
+            let _ = s.read_to_string(&mut buf);
+            if buf.starts_with("HTTP/1.0 200") || buf.starts_with("HTTP/1.1 200") {
+                return Ok(());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Err(format!(
+        "the server on port {port} did not become healthy within 60 s"
+    ))
+}

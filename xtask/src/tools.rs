@@ -1,0 +1,192 @@
+//! Installs the tools the build needs, each only when missing, from the package registries and
+//! rustup only (nothing is downloaded from anywhere else).
+
+use std::{fs, path::Path, process::Stdio};
+
+use crate::{Ctx, Result};
+
+/// cargo-leptos 0.3.11 with `--locked` needs a newer rustc than this project's stable 1.95; a
+/// nightly (or a pinned newer toolchain) builds it.
+const CARGO_LEPTOS_VERSION: &str = "0.3.11";
+const FALLBACK_TOOLCHAIN: &str = "1.97.0";
+
+fn answers(ctx: &Ctx, program: &str, args: &[&str]) -> Option<String> {
+    let out = ctx.cmd(program, args).stderr(Stdio::null()).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+pub(crate) fn wasm_target(ctx: &Ctx) -> Result {
+    let installed = answers(ctx, "rustup", &["target", "list", "--installed"]).unwrap_or_default();
+    if installed
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
+        return Ok(());
+    }
+    ctx.step(
+        "install wasm target",
+        "rustup",
+        &["target", "add", "wasm32-unknown-unknown"],
+    )
+}
+
+pub(crate) fn cargo_leptos(ctx: &Ctx) -> Result {
+    if answers(ctx, "cargo", &["leptos", "--version"]).is_some() {
+        return Ok(());
+    }
+    let toolchains = answers(ctx, "rustup", &["toolchain", "list"]).unwrap_or_default();
+    let toolchain = if toolchains.lines().any(|l| l.starts_with("nightly")) {
+        "+nightly".to_owned()
+    } else {
+        ctx.step(
+            "install a newer toolchain for cargo-leptos",
+            "rustup",
+            &[
+                "toolchain",
+                "install",
+                FALLBACK_TOOLCHAIN,
+                "--profile",
+                "minimal",
+            ],
+        )?;
+        format!("+{FALLBACK_TOOLCHAIN}")
+    };
+    ctx.step(
+        "install cargo-leptos (about 12 minutes, once)",
+        "cargo",
+        &[
+            &toolchain,
+            "install",
+            "cargo-leptos",
+            "--version",
+            CARGO_LEPTOS_VERSION,
+            "--locked",
+        ],
+    )
+}
+
+/// The wasm-bindgen version in Cargo.lock; the CLI must match it exactly.
+fn locked_wasm_bindgen(ctx: &Ctx) -> Result<String> {
+    let lock =
+        fs::read_to_string(ctx.root.join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == "name = \"wasm-bindgen\"" {
+            if let Some(v) = lines.next().and_then(|l| l.strip_prefix("version = \"")) {
+                return Ok(v.trim_end_matches('"').to_owned());
+            }
+        }
+    }
+    Err("wasm-bindgen is not in Cargo.lock".into())
+}
+
+pub(crate) fn wasm_bindgen(ctx: &Ctx) -> Result {
+    let want = locked_wasm_bindgen(ctx)?;
+    let have = answers(ctx, "wasm-bindgen", &["--version"]).unwrap_or_default();
+    if have.split_whitespace().nth(1) == Some(want.as_str()) {
+        return Ok(());
+    }
+    // Without --locked: the CLI's lockfile pins a webpki-roots the registry no longer has.
+    ctx.step(
+        "install wasm-bindgen-cli",
+        "cargo",
+        &["install", "wasm-bindgen-cli", "--version", &want],
+    )
+}
+
+pub(crate) fn npm_packages(ctx: &Ctx) -> Result {
+    let stamp = ctx.root.join("node_modules/.package-lock.json");
+    let lock = ctx.root.join("package-lock.json");
+    if newer_or_same(&stamp, &lock) {
+        return Ok(());
+    }
+    ctx.step(
+        "install npm packages",
+        "npm",
+        &["ci", "--no-audit", "--no-fund"],
+    )
+}
+
+fn newer_or_same(a: &Path, b: &Path) -> bool {
+    let modified = |p: &Path| fs::metadata(p).and_then(|m| m.modified()).ok();
+    matches!((modified(a), modified(b)), (Some(a), Some(b)) if a >= b)
+}
+
+pub(crate) fn chromium(ctx: &Ctx) -> Result {
+    if Path::new("/usr/bin/chromium").exists() {
+        return Ok(());
+    }
+    let root = answers(ctx, "id", &["-u"]).is_some_and(|u| u.trim() == "0");
+    let (program, prefix): (&str, &[&str]) = if root {
+        ("apt-get", &[])
+    } else {
+        ("sudo", &["apt-get"])
+    };
+    for args in [
+        &["update"][..],
+        &["install", "-y", "--no-install-recommends", "chromium"],
+    ] {
+        let mut c = ctx.cmd(program, prefix);
+        c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        crate::run_step("install chromium", c)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn has_nextest(ctx: &Ctx) -> bool {
+    answers(ctx, "cargo", &["nextest", "--version"]).is_some()
+}
+
+/// nextest is faster and clearer, but optional: `cargo test` runs the same tests.
+pub(crate) fn nextest(ctx: &Ctx) -> Result {
+    if has_nextest(ctx) {
+        return Ok(());
+    }
+    if ctx
+        .step(
+            "install cargo-nextest",
+            "cargo",
+            &["install", "cargo-nextest", "--locked"],
+        )
+        .is_err()
+    {
+        println!("cargo-nextest did not install; the Rust tests will run with `cargo test`");
+    }
+    Ok(())
+}
+
+/// Monaco's AMD build goes into the site (never into git); skipped when the same version is
+/// already there.
+pub(crate) fn copy_monaco(ctx: &Ctx) -> Result {
+    let src = ctx.root.join("node_modules/monaco-editor/min/vs");
+    let dest = ctx.site_root().join("monaco/vs");
+    let version = fs::read_to_string(ctx.root.join("node_modules/monaco-editor/package.json"))
+        .map_err(|e| format!("monaco-editor is not installed: {e}"))?;
+    let stamp = ctx.site_root().join("monaco/package.json");
+    if fs::read_to_string(&stamp).ok().as_deref() == Some(version.as_str())
+        && dest.join("loader.js").exists()
+    {
+        return Ok(());
+    }
+    let _ = fs::remove_dir_all(&dest);
+    copy_dir(&src, &dest)?;
+    fs::write(&stamp, version).map_err(|e| e.to_string())?;
+    println!("copied Monaco into {}", dest.display());
+    Ok(())
+}
+
+fn copy_dir(src: &Path, dest: &Path) -> Result {
+    fs::create_dir_all(dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+    for entry in fs::read_dir(src).map_err(|e| format!("{}: {e}", src.display()))? {
+        let entry = entry.map_err(|e| e.to_string())?;
+        let to = dest.join(entry.file_name());
+        if entry.file_type().map_err(|e| e.to_string())?.is_dir() {
+            copy_dir(&entry.path(), &to)?;
+        } else {
+            fs::copy(entry.path(), &to).map_err(|e| format!("{}: {e}", to.display()))?;
+        }
+    }
+    Ok(())
+}
