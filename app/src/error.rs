@@ -98,20 +98,15 @@ impl From<ServerFnError> for AppError {
     }
 }
 
-#[cfg(feature = "ssr")]
-pub mod ssr {
-    use super::AppError;
-
-    /// The single place a server function's outcome becomes an HTTP status: server functions
-    /// end with `respond(..)`, so the status is right for API calls and for SSR pages whose
-    /// resources called them.
-    pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
-        if let Err(e) = &result
-            && let Some(options) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
-            && let Ok(status) = axum::http::StatusCode::from_u16(e.status())
-        {
-            options.set_status(status);
-        }
-        result
+/// Sets the HTTP status of a server-rendered page that shows this error. Server-function
+/// responses get theirs from the server's error-status middleware.
+pub fn set_page_status(error: &AppError) {
+    #[cfg(feature = "ssr")]
+    if let Some(options) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
+        && let Ok(status) = axum::http::StatusCode::from_u16(error.status())
+    {
+        options.set_status(status);
     }
+    #[cfg(not(feature = "ssr"))]
+    let _ = error;
 }

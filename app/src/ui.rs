@@ -44,10 +44,11 @@ pub(crate) fn TopBar() -> impl IntoView {
     }
 }
 
-/// Turns an error into the page a user should see: login for a missing or expired session,
-/// 404 and 403 pages, or a plain message. The HTTP status was already set by `respond`.
+/// Turns an error into the page a user should see (and, on the server, the page's status):
+/// login for a missing or expired session, 404 and 403 pages, or a plain message.
 #[component]
 pub(crate) fn ErrorPage(error: AppError) -> impl IntoView {
+    crate::error::set_page_status(&error);
     match error {
         AppError::NotSignedIn | AppError::SessionExpired => {
             let here = use_location().pathname.get_untracked();
@@ -83,10 +84,6 @@ pub(crate) fn ErrorPage(error: AppError) -> impl IntoView {
 
 #[component]
 pub(crate) fn NotFoundPage() -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    if let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
-        options.set_status(axum::http::StatusCode::NOT_FOUND);
-    }
     view! {
         <TopBar/>
         <main class="page">

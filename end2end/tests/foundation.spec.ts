@@ -95,7 +95,7 @@ test("invite link joins a second user; wrong password and strangers are refused"
   // The guest opens the link signed out, is sent to sign up / log in, then accepts.
   const guestPage = await (await browser.newContext()).newPage();
   await guestPage.goto(link);
-  await expect(guestPage).toHaveURL(/\/login\?next=%2Finvite%2F/);
+  await expect(guestPage).toHaveURL(/\/login\?next=\/invite\//);
   await hydrated(guestPage);
   await guestPage.getByRole("link", { name: "Sign up" }).click();
   await expect(guestPage).toHaveURL(/\/signup\?next=/);

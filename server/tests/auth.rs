@@ -104,9 +104,14 @@ async fn login_rate_limit(backend: Backend) {
 
 async fn expired_session_goes_back_to_login(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let c = server.client();
-    c.signup("erin").await;
-    let project = c.create_project("Expiring").await;
+    // Two signed-in browsers: one meets the expiry through a server function, one through a page.
+    let api = server.client();
+    api.signup("erin").await;
+    let project = api.create_project("Expiring").await;
+    let browser = server.client();
+    browser
+        .ok("login", &[("name", "erin"), ("password", PASSWORD)])
+        .await;
     server
         .db()
         .await
@@ -114,18 +119,18 @@ async fn expired_session_goes_back_to_login(backend: Backend) {
         .await
         .expect("expire sessions");
 
-    let api = c.call("projects/list", &[]).await;
-    assert_eq!(api.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(api.error_kind(), "SessionExpired");
+    let reply = api.call("projects/list", &[]).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.error_kind(), "SessionExpired");
 
-    let page = c.get(&format!("/p/{project}")).await;
+    let page = browser.get(&format!("/p/{project}")).await;
     assert_eq!(page.status(), StatusCode::SEE_OTHER);
     let location = page.headers()["location"]
         .to_str()
         .expect("location")
         .to_owned();
-    assert_eq!(location, format!("/login?next=%2Fp%2F{project}&expired=1"));
-    let login = c.get(&location).await;
+    assert_eq!(location, format!("/login?next=/p/{project}&expired=1"));
+    let login = browser.get(&location).await;
     let html = login.text().await.expect("html");
     assert!(html.contains("Your session expired. Please log in again."));
     server.finish().await;
@@ -136,7 +141,7 @@ async fn page_guard(backend: Backend) {
     let anon = server.client();
     let home = anon.get("/").await;
     assert_eq!(home.status(), StatusCode::SEE_OTHER);
-    assert_eq!(home.headers()["location"], "/login?next=%2F");
+    assert_eq!(home.headers()["location"], "/login?next=/");
     let login = anon.get("/login").await;
     assert_eq!(login.status(), StatusCode::OK);
     let html = login.text().await.expect("html");

@@ -16,16 +16,11 @@ pub async fn signup(
     next: Option<String>,
 ) -> Result<UserInfo, AppError> {
     let _ = next;
-    crate::error::ssr::respond(
-        async {
-            let name = validate::username(&name)?;
-            validate::password(&password, name)?;
-            let user = ssr::services()?.accounts.sign_up(name, &password).await?;
-            ssr::start_session(&user).await?;
-            Ok(user)
-        }
-        .await,
-    )
+    let name = validate::username(&name)?;
+    validate::password(&password, name)?;
+    let user = ssr::services()?.accounts.sign_up(name, &password).await?;
+    ssr::start_session(&user).await?;
+    Ok(user)
 }
 
 #[server(endpoint = "login")]
@@ -35,33 +30,28 @@ pub async fn login(
     next: Option<String>,
 ) -> Result<UserInfo, AppError> {
     let _ = next;
-    crate::error::ssr::respond(
-        async {
-            let ip = ssr::client_ip().await;
-            let user = ssr::services()?
-                .accounts
-                .log_in(name.trim(), &password, ip)
-                .await?;
-            ssr::start_session(&user).await?;
-            Ok(user)
-        }
-        .await,
-    )
+    let ip = ssr::client_ip().await;
+    let user = ssr::services()?
+        .accounts
+        .log_in(name.trim(), &password, ip)
+        .await?;
+    ssr::start_session(&user).await?;
+    Ok(user)
 }
 
 #[server(endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
-    crate::error::ssr::respond(ssr::end_session().await)
+    ssr::end_session().await
 }
 
 /// The signed-in user, or `None`; never an error for a missing session, so pages can branch.
 #[server(endpoint = "me")]
 pub async fn me() -> Result<Option<UserInfo>, AppError> {
-    crate::error::ssr::respond(match ssr::current_user().await {
+    match ssr::current_user().await {
         Ok(user) => Ok(Some(user)),
         Err(e) if e.needs_login() => Ok(None),
         Err(e) => Err(e),
-    })
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

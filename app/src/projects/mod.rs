@@ -23,75 +23,50 @@ pub const INVITE_MAX_HOURS: u32 = 24 * 30;
 #[server(endpoint = "projects/list")]
 pub async fn list_projects() -> Result<Vec<ProjectSummary>, AppError> {
     use crate::auth::ssr::{current_user, services};
-    crate::error::ssr::respond(
-        async {
-            let me = current_user().await?;
-            services()?.projects.list_for(me.id).await
-        }
-        .await,
-    )
+    let me = current_user().await?;
+    services()?.projects.list_for(me.id).await
 }
 
 #[server(endpoint = "projects/create")]
 pub async fn create_project(name: String) -> Result<ProjectSummary, AppError> {
     use crate::auth::ssr::{current_user, services};
-    crate::error::ssr::respond(
-        async {
-            let me = current_user().await?;
-            let name = crate::validate::project_name(&name)?;
-            services()?.projects.create(me.id, name).await
-        }
-        .await,
-    )
+    let me = current_user().await?;
+    let name = crate::validate::project_name(&name)?;
+    services()?.projects.create(me.id, name).await
 }
 
 /// The project, the caller and its members: what the IDE shell and settings page show.
 #[server(endpoint = "projects/workspace")]
 pub async fn load_workspace(project: ProjectId) -> Result<Workspace, AppError> {
-    crate::error::ssr::respond(
-        async {
-            let ctx = ssr::authorize(project, Role::Viewer).await?;
-            let projects = &ctx.services.projects;
-            Ok(Workspace {
-                project: projects.summary(project, ctx.user.id).await?,
-                members: projects.members(project).await?,
-                me: ctx.user,
-            })
-        }
-        .await,
-    )
+    let ctx = ssr::authorize(project, Role::Viewer).await?;
+    let projects = &ctx.services.projects;
+    Ok(Workspace {
+        project: projects.summary(project, ctx.user.id).await?,
+        members: projects.members(project).await?,
+        me: ctx.user,
+    })
 }
 
 #[server(endpoint = "projects/rename")]
 pub async fn rename_project(project: ProjectId, name: String) -> Result<String, AppError> {
-    crate::error::ssr::respond(
-        async {
-            let ctx = ssr::authorize(project, Role::Editor).await?;
-            let name = crate::validate::project_name(&name)?;
-            ctx.services.projects.rename(project, name).await?;
-            Ok(name.to_owned())
-        }
-        .await,
-    )
+    let ctx = ssr::authorize(project, Role::Editor).await?;
+    let name = crate::validate::project_name(&name)?;
+    ctx.services.projects.rename(project, name).await?;
+    Ok(name.to_owned())
 }
 
 /// Deleting needs the project's name typed back, so a stray click cannot destroy a project.
 #[server(endpoint = "projects/delete")]
 pub async fn delete_project(project: ProjectId, confirm: String) -> Result<(), AppError> {
-    crate::error::ssr::respond(
-        async {
-            let ctx = ssr::authorize(project, Role::Owner).await?;
-            let summary = ctx.services.projects.summary(project, ctx.user.id).await?;
-            if confirm.trim() != summary.name {
-                return Err(AppError::invalid(
-                    "confirm",
-                    "Type the project's name exactly to delete it.",
-                ));
-            }
-            ctx.services.projects.delete(project).await
-        }
-        .await,
-    )
+    let ctx = ssr::authorize(project, Role::Owner).await?;
+    let summary = ctx.services.projects.summary(project, ctx.user.id).await?;
+    if confirm.trim() != summary.name {
+        return Err(AppError::invalid(
+            "confirm",
+            "Type the project's name exactly to delete it.",
+        ));
+    }
+    ctx.services.projects.delete(project).await
 }
 
 #[server(endpoint = "projects/invite")]
@@ -100,42 +75,27 @@ pub async fn invite_member(
     username: String,
     role: Role,
 ) -> Result<Member, AppError> {
-    crate::error::ssr::respond(
-        async {
-            let ctx = ssr::authorize(project, Role::Owner).await?;
-            ctx.services
-                .projects
-                .add_member(project, username.trim(), role)
-                .await
-        }
-        .await,
-    )
+    let ctx = ssr::authorize(project, Role::Owner).await?;
+    ctx.services
+        .projects
+        .add_member(project, username.trim(), role)
+        .await
 }
 
 #[server(endpoint = "projects/set-role")]
 pub async fn set_member_role(project: ProjectId, user: UserId, role: Role) -> Result<(), AppError> {
-    crate::error::ssr::respond(
-        async {
-            let ctx = ssr::authorize(project, Role::Owner).await?;
-            ctx.services.projects.set_role(project, user, role).await
-        }
-        .await,
-    )
+    let ctx = ssr::authorize(project, Role::Owner).await?;
+    ctx.services.projects.set_role(project, user, role).await
 }
 
 /// Owners remove anyone; every member may remove themselves (leave).
 #[server(endpoint = "projects/remove-member")]
 pub async fn remove_member(project: ProjectId, user: UserId) -> Result<(), AppError> {
-    crate::error::ssr::respond(
-        async {
-            let ctx = ssr::authorize(project, Role::Viewer).await?;
-            if user != ctx.user.id && ctx.role < Role::Owner {
-                return Err(AppError::Forbidden);
-            }
-            ctx.services.projects.remove_member(project, user).await
-        }
-        .await,
-    )
+    let ctx = ssr::authorize(project, Role::Viewer).await?;
+    if user != ctx.user.id && ctx.role < Role::Owner {
+        return Err(AppError::Forbidden);
+    }
+    ctx.services.projects.remove_member(project, user).await
 }
 
 #[server(endpoint = "projects/invite-links/create")]
@@ -144,66 +104,41 @@ pub async fn create_invite_link(
     role: Role,
     hours: u32,
 ) -> Result<InviteLink, AppError> {
-    crate::error::ssr::respond(
-        async {
-            let ctx = ssr::authorize(project, Role::Owner).await?;
-            if hours == 0 || hours > INVITE_MAX_HOURS {
-                return Err(AppError::invalid(
-                    "hours",
-                    format!("Choose an expiry between 1 hour and {INVITE_MAX_HOURS} hours."),
-                ));
-            }
-            ctx.services
-                .projects
-                .create_invite(project, ctx.user.id, role, hours)
-                .await
-        }
-        .await,
-    )
+    let ctx = ssr::authorize(project, Role::Owner).await?;
+    if hours == 0 || hours > INVITE_MAX_HOURS {
+        return Err(AppError::invalid(
+            "hours",
+            format!("Choose an expiry between 1 hour and {INVITE_MAX_HOURS} hours."),
+        ));
+    }
+    ctx.services
+        .projects
+        .create_invite(project, ctx.user.id, role, hours)
+        .await
 }
 
 #[server(endpoint = "projects/invite-links")]
 pub async fn invite_links(project: ProjectId) -> Result<Vec<InviteLink>, AppError> {
-    crate::error::ssr::respond(
-        async {
-            let ctx = ssr::authorize(project, Role::Owner).await?;
-            ctx.services.projects.invites(project).await
-        }
-        .await,
-    )
+    let ctx = ssr::authorize(project, Role::Owner).await?;
+    ctx.services.projects.invites(project).await
 }
 
 #[server(endpoint = "projects/invite-links/revoke")]
 pub async fn revoke_invite_link(project: ProjectId, invite: InviteId) -> Result<(), AppError> {
-    crate::error::ssr::respond(
-        async {
-            let ctx = ssr::authorize(project, Role::Owner).await?;
-            ctx.services.projects.revoke_invite(project, invite).await
-        }
-        .await,
-    )
+    let ctx = ssr::authorize(project, Role::Owner).await?;
+    ctx.services.projects.revoke_invite(project, invite).await
 }
 
 #[server(endpoint = "invites/preview")]
 pub async fn preview_invite(token: String) -> Result<InvitePreview, AppError> {
     use crate::auth::ssr::{current_user, services};
-    crate::error::ssr::respond(
-        async {
-            let me = current_user().await?;
-            services()?.projects.invite_preview(&token, me.id).await
-        }
-        .await,
-    )
+    let me = current_user().await?;
+    services()?.projects.invite_preview(&token, me.id).await
 }
 
 #[server(endpoint = "invites/accept")]
 pub async fn accept_invite(token: String) -> Result<ProjectId, AppError> {
     use crate::auth::ssr::{current_user, services};
-    crate::error::ssr::respond(
-        async {
-            let me = current_user().await?;
-            services()?.projects.accept_invite(&token, me.id).await
-        }
-        .await,
-    )
+    let me = current_user().await?;
+    services()?.projects.accept_invite(&token, me.id).await
 }
