@@ -163,7 +163,7 @@ pub(crate) fn ProjectSettings() -> impl IntoView {
                             <table class="members" data-test="members">
                                 <thead><tr><th>"User"</th><th>"Role"</th><th>"Joined"</th><th></th></tr></thead>
                                 <tbody>
-                                    {ws.members.iter().cloned().map(|m| {
+                                    {ws.members.into_iter().map(|m| {
                                         let uid = m.user.id;
                                         let role_cell = if is_owner {
                                             view! {

@@ -7,18 +7,17 @@
 
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbBackend, DeriveIden, EntityTrait, QueryOrder, Set,
-    TransactionTrait,
-    sea_query::{ColumnDef, ForeignKey, ForeignKeyAction, Index, Table, TableCreateStatement},
+    Statement, TransactionTrait,
+    sea_query::{
+        ColumnDef, ForeignKey, ForeignKeyAction, Index, IndexCreateStatement, Table,
+        TableCreateStatement,
+    },
 };
 
 use crate::{db::now, error::Result};
 
-type Steps = fn() -> Vec<Step>;
-
-enum Step {
-    Table(TableCreateStatement),
-    Index(sea_orm::sea_query::IndexCreateStatement),
-}
+/// A migration is the list of statements it runs, built for the connected backend.
+type Steps = fn(DbBackend) -> Vec<Statement>;
 
 const MIGRATIONS: &[(i64, &str, Steps)] = &[(1, "accounts_projects_sessions", v1)];
 
@@ -56,11 +55,8 @@ pub async fn run(db: &DatabaseConnection) -> Result<Vec<&'static str>> {
         }
         // One transaction per migration: PostgreSQL rolls DDL back on failure; SQLite too.
         let txn = db.begin().await?;
-        for step in steps() {
-            match step {
-                Step::Table(t) => txn.execute(&t).await?,
-                Step::Index(i) => txn.execute(&i).await?,
-            };
+        for statement in steps(db.get_database_backend()) {
+            txn.execute_raw(statement).await?;
         }
         applied::Entity::insert(applied::ActiveModel {
             version: Set(version),
@@ -113,10 +109,12 @@ fn fk(
         .to_owned()
 }
 
-fn v1() -> Vec<Step> {
+fn v1(backend: DbBackend) -> Vec<Statement> {
+    let table = |t: &TableCreateStatement| backend.build(t);
+    let index = |i: &IndexCreateStatement| backend.build(i);
     vec![
-        Step::Table(
-            Table::create()
+        table(
+            &Table::create()
                 .table(Users::Table)
                 .if_not_exists()
                 .col(id_col(Users::Id))
@@ -131,8 +129,8 @@ fn v1() -> Vec<Step> {
                 .col(ColumnDef::new(Users::CreatedAt).big_integer().not_null())
                 .to_owned(),
         ),
-        Step::Table(
-            Table::create()
+        table(
+            &Table::create()
                 .table(Projects::Table)
                 .if_not_exists()
                 .col(id_col(Projects::Id))
@@ -147,8 +145,8 @@ fn v1() -> Vec<Step> {
                 ))
                 .to_owned(),
         ),
-        Step::Table(
-            Table::create()
+        table(
+            &Table::create()
                 .table(ProjectMembers::Table)
                 .if_not_exists()
                 .col(
@@ -188,16 +186,16 @@ fn v1() -> Vec<Step> {
                 ))
                 .to_owned(),
         ),
-        Step::Index(
-            Index::create()
+        index(
+            &Index::create()
                 .name("idx_members_user")
                 .table(ProjectMembers::Table)
                 .col(ProjectMembers::UserId)
                 .if_not_exists()
                 .to_owned(),
         ),
-        Step::Table(
-            Table::create()
+        table(
+            &Table::create()
                 .table(Invites::Table)
                 .if_not_exists()
                 .col(id_col(Invites::Id))
@@ -224,8 +222,8 @@ fn v1() -> Vec<Step> {
                 ))
                 .to_owned(),
         ),
-        Step::Table(
-            Table::create()
+        table(
+            &Table::create()
                 .table(Sessions::Table)
                 .if_not_exists()
                 .col(
@@ -238,8 +236,8 @@ fn v1() -> Vec<Step> {
                 .col(ColumnDef::new(Sessions::ExpiresAt).big_integer().not_null())
                 .to_owned(),
         ),
-        Step::Index(
-            Index::create()
+        index(
+            &Index::create()
                 .name("idx_sessions_expires")
                 .table(Sessions::Table)
                 .col(Sessions::ExpiresAt)

@@ -16,7 +16,7 @@ use server_fn::error::SERVER_FN_ERROR_HEADER;
 /// Serialised errors are a few hundred bytes; anything bigger is not one of ours.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
-pub async fn server_fn_status(req: Request, next: Next) -> Response {
+pub(super) async fn server_fn_status(req: Request, next: Next) -> Response {
     let res = next.run(req).await;
     if !res.headers().contains_key(SERVER_FN_ERROR_HEADER) {
         return res;

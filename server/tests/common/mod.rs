@@ -130,12 +130,12 @@ impl TestServer {
         if let Some(r) = self.running.take() {
             r.stop().await.expect("clean shutdown");
         }
-        if let (Some(name), Some(admin)) = (self.pg_database.take(), postgres_admin_url()) {
-            if let Ok(db) = Database::connect(&admin).await {
-                let _ = db
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                    .await;
-            }
+        if let (Some(name), Some(admin)) = (self.pg_database.take(), postgres_admin_url())
+            && let Ok(db) = Database::connect(&admin).await
+        {
+            let _ = db
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .await;
         }
         let _ = std::fs::remove_dir_all(&self.data_dir);
     }
