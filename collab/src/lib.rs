@@ -1,6 +1,16 @@
-//! Tandem's sync engine. This first slice owns the `/ws` frame envelope, which names the channel
-//! (a document or the project channel) that each binary frame belongs to.
+//! Tandem's sync engine. The wire formats (the `/ws` frame envelope and the y-sync messages)
+//! build everywhere, including the browser; the live-document engine (feature `server`) runs
+//! one owner task per open document behind transport-free subscriptions.
 
+pub mod doc;
+pub mod protocol;
 pub mod wire;
+
+#[cfg(feature = "server")]
+pub mod bus;
+#[cfg(feature = "server")]
+pub mod engine;
+#[cfg(feature = "server")]
+pub mod store;
 
 pub use wire::{Channel, DocId, Frame, WireError};

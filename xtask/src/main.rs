@@ -151,6 +151,13 @@ fn run(args: &[String]) -> Result {
     }
 }
 
+/// The server-side packages: linted and tested together (with `app`'s `ssr` feature).
+const SERVER_PACKAGES: [&str; 8] = ["-p", "server", "-p", "app", "-p", "collab", "-p", "xtask"];
+
+fn with_packages<'a>(before: &[&'a str], after: &[&'a str]) -> Vec<&'a str> {
+    [before, &SERVER_PACKAGES[..], after].concat()
+}
+
 fn test() -> Result {
     let ctx = Ctx::new()?;
     ctx.setup(true)?;
@@ -160,21 +167,7 @@ fn test() -> Result {
     ctx.step(
         "clippy (server)",
         "cargo",
-        &[
-            "clippy",
-            "-p",
-            "server",
-            "-p",
-            "app",
-            "-p",
-            "collab",
-            "-p",
-            "xtask",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ],
+        &with_packages(&["clippy"], &["--all-targets", "--", "-D", "warnings"]),
     )?;
     ctx.step(
         "clippy (browser)",
@@ -202,29 +195,12 @@ fn test() -> Result {
     let mut rust_tests = if tools::has_nextest(&ctx) {
         let mut c = ctx.cmd(
             "cargo",
-            &[
-                "nextest",
-                "run",
-                "-p",
-                "server",
-                "-p",
-                "app",
-                "-p",
-                "collab",
-                "-p",
-                "xtask",
-                "--no-fail-fast",
-            ],
+            &with_packages(&["nextest", "run"], &["--no-fail-fast"]),
         );
         c.env("NEXTEST_HIDE_PROGRESS_BAR", "1");
         c
     } else {
-        ctx.cmd(
-            "cargo",
-            &[
-                "test", "-p", "server", "-p", "app", "-p", "collab", "-p", "xtask",
-            ],
-        )
+        ctx.cmd("cargo", &with_packages(&["test"], &[]))
     };
     if let Some(url) = &postgres {
         rust_tests.env("TANDEM_TEST_POSTGRES_URL", url);

@@ -1,0 +1,106 @@
+//! One live yrs document with its awareness: apply updates, answer sync step 1, produce
+//! snapshots. Pure state, no I/O.
+
+use yrs::{
+    Doc, OffsetKind, Options, ReadTxn, StateVector, Transact, Update, sync::Awareness,
+    updates::decoder::Decode,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DocError {
+    #[error("malformed update: {0}")]
+    Decode(String),
+    #[error("update could not be applied: {0}")]
+    Apply(String),
+}
+
+pub struct LiveDoc {
+    awareness: Awareness,
+}
+
+impl LiveDoc {
+    /// A document restored from its snapshot and the updates logged after it.
+    pub fn restore<'a>(
+        snapshot: Option<&[u8]>,
+        updates: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<Self, DocError> {
+        // Monaco counts UTF-16 code units; the server's documents agree with the clients'.
+        let doc = Doc::with_options(Options {
+            offset_kind: OffsetKind::Utf16,
+            ..Options::default()
+        });
+        let live = Self {
+            awareness: Awareness::new(doc),
+        };
+        if let Some(snapshot) = snapshot {
+            live.apply(snapshot)?;
+        }
+        for update in updates {
+            live.apply(update)?;
+        }
+        Ok(live)
+    }
+
+    pub fn doc(&self) -> &Doc {
+        self.awareness.doc()
+    }
+
+    pub fn awareness(&self) -> &Awareness {
+        &self.awareness
+    }
+
+    pub fn awareness_mut(&mut self) -> &mut Awareness {
+        &mut self.awareness
+    }
+
+    /// Applies a v1 update. Updates whose dependencies have not arrived yet are kept pending by
+    /// yrs and integrate once they do, as in Yjs.
+    pub fn apply(&self, update: &[u8]) -> Result<(), DocError> {
+        let update = Update::decode_v1(update).map_err(|e| DocError::Decode(e.to_string()))?;
+        self.doc()
+            .transact_mut()
+            .apply_update(update)
+            .map_err(|e| DocError::Apply(e.to_string()))
+    }
+
+    pub fn state_vector(&self) -> StateVector {
+        self.doc().transact().state_vector()
+    }
+
+    /// What a peer with state vector `sv` is missing (sync step 2).
+    pub fn diff(&self, sv: &StateVector) -> Vec<u8> {
+        self.doc().transact().encode_state_as_update_v1(sv)
+    }
+
+    /// The whole document as one update: the compaction snapshot.
+    pub fn snapshot(&self) -> Vec<u8> {
+        self.diff(&StateVector::default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use yrs::{GetString, Text};
+
+    use super::*;
+
+    fn text_update(doc: &Doc, pos: u32, s: &str) -> Vec<u8> {
+        let text = doc.get_or_insert_text("content");
+        let before = doc.transact().state_vector();
+        text.insert(&mut doc.transact_mut(), pos, s);
+        doc.transact().encode_state_as_update_v1(&before)
+    }
+
+    #[test]
+    fn restores_snapshot_plus_log() {
+        let client = Doc::new();
+        let a = text_update(&client, 0, "hello");
+        let b = text_update(&client, 5, " world");
+        let live = LiveDoc::restore(None, [a.as_slice()]).expect("restore");
+        live.apply(&b).expect("apply");
+        let again = LiveDoc::restore(Some(&live.snapshot()), []).expect("restore");
+        let text = again.doc().get_or_insert_text("content");
+        assert_eq!(text.get_string(&again.doc().transact()), "hello world");
+        assert!(live.apply(&[1, 2, 3]).is_err());
+    }
+}

@@ -1,0 +1,109 @@
+//! y-sync and awareness messages as y-protocols defines them (sync.js: messageYjsSyncStep1 = 0,
+//! messageYjsSyncStep2 = 1, messageYjsUpdate = 2; y-websocket: messageSync = 0,
+//! messageAwareness = 1, messageAuth = 2, messageQueryAwareness = 3), decoded with yrs's own
+//! codec so Tandem stays wire-compatible with every Yjs client.
+
+use bytes::Bytes;
+use yrs::{
+    StateVector,
+    encoding::read::Cursor,
+    sync::{Awareness, AwarenessUpdate, Message, SyncMessage},
+    updates::{
+        decoder::{Decode, DecoderV1},
+        encoder::Encode,
+    },
+};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ProtocolError {
+    #[error("malformed y-sync message: {0}")]
+    Malformed(String),
+    #[error("empty message")]
+    Empty,
+    /// Bytes after the message, or a non-canonical encoding of it: either way the frame is not
+    /// exactly one message, so its bytes could not be forwarded as they are.
+    #[error("the frame is not exactly one canonically encoded message")]
+    NotExactlyOne,
+}
+
+/// Decodes exactly one message and insists the frame holds nothing else, so that forwarding
+/// the received bytes forwards exactly what was applied. lib0 (Yjs) encodes canonically, so the
+/// re-encoded length equals the frame length for every well-formed client message.
+pub fn decode(frame: &[u8]) -> Result<Message, ProtocolError> {
+    if frame.is_empty() {
+        return Err(ProtocolError::Empty);
+    }
+    let mut decoder = DecoderV1::new(Cursor::new(frame));
+    let msg = Message::decode(&mut decoder).map_err(|e| ProtocolError::Malformed(e.to_string()))?;
+    if msg.encode_v1().len() != frame.len() {
+        return Err(ProtocolError::NotExactlyOne);
+    }
+    Ok(msg)
+}
+
+pub fn encode(msg: &Message) -> Bytes {
+    Bytes::from(msg.encode_v1())
+}
+
+pub fn sync_step1(sv: StateVector) -> Bytes {
+    encode(&Message::Sync(SyncMessage::SyncStep1(sv)))
+}
+
+pub fn sync_step2(update: Vec<u8>) -> Bytes {
+    encode(&Message::Sync(SyncMessage::SyncStep2(update)))
+}
+
+pub fn update(update: Vec<u8>) -> Bytes {
+    encode(&Message::Sync(SyncMessage::Update(update)))
+}
+
+pub fn awareness(update: AwarenessUpdate) -> Bytes {
+    encode(&Message::Awareness(update))
+}
+
+/// The full awareness state, as sent to a client that just subscribed.
+pub fn awareness_snapshot(awareness: &Awareness) -> Option<Bytes> {
+    let update = awareness.update().ok()?;
+    (!update.clients.is_empty()).then(|| self::awareness(update))
+}
+
+/// Tells a read-only client that its write was refused (y-protocols auth message).
+pub fn permission_denied(reason: &str) -> Bytes {
+    encode(&Message::Auth(Some(reason.to_owned())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_rejects_garbage() {
+        let step1 = sync_step1(StateVector::default());
+        assert!(matches!(
+            decode(&step1),
+            Ok(Message::Sync(SyncMessage::SyncStep1(_)))
+        ));
+        let upd = update(vec![0, 0]);
+        assert!(matches!(
+            decode(&upd),
+            Ok(Message::Sync(SyncMessage::Update(_)))
+        ));
+
+        assert_eq!(decode(&[]), Err(ProtocolError::Empty));
+        let mut trailing = upd.to_vec();
+        trailing.push(7);
+        assert_eq!(decode(&trailing), Err(ProtocolError::NotExactlyOne));
+        // Unknown sync sub-tag, truncated buffers, absurd lengths.
+        for bad in [
+            &[0u8, 9][..],
+            &[0, 2, 10, 1],
+            &[0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f],
+            &[1, 5, 1],
+        ] {
+            assert!(
+                matches!(decode(bad), Err(ProtocolError::Malformed(_))),
+                "{bad:?} accepted"
+            );
+        }
+    }
+}

@@ -1,0 +1,386 @@
+//! The live-document engine driven by real yrs clients over in-memory subscriptions: sync
+//! handshake, fan-out, durable acknowledgements, group commit, read-only refusal, slow-consumer
+//! disconnects, idle unload, compaction, awareness and two nodes over the bus.
+#![cfg(feature = "server")]
+
+use std::{sync::Arc, time::Duration};
+
+use bytes::Bytes;
+use collab::{
+    DocId,
+    bus::{InProcessBus, NodeId},
+    engine::{Access, Engine, EngineConfig, Outbound, Subscription},
+    protocol,
+    store::{DocStore, MemoryStore},
+};
+use yrs::{
+    Doc, GetString, ReadTxn, Text, Transact,
+    sync::{Awareness, Message, SyncMessage},
+};
+
+const DOC: DocId = DocId(7);
+
+fn engine(store: Arc<MemoryStore>, bus: InProcessBus, node: u64, config: EngineConfig) -> Engine {
+    Engine::new(store, Arc::new(bus), NodeId(node), config)
+}
+
+fn fast() -> EngineConfig {
+    EngineConfig {
+        idle_unload: Duration::from_millis(100),
+        ..EngineConfig::default()
+    }
+}
+
+/// A Yjs-like client: a yrs document kept in sync through one subscription.
+struct Client {
+    doc: Doc,
+    sub: Subscription,
+    saved: u64,
+    sent: u64,
+    denied: bool,
+    awareness_seen: Vec<Bytes>,
+}
+
+impl Client {
+    async fn join(engine: &Engine, access: Access) -> Self {
+        let sub = engine.subscribe(DOC, access).await.expect("subscribe");
+        let mut c = Self {
+            doc: Doc::new(),
+            sub,
+            saved: 0,
+            sent: 0,
+            denied: false,
+            awareness_seen: Vec::new(),
+        };
+        // y-websocket client side of the handshake: our step 1, then answer the server's.
+        let step1 = protocol::sync_step1(c.doc.transact().state_vector());
+        c.sub.send(step1).await.expect("send step1");
+        c.settle().await;
+        c
+    }
+
+    fn text(&self) -> String {
+        let t = self.doc.get_or_insert_text("content");
+        t.get_string(&self.doc.transact())
+    }
+
+    async fn insert(&mut self, pos: u32, s: &str) {
+        let t = self.doc.get_or_insert_text("content");
+        let before = self.doc.transact().state_vector();
+        t.insert(&mut self.doc.transact_mut(), pos, s);
+        let update = self.doc.transact().encode_state_as_update_v1(&before);
+        self.sent += 1;
+        self.sub
+            .send(protocol::update(update))
+            .await
+            .expect("send update");
+    }
+
+    async fn handle(&mut self, out: Outbound) -> bool {
+        match out {
+            Outbound::Saved(n) => self.saved = self.saved.max(n),
+            Outbound::Close(reason) => panic!("closed: {reason}"),
+            Outbound::Message(bytes) => {
+                match protocol::decode(&bytes).expect("server sends valid messages") {
+                    Message::Sync(SyncMessage::SyncStep1(sv)) => {
+                        let diff = self.doc.transact().encode_state_as_update_v1(&sv);
+                        self.sub
+                            .send(protocol::sync_step2(diff))
+                            .await
+                            .expect("send step2");
+                    }
+                    Message::Sync(SyncMessage::SyncStep2(u))
+                    | Message::Sync(SyncMessage::Update(u)) => {
+                        let update = yrs::Update::decode_v1(&u).expect("update");
+                        self.doc.transact_mut().apply_update(update).expect("apply");
+                    }
+                    Message::Auth(Some(_)) => self.denied = true,
+                    Message::Awareness(_) => self.awareness_seen.push(bytes),
+                    _ => {}
+                }
+            }
+        }
+        true
+    }
+
+    /// Processes messages until none arrive for a short while.
+    async fn settle(&mut self) {
+        while let Ok(Some(out)) =
+            tokio::time::timeout(Duration::from_millis(60), self.sub.recv()).await
+        {
+            self.handle(out).await;
+        }
+    }
+}
+
+use yrs::updates::decoder::Decode;
+
+async fn settle_all(clients: &mut [&mut Client]) {
+    for _ in 0..3 {
+        for c in clients.iter_mut() {
+            c.settle().await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn two_clients_converge_and_edits_are_acknowledged_once_durable() {
+    let store = Arc::new(MemoryStore::default());
+    let e = engine(store.clone(), InProcessBus::default(), 1, fast());
+    let mut a = Client::join(&e, Access::ReadWrite).await;
+    let mut b = Client::join(&e, Access::ReadWrite).await;
+    a.insert(0, "hello").await;
+    b.settle().await;
+    assert_eq!(b.text(), "hello");
+    b.insert(5, " world").await;
+    a.insert(0, ">> ").await;
+    settle_all(&mut [&mut a, &mut b]).await;
+    assert_eq!(a.text(), b.text());
+    assert_eq!(a.text(), ">> hello world");
+    assert_eq!(
+        (a.saved, b.saved),
+        (a.sent, b.sent),
+        "every edit acknowledged"
+    );
+
+    // A late joiner gets everything through the handshake.
+    let c = Client::join(&e, Access::ReadOnly).await;
+    assert_eq!(c.text(), ">> hello world");
+    // And the store alone reproduces it.
+    let stored = store.load(DOC).await.expect("load");
+    let live = collab::doc::LiveDoc::restore(
+        stored.snapshot.as_deref(),
+        stored.updates.iter().map(|u| u.as_ref()),
+    )
+    .expect("restore");
+    let text = live.doc().get_or_insert_text("content");
+    assert_eq!(text.get_string(&live.doc().transact()), ">> hello world");
+}
+
+#[tokio::test]
+async fn group_commit_batches_many_updates() {
+    let store = Arc::new(MemoryStore::default());
+    let config = EngineConfig {
+        commit_delay: Duration::from_millis(20),
+        ..fast()
+    };
+    let e = engine(store.clone(), InProcessBus::default(), 1, config);
+    let mut a = Client::join(&e, Access::ReadWrite).await;
+    for i in 0..200u32 {
+        a.insert(i, "x").await;
+    }
+    a.settle().await;
+    assert_eq!(a.saved, 200);
+    let appends = store.append_count();
+    assert!(appends < 20, "200 updates took {appends} transactions");
+}
+
+#[tokio::test]
+async fn failed_commits_are_retried_and_only_then_acknowledged() {
+    let store = Arc::new(MemoryStore::default());
+    store.fail_next_appends(2);
+    let e = engine(store.clone(), InProcessBus::default(), 1, fast());
+    let mut a = Client::join(&e, Access::ReadWrite).await;
+    a.insert(0, "keep me").await;
+    a.settle().await;
+    assert_eq!(a.saved, 0, "not acknowledged while the store fails");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    a.settle().await;
+    assert_eq!(a.saved, 1);
+    assert_eq!(
+        e.stats()
+            .commit_failures
+            .load(std::sync::atomic::Ordering::Relaxed),
+        2
+    );
+    assert_eq!(store.log_len(DOC), 1);
+}
+
+#[tokio::test]
+async fn read_only_subscribers_cannot_write() {
+    let store = Arc::new(MemoryStore::default());
+    let e = engine(store.clone(), InProcessBus::default(), 1, fast());
+    let mut writer = Client::join(&e, Access::ReadWrite).await;
+    writer.insert(0, "mine").await;
+    let mut viewer = Client::join(&e, Access::ReadOnly).await;
+    assert_eq!(viewer.text(), "mine");
+    viewer.insert(0, "vandal ").await;
+    settle_all(&mut [&mut viewer, &mut writer]).await;
+    assert!(viewer.denied, "told it is read-only");
+    assert_eq!(writer.text(), "mine");
+    assert_eq!(
+        e.stats()
+            .refused_writes
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    // Still receives the writer's edits.
+    writer.insert(4, "!").await;
+    viewer.settle().await;
+    assert!(viewer.text().ends_with("mine!"), "{}", viewer.text());
+}
+
+#[tokio::test]
+async fn malformed_messages_are_rejected_before_the_document() {
+    let e = engine(
+        Arc::new(MemoryStore::default()),
+        InProcessBus::default(),
+        1,
+        fast(),
+    );
+    let a = Client::join(&e, Access::ReadWrite).await;
+    for bad in [&b""[..], b"\x00\x09", b"\x00\x02\x05\x01", b"\xff\xff\xff"] {
+        assert!(
+            a.sub.send(Bytes::copy_from_slice(bad)).await.is_err(),
+            "{bad:?}"
+        );
+    }
+    // A well-formed message carrying a corrupt update closes only that subscription.
+    let mut b = Client::join(&e, Access::ReadWrite).await;
+    b.sub
+        .send(protocol::update(vec![1, 1, 1, 1, 1]))
+        .await
+        .expect("decodes");
+    let out = tokio::time::timeout(Duration::from_secs(1), b.sub.recv())
+        .await
+        .expect("reply");
+    assert!(matches!(out, Some(Outbound::Close(_))), "{out:?}");
+    let mut c = Client::join(&e, Access::ReadWrite).await;
+    c.insert(0, "still fine").await;
+    c.settle().await;
+    assert_eq!(c.saved, 1);
+}
+
+#[tokio::test]
+async fn slow_subscribers_are_disconnected_not_skipped() {
+    let config = EngineConfig {
+        outbound_capacity: 8,
+        ..fast()
+    };
+    let e = engine(
+        Arc::new(MemoryStore::default()),
+        InProcessBus::default(),
+        1,
+        config,
+    );
+    let mut fast_client = Client::join(&e, Access::ReadWrite).await;
+    let mut slow = Client::join(&e, Access::ReadWrite).await;
+    for i in 0..50u32 {
+        fast_client.insert(i, "y").await;
+    }
+    fast_client.settle().await;
+    // The slow one gets what fit in its queue, then the end of its subscription.
+    let mut received = 0;
+    while tokio::time::timeout(Duration::from_secs(1), slow.sub.recv())
+        .await
+        .expect("no hang")
+        .is_some()
+    {
+        received += 1;
+    }
+    assert!(received <= 8);
+    assert_eq!(
+        e.stats()
+            .slow_disconnects
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    // Rejoining resyncs everything.
+    let again = Client::join(&e, Access::ReadOnly).await;
+    assert_eq!(again.text(), fast_client.text());
+}
+
+#[tokio::test]
+async fn idle_documents_unload_and_reload_from_the_store() {
+    let store = Arc::new(MemoryStore::default());
+    let e = engine(store.clone(), InProcessBus::default(), 1, fast());
+    {
+        let mut a = Client::join(&e, Access::ReadWrite).await;
+        a.insert(0, "persisted").await;
+        a.settle().await;
+        assert_eq!(e.live_docs(), 1);
+    }
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(e.live_docs(), 0, "unloaded after the idle timeout");
+    let b = Client::join(&e, Access::ReadOnly).await;
+    assert_eq!(b.text(), "persisted");
+}
+
+#[tokio::test]
+async fn compaction_folds_the_log_into_a_snapshot() {
+    let store = Arc::new(MemoryStore::default());
+    let config = EngineConfig {
+        compact_after: 10,
+        commit_delay: Duration::from_millis(1),
+        ..fast()
+    };
+    let e = engine(store.clone(), InProcessBus::default(), 1, config);
+    let mut a = Client::join(&e, Access::ReadWrite).await;
+    for i in 0..40u32 {
+        a.insert(i, "z").await;
+        if i % 5 == 0 {
+            a.settle().await;
+        }
+    }
+    a.settle().await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        store.log_len(DOC) < 40,
+        "log still has {} entries",
+        store.log_len(DOC)
+    );
+    assert!(
+        e.stats()
+            .compactions
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= 1
+    );
+    let fresh = engine(store.clone(), InProcessBus::default(), 2, fast());
+    let b = Client::join(&fresh, Access::ReadOnly).await;
+    assert_eq!(b.text(), "z".repeat(40));
+}
+
+#[tokio::test]
+async fn awareness_is_shared_and_removed_on_leave() {
+    let e = engine(
+        Arc::new(MemoryStore::default()),
+        InProcessBus::default(),
+        1,
+        fast(),
+    );
+    let a = Client::join(&e, Access::ReadWrite).await;
+    let mut awareness = Awareness::new(Doc::new());
+    awareness.set_local_state_raw(r#"{"user":{"name":"alice"}}"#);
+    let update = awareness.update().expect("update");
+    a.sub.send(protocol::awareness(update)).await.expect("send");
+    // A viewer joining later receives alice's state in its first messages.
+    let mut b = Client::join(&e, Access::ReadOnly).await;
+    assert!(
+        b.awareness_seen
+            .iter()
+            .any(|m| String::from_utf8_lossy(m).contains("alice"))
+    );
+    drop(a);
+    b.awareness_seen.clear();
+    b.settle().await;
+    let removal = b.awareness_seen.last().expect("removal broadcast");
+    assert!(
+        String::from_utf8_lossy(removal).contains("null"),
+        "state cleared"
+    );
+}
+
+#[tokio::test]
+async fn two_nodes_share_a_document_over_the_bus() {
+    let store = Arc::new(MemoryStore::default());
+    let bus = InProcessBus::default();
+    let node1 = engine(store.clone(), bus.clone(), 1, fast());
+    let node2 = engine(store.clone(), bus.clone(), 2, fast());
+    let mut a = Client::join(&node1, Access::ReadWrite).await;
+    let mut b = Client::join(&node2, Access::ReadWrite).await;
+    a.insert(0, "from node 1. ").await;
+    b.insert(0, "from node 2. ").await;
+    settle_all(&mut [&mut a, &mut b]).await;
+    assert_eq!(a.text(), b.text());
+    assert!(a.text().contains("from node 1.") && a.text().contains("from node 2."));
+}
