@@ -67,3 +67,96 @@ pub async fn project(config: Config, cmd: ProjectCommand) -> Result<()> {
     );
     Ok(())
 }
+
+/// `30m`, `1h`, `2d`, `90s` or plain seconds.
+fn parse_ttl(raw: &str) -> Result<i64> {
+    let raw = raw.trim();
+    let (digits, unit) = raw.split_at(raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len()));
+    let n: i64 = digits
+        .parse()
+        .map_err(|_| ServerError::Usage(format!("bad --ttl {raw:?}; use e.g. 30m, 1h, 2d")))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => {
+            return Err(ServerError::Usage(format!(
+                "bad --ttl unit in {raw:?}; use s, m, h or d"
+            )));
+        }
+    };
+    if !(1..=30 * 86_400).contains(&secs) {
+        return Err(ServerError::Usage(
+            "--ttl must be between 1 second and 30 days".into(),
+        ));
+    }
+    Ok(secs)
+}
+
+pub async fn token(
+    config: Config,
+    user: String,
+    project: i64,
+    doc: String,
+    ttl: String,
+) -> Result<()> {
+    use crate::editor::{DocRef, token};
+    let ttl = parse_ttl(&ttl)?;
+    let doc = DocRef::parse(&doc).map_err(usage)?;
+    let bind = config.bind;
+    let state = prepare(config).await?;
+    let accounts = crate::auth::AccountService::new(
+        state.db.clone(),
+        crate::auth::rate_limit::LoginLimiter::new(1, 1, std::time::Duration::ZERO),
+    );
+    let found = accounts
+        .find_by_name(&user)
+        .await?
+        .ok_or_else(|| ServerError::Usage(format!("no user is called {user:?}")))?;
+    let (doc_id, project, role) = state
+        .editor
+        .resolve(
+            &doc,
+            Some(app::types::ProjectId(project)),
+            UserId(found.id),
+            state.services.projects.as_ref(),
+        )
+        .await
+        .map_err(usage)?;
+    let claims = token::Claims {
+        u: found.id,
+        p: project.0,
+        d: doc_id.0,
+        exp: crate::db::now() + ttl,
+    };
+    let signed = token::sign(state.editor.secret(), &claims);
+    println!("{signed}");
+    eprintln!(
+        "{} may {} document {} of project {} for {ttl} s: ws://{bind}/yjs/{}?token=<token>",
+        found.name,
+        if role >= app::types::Role::Editor {
+            "edit"
+        } else {
+            "read"
+        },
+        doc_id.0,
+        project.0,
+        doc_id.0
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ttl_units() {
+        assert_eq!(super::parse_ttl("90").ok(), Some(90));
+        assert_eq!(super::parse_ttl("30m").ok(), Some(1800));
+        assert_eq!(super::parse_ttl("1h").ok(), Some(3600));
+        assert_eq!(super::parse_ttl("2d").ok(), Some(172_800));
+        for bad in ["", "h", "0s", "1y", "31d", "-5m"] {
+            assert!(super::parse_ttl(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -32,6 +32,21 @@ pub enum Command {
     /// Manage projects.
     #[command(subcommand)]
     Project(ProjectCommand),
+    /// Mint a short-lived token for `/yjs/{doc}?token=…` (for scripts and Yjs clients).
+    Token {
+        /// The user the token acts as; their role on the project applies.
+        #[arg(long)]
+        user: String,
+        /// Project id.
+        #[arg(long)]
+        project: i64,
+        /// Document id, or a name for a free-standing document (created on first use).
+        #[arg(long)]
+        doc: String,
+        /// Lifetime, e.g. `30m`, `1h`, `2d`.
+        #[arg(long, default_value = "1h")]
+        ttl: String,
+    },
 }
 
 #[derive(Subcommand, Debug, Clone)]
@@ -129,6 +144,33 @@ pub struct Config {
     /// Length of the login rate-limit window, in seconds.
     #[arg(long, env = "TANDEM_LOGIN_WINDOW_SECS", default_value_t = 15 * 60, global = true)]
     pub login_window_secs: u64,
+
+    /// Secret for signing Yjs access tokens. Defaults to a random one kept in
+    /// `<data-dir>/secret`; set it explicitly when several nodes share a database.
+    #[arg(long, env = "TANDEM_SECRET", hide_env_values = true, global = true)]
+    pub secret: Option<String>,
+
+    /// Largest websocket message accepted, in bytes; a bigger one closes the connection.
+    #[arg(long, env = "TANDEM_WS_MAX_MESSAGE_BYTES", default_value_t = 2 * 1024 * 1024, global = true)]
+    pub ws_max_message_bytes: usize,
+
+    /// Sustained websocket messages per second allowed per connection (bursts of twice that).
+    #[arg(
+        long,
+        env = "TANDEM_WS_MAX_MESSAGES_PER_SEC",
+        default_value_t = 200,
+        global = true
+    )]
+    pub ws_max_messages_per_sec: u32,
+
+    /// Close a websocket that sent nothing (not even a pong) for this many seconds.
+    #[arg(
+        long,
+        env = "TANDEM_WS_IDLE_TIMEOUT_SECS",
+        default_value_t = 45,
+        global = true
+    )]
+    pub ws_idle_timeout_secs: u64,
 
     /// Seconds to let in-flight requests finish after SIGINT/SIGTERM.
     #[arg(

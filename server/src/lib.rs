@@ -11,6 +11,7 @@ pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod editor;
 pub mod error;
 pub mod http;
 pub mod projects;
@@ -46,8 +47,10 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         .env(Env::PROD)
         .site_addr(config.bind)
         .build();
+    let editor = editor::Editor::new(&config, db.clone()).await?;
     Ok(AppState {
         leptos_options,
+        editor,
         db,
         metrics: http::metrics::Metrics::default(),
         services,

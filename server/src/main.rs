@@ -64,6 +64,12 @@ async fn run(cli: Cli) -> server::error::Result<()> {
         Command::Migrate => server::admin::migrate(config).await,
         Command::User(cmd) => server::admin::user(config, cmd).await,
         Command::Project(cmd) => server::admin::project(config, cmd).await,
+        Command::Token {
+            user,
+            project,
+            doc,
+            ttl,
+        } => server::admin::token(config, user, project, doc, ttl).await,
     }
 }
 

@@ -141,13 +141,78 @@ pub async fn track(State(metrics): State<Metrics>, req: Request, next: Next) -> 
     res
 }
 
-pub async fn handler(State(metrics): State<Metrics>) -> impl IntoResponse {
+/// The live-document engine's counters and gauges.
+fn render_collab(stats: &collab::engine::Stats) -> String {
+    use std::sync::atomic::Ordering::Relaxed;
+    let counters = [
+        (
+            "updates_applied_total",
+            "Document updates applied.",
+            stats.updates_applied.load(Relaxed),
+        ),
+        (
+            "refused_writes_total",
+            "Writes refused because the sender is read-only.",
+            stats.refused_writes.load(Relaxed),
+        ),
+        (
+            "slow_disconnects_total",
+            "Subscribers disconnected for not keeping up.",
+            stats.slow_disconnects.load(Relaxed),
+        ),
+        (
+            "commits_total",
+            "Update-log transactions committed (group commits).",
+            stats.commits.load(Relaxed),
+        ),
+        (
+            "commit_failures_total",
+            "Update-log transactions that failed and were retried.",
+            stats.commit_failures.load(Relaxed),
+        ),
+        (
+            "compactions_total",
+            "Update logs folded into snapshots.",
+            stats.compactions.load(Relaxed),
+        ),
+    ];
+    let gauges = [
+        (
+            "live_documents",
+            "Documents loaded in memory.",
+            stats.live_docs.load(Relaxed),
+        ),
+        (
+            "subscribers",
+            "Open document subscriptions.",
+            stats.subscribers.load(Relaxed),
+        ),
+    ];
+    let mut out = String::new();
+    for (name, help, value) in counters {
+        let _ = writeln!(
+            out,
+            "# HELP tandem_collab_{name} {help}\n# TYPE tandem_collab_{name} counter\ntandem_collab_{name} {value}"
+        );
+    }
+    for (name, help, value) in gauges {
+        let _ = writeln!(
+            out,
+            "# HELP tandem_collab_{name} {help}\n# TYPE tandem_collab_{name} gauge\ntandem_collab_{name} {value}"
+        );
+    }
+    out
+}
+
+pub async fn handler(State(state): State<super::AppState>) -> impl IntoResponse {
+    let mut body = state.metrics.render();
+    body.push_str(&render_collab(state.editor.engine.stats()));
     (
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4",
         )],
-        metrics.render(),
+        body,
     )
 }
 

@@ -37,6 +37,8 @@ pub struct AppState {
     pub services: Services,
     #[from_ref(skip)]
     pub config: Arc<Config>,
+    #[from_ref(skip)]
+    pub editor: crate::editor::Editor,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -57,6 +59,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health))
         .route("/metrics", get(metrics::handler))
+        .route("/yjs/{doc}", get(crate::editor::socket::yjs))
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(shell_options.clone())
         })

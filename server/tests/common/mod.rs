@@ -2,6 +2,8 @@
 //! PostgreSQL database when `TANDEM_TEST_POSTGRES_URL` is set), and a cookie-keeping client.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod yjs;
+
 use std::path::PathBuf;
 
 use reqwest::{Client, Response, StatusCode};
@@ -108,14 +110,20 @@ impl TestServer {
     }
 
     pub fn client(&self) -> Api {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         Api {
             base: self.url(""),
             http: Client::builder()
-                .cookie_store(true)
+                .cookie_provider(jar.clone())
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("client"),
+            jar,
         }
+    }
+
+    pub fn ws_url(&self, path: &str) -> String {
+        self.url(path).replacen("http://", "ws://", 1)
     }
 
     /// A direct connection to the server's database, for arranging states the UI cannot reach
@@ -145,6 +153,7 @@ impl TestServer {
 pub struct Api {
     pub base: String,
     pub http: Client,
+    jar: std::sync::Arc<reqwest::cookie::Jar>,
 }
 
 pub struct Reply {
@@ -213,6 +222,15 @@ impl Api {
             .ok("signup", &[("name", name), ("password", PASSWORD)])
             .await;
         user["id"].as_i64().expect("user id")
+    }
+
+    /// The session cookie, for clients (websockets) that do not share the jar.
+    pub fn cookie(&self) -> String {
+        use reqwest::cookie::CookieStore;
+        self.jar
+            .cookies(&self.base.parse().expect("url"))
+            .and_then(|v| v.to_str().ok().map(str::to_owned))
+            .unwrap_or_default()
     }
 
     pub async fn create_project(&self, name: &str) -> i64 {

@@ -1,5 +1,7 @@
 //! sea-orm entities, one file per table.
 
+pub mod document;
+pub mod document_update;
 pub mod invite;
 pub mod member;
 pub mod project;

@@ -1,0 +1,23 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "documents")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub project_id: i64,
+    /// Set for free-standing documents opened by name through `/yjs/{name}`; files have none.
+    pub name: Option<String>,
+    pub created_by: i64,
+    pub created_at: i64,
+    /// The whole document as one yrs v1 update, as of `snapshot_seq`.
+    pub snapshot: Option<Vec<u8>>,
+    pub snapshot_seq: i64,
+    /// Sequence number of the last logged update.
+    pub last_seq: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

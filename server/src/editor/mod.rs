@@ -1,0 +1,229 @@
+//! Collaborative documents on the server: the sea-orm update log, the live-document engine,
+//! access to a document (session or signed token, then the role on its project) and the
+//! `/yjs/{doc}` websocket for any Yjs client.
+
+use std::{path::Path, sync::Arc, time::Duration};
+
+use app::{
+    AppError, AppResult,
+    projects::ssr::Projects,
+    types::{ProjectId, Role, UserId},
+};
+use collab::{
+    DocId,
+    bus::{InProcessBus, NodeId},
+    engine::{Access, Engine, EngineConfig},
+};
+use rand::RngCore;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, SqlErr};
+
+pub mod socket;
+pub mod store;
+pub mod token;
+
+use crate::{
+    config::Config,
+    db::{entities::document, now},
+    error::{Internal, Result},
+};
+
+/// Limits applied to every document websocket.
+#[derive(Debug, Clone, Copy)]
+pub struct SocketLimits {
+    pub max_message_bytes: usize,
+    pub messages_per_sec: u32,
+    pub idle_timeout: Duration,
+}
+
+#[derive(Clone)]
+pub struct Editor {
+    pub engine: Engine,
+    db: DatabaseConnection,
+    secret: Arc<[u8]>,
+    pub limits: SocketLimits,
+}
+
+/// How a document is named in `/yjs/{doc}`: its id, or a name for a free-standing document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DocRef {
+    Id(i64),
+    Name(String),
+}
+
+impl DocRef {
+    pub fn parse(raw: &str) -> AppResult<Self> {
+        if let Ok(id) = raw.parse::<i64>() {
+            return Ok(Self::Id(id));
+        }
+        let ok = !raw.is_empty()
+            && raw.len() <= 128
+            && raw
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c));
+        if ok {
+            Ok(Self::Name(raw.to_owned()))
+        } else {
+            Err(AppError::invalid(
+                "doc",
+                "Document names use letters, digits and - _ . : (up to 128).",
+            ))
+        }
+    }
+}
+
+impl Editor {
+    pub async fn new(config: &Config, db: DatabaseConnection) -> Result<Self> {
+        let secret = load_secret(config).await?;
+        let mut node = [0u8; 8];
+        rand::rng().fill_bytes(&mut node);
+        let engine = Engine::new(
+            Arc::new(store::DbDocStore::new(db.clone())),
+            Arc::new(InProcessBus::default()),
+            NodeId(u64::from_le_bytes(node)),
+            EngineConfig::default(),
+        );
+        Ok(Self {
+            engine,
+            db,
+            secret: secret.into(),
+            limits: SocketLimits {
+                max_message_bytes: config.ws_max_message_bytes,
+                messages_per_sec: config.ws_max_messages_per_sec,
+                idle_timeout: Duration::from_secs(config.ws_idle_timeout_secs),
+            },
+        })
+    }
+
+    pub fn secret(&self) -> &[u8] {
+        &self.secret
+    }
+
+    /// Finds the document, or creates a named free-standing one in `project` (editors only).
+    /// Returns the document and its project.
+    pub async fn resolve(
+        &self,
+        doc: &DocRef,
+        project: Option<ProjectId>,
+        user: UserId,
+        projects: &dyn Projects,
+    ) -> AppResult<(DocId, ProjectId, Role)> {
+        let found = match doc {
+            DocRef::Id(id) => document::Entity::find_by_id(*id)
+                .one(&self.db)
+                .await
+                .internal()?,
+            DocRef::Name(name) => {
+                let Some(project) = project else {
+                    return Err(AppError::invalid(
+                        "project",
+                        "Name the project (?project=ID) for a named document.",
+                    ));
+                };
+                document::Entity::find()
+                    .filter(document::Column::ProjectId.eq(project.0))
+                    .filter(document::Column::Name.eq(name.as_str()))
+                    .one(&self.db)
+                    .await
+                    .internal()?
+            }
+        };
+        let (doc_id, project_id) = match (found, doc) {
+            (Some(row), _) => (row.id, ProjectId(row.project_id)),
+            (None, DocRef::Id(_)) => return Err(AppError::NotFound("Document".into())),
+            (None, DocRef::Name(name)) => {
+                let project = project.ok_or(AppError::Internal)?;
+                let role = projects
+                    .role_of(project, user)
+                    .await?
+                    .ok_or(AppError::Forbidden)?;
+                if role < Role::Editor {
+                    return Err(AppError::Forbidden);
+                }
+                (self.create(project, user, Some(name)).await?, project)
+            }
+        };
+        if project.is_some_and(|p| p != project_id) {
+            return Err(AppError::Forbidden);
+        }
+        let role = projects
+            .role_of(project_id, user)
+            .await?
+            .ok_or(AppError::Forbidden)?;
+        Ok((DocId(doc_id as u64), project_id, role))
+    }
+
+    pub async fn create(
+        &self,
+        project: ProjectId,
+        by: UserId,
+        name: Option<&str>,
+    ) -> AppResult<i64> {
+        let row = document::ActiveModel {
+            project_id: Set(project.0),
+            name: Set(name.map(str::to_owned)),
+            created_by: Set(by.0),
+            created_at: Set(now()),
+            snapshot: Set(None),
+            snapshot_seq: Set(0),
+            last_seq: Set(0),
+            ..Default::default()
+        };
+        match document::Entity::insert(row)
+            .exec_with_returning(&self.db)
+            .await
+        {
+            Ok(d) => Ok(d.id),
+            // Two clients created the same named document at once: use the winner's.
+            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                let name = name.unwrap_or_default();
+                document::Entity::find()
+                    .filter(document::Column::ProjectId.eq(project.0))
+                    .filter(document::Column::Name.eq(name))
+                    .one(&self.db)
+                    .await
+                    .internal()?
+                    .map(|d| d.id)
+                    .ok_or(AppError::Internal)
+            }
+            Err(e) => Err(crate::error::ServerError::from(e).into()),
+        }
+    }
+}
+
+pub fn access_for(role: Role) -> Access {
+    if role >= Role::Editor {
+        Access::ReadWrite
+    } else {
+        Access::ReadOnly
+    }
+}
+
+/// The configured secret, or one generated once and kept (owner-readable only) in the data dir.
+async fn load_secret(config: &Config) -> Result<Vec<u8>> {
+    if let Some(s) = &config.secret {
+        return Ok(s.as_bytes().to_vec());
+    }
+    let path = config.data_dir.join("secret");
+    if let Ok(existing) = tokio::fs::read(&path).await
+        && existing.len() >= 32
+    {
+        return Ok(existing);
+    }
+    let mut secret = vec![0u8; 32];
+    rand::rng().fill_bytes(&mut secret);
+    write_private(&path, &secret).await?;
+    Ok(secret)
+}
+
+async fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        tokio::fs::create_dir_all(dir).await?;
+    }
+    tokio::fs::write(path, bytes).await?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tokio::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,306 @@
+//! `/yjs/{doc}` with real websocket Yjs clients: auth before upgrade, cookie and token access,
+//! live convergence, viewer refusal, limits, and durability across a killed process.
+
+mod common;
+
+use std::{
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use common::{Backend, PASSWORD, TestServer, yjs::YClient};
+use sea_orm::{ConnectionTrait, Database, Statement};
+use server::editor::token::{Claims, sign};
+
+const SECRET: &str = "test-secret-test-secret-test-secret";
+const QUIET: Duration = Duration::from_millis(200);
+
+fn token(user: i64, project: i64, doc: u64) -> String {
+    sign(
+        SECRET.as_bytes(),
+        &Claims {
+            u: user,
+            p: project,
+            d: doc,
+            exp: server::db::now() + 600,
+        },
+    )
+}
+
+async fn refused_before_upgrade(backend: Backend) {
+    let server = TestServer::start_with(backend, |c| c.secret = Some(SECRET.into())).await;
+    let owner = server.client();
+    let uid = owner.signup("olive").await;
+    let project = owner.create_project("Docs").await;
+    let stranger = server.client();
+    let sid = stranger.signup("sam").await;
+
+    // No session, bad token, stranger's session, stranger's token: all refused with HTTP
+    // status, never upgraded.
+    let named = server.ws_url(&format!("/yjs/notes?project={project}"));
+    let cases = [
+        (server.ws_url("/yjs/1"), None, "401"),
+        (server.ws_url("/yjs/1?token=forged.token"), None, "401"),
+        (named.clone(), Some(stranger.cookie()), "403"),
+        (
+            server.ws_url(&format!(
+                "/yjs/notes?project={project}&token={}",
+                token(sid, project, 0)
+            )),
+            None,
+            "403",
+        ),
+        (server.ws_url("/yjs/999999"), Some(owner.cookie()), "404"),
+        (
+            server.ws_url("/yjs/bad%20name?project=1"),
+            Some(owner.cookie()),
+            "422",
+        ),
+    ];
+    for (url, cookie, status) in cases {
+        let err = YClient::connect(&url, cookie.as_deref())
+            .await
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            err.as_deref().is_some_and(|e| e.contains(status)),
+            "{url}: {err:?}"
+        );
+    }
+    // The owner may create the named document; a token then opens it.
+    let client = YClient::connect(&named, Some(&owner.cookie()))
+        .await
+        .expect("owner connects");
+    drop(client);
+    let doc_id = server
+        .db()
+        .await
+        .query_one_raw(Statement::from_string(
+            server.db().await.get_database_backend(),
+            "SELECT id FROM documents WHERE name = 'notes'",
+        ))
+        .await
+        .expect("query")
+        .and_then(|r| r.try_get::<i64>("", "id").ok())
+        .expect("document row");
+    let url = server.ws_url(&format!(
+        "/yjs/{doc_id}?token={}",
+        token(uid, project, doc_id as u64)
+    ));
+    YClient::connect(&url, None).await.expect("token connects");
+    let wrong_doc = server.ws_url(&format!(
+        "/yjs/{}?token={}",
+        doc_id + 1,
+        token(uid, project, doc_id as u64)
+    ));
+    assert!(
+        YClient::connect(&wrong_doc, None).await.is_err(),
+        "a token names one document"
+    );
+    server.finish().await;
+}
+
+async fn editors_converge_and_viewers_are_read_only(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (owner, editor, viewer) = (server.client(), server.client(), server.client());
+    owner.signup("ona").await;
+    editor.signup("eda").await;
+    viewer.signup("vic").await;
+    let project = owner.create_project("Live").await;
+    let pid = project.to_string();
+    owner
+        .ok(
+            "projects/invite",
+            &[("project", &pid), ("username", "eda"), ("role", "editor")],
+        )
+        .await;
+    owner
+        .ok(
+            "projects/invite",
+            &[("project", &pid), ("username", "vic"), ("role", "viewer")],
+        )
+        .await;
+    let url = server.ws_url(&format!("/yjs/main?project={project}"));
+
+    let mut a = YClient::connect(&url, Some(&owner.cookie()))
+        .await
+        .expect("owner");
+    let mut b = YClient::connect(&url, Some(&editor.cookie()))
+        .await
+        .expect("editor");
+    let mut v = YClient::connect(&url, Some(&viewer.cookie()))
+        .await
+        .expect("viewer");
+    a.insert(0, "fn main() {}").await;
+    b.pump(QUIET).await;
+    b.insert(0, "// hi\n").await;
+    for c in [&mut a, &mut b, &mut v] {
+        c.pump(QUIET).await;
+    }
+    assert_eq!(a.text(), b.text());
+    assert_eq!(v.text(), a.text(), "viewers receive the document");
+
+    v.insert(0, "vandalism").await;
+    for c in [&mut a, &mut v] {
+        c.pump(QUIET).await;
+    }
+    assert!(v.denied, "the viewer is told its write was refused");
+    assert!(!a.text().contains("vandalism"));
+    let metrics = owner.get("/metrics").await.text().await.expect("metrics");
+    assert!(
+        metrics.contains("tandem_collab_refused_writes_total 1"),
+        "{metrics}"
+    );
+    server.finish().await;
+}
+
+async fn limits_close_the_connection(backend: Backend) {
+    let server = TestServer::start_with(backend, |c| c.ws_max_message_bytes = 4096).await;
+    let owner = server.client();
+    owner.signup("lia").await;
+    let project = owner.create_project("Limits").await;
+    let url = server.ws_url(&format!("/yjs/doc?project={project}"));
+
+    let mut big = YClient::connect(&url, Some(&owner.cookie()))
+        .await
+        .expect("connect");
+    big.send_raw(vec![0u8; 10_000]).await;
+    big.pump(QUIET).await;
+    assert!(big.closed.is_some(), "oversized message closes the socket");
+
+    let mut garbage = YClient::connect(&url, Some(&owner.cookie()))
+        .await
+        .expect("connect");
+    garbage.send_raw(vec![0, 9, 9]).await;
+    garbage.pump(QUIET).await;
+    let (code, reason) = garbage.closed.clone().expect("closed");
+    assert_eq!(code, 1007, "{reason}");
+    assert!(reason.contains("malformed"), "{reason}");
+
+    // The document and other clients are unaffected.
+    let mut fine = YClient::connect(&url, Some(&owner.cookie()))
+        .await
+        .expect("connect");
+    fine.insert(0, "ok").await;
+    fine.pump(QUIET).await;
+    assert!(fine.closed.is_none());
+    assert_eq!(fine.text(), "ok");
+    server.finish().await;
+}
+
+db_tests!(
+    refused_before_upgrade,
+    editors_converge_and_viewers_are_read_only,
+    limits_close_the_connection
+);
+
+/// Committed edits survive `kill -9`: the update log is written in a transaction before the
+/// engine acknowledges anything, and SQLite's WAL keeps committed transactions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn committed_edits_survive_kill_9() {
+    let data = std::env::temp_dir().join(format!("tandem_kill9_{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_tandem"))
+            .env("TANDEM_DATA_DIR", &data)
+            .env("TANDEM_BIND", format!("127.0.0.1:{port}"))
+            .env("TANDEM_LOG", "warn")
+            .env_remove("TANDEM_DATABASE_URL")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn")
+    };
+    let wait_up = || async {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+            .await
+            .is_err()
+        {
+            assert!(Instant::now() < deadline, "server did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let mut child = spawn();
+    wait_up().await;
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client");
+    let base = format!("http://127.0.0.1:{port}");
+    let signup = http
+        .post(format!("{base}/api/signup"))
+        .form(&[("name", "kim"), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("signup");
+    let cookie = signup.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_owned();
+    let project: serde_json::Value = http
+        .post(format!("{base}/api/projects/create"))
+        .form(&[("name", "Durable")])
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("json");
+    let url = format!(
+        "ws://127.0.0.1:{port}/yjs/durable?project={}",
+        project["id"]
+    );
+    let mut client = YClient::connect(&url, Some(&cookie))
+        .await
+        .expect("connect");
+    client.insert(0, "survives kill -9").await;
+    client.pump(QUIET).await;
+
+    // Wait until the update is committed, reading the database as another process would.
+    let db = Database::connect(format!(
+        "sqlite://{}?mode=ro",
+        data.join("tandem.db").display()
+    ))
+    .await
+    .expect("db");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let row = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT last_seq FROM documents WHERE name = 'durable'",
+            ))
+            .await
+            .expect("query");
+        if row
+            .and_then(|r| r.try_get::<i64>("", "last_seq").ok())
+            .unwrap_or(0)
+            >= 1
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never committed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(db);
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+
+    let mut child = spawn();
+    wait_up().await;
+    let fresh = YClient::connect(&url, Some(&cookie))
+        .await
+        .expect("reconnect");
+    assert_eq!(fresh.text(), "survives kill -9");
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&data);
+}
