@@ -304,3 +304,70 @@ async fn committed_edits_survive_kill_9() {
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&data);
 }
+
+/// A real Yjs client under Node (npm `yjs` + `y-websocket`'s `WebsocketProvider`) and a Rust
+/// yrs client edit the same document through `/yjs/{doc}` and converge.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_yjs_client_interoperates() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    if !root.join("node_modules/y-websocket").exists() {
+        assert!(
+            std::env::var_os("TANDEM_REQUIRE_INTEROP").is_none(),
+            "node_modules/y-websocket is missing; run `npm ci`"
+        );
+        eprintln!(
+            "node_modules missing: Yjs interoperability test skipped (cargo xtask test runs it)"
+        );
+        return;
+    }
+    let server = TestServer::start_with(Backend::Sqlite, |c| c.secret = Some(SECRET.into())).await;
+    let owner = server.client();
+    let uid = owner.signup("nora").await;
+    let project = owner.create_project("Interop").await;
+    let named = server.ws_url(&format!("/yjs/interop?project={project}"));
+    let mut rust = YClient::connect(&named, Some(&owner.cookie()))
+        .await
+        .expect("rust peer");
+    rust.insert(0, "rust says hi. ").await;
+    rust.pump(QUIET).await;
+    let doc_id = server
+        .db()
+        .await
+        .query_one_raw(Statement::from_string(
+            server.db().await.get_database_backend(),
+            "SELECT id FROM documents WHERE name = 'interop'",
+        ))
+        .await
+        .expect("query")
+        .and_then(|r| r.try_get::<i64>("", "id").ok())
+        .expect("document row");
+
+    let node = tokio::process::Command::new("node")
+        .arg(root.join("end2end/interop/yjs-peer.mjs"))
+        .args([
+            server.ws_url("/yjs"),
+            doc_id.to_string(),
+            token(uid, project, doc_id as u64),
+            "node says hi. ".to_owned(),
+            "rust says hi.".to_owned(),
+        ])
+        .current_dir(&root)
+        .output();
+    let (out, ()) = tokio::join!(node, async {
+        // Keep the Rust peer serving its side while Node runs.
+        for _ in 0..20 {
+            rust.pump(Duration::from_millis(100)).await;
+        }
+    });
+    let out = out.expect("node runs");
+    assert!(
+        out.status.success(),
+        "node peer failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let node_text: String = serde_json::from_slice(&out.stdout).expect("json text");
+    rust.pump(QUIET).await;
+    assert_eq!(rust.text(), node_text, "both peers converge");
+    assert!(node_text.contains("rust says hi.") && node_text.contains("node says hi."));
+    server.finish().await;
+}

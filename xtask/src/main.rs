@@ -205,6 +205,8 @@ fn test() -> Result {
     if let Some(url) = &postgres {
         rust_tests.env("TANDEM_TEST_POSTGRES_URL", url);
     }
+    // npm packages are installed above, so the Node Yjs interoperability test must run.
+    rust_tests.env("TANDEM_REQUIRE_INTEROP", "1");
     run_step("rust tests", rust_tests)?;
     ctx.build_release()?;
     end_to_end(&ctx)

@@ -63,24 +63,26 @@ async fn authorize(
     query: &YjsQuery,
 ) -> Result<(DocId, Access), AppError> {
     let doc = DocRef::parse(doc)?;
-    let (user, project) = match &query.token {
+    // A token names one document of one project; the session cookie opens any document of the
+    // user's projects. Either way the user's current role decides.
+    let (user, project, token_doc) = match &query.token {
         Some(t) => {
             let claims = token::verify(state.editor.secret(), t, now()).map_err(|e| {
                 tracing::info!(error = %e, "refused a Yjs token");
                 AppError::NotSignedIn
             })?;
-            let named = match &doc {
-                DocRef::Id(id) => claims.d == *id as u64,
-                DocRef::Name(_) => true,
-            };
-            if !named || query.project.is_some_and(|p| p != claims.p) {
+            if query.project.is_some_and(|p| p != claims.p) {
                 return Err(AppError::Forbidden);
             }
-            (app::types::UserId(claims.u), Some(ProjectId(claims.p)))
+            (
+                app::types::UserId(claims.u),
+                Some(ProjectId(claims.p)),
+                Some(claims.d),
+            )
         }
         None => {
             let user = user_id_in(session).await?.ok_or(AppError::NotSignedIn)?;
-            (user, query.project.map(ProjectId))
+            (user, query.project.map(ProjectId), None)
         }
     };
     if state.services.accounts.user(user).await?.is_none() {
@@ -90,6 +92,9 @@ async fn authorize(
         .editor
         .resolve(&doc, project, user, state.services.projects.as_ref())
         .await?;
+    if token_doc.is_some_and(|d| d != doc.0) {
+        return Err(AppError::Forbidden);
+    }
     Ok((doc, access_for(role)))
 }
 
