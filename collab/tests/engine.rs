@@ -3,22 +3,19 @@
 //! disconnects, idle unload, compaction, awareness and two nodes over the bus.
 #![cfg(feature = "server")]
 
+mod common;
+
 use std::{sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use collab::{
-    DocId,
     bus::{InProcessBus, NodeId},
-    engine::{Access, Engine, EngineConfig, Outbound, Subscription},
+    engine::{Access, Engine, EngineConfig, Outbound},
     protocol,
     store::{DocStore, MemoryStore},
 };
-use yrs::{
-    Doc, GetString, ReadTxn, Text, Transact,
-    sync::{Awareness, Message, SyncMessage},
-};
-
-const DOC: DocId = DocId(7);
+use common::{Client, DOC, settle_all};
+use yrs::{Doc, GetString, Transact, sync::Awareness};
 
 fn engine(store: Arc<MemoryStore>, bus: InProcessBus, node: u64, config: EngineConfig) -> Engine {
     Engine::new(store, Arc::new(bus), NodeId(node), config)
@@ -28,98 +25,6 @@ fn fast() -> EngineConfig {
     EngineConfig {
         idle_unload: Duration::from_millis(100),
         ..EngineConfig::default()
-    }
-}
-
-/// A Yjs-like client: a yrs document kept in sync through one subscription.
-struct Client {
-    doc: Doc,
-    sub: Subscription,
-    saved: u64,
-    sent: u64,
-    denied: bool,
-    awareness_seen: Vec<Bytes>,
-}
-
-impl Client {
-    async fn join(engine: &Engine, access: Access) -> Self {
-        let sub = engine.subscribe(DOC, access).await.expect("subscribe");
-        let mut c = Self {
-            doc: Doc::new(),
-            sub,
-            saved: 0,
-            sent: 0,
-            denied: false,
-            awareness_seen: Vec::new(),
-        };
-        // y-websocket client side of the handshake: our step 1, then answer the server's.
-        let step1 = protocol::sync_step1(c.doc.transact().state_vector());
-        c.sub.send(step1).await.expect("send step1");
-        c.settle().await;
-        c
-    }
-
-    fn text(&self) -> String {
-        let t = self.doc.get_or_insert_text("content");
-        t.get_string(&self.doc.transact())
-    }
-
-    async fn insert(&mut self, pos: u32, s: &str) {
-        let t = self.doc.get_or_insert_text("content");
-        let before = self.doc.transact().state_vector();
-        t.insert(&mut self.doc.transact_mut(), pos, s);
-        let update = self.doc.transact().encode_state_as_update_v1(&before);
-        self.sent += 1;
-        self.sub
-            .send(protocol::update(update))
-            .await
-            .expect("send update");
-    }
-
-    async fn handle(&mut self, out: Outbound) -> bool {
-        match out {
-            Outbound::Saved(n) => self.saved = self.saved.max(n),
-            Outbound::Close(reason) => panic!("closed: {reason}"),
-            Outbound::Message(bytes) => {
-                match protocol::decode(&bytes).expect("server sends valid messages") {
-                    Message::Sync(SyncMessage::SyncStep1(sv)) => {
-                        let diff = self.doc.transact().encode_state_as_update_v1(&sv);
-                        self.sub
-                            .send(protocol::sync_step2(diff))
-                            .await
-                            .expect("send step2");
-                    }
-                    Message::Sync(SyncMessage::SyncStep2(u))
-                    | Message::Sync(SyncMessage::Update(u)) => {
-                        let update = yrs::Update::decode_v1(&u).expect("update");
-                        self.doc.transact_mut().apply_update(update).expect("apply");
-                    }
-                    Message::Auth(Some(_)) => self.denied = true,
-                    Message::Awareness(_) => self.awareness_seen.push(bytes),
-                    _ => {}
-                }
-            }
-        }
-        true
-    }
-
-    /// Processes messages until none arrive for a short while.
-    async fn settle(&mut self) {
-        while let Ok(Some(out)) =
-            tokio::time::timeout(Duration::from_millis(60), self.sub.recv()).await
-        {
-            self.handle(out).await;
-        }
-    }
-}
-
-use yrs::updates::decoder::Decode;
-
-async fn settle_all(clients: &mut [&mut Client]) {
-    for _ in 0..3 {
-        for c in clients.iter_mut() {
-            c.settle().await;
-        }
     }
 }
 
@@ -231,17 +136,17 @@ async fn malformed_messages_are_rejected_before_the_document() {
     let a = Client::join(&e, Access::ReadWrite).await;
     for bad in [&b""[..], b"\x00\x09", b"\x00\x02\x05\x01", b"\xff\xff\xff"] {
         assert!(
-            a.sub.send(Bytes::copy_from_slice(bad)).await.is_err(),
+            a.sub().send(Bytes::copy_from_slice(bad)).await.is_err(),
             "{bad:?}"
         );
     }
     // A well-formed message carrying a corrupt update closes only that subscription.
     let mut b = Client::join(&e, Access::ReadWrite).await;
-    b.sub
+    b.sub()
         .send(protocol::update(vec![1, 1, 1, 1, 1]))
         .await
         .expect("decodes");
-    let out = tokio::time::timeout(Duration::from_secs(1), b.sub.recv())
+    let out = tokio::time::timeout(Duration::from_secs(1), b.sub_mut().recv())
         .await
         .expect("reply");
     assert!(matches!(out, Some(Outbound::Close(_))), "{out:?}");
@@ -271,7 +176,7 @@ async fn slow_subscribers_are_disconnected_not_skipped() {
     fast_client.settle().await;
     // The slow one gets what fit in its queue, then the end of its subscription.
     let mut received = 0;
-    while tokio::time::timeout(Duration::from_secs(1), slow.sub.recv())
+    while tokio::time::timeout(Duration::from_secs(1), slow.sub_mut().recv())
         .await
         .expect("no hang")
         .is_some()
@@ -352,7 +257,10 @@ async fn awareness_is_shared_and_removed_on_leave() {
     let mut awareness = Awareness::new(Doc::new());
     awareness.set_local_state_raw(r#"{"user":{"name":"alice"}}"#);
     let update = awareness.update().expect("update");
-    a.sub.send(protocol::awareness(update)).await.expect("send");
+    a.sub()
+        .send(protocol::awareness(update))
+        .await
+        .expect("send");
     // A viewer joining later receives alice's state in its first messages.
     let mut b = Client::join(&e, Access::ReadOnly).await;
     assert!(
