@@ -558,15 +558,20 @@ impl Owner {
             None => false,
         };
         if full {
-            self.drop_slow(conn);
+            self.drop_slow(vec![conn]);
         }
     }
 
     /// Sends to every subscriber but `except`. One that cannot keep up is disconnected rather
     /// than silently skipped: it reconnects and resyncs, so it never misses an update.
     fn broadcast(&mut self, except: Option<ConnId>, message: &Bytes) {
-        let slow: Vec<ConnId> = self
-            .subs
+        let slow = self.fan_out(except, message);
+        self.drop_slow(slow);
+    }
+
+    /// Offers `message` to every subscriber but `except`; returns those whose queue is full.
+    fn fan_out(&self, except: Option<ConnId>, message: &Bytes) -> Vec<ConnId> {
+        self.subs
             .iter()
             .filter(|(id, _)| Some(**id) != except)
             .filter(|(_, sub)| {
@@ -575,23 +580,28 @@ impl Owner {
                     .is_err()
             })
             .map(|(id, _)| *id)
-            .collect();
-        for conn in slow {
-            self.drop_slow(conn);
-        }
+            .collect()
     }
 
-    fn drop_slow(&mut self, conn: ConnId) {
-        self.shared
-            .stats
-            .slow_disconnects
-            .fetch_add(1, Ordering::Relaxed);
-        tracing::info!(
-            doc = self.doc.0,
-            conn = conn.0,
-            "subscriber too slow; disconnecting it"
-        );
-        self.remove(conn);
+    /// Disconnects slow subscribers. Each removal tells the others that its cursors are gone,
+    /// which can find more slow subscribers: a work list, not recursion, so a flood of slow
+    /// clients cannot exhaust the stack.
+    fn drop_slow(&mut self, mut slow: Vec<ConnId>) {
+        while let Some(conn) = slow.pop() {
+            if !self.subs.contains_key(&conn) {
+                continue;
+            }
+            self.shared
+                .stats
+                .slow_disconnects
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::info!(
+                doc = self.doc.0,
+                conn = conn.0,
+                "subscriber too slow; disconnecting it"
+            );
+            slow.extend(self.detach(conn));
+        }
     }
 
     fn close(&mut self, conn: ConnId, reason: &str) {
@@ -602,9 +612,17 @@ impl Owner {
     }
 
     fn remove(&mut self, conn: ConnId) {
+        let slow = self.detach(conn);
+        self.drop_slow(slow);
+    }
+
+    /// Removes a subscriber and announces that its awareness states are gone; returns the
+    /// subscribers that were too slow to take that announcement.
+    fn detach(&mut self, conn: ConnId) -> Vec<ConnId> {
         let Some(sub) = self.subs.remove(&conn) else {
-            return;
+            return Vec::new();
         };
+        let mut slow = Vec::new();
         if !sub.clients.is_empty() {
             let awareness = self.live.awareness_mut();
             for id in &sub.clients {
@@ -612,13 +630,14 @@ impl Owner {
             }
             if let Ok(update) = awareness.update_with_clients(sub.clients.iter().copied()) {
                 let gone = protocol::awareness(update);
-                self.broadcast(None, &gone);
+                slow = self.fan_out(None, &gone);
                 self.publish(gone);
             }
         }
         if self.subs.is_empty() {
             self.idle_at = Some(Instant::now() + self.shared.config.idle_unload);
         }
+        slow
     }
 
     /// Hands the pending batch to a writer task; the owner keeps applying updates meanwhile,

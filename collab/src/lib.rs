@@ -2,12 +2,13 @@
 //! build everywhere, including the browser; the live-document engine (feature `server`) runs
 //! one owner task per open document behind transport-free subscriptions.
 
-pub mod doc;
 pub mod protocol;
 pub mod wire;
 
 #[cfg(feature = "server")]
 pub mod bus;
+#[cfg(feature = "server")]
+pub mod doc;
 #[cfg(feature = "server")]
 pub mod engine;
 #[cfg(feature = "server")]

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use yrs::{
     StateVector,
     encoding::read::Cursor,
-    sync::{Awareness, AwarenessUpdate, Message, SyncMessage},
+    sync::{AwarenessUpdate, Message, SyncMessage},
     updates::{
         decoder::{Decode, DecoderV1},
         encoder::Encode,
@@ -62,7 +62,8 @@ pub fn awareness(update: AwarenessUpdate) -> Bytes {
 }
 
 /// The full awareness state, as sent to a client that just subscribed.
-pub fn awareness_snapshot(awareness: &Awareness) -> Option<Bytes> {
+#[cfg(feature = "server")]
+pub fn awareness_snapshot(awareness: &yrs::sync::Awareness) -> Option<Bytes> {
     let update = awareness.update().ok()?;
     (!update.clients.is_empty()).then(|| self::awareness(update))
 }

@@ -292,3 +292,44 @@ async fn two_nodes_share_a_document_over_the_bus() {
     assert_eq!(a.text(), b.text());
     assert!(a.text().contains("from node 1.") && a.text().contains("from node 2."));
 }
+
+/// Regression: thousands of subscribers with cursors that stop reading. Dropping each one
+/// announces its cursor's removal to the rest, which finds more slow ones; this once recursed
+/// until the stack overflowed.
+#[tokio::test]
+async fn a_flood_of_slow_subscribers_does_not_overflow_the_stack() {
+    let config = EngineConfig {
+        outbound_capacity: 2,
+        ..fast()
+    };
+    let e = engine(
+        Arc::new(MemoryStore::default()),
+        InProcessBus::default(),
+        1,
+        config,
+    );
+    let mut subs = Vec::new();
+    for i in 0..3000u64 {
+        let sub = e
+            .subscribe(DOC, Access::ReadWrite)
+            .await
+            .expect("subscribe");
+        let mut awareness = Awareness::new(Doc::new());
+        awareness.set_local_state_raw(format!(r#"{{"user":{{"name":"u{i}"}}}}"#));
+        sub.send(protocol::awareness(awareness.update().expect("update")))
+            .await
+            .expect("send");
+        subs.push(sub);
+    }
+    // Nobody reads; the owner must still be alive and serving.
+    let mut fresh = Client::join(&e, Access::ReadWrite).await;
+    fresh.insert(0, "still alive").await;
+    fresh.settle().await;
+    assert_eq!(fresh.saved, 1);
+    assert!(
+        e.stats()
+            .slow_disconnects
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 1000
+    );
+}

@@ -73,6 +73,13 @@ pub async fn serve(
         let _ = stopping_tx.send(());
     };
     let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    // Collaboration traffic is many small frames: without TCP_NODELAY, Nagle's algorithm and
+    // delayed ACKs hold some of them back for ~40 ms.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     let server = axum::serve(listener, app).with_graceful_shutdown(shutdown);
     tokio::select! {
         result = server => result?,

@@ -25,6 +25,9 @@ use tower_sessions::Session;
 use super::{DocRef, Editor, SocketLimits, access_for, token};
 use crate::{db::now, http::AppState};
 
+/// Per-socket read and write buffer size.
+const SOCKET_BUFFER: usize = 4 * 1024;
+
 #[derive(Debug, Deserialize)]
 pub struct YjsQuery {
     token: Option<String>,
@@ -47,8 +50,13 @@ pub async fn yjs(
         Ok((doc, access)) => {
             let editor = state.editor.clone();
             let limits = editor.limits;
+            // tungstenite's 128 KiB read and write buffers per socket dominate the memory of an
+            // idle connection; y-sync messages are small, and larger ones still assemble.
             ws.max_message_size(limits.max_message_bytes)
                 .max_frame_size(limits.max_message_bytes)
+                .read_buffer_size(SOCKET_BUFFER)
+                .write_buffer_size(SOCKET_BUFFER)
+                .max_write_buffer_size(limits.max_message_bytes + SOCKET_BUFFER)
                 .on_upgrade(move |socket| serve(socket, editor, doc, access))
         }
         Err(e) => refuse(&e),

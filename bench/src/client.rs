@@ -1,0 +1,169 @@
+//! A lean y-websocket client for load: it completes the sync handshake, then either just
+//! receives (timing each update it gets) or also writes single-character updates at a rate.
+
+use std::{collections::HashMap, sync::Arc, time::Instant};
+
+use bytes::Bytes;
+use collab::protocol;
+use futures_util::{
+    SinkExt, StreamExt,
+    stream::{SplitSink, SplitStream},
+};
+use tokio::{net::TcpStream, sync::watch};
+use tokio_tungstenite::{
+    MaybeTlsStream, WebSocketStream, connect_async_with_config, tungstenite::Message,
+};
+use yrs::{
+    ClientID, Doc, GetString, ReadTxn, StateVector, Text, Transact, Update,
+    sync::{AwarenessUpdate, awareness::AwarenessUpdateEntry},
+    updates::decoder::Decode,
+};
+
+use crate::{SentAt, key};
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+pub(crate) struct Client {
+    pub(crate) sink: SplitSink<Ws, Message>,
+    pub(crate) stream: SplitStream<Ws>,
+    /// The server's sync step 2 (the document so far), kept for clients that want the text.
+    pub(crate) initial: Vec<u8>,
+}
+
+pub(crate) struct Report {
+    pub(crate) latencies_us: Vec<u32>,
+    pub(crate) disconnected: bool,
+}
+
+fn is_update(b: &[u8]) -> bool {
+    b.len() > 2 && b[0] == 0 && b[1] == 2
+}
+
+impl Client {
+    pub(crate) async fn connect(url: &str) -> Result<Self, Box<dyn std::error::Error>> {
+        // TCP_NODELAY, as a browser sets it: small frames must not wait for Nagle.
+        let (ws, _) = connect_async_with_config(url, None, true).await?;
+        let (mut sink, mut stream) = ws.split();
+        sink.send(Message::Binary(
+            protocol::sync_step1(StateVector::default()),
+        ))
+        .await?;
+        let mut initial = Vec::new();
+        // Answer the server's step 1 (we have nothing it lacks) and wait for its step 2.
+        while let Some(msg) = stream.next().await {
+            let Message::Binary(b) = msg? else { continue };
+            match (b.first(), b.get(1)) {
+                (Some(0), Some(0)) => {
+                    sink.send(Message::Binary(protocol::sync_step2(vec![0, 0])))
+                        .await?
+                }
+                (Some(0), Some(1)) => {
+                    if let Ok(yrs::sync::Message::Sync(yrs::sync::SyncMessage::SyncStep2(u))) =
+                        protocol::decode(&b)
+                    {
+                        initial = u;
+                    }
+                    break;
+                }
+                _ => {}
+            }
+        }
+        Ok(Self {
+            sink,
+            stream,
+            initial,
+        })
+    }
+
+    /// Publishes an awareness state, as an editor tab does for its cursor.
+    pub(crate) async fn announce(&mut self, id: u64) -> Result<(), Box<dyn std::error::Error>> {
+        let entry = AwarenessUpdateEntry {
+            clock: 1,
+            json: Arc::from(format!(
+                r##"{{"user":{{"name":"bench-{id}","color":"#2f6fed"}},"cursor":null}}"##
+            )),
+        };
+        let update = AwarenessUpdate {
+            clients: HashMap::from([(ClientID::new(id), entry)]),
+        };
+        self.sink
+            .send(Message::Binary(protocol::awareness(update)))
+            .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn drain(&mut self) {
+        while let Ok(Some(_)) =
+            tokio::time::timeout(std::time::Duration::from_millis(5), self.stream.next()).await
+        {
+        }
+    }
+
+    /// The document's text as this client received it at connect time.
+    pub(crate) fn initial_text(&self) -> String {
+        let doc = Doc::new();
+        let text = doc.get_or_insert_text("content");
+        if let Ok(u) = Update::decode_v1(&self.initial) {
+            let _ = doc.transact_mut().apply_update(u);
+        }
+        text.get_string(&doc.transact())
+    }
+
+    pub(crate) async fn run(
+        mut self,
+        rate: Option<f64>,
+        sent: SentAt,
+        mut stop: watch::Receiver<bool>,
+    ) -> Report {
+        let doc = Doc::new();
+        let text = doc.get_or_insert_text("content");
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs_f64(
+            1.0 / rate.unwrap_or(1.0),
+        ));
+        let mut latencies_us = Vec::new();
+        let mut disconnected = false;
+        let mut writing = rate.is_some();
+        // After the stop signal writers stop and everyone keeps receiving a little longer, so
+        // updates still in flight are counted.
+        let mut until: Option<tokio::time::Instant> = None;
+        loop {
+            tokio::select! {
+                _ = stop.changed(), if until.is_none() => {
+                    writing = false;
+                    until = Some(tokio::time::Instant::now() + std::time::Duration::from_millis(500));
+                }
+                () = tokio::time::sleep_until(until.unwrap_or_else(tokio::time::Instant::now)), if until.is_some() => break,
+                _ = tick.tick(), if writing => {
+                    let before = doc.transact().state_vector();
+                    let len = text.len(&doc.transact());
+                    text.insert(&mut doc.transact_mut(), len, "x");
+                    let msg: Bytes = protocol::update(doc.transact().encode_state_as_update_v1(&before));
+                    if let Ok(mut m) = sent.lock() {
+                        m.insert(key(&msg), Instant::now());
+                    }
+                    if self.sink.send(Message::Binary(msg)).await.is_err() {
+                        disconnected = true;
+                        break;
+                    }
+                }
+                msg = self.stream.next() => match msg {
+                    Some(Ok(Message::Binary(b))) if is_update(&b) => {
+                        let at = sent.lock().ok().and_then(|m| m.get(&key(&b)).copied());
+                        if let Some(at) = at {
+                            latencies_us.push(at.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
+                        }
+                    }
+                    Some(Ok(_)) => {}
+                    _ => {
+                        disconnected = true;
+                        break;
+                    }
+                }
+            }
+        }
+        Report {
+            latencies_us,
+            disconnected,
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! `tandem-bench`: starts a release `tandem` server as its own process (fresh SQLite data dir),
+//! connects y-sync clients to `/yjs/{doc}` and reports delivery latency, throughput and the
+//! server's RSS and CPU, read from /proc.
+//!
+//!   tandem-bench clients --clients 100 --writers 5 --rate 20 --secs 10
+//!   tandem-bench connections --clients 5000
+//!   tandem-bench trace --file ../shared/traces/automerge-paper.json.gz
+
+mod client;
+mod server;
+mod trace;
+
+use std::{
+    collections::HashMap,
+    hash::{DefaultHasher, Hash, Hasher},
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "tandem-bench",
+    about = "Load generator for Tandem's document server"
+)]
+struct Cli {
+    /// The `tandem` binary to benchmark (a release build).
+    #[arg(long, global = true)]
+    tandem: Option<PathBuf>,
+    #[command(subcommand)]
+    mode: Mode,
+}
+
+#[derive(Subcommand)]
+enum Mode {
+    /// N clients on one document; W of them write R single-character updates per second.
+    Clients {
+        #[arg(long, default_value_t = 10)]
+        clients: usize,
+        #[arg(long, default_value_t = 5)]
+        writers: usize,
+        #[arg(long, default_value_t = 20.0)]
+        rate: f64,
+        #[arg(long, default_value_t = 10)]
+        secs: u64,
+    },
+    /// N idle clients with awareness state; reports server RSS per connection.
+    Connections {
+        #[arg(long, default_value_t = 1000)]
+        clients: usize,
+    },
+    /// Replays a sequential editing trace (josephg/editing-traces format) through the server.
+    Trace {
+        #[arg(long)]
+        file: PathBuf,
+    },
+}
+
+pub(crate) type SentAt = Arc<Mutex<HashMap<u64, Instant>>>;
+
+pub(crate) fn key(bytes: &[u8]) -> u64 {
+    let mut h = DefaultHasher::new();
+    bytes.hash(&mut h);
+    h.finish()
+}
+
+pub(crate) fn percentile(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    f64::from(sorted[i]) / 1000.0
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let cli = Cli::parse();
+    let tandem = cli.tandem.unwrap_or_else(server::default_binary);
+    let server = server::Server::start(&tandem).await?;
+    let result = match cli.mode {
+        Mode::Clients {
+            clients,
+            writers,
+            rate,
+            secs,
+        } => run_clients(&server, clients, writers, rate, Duration::from_secs(secs)).await,
+        Mode::Connections { clients } => run_connections(&server, clients).await,
+        Mode::Trace { file } => trace::run(&server, &file).await,
+    };
+    server.stop();
+    result
+}
+
+async fn run_clients(
+    server: &server::Server,
+    n: usize,
+    writers: usize,
+    rate: f64,
+    secs: Duration,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let sent: SentAt = Arc::default();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    // Everyone connects before anyone writes, so every update is delivered as an update.
+    let mut connected = Vec::with_capacity(n);
+    for _ in 0..n {
+        connected.push(client::Client::connect(&server.doc_url()).await?);
+    }
+    let tasks: Vec<_> = connected
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| {
+            tokio::spawn(c.run((i < writers).then_some(rate), sent.clone(), stopped.clone()))
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (rss0, cpu0, t0) = (server.rss_kb(), server.cpu_secs(), Instant::now());
+    tokio::time::sleep(secs).await;
+    let _ = stop.send(true);
+    let (rss1, cpu1, wall) = (server.rss_kb(), server.cpu_secs(), t0.elapsed());
+    let mut latencies = Vec::new();
+    let mut disconnected = 0;
+    for t in tasks {
+        let r = t.await?;
+        latencies.extend(r.latencies_us);
+        disconnected += usize::from(r.disconnected);
+    }
+    latencies.sort_unstable();
+    let updates = sent.lock().map(|m| m.len()).unwrap_or(0);
+    let cpu = cpu1 - cpu0;
+    println!(
+        "clients={n} writers={writers} rate={rate}/s secs={}: updates={updates} deliveries={} (expected {}) disconnected={disconnected}",
+        secs.as_secs(),
+        latencies.len(),
+        updates * (n - 1)
+    );
+    println!(
+        "delivery latency ms: p50 {:.2}  p95 {:.2}  p99 {:.2}  max {:.2}",
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.95),
+        percentile(&latencies, 0.99),
+        percentile(&latencies, 1.0)
+    );
+    println!(
+        "server: RSS {} -> {} kB; CPU {:.2} s over {:.1} s ({:.0}%); {:.1} us CPU per delivered update",
+        rss0,
+        rss1,
+        cpu,
+        wall.as_secs_f64(),
+        100.0 * cpu / wall.as_secs_f64(),
+        1e6 * cpu / latencies.len().max(1) as f64
+    );
+    Ok(())
+}
+
+async fn run_connections(
+    server: &server::Server,
+    n: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let rss0 = server.rss_kb();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let sent: SentAt = Arc::default();
+    let mut tasks = Vec::with_capacity(n);
+    let t0 = Instant::now();
+    for i in 0..n {
+        let mut c = client::Client::connect(&server.doc_url()).await?;
+        c.announce(i as u64 + 1).await?;
+        // Like an open tab: keeps reading (everyone's cursors) and otherwise stays idle.
+        tasks.push(tokio::spawn(c.run(None, sent.clone(), stopped.clone())));
+    }
+    let connect_time = t0.elapsed();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let rss1 = server.rss_kb();
+    let _ = stop.send(true);
+    let mut disconnected = 0;
+    for t in tasks {
+        disconnected += usize::from(t.await?.disconnected);
+    }
+    println!(
+        "connections={n}: connected in {:.1} s; server RSS {rss0} -> {rss1} kB = {:.1} kB per connection; disconnected={disconnected}",
+        connect_time.as_secs_f64(),
+        (rss1.saturating_sub(rss0)) as f64 / n as f64
+    );
+    Ok(())
+}
