@@ -88,6 +88,11 @@ impl Server {
             .env("TANDEM_LOG", "warn")
             // The load generator is one IP sending far more than a person types.
             .env("TANDEM_WS_MAX_MESSAGES_PER_SEC", "1000000")
+            .envs(
+                std::env::var("TANDEM_COMPACT_AFTER_UPDATES")
+                    .ok()
+                    .map(|v| ("TANDEM_COMPACT_AFTER_UPDATES", v)),
+            )
             .stdout(Stdio::null())
             .spawn()?;
         let deadline = Instant::now() + Duration::from_secs(30);

@@ -24,40 +24,46 @@ pub struct BusMessage {
 }
 
 pub trait Bus: Send + Sync + 'static {
+    /// Delivers `message` to every other node that has `doc` open; never back to its sender.
     fn publish(&self, doc: DocId, message: BusMessage);
-    /// Messages published for `doc` from now on. A lagging receiver loses messages and must
-    /// resync with the other nodes, which the owner does by reloading from the store.
-    fn subscribe(&self, doc: DocId) -> broadcast::Receiver<BusMessage>;
+    /// Messages other nodes publish for `doc` from now on. A lagging receiver loses messages
+    /// and must resync, which the owner does by merging the store.
+    fn subscribe(&self, doc: DocId, node: NodeId) -> broadcast::Receiver<BusMessage>;
 }
 
-/// Per-document broadcast channels inside one process.
+/// Per-document, per-node broadcast channels inside one process. Each node has its own channel
+/// so that a busy node is never flooded (and lagged) by its own messages.
 #[derive(Clone, Default)]
 pub struct InProcessBus {
-    topics: Arc<Mutex<HashMap<DocId, broadcast::Sender<BusMessage>>>>,
+    topics: Arc<Mutex<HashMap<DocId, Vec<(NodeId, broadcast::Sender<BusMessage>)>>>>,
 }
 
 /// Bounded: a node that falls this far behind is told it lagged instead of growing a queue.
 const TOPIC_CAPACITY: usize = 1024;
 
-impl InProcessBus {
-    fn topic(&self, doc: DocId) -> broadcast::Sender<BusMessage> {
-        let mut topics = self.topics.lock().unwrap_or_else(|p| p.into_inner());
-        // Drop topics nobody listens to any more, so the map does not grow with every document.
-        topics.retain(|_, tx| tx.receiver_count() > 0);
-        topics
-            .entry(doc)
-            .or_insert_with(|| broadcast::channel(TOPIC_CAPACITY).0)
-            .clone()
-    }
-}
-
 impl Bus for InProcessBus {
     fn publish(&self, doc: DocId, message: BusMessage) {
-        // No receivers is normal (no other node has the document open).
-        let _ = self.topic(doc).send(message);
+        let mut topics = self.topics.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(nodes) = topics.get_mut(&doc) {
+            // Forget nodes that closed the document.
+            nodes.retain(|(_, tx)| tx.receiver_count() > 0);
+            for (node, tx) in nodes.iter() {
+                if *node != message.from {
+                    let _ = tx.send(message.clone());
+                }
+            }
+        }
     }
 
-    fn subscribe(&self, doc: DocId) -> broadcast::Receiver<BusMessage> {
-        self.topic(doc).subscribe()
+    fn subscribe(&self, doc: DocId, node: NodeId) -> broadcast::Receiver<BusMessage> {
+        let mut topics = self.topics.lock().unwrap_or_else(|p| p.into_inner());
+        let nodes = topics.entry(doc).or_default();
+        nodes.retain(|(_, tx)| tx.receiver_count() > 0);
+        if let Some((_, tx)) = nodes.iter().find(|(n, _)| *n == node) {
+            return tx.subscribe();
+        }
+        let (tx, rx) = broadcast::channel(TOPIC_CAPACITY);
+        nodes.push((node, tx));
+        rx
     }
 }

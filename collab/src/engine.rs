@@ -211,7 +211,7 @@ impl Engine {
         let shared = self.0.clone();
         tokio::spawn(async move {
             shared.stats.live_docs.fetch_add(1, Ordering::Relaxed);
-            let bus_rx = shared.bus.subscribe(doc);
+            let bus_rx = shared.bus.subscribe(doc, shared.node);
             match shared.store.load(doc).await {
                 Ok(stored) => {
                     let restored = LiveDoc::restore(
@@ -321,6 +321,7 @@ struct Owner {
     retry: Duration,
     logged_since_snapshot: u64,
     idle_at: Option<Instant>,
+    compacting: Arc<std::sync::atomic::AtomicBool>,
     done_tx: mpsc::Sender<Committed>,
     done_rx: mpsc::Receiver<Committed>,
 }
@@ -343,6 +344,7 @@ impl Owner {
             retry: Duration::from_millis(50),
             logged_since_snapshot: logged,
             idle_at,
+            compacting: Arc::default(),
             done_tx,
             done_rx,
         }
@@ -363,10 +365,9 @@ impl Owner {
                 },
                 Some(done) = self.done_rx.recv() => self.committed(done),
                 msg = bus_rx.recv() => match msg {
-                    Ok(msg) if msg.from != self.shared.node => self.apply_remote(msg.message),
-                    Ok(_) => {}
+                    Ok(msg) => self.apply_remote(msg.message),
                     Err(broadcast::error::RecvError::Lagged(n)) => self.resync_after_lag(n).await,
-                    Err(broadcast::error::RecvError::Closed) => bus_rx = self.shared.bus.subscribe(self.doc),
+                    Err(broadcast::error::RecvError::Closed) => bus_rx = self.shared.bus.subscribe(self.doc, self.shared.node),
                 },
                 () = sleep_until(commit_at.unwrap_or_else(Instant::now)), if commit_at.is_some() => self.flush(),
                 () = sleep_until(idle_at.unwrap_or_else(Instant::now)), if idle_at.is_some() => {
@@ -709,11 +710,17 @@ impl Owner {
         }
     }
 
+    /// Folds the log into a snapshot in the background. One compaction at a time per
+    /// document: each holds a full snapshot, and a slow store must not let them pile up.
     fn compact(&mut self, through: u64) {
+        if self.compacting.swap(true, Ordering::AcqRel) {
+            return;
+        }
         self.logged_since_snapshot = 0;
         let snapshot = self.live.snapshot();
         let store = self.shared.store.clone();
         let stats = self.shared.stats.clone();
+        let compacting = self.compacting.clone();
         let doc = self.doc;
         tokio::spawn(async move {
             match store.compact(doc, snapshot, through).await {
@@ -724,6 +731,7 @@ impl Owner {
                     tracing::warn!(doc = doc.0, error = %e, "compaction failed; the log stays as it is")
                 }
             }
+            compacting.store(false, Ordering::Release);
         });
     }
 }

@@ -172,6 +172,15 @@ pub struct Config {
     )]
     pub ws_idle_timeout_secs: u64,
 
+    /// Fold a document's update log into a snapshot after this many logged updates.
+    #[arg(
+        long,
+        env = "TANDEM_COMPACT_AFTER_UPDATES",
+        default_value_t = 1000,
+        global = true
+    )]
+    pub compact_after_updates: u64,
+
     /// Seconds to let in-flight requests finish after SIGINT/SIGTERM.
     #[arg(
         long,

@@ -21,6 +21,9 @@ commands:
                   at http://127.0.0.1:3000; ARGS go to `tandem` (see `tandem --help`)
   test            install what is missing, then fmt, clippy, all Rust tests and the
                   Playwright suite against a release server
+  bench ARGS...   build (release) and run the load generator against a fresh server,
+                  e.g. `cargo xtask bench clients --clients 100 --writers 5 --rate 20`
+                  (see `cargo xtask bench --help`; numbers go to BENCHMARKS.md)
   setup           only install what is missing";
 
 fn main() -> ExitCode {
@@ -28,6 +31,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("run") => run(&args[1..]),
         Some("test") => test(),
+        Some("bench") => bench(&args[1..]),
         Some("setup") => Ctx::new().and_then(|ctx| ctx.setup(false)),
         _ => {
             eprintln!("{USAGE}");
@@ -130,6 +134,21 @@ fn home() -> Result<PathBuf> {
     env::var_os("HOME")
         .map(PathBuf::from)
         .ok_or_else(|| "HOME is not set; set CARGO_TARGET_DIR instead".to_owned())
+}
+
+fn bench(args: &[String]) -> Result {
+    let ctx = Ctx::new()?;
+    ctx.setup(false)?;
+    ctx.build_release()?;
+    ctx.step(
+        "build load generator",
+        "cargo",
+        &["build", "--release", "-p", "bench"],
+    )?;
+    let bench = ctx.target_dir.join("release/tandem-bench");
+    let mut cmd = ctx.cmd(&bench.to_string_lossy(), &[]);
+    cmd.args(args).arg("--tandem").arg(ctx.tandem_bin());
+    run_step("tandem-bench", cmd)
 }
 
 fn run(args: &[String]) -> Result {

@@ -80,7 +80,10 @@ impl Editor {
             Arc::new(store::DbDocStore::new(db.clone())),
             Arc::new(InProcessBus::default()),
             NodeId(u64::from_le_bytes(node)),
-            EngineConfig::default(),
+            EngineConfig {
+                compact_after: config.compact_after_updates.max(1),
+                ..EngineConfig::default()
+            },
         );
         Ok(Self {
             engine,

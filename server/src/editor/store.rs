@@ -11,6 +11,7 @@ use collab::{
 };
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    sea_query::{Expr, ExprTrait},
 };
 
 use crate::db::entities::{document, document_update};
@@ -63,22 +64,30 @@ impl DocStore for DbDocStore {
 
     async fn append(&self, doc: DocId, updates: &[Bytes]) -> Result<u64, StoreError> {
         let doc_id = id(doc)?;
+        let n = i64::try_from(updates.len()).map_err(|_| StoreError("batch too large".into()))?;
         let txn = self.db.begin().await.map_err(err)?;
-        let row = document::Entity::find_by_id(doc_id)
-            .one(&txn)
+        // Reserve the sequence numbers with a write first: on SQLite a transaction that read
+        // before writing fails with BUSY(_SNAPSHOT) when another writer got in between, while
+        // one that starts by writing waits its turn (busy_timeout).
+        let row = document::Entity::update_many()
+            .col_expr(
+                document::Column::LastSeq,
+                Expr::col(document::Column::LastSeq).add(n),
+            )
+            .filter(document::Column::Id.eq(doc_id))
+            .exec_with_returning(&txn)
             .await
             .map_err(err)?
+            .pop()
             .ok_or_else(|| StoreError(format!("document {doc_id} does not exist")))?;
-        let mut seq = row.last_seq;
+        let last = row.last_seq;
         let rows: Vec<document_update::ActiveModel> = updates
             .iter()
-            .map(|u| {
-                seq += 1;
-                document_update::ActiveModel {
-                    document_id: Set(doc_id),
-                    seq: Set(seq),
-                    data: Set(u.to_vec()),
-                }
+            .zip(last - n + 1..)
+            .map(|(u, seq)| document_update::ActiveModel {
+                document_id: Set(doc_id),
+                seq: Set(seq),
+                data: Set(u.to_vec()),
             })
             .collect();
         if !rows.is_empty() {
@@ -87,14 +96,8 @@ impl DocStore for DbDocStore {
                 .await
                 .map_err(err)?;
         }
-        document::Entity::update_many()
-            .col_expr(document::Column::LastSeq, seq.into())
-            .filter(document::Column::Id.eq(doc_id))
-            .exec(&txn)
-            .await
-            .map_err(err)?;
         txn.commit().await.map_err(err)?;
-        Ok(u64::try_from(seq).unwrap_or(0))
+        Ok(u64::try_from(last).unwrap_or(0))
     }
 
     async fn compact(&self, doc: DocId, snapshot: Vec<u8>, through: u64) -> Result<(), StoreError> {
