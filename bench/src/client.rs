@@ -92,13 +92,6 @@ impl Client {
         Ok(())
     }
 
-    pub(crate) async fn drain(&mut self) {
-        while let Ok(Some(_)) =
-            tokio::time::timeout(std::time::Duration::from_millis(5), self.stream.next()).await
-        {
-        }
-    }
-
     /// The document's text as this client received it at connect time.
     pub(crate) fn initial_text(&self) -> String {
         let doc = Doc::new();

@@ -35,8 +35,11 @@ pub trait Bus: Send + Sync + 'static {
 /// so that a busy node is never flooded (and lagged) by its own messages.
 #[derive(Clone, Default)]
 pub struct InProcessBus {
-    topics: Arc<Mutex<HashMap<DocId, Vec<(NodeId, broadcast::Sender<BusMessage>)>>>>,
+    topics: Arc<Mutex<HashMap<DocId, Vec<NodeChannel>>>>,
 }
+
+/// One node's channel for one document.
+type NodeChannel = (NodeId, broadcast::Sender<BusMessage>);
 
 /// Bounded: a node that falls this far behind is told it lagged instead of growing a queue.
 const TOPIC_CAPACITY: usize = 1024;

@@ -171,7 +171,9 @@ fn run(args: &[String]) -> Result {
 }
 
 /// The server-side packages: linted and tested together (with `app`'s `ssr` feature).
-const SERVER_PACKAGES: [&str; 8] = ["-p", "server", "-p", "app", "-p", "collab", "-p", "xtask"];
+const SERVER_PACKAGES: [&str; 10] = [
+    "-p", "server", "-p", "app", "-p", "collab", "-p", "xtask", "-p", "bench",
+];
 
 fn with_packages<'a>(before: &[&'a str], after: &[&'a str]) -> Vec<&'a str> {
     [before, &SERVER_PACKAGES[..], after].concat()
