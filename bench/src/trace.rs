@@ -14,7 +14,7 @@ use collab::protocol;
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use tokio_tungstenite::tungstenite::Message;
-use yrs::{Doc, ReadTxn, Text, Transact};
+use yrs::{Doc, Text, Transact};
 
 use crate::{client::Client, server::Server};
 
@@ -58,13 +58,22 @@ pub(crate) async fn run(server: &Server, file: &Path) -> Result<(), Box<dyn std:
         }
     });
 
-    let doc = Doc::new();
-    let text = doc.get_or_insert_text("content");
-    let (cpu0, t0) = (server.cpu_secs(), Instant::now());
-    let mut sent = 0u64;
-    for txn in &trace.txns {
-        let before = doc.transact().state_vector();
-        {
+    // Each transaction's own update, as a Yjs client emits it (`observe_update_v1`). Encoding
+    // the state since a state vector instead would resend the whole delete set every time.
+    let updates = {
+        let doc = Doc::new();
+        let text = doc.get_or_insert_text("content");
+        let out = Arc::new(std::sync::Mutex::new(Vec::with_capacity(trace.txns.len())));
+        let sink = out.clone();
+        doc.observe_update_v1(
+            "replay",
+            move |_: &yrs::TransactionMut<'_>, e: &yrs::UpdateEvent| {
+                if let Ok(mut v) = sink.lock() {
+                    v.push(protocol::update(e.update.clone()));
+                }
+            },
+        )?;
+        for txn in &trace.txns {
             let mut t = doc.transact_mut();
             for (pos, del, ins) in &txn.patches {
                 if *del > 0 {
@@ -75,11 +84,12 @@ pub(crate) async fn run(server: &Server, file: &Path) -> Result<(), Box<dyn std:
                 }
             }
         }
-        let update = doc.transact().encode_state_as_update_v1(&before);
-        writer
-            .sink
-            .send(Message::Binary(protocol::update(update)))
-            .await?;
+        std::mem::take(&mut *out.lock().map_err(|_| "poisoned")?)
+    };
+    let (cpu0, t0) = (server.cpu_secs(), Instant::now());
+    let mut sent = 0u64;
+    for message in updates {
+        writer.sink.send(Message::Binary(message)).await?;
         sent += 1;
         while sent - received.load(Ordering::Relaxed) > WINDOW {
             tokio::time::sleep(Duration::from_micros(200)).await;
