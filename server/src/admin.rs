@@ -15,6 +15,21 @@ fn usage(e: app::AppError) -> ServerError {
     ServerError::Usage(e.to_string())
 }
 
+/// Looks a user up by name for an operator command (no login, so no rate limit applies).
+async fn find_user(
+    state: &crate::http::AppState,
+    name: &str,
+) -> Result<crate::db::entities::user::Model> {
+    let accounts = crate::auth::AccountService::new(
+        state.db.clone(),
+        crate::auth::rate_limit::LoginLimiter::new(1, 1, std::time::Duration::ZERO),
+    );
+    accounts
+        .find_by_name(name)
+        .await?
+        .ok_or_else(|| ServerError::Usage(format!("no user is called {name:?}")))
+}
+
 pub async fn migrate(config: Config) -> Result<()> {
     // `prepare` runs the migrations; report what the database is at.
     let state = prepare(config).await?;
@@ -47,14 +62,7 @@ pub async fn project(config: Config, cmd: ProjectCommand) -> Result<()> {
     let ProjectCommand::Add { name, owner } = cmd;
     let name = validate::project_name(&name).map_err(usage)?.to_owned();
     let state = prepare(config).await?;
-    let accounts = crate::auth::AccountService::new(
-        state.db.clone(),
-        crate::auth::rate_limit::LoginLimiter::new(1, 1, std::time::Duration::ZERO),
-    );
-    let owner = accounts
-        .find_by_name(&owner)
-        .await?
-        .ok_or_else(|| ServerError::Usage(format!("no user is called {owner:?}")))?;
+    let owner = find_user(&state, &owner).await?;
     let project = state
         .services
         .projects
@@ -106,14 +114,7 @@ pub async fn token(
     let doc = DocRef::parse(&doc).map_err(usage)?;
     let bind = config.bind;
     let state = prepare(config).await?;
-    let accounts = crate::auth::AccountService::new(
-        state.db.clone(),
-        crate::auth::rate_limit::LoginLimiter::new(1, 1, std::time::Duration::ZERO),
-    );
-    let found = accounts
-        .find_by_name(&user)
-        .await?
-        .ok_or_else(|| ServerError::Usage(format!("no user is called {user:?}")))?;
+    let found = find_user(&state, &user).await?;
     let (doc_id, project, role) = state
         .editor
         .resolve(

@@ -27,6 +27,17 @@ fn token(user: i64, project: i64, doc: u64) -> String {
     )
 }
 
+/// The id of a named free-standing document, read straight from the database.
+async fn doc_id_by_name(server: &TestServer, name: &str) -> i64 {
+    let db = server.db().await;
+    let sql = format!("SELECT id FROM documents WHERE name = '{name}'");
+    db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .expect("query")
+        .and_then(|r| r.try_get::<i64>("", "id").ok())
+        .expect("document row")
+}
+
 async fn refused_before_upgrade(backend: Backend) {
     let server = TestServer::start_with(backend, |c| c.secret = Some(SECRET.into())).await;
     let owner = server.client();
@@ -72,17 +83,7 @@ async fn refused_before_upgrade(backend: Backend) {
         .await
         .expect("owner connects");
     drop(client);
-    let doc_id = server
-        .db()
-        .await
-        .query_one_raw(Statement::from_string(
-            server.db().await.get_database_backend(),
-            "SELECT id FROM documents WHERE name = 'notes'",
-        ))
-        .await
-        .expect("query")
-        .and_then(|r| r.try_get::<i64>("", "id").ok())
-        .expect("document row");
+    let doc_id = doc_id_by_name(&server, "notes").await;
     let url = server.ws_url(&format!(
         "/yjs/{doc_id}?token={}",
         token(uid, project, doc_id as u64)
@@ -330,17 +331,7 @@ async fn node_yjs_client_interoperates() {
         .expect("rust peer");
     rust.insert(0, "rust says hi. ").await;
     rust.pump(QUIET).await;
-    let doc_id = server
-        .db()
-        .await
-        .query_one_raw(Statement::from_string(
-            server.db().await.get_database_backend(),
-            "SELECT id FROM documents WHERE name = 'interop'",
-        ))
-        .await
-        .expect("query")
-        .and_then(|r| r.try_get::<i64>("", "id").ok())
-        .expect("document row");
+    let doc_id = doc_id_by_name(&server, "interop").await;
 
     let node = tokio::process::Command::new("node")
         .arg(root.join("end2end/interop/yjs-peer.mjs"))

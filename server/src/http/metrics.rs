@@ -189,17 +189,14 @@ fn render_collab(stats: &collab::engine::Stats) -> String {
         ),
     ];
     let mut out = String::new();
-    for (name, help, value) in counters {
-        let _ = writeln!(
-            out,
-            "# HELP tandem_collab_{name} {help}\n# TYPE tandem_collab_{name} counter\ntandem_collab_{name} {value}"
-        );
-    }
-    for (name, help, value) in gauges {
-        let _ = writeln!(
-            out,
-            "# HELP tandem_collab_{name} {help}\n# TYPE tandem_collab_{name} gauge\ntandem_collab_{name} {value}"
-        );
+    let gauges = gauges.map(|(name, help, value)| (name, help, value.max(0) as u64));
+    for (kind, metrics) in [("counter", &counters[..]), ("gauge", &gauges[..])] {
+        for (name, help, value) in metrics {
+            let _ = writeln!(
+                out,
+                "# HELP tandem_collab_{name} {help}\n# TYPE tandem_collab_{name} {kind}\ntandem_collab_{name} {value}"
+            );
+        }
     }
     out
 }
