@@ -35,10 +35,31 @@ pub fn decode(frame: &[u8]) -> Result<Message, ProtocolError> {
     }
     let mut decoder = DecoderV1::new(Cursor::new(frame));
     let msg = Message::decode(&mut decoder).map_err(|e| ProtocolError::Malformed(e.to_string()))?;
-    if msg.encode_v1().len() != frame.len() {
+    if encoded_len(&msg) != frame.len() {
         return Err(ProtocolError::NotExactlyOne);
     }
     Ok(msg)
+}
+
+/// The canonical encoded length of `msg`. Computed for the document messages that make up the
+/// traffic (tag, sync tag, length varint, payload) so the hot path does not re-encode (copy)
+/// every update; the rare other messages are encoded to measure them.
+fn encoded_len(msg: &Message) -> usize {
+    match msg {
+        Message::Sync(SyncMessage::SyncStep2(u) | SyncMessage::Update(u)) => {
+            2 + varint_len(u.len() as u64) + u.len()
+        }
+        other => other.encode_v1().len(),
+    }
+}
+
+fn varint_len(mut n: u64) -> usize {
+    let mut len = 1;
+    while n >= 0x80 {
+        n >>= 7;
+        len += 1;
+    }
+    len
 }
 
 pub fn encode(msg: &Message) -> Bytes {
@@ -76,6 +97,18 @@ pub fn permission_denied(reason: &str) -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn computed_lengths_match_encoding() {
+        for n in [0usize, 1, 127, 128, 300, 16_384, 70_000] {
+            for msg in [
+                Message::Sync(SyncMessage::Update(vec![7; n])),
+                Message::Sync(SyncMessage::SyncStep2(vec![7; n])),
+            ] {
+                assert_eq!(encoded_len(&msg), msg.encode_v1().len(), "n = {n}");
+            }
+        }
+    }
 
     #[test]
     fn round_trips_and_rejects_garbage() {
