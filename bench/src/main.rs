@@ -5,9 +5,12 @@
 //!   tandem-bench clients --clients 100 --writers 5 --rate 20 --secs 10
 //!   tandem-bench connections --clients 5000
 //!   tandem-bench trace --file ../shared/traces/automerge-paper.json.gz
+//!   tandem-bench ack --updates 2000 --rate 50
+//!   tandem-bench coldload --updates 100000
 
 mod client;
 mod server;
+mod tab;
 mod trace;
 
 use std::{
@@ -56,6 +59,21 @@ enum Mode {
         #[arg(long)]
         file: PathBuf,
     },
+    /// One browser tab on `/ws` types R characters per second: edit -> "saved" latency.
+    Ack {
+        #[arg(long, default_value_t = 2000)]
+        updates: usize,
+        #[arg(long, default_value_t = 50.0)]
+        rate: f64,
+    },
+    /// Time to open a document with an N-update history, from a freshly started server,
+    /// before and after its log is compacted into a snapshot.
+    Coldload {
+        #[arg(long, default_value_t = 100_000)]
+        updates: usize,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
 }
 
 pub(crate) type SentAt = Arc<Mutex<HashMap<u64, Instant>>>;
@@ -78,7 +96,12 @@ pub(crate) fn percentile(sorted: &[u32], p: f64) -> f64 {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cli = Cli::parse();
     let tandem = cli.tandem.unwrap_or_else(server::default_binary);
-    let server = server::Server::start(&tandem).await?;
+    // Cold load measures an uncompacted history first, so the server must not compact yet.
+    let env: Vec<(&str, String)> = match cli.mode {
+        Mode::Coldload { .. } => vec![(COMPACT, NEVER.to_owned())],
+        _ => Vec::new(),
+    };
+    let mut server = server::Server::start(&tandem, &env).await?;
     let result = match cli.mode {
         Mode::Clients {
             clients,
@@ -88,6 +111,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         } => run_clients(&server, clients, writers, rate, Duration::from_secs(secs)).await,
         Mode::Connections { clients } => run_connections(&server, clients).await,
         Mode::Trace { file } => trace::run(&server, &file).await,
+        Mode::Ack { updates, rate } => run_ack(&server, updates, rate).await,
+        Mode::Coldload { updates, runs } => run_coldload(&mut server, updates, runs).await,
     };
     server.stop();
     result
@@ -181,6 +206,96 @@ async fn run_connections(
         "connections={n}: connected in {:.1} s; server RSS {rss0} -> {rss1} kB = {:.1} kB per connection; disconnected={disconnected}",
         connect_time.as_secs_f64(),
         (rss1.saturating_sub(rss0)) as f64 / n as f64
+    );
+    Ok(())
+}
+
+const COMPACT: &str = "TANDEM_COMPACT_AFTER_UPDATES";
+const NEVER: &str = "1000000000000";
+
+async fn run_ack(
+    server: &server::Server,
+    updates: usize,
+    rate: f64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let (cookie, doc) = tab::login(server.port(), server::USER, server::PASSWORD)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut lat = tab::edits_until_saved(server.port(), &cookie, doc, updates, Some(rate))
+        .await
+        .map_err(|e| e.to_string())?;
+    lat.sort_unstable();
+    println!(
+        "edit->saved over /ws, {updates} edits at {rate}/s: p50 {:.2} ms  p95 {:.2}  p99 {:.2}  max {:.2}",
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.95),
+        percentile(&lat, 0.99),
+        percentile(&lat, 1.0)
+    );
+    Ok(())
+}
+
+/// Opens the document `runs` times, each time on a freshly (re)started server; returns the
+/// median time from connecting to holding the whole document, in milliseconds.
+async fn cold_opens(
+    server: &mut server::Server,
+    url: &str,
+    env: &[(&str, String)],
+    runs: usize,
+) -> Result<(f64, usize), Box<dyn std::error::Error>> {
+    let mut times = Vec::with_capacity(runs);
+    let mut size = 0;
+    for _ in 0..runs {
+        server.restart(env).await?;
+        let t0 = Instant::now();
+        let c = client::Client::connect(url).await?;
+        times.push(t0.elapsed().as_secs_f64() * 1000.0);
+        size = c.initial.len();
+    }
+    times.sort_by(f64::total_cmp);
+    Ok((times[times.len() / 2], size))
+}
+
+async fn run_coldload(
+    server: &mut server::Server,
+    updates: usize,
+    runs: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let port = server.port();
+    let (cookie, doc) = tab::login(port, server::USER, server::PASSWORD)
+        .await
+        .map_err(|e| e.to_string())?;
+    let t0 = Instant::now();
+    tab::edits_until_saved(port, &cookie, doc, updates, None)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "wrote {updates} single-character updates through /ws in {:.1} s (all acknowledged)",
+        t0.elapsed().as_secs_f64()
+    );
+    let token = tab::yjs_token(port, &cookie, doc)
+        .await
+        .map_err(|e| e.to_string())?;
+    let url = format!("ws://127.0.0.1:{port}/yjs/{doc}?token={token}");
+    let never = [(COMPACT, NEVER.to_owned())];
+    let (before, size) = cold_opens(server, &url, &never, runs).await?;
+    println!(
+        "cold open, {updates}-update log, no snapshot: median {before:.1} ms over {runs} restarts ({size} B state)"
+    );
+    // One more edit on a server that compacts: the commit folds the log into a snapshot.
+    let compacting = [(COMPACT, "1000".to_owned())];
+    server.restart(&compacting).await?;
+    let (cookie, _) = tab::login(port, server::USER, server::PASSWORD)
+        .await
+        .map_err(|e| e.to_string())?;
+    tab::edits_until_saved(port, &cookie, doc, 1, None)
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (after, size) = cold_opens(server, &url, &compacting, runs).await?;
+    println!(
+        "cold open after compaction (snapshot only): median {after:.1} ms over {runs} restarts ({size} B state); {:.1}x faster",
+        before / after
     );
     Ok(())
 }

@@ -17,10 +17,46 @@ pub(crate) fn default_binary() -> PathBuf {
 }
 
 pub(crate) struct Server {
+    bin: PathBuf,
     child: Child,
     data: PathBuf,
     port: u16,
     token: String,
+}
+
+/// The user every benchmark acts as, created with the admin commands.
+pub(crate) const USER: &str = "bench";
+pub(crate) const PASSWORD: &str = "load generator passphrase";
+
+fn spawn(bin: &Path, data: &Path, port: u16, env: &[(&str, String)]) -> std::io::Result<Child> {
+    Command::new(bin)
+        .env("TANDEM_DATA_DIR", data)
+        .env("TANDEM_BIND", format!("127.0.0.1:{port}"))
+        .env("TANDEM_LOG", "warn")
+        // The load generator is one IP sending far more than a person types.
+        .env("TANDEM_WS_MAX_MESSAGES_PER_SEC", "1000000")
+        .envs(
+            std::env::var("TANDEM_COMPACT_AFTER_UPDATES")
+                .ok()
+                .map(|v| ("TANDEM_COMPACT_AFTER_UPDATES", v)),
+        )
+        .envs(env.iter().map(|(k, v)| (*k, v)))
+        .stdout(Stdio::null())
+        .spawn()
+}
+
+async fn wait_listening(port: u16) -> Result<(), Box<dyn std::error::Error>> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        if Instant::now() > deadline {
+            return Err("server did not start".into());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(())
 }
 
 fn admin(
@@ -48,14 +84,17 @@ fn admin(
 }
 
 impl Server {
-    pub(crate) async fn start(bin: &Path) -> Result<Self, Box<dyn std::error::Error>> {
+    pub(crate) async fn start(
+        bin: &Path,
+        env: &[(&str, String)],
+    ) -> Result<Self, Box<dyn std::error::Error>> {
         let data = std::env::temp_dir().join(format!("tandem-bench-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&data);
         admin(
             bin,
             &data,
-            &["user", "add", "bench"],
-            Some("load generator passphrase\n"),
+            &["user", "add", USER],
+            Some(&format!("{PASSWORD}\n")),
         )?;
         admin(
             bin,
@@ -82,35 +121,30 @@ impl Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
-        let child = Command::new(bin)
-            .env("TANDEM_DATA_DIR", &data)
-            .env("TANDEM_BIND", format!("127.0.0.1:{port}"))
-            .env("TANDEM_LOG", "warn")
-            // The load generator is one IP sending far more than a person types.
-            .env("TANDEM_WS_MAX_MESSAGES_PER_SEC", "1000000")
-            .envs(
-                std::env::var("TANDEM_COMPACT_AFTER_UPDATES")
-                    .ok()
-                    .map(|v| ("TANDEM_COMPACT_AFTER_UPDATES", v)),
-            )
-            .stdout(Stdio::null())
-            .spawn()?;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_err()
-        {
-            if Instant::now() > deadline {
-                return Err("server did not start".into());
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let child = spawn(bin, &data, port, env)?;
+        wait_listening(port).await?;
         Ok(Self {
+            bin: bin.to_owned(),
             child,
             data,
             port,
             token,
         })
+    }
+
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Kills the process (as a crash would) and starts a new one on the same data and port.
+    pub(crate) async fn restart(
+        &mut self,
+        env: &[(&str, String)],
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = spawn(&self.bin, &self.data, self.port, env)?;
+        wait_listening(self.port).await
     }
 
     pub(crate) fn doc_url(&self) -> String {

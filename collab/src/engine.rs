@@ -269,6 +269,14 @@ impl Subscription {
     pub fn try_recv(&mut self) -> Option<Outbound> {
         self.rx.try_recv().ok()
     }
+
+    /// [`Self::recv`] as a poll, so one connection can wait on many subscriptions at once.
+    pub fn poll_recv(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Outbound>> {
+        self.rx.poll_recv(cx)
+    }
 }
 
 impl Drop for Subscription {

@@ -17,10 +17,11 @@ test("sign up, create, share, open the shell, log out", async ({ browser }) => {
   await expect(page).toHaveURL(/\/p\/\d+$/);
   const projectUrl = page.url();
 
-  // The shell: tree, editor, chat, status bar with real data and honest empty states.
+  // The shell: tree, editor, chat, status bar with real data and honest empty states. A new
+  // project opens its first file, README.md, for its owner.
   await expect(page.getByTestId("project-title")).toHaveText("Moon base");
-  await expect(page.getByTestId("tree-empty")).toHaveText("No files yet");
-  await expect(page.getByRole("heading", { name: "No file open" })).toBeVisible();
+  await expect(page.getByTestId("file-list")).toHaveText("README.md");
+  await expect(page.getByTestId("file-tab")).toHaveText("README.md");
   await expect(page.getByTestId("chat-empty")).toHaveText("No messages yet");
   await expect(page.getByTestId("statusbar")).toContainText(`Signed in as ${owner}`);
   await expect(page.getByTestId("statusbar")).toContainText("Role: Owner");
@@ -136,11 +137,11 @@ test("mobile layout switches panels with tabs", async ({ browser }) => {
   await expect(page).toHaveURL(/\/p\/\d+$/);
   await page.reload();
   await hydrated(page);
-  await expect(page.getByRole("heading", { name: "No file open" })).toBeVisible();
-  await expect(page.getByTestId("tree-empty")).toBeHidden();
+  await expect(page.getByTestId("file-tab")).toBeVisible();
+  await expect(page.getByTestId("file-list")).toBeHidden();
   await page.getByRole("tab", { name: "Files" }).click();
-  await expect(page.getByTestId("tree-empty")).toBeVisible();
-  await expect(page.getByRole("heading", { name: "No file open" })).toBeHidden();
+  await expect(page.getByTestId("file-list")).toBeVisible();
+  await expect(page.getByTestId("file-tab")).toBeHidden();
   await page.getByRole("tab", { name: "Chat" }).click();
   await expect(page.getByTestId("chat-empty")).toBeVisible();
   await ctx.close();

@@ -13,6 +13,7 @@ pub mod config;
 pub mod db;
 pub mod editor;
 pub mod error;
+pub mod files;
 pub mod http;
 pub mod projects;
 
@@ -36,10 +37,6 @@ pub async fn prepare(config: Config) -> Result<AppState> {
             config.login_window(),
         ),
     );
-    let services = Services {
-        accounts: Arc::new(accounts),
-        projects: Arc::new(projects::ProjectService::new(db.clone())),
-    };
     let leptos_options = LeptosOptions::builder()
         .output_name("tandem")
         .site_root(config.site_root.to_string_lossy().as_ref())
@@ -48,6 +45,11 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         .site_addr(config.bind)
         .build();
     let editor = editor::Editor::new(&config, db.clone()).await?;
+    let services = Services {
+        accounts: Arc::new(accounts),
+        projects: Arc::new(projects::ProjectService::new(db.clone())),
+        documents: Arc::new(editor.clone()),
+    };
     Ok(AppState {
         leptos_options,
         editor,

@@ -8,8 +8,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{Backend, PASSWORD, TestServer, yjs::YClient};
-use sea_orm::{ConnectionTrait, Database, Statement};
+use common::{Backend, PASSWORD, TestServer, tab::TabClient, yjs::YClient};
+use sea_orm::{ConnectionTrait, Statement};
 use server::editor::token::{Claims, sign};
 
 const SECRET: &str = "test-secret-test-secret-test-secret";
@@ -195,7 +195,7 @@ db_tests!(
     limits_close_the_connection
 );
 
-/// Committed edits survive `kill -9`: the update log is written in a transaction before the
+/// Acknowledged edits survive `kill -9`: the update log is written in a transaction before the
 /// engine acknowledges anything, and SQLite's WAL keeps committed transactions.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn committed_edits_survive_kill_9() {
@@ -255,52 +255,38 @@ async fn committed_edits_survive_kill_9() {
         .json()
         .await
         .expect("json");
-    let url = format!(
-        "ws://127.0.0.1:{port}/yjs/durable?project={}",
-        project["id"]
-    );
-    let mut client = YClient::connect(&url, Some(&cookie))
+    let file: serde_json::Value = http
+        .post(format!("{base}/api/editor/default_file"))
+        .form(&[("project", project["id"].to_string())])
+        .send()
         .await
-        .expect("connect");
-    client.insert(0, "survives kill -9").await;
-    client.pump(QUIET).await;
-
-    // Wait until the update is committed, reading the database as another process would.
-    let db = Database::connect(format!(
-        "sqlite://{}?mode=ro",
-        data.join("tandem.db").display()
-    ))
-    .await
-    .expect("db");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let row = db
-            .query_one_raw(Statement::from_string(
-                db.get_database_backend(),
-                "SELECT last_seq FROM documents WHERE name = 'durable'",
-            ))
-            .await
-            .expect("query");
-        if row
-            .and_then(|r| r.try_get::<i64>("", "last_seq").ok())
-            .unwrap_or(0)
-            >= 1
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "never committed");
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        .expect("default file")
+        .json()
+        .await
+        .expect("json");
+    let doc = file["doc"].as_i64().expect("doc id");
+    let url = format!("ws://127.0.0.1:{port}/ws?project={}", project["id"]);
+    let mut tab = TabClient::connect(&url, &cookie).await.expect("connect");
+    tab.open(doc).await;
+    let mut expected = String::new();
+    for i in 0..20 {
+        let piece = format!("edit {i}; ");
+        tab.insert(doc, expected.len() as u32, &piece).await;
+        expected.push_str(&piece);
     }
-    drop(db);
+    // The acknowledgement is the guarantee: once "saved up to 20" arrives, kill at once.
+    assert!(
+        tab.wait_saved(doc, Duration::from_secs(10)).await,
+        "never acknowledged"
+    );
     child.kill().expect("SIGKILL");
     let _ = child.wait();
 
     let mut child = spawn();
     wait_up().await;
-    let fresh = YClient::connect(&url, Some(&cookie))
-        .await
-        .expect("reconnect");
-    assert_eq!(fresh.text(), "survives kill -9");
+    let mut fresh = TabClient::connect(&url, &cookie).await.expect("reconnect");
+    fresh.open(doc).await;
+    assert_eq!(fresh.text(doc), expected);
     let _ = child.kill();
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&data);

@@ -9,6 +9,7 @@ use leptos::prelude::use_context;
 use tower_sessions::Session;
 
 use crate::{
+    editor::ssr::Documents,
     error::{AppError, AppResult},
     projects::ssr::Projects,
     types::{UserId, UserInfo},
@@ -33,6 +34,7 @@ pub trait Accounts: Send + Sync + 'static {
 pub struct Services {
     pub accounts: Arc<dyn Accounts>,
     pub projects: Arc<dyn Projects>,
+    pub documents: Arc<dyn Documents>,
 }
 
 pub fn services() -> AppResult<Services> {

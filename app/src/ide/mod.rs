@@ -5,6 +5,7 @@ use leptos::{ev, prelude::*};
 
 use crate::{
     auth::LogoutButton,
+    editor::{EditorPane, FileDoc, Live, LiveStatus, default_file},
     error::AppError,
     projects::load_workspace,
     types::{Role, Workspace},
@@ -60,6 +61,8 @@ fn IdeShell(ws: Workspace) -> impl IntoView {
     let pid = ws.project.id;
     let role = ws.project.role;
     let member_count = ws.members.len();
+    let live = Live::new(pid);
+    let file = Resource::new(move || pid, default_file);
     let grid = move || {
         format!(
             "--tree:{}px;--chat:{}px",
@@ -93,15 +96,12 @@ fn IdeShell(ws: Workspace) -> impl IntoView {
 
             <aside class="pane tree" aria-label="Files">
                 <h2 class="pane-title">"Files"</h2>
-                <p class="empty" data-test="tree-empty">"No files yet"</p>
+                <FileList file=file/>
             </aside>
             <Splitter layout=layout pane=Pane::Tree/>
 
             <main class="pane editor" aria-label="Editor">
-                <div class="empty-editor">
-                    <h2>"No file open"</h2>
-                    <p>"Files you open from the tree appear here as tabs."</p>
-                </div>
+                <EditorPane file=file project=pid me=ws.me.clone() role=role live=live/>
             </main>
             <Splitter layout=layout pane=Pane::Chat/>
 
@@ -128,9 +128,29 @@ fn IdeShell(ws: Workspace) -> impl IntoView {
                 <span>{format!("Role: {}", role.label())}</span>
                 <span>{format!("{member_count} member{}", if member_count == 1 { "" } else { "s" })}</span>
                 <span class="spacer"></span>
+                <LiveStatus live=live/>
                 <span>{format!("Signed in as {}", ws.me.name)}</span>
             </footer>
         </div>
+    }
+}
+
+/// The project's files. Until the file tree lands (issue 4) a project has one file.
+#[component]
+fn FileList(file: Resource<Result<Option<FileDoc>, AppError>>) -> impl IntoView {
+    view! {
+        <Suspense fallback=loading>
+            {move || Suspend::new(async move {
+                match file.await {
+                    Ok(Some(f)) => view! {
+                        <ul class="file-list" data-test="file-list">
+                            <li class="file active" aria-current="true">{f.name}</li>
+                        </ul>
+                    }.into_any(),
+                    _ => view! { <p class="empty" data-test="tree-empty">"No files yet"</p> }.into_any(),
+                }
+            })}
+        </Suspense>
     }
 }
 

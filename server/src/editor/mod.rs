@@ -6,9 +6,11 @@ use std::{path::Path, sync::Arc, time::Duration};
 
 use app::{
     AppError, AppResult,
+    editor::{FileDoc, ssr::Documents},
     projects::ssr::Projects,
     types::{ProjectId, Role, UserId},
 };
+use async_trait::async_trait;
 use collab::{
     DocId,
     bus::{InProcessBus, NodeId},
@@ -17,9 +19,11 @@ use collab::{
 use rand::RngCore;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, SqlErr};
 
-pub mod socket;
+mod socket;
 pub mod store;
 pub mod token;
+pub mod ws;
+pub mod yjs;
 
 use crate::{
     config::Config,
@@ -41,6 +45,8 @@ pub struct Editor {
     db: DatabaseConnection,
     secret: Arc<[u8]>,
     pub limits: SocketLimits,
+    /// Serialises creating a project's first file on this node.
+    pub(crate) creating_files: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// How a document is named in `/yjs/{doc}`: its id, or a name for a free-standing document.
@@ -94,6 +100,7 @@ impl Editor {
                 messages_per_sec: config.ws_max_messages_per_sec,
                 idle_timeout: Duration::from_secs(config.ws_idle_timeout_secs),
             },
+            creating_files: Arc::default(),
         })
     }
 
@@ -190,6 +197,38 @@ impl Editor {
             }
             Err(e) => Err(crate::error::ServerError::from(e).into()),
         }
+    }
+}
+
+/// How long a token minted in the UI ("Copy Yjs link") stays valid.
+const UI_TOKEN_TTL_SECS: i64 = 3600;
+
+#[async_trait]
+impl Documents for Editor {
+    async fn default_file(
+        &self,
+        project: ProjectId,
+        user: UserId,
+        may_create: bool,
+    ) -> AppResult<Option<FileDoc>> {
+        crate::files::default_file(&self.db, self, project, user, may_create).await
+    }
+
+    async fn mint_token(&self, user: UserId, project: ProjectId, doc: i64) -> AppResult<String> {
+        let row = document::Entity::find_by_id(doc)
+            .one(&self.db)
+            .await
+            .internal()?;
+        if row.is_none_or(|d| d.project_id != project.0) {
+            return Err(AppError::NotFound("Document".into()));
+        }
+        let claims = token::Claims {
+            u: user.0,
+            p: project.0,
+            d: doc as u64,
+            exp: now() + UI_TOKEN_TTL_SECS,
+        };
+        Ok(token::sign(&self.secret, &claims))
     }
 }
 

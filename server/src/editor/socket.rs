@@ -1,109 +1,86 @@
-//! `GET /yjs/{doc}`: the plain y-websocket protocol, one document per socket, so any Yjs client
-//! (y-websocket's `WebsocketProvider`, y-sweet-style scripts) can join a Tandem document.
-//! Authentication (session cookie or `?token=`) and the role check happen before the upgrade;
-//! the socket loop is one `select!` over client frames, the document's messages and a ping
-//! ticker with an idle deadline.
+//! What every document websocket shares: upgrade limits, a message-rate token bucket, the ping
+//! and idle deadline, close frames with reasons, and the one `select!` loop that drives an
+//! [`Endpoint`] (`/yjs` for one document, `/ws` for a tab's project and documents).
 
-use app::{AppError, auth::ssr::user_id_in, types::ProjectId};
+use std::future::Future;
+
 use axum::{
-    extract::{
-        Path, Query, State,
-        ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade, close_code},
-    },
+    extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade, close_code},
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use collab::{
-    DocId,
-    engine::{Access, Outbound},
-};
-use futures_util::{SinkExt, StreamExt};
-use serde::Deserialize;
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt, stream::SplitSink};
 use tokio::time::{Instant, interval};
-use tower_sessions::Session;
 
-use super::{DocRef, Editor, SocketLimits, access_for, token};
-use crate::{db::now, http::AppState};
+use super::SocketLimits;
+use app::AppError;
 
 /// Per-socket read and write buffer size.
 const SOCKET_BUFFER: usize = 4 * 1024;
 
-#[derive(Debug, Deserialize)]
-pub struct YjsQuery {
-    token: Option<String>,
-    project: Option<i64>,
+/// Why the server ends a connection: a websocket close code and a reason for the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Closing {
+    pub(super) code: u16,
+    pub(super) reason: String,
 }
 
-fn refuse(error: &AppError) -> Response {
+impl Closing {
+    /// The client sent something malformed (1007).
+    pub(super) fn invalid(reason: impl Into<String>) -> Self {
+        Self {
+            code: close_code::INVALID,
+            reason: reason.into(),
+        }
+    }
+
+    /// The client broke a rule (1008).
+    pub(super) fn policy(reason: impl Into<String>) -> Self {
+        Self {
+            code: close_code::POLICY,
+            reason: reason.into(),
+        }
+    }
+
+    /// Too slow to keep up; reconnecting resyncs (1013).
+    pub(super) fn again(reason: impl Into<String>) -> Self {
+        Self {
+            code: close_code::AGAIN,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// One kind of document socket. The driver owns the socket and its limits; the endpoint only
+/// turns client frames into engine calls and engine output into frames.
+pub(super) trait Endpoint: Send {
+    /// A binary frame from the client; returns frames to answer with at once.
+    fn received(
+        &mut self,
+        frame: Bytes,
+    ) -> impl Future<Output = Result<Vec<Bytes>, Closing>> + Send;
+
+    /// The next frame for the client, or `Ok(None)` for output with nothing to send. Raced
+    /// against the socket, so it must be cancel-safe; it stays pending while there is nothing.
+    fn next(&mut self) -> impl Future<Output = Result<Option<Bytes>, Closing>> + Send;
+}
+
+/// Applies the size limits and small buffers to an upgrade.
+pub(super) fn configure(ws: WebSocketUpgrade, limits: &SocketLimits) -> WebSocketUpgrade {
+    // tungstenite's 128 KiB read and write buffers per socket dominate the memory of an idle
+    // connection; y-sync messages are small, and larger ones still assemble.
+    ws.max_message_size(limits.max_message_bytes)
+        .max_frame_size(limits.max_message_bytes)
+        .read_buffer_size(SOCKET_BUFFER)
+        .write_buffer_size(SOCKET_BUFFER)
+        .max_write_buffer_size(limits.max_message_bytes + SOCKET_BUFFER)
+}
+
+/// A refusal before the upgrade, as a plain HTTP response with the error's status.
+pub(super) fn refuse(error: &AppError) -> Response {
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, error.to_string()).into_response()
-}
-
-pub async fn yjs(
-    ws: WebSocketUpgrade,
-    Path(doc): Path<String>,
-    Query(query): Query<YjsQuery>,
-    session: Session,
-    State(state): State<AppState>,
-) -> Response {
-    match authorize(&state, &session, &doc, &query).await {
-        Ok((doc, access)) => {
-            let editor = state.editor.clone();
-            let limits = editor.limits;
-            // tungstenite's 128 KiB read and write buffers per socket dominate the memory of an
-            // idle connection; y-sync messages are small, and larger ones still assemble.
-            ws.max_message_size(limits.max_message_bytes)
-                .max_frame_size(limits.max_message_bytes)
-                .read_buffer_size(SOCKET_BUFFER)
-                .write_buffer_size(SOCKET_BUFFER)
-                .max_write_buffer_size(limits.max_message_bytes + SOCKET_BUFFER)
-                .on_upgrade(move |socket| serve(socket, editor, doc, access))
-        }
-        Err(e) => refuse(&e),
-    }
-}
-
-/// Who is asking (token or session), which document, and with what access.
-async fn authorize(
-    state: &AppState,
-    session: &Session,
-    doc: &str,
-    query: &YjsQuery,
-) -> Result<(DocId, Access), AppError> {
-    let doc = DocRef::parse(doc)?;
-    // A token names one document of one project; the session cookie opens any document of the
-    // user's projects. Either way the user's current role decides.
-    let (user, project, token_doc) = match &query.token {
-        Some(t) => {
-            let claims = token::verify(state.editor.secret(), t, now()).map_err(|e| {
-                tracing::info!(error = %e, "refused a Yjs token");
-                AppError::NotSignedIn
-            })?;
-            if query.project.is_some_and(|p| p != claims.p) {
-                return Err(AppError::Forbidden);
-            }
-            (
-                app::types::UserId(claims.u),
-                Some(ProjectId(claims.p)),
-                Some(claims.d),
-            )
-        }
-        None => {
-            let user = user_id_in(session).await?.ok_or(AppError::NotSignedIn)?;
-            (user, query.project.map(ProjectId), None)
-        }
-    };
-    if state.services.accounts.user(user).await?.is_none() {
-        return Err(AppError::NotSignedIn);
-    }
-    let (doc, _, role) = state
-        .editor
-        .resolve(&doc, project, user, state.services.projects.as_ref())
-        .await?;
-    if token_doc.is_some_and(|d| d != doc.0) {
-        return Err(AppError::Forbidden);
-    }
-    Ok((doc, access_for(role)))
 }
 
 /// A token bucket: `rate` messages per second, bursts up to twice that.
@@ -140,82 +117,81 @@ impl RateLimit {
     }
 }
 
-async fn close(
-    mut socket: futures_util::stream::SplitSink<WebSocket, WsMessage>,
-    code: u16,
-    reason: &str,
-) {
+pub(super) async fn close(mut socket: SplitSink<WebSocket, WsMessage>, closing: Closing) {
     // Close reasons are limited to 123 bytes by the protocol.
-    let reason: String = reason.chars().take(100).collect();
+    let reason: String = closing.reason.chars().take(100).collect();
     let _ = socket
         .send(WsMessage::Close(Some(CloseFrame {
-            code,
+            code: closing.code,
             reason: reason.into(),
         })))
         .await;
 }
 
-async fn serve(socket: WebSocket, editor: Editor, doc: DocId, access: Access) {
-    let SocketLimits {
-        messages_per_sec,
-        idle_timeout,
-        ..
-    } = editor.limits;
+/// Runs one connection until either side ends it: client frames (rate-limited), the
+/// endpoint's output, and a ping every third of the idle timeout with a deadline for hearing
+/// anything back.
+pub(super) async fn drive<E: Endpoint>(socket: WebSocket, limits: SocketLimits, mut endpoint: E) {
     let (mut sink, mut stream) = socket.split();
-    let mut sub = match editor.engine.subscribe(doc, access).await {
-        Ok(sub) => sub,
-        Err(e) => {
-            tracing::error!(doc = doc.0, error = %e, "cannot open document");
-            return close(sink, close_code::ERROR, "document unavailable").await;
-        }
-    };
-    let mut rate = RateLimit::new(messages_per_sec);
-    let mut ping = interval(idle_timeout / 3);
+    let mut rate = RateLimit::new(limits.messages_per_sec);
+    let mut ping = interval(limits.idle_timeout / 3);
     let mut last_heard = Instant::now();
-    let (code, reason) = loop {
+    let closing = loop {
         tokio::select! {
             incoming = stream.next() => match incoming {
                 Some(Ok(WsMessage::Binary(bytes))) => {
                     last_heard = Instant::now();
                     if !rate.allow() {
-                        break (close_code::POLICY, "message rate limit exceeded".to_owned());
+                        break Closing::policy("message rate limit exceeded");
                     }
-                    if let Err(e) = sub.send(bytes).await {
-                        break (close_code::INVALID, e.to_string());
+                    match endpoint.received(bytes).await {
+                        Ok(replies) => {
+                            for reply in replies {
+                                if sink.send(WsMessage::Binary(reply)).await.is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                        Err(closing) => break closing,
                     }
                 }
-                Some(Ok(WsMessage::Text(_))) => break (close_code::UNSUPPORTED, "binary y-sync messages only".to_owned()),
+                Some(Ok(WsMessage::Text(_))) => break Closing {
+                    code: close_code::UNSUPPORTED,
+                    reason: "binary messages only".to_owned(),
+                },
                 Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => last_heard = Instant::now(),
                 Some(Ok(WsMessage::Close(_))) | None => return,
                 Some(Err(e)) => {
                     // Oversized messages surface here; the socket is unusable either way.
-                    tracing::info!(doc = doc.0, error = %e, "websocket error");
-                    break (close_code::SIZE, "message too large or malformed".to_owned());
+                    tracing::info!(error = %e, "websocket error");
+                    break Closing {
+                        code: close_code::SIZE,
+                        reason: "message too large or malformed".to_owned(),
+                    };
                 }
             },
-            out = sub.recv() => match out {
-                Some(Outbound::Message(bytes)) => {
+            out = endpoint.next() => match out {
+                Ok(Some(bytes)) => {
                     if sink.send(WsMessage::Binary(bytes)).await.is_err() {
                         return;
                     }
                 }
-                // Durability acks travel on `/ws`; plain y-websocket has no message for them.
-                Some(Outbound::Saved(_)) => {}
-                Some(Outbound::Close(reason)) => break (close_code::INVALID, reason),
-                None => break (close_code::AGAIN, "too slow to keep up; reconnect to resync".to_owned()),
+                Ok(None) => {}
+                Err(closing) => break closing,
             },
             _ = ping.tick() => {
-                if last_heard.elapsed() > idle_timeout {
-                    break (close_code::AWAY, "idle timeout".to_owned());
+                if last_heard.elapsed() > limits.idle_timeout {
+                    break Closing { code: close_code::AWAY, reason: "idle timeout".to_owned() };
                 }
-                if sink.send(WsMessage::Ping(bytes::Bytes::new())).await.is_err() {
+                if sink.send(WsMessage::Ping(Bytes::new())).await.is_err() {
                     return;
                 }
             }
         }
     };
-    drop(sub);
-    close(sink, code, &reason).await;
+    // Leave the documents before saying goodbye, so others see this cursor vanish promptly.
+    drop(endpoint);
+    close(sink, closing).await;
 }
 
 #[cfg(test)]

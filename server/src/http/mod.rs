@@ -59,7 +59,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health))
         .route("/metrics", get(metrics::handler))
-        .route("/yjs/{doc}", get(crate::editor::socket::yjs))
+        .route("/yjs/{doc}", get(crate::editor::yjs::yjs))
+        .route("/ws", get(crate::editor::ws::ws))
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(shell_options.clone())
         })

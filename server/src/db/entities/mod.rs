@@ -2,6 +2,7 @@
 
 pub mod document;
 pub mod document_update;
+pub mod file;
 pub mod invite;
 pub mod member;
 pub mod project;

@@ -1,0 +1,360 @@
+//! The tab's one websocket to `/ws?project=ID`: frames in and out, the documents open on it,
+//! and reconnection with exponential backoff and jitter. It goes quiet (status "Offline") when
+//! the browser reports no network and comes back the moment the network does.
+
+use std::{
+    cell::{Cell, RefCell},
+    collections::HashMap,
+    rc::{Rc, Weak},
+};
+
+use bytes::Bytes;
+use collab::{Channel, DocId, Frame};
+use leptos::{ev, prelude::*, task::spawn_local};
+use wasm_bindgen::{JsCast, closure::Closure};
+use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
+
+use super::session::DocSession;
+use crate::{
+    editor::{
+        events::{ClientEvent, ServerEvent},
+        status::{Link, backoff},
+    },
+    error::AppError,
+    types::ProjectId,
+};
+
+/// The server bounds what it sends too; this only stops a confused proxy from feeding us junk.
+const MAX_FRAME: usize = 256 << 20;
+
+struct SocketHandlers {
+    _open: Closure<dyn FnMut()>,
+    _message: Closure<dyn FnMut(MessageEvent)>,
+    _close: Closure<dyn FnMut(CloseEvent)>,
+}
+
+pub(crate) struct Connection {
+    project: ProjectId,
+    link: RwSignal<Link>,
+    ws: RefCell<Option<WebSocket>>,
+    /// The callbacks of the newest socket. Replaced only from a timer or event, never from
+    /// inside one of them, so a closure is never dropped while it runs.
+    handlers: RefCell<Option<SocketHandlers>>,
+    docs: RefCell<HashMap<i64, Rc<DocSession>>>,
+    attempt: Cell<u32>,
+    retry: RefCell<Option<TimeoutHandle>>,
+    listeners: RefCell<Vec<WindowListenerHandle>>,
+    stopped: Cell<bool>,
+}
+
+fn online() -> bool {
+    web_sys::window().is_none_or(|w| w.navigator().on_line())
+}
+
+fn socket_url(project: ProjectId) -> Option<String> {
+    let location = web_sys::window()?.location();
+    let scheme = if location.protocol().ok()? == "https:" {
+        "wss"
+    } else {
+        "ws"
+    };
+    Some(format!(
+        "{scheme}://{}/ws?project={project}",
+        location.host().ok()?
+    ))
+}
+
+impl Connection {
+    pub(crate) fn start(project: ProjectId, link: RwSignal<Link>) -> Rc<Self> {
+        let conn = Rc::new(Self {
+            project,
+            link,
+            ws: RefCell::new(None),
+            handlers: RefCell::new(None),
+            docs: RefCell::new(HashMap::new()),
+            attempt: Cell::new(0),
+            retry: RefCell::new(None),
+            listeners: RefCell::new(Vec::new()),
+            stopped: Cell::new(false),
+        });
+        let weak = Rc::downgrade(&conn);
+        let on_online = {
+            let weak = weak.clone();
+            window_event_listener(ev::online, move |_| {
+                if let Some(c) = weak.upgrade() {
+                    c.network_back();
+                }
+            })
+        };
+        let on_offline = {
+            let weak = weak.clone();
+            window_event_listener(ev::offline, move |_| {
+                if let Some(c) = weak.upgrade() {
+                    c.network_lost();
+                }
+            })
+        };
+        // Closing the tab with edits the server has not committed would lose them: ask first.
+        let on_unload = window_event_listener(ev::beforeunload, move |e| {
+            if weak.upgrade().is_some_and(|c| c.has_unsaved()) {
+                e.prevent_default();
+                e.set_return_value("Some changes are not saved yet.");
+            }
+        });
+        conn.listeners
+            .borrow_mut()
+            .extend([on_online, on_offline, on_unload]);
+        conn.connect();
+        conn
+    }
+
+    pub(crate) fn stop(&self) {
+        self.stopped.set(true);
+        if let Some(t) = self.retry.borrow_mut().take() {
+            t.clear();
+        }
+        for l in self.listeners.borrow_mut().drain(..) {
+            l.remove();
+        }
+        if let Some(ws) = self.ws.borrow_mut().take() {
+            let _ = ws.close_with_code_and_reason(1000, "tab closed");
+        }
+        let docs: Vec<_> = self.docs.borrow_mut().drain().map(|(_, d)| d).collect();
+        for d in docs {
+            d.dispose();
+        }
+    }
+
+    fn connect(self: &Rc<Self>) {
+        if self.stopped.get() {
+            return;
+        }
+        if !online() {
+            self.link.set(Link::Offline);
+            return;
+        }
+        let Some(ws) = socket_url(self.project).and_then(|url| WebSocket::new(&url).ok()) else {
+            self.schedule_retry();
+            return;
+        };
+        ws.set_binary_type(BinaryType::Arraybuffer);
+        let weak = Rc::downgrade(self);
+        let opened = Rc::new(Cell::new(false));
+        let on_open = {
+            let (weak, opened) = (weak.clone(), opened.clone());
+            Closure::<dyn FnMut()>::new(move || {
+                opened.set(true);
+                if let Some(c) = weak.upgrade() {
+                    c.on_open();
+                }
+            })
+        };
+        let on_message = {
+            let weak = weak.clone();
+            Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+                if let Some(c) = weak.upgrade() {
+                    c.on_message(e);
+                }
+            })
+        };
+        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
+            if let Some(c) = weak.upgrade() {
+                c.on_close(opened.get(), &e);
+            }
+        });
+        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        *self.ws.borrow_mut() = Some(ws);
+        *self.handlers.borrow_mut() = Some(SocketHandlers {
+            _open: on_open,
+            _message: on_message,
+            _close: on_close,
+        });
+        if self.attempt.get() == 0 {
+            self.link.set(Link::Connecting);
+        }
+    }
+
+    fn on_open(&self) {
+        self.attempt.set(0);
+        self.link.set(Link::Connected);
+        let ids: Vec<i64> = self.docs.borrow().keys().copied().collect();
+        for doc in ids {
+            self.send_event(&ClientEvent::Open { doc });
+        }
+    }
+
+    fn on_message(self: &Rc<Self>, e: MessageEvent) {
+        let Ok(buf) = e.data().dyn_into::<js_sys::ArrayBuffer>() else {
+            return;
+        };
+        let bytes = Bytes::from(js_sys::Uint8Array::new(&buf).to_vec());
+        let frame = match Frame::decode(bytes, MAX_FRAME) {
+            Ok(f) => f,
+            Err(err) => {
+                leptos::logging::warn!("ignoring a malformed frame: {err}");
+                return;
+            }
+        };
+        match frame.channel {
+            Channel::Doc(DocId(id)) => {
+                let doc = self.docs.borrow().get(&(id as i64)).cloned();
+                if let Some(doc) = doc {
+                    doc.on_message(&frame.payload);
+                }
+            }
+            Channel::Project => match serde_json::from_slice::<ServerEvent>(&frame.payload) {
+                Ok(event) => self.on_event(event),
+                Err(err) => leptos::logging::warn!("ignoring an unknown project event: {err}"),
+            },
+        }
+    }
+
+    fn on_event(self: &Rc<Self>, event: ServerEvent) {
+        let doc_of = |id: i64| self.docs.borrow().get(&id).cloned();
+        match event {
+            ServerEvent::Opened { doc, writable } => {
+                if let Some(d) = doc_of(doc) {
+                    d.opened(writable);
+                }
+            }
+            ServerEvent::Saved { doc, n } => {
+                if let Some(d) = doc_of(doc) {
+                    d.saved(n);
+                }
+            }
+            ServerEvent::DocError { doc, message } => {
+                if let Some(d) = doc_of(doc) {
+                    d.failed(message);
+                }
+            }
+            ServerEvent::Closed { doc, .. } => {
+                // Dropped for falling behind: subscribe again; the handshake resyncs both ways.
+                if let Some(d) = doc_of(doc) {
+                    d.disconnected();
+                    self.send_event(&ClientEvent::Open { doc });
+                }
+            }
+        }
+    }
+
+    fn on_close(self: &Rc<Self>, was_open: bool, e: &CloseEvent) {
+        self.ws.borrow_mut().take();
+        let docs: Vec<_> = self.docs.borrow().values().cloned().collect();
+        for d in docs {
+            d.disconnected();
+        }
+        if self.stopped.get() {
+            return;
+        }
+        if !online() {
+            self.link.set(Link::Offline);
+            return;
+        }
+        leptos::logging::log!("socket closed ({}): {}", e.code(), e.reason());
+        if !was_open {
+            // Refused before the upgrade: find out whether the session is gone, since no
+            // number of retries fixes that.
+            self.check_session();
+        }
+        self.schedule_retry();
+    }
+
+    fn check_session(self: &Rc<Self>) {
+        let weak = Rc::downgrade(self);
+        let project = self.project;
+        spawn_local(async move {
+            let result = crate::projects::load_workspace(project).await;
+            if let (Err(AppError::NotSignedIn | AppError::SessionExpired), Some(c)) =
+                (result, weak.upgrade())
+            {
+                if let Some(t) = c.retry.borrow_mut().take() {
+                    t.clear();
+                }
+                c.stopped.set(true);
+                c.link.set(Link::SignedOut);
+            }
+        });
+    }
+
+    fn schedule_retry(self: &Rc<Self>) {
+        if let Some(t) = self.retry.borrow_mut().take() {
+            t.clear();
+        }
+        let attempt = self.attempt.get();
+        self.attempt.set(attempt + 1);
+        self.link.set(Link::Reconnecting {
+            attempt: attempt + 1,
+        });
+        let weak = Rc::downgrade(self);
+        let delay = backoff(attempt, js_sys::Math::random());
+        let handle = set_timeout_with_handle(
+            move || {
+                if let Some(c) = weak.upgrade() {
+                    c.retry.borrow_mut().take();
+                    c.connect();
+                }
+            },
+            delay,
+        );
+        *self.retry.borrow_mut() = handle.ok();
+    }
+
+    fn network_back(self: &Rc<Self>) {
+        if self.stopped.get() || self.ws.borrow().is_some() {
+            return;
+        }
+        if let Some(t) = self.retry.borrow_mut().take() {
+            t.clear();
+        }
+        self.attempt.set(0);
+        self.connect();
+    }
+
+    fn network_lost(&self) {
+        if self.stopped.get() {
+            return;
+        }
+        if let Some(t) = self.retry.borrow_mut().take() {
+            t.clear();
+        }
+        self.link.set(Link::Offline);
+        // The browser may keep a dead socket "open" for a long time; close it so edits are
+        // honestly shown as unsaved and merge through the handshake when the network returns.
+        if let Some(ws) = self.ws.borrow().as_ref() {
+            let _ = ws.close_with_code_and_reason(1000, "offline");
+        }
+    }
+
+    fn has_unsaved(&self) -> bool {
+        self.docs.borrow().values().any(|d| d.has_unsaved())
+    }
+
+    pub(crate) fn session(&self, id: i64) -> Option<Rc<DocSession>> {
+        self.docs.borrow().get(&id).cloned()
+    }
+
+    pub(crate) fn open_doc(&self, session: Rc<DocSession>) {
+        let id = session.id();
+        self.docs.borrow_mut().insert(id, session);
+        self.send_event(&ClientEvent::Open { doc: id });
+    }
+
+    pub(crate) fn send_event(&self, event: &ClientEvent) -> bool {
+        self.send(Channel::Project, Bytes::from(event.to_json()))
+    }
+
+    /// Sends one frame if the socket is open; false otherwise (the caller keeps the state
+    /// that the next handshake will carry).
+    pub(crate) fn send(&self, channel: Channel, payload: Bytes) -> bool {
+        let ws = self.ws.borrow();
+        let Some(ws) = ws.as_ref().filter(|ws| ws.ready_state() == WebSocket::OPEN) else {
+            return false;
+        };
+        ws.send_with_u8_array(&Frame::new(channel, payload).encode())
+            .is_ok()
+    }
+}
+
+pub(crate) type ConnectionRef = Weak<Connection>;

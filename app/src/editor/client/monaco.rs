@@ -1,0 +1,47 @@
+//! wasm-bindgen bindings to `monaco.js`, the small JavaScript shim around Monaco's AMD build.
+
+use js_sys::{Function, Promise};
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(module = "/src/editor/monaco.js")]
+extern "C" {
+    /// Loads Monaco from the site (`/monaco/vs`, copied from npm at build time).
+    #[wasm_bindgen(js_name = loadMonaco)]
+    pub(crate) fn load_monaco(base: &str) -> Promise;
+
+    #[wasm_bindgen(js_name = copyText)]
+    pub(crate) fn copy_text(text: &str) -> Promise;
+
+    pub(crate) type TandemEditor;
+
+    #[wasm_bindgen(constructor)]
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        el: &web_sys::HtmlElement,
+        value: &str,
+        file_name: &str,
+        read_only: bool,
+        on_changes: &Function,
+        on_selection: &Function,
+        on_undo: &Function,
+        on_redo: &Function,
+    ) -> TandemEditor;
+
+    #[wasm_bindgen(method, js_name = getValue)]
+    pub(crate) fn get_value(this: &TandemEditor) -> String;
+
+    #[wasm_bindgen(method, js_name = selectionsJson)]
+    pub(crate) fn selections_json(this: &TandemEditor) -> String;
+
+    #[wasm_bindgen(method, js_name = applyRemote)]
+    pub(crate) fn apply_remote(this: &TandemEditor, edits: &str, selections: Option<String>);
+
+    #[wasm_bindgen(method, js_name = setCursors)]
+    pub(crate) fn set_cursors(this: &TandemEditor, cursors: &str);
+
+    #[wasm_bindgen(method, js_name = setReadOnly)]
+    pub(crate) fn set_read_only(this: &TandemEditor, read_only: bool);
+
+    #[wasm_bindgen(method)]
+    pub(crate) fn dispose(this: &TandemEditor);
+}

@@ -1,0 +1,624 @@
+//! One open document in the browser: its yrs `Doc` (UTF-16 offsets), the awareness of who is
+//! in it, an undo manager that only tracks this tab's edits, and the Monaco editor showing it.
+//! Transactions never call into Monaco: observers collect what changed, and `flush` hands it to
+//! Monaco and the socket once the transaction is over.
+
+use std::{
+    cell::{Cell, RefCell},
+    collections::HashSet,
+    rc::Rc,
+    sync::Arc,
+    time::Duration,
+};
+
+use bytes::Bytes;
+use collab::{Channel, DocId, protocol};
+use leptos::{prelude::*, task::spawn_local};
+use wasm_bindgen::{JsCast, closure::Closure};
+use yrs::{
+    ClientID, Doc, GetString, Observable, OffsetKind, Options, Origin, ReadTxn, TextRef, Transact,
+    UndoManager, Update,
+    sync::{Awareness, Message, SyncMessage},
+    undo,
+    updates::decoder::Decode,
+};
+
+use super::{
+    connection::ConnectionRef,
+    monaco::{TandemEditor, load_monaco},
+};
+use crate::editor::{
+    LiveSignals,
+    binding::{CONTENT, Change, apply_changes, crlf_fixes, delta_to_changes},
+    presence::{self, PresenceState, PresenceUser},
+    status::{DocSync, Save},
+};
+
+const LOCAL: &str = "tandem.local";
+const REMOTE: &str = "tandem.remote";
+const NORMALIZE: &str = "tandem.normalize";
+/// Cursor updates go out at most this often while the user moves around.
+const CURSOR_THROTTLE: Duration = Duration::from_millis(60);
+/// Our awareness state is renewed this often; remote states older than `STALE_MS` are dropped
+/// (y-protocols' outdated timeout), so a vanished tab's cursor does not linger.
+const HEARTBEAT: Duration = Duration::from_secs(10);
+const STALE_MS: u64 = 30_000;
+
+fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+struct EditorCallbacks {
+    _changes: Closure<dyn FnMut(String)>,
+    _selection: Closure<dyn FnMut(String)>,
+    _undo: Closure<dyn FnMut()>,
+    _redo: Closure<dyn FnMut()>,
+}
+
+pub(crate) struct DocSession {
+    id: i64,
+    file_name: String,
+    conn: ConnectionRef,
+    doc: Doc,
+    text: TextRef,
+    awareness: RefCell<Awareness>,
+    undo: RefCell<UndoManager>,
+    sync: RefCell<DocSync>,
+    /// Monaco edits collected by the text observer from non-local transactions.
+    edits: Rc<RefCell<Vec<Change>>>,
+    /// Encoded updates of non-remote transactions, to send.
+    outbox: Rc<RefCell<Vec<Vec<u8>>>>,
+    /// A non-local transaction inserted a carriage return: normalise before Monaco sees it.
+    saw_cr: Rc<Cell<bool>>,
+    me: PresenceUser,
+    signals: LiveSignals,
+    element: RefCell<Option<web_sys::HtmlElement>>,
+    editor: RefCell<Option<TandemEditor>>,
+    callbacks: RefCell<Option<EditorCallbacks>>,
+    monaco_ready: Cell<bool>,
+    synced: Cell<bool>,
+    cursor_timer: Cell<bool>,
+    cursor_sent_at: Cell<f64>,
+    heartbeat: RefCell<Option<IntervalHandle>>,
+    disposed: Cell<bool>,
+}
+
+impl DocSession {
+    pub(crate) fn new(
+        id: i64,
+        file_name: String,
+        conn: ConnectionRef,
+        me: PresenceUser,
+        signals: LiveSignals,
+    ) -> Rc<Self> {
+        // Monaco counts UTF-16 code units; so does every Tandem document.
+        let doc = Doc::with_options(Options {
+            offset_kind: OffsetKind::Utf16,
+            ..Options::default()
+        });
+        let text = doc.get_or_insert_text(CONTENT);
+        let edits: Rc<RefCell<Vec<Change>>> = Rc::default();
+        let outbox: Rc<RefCell<Vec<Vec<u8>>>> = Rc::default();
+        let saw_cr: Rc<Cell<bool>> = Rc::default();
+        {
+            let (edits, saw_cr) = (edits.clone(), saw_cr.clone());
+            let local = Origin::from(LOCAL);
+            text.observe("tandem.monaco", move |txn, e| {
+                if txn.origin() == Some(&local) {
+                    return; // Monaco made this edit; echoing it back would duplicate it.
+                }
+                let changes = delta_to_changes(e.delta(txn));
+                if changes.iter().any(|c| c.2.contains('\r')) {
+                    saw_cr.set(true);
+                }
+                edits.borrow_mut().extend(changes);
+            });
+        }
+        {
+            let outbox = outbox.clone();
+            let remote = Origin::from(REMOTE);
+            let _ = doc.observe_update_v1("tandem.net", move |txn, e| {
+                if txn.origin() != Some(&remote) {
+                    outbox.borrow_mut().push(e.update.clone());
+                }
+            });
+        }
+        let mut undo = UndoManager::with_options(undo::Options {
+            capture_timeout_millis: 500,
+            tracked_origins: HashSet::from([Origin::from(LOCAL)]),
+            capture_transaction: None,
+            timestamp: Arc::new(now_ms),
+            init_undo_stack: Vec::new(),
+            init_redo_stack: Vec::new(),
+        });
+        undo.expand_scope(&doc, &text);
+        let awareness = Awareness::with_clock(doc.clone(), now_ms);
+        let session = Rc::new(Self {
+            id,
+            file_name,
+            conn,
+            doc,
+            text,
+            awareness: RefCell::new(awareness),
+            undo: RefCell::new(undo),
+            sync: RefCell::new(DocSync::default()),
+            edits,
+            outbox,
+            saw_cr,
+            me,
+            signals,
+            element: RefCell::new(None),
+            editor: RefCell::new(None),
+            callbacks: RefCell::new(None),
+            monaco_ready: Cell::new(false),
+            synced: Cell::new(false),
+            cursor_timer: Cell::new(false),
+            cursor_sent_at: Cell::new(0.0),
+            heartbeat: RefCell::new(None),
+            disposed: Cell::new(false),
+        });
+        session.start_heartbeat();
+        session
+    }
+
+    pub(crate) fn id(&self) -> i64 {
+        self.id
+    }
+
+    /// Loads Monaco and shows the document in `el` once both Monaco and the first sync are in.
+    pub(crate) fn attach(self: &Rc<Self>, el: web_sys::HtmlElement) {
+        *self.element.borrow_mut() = Some(el);
+        let this = self.clone();
+        spawn_local(async move {
+            match wasm_bindgen_futures::JsFuture::from(load_monaco("/monaco/vs")).await {
+                Ok(_) => {
+                    this.monaco_ready.set(true);
+                    this.create_editor();
+                }
+                Err(e) => this
+                    .signals
+                    .error
+                    .set(Some(format!("The editor failed to load: {e:?}"))),
+            }
+        });
+    }
+
+    fn create_editor(self: &Rc<Self>) {
+        if self.disposed.get()
+            || !self.monaco_ready.get()
+            || !self.synced.get()
+            || self.editor.borrow().is_some()
+        {
+            return;
+        }
+        let Some(el) = self.element.borrow().clone() else {
+            return;
+        };
+        self.normalize_line_endings();
+        self.edits.borrow_mut().clear();
+        self.send_outbox();
+        let weak = Rc::downgrade(self);
+        let w = weak.clone();
+        let changes = Closure::<dyn FnMut(String)>::new(move |json: String| {
+            if let Some(s) = w.upgrade() {
+                s.local_changes(&json);
+            }
+        });
+        let w = weak.clone();
+        let selection = Closure::<dyn FnMut(String)>::new(move |_json: String| {
+            if let Some(s) = w.upgrade() {
+                s.cursor_moved();
+            }
+        });
+        let w = weak.clone();
+        let undo = Closure::<dyn FnMut()>::new(move || {
+            if let Some(s) = w.upgrade() {
+                s.undo(true);
+            }
+        });
+        let redo = Closure::<dyn FnMut()>::new(move || {
+            if let Some(s) = weak.upgrade() {
+                s.undo(false);
+            }
+        });
+        let value = self.text.get_string(&self.doc.transact());
+        let writable = self.signals.writable.get_untracked();
+        let editor = TandemEditor::new(
+            &el,
+            &value,
+            &self.file_name,
+            !writable,
+            changes.as_ref().unchecked_ref(),
+            selection.as_ref().unchecked_ref(),
+            undo.as_ref().unchecked_ref(),
+            redo.as_ref().unchecked_ref(),
+        );
+        *self.editor.borrow_mut() = Some(editor);
+        *self.callbacks.borrow_mut() = Some(EditorCallbacks {
+            _changes: changes,
+            _selection: selection,
+            _undo: undo,
+            _redo: redo,
+        });
+        self.signals.ready.set(true);
+        self.render_cursors();
+        self.publish_presence();
+    }
+
+    fn send(&self, message: Bytes) -> bool {
+        self.conn
+            .upgrade()
+            .is_some_and(|c| c.send(Channel::Doc(DocId(self.id as u64)), message))
+    }
+
+    /// A y-sync or awareness message from the server.
+    pub(crate) fn on_message(self: &Rc<Self>, payload: &[u8]) {
+        let msg = match protocol::decode(payload) {
+            Ok(m) => m,
+            Err(e) => {
+                leptos::logging::warn!("ignoring a malformed message: {e}");
+                return;
+            }
+        };
+        match msg {
+            Message::Sync(SyncMessage::SyncStep1(sv)) => {
+                // Our answer carries every local edit the server lacks, including offline ones.
+                let update = self.doc.transact().encode_state_as_update_v1(&sv);
+                self.send(protocol::sync_step2(update.clone()));
+                self.sync.borrow_mut().handshake_sent(&update);
+                self.outbox.borrow_mut().clear();
+                self.update_save();
+            }
+            Message::Sync(SyncMessage::SyncStep2(update)) => {
+                self.apply_remote(&update);
+                // The server's whole state is in: the editor can show the document.
+                if !self.synced.replace(true) {
+                    self.create_editor();
+                }
+            }
+            Message::Sync(SyncMessage::Update(update)) => self.apply_remote(&update),
+            Message::Awareness(update) => {
+                if self.awareness.borrow_mut().apply_update(update).is_ok() {
+                    self.render_cursors();
+                }
+            }
+            Message::AwarenessQuery => self.publish_presence(),
+            Message::Auth(Some(reason)) => {
+                leptos::logging::warn!("the server refused an edit: {reason}");
+                self.signals.writable.set(false);
+            }
+            Message::Auth(None) | Message::Custom(..) => {}
+        }
+    }
+
+    fn apply_remote(&self, update: &[u8]) {
+        let Ok(update) = Update::decode_v1(update) else {
+            leptos::logging::warn!("ignoring a malformed update");
+            return;
+        };
+        // Pin the local selections to the characters around them before the text changes.
+        let pinned = self.pin_selections();
+        match self.doc.try_transact_mut_with(REMOTE) {
+            Ok(mut txn) => {
+                if let Err(e) = txn.apply_update(update) {
+                    leptos::logging::warn!("update not applied: {e}");
+                }
+            }
+            Err(e) => leptos::logging::warn!("document busy: {e}"),
+        }
+        self.flush(pinned);
+    }
+
+    fn pin_selections(&self) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
+        let editor = self.editor.borrow();
+        let sels: Vec<(u32, u32)> =
+            serde_json::from_str(&editor.as_ref()?.selections_json()).ok()?;
+        let txn = self.doc.transact();
+        sels.into_iter()
+            .map(|(a, h)| {
+                presence::encode_cursor(&txn, &self.text, a, h).map(|c| (c.anchor, c.head))
+            })
+            .collect()
+    }
+
+    /// Hands what the last transaction changed to Monaco (restoring pinned selections) and
+    /// sends what it produced.
+    fn flush(&self, pinned: Option<Vec<(Vec<u8>, Vec<u8>)>>) {
+        let edits = std::mem::take(&mut *self.edits.borrow_mut());
+        if self.saw_cr.replace(false) {
+            self.normalize_line_endings();
+            self.edits.borrow_mut().clear();
+            self.replace_all(pinned);
+        } else if !edits.is_empty()
+            && let Some(editor) = self.editor.borrow().as_ref()
+        {
+            let selections = pinned.and_then(|pins| {
+                let txn = self.doc.transact();
+                let offsets: Option<Vec<(u32, u32)>> = pins
+                    .iter()
+                    .map(|(a, h)| Some((presence::resolve(&txn, a)?, presence::resolve(&txn, h)?)))
+                    .collect();
+                offsets.and_then(|o| serde_json::to_string(&o).ok())
+            });
+            let json = serde_json::to_string(&edits).unwrap_or_default();
+            editor.apply_remote(&json, selections);
+        }
+        self.send_outbox();
+        if !edits.is_empty() {
+            self.render_cursors();
+        }
+    }
+
+    /// Rewrites Monaco's whole content from the document (only after CR normalisation, which
+    /// Monaco would otherwise have applied to its copy on its own and put offsets out of step).
+    fn replace_all(&self, pinned: Option<Vec<(Vec<u8>, Vec<u8>)>>) {
+        let editor = self.editor.borrow();
+        let Some(editor) = editor.as_ref() else {
+            return;
+        };
+        let old_len = editor.get_value().encode_utf16().count() as u32;
+        let (value, selections) = {
+            let txn = self.doc.transact();
+            let selections = pinned.map(|pins| {
+                pins.iter()
+                    .filter_map(|(a, h)| {
+                        Some((presence::resolve(&txn, a)?, presence::resolve(&txn, h)?))
+                    })
+                    .collect::<Vec<_>>()
+            });
+            (self.text.get_string(&txn), selections)
+        };
+        let edits = serde_json::to_string(&[Change(0, old_len, value)]).unwrap_or_default();
+        editor.apply_remote(
+            &edits,
+            selections.and_then(|s| serde_json::to_string(&s).ok()),
+        );
+    }
+
+    fn normalize_line_endings(&self) {
+        let fixes = crlf_fixes(&self.text.get_string(&self.doc.transact()));
+        if fixes.is_empty() || !self.signals.writable.get_untracked() {
+            return;
+        }
+        if let Ok(mut txn) = self.doc.try_transact_mut_with(NORMALIZE) {
+            apply_changes(&mut txn, &self.text, fixes);
+        }
+    }
+
+    fn send_outbox(&self) {
+        let updates = std::mem::take(&mut *self.outbox.borrow_mut());
+        for update in updates {
+            if self.sync.borrow_mut().local_update() {
+                self.send(protocol::update(update));
+            }
+        }
+        self.update_save();
+    }
+
+    /// Monaco's edit event: apply it to the text as one transaction tracked by undo.
+    fn local_changes(&self, json: &str) {
+        let changes: Vec<Change> = match serde_json::from_str(json) {
+            Ok(c) => c,
+            Err(e) => {
+                leptos::logging::warn!("unreadable change from the editor: {e}");
+                return;
+            }
+        };
+        match self.doc.try_transact_mut_with(LOCAL) {
+            Ok(mut txn) => apply_changes(&mut txn, &self.text, changes),
+            Err(e) => {
+                leptos::logging::error!("edit lost, the document was busy: {e}");
+                return;
+            }
+        }
+        self.flush(None);
+        self.cursor_moved();
+    }
+
+    /// Ctrl+Z / Ctrl+Shift+Z: only this tab's edits are on the stack.
+    fn undo(&self, undo: bool) {
+        if !self.signals.writable.get_untracked() {
+            return;
+        }
+        let changed = {
+            let mut manager = self.undo.borrow_mut();
+            if undo {
+                manager.undo_blocking()
+            } else {
+                manager.redo_blocking()
+            }
+        };
+        if changed {
+            self.flush(None);
+            self.cursor_moved();
+        }
+    }
+
+    pub(crate) fn opened(self: &Rc<Self>, writable: bool) {
+        self.sync.borrow_mut().opened(writable);
+        self.signals.writable.set(writable);
+        self.signals.error.set(None);
+        if let Some(editor) = self.editor.borrow().as_ref() {
+            editor.set_read_only(!writable);
+        }
+        // Our half of the handshake: the server answers with whatever we missed.
+        self.send(protocol::sync_step1(self.doc.transact().state_vector()));
+        self.publish_presence();
+        self.update_save();
+    }
+
+    pub(crate) fn saved(&self, n: u64) {
+        self.sync.borrow_mut().saved(n);
+        self.update_save();
+    }
+
+    pub(crate) fn failed(&self, message: String) {
+        self.signals.error.set(Some(message));
+    }
+
+    /// The subscription is gone: forget remote cursors (the server re-sends them on rejoin).
+    pub(crate) fn disconnected(&self) {
+        self.sync.borrow_mut().closed();
+        {
+            let mut awareness = self.awareness.borrow_mut();
+            let me = awareness.client_id();
+            let others: Vec<ClientID> = awareness
+                .iter()
+                .map(|(id, _)| id)
+                .filter(|id| *id != me)
+                .collect();
+            for id in others {
+                awareness.remove_state(id);
+            }
+        }
+        self.render_cursors();
+        self.update_save();
+    }
+
+    pub(crate) fn has_unsaved(&self) -> bool {
+        matches!(
+            self.sync.borrow().save_state(),
+            Save::Saving | Save::Unsaved
+        )
+    }
+
+    fn update_save(&self) {
+        let state = self.sync.borrow().save_state();
+        if self.signals.save.get_untracked() != state {
+            self.signals.save.set(state);
+        }
+    }
+
+    /// Sends the cursor now, or once the throttle window has passed.
+    fn cursor_moved(&self) {
+        if self.cursor_timer.get() {
+            return;
+        }
+        let since = js_sys::Date::now() - self.cursor_sent_at.get();
+        let wait = CURSOR_THROTTLE.as_secs_f64() * 1000.0 - since;
+        if wait <= 0.0 {
+            self.publish_presence();
+            return;
+        }
+        self.cursor_timer.set(true);
+        let id = self.id;
+        let conn = self.conn.clone();
+        set_timeout(
+            move || {
+                let session = conn.upgrade().and_then(|c| c.session(id));
+                if let Some(s) = session {
+                    s.cursor_timer.set(false);
+                    s.publish_presence();
+                }
+            },
+            Duration::from_millis(wait as u64),
+        );
+    }
+
+    /// Publishes who we are and where our primary cursor is.
+    fn publish_presence(&self) {
+        if self.disposed.get() {
+            return;
+        }
+        let cursor = self.editor.borrow().as_ref().and_then(|editor| {
+            let sels: Vec<(u32, u32)> = serde_json::from_str(&editor.selections_json()).ok()?;
+            let (anchor, head) = *sels.first()?;
+            presence::encode_cursor(&self.doc.transact(), &self.text, anchor, head)
+        });
+        let state = PresenceState {
+            user: self.me.clone(),
+            cursor,
+        };
+        let update = {
+            let mut awareness = self.awareness.borrow_mut();
+            if awareness.set_local_state(&state).is_err() {
+                return;
+            }
+            let me = awareness.client_id();
+            awareness.update_with_clients([me])
+        };
+        self.cursor_sent_at.set(js_sys::Date::now());
+        if let Ok(update) = update
+            && self.sync.borrow().is_open()
+        {
+            self.send(protocol::awareness(update));
+        }
+        self.refresh_people();
+    }
+
+    fn render_cursors(&self) {
+        let cursors = {
+            let awareness = self.awareness.borrow();
+            let me = awareness.client_id();
+            let txn = self.doc.transact();
+            awareness
+                .iter()
+                .filter(|(id, _)| *id != me)
+                .filter_map(|(id, state)| {
+                    presence::remote_cursor(&txn, id.get(), state.data.as_deref()?)
+                })
+                .collect::<Vec<_>>()
+        };
+        if let Some(editor) = self.editor.borrow().as_ref() {
+            editor.set_cursors(&serde_json::to_string(&cursors).unwrap_or_default());
+        }
+        self.refresh_people();
+    }
+
+    fn refresh_people(&self) {
+        let people = {
+            let awareness = self.awareness.borrow();
+            let states: Vec<_> = awareness.iter().filter_map(|(_, s)| s.data).collect();
+            presence::people(states.iter().map(|s| &**s))
+        };
+        if self.signals.people.with_untracked(|p| *p != people) {
+            self.signals.people.set(people);
+        }
+    }
+
+    fn start_heartbeat(self: &Rc<Self>) {
+        let id = self.id;
+        let conn = self.conn.clone();
+        let handle = set_interval_with_handle(
+            move || {
+                if let Some(s) = conn.upgrade().and_then(|c| c.session(id)) {
+                    s.expire_stale();
+                    s.publish_presence();
+                }
+            },
+            HEARTBEAT,
+        );
+        *self.heartbeat.borrow_mut() = handle.ok();
+    }
+
+    fn expire_stale(&self) {
+        let cutoff = now_ms().saturating_sub(STALE_MS);
+        let removed = {
+            let mut awareness = self.awareness.borrow_mut();
+            let me = awareness.client_id();
+            let stale: Vec<ClientID> = awareness
+                .iter()
+                .filter(|(id, s)| *id != me && s.data.is_some() && s.last_updated < cutoff)
+                .map(|(id, _)| id)
+                .collect();
+            for id in &stale {
+                awareness.remove_state(*id);
+            }
+            !stale.is_empty()
+        };
+        if removed {
+            self.render_cursors();
+        }
+    }
+
+    pub(crate) fn dispose(&self) {
+        self.disposed.set(true);
+        if let Some(h) = self.heartbeat.borrow_mut().take() {
+            h.clear();
+        }
+        if let Some(editor) = self.editor.borrow_mut().take() {
+            editor.dispose();
+        }
+        self.callbacks.borrow_mut().take();
+    }
+}

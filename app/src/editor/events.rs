@@ -1,0 +1,71 @@
+//! The project channel of `/ws` (frame tag 0): control and acknowledgement events between a
+//! browser tab and the server, as JSON. Document channels carry standard y-sync bytes instead;
+//! these events say which documents a tab has open and how far its edits are durable.
+
+use serde::{Deserialize, Serialize};
+
+/// What a tab asks of the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientEvent {
+    /// Subscribe to a document of the socket's project; the server answers `Opened` and then
+    /// starts the y-sync handshake on the document's channel.
+    Open { doc: i64 },
+    /// Unsubscribe (the tab closed the file).
+    Close { doc: i64 },
+}
+
+/// What the server tells a tab.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerEvent {
+    /// The tab is subscribed; `writable` is false for viewers, whose updates are refused.
+    Opened { doc: i64, writable: bool },
+    /// The first `n` document updates this subscription sent are committed to disk.
+    Saved { doc: i64, n: u64 },
+    /// The document could not be opened (unknown, another project's, too many open).
+    DocError { doc: i64, message: String },
+    /// The server dropped the subscription (the tab fell too far behind); open it again to
+    /// resync. Nothing is lost: the handshake sends whatever either side is missing.
+    Closed { doc: i64, reason: String },
+}
+
+impl ClientEvent {
+    pub fn to_json(&self) -> String {
+        // Serialising these plain enums cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+impl ServerEvent {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_have_a_stable_json_shape() {
+        assert_eq!(
+            ClientEvent::Open { doc: 7 }.to_json(),
+            r#"{"type":"open","doc":7}"#
+        );
+        assert_eq!(
+            ServerEvent::Saved { doc: 7, n: 3 }.to_json(),
+            r#"{"type":"saved","doc":7,"n":3}"#
+        );
+        let back: ServerEvent =
+            serde_json::from_str(r#"{"type":"opened","doc":1,"writable":false}"#).expect("parses");
+        assert_eq!(
+            back,
+            ServerEvent::Opened {
+                doc: 1,
+                writable: false
+            }
+        );
+        assert!(serde_json::from_str::<ClientEvent>(r#"{"type":"drop_tables"}"#).is_err());
+    }
+}

@@ -1,0 +1,282 @@
+//! Live collaborative editing: the editor pane (Monaco showing a file's yrs document), the
+//! status-bar facts it produces (connection, saved state, who is here), the project-channel
+//! events and the server functions that find a file's document and mint Yjs links.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    error::AppError,
+    types::{ProjectId, Role, UserInfo},
+};
+
+pub mod binding;
+#[cfg(feature = "hydrate")]
+mod client;
+pub mod events;
+pub mod presence;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+pub mod status;
+
+use presence::{PresenceUser, color_index};
+use status::{Link, Save};
+
+/// A file and the document holding its text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileDoc {
+    pub file: i64,
+    pub name: String,
+    pub doc: i64,
+}
+
+/// The project's first file, created (as `README.md`) the first time an editor opens a
+/// project that has none. Viewers of an empty project get `None`.
+#[server(endpoint = "editor/default_file")]
+pub async fn default_file(project: ProjectId) -> Result<Option<FileDoc>, AppError> {
+    let ctx = crate::projects::ssr::authorize(project, Role::Viewer).await?;
+    ctx.services
+        .documents
+        .default_file(project, ctx.user.id, ctx.role >= Role::Editor)
+        .await
+}
+
+/// A short-lived token that lets a Yjs client (y-websocket's `WebsocketProvider`, a script)
+/// join one document as the caller, with the caller's role.
+#[server(endpoint = "editor/yjs_token")]
+pub async fn yjs_token(project: ProjectId, doc: i64) -> Result<String, AppError> {
+    let ctx = crate::projects::ssr::authorize(project, Role::Viewer).await?;
+    ctx.services
+        .documents
+        .mint_token(ctx.user.id, project, doc)
+        .await
+}
+
+/// Reactive facts the live-editing client keeps up to date for the rest of the page.
+#[derive(Clone, Copy)]
+pub struct LiveSignals {
+    pub link: RwSignal<Link>,
+    pub save: RwSignal<Save>,
+    pub people: RwSignal<Vec<PresenceUser>>,
+    pub writable: RwSignal<bool>,
+    /// The editor is created and shows the synced document.
+    pub ready: RwSignal<bool>,
+    pub error: RwSignal<Option<String>>,
+}
+
+/// The tab's live connection for one project: signals for the page, and (in the browser) the
+/// websocket with its open documents, started lazily and stopped with the page.
+#[derive(Clone, Copy)]
+pub struct Live {
+    pub signals: LiveSignals,
+    #[cfg(feature = "hydrate")]
+    conn: StoredValue<Option<std::rc::Rc<client::Connection>>, LocalStorage>,
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    project: ProjectId,
+}
+
+impl Live {
+    pub fn new(project: ProjectId) -> Self {
+        let live = Self {
+            signals: LiveSignals {
+                link: RwSignal::new(Link::Connecting),
+                save: RwSignal::new(Save::None),
+                people: RwSignal::new(Vec::new()),
+                writable: RwSignal::new(false),
+                ready: RwSignal::new(false),
+                error: RwSignal::new(None),
+            },
+            #[cfg(feature = "hydrate")]
+            conn: StoredValue::new_local(None),
+            project,
+        };
+        #[cfg(feature = "hydrate")]
+        {
+            Effect::new(move |_| {
+                live.connection();
+            });
+            on_cleanup(move || {
+                live.conn.try_update_value(|c| {
+                    if let Some(conn) = c.take() {
+                        conn.stop();
+                    }
+                });
+            });
+        }
+        live
+    }
+
+    #[cfg(feature = "hydrate")]
+    fn connection(&self) -> Option<std::rc::Rc<client::Connection>> {
+        let existing = self.conn.try_with_value(|c| c.clone())?;
+        if existing.is_some() {
+            return existing;
+        }
+        let conn = client::Connection::start(self.project, self.signals.link);
+        self.conn.set_value(Some(conn.clone()));
+        Some(conn)
+    }
+
+    #[cfg(feature = "hydrate")]
+    fn open(&self, file: &FileDoc, me: &UserInfo, el: web_sys::HtmlElement) {
+        let Some(conn) = self.connection() else {
+            return;
+        };
+        let user = PresenceUser {
+            id: me.id.0,
+            name: me.name.clone(),
+        };
+        let session = client::DocSession::new(
+            file.doc,
+            file.name.clone(),
+            std::rc::Rc::downgrade(&conn),
+            user,
+            self.signals,
+        );
+        conn.open_doc(session.clone());
+        session.attach(el);
+    }
+}
+
+#[component]
+pub fn EditorPane(
+    file: Resource<Result<Option<FileDoc>, AppError>>,
+    project: ProjectId,
+    me: UserInfo,
+    role: Role,
+    live: Live,
+) -> impl IntoView {
+    view! {
+        <Suspense fallback=|| view! { <p class="muted loading-editor">"Opening…"</p> }>
+            {move || {
+                let me = me.clone();
+                Suspend::new(async move {
+                    match file.await {
+                        Ok(Some(file)) => view! { <DocView file=file project=project me=me live=live/> }.into_any(),
+                        Ok(None) => view! {
+                            <div class="empty-editor" data-test="no-files">
+                                <h2>"No files yet"</h2>
+                                <p>{if role >= Role::Editor { "" } else { "An editor of this project has to create the first file." }}</p>
+                            </div>
+                        }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+#[component]
+fn DocView(file: FileDoc, project: ProjectId, me: UserInfo, live: Live) -> impl IntoView {
+    let host = NodeRef::<leptos::html::Div>::new();
+    #[cfg(feature = "hydrate")]
+    {
+        let file = file.clone();
+        host.on_load(move |el| live.open(&file, &me, el.into()));
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = &me;
+    let s = live.signals;
+    view! {
+        <div class="editor-head">
+            <span class="file-tab active" data-test="file-tab" title=file.name.clone()>{file.name.clone()}</span>
+            <span class="spacer"></span>
+            <People people=s.people/>
+            <CopyYjsLink project=project doc=file.doc/>
+        </div>
+        {move || (s.ready.get() && !s.writable.get()).then(|| view! {
+            <div class="readonly-banner" data-test="readonly-banner">"Read-only: you are a viewer of this project."</div>
+        })}
+        {move || s.error.get().map(|e| view! { <div class="error editor-error" role="alert">{e}</div> })}
+        {move || (!s.ready.get()).then(|| view! { <p class="muted loading-editor">"Loading editor…"</p> })}
+        <div class="monaco-host" node_ref=host data-test="editor" data-doc=file.doc
+            data-ready=move || s.ready.get().to_string()></div>
+    }
+}
+
+/// Everyone in the document, one avatar per person, in their cursor colour.
+#[component]
+fn People(people: RwSignal<Vec<PresenceUser>>) -> impl IntoView {
+    view! {
+        <ul class="people" data-test="doc-people" aria-label="In this file">
+            <For each=move || people.get() key=|u| u.id let:user>
+                <li class=format!("avatar tandem-rc-{}", color_index(user.id)) title=user.name.clone()
+                    data-name=user.name.clone()>
+                    {user.name.chars().next().map(|c| c.to_uppercase().to_string())}
+                </li>
+            </For>
+        </ul>
+    }
+}
+
+/// Mints a token and copies a `ws(s)://…/yjs/{doc}?token=…` URL for Yjs clients; the URL is
+/// also shown, in case the browser refuses clipboard access.
+#[component]
+fn CopyYjsLink(project: ProjectId, doc: i64) -> impl IntoView {
+    let link = RwSignal::new(None::<String>);
+    let note = RwSignal::new(None::<String>);
+    let on_click = move |_| {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            match yjs_token(project, doc).await {
+                Ok(token) => {
+                    let url = yjs_url(doc, &token);
+                    let copied = wasm_bindgen_futures::JsFuture::from(client::copy_text(&url))
+                        .await
+                        .ok()
+                        .and_then(|v| v.as_bool())
+                        .unwrap_or(false);
+                    note.set(Some(
+                        if copied {
+                            "Copied. Valid for one hour."
+                        } else {
+                            "Copy it from here. Valid for one hour."
+                        }
+                        .into(),
+                    ));
+                    link.set(Some(url));
+                }
+                Err(e) => note.set(Some(e.to_string())),
+            }
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (project, doc);
+    };
+    view! {
+        <button type="button" class="link" data-test="copy-yjs-link" on:click=on_click
+            title="A link for Yjs clients (y-websocket) to join this file as you">"Copy Yjs link"</button>
+        {move || link.get().map(|l| view! {
+            <input class="yjs-link" readonly value=l data-test="yjs-link" aria-label="Yjs link"/>
+        })}
+        {move || note.get().map(|n| view! { <span class="muted small" data-test="yjs-link-note">{n}</span> })}
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn yjs_url(doc: i64, token: &str) -> String {
+    let location = web_sys::window().map(|w| w.location());
+    let host = location
+        .as_ref()
+        .and_then(|l| l.host().ok())
+        .unwrap_or_default();
+    let secure = location
+        .and_then(|l| l.protocol().ok())
+        .is_some_and(|p| p == "https:");
+    format!(
+        "{}://{host}/yjs/{doc}?token={token}",
+        if secure { "wss" } else { "ws" }
+    )
+}
+
+/// The status bar's connection and save facts.
+#[component]
+pub fn LiveStatus(live: Live) -> impl IntoView {
+    let s = live.signals;
+    view! {
+        <span class=move || format!("link-status {}", s.link.get().class()) data-test="link-status"
+            role="status">{move || s.link.get().label()}</span>
+        <span class="save-status" data-test="save-status" role="status"
+            data-state=move || format!("{:?}", s.save.get())>{move || s.save.get().label()}</span>
+    }
+}

@@ -1,0 +1,209 @@
+// The thin JavaScript side of Tandem's Monaco binding: load Monaco's AMD build from the site,
+// create an editor, and move plain data (JSON strings, offsets) between Monaco and the Rust
+// binding, which owns the document, the sync and the undo history.
+
+let loading = null;
+
+/** Loads Monaco once per page from `base` (e.g. "/monaco/vs"). */
+export function loadMonaco(base) {
+  if (window.monaco) return Promise.resolve();
+  if (loading) return loading;
+  loading = new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = base + "/loader.js";
+    script.onload = () => {
+      window.require.config({ paths: { vs: base } });
+      window.require(["vs/editor/editor.main"], () => resolve(), reject);
+    };
+    script.onerror = () => reject(new Error("could not load " + script.src));
+    document.head.appendChild(script);
+  });
+  return loading;
+}
+
+/** Monaco's language id for a file name, from the extensions its languages declare. */
+function languageFor(name) {
+  const lower = name.toLowerCase();
+  for (const lang of monaco.languages.getLanguages()) {
+    if ((lang.filenames || []).some((f) => f.toLowerCase() === lower)) return lang.id;
+  }
+  let best = null;
+  for (const lang of monaco.languages.getLanguages()) {
+    for (const ext of lang.extensions || []) {
+      if (lower.endsWith(ext.toLowerCase()) && (!best || ext.length > best.ext.length)) {
+        best = { id: lang.id, ext };
+      }
+    }
+  }
+  return best ? best.id : "plaintext";
+}
+
+export class TandemEditor {
+  /**
+   * `onChanges(json)` gets `[[offset, length, text], ...]` for each local edit event;
+   * `onSelection(json)` gets `[[anchor, head], ...]` (offsets) when the local selection moves;
+   * `onUndo()` / `onRedo()` replace Monaco's own history, which cannot tell users apart.
+   */
+  constructor(el, value, fileName, readOnly, onChanges, onSelection, onUndo, onRedo) {
+    this.muted = false;
+    this.widgets = new Map();
+    this.decorations = null;
+    const dark = window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches;
+    this.model = monaco.editor.createModel(value, languageFor(fileName));
+    // The shared text uses LF; Monaco then normalises pasted CRLF to LF as well.
+    this.model.setEOL(monaco.editor.EndOfLineSequence.LF);
+    this.editor = monaco.editor.create(el, {
+      model: this.model,
+      readOnly,
+      automaticLayout: true,
+      theme: dark ? "vs-dark" : "vs",
+      minimap: { enabled: false },
+      fontSize: 14,
+      scrollBeyondLastLine: false,
+    });
+    this.decorations = this.editor.createDecorationsCollection();
+    this.subs = [
+      this.model.onDidChangeContent((e) => {
+        if (this.muted) return;
+        onChanges(JSON.stringify(e.changes.map((c) => [c.rangeOffset, c.rangeLength, c.text])));
+      }),
+      this.editor.onDidChangeCursorSelection(() => {
+        if (this.muted) return;
+        onSelection(this.selectionsJson());
+      }),
+    ];
+    const { KeyMod, KeyCode } = monaco;
+    this.editor.addCommand(KeyMod.CtrlCmd | KeyCode.KeyZ, () => onUndo());
+    this.editor.addCommand(KeyMod.CtrlCmd | KeyMod.Shift | KeyCode.KeyZ, () => onRedo());
+    this.editor.addCommand(KeyMod.CtrlCmd | KeyCode.KeyY, () => onRedo());
+  }
+
+  selectionsJson() {
+    const m = this.model;
+    return JSON.stringify(
+      // A Monaco selection's anchor is its "selection start", its head the cursor position.
+      (this.editor.getSelections() || []).map((s) => [
+        m.getOffsetAt(s.getSelectionStart()),
+        m.getOffsetAt(s.getPosition()),
+      ]),
+    );
+  }
+
+  getValue() {
+    return this.model.getValue();
+  }
+
+  /**
+   * Applies remote edits `[[offset, length, text], ...]` (ranges in the model as it is now),
+   * then puts the local selections at `selectionsJson` offsets so remote typing never drags
+   * the local cursor. Nothing of this is reported back as a local change.
+   */
+  applyRemote(editsJson, selectionsJson) {
+    const m = this.model;
+    const edits = JSON.parse(editsJson).map(([offset, length, text]) => {
+      const start = m.getPositionAt(offset);
+      const end = m.getPositionAt(offset + length);
+      return { range: monaco.Range.fromPositions(start, end), text, forceMoveMarkers: false };
+    });
+    this.muted = true;
+    try {
+      if (edits.length) m.applyEdits(edits);
+      if (selectionsJson) this.setSelectionsUnmuted(JSON.parse(selectionsJson));
+    } finally {
+      this.muted = false;
+    }
+  }
+
+  setSelectionsUnmuted(sels) {
+    if (!sels.length) return;
+    const m = this.model;
+    this.editor.setSelections(
+      sels.map(([anchor, head]) => {
+        const a = m.getPositionAt(anchor);
+        const h = m.getPositionAt(head);
+        return new monaco.Selection(a.lineNumber, a.column, h.lineNumber, h.column);
+      }),
+    );
+  }
+
+  /** Draws remote cursors `[{id, name, color, anchor, head}]`; names are set as text. */
+  setCursors(json) {
+    const m = this.model;
+    const cursors = JSON.parse(json);
+    const decorations = [];
+    const seen = new Set();
+    for (const c of cursors) {
+      const color = Number(c.color) | 0;
+      const head = m.getPositionAt(c.head);
+      const anchor = m.getPositionAt(c.anchor);
+      if (c.anchor !== c.head) {
+        const [from, to] = c.anchor < c.head ? [anchor, head] : [head, anchor];
+        decorations.push({
+          range: monaco.Range.fromPositions(from, to),
+          options: { className: `tandem-sel tandem-rc-${color}` },
+        });
+      }
+      decorations.push({
+        range: monaco.Range.fromPositions(head, head),
+        options: { beforeContentClassName: `tandem-caret tandem-rc-${color}` },
+      });
+      const key = String(c.id);
+      seen.add(key);
+      let w = this.widgets.get(key);
+      if (!w) {
+        const node = document.createElement("div");
+        w = {
+          node,
+          position: null,
+          getId: () => "tandem.cursor." + key,
+          getDomNode: () => node,
+          getPosition: () => w.position,
+        };
+        this.widgets.set(key, w);
+        this.editor.addContentWidget(w);
+      }
+      w.node.className = `tandem-cursor-label tandem-rc-${color}`;
+      w.node.textContent = c.name;
+      w.position = {
+        position: head,
+        preference: [
+          monaco.editor.ContentWidgetPositionPreference.ABOVE,
+          monaco.editor.ContentWidgetPositionPreference.BELOW,
+        ],
+      };
+      this.editor.layoutContentWidget(w);
+    }
+    for (const [key, w] of this.widgets) {
+      if (!seen.has(key)) {
+        this.editor.removeContentWidget(w);
+        this.widgets.delete(key);
+      }
+    }
+    this.decorations.set(decorations);
+  }
+
+  setReadOnly(readOnly) {
+    this.editor.updateOptions({ readOnly });
+  }
+
+  focus() {
+    this.editor.focus();
+  }
+
+  dispose() {
+    for (const s of this.subs) s.dispose();
+    for (const w of this.widgets.values()) this.editor.removeContentWidget(w);
+    this.widgets.clear();
+    this.editor.dispose();
+    this.model.dispose();
+  }
+}
+
+/** Copies `text` to the clipboard; resolves to false when the browser refuses. */
+export function copyText(text) {
+  if (!navigator.clipboard) return Promise.resolve(false);
+  return navigator.clipboard.writeText(text).then(
+    () => true,
+    () => false,
+  );
+}

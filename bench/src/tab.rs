@@ -1,0 +1,180 @@
+//! The browser tab's path for the load generator: log in over HTTP for a session cookie, open a
+//! file's document on `/ws`, and time each edit until the server acknowledges it as committed.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use collab::{Channel, DocId, Frame, protocol};
+use futures_util::{SinkExt, StreamExt};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
+use tokio_tungstenite::{
+    connect_async_with_config,
+    tungstenite::{Message, client::IntoClientRequest, http::HeaderValue},
+};
+use yrs::{Doc, ReadTxn, Text, Transact};
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// POSTs a form with HTTP/1.0 (so the body simply ends with the connection); returns the
+/// status, the session cookie if one was set, and the body.
+async fn post(
+    port: u16,
+    path: &str,
+    form: &str,
+    cookie: Option<&str>,
+) -> Result<(u16, Option<String>, String), Error> {
+    let mut tcp = TcpStream::connect(("127.0.0.1", port)).await?;
+    let cookie = cookie
+        .map(|c| format!("Cookie: {c}\r\n"))
+        .unwrap_or_default();
+    let request = format!(
+        "POST {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n{cookie}\r\n{form}",
+        form.len()
+    );
+    tcp.write_all(request.as_bytes()).await?;
+    let mut raw = Vec::new();
+    tcp.read_to_end(&mut raw).await?;
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or("malformed HTTP response")?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or("no HTTP status")?;
+    let set_cookie = head.lines().find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        name.eq_ignore_ascii_case("set-cookie")
+            .then(|| value.trim().split(';').next().unwrap_or("").to_owned())
+    });
+    Ok((status, set_cookie, body.to_owned()))
+}
+
+/// Logs in and returns the session cookie and the project's default file's document id.
+pub(crate) async fn login(port: u16, user: &str, password: &str) -> Result<(String, i64), Error> {
+    let (status, cookie, body) = post(
+        port,
+        "/api/login",
+        &format!("name={user}&password={}", password.replace(' ', "+")),
+        None,
+    )
+    .await?;
+    let cookie = cookie
+        .filter(|_| status == 200)
+        .ok_or(format!("login: {status} {body}"))?;
+    let (status, _, body) =
+        post(port, "/api/editor/default_file", "project=1", Some(&cookie)).await?;
+    let file: serde_json::Value = serde_json::from_str(&body)?;
+    let doc = file["doc"]
+        .as_i64()
+        .ok_or(format!("default file: {status} {body}"))?;
+    Ok((cookie, doc))
+}
+
+/// A one-document `/yjs` token, as "Copy Yjs link" mints it.
+pub(crate) async fn yjs_token(port: u16, cookie: &str, doc: i64) -> Result<String, Error> {
+    let (status, _, body) = post(
+        port,
+        "/api/editor/yjs_token",
+        &format!("project=1&doc={doc}"),
+        Some(cookie),
+    )
+    .await?;
+    let token: serde_json::Value = serde_json::from_str(&body)?;
+    Ok(token
+        .as_str()
+        .ok_or(format!("yjs token: {status} {body}"))?
+        .to_owned())
+}
+
+/// Sends `updates` single-character edits (at `rate` per second, or as fast as the server takes
+/// them) over `/ws` and returns each one's edit→"saved" latency in microseconds.
+pub(crate) async fn edits_until_saved(
+    port: u16,
+    cookie: &str,
+    doc: i64,
+    updates: usize,
+    rate: Option<f64>,
+) -> Result<Vec<u32>, Error> {
+    let mut request = format!("ws://127.0.0.1:{port}/ws?project=1").into_client_request()?;
+    request
+        .headers_mut()
+        .insert("cookie", HeaderValue::from_str(cookie)?);
+    let (ws, _) = connect_async_with_config(request, None, true).await?;
+    let (mut sink, mut stream) = ws.split();
+    let open = format!(r#"{{"type":"open","doc":{doc}}}"#);
+    sink.send(Message::Binary(Frame::new(Channel::Project, open).encode()))
+        .await?;
+    // Wait for "opened"; the document's own handshake messages are not needed here.
+    loop {
+        let Some(msg) = stream.next().await else {
+            return Err("closed before the document opened".into());
+        };
+        if let Message::Binary(b) = msg?
+            && let Ok(f) = Frame::decode(b, usize::MAX)
+            && f.channel == Channel::Project
+        {
+            let e: serde_json::Value = serde_json::from_slice(&f.payload)?;
+            match e["type"].as_str() {
+                Some("opened") => break,
+                _ => return Err(format!("could not open: {e}").into()),
+            }
+        }
+    }
+    let sent_at: Arc<Mutex<Vec<Instant>>> = Arc::new(Mutex::new(Vec::with_capacity(updates)));
+    let writer = {
+        let sent_at = sent_at.clone();
+        tokio::spawn(async move {
+            let local = Doc::new();
+            let text = local.get_or_insert_text("content");
+            let mut tick = rate.map(|r| tokio::time::interval(Duration::from_secs_f64(1.0 / r)));
+            for i in 0..updates {
+                if let Some(t) = tick.as_mut() {
+                    t.tick().await;
+                }
+                let before = local.transact().state_vector();
+                text.insert(&mut local.transact_mut(), i as u32, "x");
+                let update = local.transact().encode_state_as_update_v1(&before);
+                let frame = Frame::new(Channel::Doc(DocId(doc as u64)), protocol::update(update));
+                if let Ok(mut s) = sent_at.lock() {
+                    s.push(Instant::now());
+                }
+                sink.send(Message::Binary(frame.encode())).await?;
+            }
+            Ok::<_, Error>(sink)
+        })
+    };
+    let mut latencies = Vec::with_capacity(updates);
+    let mut acked = 0usize;
+    while acked < updates {
+        let Some(msg) = stream.next().await else {
+            return Err(format!("closed after {acked} acknowledgements").into());
+        };
+        let Message::Binary(b) = msg? else { continue };
+        let Ok(f) = Frame::decode(b, usize::MAX) else {
+            continue;
+        };
+        if f.channel != Channel::Project {
+            continue;
+        }
+        let e: serde_json::Value = serde_json::from_slice(&f.payload)?;
+        if e["type"] == "saved" {
+            let n = e["n"].as_u64().unwrap_or(0) as usize;
+            let now = Instant::now();
+            let sent = sent_at.lock().map_err(|_| "lock")?;
+            for at in sent.iter().take(n.min(sent.len())).skip(acked) {
+                latencies.push(now.duration_since(*at).as_micros() as u32);
+            }
+            acked = acked.max(n.min(sent.len()));
+        }
+    }
+    let _sink = writer.await??;
+    Ok(latencies)
+}

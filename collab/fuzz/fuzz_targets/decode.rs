@@ -1,0 +1,40 @@
+//! Every decoder a client's bytes reach on the server, in the order the server runs them: the
+//! `/ws` frame envelope, the y-sync/awareness message inside it, and applying the update or
+//! awareness change to a live document. None of them may panic, whatever the input.
+#![no_main]
+
+use collab::{Frame, doc::LiveDoc, protocol};
+use libfuzzer_sys::fuzz_target;
+use yrs::sync::{Message, SyncMessage};
+
+fuzz_target!(|data: &[u8]| {
+    // `/yjs` hands the bytes straight to the protocol decoder; `/ws` unwraps a frame first.
+    check_message(data);
+    if let Ok(frame) = Frame::decode(bytes::Bytes::copy_from_slice(data), 1 << 20) {
+        let again = Frame::decode(frame.encode(), 1 << 20).expect("re-encoded frames decode");
+        assert_eq!(again, frame);
+        check_message(&frame.payload);
+    }
+});
+
+fn check_message(bytes: &[u8]) {
+    let Ok(msg) = protocol::decode(bytes) else {
+        return;
+    };
+    let Ok(mut live) = LiveDoc::restore(None, []) else {
+        return;
+    };
+    match msg {
+        Message::Sync(SyncMessage::SyncStep2(u) | SyncMessage::Update(u)) => {
+            let _ = live.apply(&u);
+            let _ = live.snapshot();
+        }
+        Message::Sync(SyncMessage::SyncStep1(sv)) => {
+            let _ = live.diff(&sv);
+        }
+        Message::Awareness(update) => {
+            let _ = live.awareness_mut().apply_update(update);
+        }
+        _ => {}
+    }
+}

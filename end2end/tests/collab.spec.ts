@@ -1,0 +1,139 @@
+// Issue 3's user story in real Chromium: two people edit one file live in Monaco, see each
+// other's named cursors, keep typing through a network cut, and undo only their own edits.
+import { expect, test, type Browser, type BrowserContext, type Page } from "@playwright/test";
+import { hydrated, signUp, uniqueName } from "./helpers";
+
+type Person = { ctx: BrowserContext; page: Page; name: string };
+
+/** Two signed-up users; the first owns a new project and has invited the second as an editor. */
+async function twoEditors(browser: Browser): Promise<[Person, Person, string]> {
+  const people: Person[] = [];
+  for (const prefix of ["ann", "bob"]) {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    const name = uniqueName(prefix);
+    await signUp(page, name);
+    people.push({ ctx, page, name });
+  }
+  const [a, b] = people;
+  await a.page.getByLabel("Project name").fill("Pair");
+  await a.page.getByRole("button", { name: "Create project" }).click();
+  await expect(a.page).toHaveURL(/\/p\/\d+$/);
+  const url = a.page.url();
+  const project = url.split("/").pop()!;
+  const res = await a.page.request.post("/api/projects/invite", {
+    form: { project, username: b.name, role: "editor" },
+  });
+  expect(res.ok()).toBeTruthy();
+  for (const p of people) {
+    await p.page.goto(url);
+    await hydrated(p.page);
+    await editorReady(p.page);
+  }
+  return [a, b, url];
+}
+
+async function editorReady(page: Page) {
+  await expect(page.locator("[data-test=editor][data-ready=true]")).toBeAttached();
+  await expect(page.getByTestId("link-status")).toHaveText("Connected");
+}
+
+/** The text in the page's Monaco model. */
+function text(page: Page): Promise<string> {
+  return page.evaluate(() => (window as any).monaco.editor.getModels()[0].getValue());
+}
+
+async function focusEnd(page: Page) {
+  await page.locator(".monaco-host .view-lines").click();
+  await page.keyboard.press("Control+End");
+}
+
+async function converged(a: Page, b: Page): Promise<string> {
+  await expect.poll(async () => (await text(a)) === (await text(b)), { timeout: 10_000 }).toBe(true);
+  return text(a);
+}
+
+test("two people type at once, converge, and see each other's cursors", async ({ browser }) => {
+  const [a, b] = await twoEditors(browser);
+  await focusEnd(a.page);
+  await focusEnd(b.page);
+  await Promise.all([
+    a.page.keyboard.type("alpha types here. ", { delay: 15 }),
+    b.page.keyboard.type("bravo types there. ", { delay: 15 }),
+  ]);
+  const final = await converged(a.page, b.page);
+  // Each person's words stay together: remote typing never moves the local cursor.
+  expect(final).toContain("alpha types here. ");
+  expect(final).toContain("bravo types there. ");
+
+  // Named cursors of the other person, and both people in the file's avatars.
+  await expect(a.page.locator(".tandem-cursor-label", { hasText: b.name })).toBeVisible();
+  await expect(b.page.locator(".tandem-cursor-label", { hasText: a.name })).toBeVisible();
+  for (const p of [a, b]) {
+    for (const who of [a, b]) {
+      await expect(p.page.locator(`[data-test=doc-people] [data-name="${who.name}"]`)).toBeAttached();
+    }
+  }
+
+  // "Saved" means the server has it: a reload shows the same text.
+  await expect(a.page.getByTestId("save-status")).toHaveText("Saved");
+  await expect(b.page.getByTestId("save-status")).toHaveText("Saved");
+  await b.page.reload();
+  await hydrated(b.page);
+  await editorReady(b.page);
+  expect(await text(b.page)).toBe(final);
+
+  // When one leaves, their cursor goes with them.
+  await b.ctx.close();
+  await expect(a.page.locator(".tandem-cursor-label")).toHaveCount(0);
+  await a.ctx.close();
+});
+
+test("edits made offline merge when the network returns", async ({ browser }) => {
+  const [a, b] = await twoEditors(browser);
+  await focusEnd(a.page);
+  await a.page.keyboard.type("shared start. ", { delay: 10 });
+  await converged(a.page, b.page);
+
+  await a.ctx.setOffline(true);
+  await expect(a.page.getByTestId("link-status")).toHaveText("Offline");
+  await focusEnd(a.page);
+  await a.page.keyboard.type("written offline. ", { delay: 10 });
+  await expect(a.page.getByTestId("save-status")).toHaveText("Unsaved changes");
+  await focusEnd(b.page);
+  await b.page.keyboard.type("written meanwhile. ", { delay: 10 });
+  // The offline edit has not reached anyone.
+  await b.page.waitForTimeout(500);
+  expect(await text(b.page)).not.toContain("written offline.");
+
+  await a.ctx.setOffline(false);
+  await expect(a.page.getByTestId("link-status")).toHaveText("Connected");
+  const final = await converged(a.page, b.page);
+  for (const part of ["shared start. ", "written offline. ", "written meanwhile. "]) {
+    expect(final).toContain(part);
+  }
+  await expect(a.page.getByTestId("save-status")).toHaveText("Saved");
+  await a.ctx.close();
+  await b.ctx.close();
+});
+
+test("Ctrl+Z undoes only your own edits", async ({ browser }) => {
+  const [a, b] = await twoEditors(browser);
+  await focusEnd(a.page);
+  await a.page.keyboard.type("mine ", { delay: 10 });
+  await converged(a.page, b.page);
+  await focusEnd(b.page);
+  await b.page.keyboard.type("theirs ", { delay: 10 });
+  await converged(a.page, b.page);
+  expect(await text(a.page)).toBe("mine theirs ");
+
+  await a.page.keyboard.press("Control+z");
+  await expect.poll(() => text(b.page)).toBe("theirs ");
+  expect(await text(a.page)).toBe("theirs ");
+
+  await a.page.keyboard.press("Control+Shift+z");
+  await expect.poll(() => text(b.page)).toBe("mine theirs ");
+  await expect(a.page.getByTestId("save-status")).toHaveText("Saved");
+  await a.ctx.close();
+  await b.ctx.close();
+});

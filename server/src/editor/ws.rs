@@ -1,0 +1,215 @@
+//! `GET /ws?project=ID`: one websocket per browser tab. Frames name their channel (`collab::wire`):
+//! the project channel carries JSON events (open/close a document, "saved up to n"), each
+//! document channel carries standard y-sync messages. The session cookie and membership of the
+//! project are checked before the upgrade, the role on each document when the tab opens it.
+
+use std::{collections::HashMap, future::poll_fn, sync::Arc, task::Poll};
+
+use app::{
+    AppError,
+    auth::ssr::user_id_in,
+    editor::events::{ClientEvent, ServerEvent},
+    projects::ssr::Projects,
+    types::{ProjectId, UserId},
+};
+use axum::{
+    extract::{Query, State, ws::WebSocketUpgrade},
+    response::Response,
+};
+use bytes::Bytes;
+use collab::{
+    Channel, DocId, Frame,
+    engine::{Access, Outbound, Subscription},
+};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::{
+    DocRef, Editor, access_for,
+    socket::{Closing, Endpoint, configure, drive, refuse},
+};
+use crate::http::AppState;
+
+/// Documents one tab may have open at once; each costs the server a subscription.
+const MAX_OPEN_DOCS: usize = 64;
+
+#[derive(Debug, Deserialize)]
+pub struct WsQuery {
+    project: i64,
+}
+
+pub async fn ws(
+    ws: WebSocketUpgrade,
+    Query(query): Query<WsQuery>,
+    session: Session,
+    State(state): State<AppState>,
+) -> Response {
+    let project = ProjectId(query.project);
+    match authorize(&state, &session, project).await {
+        Ok(user) => {
+            let endpoint = TabSocket {
+                editor: state.editor.clone(),
+                projects: state.services.projects.clone(),
+                user,
+                project,
+                subs: HashMap::new(),
+                turn: 0,
+            };
+            let limits = state.editor.limits;
+            configure(ws, &limits).on_upgrade(move |socket| drive(socket, limits, endpoint))
+        }
+        Err(e) => refuse(&e),
+    }
+}
+
+/// A signed-in member of the project (any role; documents check theirs when opened).
+async fn authorize(
+    state: &AppState,
+    session: &Session,
+    project: ProjectId,
+) -> Result<UserId, AppError> {
+    let user = user_id_in(session).await?.ok_or(AppError::NotSignedIn)?;
+    if state.services.accounts.user(user).await?.is_none() {
+        return Err(AppError::NotSignedIn);
+    }
+    state
+        .services
+        .projects
+        .role_of(project, user)
+        .await?
+        .ok_or(AppError::Forbidden)?;
+    Ok(user)
+}
+
+struct TabSocket {
+    editor: Editor,
+    projects: Arc<dyn Projects>,
+    user: UserId,
+    project: ProjectId,
+    subs: HashMap<DocId, Subscription>,
+    /// Where the next poll of the subscriptions starts, so a busy document cannot starve the
+    /// others.
+    turn: usize,
+}
+
+fn event(e: &ServerEvent) -> Bytes {
+    Frame::new(Channel::Project, Bytes::from(e.to_json())).encode()
+}
+
+impl TabSocket {
+    async fn open(&mut self, doc: i64) -> ServerEvent {
+        let id = DocId(doc as u64);
+        // Opening again (after the server dropped a slow subscription) starts a fresh handshake.
+        self.subs.remove(&id);
+        if self.subs.len() >= MAX_OPEN_DOCS {
+            return ServerEvent::DocError {
+                doc,
+                message: format!("At most {MAX_OPEN_DOCS} documents can be open in one tab."),
+            };
+        }
+        let resolved = self
+            .editor
+            .resolve(
+                &DocRef::Id(doc),
+                Some(self.project),
+                self.user,
+                self.projects.as_ref(),
+            )
+            .await;
+        let access = match resolved {
+            Ok((_, _, role)) => access_for(role),
+            Err(e) => {
+                return ServerEvent::DocError {
+                    doc,
+                    message: e.to_string(),
+                };
+            }
+        };
+        match self.editor.engine.subscribe(id, access).await {
+            Ok(sub) => {
+                self.subs.insert(id, sub);
+                ServerEvent::Opened {
+                    doc,
+                    writable: access == Access::ReadWrite,
+                }
+            }
+            Err(e) => {
+                tracing::error!(doc, error = %e, "cannot open document");
+                ServerEvent::DocError {
+                    doc,
+                    message: "The document could not be opened. Try again.".to_owned(),
+                }
+            }
+        }
+    }
+
+    /// The next output of any open document (fairly rotated), with the document it is from.
+    async fn next_output(&mut self) -> (DocId, Option<Outbound>) {
+        poll_fn(|cx| {
+            let n = self.subs.len();
+            if n == 0 {
+                return Poll::Pending;
+            }
+            let mut order: Vec<_> = self.subs.iter_mut().collect();
+            order.rotate_left(self.turn % n);
+            for (id, sub) in order {
+                if let Poll::Ready(out) = sub.poll_recv(cx) {
+                    self.turn = self.turn.wrapping_add(1);
+                    return Poll::Ready((*id, out));
+                }
+            }
+            Poll::Pending
+        })
+        .await
+    }
+}
+
+impl Endpoint for TabSocket {
+    async fn received(&mut self, frame: Bytes) -> Result<Vec<Bytes>, Closing> {
+        let frame = Frame::decode(frame, self.editor.limits.max_message_bytes)
+            .map_err(|e| Closing::invalid(e.to_string()))?;
+        match frame.channel {
+            Channel::Project => {
+                let request: ClientEvent = serde_json::from_slice(&frame.payload)
+                    .map_err(|e| Closing::invalid(format!("bad project event: {e}")))?;
+                match request {
+                    ClientEvent::Open { doc } => Ok(vec![event(&self.open(doc).await)]),
+                    ClientEvent::Close { doc } => {
+                        self.subs.remove(&DocId(doc as u64));
+                        Ok(Vec::new())
+                    }
+                }
+            }
+            Channel::Doc(id) => {
+                let sub = self
+                    .subs
+                    .get(&id)
+                    .ok_or_else(|| Closing::policy(format!("document {} is not open", id.0)))?;
+                sub.send(frame.payload)
+                    .await
+                    .map_err(|e| Closing::invalid(e.to_string()))?;
+                Ok(Vec::new())
+            }
+        }
+    }
+
+    async fn next(&mut self) -> Result<Option<Bytes>, Closing> {
+        let (id, out) = self.next_output().await;
+        let doc = id.0 as i64;
+        match out {
+            Some(Outbound::Message(bytes)) => {
+                Ok(Some(Frame::new(Channel::Doc(id), bytes).encode()))
+            }
+            Some(Outbound::Saved(n)) => Ok(Some(event(&ServerEvent::Saved { doc, n }))),
+            Some(Outbound::Close(reason)) => Err(Closing::invalid(reason)),
+            None => {
+                // Dropped for being too slow: the tab reopens it and the handshake resyncs.
+                self.subs.remove(&id);
+                Ok(Some(event(&ServerEvent::Closed {
+                    doc,
+                    reason: "fell behind; reopen to resync".to_owned(),
+                })))
+            }
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! `GET /yjs/{doc}`: the plain y-websocket protocol, one document per socket, so any Yjs client
+//! (y-websocket's `WebsocketProvider`, y-sweet-style scripts) can join a Tandem document.
+//! Authentication (session cookie or `?token=`) and the role check happen before the upgrade;
+//! the shared driver (`socket.rs`) runs the connection.
+
+use app::{AppError, auth::ssr::user_id_in, types::ProjectId};
+use axum::{
+    extract::{Path, Query, State, ws::WebSocketUpgrade},
+    response::Response,
+};
+use bytes::Bytes;
+use collab::{
+    DocId,
+    engine::{Access, Outbound, Subscription},
+};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::{
+    DocRef, Editor, access_for,
+    socket::{Closing, Endpoint, configure, drive, refuse},
+    token,
+};
+use crate::{db::now, http::AppState};
+
+#[derive(Debug, Deserialize)]
+pub struct YjsQuery {
+    token: Option<String>,
+    project: Option<i64>,
+}
+
+pub async fn yjs(
+    ws: WebSocketUpgrade,
+    Path(doc): Path<String>,
+    Query(query): Query<YjsQuery>,
+    session: Session,
+    State(state): State<AppState>,
+) -> Response {
+    match authorize(&state, &session, &doc, &query).await {
+        Ok((doc, access)) => {
+            let editor = state.editor.clone();
+            configure(ws, &editor.limits)
+                .on_upgrade(move |socket| serve(socket, editor, doc, access))
+        }
+        Err(e) => refuse(&e),
+    }
+}
+
+/// Who is asking (token or session), which document, and with what access.
+async fn authorize(
+    state: &AppState,
+    session: &Session,
+    doc: &str,
+    query: &YjsQuery,
+) -> Result<(DocId, Access), AppError> {
+    let doc = DocRef::parse(doc)?;
+    // A token names one document of one project; the session cookie opens any document of the
+    // user's projects. Either way the user's current role decides.
+    let (user, project, token_doc) = match &query.token {
+        Some(t) => {
+            let claims = token::verify(state.editor.secret(), t, now()).map_err(|e| {
+                tracing::info!(error = %e, "refused a Yjs token");
+                AppError::NotSignedIn
+            })?;
+            if query.project.is_some_and(|p| p != claims.p) {
+                return Err(AppError::Forbidden);
+            }
+            (
+                app::types::UserId(claims.u),
+                Some(ProjectId(claims.p)),
+                Some(claims.d),
+            )
+        }
+        None => {
+            let user = user_id_in(session).await?.ok_or(AppError::NotSignedIn)?;
+            (user, query.project.map(ProjectId), None)
+        }
+    };
+    if state.services.accounts.user(user).await?.is_none() {
+        return Err(AppError::NotSignedIn);
+    }
+    let (doc, _, role) = state
+        .editor
+        .resolve(&doc, project, user, state.services.projects.as_ref())
+        .await?;
+    if token_doc.is_some_and(|d| d != doc.0) {
+        return Err(AppError::Forbidden);
+    }
+    Ok((doc, access_for(role)))
+}
+
+/// Plain y-websocket: the socket carries one document's messages as they are.
+struct YjsEndpoint(Subscription);
+
+impl Endpoint for YjsEndpoint {
+    async fn received(&mut self, frame: Bytes) -> Result<Vec<Bytes>, Closing> {
+        self.0
+            .send(frame)
+            .await
+            .map_err(|e| Closing::invalid(e.to_string()))?;
+        Ok(Vec::new())
+    }
+
+    async fn next(&mut self) -> Result<Option<Bytes>, Closing> {
+        match self.0.recv().await {
+            Some(Outbound::Message(bytes)) => Ok(Some(bytes)),
+            // Durability acks travel on `/ws`; plain y-websocket has no message for them.
+            Some(Outbound::Saved(_)) => Ok(None),
+            Some(Outbound::Close(reason)) => Err(Closing::invalid(reason)),
+            None => Err(Closing::again("too slow to keep up; reconnect to resync")),
+        }
+    }
+}
+
+async fn serve(socket: axum::extract::ws::WebSocket, editor: Editor, doc: DocId, access: Access) {
+    match editor.engine.subscribe(doc, access).await {
+        Ok(sub) => drive(socket, editor.limits, YjsEndpoint(sub)).await,
+        Err(e) => {
+            tracing::error!(doc = doc.0, error = %e, "cannot open document");
+            let (sink, _) = futures_util::StreamExt::split(socket);
+            super::socket::close(
+                sink,
+                Closing {
+                    code: axum::extract::ws::close_code::ERROR,
+                    reason: "document unavailable".to_owned(),
+                },
+            )
+            .await;
+        }
+    }
+}
