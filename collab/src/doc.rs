@@ -56,7 +56,9 @@ impl LiveDoc {
     /// Applies a v1 update. Updates whose dependencies have not arrived yet are kept pending by
     /// yrs and integrate once they do, as in Yjs.
     pub fn apply(&self, update: &[u8]) -> Result<(), DocError> {
-        let update = Update::decode_v1(update).map_err(|e| DocError::Decode(e.to_string()))?;
+        let update = crate::protocol::guarded(|| Update::decode_v1(update))
+            .map_err(|e| DocError::Decode(e.to_string()))?
+            .map_err(|e| DocError::Decode(e.to_string()))?;
         self.doc()
             .transact_mut()
             .apply_update(update)

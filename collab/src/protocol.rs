@@ -33,12 +33,23 @@ pub fn decode(frame: &[u8]) -> Result<Message, ProtocolError> {
     if frame.is_empty() {
         return Err(ProtocolError::Empty);
     }
-    let mut decoder = DecoderV1::new(Cursor::new(frame));
-    let msg = Message::decode(&mut decoder).map_err(|e| ProtocolError::Malformed(e.to_string()))?;
+    let msg = guarded(|| {
+        let mut decoder = DecoderV1::new(Cursor::new(frame));
+        Message::decode(&mut decoder)
+    })?
+    .map_err(|e| ProtocolError::Malformed(e.to_string()))?;
     if encoded_len(&msg) != frame.len() {
         return Err(ProtocolError::NotExactlyOne);
     }
     Ok(msg)
+}
+
+/// Runs a yrs decoder over client bytes. yrs asserts instead of failing on some malformed input
+/// (a client id over 53 bits trips a `debug_assert!` in `ClientID::new`); whatever a client
+/// sends must end as an error for that connection, never as a panic in the task reading it.
+pub fn guarded<T>(decode: impl FnOnce() -> T) -> Result<T, ProtocolError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode))
+        .map_err(|_| ProtocolError::Malformed("rejected by the decoder".to_owned()))
 }
 
 /// The canonical encoded length of `msg`. Computed for the document messages that make up the
