@@ -405,7 +405,7 @@ impl Owner {
                 let _ = out.try_send(Outbound::Message(protocol::sync_step1(
                     self.live.state_vector(),
                 )));
-                if let Some(states) = protocol::awareness_snapshot(self.live.awareness()) {
+                for states in protocol::awareness_snapshot(self.live.awareness()) {
                     let _ = out.try_send(Outbound::Message(states));
                 }
                 self.subs.insert(
@@ -452,7 +452,7 @@ impl Owner {
                 self.publish(raw);
             }
             Message::AwarenessQuery => {
-                if let Some(states) = protocol::awareness_snapshot(self.live.awareness()) {
+                for states in protocol::awareness_snapshot(self.live.awareness()) {
                     self.send_to(conn, states);
                 }
             }

@@ -93,11 +93,32 @@ pub fn awareness(update: AwarenessUpdate) -> Bytes {
     encode(&Message::Awareness(update))
 }
 
-/// The full awareness state, as sent to a client that just subscribed.
+/// Awareness states per message when catching a client up. Sending every state in one message
+/// would grow that connection's write buffer to the size of all of them (n × ~60 B), and the
+/// buffer keeps its capacity for the life of the connection; chunks keep it small.
+pub const AWARENESS_CHUNK: usize = 64;
+
+/// The full awareness state, as sent to a client that just subscribed, in messages of at most
+/// [`AWARENESS_CHUNK`] states (an awareness update may carry any subset of clients).
 #[cfg(feature = "server")]
-pub fn awareness_snapshot(awareness: &yrs::sync::Awareness) -> Option<Bytes> {
-    let update = awareness.update().ok()?;
-    (!update.clients.is_empty()).then(|| self::awareness(update))
+pub fn awareness_snapshot(awareness: &yrs::sync::Awareness) -> Vec<Bytes> {
+    let Ok(update) = awareness.update() else {
+        return Vec::new();
+    };
+    let mut messages = Vec::new();
+    let mut chunk = std::collections::HashMap::new();
+    for (id, entry) in update.clients {
+        chunk.insert(id, entry);
+        if chunk.len() == AWARENESS_CHUNK {
+            messages.push(self::awareness(AwarenessUpdate {
+                clients: std::mem::take(&mut chunk),
+            }));
+        }
+    }
+    if !chunk.is_empty() {
+        messages.push(self::awareness(AwarenessUpdate { clients: chunk }));
+    }
+    messages
 }
 
 /// Tells a read-only client that its write was refused (y-protocols auth message).
@@ -119,6 +140,36 @@ mod tests {
                 assert_eq!(encoded_len(&msg), msg.encode_v1().len(), "n = {n}");
             }
         }
+    }
+
+    #[cfg(feature = "server")]
+    #[test]
+    fn awareness_snapshots_come_in_bounded_chunks() {
+        use yrs::{ClientID, Doc, sync::Awareness, sync::awareness::AwarenessUpdateEntry};
+        let mut awareness = Awareness::new(Doc::new());
+        let clients = (1..=150u64)
+            .map(|id| {
+                let entry = AwarenessUpdateEntry {
+                    clock: 1,
+                    json: format!(r#"{{"user":{{"id":{id}}}}}"#).into(),
+                };
+                (ClientID::new(id), entry)
+            })
+            .collect();
+        awareness
+            .apply_update(AwarenessUpdate { clients })
+            .expect("applies");
+        let chunks = awareness_snapshot(&awareness);
+        assert_eq!(chunks.len(), 3);
+        let mut seen = 0;
+        for chunk in chunks {
+            let Ok(Message::Awareness(update)) = decode(&chunk) else {
+                panic!("not an awareness message");
+            };
+            assert!(update.clients.len() <= AWARENESS_CHUNK);
+            seen += update.clients.len();
+        }
+        assert_eq!(seen, 150);
     }
 
     #[test]
