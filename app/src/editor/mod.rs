@@ -140,30 +140,21 @@ impl Live {
 
 #[component]
 pub fn EditorPane(
-    file: Resource<Result<Option<FileDoc>, AppError>>,
+    file: Option<FileDoc>,
     project: ProjectId,
     me: UserInfo,
     role: Role,
     live: Live,
 ) -> impl IntoView {
-    view! {
-        <Suspense fallback=|| view! { <p class="muted loading-editor">"Opening…"</p> }>
-            {move || {
-                let me = me.clone();
-                Suspend::new(async move {
-                    match file.await {
-                        Ok(Some(file)) => view! { <DocView file=file project=project me=me live=live/> }.into_any(),
-                        Ok(None) => view! {
-                            <div class="empty-editor" data-test="no-files">
-                                <h2>"No files yet"</h2>
-                                <p>{if role >= Role::Editor { "" } else { "An editor of this project has to create the first file." }}</p>
-                            </div>
-                        }.into_any(),
-                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-                    }
-                })
-            }}
-        </Suspense>
+    match file {
+        Some(file) => view! { <DocView file=file project=project me=me live=live/> }.into_any(),
+        None => view! {
+            <div class="empty-editor" data-test="no-files">
+                <h2>"No files yet"</h2>
+                <p>{if role >= Role::Editor { "" } else { "An editor of this project has to create the first file." }}</p>
+            </div>
+        }
+        .into_any(),
     }
 }
 

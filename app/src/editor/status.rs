@@ -69,6 +69,8 @@ impl Save {
 /// the client counts the same way, so `acked >= sent` means everything typed is on disk.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DocSync {
+    /// Opened at least once: from then on there is always a truthful save state to show.
+    seen: bool,
     open: bool,
     writable: bool,
     sent: u64,
@@ -85,6 +87,7 @@ pub const EMPTY_UPDATE: [u8; 2] = [0, 0];
 impl DocSync {
     /// The server accepted the subscription; numbering restarts with it.
     pub fn opened(&mut self, writable: bool) {
+        self.seen = true;
         self.open = true;
         self.writable = writable;
         self.sent = 0;
@@ -128,16 +131,17 @@ impl DocSync {
     }
 
     pub fn save_state(&self) -> Save {
-        if self.open && !self.writable {
+        if !self.seen {
+            Save::None
+        } else if !self.writable {
             Save::ReadOnly
         } else if self.unsynced {
             Save::Unsaved
         } else if self.acked < self.sent {
             Save::Saving
-        } else if self.open {
-            Save::Saved
         } else {
-            Save::None
+            // Everything sent is acknowledged, whether or not we are connected right now.
+            Save::Saved
         }
     }
 }
@@ -184,6 +188,9 @@ mod tests {
         s.handshake_sent(&[1, 2, 3]);
         assert_eq!(s.save_state(), Save::Saving);
         s.saved(1);
+        assert_eq!(s.save_state(), Save::Saved);
+        // Losing the connection with nothing pending is still "Saved": it is all on disk.
+        s.closed();
         assert_eq!(s.save_state(), Save::Saved);
     }
 

@@ -19,17 +19,19 @@ use layout::{Pane, PaneLayout};
 #[component]
 pub fn IdePage() -> impl IntoView {
     let project = project_id_param();
+    // One resource for everything the shell needs: resources created inside a resolved
+    // `Suspend` do not reliably find their server-rendered values when hydrating.
     let data = Resource::new(project, |p| async move {
-        match p {
-            Some(p) => load_workspace(p).await,
-            None => Err(AppError::NotFound("Project".into())),
-        }
+        let p = p.ok_or_else(|| AppError::NotFound("Project".into()))?;
+        let ws = load_workspace(p).await?;
+        let file = default_file(p).await?;
+        Ok::<_, AppError>((ws, file))
     });
     view! {
         <Suspense fallback=loading>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(ws) => view! { <IdeShell ws=ws/> }.into_any(),
+                    Ok((ws, file)) => view! { <IdeShell ws=ws file=file/> }.into_any(),
                     Err(e) => view! { <main class="page"><ErrorPage error=e/></main> }.into_any(),
                 }
             })}
@@ -55,14 +57,13 @@ impl MobileTab {
 }
 
 #[component]
-fn IdeShell(ws: Workspace) -> impl IntoView {
+fn IdeShell(ws: Workspace, file: Option<FileDoc>) -> impl IntoView {
     let layout = PaneLayout::new();
     let tab = RwSignal::new(MobileTab::Editor);
     let pid = ws.project.id;
     let role = ws.project.role;
     let member_count = ws.members.len();
     let live = Live::new(pid);
-    let file = Resource::new(move || pid, default_file);
     let grid = move || {
         format!(
             "--tree:{}px;--chat:{}px",
@@ -96,7 +97,7 @@ fn IdeShell(ws: Workspace) -> impl IntoView {
 
             <aside class="pane tree" aria-label="Files">
                 <h2 class="pane-title">"Files"</h2>
-                <FileList file=file/>
+                <FileList file=file.clone()/>
             </aside>
             <Splitter layout=layout pane=Pane::Tree/>
 
@@ -137,20 +138,15 @@ fn IdeShell(ws: Workspace) -> impl IntoView {
 
 /// The project's files. Until the file tree lands (issue 4) a project has one file.
 #[component]
-fn FileList(file: Resource<Result<Option<FileDoc>, AppError>>) -> impl IntoView {
-    view! {
-        <Suspense fallback=loading>
-            {move || Suspend::new(async move {
-                match file.await {
-                    Ok(Some(f)) => view! {
-                        <ul class="file-list" data-test="file-list">
-                            <li class="file active" aria-current="true">{f.name}</li>
-                        </ul>
-                    }.into_any(),
-                    _ => view! { <p class="empty" data-test="tree-empty">"No files yet"</p> }.into_any(),
-                }
-            })}
-        </Suspense>
+fn FileList(file: Option<FileDoc>) -> impl IntoView {
+    match file {
+        Some(f) => view! {
+            <ul class="file-list" data-test="file-list">
+                <li class="file active" aria-current="true">{f.name}</li>
+            </ul>
+        }
+        .into_any(),
+        None => view! { <p class="empty" data-test="tree-empty">"No files yet"</p> }.into_any(),
     }
 }
 
