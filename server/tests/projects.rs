@@ -33,15 +33,15 @@ async fn project_crud(backend: Backend) {
     assert_eq!(ws["project"]["name"], "Rocket 2");
     assert_eq!(ws["members"][0]["user"]["name"], "alice");
 
-    // The shell is rendered on the server with real data and honest empty states.
+    // The shell is rendered on the server with real data and honest empty states; an
+    // editor's first visit gives the project its first file, open in the editor.
     let page = alice.get(&format!("/p/{id}")).await;
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.expect("html");
-    assert!(
-        html.contains("Rocket 2")
-            && html.contains("No files yet")
-            && html.contains("No messages yet")
-    );
+    assert!(html.contains("Rocket 2"), "{html}");
+    assert!(html.contains(r#"data-test="file-list""#) && html.contains("README.md"));
+    assert!(html.contains(r#"data-test="editor""#) && html.contains("Connecting…"));
+    assert!(html.contains("No messages yet"));
 
     let wrong = alice
         .call(
