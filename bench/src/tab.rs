@@ -169,10 +169,13 @@ pub(crate) async fn edits_until_saved(
             let n = e["n"].as_u64().unwrap_or(0) as usize;
             let now = Instant::now();
             let sent = sent_at.lock().map_err(|_| "lock")?;
-            for at in sent.iter().take(n.min(sent.len())).skip(acked) {
-                latencies.push(now.duration_since(*at).as_micros() as u32);
+            let upto = n.min(sent.len());
+            if upto > acked {
+                for at in &sent[acked..upto] {
+                    latencies.push(now.duration_since(*at).as_micros() as u32);
+                }
+                acked = upto;
             }
-            acked = acked.max(n.min(sent.len()));
         }
     }
     let _sink = writer.await??;

@@ -181,6 +181,17 @@ pub struct Config {
     )]
     pub compact_after_updates: u64,
 
+    /// Milliseconds the first update of a batch waits for others before it is committed.
+    /// Batches also form while the previous commit is being written, so 0 still groups
+    /// updates under load.
+    #[arg(
+        long,
+        env = "TANDEM_COMMIT_DELAY_MS",
+        default_value_t = 0,
+        global = true
+    )]
+    pub commit_delay_ms: u64,
+
     /// Seconds to let in-flight requests finish after SIGINT/SIGTERM.
     #[arg(
         long,

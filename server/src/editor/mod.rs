@@ -88,6 +88,7 @@ impl Editor {
             NodeId(u64::from_le_bytes(node)),
             EngineConfig {
                 compact_after: config.compact_after_updates.max(1),
+                commit_delay: Duration::from_millis(config.commit_delay_ms),
                 ..EngineConfig::default()
             },
         );

@@ -16,6 +16,10 @@ use sea_orm::{
 
 use crate::db::entities::{document, document_update};
 
+/// Rows per `INSERT`: 3 bound variables each keeps a statement under SQLite's historical limit
+/// of 999 (and far under PostgreSQL's 65,535).
+const ROWS_PER_INSERT: usize = 300;
+
 #[derive(Clone)]
 pub struct DbDocStore {
     db: DatabaseConnection,
@@ -81,16 +85,21 @@ impl DocStore for DbDocStore {
             .pop()
             .ok_or_else(|| StoreError(format!("document {doc_id} does not exist")))?;
         let last = row.last_seq;
-        let rows: Vec<document_update::ActiveModel> = updates
-            .iter()
-            .zip(last - n + 1..)
-            .map(|(u, seq)| document_update::ActiveModel {
-                document_id: Set(doc_id),
-                seq: Set(seq),
-                data: Set(u.to_vec()),
-            })
-            .collect();
-        if !rows.is_empty() {
+        // A batch grows without bound while the previous commit is being written (and a failed
+        // one is retried together with newer updates), so it is inserted in statements of
+        // bounded size: one statement for all of it would exceed the database's limit on bound
+        // variables and then fail on every retry. Still one transaction.
+        let first = last - n + 1;
+        for (i, chunk) in updates.chunks(ROWS_PER_INSERT).enumerate() {
+            let start = first + (i * ROWS_PER_INSERT) as i64;
+            let rows = chunk
+                .iter()
+                .zip(start..)
+                .map(|(u, seq)| document_update::ActiveModel {
+                    document_id: Set(doc_id),
+                    seq: Set(seq),
+                    data: Set(u.to_vec()),
+                });
             document_update::Entity::insert_many(rows)
                 .exec(&txn)
                 .await
