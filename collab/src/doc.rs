@@ -12,6 +12,11 @@ pub enum DocError {
     Decode(String),
     #[error("update could not be applied: {0}")]
     Apply(String),
+    /// yrs panicked while integrating the update. The document is half-updated and must not be
+    /// used again: its owner retires it, and it reloads from the store, where this update
+    /// never went.
+    #[error("update rejected")]
+    Poisoned,
 }
 
 pub struct LiveDoc {
@@ -59,24 +64,43 @@ impl LiveDoc {
         let update = crate::protocol::guarded(|| Update::decode_v1(update))
             .map_err(|e| DocError::Decode(e.to_string()))?
             .map_err(|e| DocError::Decode(e.to_string()))?;
-        self.doc()
-            .transact_mut()
-            .apply_update(update)
-            .map_err(|e| DocError::Apply(e.to_string()))
+        let mut txn = self.doc().transact_mut();
+        match crate::protocol::guarded(|| txn.apply_update(update)) {
+            Ok(applied) => applied.map_err(|e| DocError::Apply(e.to_string())),
+            Err(_) => {
+                // Found by `cargo fuzz`: crafted updates overflow yrs's block arithmetic. The
+                // transaction is half-applied and committing it (its `Drop`) may panic again,
+                // which would abort the process; it is leaked with the retired document.
+                #[allow(clippy::mem_forget)]
+                std::mem::forget(txn);
+                Err(DocError::Poisoned)
+            }
+        }
     }
 
     pub fn state_vector(&self) -> StateVector {
         self.doc().transact().state_vector()
     }
 
-    /// What a peer with state vector `sv` is missing (sync step 2).
+    /// What a peer with state vector `sv` is missing (sync step 2): integrated content and the
+    /// delete set. yrs's `encode_state_as_update_v1` would also merge in updates still waiting
+    /// for missing dependencies, and it panics (`merge_updates_v1(..).unwrap()`) when such an
+    /// update, sent by a client, cannot be merged; every newcomer's handshake would then kill
+    /// the document's owner. A peer receives pending data once it integrates.
     pub fn diff(&self, sv: &StateVector) -> Vec<u8> {
-        self.doc().transact().encode_state_as_update_v1(sv)
+        self.doc().transact().encode_diff_v1(sv)
     }
 
-    /// The whole document as one update: the compaction snapshot.
+    /// The whole document as one update: the compaction snapshot, with pending updates when
+    /// they merge. One that cannot be merged is malformed client data: it is left out, and the
+    /// compaction that stores this snapshot drops it from the log for good.
     pub fn snapshot(&self) -> Vec<u8> {
-        self.diff(&StateVector::default())
+        let txn = self.doc().transact();
+        let all = StateVector::default();
+        crate::protocol::guarded(|| txn.encode_state_as_update_v1(&all)).unwrap_or_else(|_| {
+            tracing::warn!("a pending update cannot be merged; the snapshot leaves it out");
+            txn.encode_diff_v1(&all)
+        })
     }
 }
 
@@ -104,5 +128,26 @@ mod tests {
         let text = again.doc().get_or_insert_text("content");
         assert_eq!(text.get_string(&again.doc().transact()), "hello world");
         assert!(live.apply(&[1, 2, 3]).is_err());
+    }
+
+    /// Found by `cargo fuzz`: yrs accepts this update as pending (its dependencies never
+    /// arrive), then panics when asked to merge it into a full-state encoding.
+    #[test]
+    fn unmergeable_pending_updates_do_not_break_the_document() {
+        let bad = [
+            1u8, 1, 19, 1, 2, 0, 0, 0, 0, 0, 0, 0, 255, 1, 0, 0, 1, 255, 110,
+        ];
+        let live = LiveDoc::restore(None, []).expect("restore");
+        let client = Doc::new();
+        let good = text_update(&client, 0, "still here");
+        live.apply(&good).expect("apply");
+        assert!(live.apply(&bad).is_ok(), "yrs keeps it as pending");
+        let snapshot = live.snapshot();
+        let diff = live.diff(&StateVector::default());
+        for bytes in [snapshot, diff] {
+            let again = LiveDoc::restore(Some(&bytes), []).expect("restore");
+            let text = again.doc().get_or_insert_text("content");
+            assert_eq!(text.get_string(&again.doc().transact()), "still here");
+        }
     }
 }

@@ -26,7 +26,7 @@ use yrs::{
 use crate::{
     DocId,
     bus::{Bus, BusMessage, NodeId},
-    doc::LiveDoc,
+    doc::{DocError, LiveDoc},
     protocol::{self, ProtocolError},
     store::{DocStore, StoreError},
 };
@@ -102,6 +102,8 @@ pub struct Stats {
     pub commits: AtomicU64,
     pub commit_failures: AtomicU64,
     pub compactions: AtomicU64,
+    /// Documents retired because yrs panicked applying an update to them.
+    pub poisoned: AtomicU64,
     pub live_docs: AtomicI64,
     pub subscribers: AtomicI64,
 }
@@ -332,6 +334,8 @@ struct Owner {
     retry: Duration,
     logged_since_snapshot: u64,
     idle_at: Option<Instant>,
+    /// yrs panicked inside this document; the owner stops (see `retire_if_poisoned`).
+    poisoned: bool,
     compacting: Arc<std::sync::atomic::AtomicBool>,
     done_tx: mpsc::Sender<Committed>,
     done_rx: mpsc::Receiver<Committed>,
@@ -355,6 +359,7 @@ impl Owner {
             retry: Duration::from_millis(50),
             logged_since_snapshot: logged,
             idle_at,
+            poisoned: false,
             compacting: Arc::default(),
             done_tx,
             done_rx,
@@ -366,7 +371,7 @@ impl Owner {
         mut rx: mpsc::Receiver<Command>,
         mut bus_rx: broadcast::Receiver<BusMessage>,
     ) {
-        loop {
+        while !self.poisoned {
             let commit_at = self.commit_at.filter(|_| !self.writing);
             let idle_at = self.idle_at;
             tokio::select! {
@@ -490,6 +495,7 @@ impl Owner {
             return;
         }
         if let Err(e) = self.live.apply(&update) {
+            self.retire_if_poisoned(&e);
             self.close(conn, &format!("{e}"));
             return;
         }
@@ -513,6 +519,20 @@ impl Owner {
         }
     }
 
+    /// After a panic inside yrs the live document cannot be trusted (or even locked): stop
+    /// serving it. Subscribers are dropped and reconnect; the next owner loads the store, and
+    /// clients resend whatever was not acknowledged.
+    fn retire_if_poisoned(&mut self, e: &DocError) {
+        if matches!(e, DocError::Poisoned) {
+            tracing::error!(
+                doc = self.doc.0,
+                "yrs panicked applying an update; reloading the document"
+            );
+            self.shared.stats.poisoned.fetch_add(1, Ordering::Relaxed);
+            self.poisoned = true;
+        }
+    }
+
     fn apply_remote(&mut self, message: Bytes) {
         // Another node already validated, applied and stored this; apply and fan out locally.
         match protocol::decode(&message) {
@@ -520,6 +540,7 @@ impl Owner {
             | Ok(Message::Sync(SyncMessage::SyncStep2(u))) => {
                 if let Err(e) = self.live.apply(&u) {
                     tracing::warn!(doc = self.doc.0, error = %e, "bad update from the bus");
+                    self.retire_if_poisoned(&e);
                     return;
                 }
             }

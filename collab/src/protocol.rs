@@ -33,6 +33,7 @@ pub fn decode(frame: &[u8]) -> Result<Message, ProtocolError> {
     if frame.is_empty() {
         return Err(ProtocolError::Empty);
     }
+    plausible_counts(frame)?;
     let msg = guarded(|| {
         let mut decoder = DecoderV1::new(Cursor::new(frame));
         Message::decode(&mut decoder)
@@ -42,6 +43,58 @@ pub fn decode(frame: &[u8]) -> Result<Message, ProtocolError> {
         return Err(ProtocolError::NotExactlyOne);
     }
     Ok(msg)
+}
+
+/// Refuses a message whose leading element count could not fit in the bytes that follow it.
+/// yrs reserves room for a decoded count before reading the elements (fallibly, so nothing
+/// aborts), which lets a few bytes claiming millions of entries allocate and touch hundreds
+/// of megabytes before decoding fails. Checked here: a state vector's entries (≥ 2 bytes each),
+/// an update's clients (≥ 3 bytes each: block count, client, clock) and an awareness update's
+/// entries (≥ 3 bytes each). Found by the `cargo fuzz` target (`collab/fuzz`).
+fn plausible_counts(frame: &[u8]) -> Result<(), ProtocolError> {
+    use crate::wire::read_varuint;
+    let varint = |at: &[u8]| read_varuint(at).ok();
+    let check = |body: &[u8], min_entry: u64| -> Result<(), ProtocolError> {
+        let Some((count, used)) = varint(body) else {
+            return Ok(()); // Truncated: yrs reports it.
+        };
+        let room = (body.len() - used) as u64;
+        if count > room / min_entry {
+            return Err(ProtocolError::Malformed(format!(
+                "claims {count} entries in {room} bytes"
+            )));
+        }
+        Ok(())
+    };
+    let Some((tag, used)) = varint(frame) else {
+        return Ok(());
+    };
+    let rest = &frame[used..];
+    match tag {
+        // y-protocols messageSync: sub-tag, then one length-prefixed buffer.
+        0 => {
+            let Some((sub, used)) = varint(rest) else {
+                return Ok(());
+            };
+            let Some((_, len_used)) = varint(&rest[used..]) else {
+                return Ok(());
+            };
+            let body = &rest[used + len_used..];
+            match sub {
+                0 => check(body, 2),
+                1 | 2 => check(body, 3),
+                _ => Ok(()),
+            }
+        }
+        // messageAwareness: one length-prefixed buffer holding the entries.
+        1 => {
+            let Some((_, len_used)) = varint(rest) else {
+                return Ok(());
+            };
+            check(&rest[len_used..], 3)
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Runs a yrs decoder over client bytes. yrs asserts instead of failing on some malformed input
@@ -170,6 +223,36 @@ mod tests {
             seen += update.clients.len();
         }
         assert_eq!(seen, 150);
+    }
+
+    #[test]
+    fn counts_larger_than_the_message_are_refused() {
+        // The fuzzer's input: an awareness update claiming ~2^48 clients in 8 bytes.
+        let bomb = [
+            1u8, 0x0b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x3f, 0, 0, 1, 0,
+        ];
+        assert!(matches!(decode(&bomb), Err(ProtocolError::Malformed(m)) if m.contains("claims")));
+        // A state vector claiming 2^31 entries, and an update claiming 2^31 clients.
+        let sv = [0u8, 0, 6, 0x80, 0x80, 0x80, 0x80, 0x08, 1];
+        assert!(matches!(decode(&sv), Err(ProtocolError::Malformed(m)) if m.contains("claims")));
+        let update = [0u8, 2, 6, 0x80, 0x80, 0x80, 0x80, 0x08, 0];
+        assert!(
+            matches!(decode(&update), Err(ProtocolError::Malformed(m)) if m.contains("claims"))
+        );
+        // Real messages pass.
+        assert!(decode(&sync_step1(StateVector::default())).is_ok());
+        assert!(decode(&update_msg_with_one_client()).is_ok());
+    }
+
+    fn update_msg_with_one_client() -> Bytes {
+        use yrs::{Doc, ReadTxn, Text, Transact};
+        let doc = Doc::new();
+        let text = doc.get_or_insert_text("content");
+        text.insert(&mut doc.transact_mut(), 0, "hi");
+        update(
+            doc.transact()
+                .encode_state_as_update_v1(&StateVector::default()),
+        )
     }
 
     #[test]

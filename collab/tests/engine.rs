@@ -333,3 +333,53 @@ async fn a_flood_of_slow_subscribers_does_not_overflow_the_stack() {
             > 1000
     );
 }
+
+/// Found by `cargo fuzz`: this update overflows yrs's block arithmetic while integrating (a
+/// panic with overflow checks). The owner retires the document instead of dying with the lock
+/// held; subscribers reconnect, the store still has every acknowledged edit, and the document
+/// keeps working.
+#[tokio::test]
+async fn an_update_that_panics_yrs_retires_the_document_and_it_reloads() {
+    const CRASH: &[u8] = &[
+        0, 2, 19, 2, 1, 1, 0, 36, 1, 0, 0, 2, 2, 19, 1, 1, 1, 0, 36, 0, 255, 167,
+    ];
+    let store = Arc::new(MemoryStore::default());
+    let e = engine(store.clone(), InProcessBus::default(), 1, fast());
+    let mut a = Client::join(&e, Access::ReadWrite).await;
+    a.insert(0, "safe").await;
+    a.settle().await;
+    assert_eq!(a.saved, a.sent, "acknowledged before the attack");
+
+    let mut bad = e
+        .subscribe(DOC, Access::ReadWrite)
+        .await
+        .expect("subscribe");
+    bad.send(Bytes::from_static(CRASH))
+        .await
+        .expect("it decodes");
+    let mut closed = false;
+    while let Ok(Some(out)) = tokio::time::timeout(Duration::from_millis(500), bad.recv()).await {
+        if let Outbound::Close(reason) = out {
+            assert!(reason.contains("rejected"), "{reason}");
+            closed = true;
+        }
+    }
+    if cfg!(debug_assertions) {
+        assert!(closed, "the sender is disconnected");
+        assert_eq!(
+            e.stats()
+                .poisoned
+                .load(std::sync::atomic::Ordering::Relaxed),
+            1
+        );
+    }
+
+    a.reconnect(&e, Access::ReadWrite).await;
+    a.settle().await;
+    assert_eq!(a.text(), "safe");
+    a.insert(4, "!").await;
+    a.settle().await;
+    assert_eq!(a.saved, a.sent);
+    let b = Client::join(&e, Access::ReadOnly).await;
+    assert_eq!(b.text(), "safe!");
+}

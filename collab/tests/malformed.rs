@@ -122,6 +122,26 @@ fn regression_cases() {
         &[0, 2, 6, 1, 1, 5, 0, 4, 0],
         &[1, 0x80],
         &[0, b'{'],
+        // Found by `cargo fuzz`: an awareness update claiming ~2^48 clients (refused up
+        // front), and an update whose first client claims ~2^33 blocks (yrs's fallible
+        // reservation fails or reserves address space it never touches; decoding then fails).
+        &[
+            1, 7, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 2, 0, 0, 0xff, 0xff, 0xff, 0, 0, 1, 0,
+        ],
+        &[
+            0, 2, 0x13, 2, 0xf2, 0xf2, 0xf2, 0xf2, 0xf2, 0x47, 0xf0, 0xff, 0xff, 0xff, 0xff, 0, 0,
+            0, 0xff, b'h', b'i', 0,
+        ],
+        // Found by `cargo fuzz`: accepted as a pending update, then yrs panicked merging it
+        // into every full-state encoding (newcomers' handshakes, snapshots).
+        &[
+            0, 2, 0x13, 1, 1, 0x13, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0xff, 1, 0, 0, 1, 0xff, 0x6e,
+        ],
+        // Found by `cargo fuzz`: overflows yrs's block arithmetic while integrating; the
+        // document reports `Poisoned` (see the engine test) instead of panicking.
+        &[
+            0, 2, 19, 2, 1, 1, 0, 36, 1, 0, 0, 2, 2, 19, 1, 1, 1, 0, 36, 0, 255, 167,
+        ],
     ];
     for case in cases {
         feed(case);

@@ -175,6 +175,11 @@ fn render_collab(stats: &collab::engine::Stats) -> String {
             "Update logs folded into snapshots.",
             stats.compactions.load(Relaxed),
         ),
+        (
+            "poisoned_documents_total",
+            "Documents reloaded because yrs panicked applying a client's update to them.",
+            stats.poisoned.load(Relaxed),
+        ),
     ];
     let gauges = [
         (
