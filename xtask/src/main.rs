@@ -229,8 +229,39 @@ fn test() -> Result {
     // npm packages are installed above, so the Node Yjs interoperability test must run.
     rust_tests.env("TANDEM_REQUIRE_INTEROP", "1");
     run_step("rust tests", rust_tests)?;
+    fuzz(&ctx)?;
     ctx.build_release()?;
     end_to_end(&ctx)
+}
+
+/// A short bounded run of the decoder fuzz target (`collab/fuzz`). It needs nightly; without it
+/// the stable proptest over the same decoders (`collab/tests/malformed.rs`) still ran above.
+fn fuzz(ctx: &Ctx) -> Result {
+    if !tools::has_nightly(ctx) || !tools::cargo_fuzz(ctx) {
+        println!("\nno nightly toolchain or cargo-fuzz: the bounded fuzz run is skipped");
+        return Ok(());
+    }
+    let target = ctx.target_dir.join("fuzz");
+    let mut c = ctx.cmd(
+        "cargo",
+        &[
+            "+nightly",
+            "fuzz",
+            "run",
+            "--sanitizer",
+            "none",
+            "--target-dir",
+            &target.to_string_lossy(),
+            "decode",
+            "--",
+            "-max_total_time=30",
+            "-timeout=10",
+            "-rss_limit_mb=2048",
+            "-malloc_limit_mb=65536",
+        ],
+    );
+    c.current_dir(ctx.root.join("collab"));
+    run_step("fuzz the decoders (30 s)", c)
 }
 
 pub(crate) fn run_step(title: &str, mut cmd: Command) -> Result {

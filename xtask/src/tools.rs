@@ -135,6 +135,24 @@ pub(crate) fn chromium(ctx: &Ctx) -> Result {
     Ok(())
 }
 
+pub(crate) fn has_nightly(ctx: &Ctx) -> bool {
+    answers(ctx, "rustup", &["toolchain", "list"])
+        .is_some_and(|t| t.lines().any(|l| l.starts_with("nightly")))
+}
+
+/// cargo-fuzz, built with nightly (fuzzing needs nightly anyway); `false` when it cannot be had.
+pub(crate) fn cargo_fuzz(ctx: &Ctx) -> bool {
+    if answers(ctx, "cargo", &["+nightly", "fuzz", "--version"]).is_some() {
+        return true;
+    }
+    ctx.step(
+        "install cargo-fuzz",
+        "cargo",
+        &["+nightly", "install", "cargo-fuzz", "--locked"],
+    )
+    .is_ok()
+}
+
 pub(crate) fn has_nextest(ctx: &Ctx) -> bool {
     answers(ctx, "cargo", &["nextest", "--version"]).is_some()
 }

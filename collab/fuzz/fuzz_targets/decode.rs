@@ -35,7 +35,8 @@ fn check_message(bytes: &[u8]) {
         Message::Sync(SyncMessage::SyncStep2(u) | SyncMessage::Update(u)) => {
             // A poisoned document is retired by the engine and never used again (its write
             // lock is deliberately leaked), so the check stops there too.
-            if !matches!(live.apply(&u), Err(collab::doc::DocError::Poisoned)) {
+            let poisoned = matches!(live.apply(&u), Err(collab::doc::DocError::Poisoned));
+            if !poisoned {
                 let _ = live.snapshot();
                 let _ = live.diff(&yrs::StateVector::default());
             }
