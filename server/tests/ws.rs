@@ -20,19 +20,6 @@ async fn default_doc(api: &Api, project: i64) -> Option<i64> {
     f["doc"].as_i64()
 }
 
-async fn invite(owner: &Api, project: i64, name: &str, role: &str) {
-    owner
-        .ok(
-            "projects/invite",
-            &[
-                ("project", &project.to_string()),
-                ("username", name),
-                ("role", role),
-            ],
-        )
-        .await;
-}
-
 async fn refused_before_upgrade(backend: Backend) {
     let server = TestServer::start(backend).await;
     let owner = server.client();
@@ -65,7 +52,7 @@ async fn default_file_is_a_real_document(backend: Backend) {
     owner.signup("fay").await;
     viewer.signup("vin").await;
     let project = owner.create_project("Files").await;
-    invite(&owner, project, "vin", "viewer").await;
+    owner.invite(project, "vin", "viewer").await;
     let pid = project.to_string();
 
     // A viewer cannot create the first file.
@@ -97,8 +84,8 @@ async fn tabs_edit_live_with_acknowledgements(backend: Backend) {
     editor.signup("ben").await;
     viewer.signup("cyd").await;
     let project = owner.create_project("Live").await;
-    invite(&owner, project, "ben", "editor").await;
-    invite(&owner, project, "cyd", "viewer").await;
+    owner.invite(project, "ben", "editor").await;
+    owner.invite(project, "cyd", "viewer").await;
     let doc = default_doc(&owner, project).await.expect("default file");
     let url = server.ws_url(&format!("/ws?project={project}"));
 
@@ -231,7 +218,7 @@ async fn ui_minted_yjs_links_open_one_document(backend: Backend) {
     owner.signup("ivy").await;
     viewer.signup("jon").await;
     let project = owner.create_project("Links").await;
-    invite(&owner, project, "jon", "viewer").await;
+    owner.invite(project, "jon", "viewer").await;
     let doc = default_doc(&owner, project).await.expect("doc");
     let other = owner.create_project("Other").await;
     let other_doc = default_doc(&owner, other).await.expect("doc");

@@ -108,19 +108,8 @@ async fn editors_converge_and_viewers_are_read_only(backend: Backend) {
     editor.signup("eda").await;
     viewer.signup("vic").await;
     let project = owner.create_project("Live").await;
-    let pid = project.to_string();
-    owner
-        .ok(
-            "projects/invite",
-            &[("project", &pid), ("username", "eda"), ("role", "editor")],
-        )
-        .await;
-    owner
-        .ok(
-            "projects/invite",
-            &[("project", &pid), ("username", "vic"), ("role", "viewer")],
-        )
-        .await;
+    owner.invite(project, "eda", "editor").await;
+    owner.invite(project, "vic", "viewer").await;
     let url = server.ws_url(&format!("/yjs/main?project={project}"));
 
     let mut a = YClient::connect(&url, Some(&owner.cookie()))

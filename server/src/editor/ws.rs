@@ -150,12 +150,16 @@ impl TabSocket {
             if n == 0 {
                 return Poll::Pending;
             }
-            let mut order: Vec<_> = self.subs.iter_mut().collect();
-            order.rotate_left(self.turn % n);
-            for (id, sub) in order {
-                if let Poll::Ready(out) = sub.poll_recv(cx) {
-                    self.turn = self.turn.wrapping_add(1);
-                    return Poll::Ready((*id, out));
+            // Start at a rotating position: first the subscriptions from there to the end, then
+            // the ones before it. Two plain passes, no allocation per message.
+            let start = self.turn % n;
+            let passes = [(start, n - start), (0, start)];
+            for (skip, take) in passes {
+                for (id, sub) in self.subs.iter_mut().skip(skip).take(take) {
+                    if let Poll::Ready(out) = sub.poll_recv(cx) {
+                        self.turn = self.turn.wrapping_add(1);
+                        return Poll::Ready((*id, out));
+                    }
                 }
             }
             Poll::Pending

@@ -10,6 +10,31 @@ use std::path::PathBuf;
 use reqwest::{Client, Response, StatusCode};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use server::{Running, config::Config};
+use tokio::net::TcpStream;
+use tokio_tungstenite::{
+    MaybeTlsStream, WebSocketStream, connect_async,
+    tungstenite::{self, client::IntoClientRequest, http::HeaderValue, protocol::CloseFrame},
+};
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Opens a websocket as a browser tab would, with its session cookie when given.
+pub async fn ws_connect(url: &str, cookie: Option<&str>) -> Result<Ws, tungstenite::Error> {
+    let mut request = url.into_client_request()?;
+    if let Some(c) = cookie {
+        request
+            .headers_mut()
+            .insert("cookie", HeaderValue::from_str(c).expect("cookie"));
+    }
+    Ok(connect_async(request).await?.0)
+}
+
+/// How the server ended a socket: its close code and reason (1005 when it sent no frame).
+pub fn close_of(frame: Option<CloseFrame>) -> (u16, String) {
+    frame.map_or((1005, String::new()), |f| {
+        (u16::from(f.code), f.reason.to_string())
+    })
+}
 
 /// Writes one test per backend: `sqlite` always, `postgres` when PostgreSQL is configured.
 #[macro_export]
@@ -232,6 +257,16 @@ impl Api {
             .cookies(&self.base.parse().expect("url"))
             .and_then(|v| v.to_str().ok().map(str::to_owned))
             .unwrap_or_default()
+    }
+
+    /// Adds `name` to the project with `role` (the caller must be an owner).
+    pub async fn invite(&self, project: i64, name: &str, role: &str) {
+        let project = project.to_string();
+        self.ok(
+            "projects/invite",
+            &[("project", &project), ("username", name), ("role", role)],
+        )
+        .await;
     }
 
     pub async fn create_project(&self, name: &str) -> i64 {

@@ -8,11 +8,8 @@ use app::editor::events::{ClientEvent, ServerEvent};
 use bytes::Bytes;
 use collab::{Channel, DocId, Frame};
 use futures_util::{SinkExt, StreamExt};
-use tokio::{net::TcpStream, time::Instant};
-use tokio_tungstenite::{
-    MaybeTlsStream, WebSocketStream, connect_async,
-    tungstenite::{self, Message as WsMessage, client::IntoClientRequest, http::HeaderValue},
-};
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
 use yrs::{
     Doc, GetString, ReadTxn, Text, Transact, Update,
     sync::{Message, SyncMessage},
@@ -20,7 +17,7 @@ use yrs::{
 };
 
 pub struct TabClient {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    ws: super::Ws,
     docs: HashMap<i64, Doc>,
     /// Highest acknowledgement per document.
     pub saved: HashMap<i64, u64>,
@@ -33,11 +30,7 @@ pub struct TabClient {
 
 impl TabClient {
     pub async fn connect(url: &str, cookie: &str) -> Result<Self, tungstenite::Error> {
-        let mut request = url.into_client_request()?;
-        request
-            .headers_mut()
-            .insert("cookie", HeaderValue::from_str(cookie).expect("cookie"));
-        let (ws, _) = connect_async(request).await?;
+        let ws = super::ws_connect(url, Some(cookie)).await?;
         Ok(Self {
             ws,
             docs: HashMap::new(),
@@ -160,9 +153,7 @@ impl TabClient {
                 true
             }
             Ok(WsMessage::Close(frame)) => {
-                self.closed = Some(frame.map_or((1005, String::new()), |f| {
-                    (u16::from(f.code), f.reason.to_string())
-                }));
+                self.closed = Some(super::close_of(frame));
                 false
             }
             Ok(_) => true,

@@ -4,11 +4,7 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
-use tokio_tungstenite::{
-    MaybeTlsStream, WebSocketStream, connect_async,
-    tungstenite::{self, Message as WsMessage, client::IntoClientRequest, http::HeaderValue},
-};
+use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
 use yrs::{
     Doc, GetString, ReadTxn, Text, Transact, Update,
     sync::{Message, SyncMessage},
@@ -16,7 +12,7 @@ use yrs::{
 };
 
 pub struct YClient {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    ws: super::Ws,
     pub doc: Doc,
     pub denied: bool,
     pub closed: Option<(u16, String)>,
@@ -24,13 +20,7 @@ pub struct YClient {
 
 impl YClient {
     pub async fn connect(url: &str, cookie: Option<&str>) -> Result<Self, tungstenite::Error> {
-        let mut request = url.into_client_request()?;
-        if let Some(c) = cookie {
-            request
-                .headers_mut()
-                .insert("cookie", HeaderValue::from_str(c).expect("cookie"));
-        }
-        let (ws, _) = connect_async(request).await?;
+        let ws = super::ws_connect(url, cookie).await?;
         let mut client = Self {
             ws,
             doc: Doc::new(),
@@ -67,9 +57,7 @@ impl YClient {
             match msg {
                 Ok(WsMessage::Binary(bytes)) => self.handle(&bytes).await,
                 Ok(WsMessage::Close(frame)) => {
-                    self.closed = Some(frame.map_or((1005, String::new()), |f| {
-                        (u16::from(f.code), f.reason.to_string())
-                    }));
+                    self.closed = Some(super::close_of(frame));
                     return;
                 }
                 Ok(_) => {}

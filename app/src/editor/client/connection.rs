@@ -110,9 +110,7 @@ impl Connection {
 
     pub(crate) fn stop(&self) {
         self.stopped.set(true);
-        if let Some(t) = self.retry.borrow_mut().take() {
-            t.clear();
-        }
+        self.cancel_retry();
         for l in self.listeners.borrow_mut().drain(..) {
             l.remove();
         }
@@ -269,19 +267,21 @@ impl Connection {
             if let (Err(AppError::NotSignedIn | AppError::SessionExpired), Some(c)) =
                 (result, weak.upgrade())
             {
-                if let Some(t) = c.retry.borrow_mut().take() {
-                    t.clear();
-                }
+                c.cancel_retry();
                 c.stopped.set(true);
                 c.link.set(Link::SignedOut);
             }
         });
     }
 
-    fn schedule_retry(self: &Rc<Self>) {
+    fn cancel_retry(&self) {
         if let Some(t) = self.retry.borrow_mut().take() {
             t.clear();
         }
+    }
+
+    fn schedule_retry(self: &Rc<Self>) {
+        self.cancel_retry();
         let attempt = self.attempt.get();
         self.attempt.set(attempt + 1);
         self.link.set(Link::Reconnecting {
@@ -305,9 +305,7 @@ impl Connection {
         if self.stopped.get() || self.ws.borrow().is_some() {
             return;
         }
-        if let Some(t) = self.retry.borrow_mut().take() {
-            t.clear();
-        }
+        self.cancel_retry();
         self.attempt.set(0);
         self.connect();
     }
@@ -316,9 +314,7 @@ impl Connection {
         if self.stopped.get() {
             return;
         }
-        if let Some(t) = self.retry.borrow_mut().take() {
-            t.clear();
-        }
+        self.cancel_retry();
         self.link.set(Link::Offline);
         // The browser may keep a dead socket "open" for a long time; close it so edits are
         // honestly shown as unsaved and merge through the handshake when the network returns.

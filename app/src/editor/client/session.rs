@@ -48,6 +48,19 @@ fn now_ms() -> u64 {
     js_sys::Date::now() as u64
 }
 
+/// Selections pinned as (anchor, head) sticky indices before a remote change.
+type Pins = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// Pinned selections as offsets in the text now, as the shim's JSON; `None` if any no longer
+/// resolves, and the editor keeps its own selections.
+fn resolve_pins<T: ReadTxn>(txn: &T, pins: &Pins) -> Option<String> {
+    let offsets: Option<Vec<(u32, u32)>> = pins
+        .iter()
+        .map(|(a, h)| Some((presence::resolve(txn, a)?, presence::resolve(txn, h)?)))
+        .collect();
+    serde_json::to_string(&offsets?).ok()
+}
+
 struct EditorCallbacks {
     _changes: Closure<dyn FnMut(String)>,
     _selection: Closure<dyn FnMut(String)>,
@@ -309,7 +322,7 @@ impl DocSession {
         self.flush(pinned);
     }
 
-    fn pin_selections(&self) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
+    fn pin_selections(&self) -> Option<Pins> {
         let editor = self.editor.borrow();
         let sels: Vec<(u32, u32)> =
             serde_json::from_str(&editor.as_ref()?.selections_json()).ok()?;
@@ -323,7 +336,7 @@ impl DocSession {
 
     /// Hands what the last transaction changed to Monaco (restoring pinned selections) and
     /// sends what it produced.
-    fn flush(&self, pinned: Option<Vec<(Vec<u8>, Vec<u8>)>>) {
+    fn flush(&self, pinned: Option<Pins>) {
         let edits = std::mem::take(&mut *self.edits.borrow_mut());
         if self.saw_cr.replace(false) {
             self.normalize_line_endings();
@@ -332,14 +345,7 @@ impl DocSession {
         } else if !edits.is_empty()
             && let Some(editor) = self.editor.borrow().as_ref()
         {
-            let selections = pinned.and_then(|pins| {
-                let txn = self.doc.transact();
-                let offsets: Option<Vec<(u32, u32)>> = pins
-                    .iter()
-                    .map(|(a, h)| Some((presence::resolve(&txn, a)?, presence::resolve(&txn, h)?)))
-                    .collect();
-                offsets.and_then(|o| serde_json::to_string(&o).ok())
-            });
+            let selections = pinned.and_then(|pins| resolve_pins(&self.doc.transact(), &pins));
             let json = serde_json::to_string(&edits).unwrap_or_default();
             editor.apply_remote(&json, selections);
         }
@@ -351,7 +357,7 @@ impl DocSession {
 
     /// Rewrites Monaco's whole content from the document (only after CR normalisation, which
     /// Monaco would otherwise have applied to its copy on its own and put offsets out of step).
-    fn replace_all(&self, pinned: Option<Vec<(Vec<u8>, Vec<u8>)>>) {
+    fn replace_all(&self, pinned: Option<Pins>) {
         let editor = self.editor.borrow();
         let Some(editor) = editor.as_ref() else {
             return;
@@ -359,20 +365,11 @@ impl DocSession {
         let old_len = editor.get_value().encode_utf16().count() as u32;
         let (value, selections) = {
             let txn = self.doc.transact();
-            let selections = pinned.map(|pins| {
-                pins.iter()
-                    .filter_map(|(a, h)| {
-                        Some((presence::resolve(&txn, a)?, presence::resolve(&txn, h)?))
-                    })
-                    .collect::<Vec<_>>()
-            });
+            let selections = pinned.and_then(|pins| resolve_pins(&txn, &pins));
             (self.text.get_string(&txn), selections)
         };
         let edits = serde_json::to_string(&[Change(0, old_len, value)]).unwrap_or_default();
-        editor.apply_remote(
-            &edits,
-            selections.and_then(|s| serde_json::to_string(&s).ok()),
-        );
+        editor.apply_remote(&edits, selections);
     }
 
     fn normalize_line_endings(&self) {
