@@ -16,6 +16,7 @@ use leptos_router::{
 pub mod auth;
 pub mod editor;
 pub mod error;
+pub mod files;
 pub mod ide;
 pub mod nav;
 pub mod projects;

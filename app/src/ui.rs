@@ -91,3 +91,15 @@ pub(crate) fn NotFoundPage() -> impl IntoView {
         </main>
     }
 }
+
+/// This browser's localStorage (none on the server, or when the browser refuses it).
+pub(crate) fn storage() -> Option<web_sys::Storage> {
+    #[cfg(feature = "hydrate")]
+    {
+        web_sys::window()?.local_storage().ok().flatten()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        None
+    }
+}

@@ -123,7 +123,21 @@ enum Command {
         raw: Bytes,
         msg: Message,
     },
+    /// The whole current state, as one v1 update.
+    Read {
+        reply: oneshot::Sender<Vec<u8>>,
+    },
+    /// An update made by the server itself (a change on disk): applied, stored and sent to
+    /// every subscriber like a client's.
+    Write {
+        update: Vec<u8>,
+        done: oneshot::Sender<Result<(), String>>,
+    },
 }
+
+/// Called with a document's id whenever its content changes on this node (from a client, the
+/// server or another node). Must not block: it runs on the document's owner task.
+pub type ChangeHook = Arc<dyn Fn(DocId) + Send + Sync>;
 
 struct Shared {
     store: Arc<dyn DocStore>,
@@ -133,6 +147,7 @@ struct Shared {
     stats: Arc<Stats>,
     docs: Mutex<HashMap<DocId, mpsc::Sender<Command>>>,
     next_conn: AtomicU64,
+    on_change: std::sync::OnceLock<ChangeHook>,
 }
 
 /// The registry of live documents on this node.
@@ -154,7 +169,64 @@ impl Engine {
             stats: Arc::new(Stats::default()),
             docs: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(1),
+            on_change: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// Installs the change hook (once; later calls are ignored).
+    pub fn on_change(&self, hook: ChangeHook) {
+        let _ = self.0.on_change.set(hook);
+    }
+
+    /// The live owner of `doc` on this node, if it is open here.
+    fn live_owner(&self, doc: DocId) -> Option<mpsc::Sender<Command>> {
+        let docs = self.0.docs.lock().unwrap_or_else(|p| p.into_inner());
+        docs.get(&doc).filter(|tx| !tx.is_closed()).cloned()
+    }
+
+    /// The document's whole current state as one v1 update: from its owner when it is open
+    /// (including updates not yet committed), else from the store without opening it.
+    pub async fn state(&self, doc: DocId) -> Result<Vec<u8>, EngineError> {
+        if let Some(tx) = self.live_owner(doc) {
+            let (reply, rx) = oneshot::channel();
+            if tx.send(Command::Read { reply }).await.is_ok()
+                && let Ok(state) = rx.await
+            {
+                return Ok(state);
+            }
+        }
+        // Not open (or unloading, after committing everything): the store has it all.
+        let stored = self
+            .0
+            .store
+            .load(doc)
+            .await
+            .map_err(|e| EngineError::Load(e.to_string()))?;
+        let live = LiveDoc::restore(
+            stored.snapshot.as_deref(),
+            stored.updates.iter().map(|u| u.as_ref()),
+        )
+        .map_err(|e| EngineError::Load(e.to_string()))?;
+        Ok(live.snapshot())
+    }
+
+    /// Applies an update made by the server (not by a client) to `doc`, opening it if needed;
+    /// stored and forwarded like any client's. Resolves once it is applied (not yet durable).
+    pub async fn write(&self, doc: DocId, update: Vec<u8>) -> Result<(), EngineError> {
+        for _ in 0..3 {
+            let tx = self.owner(doc);
+            let (done, rx) = oneshot::channel();
+            let update = update.clone();
+            if tx.send(Command::Write { update, done }).await.is_err() {
+                continue;
+            }
+            return match rx.await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(EngineError::Load(e)),
+                Err(_) => continue,
+            };
+        }
+        Err(EngineError::Gone)
     }
 
     pub fn stats(&self) -> &Arc<Stats> {
@@ -430,6 +502,12 @@ impl Owner {
             }
             Command::Leave { conn } => self.remove(conn),
             Command::Message { conn, raw, msg } => self.message(conn, raw, msg),
+            Command::Read { reply } => {
+                let _ = reply.send(self.live.snapshot());
+            }
+            Command::Write { update, done } => {
+                let _ = done.send(self.server_write(update));
+            }
         }
     }
 
@@ -503,6 +581,7 @@ impl Owner {
             .stats
             .updates_applied
             .fetch_add(1, Ordering::Relaxed);
+        self.changed();
         let forward = raw.unwrap_or_else(|| protocol::update(update.clone()));
         self.broadcast(Some(conn), &forward);
         self.publish(forward);
@@ -510,12 +589,43 @@ impl Owner {
             sub.sent += 1;
             self.pending.marks.push((conn, sub.sent));
         }
-        self.pending.updates.push(Bytes::from(update));
+        self.queue(Bytes::from(update));
+    }
+
+    /// An update from the server itself: no subscriber to check or acknowledge.
+    fn server_write(&mut self, update: Vec<u8>) -> Result<(), String> {
+        if update == [0, 0] {
+            return Ok(());
+        }
+        if let Err(e) = self.live.apply(&update) {
+            self.retire_if_poisoned(&e);
+            return Err(e.to_string());
+        }
+        self.changed();
+        let forward = protocol::update(update.clone());
+        self.broadcast(None, &forward);
+        self.publish(forward);
+        self.queue(Bytes::from(update));
+        self.idle_at = self
+            .idle_at
+            .map(|_| Instant::now() + self.shared.config.idle_unload);
+        Ok(())
+    }
+
+    /// Queues an applied update for the next commit.
+    fn queue(&mut self, update: Bytes) {
+        self.pending.updates.push(update);
         let now = Instant::now();
         if self.pending.updates.len() >= self.shared.config.max_batch {
             self.commit_at = Some(now);
         } else if self.commit_at.is_none() {
             self.commit_at = Some(now + self.shared.config.commit_delay);
+        }
+    }
+
+    fn changed(&self) {
+        if let Some(hook) = self.shared.on_change.get() {
+            hook(self.doc);
         }
     }
 
@@ -543,6 +653,7 @@ impl Owner {
                     self.retire_if_poisoned(&e);
                     return;
                 }
+                self.changed();
             }
             Ok(Message::Awareness(update)) => {
                 let _ = self.live.awareness_mut().apply_update(update);

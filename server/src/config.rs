@@ -150,6 +150,58 @@ pub struct Config {
     #[arg(long, env = "TANDEM_SECRET", hide_env_values = true, global = true)]
     pub secret: Option<String>,
 
+    /// Largest zip upload accepted by "Import from zip", in bytes.
+    #[arg(long, env = "TANDEM_IMPORT_MAX_UPLOAD_BYTES", default_value_t = 100 << 20, global = true)]
+    pub import_max_upload_bytes: usize,
+
+    /// Largest total size an imported zip may unpack to, in bytes (zip bombs stop here).
+    #[arg(long, env = "TANDEM_IMPORT_MAX_UNPACKED_BYTES", default_value_t = 500 << 20, global = true)]
+    pub import_max_unpacked_bytes: u64,
+
+    /// Most files an imported zip may hold.
+    #[arg(
+        long,
+        env = "TANDEM_IMPORT_MAX_FILES",
+        default_value_t = 20_000,
+        global = true
+    )]
+    pub import_max_files: usize,
+
+    /// A directory on this machine to serve as a disk-backed project (repeatable, or
+    /// comma-separated in the environment). Its files are imported, browser edits are written
+    /// back, and changes made on disk appear live. The project is created on first start.
+    #[arg(
+        long = "dir",
+        env = "TANDEM_DIRS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub dirs: Vec<PathBuf>,
+
+    /// The account that owns projects created for `--dir` (default: the first account).
+    #[arg(long, env = "TANDEM_DIR_OWNER", global = true)]
+    pub dir_owner: Option<String>,
+
+    /// Names skipped in disk-backed projects, besides `.gitignore`d paths and `.git`.
+    #[arg(
+        long,
+        env = "TANDEM_DIR_IGNORE",
+        value_delimiter = ',',
+        default_value = "node_modules,target",
+        global = true
+    )]
+    pub dir_ignore: Vec<String>,
+
+    /// Milliseconds between an edit and writing the file to disk (edits in between are
+    /// written together).
+    #[arg(
+        long,
+        env = "TANDEM_DIR_FLUSH_MS",
+        default_value_t = 200,
+        global = true
+    )]
+    pub dir_flush_ms: u64,
+
     /// Largest websocket message accepted, in bytes; a bigger one closes the connection.
     #[arg(long, env = "TANDEM_WS_MAX_MESSAGE_BYTES", default_value_t = 2 * 1024 * 1024, global = true)]
     pub ws_max_message_bytes: usize,
@@ -203,6 +255,14 @@ pub struct Config {
 }
 
 impl Config {
+    pub fn import_limits(&self) -> crate::files::archive::ImportLimits {
+        crate::files::archive::ImportLimits {
+            max_upload_bytes: self.import_max_upload_bytes,
+            max_unpacked_bytes: self.import_max_unpacked_bytes,
+            max_files: self.import_max_files,
+        }
+    }
+
     pub fn database_url(&self) -> String {
         match &self.database_url {
             Some(url) => url.clone(),

@@ -15,6 +15,7 @@ pub mod editor;
 pub mod error;
 pub mod files;
 pub mod http;
+pub mod hub;
 pub mod projects;
 
 use auth::{AccountService, rate_limit::LoginLimiter, session_store::DbSessionStore};
@@ -45,14 +46,30 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         .site_addr(config.bind)
         .build();
     let editor = editor::Editor::new(&config, db.clone()).await?;
+    let hub = hub::Hub::default();
+    let projects: Arc<dyn app::projects::ssr::Projects> =
+        Arc::new(projects::ProjectService::new(db.clone()));
+    let files = files::Files::new(
+        files::Tree::new(db.clone(), editor.clone(), hub.clone()),
+        projects.clone(),
+    );
+    // Edited documents of disk-backed projects are written back to their files.
+    let disks = files.disks().clone();
+    editor
+        .engine
+        .on_change(Arc::new(move |doc| disks.doc_changed(doc)));
+    files::disk::bind_configured(files.disks(), &files, &config).await?;
     let services = Services {
         accounts: Arc::new(accounts),
-        projects: Arc::new(projects::ProjectService::new(db.clone())),
+        projects,
         documents: Arc::new(editor.clone()),
+        files: Arc::new(files.clone()),
     };
     Ok(AppState {
         leptos_options,
         editor,
+        hub,
+        files,
         db,
         metrics: http::metrics::Metrics::default(),
         services,
@@ -97,6 +114,8 @@ pub async fn serve(
 /// A server running in the background: what integration tests and benchmarks start.
 pub struct Running {
     pub addr: SocketAddr,
+    /// The services, for tests and tools that drive the server in-process.
+    pub state: AppState,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<()>>,
 }
@@ -120,11 +139,12 @@ pub async fn start(config: Config) -> Result<Running> {
     let addr = listener.local_addr()?;
     let state = prepare(config).await?;
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(serve(state, listener, async move {
+    let task = tokio::spawn(serve(state.clone(), listener, async move {
         let _ = stopped.await;
     }));
     Ok(Running {
         addr,
+        state,
         stop: Some(stop),
         task,
     })

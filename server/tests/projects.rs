@@ -39,7 +39,7 @@ async fn project_crud(backend: Backend) {
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.expect("html");
     assert!(html.contains("Rocket 2"), "{html}");
-    assert!(html.contains(r#"data-test="file-list""#) && html.contains("README.md"));
+    assert!(html.contains(r#"data-test="file-tree""#) && html.contains(r#"data-name="README.md""#));
     assert!(html.contains(r#"data-test="editor""#) && html.contains("Connecting…"));
     assert!(html.contains("No messages yet"));
 

@@ -35,6 +35,7 @@ pub struct Services {
     pub accounts: Arc<dyn Accounts>,
     pub projects: Arc<dyn Projects>,
     pub documents: Arc<dyn Documents>,
+    pub files: Arc<dyn crate::files::ssr::FileService>,
 }
 
 pub fn services() -> AppResult<Services> {

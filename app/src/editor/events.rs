@@ -4,6 +4,17 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::files::FileEntry;
+
+/// Someone with files open in the project (all their tabs together).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Viewer {
+    pub user: i64,
+    pub name: String,
+    /// Documents they have open.
+    pub docs: Vec<i64>,
+}
+
 /// What a tab asks of the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -28,6 +39,14 @@ pub enum ServerEvent {
     /// The server dropped the subscription (the tab fell too far behind); open it again to
     /// resync. Nothing is lost: the handshake sends whatever either side is missing.
     Closed { doc: i64, reason: String },
+    /// Tree entries created or changed (renamed, moved, trashed, restored): replace by id.
+    Tree { entries: Vec<FileEntry> },
+    /// Entries deleted for good (the trash was emptied).
+    Purged { ids: Vec<i64> },
+    /// Who has which files open; the whole list, sent whenever it changes and on connect.
+    Viewers { viewers: Vec<Viewer> },
+    /// The tab missed project events (it fell behind): refetch the tree.
+    Resync,
 }
 
 impl ClientEvent {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     error::AppError,
-    types::{ProjectId, Role, UserInfo},
+    types::{ProjectId, UserInfo},
 };
 
 pub mod binding;
@@ -34,10 +34,10 @@ pub struct FileDoc {
 /// project that has none. Viewers of an empty project get `None`.
 #[server(endpoint = "editor/default_file")]
 pub async fn default_file(project: ProjectId) -> Result<Option<FileDoc>, AppError> {
-    let ctx = crate::projects::ssr::authorize(project, Role::Viewer).await?;
+    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
     ctx.services
-        .documents
-        .default_file(project, ctx.user.id, ctx.role >= Role::Editor)
+        .files
+        .default_file(project, ctx.user.id, ctx.role >= crate::types::Role::Editor)
         .await
 }
 
@@ -45,16 +45,17 @@ pub async fn default_file(project: ProjectId) -> Result<Option<FileDoc>, AppErro
 /// join one document as the caller, with the caller's role.
 #[server(endpoint = "editor/yjs_token")]
 pub async fn yjs_token(project: ProjectId, doc: i64) -> Result<String, AppError> {
-    let ctx = crate::projects::ssr::authorize(project, Role::Viewer).await?;
+    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
     ctx.services
         .documents
         .mint_token(ctx.user.id, project, doc)
         .await
 }
 
-/// Reactive facts the live-editing client keeps up to date for the rest of the page.
+/// Reactive facts one open document's client keeps up to date for the page.
 #[derive(Clone, Copy)]
 pub struct LiveSignals {
+    /// The tab's connection (shared by all its documents).
     pub link: RwSignal<Link>,
     pub save: RwSignal<Save>,
     pub people: RwSignal<Vec<PresenceUser>>,
@@ -64,31 +65,47 @@ pub struct LiveSignals {
     pub error: RwSignal<Option<String>>,
 }
 
-/// The tab's live connection for one project: signals for the page, and (in the browser) the
-/// websocket with its open documents, started lazily and stopped with the page.
+impl LiveSignals {
+    pub fn new(link: RwSignal<Link>) -> Self {
+        Self {
+            link,
+            save: RwSignal::new(Save::None),
+            people: RwSignal::new(Vec::new()),
+            writable: RwSignal::new(false),
+            ready: RwSignal::new(false),
+            error: RwSignal::new(None),
+        }
+    }
+}
+
+/// The tab's live connection for one project: the link state for the page, project events
+/// (tree changes, presence) for whoever handles them, and (in the browser) the websocket with
+/// its open documents, started lazily and stopped with the page.
 #[derive(Clone, Copy)]
 pub struct Live {
-    pub signals: LiveSignals,
+    pub link: RwSignal<Link>,
     #[cfg(feature = "hydrate")]
     conn: StoredValue<Option<std::rc::Rc<client::Connection>>, LocalStorage>,
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     project: ProjectId,
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    on_event: Callback<events::ServerEvent>,
 }
 
 impl Live {
-    pub fn new(project: ProjectId) -> Self {
+    /// `on_event` receives the project channel's events that are not about one document;
+    /// after every (re)connect it also gets a `Resync`, since events may have been missed.
+    pub fn new(
+        project: ProjectId,
+        link: RwSignal<Link>,
+        on_event: Callback<events::ServerEvent>,
+    ) -> Self {
         let live = Self {
-            signals: LiveSignals {
-                link: RwSignal::new(Link::Connecting),
-                save: RwSignal::new(Save::None),
-                people: RwSignal::new(Vec::new()),
-                writable: RwSignal::new(false),
-                ready: RwSignal::new(false),
-                error: RwSignal::new(None),
-            },
+            link,
             #[cfg(feature = "hydrate")]
             conn: StoredValue::new_local(None),
             project,
+            on_event,
         };
         #[cfg(feature = "hydrate")]
         {
@@ -112,70 +129,114 @@ impl Live {
         if existing.is_some() {
             return existing;
         }
-        let conn = client::Connection::start(self.project, self.signals.link);
+        let conn = client::Connection::start(self.project, self.link, self.on_event);
         self.conn.set_value(Some(conn.clone()));
         Some(conn)
     }
 
     #[cfg(feature = "hydrate")]
-    fn open(&self, file: &FileDoc, me: &UserInfo, el: web_sys::HtmlElement) {
-        let Some(conn) = self.connection() else {
-            return;
-        };
+    fn open(
+        &self,
+        file: &FileDoc,
+        me: &UserInfo,
+        signals: LiveSignals,
+        el: web_sys::HtmlElement,
+    ) -> Option<std::rc::Rc<client::DocSession>> {
+        let conn = self.connection()?;
         let user = PresenceUser {
             id: me.id.0,
             name: me.name.clone(),
         };
         let session = client::DocSession::new(
             file.doc,
-            file.name.clone(),
+            crate::files::lang::language_for(&file.name),
             std::rc::Rc::downgrade(&conn),
             user,
-            self.signals,
+            signals,
         );
         conn.open_doc(session.clone());
         session.attach(el);
+        Some(session)
+    }
+
+    /// Closes a document's subscription and its editor.
+    #[cfg(feature = "hydrate")]
+    fn close(&self, doc: i64) {
+        if let Some(conn) = self.conn.try_with_value(|c| c.clone()).flatten() {
+            conn.close_doc(doc);
+        }
     }
 }
 
+/// Where to put the cursor once a document is showing (a search result was clicked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reveal {
+    pub line: u32,
+    pub column: u32,
+    pub end_column: u32,
+}
+
+/// One open document: Monaco with the file's live text, its presence and its read-only
+/// banner. Mounted while its tab is open (hidden when another tab is active), so switching
+/// tabs keeps cursors, undo history and scroll position.
 #[component]
-pub fn EditorPane(
-    file: Option<FileDoc>,
+pub fn DocView(
+    file: FileDoc,
     project: ProjectId,
     me: UserInfo,
-    role: Role,
     live: Live,
+    signals: LiveSignals,
+    /// Set by search to move the cursor; cleared once done.
+    reveal: RwSignal<Option<Reveal>>,
+    /// The file's current name (renames change the highlighting).
+    #[prop(into)]
+    name: Signal<String>,
+    /// The file is in the trash (still editable, restorable).
+    #[prop(into)]
+    trashed: Signal<bool>,
 ) -> impl IntoView {
-    match file {
-        Some(file) => view! { <DocView file=file project=project me=me live=live/> }.into_any(),
-        None => view! {
-            <div class="empty-editor" data-test="no-files">
-                <h2>"No files yet"</h2>
-                <p>{if role >= Role::Editor { "" } else { "An editor of this project has to create the first file." }}</p>
-            </div>
-        }
-        .into_any(),
-    }
-}
-
-#[component]
-fn DocView(file: FileDoc, project: ProjectId, me: UserInfo, live: Live) -> impl IntoView {
     let host = NodeRef::<leptos::html::Div>::new();
     #[cfg(feature = "hydrate")]
     {
-        let file = file.clone();
-        host.on_load(move |el| live.open(&file, &me, el.into()));
+        let session: StoredValue<Option<std::rc::Rc<client::DocSession>>, LocalStorage> =
+            StoredValue::new_local(None);
+        let doc = file.doc;
+        let f = file.clone();
+        host.on_load(move |el| {
+            session.set_value(live.open(&f, &me, signals, el.into()));
+        });
+        Effect::new(move |_| {
+            let lang = crate::files::lang::language_for(&name.get());
+            session.with_value(|s| {
+                if let Some(s) = s {
+                    s.set_language(lang);
+                }
+            });
+        });
+        Effect::new(move |_| {
+            let ready = signals.ready.get();
+            if let (true, Some(r)) = (ready, reveal.get()) {
+                session.with_value(|s| {
+                    if let Some(s) = s {
+                        s.reveal(r.line, r.column, r.end_column);
+                    }
+                });
+                reveal.set(None);
+            }
+        });
+        on_cleanup(move || live.close(doc));
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = &me;
-    let s = live.signals;
+    let _ = (&me, live, reveal, name);
+    let s = signals;
     view! {
-        <div class="editor-head">
-            <span class="file-tab active" data-test="file-tab" title=file.name.clone()>{file.name.clone()}</span>
-            <span class="spacer"></span>
+        <div class="doc-tools">
             <People people=s.people/>
             <CopyYjsLink project=project doc=file.doc/>
         </div>
+        {move || trashed.get().then(|| view! {
+            <div class="readonly-banner" data-test="trashed-banner">"This file is in the trash. Restore it from the trash to keep it."</div>
+        })}
         {move || (s.ready.get() && !s.writable.get()).then(|| view! {
             <div class="readonly-banner" data-test="readonly-banner">"Read-only: you are a viewer of this project."</div>
         })}
@@ -260,14 +321,15 @@ fn yjs_url(doc: i64, token: &str) -> String {
     )
 }
 
-/// The status bar's connection and save facts.
+/// The status bar's connection and save facts (of the active document, if any).
 #[component]
-pub fn LiveStatus(live: Live) -> impl IntoView {
-    let s = live.signals;
+pub fn LiveStatus(live: Live, #[prop(into)] active: Signal<Option<LiveSignals>>) -> impl IntoView {
+    let link = live.link;
+    let save = move || active.get().map(|s| s.save.get()).unwrap_or(Save::None);
     view! {
-        <span class=move || format!("link-status {}", s.link.get().class()) data-test="link-status"
-            role="status">{move || s.link.get().label()}</span>
+        <span class=move || format!("link-status {}", link.get().class()) data-test="link-status"
+            role="status">{move || link.get().label()}</span>
         <span class="save-status" data-test="save-status" role="status"
-            data-state=move || format!("{:?}", s.save.get())>{move || s.save.get().label()}</span>
+            data-state=move || format!("{:?}", save())>{move || save().label()}</span>
     }
 }

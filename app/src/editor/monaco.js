@@ -21,35 +21,19 @@ export function loadMonaco(base) {
   return loading;
 }
 
-/** Monaco's language id for a file name, from the extensions its languages declare. */
-function languageFor(name) {
-  const lower = name.toLowerCase();
-  for (const lang of monaco.languages.getLanguages()) {
-    if ((lang.filenames || []).some((f) => f.toLowerCase() === lower)) return lang.id;
-  }
-  let best = null;
-  for (const lang of monaco.languages.getLanguages()) {
-    for (const ext of lang.extensions || []) {
-      if (lower.endsWith(ext.toLowerCase()) && (!best || ext.length > best.ext.length)) {
-        best = { id: lang.id, ext };
-      }
-    }
-  }
-  return best ? best.id : "plaintext";
-}
-
 export class TandemEditor {
   /**
    * `onChanges(json)` gets `[[offset, length, text], ...]` for each local edit event;
    * `onSelection(json)` gets `[[anchor, head], ...]` (offsets) when the local selection moves;
    * `onUndo()` / `onRedo()` replace Monaco's own history, which cannot tell users apart.
    */
-  constructor(el, value, fileName, readOnly, onChanges, onSelection, onUndo, onRedo) {
+  constructor(el, value, language, readOnly, onChanges, onSelection, onUndo, onRedo) {
     this.muted = false;
     this.widgets = new Map();
     this.decorations = null;
     const dark = window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches;
-    this.model = monaco.editor.createModel(value, languageFor(fileName));
+    // The language id comes from the Rust side (`files::lang`), tested there.
+    this.model = monaco.editor.createModel(value, language);
     // The shared text uses LF; Monaco then normalises pasted CRLF to LF as well.
     this.model.setEOL(monaco.editor.EndOfLineSequence.LF);
     this.editor = monaco.editor.create(el, {
@@ -180,6 +164,18 @@ export class TandemEditor {
       }
     }
     this.decorations.set(decorations);
+  }
+
+  setLanguage(language) {
+    monaco.editor.setModelLanguage(this.model, language);
+  }
+
+  /** Selects `column..endColumn` on `line` (1-based) and scrolls it to the middle. */
+  reveal(line, column, endColumn) {
+    const range = new monaco.Range(line, column, line, endColumn);
+    this.editor.setSelection(range);
+    this.editor.revealRangeInCenter(range);
+    this.editor.focus();
   }
 
   setReadOnly(readOnly) {

@@ -3,6 +3,8 @@
 
 use leptos::prelude::*;
 
+use crate::ui::storage;
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) enum Pane {
     Tree,
@@ -135,17 +137,6 @@ impl PaneLayout {
         if let Some(storage) = storage() {
             let _ = storage.set_item(STORAGE_KEY, &self.0.get_untracked().encode());
         }
-    }
-}
-
-fn storage() -> Option<web_sys::Storage> {
-    #[cfg(feature = "hydrate")]
-    {
-        web_sys::window()?.local_storage().ok().flatten()
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        None
     }
 }
 

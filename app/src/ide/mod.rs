@@ -5,8 +5,9 @@ use leptos::{ev, prelude::*};
 
 use crate::{
     auth::LogoutButton,
-    editor::{EditorPane, FileDoc, Live, LiveStatus, default_file},
+    editor::{FileDoc, Live, LiveStatus, default_file, status::Link},
     error::AppError,
+    files::{EditorTabs, FileEntry, FileTree, Files, QuickOpen, list_files},
     projects::load_workspace,
     types::{Role, Workspace},
     ui::{ErrorPage, loading, project_id_param},
@@ -25,13 +26,14 @@ pub fn IdePage() -> impl IntoView {
         let p = p.ok_or_else(|| AppError::NotFound("Project".into()))?;
         let ws = load_workspace(p).await?;
         let file = default_file(p).await?;
-        Ok::<_, AppError>((ws, file))
+        let entries = list_files(p).await?;
+        Ok::<_, AppError>((ws, file, entries))
     });
     view! {
         <Suspense fallback=loading>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok((ws, file)) => view! { <IdeShell ws=ws file=file/> }.into_any(),
+                    Ok((ws, file, entries)) => view! { <IdeShell ws=ws file=file entries=entries/> }.into_any(),
                     Err(e) => view! { <main class="page"><ErrorPage error=e/></main> }.into_any(),
                 }
             })}
@@ -57,13 +59,19 @@ impl MobileTab {
 }
 
 #[component]
-fn IdeShell(ws: Workspace, file: Option<FileDoc>) -> impl IntoView {
+fn IdeShell(ws: Workspace, file: Option<FileDoc>, entries: Vec<FileEntry>) -> impl IntoView {
     let layout = PaneLayout::new();
     let tab = RwSignal::new(MobileTab::Editor);
     let pid = ws.project.id;
     let role = ws.project.role;
     let member_count = ws.members.len();
-    let live = Live::new(pid);
+    let link = RwSignal::new(Link::Connecting);
+    let files = Files::new(pid, &ws.me, role >= Role::Editor, entries, link);
+    // The server renders the default file's tab; the browser then restores its own tabs.
+    if let Some(f) = &file {
+        files.open(f.file);
+    }
+    let live = Live::new(pid, link, Callback::new(move |e| files.on_event(e)));
     let grid = move || {
         format!(
             "--tree:{}px;--chat:{}px",
@@ -96,13 +104,13 @@ fn IdeShell(ws: Workspace, file: Option<FileDoc>) -> impl IntoView {
             </header>
 
             <aside class="pane tree" aria-label="Files">
-                <h2 class="pane-title">"Files"</h2>
-                <FileList file=file.clone()/>
+                <h2 class="pane-title visually-hidden">"Files"</h2>
+                <FileTree files=files/>
             </aside>
             <Splitter layout=layout pane=Pane::Tree/>
 
             <main class="pane editor" aria-label="Editor">
-                <EditorPane file=file project=pid me=ws.me.clone() role=role live=live/>
+                <EditorTabs files=files me=ws.me.clone() live=live/>
             </main>
             <Splitter layout=layout pane=Pane::Chat/>
 
@@ -129,24 +137,11 @@ fn IdeShell(ws: Workspace, file: Option<FileDoc>) -> impl IntoView {
                 <span>{format!("Role: {}", role.label())}</span>
                 <span>{format!("{member_count} member{}", if member_count == 1 { "" } else { "s" })}</span>
                 <span class="spacer"></span>
-                <LiveStatus live=live/>
+                <LiveStatus live=live active=Signal::derive(move || files.tabs.active_signals())/>
                 <span>{format!("Signed in as {}", ws.me.name)}</span>
             </footer>
+            <QuickOpen files=files/>
         </div>
-    }
-}
-
-/// The project's files. Until the file tree lands (issue 4) a project has one file.
-#[component]
-fn FileList(file: Option<FileDoc>) -> impl IntoView {
-    match file {
-        Some(f) => view! {
-            <ul class="file-list" data-test="file-list">
-                <li class="file active" aria-current="true">{f.name}</li>
-            </ul>
-        }
-        .into_any(),
-        None => view! { <p class="empty" data-test="tree-empty">"No files yet"</p> }.into_any(),
     }
 }
 

@@ -40,6 +40,17 @@ pub(crate) fn Dashboard() -> impl IntoView {
                 </button>
             </ActionForm>
             <p class="form-error" role="alert">{create_error}</p>
+            // A plain multipart form: works before (and without) the wasm, and the server
+            // answers with the new project or a page saying why the zip was refused.
+            <details class="import-zip">
+                <summary>"Import a project from a zip"</summary>
+                <form method="post" action="/api/projects/import" enctype="multipart/form-data"
+                    class="row-form" data-test="import-zip">
+                    <input name="name" type="text" placeholder="Project name (default: the zip's name)" aria-label="Project name"/>
+                    <input name="file" type="file" accept=".zip,application/zip" required aria-label="Zip file"/>
+                    <button type="submit">"Import"</button>
+                </form>
+            </details>
             <Suspense fallback=loading>
                 {move || Suspend::new(async move {
                     match projects.await {

@@ -22,6 +22,41 @@ use crate::{
 };
 use rate_limit::LoginLimiter;
 
+/// For plain HTTP and websocket routes (server functions use `app::projects::ssr::authorize`):
+/// the signed-in user of `session`, who must have at least `min` on `project`.
+pub async fn member_of(
+    services: &app::auth::ssr::Services,
+    session: &tower_sessions::Session,
+    project: app::types::ProjectId,
+    min: app::types::Role,
+) -> AppResult<(UserInfo, app::types::Role)> {
+    let id = app::auth::ssr::user_id_in(session)
+        .await?
+        .ok_or(AppError::NotSignedIn)?;
+    let user = services
+        .accounts
+        .user(id)
+        .await?
+        .ok_or(AppError::NotSignedIn)?;
+    let role = services
+        .projects
+        .role_of(project, id)
+        .await?
+        .ok_or(AppError::Forbidden)?;
+    if role < min {
+        return Err(AppError::Forbidden);
+    }
+    Ok((user, role))
+}
+
+/// An error as a plain-text HTTP response with its status.
+pub fn error_response(error: &AppError) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let status = axum::http::StatusCode::from_u16(error.status())
+        .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+    (status, error.to_string()).into_response()
+}
+
 #[derive(Clone)]
 pub struct AccountService {
     db: DatabaseConnection,

@@ -23,6 +23,7 @@ const MIGRATIONS: &[(i64, &str, Steps)] = &[
     (1, "accounts_projects_sessions", v1),
     (2, "documents_and_update_log", v2),
     (3, "files", v3),
+    (4, "blobs_and_disk_projects", v4),
 ];
 
 pub async fn run(db: &DatabaseConnection) -> Result<Vec<&'static str>> {
@@ -384,6 +385,48 @@ fn v3(backend: DbBackend) -> Vec<Statement> {
     ]
 }
 
+/// Binary (and too-large) files keep their bytes in `file_blobs`, with the size on the file
+/// for the tree; a project may be bound to a directory on the server's disk.
+fn v4(backend: DbBackend) -> Vec<Statement> {
+    vec![
+        backend.build(
+            Table::alter()
+                .table(Files::Table)
+                .add_column(ColumnDef::new(Files::Size).big_integer().null()),
+        ),
+        backend.build(
+            Table::alter()
+                .table(Projects::Table)
+                .add_column(ColumnDef::new(Projects::DiskRoot).text().null()),
+        ),
+        backend.build(
+            &Table::create()
+                .table(FileBlobs::Table)
+                .if_not_exists()
+                .col(
+                    ColumnDef::new(FileBlobs::FileId)
+                        .big_integer()
+                        .not_null()
+                        .primary_key(),
+                )
+                .col(ColumnDef::new(FileBlobs::Data).blob().not_null())
+                .foreign_key(&mut fk(
+                    "fk_blobs_file",
+                    (FileBlobs::Table, FileBlobs::FileId),
+                    (Files::Table, Files::Id),
+                ))
+                .to_owned(),
+        ),
+    ]
+}
+
+#[derive(DeriveIden)]
+enum FileBlobs {
+    Table,
+    FileId,
+    Data,
+}
+
 #[derive(DeriveIden)]
 enum Files {
     Table,
@@ -397,6 +440,7 @@ enum Files {
     CreatedAt,
     UpdatedAt,
     DeletedAt,
+    Size,
 }
 
 #[derive(DeriveIden)]
@@ -446,6 +490,7 @@ enum Projects {
     CreatedBy,
     CreatedAt,
     UpdatedAt,
+    DiskRoot,
 }
 
 #[derive(DeriveIden)]

@@ -6,7 +6,7 @@ use std::{path::Path, sync::Arc, time::Duration};
 
 use app::{
     AppError, AppResult,
-    editor::{FileDoc, ssr::Documents},
+    editor::ssr::Documents,
     projects::ssr::Projects,
     types::{ProjectId, Role, UserId},
 };
@@ -45,8 +45,6 @@ pub struct Editor {
     db: DatabaseConnection,
     secret: Arc<[u8]>,
     pub limits: SocketLimits,
-    /// Serialises creating a project's first file on this node.
-    pub(crate) creating_files: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// How a document is named in `/yjs/{doc}`: its id, or a name for a free-standing document.
@@ -101,7 +99,6 @@ impl Editor {
                 messages_per_sec: config.ws_max_messages_per_sec,
                 idle_timeout: Duration::from_secs(config.ws_idle_timeout_secs),
             },
-            creating_files: Arc::default(),
         })
     }
 
@@ -163,6 +160,41 @@ impl Editor {
         Ok((DocId(doc_id as u64), project_id, role))
     }
 
+    /// A file's new document, starting from `snapshot` (a whole state as one v1 update).
+    pub async fn create_with(
+        &self,
+        project: ProjectId,
+        by: UserId,
+        snapshot: Option<Vec<u8>>,
+    ) -> AppResult<i64> {
+        self.insert_doc(&self.db, project, by, snapshot).await
+    }
+
+    /// [`Self::create_with`] inside a caller's transaction.
+    pub async fn insert_doc(
+        &self,
+        db: &impl sea_orm::ConnectionTrait,
+        project: ProjectId,
+        by: UserId,
+        snapshot: Option<Vec<u8>>,
+    ) -> AppResult<i64> {
+        let row = document::ActiveModel {
+            project_id: Set(project.0),
+            name: Set(None),
+            created_by: Set(by.0),
+            created_at: Set(now()),
+            snapshot: Set(snapshot),
+            snapshot_seq: Set(0),
+            last_seq: Set(0),
+            ..Default::default()
+        };
+        Ok(document::Entity::insert(row)
+            .exec_with_returning(db)
+            .await
+            .internal()?
+            .id)
+    }
+
     pub async fn create(
         &self,
         project: ProjectId,
@@ -206,15 +238,6 @@ const UI_TOKEN_TTL_SECS: i64 = 3600;
 
 #[async_trait]
 impl Documents for Editor {
-    async fn default_file(
-        &self,
-        project: ProjectId,
-        user: UserId,
-        may_create: bool,
-    ) -> AppResult<Option<FileDoc>> {
-        crate::files::default_file(&self.db, self, project, user, may_create).await
-    }
-
     async fn mint_token(&self, user: UserId, project: ProjectId, doc: i64) -> AppResult<String> {
         let row = document::Entity::find_by_id(doc)
             .one(&self.db)

@@ -6,8 +6,7 @@ use std::future::Future;
 
 use axum::{
     extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade, close_code},
-    http::StatusCode,
-    response::{IntoResponse, Response},
+    response::Response,
 };
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt, stream::SplitSink};
@@ -79,8 +78,7 @@ pub(super) fn configure(ws: WebSocketUpgrade, limits: &SocketLimits) -> WebSocke
 
 /// A refusal before the upgrade, as a plain HTTP response with the error's status.
 pub(super) fn refuse(error: &AppError) -> Response {
-    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, error.to_string()).into_response()
+    crate::auth::error_response(error)
 }
 
 /// A token bucket: `rate` messages per second, bursts up to twice that.

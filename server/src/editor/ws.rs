@@ -6,11 +6,9 @@
 use std::{collections::HashMap, future::poll_fn, sync::Arc, task::Poll};
 
 use app::{
-    AppError,
-    auth::ssr::user_id_in,
     editor::events::{ClientEvent, ServerEvent},
     projects::ssr::Projects,
-    types::{ProjectId, UserId},
+    types::{ProjectId, Role, UserId},
 };
 use axum::{
     extract::{Query, State, ws::WebSocketUpgrade},
@@ -22,13 +20,17 @@ use collab::{
     engine::{Access, Outbound, Subscription},
 };
 use serde::Deserialize;
+use tokio::sync::broadcast;
 use tower_sessions::Session;
 
 use super::{
     DocRef, Editor, access_for,
     socket::{Closing, Endpoint, configure, drive, refuse},
 };
-use crate::http::AppState;
+use crate::{
+    http::AppState,
+    hub::{Hub, TabId, frame},
+};
 
 /// Documents one tab may have open at once; each costs the server a subscription.
 const MAX_OPEN_DOCS: usize = 64;
@@ -45,40 +47,31 @@ pub async fn ws(
     State(state): State<AppState>,
 ) -> Response {
     let project = ProjectId(query.project);
-    match authorize(&state, &session, project).await {
-        Ok(user) => {
+    // Any role may connect; documents check theirs when opened.
+    match crate::auth::member_of(&state.services, &session, project, Role::Viewer).await {
+        Ok((user, _)) => {
+            let hub = state.hub.clone();
+            let (tab, events) = hub.join(project, user.id, user.name.clone());
+            let greeting = frame(&ServerEvent::Viewers {
+                viewers: hub.viewers(project),
+            });
             let endpoint = TabSocket {
                 editor: state.editor.clone(),
                 projects: state.services.projects.clone(),
-                user,
+                user: user.id,
                 project,
                 subs: HashMap::new(),
                 turn: 0,
+                hub,
+                tab,
+                events,
+                greeting: Some(greeting),
             };
             let limits = state.editor.limits;
             configure(ws, &limits).on_upgrade(move |socket| drive(socket, limits, endpoint))
         }
         Err(e) => refuse(&e),
     }
-}
-
-/// A signed-in member of the project (any role; documents check theirs when opened).
-async fn authorize(
-    state: &AppState,
-    session: &Session,
-    project: ProjectId,
-) -> Result<UserId, AppError> {
-    let user = user_id_in(session).await?.ok_or(AppError::NotSignedIn)?;
-    if state.services.accounts.user(user).await?.is_none() {
-        return Err(AppError::NotSignedIn);
-    }
-    state
-        .services
-        .projects
-        .role_of(project, user)
-        .await?
-        .ok_or(AppError::Forbidden)?;
-    Ok(user)
 }
 
 struct TabSocket {
@@ -90,10 +83,22 @@ struct TabSocket {
     /// Where the next poll of the subscriptions starts, so a busy document cannot starve the
     /// others.
     turn: usize,
+    hub: Hub,
+    tab: TabId,
+    /// Tree changes and presence for the whole project.
+    events: broadcast::Receiver<Bytes>,
+    /// Sent before anything else: who has which files open right now.
+    greeting: Option<Bytes>,
+}
+
+impl Drop for TabSocket {
+    fn drop(&mut self) {
+        self.hub.leave(self.project, self.tab);
+    }
 }
 
 fn event(e: &ServerEvent) -> Bytes {
-    Frame::new(Channel::Project, Bytes::from(e.to_json())).encode()
+    frame(e)
 }
 
 impl TabSocket {
@@ -128,6 +133,7 @@ impl TabSocket {
         match self.editor.engine.subscribe(id, access).await {
             Ok(sub) => {
                 self.subs.insert(id, sub);
+                self.hub.viewing(self.project, self.tab, doc, true);
                 ServerEvent::Opened {
                     doc,
                     writable: access == Access::ReadWrite,
@@ -142,30 +148,33 @@ impl TabSocket {
             }
         }
     }
+}
 
-    /// The next output of any open document (fairly rotated), with the document it is from.
-    async fn next_output(&mut self) -> (DocId, Option<Outbound>) {
-        poll_fn(|cx| {
-            let n = self.subs.len();
-            if n == 0 {
-                return Poll::Pending;
-            }
-            // Start at a rotating position: first the subscriptions from there to the end, then
-            // the ones before it. Two plain passes, no allocation per message.
-            let start = self.turn % n;
-            let passes = [(start, n - start), (0, start)];
-            for (skip, take) in passes {
-                for (id, sub) in self.subs.iter_mut().skip(skip).take(take) {
-                    if let Poll::Ready(out) = sub.poll_recv(cx) {
-                        self.turn = self.turn.wrapping_add(1);
-                        return Poll::Ready((*id, out));
-                    }
+/// The next output of any open document (fairly rotated), with the document it is from.
+async fn next_output(
+    subs: &mut HashMap<DocId, Subscription>,
+    turn: &mut usize,
+) -> (DocId, Option<Outbound>) {
+    poll_fn(|cx| {
+        let n = subs.len();
+        if n == 0 {
+            return Poll::Pending;
+        }
+        // Start at a rotating position: first the subscriptions from there to the end, then
+        // the ones before it. Two plain passes, no allocation per message.
+        let start = *turn % n;
+        let passes = [(start, n - start), (0, start)];
+        for (skip, take) in passes {
+            for (id, sub) in subs.iter_mut().skip(skip).take(take) {
+                if let Poll::Ready(out) = sub.poll_recv(cx) {
+                    *turn = turn.wrapping_add(1);
+                    return Poll::Ready((*id, out));
                 }
             }
-            Poll::Pending
-        })
-        .await
-    }
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 impl Endpoint for TabSocket {
@@ -179,7 +188,9 @@ impl Endpoint for TabSocket {
                 match request {
                     ClientEvent::Open { doc } => Ok(vec![event(&self.open(doc).await)]),
                     ClientEvent::Close { doc } => {
-                        self.subs.remove(&DocId(doc as u64));
+                        if self.subs.remove(&DocId(doc as u64)).is_some() {
+                            self.hub.viewing(self.project, self.tab, doc, false);
+                        }
                         Ok(Vec::new())
                     }
                 }
@@ -198,7 +209,20 @@ impl Endpoint for TabSocket {
     }
 
     async fn next(&mut self) -> Result<Option<Bytes>, Closing> {
-        let (id, out) = self.next_output().await;
+        if let Some(hello) = self.greeting.take() {
+            return Ok(Some(hello));
+        }
+        // Both arms are cancel-safe: a broadcast receive and a poll of the subscriptions.
+        let (id, out) = tokio::select! {
+            project_event = self.events.recv() => return Ok(match project_event {
+                Ok(bytes) => Some(bytes),
+                Err(broadcast::error::RecvError::Lagged(_)) => Some(event(&ServerEvent::Resync)),
+                Err(broadcast::error::RecvError::Closed) => {
+                    return Err(Closing::policy("project events ended; reconnect".to_owned()));
+                }
+            }),
+            output = next_output(&mut self.subs, &mut self.turn) => output,
+        };
         let doc = id.0 as i64;
         match out {
             Some(Outbound::Message(bytes)) => {

@@ -1,75 +1,184 @@
-//! Project files. Until the file tree (issue 4) a project has one file, but it is a real record
-//! with its own document, the same shape every later file has.
+//! Project files: the tree service behind the `files/*` server functions, content search,
+//! zip import and export, and projects mirrored from a directory on disk.
+
+use std::sync::Arc;
 
 use app::{
     AppResult,
     editor::FileDoc,
+    files::{FileEntry, FileKind, SearchQuery, SearchResults, ssr::FileService},
     types::{ProjectId, UserId},
 };
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set};
+use async_trait::async_trait;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::{
-    db::{entities::file, now},
-    editor::Editor,
-    error::Internal,
-};
+use crate::{db::entities::file, error::Internal};
+
+pub mod archive;
+pub mod disk;
+pub mod search;
+pub mod text;
+pub mod tree;
+
+pub use tree::Tree;
+
+/// The files service: the tree, the search cache and the directories mirrored on disk.
+#[derive(Clone)]
+pub struct Files {
+    pub tree: Tree,
+    pub(crate) projects: Arc<dyn app::projects::ssr::Projects>,
+    texts: Arc<search::TextCache>,
+}
+
+impl Files {
+    pub fn new(tree: Tree, projects: Arc<dyn app::projects::ssr::Projects>) -> Self {
+        Self {
+            tree,
+            projects,
+            texts: Arc::default(),
+        }
+    }
+
+    pub fn disks(&self) -> &disk::Disks {
+        &self.tree.disks
+    }
+}
+
+#[async_trait]
+impl FileService for Files {
+    async fn default_file(
+        &self,
+        project: ProjectId,
+        user: UserId,
+        may_create: bool,
+    ) -> AppResult<Option<FileDoc>> {
+        Files::default_file(self, project, user, may_create).await
+    }
+
+    async fn list(&self, project: ProjectId) -> AppResult<Vec<FileEntry>> {
+        self.tree.list(project).await
+    }
+
+    async fn create(
+        &self,
+        project: ProjectId,
+        by: UserId,
+        parent: Option<i64>,
+        name: &str,
+        kind: FileKind,
+    ) -> AppResult<FileEntry> {
+        self.tree
+            .create(project, by, parent, name, kind, None)
+            .await
+    }
+
+    async fn rename(&self, project: ProjectId, id: i64, name: &str) -> AppResult<FileEntry> {
+        self.tree.rename(project, id, name).await
+    }
+
+    async fn move_to(
+        &self,
+        project: ProjectId,
+        id: i64,
+        parent: Option<i64>,
+    ) -> AppResult<FileEntry> {
+        self.tree.move_to(project, id, parent).await
+    }
+
+    async fn trash(&self, project: ProjectId, id: i64) -> AppResult<FileEntry> {
+        self.tree.trash(project, id).await
+    }
+
+    async fn restore(&self, project: ProjectId, id: i64) -> AppResult<FileEntry> {
+        self.tree.restore(project, id).await
+    }
+
+    async fn empty_trash(&self, project: ProjectId) -> AppResult<u64> {
+        self.tree.empty_trash(project).await
+    }
+
+    async fn duplicate(&self, project: ProjectId, by: UserId, id: i64) -> AppResult<FileEntry> {
+        self.tree.duplicate(project, by, id).await
+    }
+
+    async fn search(&self, project: ProjectId, query: SearchQuery) -> AppResult<SearchResults> {
+        self.tree.search(&self.texts, project, query).await
+    }
+}
 
 /// The first file a new project gets when an editor opens it.
 pub const DEFAULT_FILE: &str = "README.md";
 
+/// The first live text file (by id), to open when the IDE loads.
 async fn first_file(db: &DatabaseConnection, project: ProjectId) -> AppResult<Option<FileDoc>> {
-    let row = file::Entity::find()
-        .filter(file::Column::ProjectId.eq(project.0))
-        .filter(file::Column::Kind.eq("file"))
-        .filter(file::Column::DeletedAt.is_null())
-        .filter(file::Column::DocumentId.is_not_null())
-        .order_by_asc(file::Column::Id)
-        .one(db)
-        .await
-        .internal()?;
-    Ok(row.and_then(|f| {
+    let tree = tree::snapshot(db, project).await?;
+    let mut files: Vec<_> = tree
+        .rows
+        .values()
+        .filter(|f| f.kind == FileKind::File.as_str() && tree.is_live(f.id))
+        .collect();
+    files.sort_by_key(|f| (f.parent_id.is_some(), f.id));
+    Ok(files.first().and_then(|f| {
         Some(FileDoc {
             file: f.id,
-            name: f.name,
+            name: f.name.clone(),
             doc: f.document_id?,
         })
     }))
 }
 
-pub async fn default_file(
-    db: &DatabaseConnection,
-    editor: &Editor,
-    project: ProjectId,
-    user: UserId,
-    may_create: bool,
-) -> AppResult<Option<FileDoc>> {
-    if let Some(f) = first_file(db, project).await? {
-        return Ok(Some(f));
+async fn has_any_entry(db: &DatabaseConnection, project: ProjectId) -> AppResult<bool> {
+    Ok(file::Entity::find()
+        .filter(file::Column::ProjectId.eq(project.0))
+        .order_by_asc(file::Column::Id)
+        .one(db)
+        .await
+        .internal()?
+        .is_some())
+}
+
+impl Files {
+    /// The file to open first. A project that has never had a file gets `README.md` the first
+    /// time an editor opens it; one whose files were all deleted stays empty.
+    pub async fn default_file(
+        &self,
+        project: ProjectId,
+        user: UserId,
+        may_create: bool,
+    ) -> AppResult<Option<FileDoc>> {
+        let db = &self.tree.db;
+        if let Some(f) = first_file(db, project).await? {
+            return Ok(Some(f));
+        }
+        if !may_create || has_any_entry(db, project).await? {
+            return Ok(None);
+        }
+        // Two tabs opening a new project at once must not create two READMEs (on this node).
+        let _guard = self.tree.lock(project).await;
+        if has_any_entry(db, project).await? {
+            return first_file(db, project).await;
+        }
+        let doc = self
+            .tree
+            .editor
+            .create_with(project, user, Some(text::initial_state("")))
+            .await?;
+        let row = self
+            .tree
+            .insert(
+                db,
+                project,
+                user,
+                tree::NewEntry {
+                    parent: None,
+                    name: DEFAULT_FILE,
+                    kind: FileKind::File,
+                    doc: Some(doc),
+                    size: None,
+                },
+            )
+            .await?;
+        self.tree.announce(project, std::slice::from_ref(&row));
+        first_file(db, project).await
     }
-    if !may_create {
-        return Ok(None);
-    }
-    // Two tabs opening a new project at once must not create two READMEs (on this node).
-    let _creating = editor.creating_files.lock().await;
-    if let Some(f) = first_file(db, project).await? {
-        return Ok(Some(f));
-    }
-    let doc = editor.create(project, user, None).await?;
-    let at = now();
-    file::Entity::insert(file::ActiveModel {
-        project_id: Set(project.0),
-        parent_id: Set(None),
-        name: Set(DEFAULT_FILE.to_owned()),
-        kind: Set("file".to_owned()),
-        document_id: Set(Some(doc)),
-        created_by: Set(user.0),
-        created_at: Set(at),
-        updated_at: Set(at),
-        deleted_at: Set(None),
-        ..Default::default()
-    })
-    .exec(db)
-    .await
-    .internal()?;
-    first_file(db, project).await
 }

@@ -39,6 +39,10 @@ pub struct AppState {
     pub config: Arc<Config>,
     #[from_ref(skip)]
     pub editor: crate::editor::Editor,
+    #[from_ref(skip)]
+    pub hub: crate::hub::Hub,
+    #[from_ref(skip)]
+    pub files: crate::files::Files,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -61,6 +65,22 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::handler))
         .route("/yjs/{doc}", get(crate::editor::yjs::yjs))
         .route("/ws", get(crate::editor::ws::ws))
+        .route(
+            "/api/projects/{id}/export.zip",
+            get(crate::files::archive::export_zip),
+        )
+        .route(
+            "/api/projects/{id}/files/{file}/raw",
+            get(crate::files::archive::raw_file),
+        )
+        .route(
+            "/api/projects/import",
+            axum::routing::post(crate::files::archive::import_zip).layer(
+                axum::extract::DefaultBodyLimit::max(
+                    state.config.import_max_upload_bytes + 64 * 1024,
+                ),
+            ),
+        )
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(shell_options.clone())
         })

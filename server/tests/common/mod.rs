@@ -131,6 +131,10 @@ impl TestServer {
         }
     }
 
+    pub fn state(&self) -> &server::http::AppState {
+        &self.running.as_ref().expect("running").state
+    }
+
     pub fn url(&self, path: &str) -> String {
         self.running.as_ref().expect("running").url(path)
     }
@@ -222,6 +226,34 @@ impl Api {
         let text = res.text().await.expect("body");
         let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
         Reply { status, body }
+    }
+
+    /// Calls a server function that takes JSON (`input = Json`).
+    pub async fn json(&self, endpoint: &str, body: serde_json::Value) -> Reply {
+        let res = self
+            .http
+            .post(format!("{}/api/{endpoint}", self.base))
+            .header("Accept", "application/json")
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        let status = res.status();
+        let text = res.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+        Reply { status, body }
+    }
+
+    /// [`Self::json`], which must succeed.
+    pub async fn json_ok(&self, endpoint: &str, body: serde_json::Value) -> serde_json::Value {
+        let reply = self.json(endpoint, body).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "{endpoint} failed: {}",
+            reply.body
+        );
+        reply.body
     }
 
     pub async fn ok(&self, endpoint: &str, form: &[(&str, &str)]) -> serde_json::Value {

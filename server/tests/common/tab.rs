@@ -69,6 +69,11 @@ impl TabClient {
         })
     }
 
+    /// The tab's replica of a document.
+    pub fn doc(&self, doc: i64) -> &Doc {
+        &self.docs[&doc]
+    }
+
     pub fn text(&self, doc: i64) -> String {
         let d = &self.docs[&doc];
         d.get_or_insert_text("content").get_string(&d.transact())

@@ -36,6 +36,7 @@ struct SocketHandlers {
 pub(crate) struct Connection {
     project: ProjectId,
     link: RwSignal<Link>,
+    on_event: Callback<ServerEvent>,
     ws: RefCell<Option<WebSocket>>,
     /// The callbacks of the newest socket. Replaced only from a timer or event, never from
     /// inside one of them, so a closure is never dropped while it runs.
@@ -65,10 +66,15 @@ fn socket_url(project: ProjectId) -> Option<String> {
 }
 
 impl Connection {
-    pub(crate) fn start(project: ProjectId, link: RwSignal<Link>) -> Rc<Self> {
+    pub(crate) fn start(
+        project: ProjectId,
+        link: RwSignal<Link>,
+        on_event: Callback<ServerEvent>,
+    ) -> Rc<Self> {
         let conn = Rc::new(Self {
             project,
             link,
+            on_event,
             ws: RefCell::new(None),
             handlers: RefCell::new(None),
             docs: RefCell::new(HashMap::new()),
@@ -177,6 +183,8 @@ impl Connection {
     fn on_open(&self) {
         self.attempt.set(0);
         self.link.set(Link::Connected);
+        // Tree changes made while this tab was away were not sent to it: catch up.
+        self.on_event.run(ServerEvent::Resync);
         let ids: Vec<i64> = self.docs.borrow().keys().copied().collect();
         for doc in ids {
             self.send_event(&ClientEvent::Open { doc });
@@ -234,6 +242,10 @@ impl Connection {
                     self.send_event(&ClientEvent::Open { doc });
                 }
             }
+            other @ (ServerEvent::Tree { .. }
+            | ServerEvent::Purged { .. }
+            | ServerEvent::Viewers { .. }
+            | ServerEvent::Resync) => self.on_event.run(other),
         }
     }
 
@@ -329,6 +341,15 @@ impl Connection {
 
     pub(crate) fn session(&self, id: i64) -> Option<Rc<DocSession>> {
         self.docs.borrow().get(&id).cloned()
+    }
+
+    /// The tab closed the file: unsubscribe and drop its editor.
+    pub(crate) fn close_doc(&self, id: i64) {
+        let session = self.docs.borrow_mut().remove(&id);
+        if let Some(s) = session {
+            self.send_event(&ClientEvent::Close { doc: id });
+            s.dispose();
+        }
     }
 
     pub(crate) fn open_doc(&self, session: Rc<DocSession>) {

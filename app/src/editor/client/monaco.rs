@@ -19,7 +19,7 @@ extern "C" {
     pub(crate) fn new(
         el: &web_sys::HtmlElement,
         value: &str,
-        file_name: &str,
+        language: &str,
         read_only: bool,
         on_changes: &Function,
         on_selection: &Function,
@@ -41,6 +41,12 @@ extern "C" {
 
     #[wasm_bindgen(method, js_name = setReadOnly)]
     pub(crate) fn set_read_only(this: &TandemEditor, read_only: bool);
+
+    #[wasm_bindgen(method, js_name = setLanguage)]
+    pub(crate) fn set_language(this: &TandemEditor, language: &str);
+
+    #[wasm_bindgen(method)]
+    pub(crate) fn reveal(this: &TandemEditor, line: u32, column: u32, end_column: u32);
 
     #[wasm_bindgen(method)]
     pub(crate) fn dispose(this: &TandemEditor);

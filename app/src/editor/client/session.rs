@@ -70,7 +70,7 @@ struct EditorCallbacks {
 
 pub(crate) struct DocSession {
     id: i64,
-    file_name: String,
+    language: std::cell::Cell<&'static str>,
     conn: ConnectionRef,
     doc: Doc,
     text: TextRef,
@@ -99,7 +99,7 @@ pub(crate) struct DocSession {
 impl DocSession {
     pub(crate) fn new(
         id: i64,
-        file_name: String,
+        language: &'static str,
         conn: ConnectionRef,
         me: PresenceUser,
         signals: LiveSignals,
@@ -148,7 +148,7 @@ impl DocSession {
         let awareness = Awareness::with_clock(doc.clone(), now_ms);
         let session = Rc::new(Self {
             id,
-            file_name,
+            language: Cell::new(language),
             conn,
             doc,
             text,
@@ -176,6 +176,22 @@ impl DocSession {
 
     pub(crate) fn id(&self) -> i64 {
         self.id
+    }
+
+    /// Highlighting for a new name's language.
+    pub(crate) fn set_language(&self, language: &'static str) {
+        if self.language.replace(language) != language
+            && let Some(editor) = self.editor.borrow().as_ref()
+        {
+            editor.set_language(language);
+        }
+    }
+
+    /// Selects a range on one line and scrolls it into view (1-based, UTF-16 columns).
+    pub(crate) fn reveal(&self, line: u32, column: u32, end_column: u32) {
+        if let Some(editor) = self.editor.borrow().as_ref() {
+            editor.reveal(line, column, end_column);
+        }
     }
 
     /// Loads Monaco and shows the document in `el` once both Monaco and the first sync are in.
@@ -239,7 +255,7 @@ impl DocSession {
         let editor = TandemEditor::new(
             &el,
             &value,
-            &self.file_name,
+            self.language.get(),
             !writable,
             changes.as_ref().unchecked_ref(),
             selection.as_ref().unchecked_ref(),

@@ -9,7 +9,7 @@ pub struct Model {
     /// `None` at the project root.
     pub parent_id: Option<i64>,
     pub name: String,
-    /// `file` or `folder`.
+    /// `file`, `folder` or `blob` (`app::files::FileKind`).
     pub kind: String,
     /// The yrs document with a file's text; folders have none.
     pub document_id: Option<i64>,
@@ -18,6 +18,8 @@ pub struct Model {
     pub updated_at: i64,
     /// Set while the entry is in the trash.
     pub deleted_at: Option<i64>,
+    /// Bytes of a binary file (`kind` = `blob`).
+    pub size: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -3,6 +3,7 @@
 pub mod document;
 pub mod document_update;
 pub mod file;
+pub mod file_blob;
 pub mod invite;
 pub mod member;
 pub mod project;

@@ -9,6 +9,8 @@ pub struct Model {
     pub created_by: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The directory on the server this project mirrors, if it is disk-backed.
+    pub disk_root: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,185 @@
+//! A project's files: the tree (folders, text files, binary files), the operations on it, and
+//! search. The tree is server-authoritative: every operation is a server function that checks
+//! the caller's role, and its result reaches every member's tab as a `tree` event on the
+//! project channel, which the tab applies to its [`tree::TreeModel`] without reloading.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use server_fn::codec::Json;
+
+use crate::{error::AppError, types::ProjectId};
+
+pub mod fuzzy;
+pub mod lang;
+pub mod names;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+pub mod tree;
+mod view;
+
+pub use view::{EditorTabs, FileTree, Files, OpenTabs, QuickOpen, human_size};
+
+/// Text files above this size are kept as binary files: Monaco and a yrs document would both
+/// struggle, and nobody edits a 5 MB file in a browser together.
+pub const MAX_TEXT_BYTES: usize = 2 << 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileKind {
+    Folder,
+    /// Text, edited live in its document.
+    File,
+    /// Binary or too large to edit: stored as bytes, shown as such, downloadable.
+    Blob,
+}
+
+impl FileKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileKind::Folder => "folder",
+            FileKind::File => "file",
+            FileKind::Blob => "blob",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [FileKind::Folder, FileKind::File, FileKind::Blob]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// One node of the tree as the browser sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    pub id: i64,
+    /// `None` at the project root.
+    pub parent: Option<i64>,
+    pub name: String,
+    pub kind: FileKind,
+    /// The document with a text file's content.
+    pub doc: Option<i64>,
+    /// Bytes, for binary files.
+    pub size: Option<i64>,
+    pub updated_at: i64,
+    /// Set while in the trash.
+    pub deleted_at: Option<i64>,
+}
+
+/// A content search.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SearchQuery {
+    pub text: String,
+    pub regex: bool,
+    pub case_sensitive: bool,
+}
+
+/// One matching line. Columns are Monaco's: 1-based, in UTF-16 code units.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub line: u32,
+    pub column: u32,
+    pub end_column: u32,
+    /// The line, cut to a readable length around the match.
+    pub preview: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileHits {
+    pub file: i64,
+    pub path: String,
+    pub hits: Vec<SearchHit>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SearchResults {
+    pub files: Vec<FileHits>,
+    /// Files whose text was searched.
+    pub searched: u32,
+    /// The result limit was reached; there are more matches.
+    pub truncated: bool,
+    /// The time budget ran out before every file was searched.
+    pub timed_out: bool,
+}
+
+/// Every entry of the project, trashed ones included (the trash view shows them).
+#[server(endpoint = "files/list", input = Json)]
+pub async fn list_files(project: ProjectId) -> Result<Vec<FileEntry>, AppError> {
+    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
+    ctx.services.files.list(project).await
+}
+
+#[server(endpoint = "files/create", input = Json)]
+pub async fn create_entry(
+    project: ProjectId,
+    parent: Option<i64>,
+    name: String,
+    kind: FileKind,
+) -> Result<FileEntry, AppError> {
+    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
+    ctx.services
+        .files
+        .create(project, ctx.user.id, parent, &name, kind)
+        .await
+}
+
+#[server(endpoint = "files/rename", input = Json)]
+pub async fn rename_entry(
+    project: ProjectId,
+    id: i64,
+    name: String,
+) -> Result<FileEntry, AppError> {
+    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
+    ctx.services.files.rename(project, id, &name).await
+}
+
+/// Moves an entry into `parent` (`None`: the root). Refused if it would put a folder inside
+/// itself.
+#[server(endpoint = "files/move", input = Json)]
+pub async fn move_entry(
+    project: ProjectId,
+    id: i64,
+    parent: Option<i64>,
+) -> Result<FileEntry, AppError> {
+    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
+    ctx.services.files.move_to(project, id, parent).await
+}
+
+/// Moves an entry (with everything in it) to the trash.
+#[server(endpoint = "files/trash", input = Json)]
+pub async fn trash_entry(project: ProjectId, id: i64) -> Result<FileEntry, AppError> {
+    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
+    ctx.services.files.trash(project, id).await
+}
+
+/// Brings an entry back from the trash: into its old folder if that still exists, else the
+/// root; renamed `name (2)` if its name has been taken meanwhile.
+#[server(endpoint = "files/restore", input = Json)]
+pub async fn restore_entry(project: ProjectId, id: i64) -> Result<FileEntry, AppError> {
+    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
+    ctx.services.files.restore(project, id).await
+}
+
+/// Deletes everything in the trash for good; returns how many entries went.
+#[server(endpoint = "files/empty_trash", input = Json)]
+pub async fn empty_trash(project: ProjectId) -> Result<u64, AppError> {
+    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
+    ctx.services.files.empty_trash(project).await
+}
+
+/// Copies a file (with its current text) or a folder (with everything in it) next to itself.
+#[server(endpoint = "files/duplicate", input = Json)]
+pub async fn duplicate_entry(project: ProjectId, id: i64) -> Result<FileEntry, AppError> {
+    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
+    ctx.services.files.duplicate(project, ctx.user.id, id).await
+}
+
+/// Searches the live text of every file, bounded in time and results.
+#[server(endpoint = "files/search", input = Json)]
+pub async fn search_files(
+    project: ProjectId,
+    query: SearchQuery,
+) -> Result<SearchResults, AppError> {
+    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
+    ctx.services.files.search(project, query).await
+}

@@ -1,0 +1,44 @@
+//! The `FileService` the binary implements. Server functions check the caller's role, then
+//! call it; it validates names, keeps the tree consistent and tells the project's tabs.
+
+use async_trait::async_trait;
+
+use super::{FileEntry, FileKind, SearchQuery, SearchResults};
+use crate::{
+    editor::FileDoc,
+    error::AppResult,
+    types::{ProjectId, UserId},
+};
+
+#[async_trait]
+pub trait FileService: Send + Sync + 'static {
+    /// The first file to open; a project that never had one gets `README.md` when
+    /// `may_create` (the caller is an editor).
+    async fn default_file(
+        &self,
+        project: ProjectId,
+        user: UserId,
+        may_create: bool,
+    ) -> AppResult<Option<FileDoc>>;
+    async fn list(&self, project: ProjectId) -> AppResult<Vec<FileEntry>>;
+    async fn create(
+        &self,
+        project: ProjectId,
+        by: UserId,
+        parent: Option<i64>,
+        name: &str,
+        kind: FileKind,
+    ) -> AppResult<FileEntry>;
+    async fn rename(&self, project: ProjectId, id: i64, name: &str) -> AppResult<FileEntry>;
+    async fn move_to(
+        &self,
+        project: ProjectId,
+        id: i64,
+        parent: Option<i64>,
+    ) -> AppResult<FileEntry>;
+    async fn trash(&self, project: ProjectId, id: i64) -> AppResult<FileEntry>;
+    async fn restore(&self, project: ProjectId, id: i64) -> AppResult<FileEntry>;
+    async fn empty_trash(&self, project: ProjectId) -> AppResult<u64>;
+    async fn duplicate(&self, project: ProjectId, by: UserId, id: i64) -> AppResult<FileEntry>;
+    async fn search(&self, project: ProjectId, query: SearchQuery) -> AppResult<SearchResults>;
+}

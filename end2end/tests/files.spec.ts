@@ -1,0 +1,97 @@
+// Issue 4's user story in real Chromium: one person creates, renames, drags into a folder,
+// deletes and restores a file; a teammate sees every step live, and sees who has it open.
+import { expect, test, type Browser, type BrowserContext, type Page } from "@playwright/test";
+import { hydrated, signUp, uniqueName } from "./helpers";
+
+type Person = { ctx: BrowserContext; page: Page; name: string };
+
+async function pair(browser: Browser): Promise<[Person, Person, string]> {
+  const people: Person[] = [];
+  for (const prefix of ["tia", "uli"]) {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    const name = uniqueName(prefix);
+    await signUp(page, name);
+    people.push({ ctx, page, name });
+  }
+  const [a, b] = people;
+  await a.page.getByLabel("Project name").fill("Tree");
+  await a.page.getByRole("button", { name: "Create project" }).click();
+  await expect(a.page).toHaveURL(/\/p\/\d+$/);
+  const url = a.page.url();
+  const project = url.split("/").pop()!;
+  const res = await a.page.request.post("/api/projects/invite", {
+    form: { project, username: b.name, role: "editor" },
+  });
+  expect(res.ok()).toBeTruthy();
+  for (const p of people) {
+    await p.page.goto(url);
+    await hydrated(p.page);
+    await expect(p.page.getByTestId("link-status")).toHaveText("Connected");
+  }
+  return [a, b, url];
+}
+
+const row = (page: Page, name: string) => page.locator(`[data-test=tree-row][data-name="${name}"]`);
+
+async function create(page: Page, kind: "file" | "folder", name: string) {
+  await page.getByTestId(kind === "file" ? "new-file" : "new-folder").click();
+  await page.getByTestId("create-name").fill(name);
+  await page.getByTestId("create-name").press("Enter");
+  await expect(row(page, name)).toBeVisible();
+}
+
+test("a tree changes live for a teammate, with presence on open files", async ({ browser }) => {
+  const [a, b] = await pair(browser);
+  // Both start with the README the project got on first open.
+  await expect(row(b.page, "README.md")).toBeVisible();
+
+  // Invalid names are explained inline before anything is sent.
+  await a.page.getByTestId("new-file").click();
+  await a.page.getByTestId("create-name").fill("a/b");
+  await expect(a.page.getByTestId("create-error")).toContainText("cannot contain");
+  await a.page.getByTestId("create-name").press("Escape");
+
+  await create(a.page, "folder", "lib");
+  await expect(row(b.page, "lib")).toBeVisible();
+  // New entries go next to the selection: select a root file first.
+  await row(a.page, "README.md").click();
+  await create(a.page, "file", "util.rs");
+  await expect(row(b.page, "util.rs")).toBeVisible();
+  // The creator has it open: the teammate sees their dot on it.
+  await expect(row(b.page, "util.rs").locator(`[data-test=viewer-dot][data-name="${a.name}"]`)).toBeVisible();
+
+  // Rename inline (F2), drag into the folder.
+  await row(a.page, "util.rs").click();
+  await a.page.getByTestId("file-tree").press("F2");
+  await a.page.getByTestId("rename-input").fill("helpers.rs");
+  await a.page.getByTestId("rename-input").press("Enter");
+  await expect(row(b.page, "helpers.rs")).toBeVisible();
+  await expect(row(b.page, "util.rs")).toHaveCount(0);
+  await row(a.page, "helpers.rs").dragTo(row(a.page, "lib"));
+  await expect(row(a.page, "helpers.rs")).toHaveAttribute("aria-level", "2");
+  // B's "lib" is collapsed: expanding shows the file inside.
+  await row(b.page, "lib").click();
+  await expect(row(b.page, "helpers.rs")).toHaveAttribute("aria-level", "2");
+
+  // Delete via the context menu; restore from the trash.
+  await row(a.page, "helpers.rs").click({ button: "right" });
+  await a.page.getByTestId("menu-delete").click();
+  await expect(row(b.page, "helpers.rs")).toHaveCount(0);
+  await b.page.locator("[data-test=trash] summary").click();
+  await expect(b.page.locator("[data-test=trash-item]")).toHaveAttribute("data-name", "lib/helpers.rs");
+  await a.page.locator("[data-test=trash] summary").click();
+  await a.page.getByTestId("restore").click();
+  await expect(row(b.page, "helpers.rs")).toBeVisible();
+  await expect(b.page.locator("[data-test=trash-item]")).toHaveCount(0);
+
+  // Ctrl+P finds it by a fuzzy name and opens it in a tab.
+  await b.page.keyboard.press("Control+p");
+  await b.page.getByTestId("quick-open-input").fill("lhelp");
+  await b.page.getByTestId("quick-open-input").press("Enter");
+  await expect(b.page.locator("[data-test=file-tab][data-name='helpers.rs']")).toBeVisible();
+  await expect(row(a.page, "helpers.rs").locator(`[data-test=viewer-dot][data-name="${b.name}"]`)).toBeVisible();
+
+  await a.ctx.close();
+  await b.ctx.close();
+});

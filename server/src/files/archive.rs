@@ -1,0 +1,635 @@
+//! Zip in and out, and single-file downloads:
+//! - `GET /api/projects/{id}/export.zip[?folder=ID]`: the project (or a folder) as a zip of
+//!   the files' live text and binary files' bytes (viewers may download).
+//! - `POST /api/projects/import` (multipart: `name`, `file`): a new project from a zip, with
+//!   limits on upload size, unpacked size, file count and depth; `..`, absolute paths and
+//!   names the tree refuses are rejected with the offending entry named, before anything is
+//!   created.
+//! - `GET /api/projects/{id}/files/{file}/raw`: one file's content as an attachment.
+
+use std::{
+    collections::HashMap,
+    io::{Cursor, Read, Write},
+};
+
+use app::{
+    AppError, AppResult,
+    files::{FileKind, MAX_TEXT_BYTES, names},
+    types::{ProjectId, Role, UserId},
+};
+use axum::{
+    extract::{Multipart, Path, Query, State},
+    http::{HeaderValue, StatusCode, header},
+    response::{Html, IntoResponse, Redirect, Response},
+};
+use sea_orm::{EntityTrait, TransactionTrait};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::{
+    text::{initial_state, text_of},
+    tree::{NewEntry, snapshot},
+};
+use crate::{
+    auth::{error_response, member_of},
+    db::entities::file_blob,
+    error::Internal,
+    http::AppState,
+};
+
+/// Limits on an uploaded zip.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportLimits {
+    /// The upload itself.
+    pub max_upload_bytes: usize,
+    /// All files unpacked together.
+    pub max_unpacked_bytes: u64,
+    pub max_files: usize,
+}
+
+/// One file of an archive, checked.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Unpacked {
+    /// Path components, each a valid name.
+    pub path: Vec<String>,
+    pub bytes: Vec<u8>,
+    /// A folder (kept even when empty).
+    pub is_dir: bool,
+}
+
+/// Splits and checks an archive path: relative, no `..`, every part a valid tree name, not
+/// too deep. The error names the entry.
+pub fn check_path(raw: &str) -> Result<Vec<String>, String> {
+    if raw.starts_with('/')
+        || raw.starts_with('\\')
+        || raw.get(1..3) == Some(":\\")
+        || raw.get(1..3) == Some(":/")
+    {
+        return Err(format!("“{raw}” is an absolute path."));
+    }
+    let parts: Vec<String> = raw
+        .split(['/', '\\'])
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if parts.is_empty() {
+        return Err("An entry has an empty name.".into());
+    }
+    if parts.iter().any(|p| p == "..") {
+        return Err(format!("“{raw}” points outside the project (..)."));
+    }
+    if parts.len() > names::MAX_DEPTH {
+        return Err(format!(
+            "“{raw}” is nested more than {} deep.",
+            names::MAX_DEPTH
+        ));
+    }
+    for p in &parts {
+        names::check_name(p).map_err(|e| format!("“{raw}”: {e}"))?;
+    }
+    Ok(parts)
+}
+
+/// Reads every file of a zip within the limits. Sizes are enforced on the bytes actually
+/// inflated, not on what the archive claims, so a zip bomb stops at the limit.
+pub fn unpack(zip_bytes: &[u8], limits: &ImportLimits) -> Result<Vec<Unpacked>, String> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(zip_bytes))
+        .map_err(|e| format!("This is not a readable zip file: {e}"))?;
+    if archive.len() > limits.max_files * 2 {
+        return Err(format!("The zip has more than {} files.", limits.max_files));
+    }
+    let mut out = Vec::new();
+    let mut total: u64 = 0;
+    for i in 0..archive.len() {
+        let mut entry = archive
+            .by_index(i)
+            .map_err(|e| format!("The zip is damaged: {e}"))?;
+        let name = entry.name().to_owned();
+        if entry.is_symlink() {
+            return Err(format!(
+                "“{name}” is a symbolic link; links are not imported."
+            ));
+        }
+        let path = check_path(&name)?;
+        if entry.is_dir() {
+            out.push(Unpacked {
+                path,
+                bytes: Vec::new(),
+                is_dir: true,
+            });
+            continue;
+        }
+        if out.iter().filter(|u| !u.is_dir).count() == limits.max_files {
+            return Err(format!("The zip has more than {} files.", limits.max_files));
+        }
+        let room = limits.max_unpacked_bytes.saturating_sub(total);
+        let mut bytes = Vec::new();
+        (&mut entry)
+            .take(room + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("“{name}” could not be unpacked: {e}"))?;
+        total += bytes.len() as u64;
+        if total > limits.max_unpacked_bytes {
+            return Err(format!(
+                "The zip unpacks to more than {} MB.",
+                limits.max_unpacked_bytes >> 20
+            ));
+        }
+        out.push(Unpacked {
+            path,
+            bytes,
+            is_dir: false,
+        });
+    }
+    // Case-insensitive clashes and a file where a folder is needed are refused, as in the tree.
+    let mut seen: HashMap<Vec<String>, bool> = HashMap::new();
+    for u in &out {
+        let keys: Vec<String> = u.path.iter().map(|p| names::clash_key(p)).collect();
+        for depth in 1..keys.len() {
+            if seen.insert(keys[..depth].to_vec(), true) == Some(false) {
+                return Err(format!(
+                    "“{}” is both a file and a folder.",
+                    u.path[..depth].join("/")
+                ));
+            }
+        }
+        match seen.insert(keys, u.is_dir) {
+            Some(true) if u.is_dir => {}
+            Some(_) => {
+                return Err(format!(
+                    "“{}” appears twice (names differ only in case?).",
+                    u.path.join("/")
+                ));
+            }
+            None => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Text the editor can take: UTF-8, no NUL bytes, not too large.
+pub fn as_text(bytes: &[u8]) -> Option<&str> {
+    if bytes.len() > MAX_TEXT_BYTES || bytes.contains(&0) {
+        return None;
+    }
+    std::str::from_utf8(bytes).ok()
+}
+
+impl super::Files {
+    /// Creates the files and folders of an unpacked archive (or a scan of a directory) in
+    /// one transaction, reusing folders the tree already has, and announces them. Returns the
+    /// rows made, with their paths.
+    pub async fn create_all(
+        &self,
+        project: ProjectId,
+        by: UserId,
+        files: Vec<Unpacked>,
+    ) -> AppResult<Vec<(String, crate::db::entities::file::Model)>> {
+        let tree = &self.tree;
+        let _guard = tree.lock(project).await;
+        let existing = snapshot(&tree.db, project).await?;
+        // Live folders by their path of clash keys.
+        let mut folders: HashMap<Vec<String>, i64> = existing
+            .rows
+            .values()
+            .filter(|r| r.kind == FileKind::Folder.as_str() && existing.is_live(r.id))
+            .filter_map(|r| {
+                let path = existing.path(r.id)?;
+                Some((path.split('/').map(names::clash_key).collect(), r.id))
+            })
+            .collect();
+        let txn = tree.db.begin().await.internal()?;
+        let mut made = Vec::new();
+        for f in &files {
+            let depth_of_parent = if f.is_dir {
+                f.path.len() + 1
+            } else {
+                f.path.len()
+            };
+            let mut parent = None;
+            for depth in 1..depth_of_parent {
+                let key: Vec<String> = f.path[..depth]
+                    .iter()
+                    .map(|p| names::clash_key(p))
+                    .collect();
+                parent = Some(match folders.get(&key) {
+                    Some(id) => *id,
+                    None => {
+                        let row = tree
+                            .insert(
+                                &txn,
+                                project,
+                                by,
+                                NewEntry {
+                                    parent,
+                                    name: &f.path[depth - 1],
+                                    kind: FileKind::Folder,
+                                    doc: None,
+                                    size: None,
+                                },
+                            )
+                            .await?;
+                        folders.insert(key, row.id);
+                        made.push((f.path[..depth].join("/"), row.clone()));
+                        row.id
+                    }
+                });
+            }
+            if f.is_dir {
+                continue;
+            }
+            let name = f.path.last().map(String::as_str).unwrap_or_default();
+            let (kind, doc, size) = match as_text(&f.bytes) {
+                Some(text) => {
+                    let state = tokio::task::block_in_place(|| initial_state(text));
+                    let doc = tree
+                        .editor
+                        .insert_doc(&txn, project, by, Some(state))
+                        .await?;
+                    (FileKind::File, Some(doc), None)
+                }
+                None => (FileKind::Blob, None, Some(f.bytes.len() as i64)),
+            };
+            let row = tree
+                .insert(
+                    &txn,
+                    project,
+                    by,
+                    NewEntry {
+                        parent,
+                        name,
+                        kind,
+                        doc,
+                        size,
+                    },
+                )
+                .await?;
+            if kind == FileKind::Blob {
+                file_blob::Entity::insert(file_blob::ActiveModel {
+                    file_id: sea_orm::Set(row.id),
+                    data: sea_orm::Set(f.bytes.clone()),
+                })
+                .exec(&txn)
+                .await
+                .internal()?;
+            }
+            made.push((f.path.join("/"), row));
+        }
+        txn.commit().await.internal()?;
+        // Announce in slices so no single event is huge.
+        let rows: Vec<_> = made.iter().map(|(_, r)| r.clone()).collect();
+        for chunk in rows.chunks(500) {
+            tree.announce(project, chunk);
+        }
+        Ok(made)
+    }
+
+    /// The bytes of a file: a text file's live text, or a binary file's stored bytes.
+    pub async fn content(&self, project: ProjectId, id: i64) -> AppResult<(String, Vec<u8>)> {
+        let row = self.tree.row(project, id).await?;
+        match row.document_id {
+            Some(doc) => {
+                let state = self
+                    .tree
+                    .editor
+                    .engine
+                    .state(collab::DocId(doc as u64))
+                    .await
+                    .map_err(|e| {
+                        tracing::error!(doc, error = %e, "cannot read a document");
+                        AppError::Internal
+                    })?;
+                let text = text_of(&state).map_err(|e| {
+                    tracing::error!(doc, error = %e, "stored document does not decode");
+                    AppError::Internal
+                })?;
+                Ok((row.name, text.into_bytes()))
+            }
+            None if row.kind == FileKind::Blob.as_str() => {
+                let blob = file_blob::Entity::find_by_id(id)
+                    .one(&self.tree.db)
+                    .await
+                    .internal()?;
+                Ok((row.name, blob.map(|b| b.data).unwrap_or_default()))
+            }
+            None => Err(AppError::invalid("file", "Folders download as a zip.")),
+        }
+    }
+
+    /// The live files under `folder` (or the whole project) as a zip.
+    pub async fn export(&self, project: ProjectId, folder: Option<i64>) -> AppResult<Vec<u8>> {
+        let tree = snapshot(&self.tree.db, project).await?;
+        if let Some(f) = folder
+            && !tree
+                .rows
+                .get(&f)
+                .is_some_and(|r| r.kind == FileKind::Folder.as_str() && tree.is_live(f))
+        {
+            return Err(AppError::NotFound("Folder".into()));
+        }
+        let base = folder.and_then(|f| tree.path(f)).map(|p| format!("{p}/"));
+        let mut ids: Vec<(String, i64, bool)> = tree
+            .rows
+            .values()
+            .filter(|r| tree.is_live(r.id))
+            .filter_map(|r| {
+                let path = tree.path(r.id)?;
+                let inside = match &base {
+                    Some(b) => path.starts_with(b.as_str()),
+                    None => true,
+                };
+                inside.then(|| (path, r.id, r.kind == FileKind::Folder.as_str()))
+            })
+            .collect();
+        ids.sort();
+        let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        let zip_err = |e: zip::result::ZipError| {
+            tracing::error!(error = %e, "zip export failed");
+            AppError::Internal
+        };
+        for (path, id, is_folder) in ids {
+            if is_folder {
+                out.add_directory(path, options).map_err(zip_err)?;
+                continue;
+            }
+            let (_, bytes) = self.content(project, id).await?;
+            out.start_file(path, options).map_err(zip_err)?;
+            out.write_all(&bytes).map_err(|e| {
+                tracing::error!(error = %e, "zip export failed");
+                AppError::Internal
+            })?;
+        }
+        Ok(out.finish().map_err(zip_err)?.into_inner())
+    }
+}
+
+/// `attachment; filename*=UTF-8''…`: any name, safely quoted.
+fn attachment(name: &str) -> HeaderValue {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"._-".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    HeaderValue::from_str(&format!(
+        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ExportQuery {
+    folder: Option<i64>,
+}
+
+pub async fn export_zip(
+    State(state): State<AppState>,
+    session: Session,
+    Path(project): Path<i64>,
+    Query(q): Query<ExportQuery>,
+) -> Response {
+    let project = ProjectId(project);
+    let result: AppResult<Response> = async {
+        let (user, _) = member_of(&state.services, &session, project, Role::Viewer).await?;
+        let name = state
+            .services
+            .projects
+            .summary(project, user.id)
+            .await?
+            .name;
+        let bytes = state.files.export(project, q.folder).await?;
+        Ok((
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/zip"),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    attachment(&format!("{name}.zip")),
+                ),
+            ],
+            bytes,
+        )
+            .into_response())
+    }
+    .await;
+    result.unwrap_or_else(|e| error_response(&e))
+}
+
+pub async fn raw_file(
+    State(state): State<AppState>,
+    session: Session,
+    Path((project, file)): Path<(i64, i64)>,
+) -> Response {
+    let project = ProjectId(project);
+    let result: AppResult<Response> = async {
+        member_of(&state.services, &session, project, Role::Viewer).await?;
+        let (name, bytes) = state.files.content(project, file).await?;
+        Ok((
+            [
+                // Never rendered by the browser as a page: no HTML injection through a file.
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/octet-stream"),
+                ),
+                (header::CONTENT_DISPOSITION, attachment(&name)),
+                (
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ),
+            ],
+            bytes,
+        )
+            .into_response())
+    }
+    .await;
+    result.unwrap_or_else(|e| error_response(&e))
+}
+
+/// The page shown when an import is refused (the form posts without JavaScript).
+fn refused_page(status: StatusCode, message: &str) -> Response {
+    let escaped = message
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;");
+    (
+        status,
+        Html(format!(
+            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Import refused · Tandem</title>\
+             <link rel=\"stylesheet\" href=\"/pkg/tandem.css\"></head><body><main class=\"page\">\
+             <h1>Import refused</h1><p class=\"error\" role=\"alert\" data-test=\"import-error\">{escaped}</p>\
+             <p><a href=\"/\">Back to your projects</a></p></main></body></html>"
+        )),
+    )
+        .into_response()
+}
+
+pub async fn import_zip(
+    State(state): State<AppState>,
+    session: Session,
+    mut form: Multipart,
+) -> Response {
+    let result: AppResult<i64> = async {
+        let user = app::auth::ssr::user_id_in(&session)
+            .await?
+            .ok_or(AppError::NotSignedIn)?;
+        let mut name = String::new();
+        let mut bytes = Vec::new();
+        while let Some(field) = form.next_field().await.map_err(|e| {
+            AppError::invalid("file", format!("The upload failed: {}", e.body_text()))
+        })? {
+            match field.name() {
+                Some("name") => name = field.text().await.unwrap_or_default().trim().to_owned(),
+                Some("file") => {
+                    if name.is_empty() {
+                        name = field
+                            .file_name()
+                            .map(|f| f.trim_end_matches(".zip").to_owned())
+                            .unwrap_or_default();
+                    }
+                    bytes = field
+                        .bytes()
+                        .await
+                        .map_err(|e| {
+                            AppError::invalid(
+                                "file",
+                                format!("The upload failed: {}", e.body_text()),
+                            )
+                        })?
+                        .to_vec();
+                }
+                _ => {}
+            }
+        }
+        if bytes.is_empty() {
+            return Err(AppError::invalid("file", "Choose a zip file to import."));
+        }
+        let limits = state.config.import_limits();
+        let files = tokio::task::spawn_blocking(move || unpack(&bytes, &limits))
+            .await
+            .internal()?
+            .map_err(|m| AppError::invalid("file", m))?;
+        app::validate::project_name(&name)?;
+        let project = state.services.projects.create(user, &name).await?;
+        state.files.create_all(project.id, user, files).await?;
+        Ok(project.id.0)
+    }
+    .await;
+    match result {
+        Ok(id) => Redirect::to(&format!("/p/{id}")).into_response(),
+        Err(AppError::NotSignedIn) => Redirect::to("/login?next=/").into_response(),
+        Err(e) => refused_page(
+            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
+            &e.to_string(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        for (name, bytes) in entries {
+            w.start_file(*name, zip::write::SimpleFileOptions::default())
+                .expect("start");
+            w.write_all(bytes).expect("write");
+        }
+        w.finish().expect("finish").into_inner()
+    }
+
+    const LIMITS: ImportLimits = ImportLimits {
+        max_upload_bytes: 1 << 20,
+        max_unpacked_bytes: 1 << 20,
+        max_files: 10,
+    };
+
+    #[test]
+    fn paths_are_checked() {
+        assert_eq!(
+            check_path("src/main.rs"),
+            Ok(vec!["src".into(), "main.rs".into()])
+        );
+        assert_eq!(check_path("a\\b.txt"), Ok(vec!["a".into(), "b.txt".into()]));
+        for bad in [
+            "../etc/passwd",
+            "a/../../b",
+            "/etc/passwd",
+            "C:\\x",
+            "a/con.txt",
+            "",
+            "a/b\0c",
+        ] {
+            assert!(check_path(bad).is_err(), "{bad:?}");
+        }
+        let deep = vec!["d"; names::MAX_DEPTH + 1].join("/");
+        assert!(check_path(&deep).is_err());
+    }
+
+    #[test]
+    fn unpacks_within_limits() {
+        let z = zip_of(&[("p/a.txt", b"hello"), ("p/img.bin", &[0, 1, 2])]);
+        let files = unpack(&z, &LIMITS).expect("unpacks");
+        assert_eq!(files.len(), 2);
+        assert_eq!(as_text(&files[0].bytes), Some("hello"));
+        assert_eq!(as_text(&files[1].bytes), None);
+    }
+
+    #[test]
+    fn refuses_slips_bombs_and_clashes() {
+        let slip = zip_of(&[("../evil.sh", b"x")]);
+        assert!(unpack(&slip, &LIMITS).expect_err("refused").contains(".."));
+        // 8 MB of zeros compresses to a few kB; the limit stops inflating at 1 MB.
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        w.start_file(
+            "bomb.txt",
+            zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated),
+        )
+        .expect("start");
+        w.write_all(&vec![b'0'; 8 << 20]).expect("write");
+        let bomb = w.finish().expect("finish").into_inner();
+        assert!(bomb.len() < 100_000);
+        assert!(
+            unpack(&bomb, &LIMITS)
+                .expect_err("refused")
+                .contains("unpacks to more")
+        );
+        let many: Vec<(String, &[u8])> = (0..11).map(|i| (format!("f{i}"), &b"x"[..])).collect();
+        let many = zip_of(
+            &many
+                .iter()
+                .map(|(n, b)| (n.as_str(), *b))
+                .collect::<Vec<_>>(),
+        );
+        assert!(
+            unpack(&many, &LIMITS)
+                .expect_err("refused")
+                .contains("more than 10")
+        );
+        let clash = zip_of(&[("A.txt", b"1"), ("a.TXT", b"2")]);
+        assert!(unpack(&clash, &LIMITS).is_err());
+        let both = zip_of(&[("x", b"1"), ("x/y", b"2")]);
+        assert!(unpack(&both, &LIMITS).is_err());
+        assert!(unpack(b"not a zip", &LIMITS).is_err());
+    }
+}

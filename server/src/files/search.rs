@@ -1,0 +1,226 @@
+//! Content search over the live text of a project's files. Texts are cached per document and
+//! revalidated by the document's last logged update, so a repeated search reads no document
+//! that has not changed. The matching runs off the async threads, bounded in time and hits.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use app::{
+    AppError, AppResult,
+    files::{FileHits, FileKind, SearchHit, SearchQuery, SearchResults},
+    types::ProjectId,
+};
+use regex::{Regex, RegexBuilder};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+
+use super::{text::text_of, tree::Tree};
+use crate::{db::entities::document, error::Internal};
+
+/// Longest query accepted.
+const MAX_QUERY: usize = 1000;
+/// Matching lines returned at most.
+pub const MAX_HITS: usize = 2000;
+/// Hits shown per file at most; the rest count towards `truncated`.
+const MAX_HITS_PER_FILE: usize = 200;
+/// Wall time for reading and matching.
+pub const BUDGET: Duration = Duration::from_secs(3);
+/// Characters of context either side of a match in a preview.
+const PREVIEW_CONTEXT: usize = 60;
+
+#[derive(Default)]
+pub struct TextCache {
+    /// Document → (its last logged update when read, its text).
+    texts: Mutex<HashMap<i64, (i64, Arc<str>)>>,
+}
+
+impl TextCache {
+    fn get(&self, doc: i64, seq: i64) -> Option<Arc<str>> {
+        let texts = self.texts.lock().unwrap_or_else(|e| e.into_inner());
+        texts
+            .get(&doc)
+            .filter(|(s, _)| *s == seq)
+            .map(|(_, t)| t.clone())
+    }
+
+    fn put(&self, doc: i64, seq: i64, text: Arc<str>) {
+        let mut texts = self.texts.lock().unwrap_or_else(|e| e.into_inner());
+        texts.insert(doc, (seq, text));
+    }
+}
+
+pub fn compile(query: &SearchQuery) -> AppResult<Regex> {
+    if query.text.is_empty() {
+        return Err(AppError::invalid("query", "Type something to search for."));
+    }
+    if query.text.len() > MAX_QUERY {
+        return Err(AppError::invalid(
+            "query",
+            format!("Searches are at most {MAX_QUERY} characters."),
+        ));
+    }
+    let pattern = if query.regex {
+        query.text.clone()
+    } else {
+        regex::escape(&query.text)
+    };
+    RegexBuilder::new(&pattern)
+        .case_insensitive(!query.case_sensitive)
+        .multi_line(true)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| AppError::invalid("query", format!("Not a valid regular expression: {e}")))
+}
+
+fn utf16_len(s: &str) -> u32 {
+    s.encode_utf16().count() as u32
+}
+
+/// The matches in one text, up to `limit` lines.
+pub fn matches_in(re: &Regex, text: &str, limit: usize) -> (Vec<SearchHit>, bool) {
+    let mut hits = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let Some(m) = re.find(line) else {
+            continue;
+        };
+        if hits.len() == limit {
+            return (hits, true);
+        }
+        let start = line[..m.start()]
+            .char_indices()
+            .rev()
+            .nth(PREVIEW_CONTEXT)
+            .map_or(0, |(i, _)| i);
+        let end = line[m.end()..]
+            .char_indices()
+            .nth(PREVIEW_CONTEXT)
+            .map_or(line.len(), |(i, _)| m.end() + i);
+        hits.push(SearchHit {
+            line: n as u32 + 1,
+            column: utf16_len(&line[..m.start()]) + 1,
+            end_column: utf16_len(&line[..m.end()]) + 1,
+            preview: line[start..end].to_owned(),
+        });
+    }
+    (hits, false)
+}
+
+impl Tree {
+    pub async fn search(
+        &self,
+        cache: &TextCache,
+        project: ProjectId,
+        query: SearchQuery,
+    ) -> AppResult<SearchResults> {
+        let started = Instant::now();
+        let re = compile(&query)?;
+        let tree = super::tree::snapshot(&self.db, project).await?;
+        let seqs: HashMap<i64, i64> = document::Entity::find()
+            .select_only()
+            .column(document::Column::Id)
+            .column(document::Column::LastSeq)
+            .filter(document::Column::ProjectId.eq(project.0))
+            .into_tuple::<(i64, i64)>()
+            .all(&self.db)
+            .await
+            .internal()?
+            .into_iter()
+            .collect();
+        let mut files: Vec<(i64, String, i64)> = tree
+            .rows
+            .values()
+            .filter(|r| r.kind == FileKind::File.as_str() && tree.is_live(r.id))
+            .filter_map(|r| Some((r.id, tree.path(r.id)?, r.document_id?)))
+            .collect();
+        files.sort_by(|a, b| a.1.cmp(&b.1));
+
+        let mut results = SearchResults::default();
+        let mut total = 0;
+        for (file, path, doc) in files {
+            if started.elapsed() > BUDGET {
+                results.timed_out = true;
+                break;
+            }
+            let seq = seqs.get(&doc).copied().unwrap_or(0);
+            let text = match cache.get(doc, seq) {
+                Some(t) => t,
+                None => {
+                    let Ok(state) = self.editor.engine.state(collab::DocId(doc as u64)).await
+                    else {
+                        continue;
+                    };
+                    let text: Arc<str> = tokio::task::spawn_blocking(move || text_of(&state))
+                        .await
+                        .internal()?
+                        .unwrap_or_default()
+                        .into();
+                    cache.put(doc, seq, text.clone());
+                    text
+                }
+            };
+            results.searched += 1;
+            let re = re.clone();
+            let limit = MAX_HITS_PER_FILE.min(MAX_HITS - total);
+            let (hits, more) = tokio::task::spawn_blocking(move || matches_in(&re, &text, limit))
+                .await
+                .internal()?;
+            results.truncated |= more;
+            if !hits.is_empty() {
+                total += hits.len();
+                results.files.push(FileHits { file, path, hits });
+            }
+            if total >= MAX_HITS {
+                results.truncated = true;
+                break;
+            }
+        }
+        Ok(results)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(text: &str, regex: bool, case_sensitive: bool) -> SearchQuery {
+        SearchQuery {
+            text: text.into(),
+            regex,
+            case_sensitive,
+        }
+    }
+
+    #[test]
+    fn plain_regex_and_case() {
+        let text = "let x = 1;\nlet Y = foo(x);\n// é then FOO\n";
+        let re = compile(&q("foo", false, false)).expect("compiles");
+        let (hits, more) = matches_in(&re, text, 10);
+        assert!(!more);
+        assert_eq!(hits.iter().map(|h| h.line).collect::<Vec<_>>(), [2, 3]);
+        assert_eq!((hits[0].column, hits[0].end_column), (9, 12));
+        // Columns count UTF-16 units, as Monaco does: "// é then " is 10 units.
+        assert_eq!(hits[1].column, 11);
+        let re = compile(&q("foo", false, true)).expect("compiles");
+        assert_eq!(matches_in(&re, text, 10).0.len(), 1);
+        let re = compile(&q(r"let \w =", true, true)).expect("compiles");
+        assert_eq!(matches_in(&re, text, 10).0.len(), 2);
+        // Plain mode takes regex characters literally.
+        let re = compile(&q("foo(x)", false, true)).expect("compiles");
+        assert_eq!(matches_in(&re, text, 10).0.len(), 1);
+        assert!(compile(&q("(", true, false)).is_err());
+        assert!(compile(&q("", false, false)).is_err());
+        let (hits, more) = matches_in(&compile(&q("let", false, false)).expect("c"), text, 1);
+        assert_eq!((hits.len(), more), (1, true));
+    }
+
+    #[test]
+    fn previews_are_cut_around_the_match() {
+        let line = format!("{}needle{}", "a".repeat(500), "b".repeat(500));
+        let re = compile(&q("needle", false, false)).expect("compiles");
+        let (hits, _) = matches_in(&re, &line, 10);
+        assert!(hits[0].preview.len() < 200);
+        assert!(hits[0].preview.contains("needle"));
+    }
+}

@@ -1,0 +1,615 @@
+//! The tree service: validated operations on a project's folders and files, each serialised
+//! per project (so two renames cannot both take one name) and announced to every tab of the
+//! project. Content never moves: a rename or move changes one row, and a file's text stays in
+//! its document.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Arc, Mutex},
+};
+
+use app::{
+    AppError, AppResult,
+    editor::events::ServerEvent,
+    files::{
+        FileEntry, FileKind,
+        names::{MAX_DEPTH, clash_key, copy_name, free_name, validate_name},
+    },
+    types::{ProjectId, UserId},
+};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
+    TransactionTrait,
+};
+
+use crate::{
+    db::{
+        entities::{document, file, file_blob},
+        now,
+    },
+    editor::Editor,
+    error::Internal,
+    hub::Hub,
+};
+
+/// SQLite allows a limited number of bound variables per statement.
+const CHUNK: usize = 300;
+
+pub(crate) fn entry(m: &file::Model) -> FileEntry {
+    FileEntry {
+        id: m.id,
+        parent: m.parent_id,
+        name: m.name.clone(),
+        kind: FileKind::parse(&m.kind).unwrap_or(FileKind::File),
+        doc: m.document_id,
+        size: m.size,
+        updated_at: m.updated_at,
+        deleted_at: m.deleted_at,
+    }
+}
+
+/// All of a project's rows, for operations over a whole subtree.
+pub(crate) struct Snapshot {
+    pub rows: HashMap<i64, file::Model>,
+    pub children: HashMap<Option<i64>, Vec<i64>>,
+}
+
+impl Snapshot {
+    pub(crate) fn is_live(&self, id: i64) -> bool {
+        let mut cur = Some(id);
+        for _ in 0..=MAX_DEPTH + 1 {
+            match cur {
+                None => return true,
+                Some(c) => match self.rows.get(&c) {
+                    Some(r) if r.deleted_at.is_none() => cur = r.parent_id,
+                    _ => return false,
+                },
+            }
+        }
+        false
+    }
+
+    /// `id` and everything below it, parents before children.
+    pub(crate) fn subtree(&self, id: i64) -> Vec<i64> {
+        let mut out = vec![id];
+        let mut i = 0;
+        while i < out.len() {
+            if let Some(kids) = self.children.get(&Some(out[i])) {
+                out.extend(kids);
+            }
+            i += 1;
+        }
+        out
+    }
+
+    /// Levels below `id` (0 for a file).
+    fn height(&self, id: i64) -> usize {
+        self.children.get(&Some(id)).map_or(0, |kids| {
+            1 + kids.iter().map(|k| self.height(*k)).max().unwrap_or(0)
+        })
+    }
+
+    /// `a/b/c.rs` for a row.
+    pub(crate) fn path(&self, id: i64) -> Option<String> {
+        let mut parts = Vec::new();
+        let mut cur = Some(id);
+        while let Some(c) = cur {
+            let r = self.rows.get(&c)?;
+            parts.push(r.name.as_str());
+            cur = r.parent_id;
+            if parts.len() > MAX_DEPTH + 1 {
+                return None;
+            }
+        }
+        parts.reverse();
+        Some(parts.join("/"))
+    }
+}
+
+pub(crate) async fn snapshot(db: &impl ConnectionTrait, project: ProjectId) -> AppResult<Snapshot> {
+    let rows = file::Entity::find()
+        .filter(file::Column::ProjectId.eq(project.0))
+        .all(db)
+        .await
+        .internal()?;
+    let mut children: HashMap<Option<i64>, Vec<i64>> = HashMap::new();
+    for r in &rows {
+        children.entry(r.parent_id).or_default().push(r.id);
+    }
+    Ok(Snapshot {
+        rows: rows.into_iter().map(|r| (r.id, r)).collect(),
+        children,
+    })
+}
+
+/// A row to insert.
+pub(crate) struct NewEntry<'a> {
+    pub parent: Option<i64>,
+    pub name: &'a str,
+    pub kind: FileKind,
+    pub doc: Option<i64>,
+    pub size: Option<i64>,
+}
+
+#[derive(Clone)]
+pub struct Tree {
+    pub(crate) db: DatabaseConnection,
+    pub(crate) editor: Editor,
+    pub(crate) hub: Hub,
+    /// Directories mirroring projects; told about every change.
+    pub(crate) disks: super::disk::Disks,
+    locks: Arc<Mutex<HashMap<ProjectId, Arc<tokio::sync::Mutex<()>>>>>,
+}
+
+impl Tree {
+    pub fn new(db: DatabaseConnection, editor: Editor, hub: Hub) -> Self {
+        Self {
+            db,
+            editor,
+            hub,
+            disks: super::disk::Disks::default(),
+            locks: Arc::default(),
+        }
+    }
+
+    /// Tree changes of one project happen one at a time (on this node).
+    pub(crate) async fn lock(&self, project: ProjectId) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
+            locks.entry(project).or_default().clone()
+        };
+        lock.lock_owned().await
+    }
+
+    pub(crate) fn announce(&self, project: ProjectId, rows: &[file::Model]) {
+        self.disks.tree_changed(project);
+        if !rows.is_empty() {
+            self.hub.publish(
+                project,
+                &ServerEvent::Tree {
+                    entries: rows.iter().map(entry).collect(),
+                },
+            );
+        }
+    }
+
+    pub(crate) async fn row(&self, project: ProjectId, id: i64) -> AppResult<file::Model> {
+        file::Entity::find_by_id(id)
+            .one(&self.db)
+            .await
+            .internal()?
+            .filter(|r| r.project_id == project.0)
+            .ok_or_else(|| AppError::NotFound("File".into()))
+    }
+
+    /// The row, which must be in the tree (not in the trash, nor inside a trashed folder);
+    /// with the folders above it, nearest first.
+    async fn live_row(
+        &self,
+        project: ProjectId,
+        id: i64,
+    ) -> AppResult<(file::Model, Vec<file::Model>)> {
+        let row = self.row(project, id).await?;
+        let above = self.ancestors(project, row.parent_id).await?;
+        if row.deleted_at.is_some() || above.iter().any(|a| a.deleted_at.is_some()) {
+            return Err(AppError::NotFound("File".into()));
+        }
+        Ok((row, above))
+    }
+
+    /// `parent` and the folders above it, nearest first.
+    async fn ancestors(
+        &self,
+        project: ProjectId,
+        mut parent: Option<i64>,
+    ) -> AppResult<Vec<file::Model>> {
+        let mut out = Vec::new();
+        while let Some(p) = parent {
+            if out.len() > MAX_DEPTH {
+                return Err(AppError::Conflict("The folder tree is too deep.".into()));
+            }
+            let row = self.row(project, p).await?;
+            parent = row.parent_id;
+            out.push(row);
+        }
+        Ok(out)
+    }
+
+    /// A folder new entries may go into: `None` (the root) or a live folder. Returns its
+    /// depth (0 for the root) and the folders from it up.
+    async fn target_folder(
+        &self,
+        project: ProjectId,
+        parent: Option<i64>,
+    ) -> AppResult<(usize, Vec<file::Model>)> {
+        let Some(p) = parent else {
+            return Ok((0, Vec::new()));
+        };
+        let (row, above) = self.live_row(project, p).await.map_err(|e| match e {
+            AppError::NotFound(_) => AppError::NotFound("Folder".into()),
+            e => e,
+        })?;
+        if row.kind != FileKind::Folder.as_str() {
+            return Err(AppError::invalid("parent", "Only folders can hold files."));
+        }
+        let mut chain = vec![row];
+        chain.extend(above);
+        Ok((chain.len(), chain))
+    }
+
+    /// Keys of the live names in a folder, except `except`.
+    async fn taken(
+        &self,
+        project: ProjectId,
+        parent: Option<i64>,
+        except: Option<i64>,
+    ) -> AppResult<HashSet<String>> {
+        let q = file::Entity::find()
+            .filter(file::Column::ProjectId.eq(project.0))
+            .filter(file::Column::DeletedAt.is_null());
+        let q = match parent {
+            Some(p) => q.filter(file::Column::ParentId.eq(p)),
+            None => q.filter(file::Column::ParentId.is_null()),
+        };
+        Ok(q.all(&self.db)
+            .await
+            .internal()?
+            .into_iter()
+            .filter(|r| Some(r.id) != except)
+            .map(|r| clash_key(&r.name))
+            .collect())
+    }
+
+    async fn check_free(
+        &self,
+        project: ProjectId,
+        parent: Option<i64>,
+        name: &str,
+        except: Option<i64>,
+    ) -> AppResult<()> {
+        if self
+            .taken(project, parent, except)
+            .await?
+            .contains(&clash_key(name))
+        {
+            return Err(AppError::invalid(
+                "name",
+                format!("“{name}” already exists in this folder."),
+            ));
+        }
+        Ok(())
+    }
+
+    pub async fn list(&self, project: ProjectId) -> AppResult<Vec<FileEntry>> {
+        let rows = file::Entity::find()
+            .filter(file::Column::ProjectId.eq(project.0))
+            .all(&self.db)
+            .await
+            .internal()?;
+        Ok(rows.iter().map(entry).collect())
+    }
+
+    /// Inserts a row (its document already made) and announces it. The caller holds the lock
+    /// and has checked the name.
+    pub(crate) async fn insert(
+        &self,
+        db: &impl ConnectionTrait,
+        project: ProjectId,
+        by: UserId,
+        new: NewEntry<'_>,
+    ) -> AppResult<file::Model> {
+        let NewEntry {
+            parent,
+            name,
+            kind,
+            doc,
+            size,
+        } = new;
+        let at = now();
+        file::Entity::insert(file::ActiveModel {
+            project_id: Set(project.0),
+            parent_id: Set(parent),
+            name: Set(name.to_owned()),
+            kind: Set(kind.as_str().to_owned()),
+            document_id: Set(doc),
+            created_by: Set(by.0),
+            created_at: Set(at),
+            updated_at: Set(at),
+            deleted_at: Set(None),
+            size: Set(size),
+            ..Default::default()
+        })
+        .exec_with_returning(db)
+        .await
+        .internal()
+    }
+
+    pub async fn create(
+        &self,
+        project: ProjectId,
+        by: UserId,
+        parent: Option<i64>,
+        name: &str,
+        kind: FileKind,
+        text: Option<&str>,
+    ) -> AppResult<FileEntry> {
+        validate_name(name)?;
+        if kind == FileKind::Blob {
+            return Err(AppError::invalid(
+                "kind",
+                "Binary files come from an upload or import.",
+            ));
+        }
+        let _guard = self.lock(project).await;
+        let (depth, _) = self.target_folder(project, parent).await?;
+        if depth >= MAX_DEPTH {
+            return Err(AppError::invalid(
+                "name",
+                format!("Folders nest at most {MAX_DEPTH} deep."),
+            ));
+        }
+        self.check_free(project, parent, name, None).await?;
+        let doc = match kind {
+            FileKind::File => Some(
+                self.editor
+                    .create_with(
+                        project,
+                        by,
+                        Some(super::text::initial_state(text.unwrap_or_default())),
+                    )
+                    .await?,
+            ),
+            _ => None,
+        };
+        let row = self
+            .insert(
+                &self.db,
+                project,
+                by,
+                NewEntry {
+                    parent,
+                    name,
+                    kind,
+                    doc,
+                    size: None,
+                },
+            )
+            .await?;
+        self.announce(project, std::slice::from_ref(&row));
+        Ok(entry(&row))
+    }
+
+    async fn update(&self, row: file::Model, change: file::ActiveModel) -> AppResult<file::Model> {
+        let mut change = change;
+        change.id = Set(row.id);
+        change.updated_at = Set(now());
+        file::Entity::update(change).exec(&self.db).await.internal()
+    }
+
+    pub async fn rename(&self, project: ProjectId, id: i64, name: &str) -> AppResult<FileEntry> {
+        validate_name(name)?;
+        let _guard = self.lock(project).await;
+        let (row, _) = self.live_row(project, id).await?;
+        if row.name == name {
+            return Ok(entry(&row));
+        }
+        self.check_free(project, row.parent_id, name, Some(id))
+            .await?;
+        let row = self
+            .update(
+                row,
+                file::ActiveModel {
+                    name: Set(name.to_owned()),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        self.announce(project, std::slice::from_ref(&row));
+        Ok(entry(&row))
+    }
+
+    pub async fn move_to(
+        &self,
+        project: ProjectId,
+        id: i64,
+        parent: Option<i64>,
+    ) -> AppResult<FileEntry> {
+        let _guard = self.lock(project).await;
+        let (row, _) = self.live_row(project, id).await?;
+        if row.parent_id == parent {
+            return Ok(entry(&row));
+        }
+        let (depth, chain) = self.target_folder(project, parent).await?;
+        if chain.iter().any(|f| f.id == id) {
+            return Err(AppError::Conflict(
+                "A folder cannot be moved into itself.".into(),
+            ));
+        }
+        if row.kind == FileKind::Folder.as_str() {
+            let tree = snapshot(&self.db, project).await?;
+            if depth + 1 + tree.height(id) > MAX_DEPTH {
+                return Err(AppError::Conflict(format!(
+                    "Folders nest at most {MAX_DEPTH} deep."
+                )));
+            }
+        }
+        self.check_free(project, parent, &row.name, Some(id))
+            .await?;
+        let row = self
+            .update(
+                row,
+                file::ActiveModel {
+                    parent_id: Set(parent),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        self.announce(project, std::slice::from_ref(&row));
+        Ok(entry(&row))
+    }
+
+    pub async fn trash(&self, project: ProjectId, id: i64) -> AppResult<FileEntry> {
+        let _guard = self.lock(project).await;
+        let (row, _) = self.live_row(project, id).await?;
+        let row = self
+            .update(
+                row,
+                file::ActiveModel {
+                    deleted_at: Set(Some(now())),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        self.announce(project, std::slice::from_ref(&row));
+        Ok(entry(&row))
+    }
+
+    pub async fn restore(&self, project: ProjectId, id: i64) -> AppResult<FileEntry> {
+        let _guard = self.lock(project).await;
+        let row = self.row(project, id).await?;
+        if row.deleted_at.is_none() {
+            return Err(AppError::Conflict("That is not in the trash.".into()));
+        }
+        // Back into its folder if that is still in the tree, else to the root.
+        let parent = match self.target_folder(project, row.parent_id).await {
+            Ok(_) => row.parent_id,
+            Err(_) => None,
+        };
+        let taken = self.taken(project, parent, Some(id)).await?;
+        let name = free_name(&row.name, |k| taken.contains(k));
+        let row = self
+            .update(
+                row,
+                file::ActiveModel {
+                    deleted_at: Set(None),
+                    parent_id: Set(parent),
+                    name: Set(name),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        self.announce(project, std::slice::from_ref(&row));
+        Ok(entry(&row))
+    }
+
+    pub async fn empty_trash(&self, project: ProjectId) -> AppResult<u64> {
+        let _guard = self.lock(project).await;
+        let tree = snapshot(&self.db, project).await?;
+        let ids: Vec<i64> = tree
+            .rows
+            .keys()
+            .copied()
+            .filter(|id| !tree.is_live(*id))
+            .collect();
+        let docs: Vec<i64> = ids
+            .iter()
+            .filter_map(|id| tree.rows.get(id).and_then(|r| r.document_id))
+            .collect();
+        let txn = self.db.begin().await.internal()?;
+        for chunk in ids.chunks(CHUNK) {
+            file_blob::Entity::delete_many()
+                .filter(file_blob::Column::FileId.is_in(chunk.iter().copied()))
+                .exec(&txn)
+                .await
+                .internal()?;
+            file::Entity::delete_many()
+                .filter(file::Column::Id.is_in(chunk.iter().copied()))
+                .exec(&txn)
+                .await
+                .internal()?;
+        }
+        // The documents go too (their update logs cascade).
+        for chunk in docs.chunks(CHUNK) {
+            document::Entity::delete_many()
+                .filter(document::Column::Id.is_in(chunk.iter().copied()))
+                .exec(&txn)
+                .await
+                .internal()?;
+        }
+        txn.commit().await.internal()?;
+        if !ids.is_empty() {
+            self.disks.tree_changed(project);
+            self.hub
+                .publish(project, &ServerEvent::Purged { ids: ids.clone() });
+        }
+        Ok(ids.len() as u64)
+    }
+
+    pub async fn duplicate(&self, project: ProjectId, by: UserId, id: i64) -> AppResult<FileEntry> {
+        let _guard = self.lock(project).await;
+        let (row, _) = self.live_row(project, id).await?;
+        let taken = self.taken(project, row.parent_id, None).await?;
+        let name = copy_name(&row.name, |k| taken.contains(k));
+        let tree = snapshot(&self.db, project).await?;
+        let mut made = Vec::new();
+        // Old id → new id, so children land in the copies of their folders.
+        let mut copies: HashMap<i64, i64> = HashMap::new();
+        for old in tree.subtree(id) {
+            let Some(src) = tree.rows.get(&old) else {
+                continue;
+            };
+            if src.deleted_at.is_some() && old != id {
+                continue;
+            }
+            let parent = if old == id {
+                row.parent_id
+            } else {
+                match src.parent_id.and_then(|p| copies.get(&p)) {
+                    Some(p) => Some(*p),
+                    None => continue, // inside a trashed folder
+                }
+            };
+            let doc = match src.document_id {
+                Some(d) => {
+                    let state = self
+                        .editor
+                        .engine
+                        .state(collab::DocId(d as u64))
+                        .await
+                        .map_err(|e| {
+                            tracing::error!(doc = d, error = %e, "cannot read a document to copy");
+                            AppError::Internal
+                        })?;
+                    Some(self.editor.create_with(project, by, Some(state)).await?)
+                }
+                None => None,
+            };
+            let kind = FileKind::parse(&src.kind).unwrap_or(FileKind::File);
+            let new_name = if old == id { &name } else { &src.name };
+            let copy = self
+                .insert(
+                    &self.db,
+                    project,
+                    by,
+                    NewEntry {
+                        parent,
+                        name: new_name,
+                        kind,
+                        doc,
+                        size: src.size,
+                    },
+                )
+                .await?;
+            if kind == FileKind::Blob
+                && let Some(blob) = file_blob::Entity::find_by_id(old)
+                    .one(&self.db)
+                    .await
+                    .internal()?
+            {
+                file_blob::Entity::insert(file_blob::ActiveModel {
+                    file_id: Set(copy.id),
+                    data: Set(blob.data),
+                })
+                .exec(&self.db)
+                .await
+                .internal()?;
+            }
+            copies.insert(old, copy.id);
+            made.push(copy);
+        }
+        self.announce(project, &made);
+        made.first()
+            .map(entry)
+            .ok_or_else(|| AppError::NotFound("File".into()))
+    }
+}

@@ -1,0 +1,272 @@
+//! Disk-backed projects: a directory imported as a project (honouring .gitignore and the ignore
+//! list, skipping symlinks), browser edits written back atomically, changes on disk applied
+//! live as minimal edits, tree operations replayed on disk, and every path-traversal or
+//! symlink-escape attempt refused.
+
+mod common;
+
+use std::{path::Path, time::Duration};
+
+use common::{Backend, TestServer, tab::TabClient};
+use serde_json::{Value, json};
+use server::files::disk::{Root, relative};
+use yrs::{Assoc, IndexedSequence, Transact};
+
+const QUIET: Duration = Duration::from_millis(200);
+
+/// Polls `check` for up to 10 s.
+async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    for _ in 0..100 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+fn tree_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("src")).expect("mkdir");
+    std::fs::create_dir_all(root.join("build")).expect("mkdir");
+    std::fs::create_dir_all(root.join("node_modules/x")).expect("mkdir");
+    std::fs::write(root.join("src/main.rs"), "fn main() {\n    run();\n}\n").expect("write");
+    std::fs::write(root.join(".gitignore"), "build/\n*.log\n").expect("write");
+    std::fs::write(root.join("build/out.txt"), "ignored").expect("write");
+    std::fs::write(root.join("debug.log"), "ignored").expect("write");
+    std::fs::write(root.join("node_modules/x/index.js"), "ignored").expect("write");
+    std::fs::write(root.join("logo.bin"), [0u8, 159, 146, 150]).expect("write");
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink("/etc", root.join("escape")).expect("symlink");
+        std::os::unix::fs::symlink("src/main.rs", root.join("inner-link")).expect("symlink");
+    }
+    dir
+}
+
+async fn paths(api: &common::Api, project: i64) -> Vec<(String, Value)> {
+    let entries = api
+        .json_ok("files/list", json!({ "project": project }))
+        .await
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let name_of = |id: i64| {
+        entries
+            .iter()
+            .find(|e| e["id"] == id)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    entries
+        .iter()
+        .filter(|e| e["deleted_at"].is_null())
+        .map(|e| {
+            let mut parts = vec![e["name"].as_str().unwrap_or_default().to_owned()];
+            let mut parent = e["parent"].as_i64();
+            while let Some(p) = parent {
+                let row = name_of(p);
+                parts.push(row["name"].as_str().unwrap_or_default().to_owned());
+                parent = row["parent"].as_i64();
+            }
+            parts.reverse();
+            (parts.join("/"), e.clone())
+        })
+        .collect()
+}
+
+fn no_temp_files(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .all(|e| !e.file_name().to_string_lossy().ends_with(".tmp"))
+        })
+        .unwrap_or(true)
+}
+
+async fn directory_round_trip(backend: Backend) {
+    let dir = tree_dir();
+    let root = dir.path().to_owned();
+    let server = TestServer::start(backend).await;
+    let owner = server.client();
+    let uid = owner.signup("dee").await;
+    let files = server.state().files.clone();
+    let project = files
+        .disks()
+        .bind(
+            &files,
+            &root,
+            app::types::UserId(uid),
+            vec!["node_modules".into()],
+            Duration::from_millis(50),
+        )
+        .await
+        .expect("binds")
+        .0;
+
+    // Imported: text, binary, folders; not ignored paths, not symlinks.
+    let listed = paths(&owner, project).await;
+    let mut names: Vec<&str> = listed.iter().map(|(p, _)| p.as_str()).collect();
+    names.sort();
+    assert_eq!(names, [".gitignore", "logo.bin", "src", "src/main.rs"]);
+    let main = &listed
+        .iter()
+        .find(|(p, _)| p == "src/main.rs")
+        .expect("main")
+        .1;
+    let doc = main["doc"].as_i64().expect("a text file");
+    let logo = &listed
+        .iter()
+        .find(|(p, _)| p == "logo.bin")
+        .expect("logo")
+        .1;
+    assert_eq!(logo["kind"], "blob");
+
+    // A browser edit lands in the file, atomically.
+    let url = server.ws_url(&format!("/ws?project={project}"));
+    let mut tab = TabClient::connect(&url, &owner.cookie())
+        .await
+        .expect("connects");
+    tab.open(doc).await;
+    tab.pump(QUIET).await;
+    assert_eq!(tab.text(doc), "fn main() {\n    run();\n}\n");
+    tab.insert(doc, 0, "// hi\n").await;
+    assert!(tab.wait_saved(doc, Duration::from_secs(5)).await);
+    let file = root.join("src/main.rs");
+    eventually("the edit on disk", async || {
+        std::fs::read_to_string(&file).is_ok_and(|t| t == "// hi\nfn main() {\n    run();\n}\n")
+    })
+    .await;
+    assert!(
+        no_temp_files(&root.join("src")),
+        "no temporary files left behind"
+    );
+
+    // A change on disk reaches the connected tab as a minimal edit: a position pinned before
+    // `fn main` (another user's cursor, say) is still before `fn main` afterwards.
+    let pinned = {
+        let d = tab.doc(doc);
+        let text = d.get_or_insert_text("content");
+        let txn = d.transact();
+        text.sticky_index(&txn, 6, Assoc::After).expect("sticky")
+    };
+    std::fs::write(&file, "// hi\nfn main() {\n    run_fast();\n}\n").expect("external write");
+    eventually("the disk change in the tab", async || {
+        tab.pump(Duration::from_millis(50)).await;
+        tab.text(doc) == "// hi\nfn main() {\n    run_fast();\n}\n"
+    })
+    .await;
+    let d = tab.doc(doc);
+    let at = pinned.get_offset(&d.transact()).expect("resolves").index;
+    assert_eq!(at, 6, "the cursor survived the change on disk");
+
+    // Tree operations in the browser are replayed on disk.
+    let id = main["id"].as_i64().expect("id");
+    owner
+        .json_ok(
+            "files/rename",
+            json!({ "project": project, "id": id, "name": "app.rs" }),
+        )
+        .await;
+    eventually("the rename on disk", async || {
+        root.join("src/app.rs").exists() && !file.exists()
+    })
+    .await;
+    owner
+        .json_ok("files/trash", json!({ "project": project, "id": id }))
+        .await;
+    eventually("the delete on disk", async || {
+        !root.join("src/app.rs").exists()
+    })
+    .await;
+    owner
+        .json_ok("files/restore", json!({ "project": project, "id": id }))
+        .await;
+    eventually("the restore on disk", async || {
+        std::fs::read_to_string(root.join("src/app.rs"))
+            .is_ok_and(|t| t == "// hi\nfn main() {\n    run_fast();\n}\n")
+    })
+    .await;
+    owner
+        .json_ok(
+            "files/create",
+            json!({ "project": project, "parent": null, "name": "docs", "kind": "folder" }),
+        )
+        .await;
+    eventually("a new folder on disk", async || root.join("docs").is_dir()).await;
+
+    // Files created and deleted by other tools appear and disappear in the tree.
+    std::fs::write(root.join("docs/notes.md"), "# Notes\n").expect("write");
+    eventually("a file made on disk in the tree", async || {
+        paths(&owner, project)
+            .await
+            .iter()
+            .any(|(p, _)| p == "docs/notes.md")
+    })
+    .await;
+    std::fs::write(root.join("docs/ignored.log"), "x").expect("write");
+    std::fs::remove_file(root.join("docs/notes.md")).expect("rm");
+    eventually("a file removed on disk leaves the tree", async || {
+        !paths(&owner, project)
+            .await
+            .iter()
+            .any(|(p, _)| p == "docs/notes.md")
+    })
+    .await;
+    assert!(
+        !paths(&owner, project)
+            .await
+            .iter()
+            .any(|(p, _)| p.ends_with(".log")),
+        "gitignored files never enter the tree"
+    );
+    server.finish().await;
+}
+
+db_tests!(directory_round_trip);
+
+#[test]
+fn traversal_and_symlink_escapes_are_refused() {
+    let dir = tree_dir();
+    let outside = tempfile::tempdir().expect("temp dir");
+    std::fs::write(outside.path().join("secret"), "s3cret").expect("write");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("out")).expect("symlink");
+    let root = Root::open(dir.path()).expect("opens");
+    let attacks = [
+        "../secret",
+        "src/../../secret",
+        "/etc/passwd",
+        "//etc/passwd",
+        "..",
+        "src/..",
+        "./src/main.rs",
+        "",
+        "src\0main.rs",
+        "..\\secret",
+        "escape/passwd",
+        "out/secret",
+        "inner-link",
+    ];
+    for attack in attacks {
+        assert!(
+            root.read(attack).is_err(),
+            "read {attack:?} must be refused"
+        );
+        assert!(
+            root.write(attack, b"pwned").is_err(),
+            "write {attack:?} must be refused"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(outside.path().join("secret")).expect("read"),
+        "s3cret",
+        "nothing outside was touched"
+    );
+    assert!(relative("src/main.rs").is_ok());
+    assert_eq!(
+        root.read("src/main.rs").expect("inside is fine"),
+        b"fn main() {\n    run();\n}\n"
+    );
+}
