@@ -69,10 +69,10 @@ test("a tree changes live for a teammate, with presence on open files", async ({
   await expect(row(b.page, "helpers.rs")).toBeVisible();
   await expect(row(b.page, "util.rs")).toHaveCount(0);
   await row(a.page, "helpers.rs").dragTo(row(a.page, "lib"));
-  await expect(row(a.page, "helpers.rs")).toHaveAttribute("aria-level", "2");
+  await expect(row(a.page, "helpers.rs")).toHaveAttribute("data-depth", "1");
   // B's "lib" is collapsed: expanding shows the file inside.
   await row(b.page, "lib").click();
-  await expect(row(b.page, "helpers.rs")).toHaveAttribute("aria-level", "2");
+  await expect(row(b.page, "helpers.rs")).toHaveAttribute("data-depth", "1");
 
   // Delete via the context menu; restore from the trash.
   await row(a.page, "helpers.rs").click({ button: "right" });

@@ -20,8 +20,8 @@ test("sign up, create, share, open the shell, log out", async ({ browser }) => {
   // The shell: tree, editor, chat, status bar with real data and honest empty states. A new
   // project opens its first file, README.md, for its owner.
   await expect(page.getByTestId("project-title")).toHaveText("Moon base");
-  await expect(page.getByTestId("file-list")).toHaveText("README.md");
-  await expect(page.getByTestId("file-tab")).toHaveText("README.md");
+  await expect(page.locator("[data-test=tree-row][data-name='README.md']")).toBeVisible();
+  await expect(page.getByTestId("file-tab")).toHaveAttribute("data-name", "README.md");
   await expect(page.getByTestId("chat-empty")).toHaveText("No messages yet");
   await expect(page.getByTestId("statusbar")).toContainText(`Signed in as ${owner}`);
   await expect(page.getByTestId("statusbar")).toContainText("Role: Owner");
@@ -138,11 +138,11 @@ test("mobile layout switches panels with tabs", async ({ browser }) => {
   await page.reload();
   await hydrated(page);
   await expect(page.getByTestId("file-tab")).toBeVisible();
-  await expect(page.getByTestId("file-list")).toBeHidden();
-  await page.getByRole("tab", { name: "Files" }).click();
-  await expect(page.getByTestId("file-list")).toBeVisible();
+  await expect(page.getByTestId("file-tree")).toBeHidden();
+  await page.getByRole("tab", { name: "Files", exact: true }).click();
+  await expect(page.getByTestId("file-tree")).toBeVisible();
   await expect(page.getByTestId("file-tab")).toBeHidden();
-  await page.getByRole("tab", { name: "Chat" }).click();
+  await page.getByRole("tab", { name: "Chat", exact: true }).click();
   await expect(page.getByTestId("chat-empty")).toBeVisible();
   await ctx.close();
 });

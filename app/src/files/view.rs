@@ -711,7 +711,7 @@ fn TreeRow(
             <div class="tree-row" role="treeitem" data-test="tree-row" data-name=row.name.clone()
                 data-id=id data-kind=row.kind.as_str()
                 aria-expanded=folder.then(|| row.expanded.to_string())
-                attr:aria-level=row.depth + 1
+                attr:aria-level=row.depth + 1 data-depth=row.depth
                 style=format!("top:{}px;padding-left:{}px", index as f64 * ROW_H, 8 + row.depth * 14)
                 class:selected=move || files.selected.get() == Some(id)
                 class:active=move || files.tabs.active.get() == Some(id)

@@ -46,7 +46,7 @@ pub(crate) fn Dashboard() -> impl IntoView {
                 <summary>"Import a project from a zip"</summary>
                 <form method="post" action="/api/projects/import" enctype="multipart/form-data"
                     class="row-form" data-test="import-zip">
-                    <input name="name" type="text" placeholder="Project name (default: the zip's name)" aria-label="Project name"/>
+                    <input name="name" type="text" placeholder="Name (default: the zip's name)" aria-label="Name for the imported project"/>
                     <input name="file" type="file" accept=".zip,application/zip" required aria-label="Zip file"/>
                     <button type="submit">"Import"</button>
                 </form>
