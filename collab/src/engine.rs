@@ -184,6 +184,11 @@ impl Engine {
         docs.get(&doc).filter(|tx| !tx.is_closed()).cloned()
     }
 
+    /// Whether `doc` is open (loaded, with an owner) on this node.
+    pub fn is_open(&self, doc: DocId) -> bool {
+        self.live_owner(doc).is_some()
+    }
+
     /// The document's whole current state as one v1 update: from its owner when it is open
     /// (including updates not yet committed), else from the store without opening it.
     pub async fn state(&self, doc: DocId) -> Result<Vec<u8>, EngineError> {

@@ -52,6 +52,11 @@ pub async fn prepare(config: Config) -> Result<AppState> {
     let files = files::Files::new(
         files::Tree::new(db.clone(), editor.clone(), hub.clone()),
         projects.clone(),
+        files::DirSettings {
+            admins: config.admins.clone(),
+            ignore: config.dir_ignore.clone(),
+            flush: Duration::from_millis(config.dir_flush_ms),
+        },
     );
     // Edited documents of disk-backed projects are written back to their files.
     let disks = files.disks().clone();

@@ -224,8 +224,6 @@ async fn directory_round_trip(backend: Backend) {
     server.finish().await;
 }
 
-db_tests!(directory_round_trip);
-
 #[test]
 fn traversal_and_symlink_escapes_are_refused() {
     let dir = tree_dir();
@@ -270,3 +268,37 @@ fn traversal_and_symlink_escapes_are_refused() {
         b"fn main() {\n    run();\n}\n"
     );
 }
+
+async fn admins_open_server_folders(backend: Backend) {
+    let dir = tree_dir();
+    let server = TestServer::start_with(backend, |c| c.admins = vec!["ada".into()]).await;
+    let (admin, member) = (server.client(), server.client());
+    admin.signup("ada").await;
+    member.signup("mel").await;
+    let path = dir.path().to_string_lossy().into_owned();
+    assert_eq!(admin.ok("files/can_open_dirs", &[]).await, json!(true));
+    assert_eq!(member.ok("files/can_open_dirs", &[]).await, json!(false));
+    let refused = member.call("files/open_dir", &[("path", &path)]).await;
+    assert_eq!(refused.status, reqwest::StatusCode::FORBIDDEN);
+    let relative = admin.call("files/open_dir", &[("path", "some/dir")]).await;
+    assert_eq!(relative.status, reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    let missing = admin
+        .call("files/open_dir", &[("path", "/no/such/dir")])
+        .await;
+    assert_eq!(missing.status, reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    let project = admin.ok("files/open_dir", &[("path", &path)]).await;
+    let project = project.as_i64().expect("a project id");
+    assert!(
+        paths(&admin, project)
+            .await
+            .iter()
+            .any(|(p, _)| p == "src/main.rs"),
+        "the folder's files are in the project"
+    );
+    // The same folder is the same project.
+    let again = admin.ok("files/open_dir", &[("path", &path)]).await;
+    assert_eq!(again.as_i64(), Some(project));
+    server.finish().await;
+}
+
+db_tests!(directory_round_trip, admins_open_server_folders);

@@ -23,7 +23,8 @@ commands:
                   Playwright suite against a release server
   bench ARGS...   build (release) and run the load generator against a fresh server,
                   e.g. `cargo xtask bench clients --clients 100 --writers 5 --rate 20`
-                  (see `cargo xtask bench --help`; numbers go to BENCHMARKS.md)
+                  (see `cargo xtask bench --help`; numbers go to BENCHMARKS.md);
+                  `cargo xtask bench ui` runs the browser benchmarks (end2end/bench)
   setup           only install what is missing";
 
 fn main() -> ExitCode {
@@ -140,6 +141,11 @@ fn bench(args: &[String]) -> Result {
     let ctx = Ctx::new()?;
     ctx.setup(false)?;
     ctx.build_release()?;
+    // Browser benchmarks: Playwright against a release server (end2end/bench).
+    if args.first().map(String::as_str) == Some("ui") {
+        tools::chromium(&ctx)?;
+        return end_to_end(&ctx, "end2end/bench.config.ts");
+    }
     ctx.step(
         "build load generator",
         "cargo",
@@ -231,7 +237,7 @@ fn test() -> Result {
     run_step("rust tests", rust_tests)?;
     fuzz(&ctx)?;
     ctx.build_release()?;
-    end_to_end(&ctx)
+    end_to_end(&ctx, "end2end/playwright.config.ts")
 }
 
 /// A short bounded run of the decoder fuzz target (`collab/fuzz`). It needs nightly; without it
@@ -312,7 +318,9 @@ impl Drop for ServerGuard {
     }
 }
 
-fn end_to_end(ctx: &Ctx) -> Result {
+/// Starts a release server on a free port with a fresh data dir and runs Playwright with
+/// `config` against it.
+fn end_to_end(ctx: &Ctx, config: &str) -> Result {
     let port = free_port()?;
     let data = env::temp_dir().join(format!("tandem-e2e-{}-{port}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
@@ -331,15 +339,7 @@ fn end_to_end(ctx: &Ctx) -> Result {
         .map_err(|e| format!("cannot start tandem: {e}"))?;
     let server = ServerGuard(child);
     wait_healthy(port)?;
-    let mut playwright = ctx.cmd(
-        "npx",
-        &[
-            "playwright",
-            "test",
-            "--config",
-            "end2end/playwright.config.ts",
-        ],
-    );
+    let mut playwright = ctx.cmd("npx", &["playwright", "test", "--config", config]);
     playwright.env("BASE_URL", &base);
     let result = run_step("playwright", playwright);
     drop(server);

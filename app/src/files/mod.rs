@@ -174,6 +174,26 @@ pub async fn duplicate_entry(project: ProjectId, id: i64) -> Result<FileEntry, A
     ctx.services.files.duplicate(project, ctx.user.id, id).await
 }
 
+/// Whether the caller may open folders on the server as projects (server admins only).
+#[server(endpoint = "files/can_open_dirs")]
+pub async fn can_open_dirs() -> Result<bool, AppError> {
+    let user = crate::auth::ssr::current_user().await?;
+    let services = crate::auth::ssr::services()?;
+    Ok(services.files.is_admin(&user.name))
+}
+
+/// Opens a folder on the server's disk as a disk-backed project (server admins only); the same
+/// folder always maps to the same project.
+#[server(endpoint = "files/open_dir")]
+pub async fn open_dir(path: String) -> Result<ProjectId, AppError> {
+    let user = crate::auth::ssr::current_user().await?;
+    let services = crate::auth::ssr::services()?;
+    if !services.files.is_admin(&user.name) {
+        return Err(AppError::Forbidden);
+    }
+    services.files.open_dir(user.id, &path).await
+}
+
 /// Searches the live text of every file, bounded in time and results.
 #[server(endpoint = "files/search", input = Json)]
 pub async fn search_files(

@@ -20,6 +20,14 @@ pub(crate) fn Dashboard() -> impl IntoView {
             navigate(&format!("/p/{}", p.id), Default::default());
         }
     });
+    let open_dir = ServerAction::<crate::files::OpenDir>::new();
+    let may_open_dirs = Resource::new(|| (), |_| crate::files::can_open_dirs());
+    let navigate_dir = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(p)) = open_dir.value().get() {
+            navigate_dir(&format!("/p/{p}"), Default::default());
+        }
+    });
     let create_error = move || {
         create
             .value()
@@ -51,6 +59,23 @@ pub(crate) fn Dashboard() -> impl IntoView {
                     <button type="submit">"Import"</button>
                 </form>
             </details>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    may_open_dirs.await.unwrap_or(false).then(|| view! {
+                        <details class="open-dir" data-test="open-dir">
+                            <summary>"Open a folder on the server (admin)"</summary>
+                            <ActionForm action=open_dir attr:class="row-form">
+                                <input name="path" type="text" required placeholder="/srv/repos/my-repo"
+                                    aria-label="Folder path on the server"/>
+                                <button type="submit" disabled=move || open_dir.pending().get()>"Open folder"</button>
+                            </ActionForm>
+                            <p class="form-error" role="alert" data-test="open-dir-error">
+                                {move || open_dir.value().get().and_then(Result::err).map(|e| e.to_string())}
+                            </p>
+                        </details>
+                    })
+                })}
+            </Suspense>
             <Suspense fallback=loading>
                 {move || Suspend::new(async move {
                     match projects.await {

@@ -380,6 +380,8 @@ impl Disks {
             .await
             .internal()?;
         let project = match existing {
+            // Already mirrored by this server: nothing more to do.
+            Some(p) if self.is_bound(ProjectId(p.id)) => return Ok(ProjectId(p.id)),
             Some(p) => ProjectId(p.id),
             None => {
                 let name = root

@@ -28,14 +28,28 @@ pub struct Files {
     pub tree: Tree,
     pub(crate) projects: Arc<dyn app::projects::ssr::Projects>,
     texts: Arc<search::TextCache>,
+    dirs: Arc<DirSettings>,
+}
+
+/// How disk-backed projects are served, and who may open them from the UI.
+#[derive(Debug, Clone, Default)]
+pub struct DirSettings {
+    pub admins: Vec<String>,
+    pub ignore: Vec<String>,
+    pub flush: std::time::Duration,
 }
 
 impl Files {
-    pub fn new(tree: Tree, projects: Arc<dyn app::projects::ssr::Projects>) -> Self {
+    pub fn new(
+        tree: Tree,
+        projects: Arc<dyn app::projects::ssr::Projects>,
+        dirs: DirSettings,
+    ) -> Self {
         Self {
             tree,
             projects,
             texts: Arc::default(),
+            dirs: Arc::new(dirs),
         }
     }
 
@@ -103,6 +117,23 @@ impl FileService for Files {
 
     async fn search(&self, project: ProjectId, query: SearchQuery) -> AppResult<SearchResults> {
         self.tree.search(&self.texts, project, query).await
+    }
+
+    fn is_admin(&self, name: &str) -> bool {
+        self.dirs.admins.iter().any(|a| a == name)
+    }
+
+    async fn open_dir(&self, by: UserId, path: &str) -> AppResult<ProjectId> {
+        let path = std::path::Path::new(path.trim());
+        if !path.is_absolute() {
+            return Err(app::AppError::invalid(
+                "path",
+                "Give the folder's absolute path on the server.",
+            ));
+        }
+        self.disks()
+            .bind(self, path, by, self.dirs.ignore.clone(), self.dirs.flush)
+            .await
     }
 }
 

@@ -14,10 +14,16 @@ use app::{
     types::ProjectId,
 };
 use regex::{Regex, RegexBuilder};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::{text::text_of, tree::Tree};
-use crate::{db::entities::document, error::Internal};
+use super::{
+    text::{text_of, text_of_parts},
+    tree::Tree,
+};
+use crate::{
+    db::entities::{document, document_update},
+    error::Internal,
+};
 
 /// Longest query accepted.
 const MAX_QUERY: usize = 1000;
@@ -27,6 +33,8 @@ pub const MAX_HITS: usize = 2000;
 const MAX_HITS_PER_FILE: usize = 200;
 /// Wall time for reading and matching.
 pub const BUDGET: Duration = Duration::from_secs(3);
+/// Documents read from the store per query.
+const LOAD_CHUNK: usize = 300;
 /// Characters of context either side of a match in a preview.
 const PREVIEW_CONTEXT: usize = 60;
 
@@ -108,15 +116,16 @@ pub fn matches_in(re: &Regex, text: &str, limit: usize) -> (Vec<SearchHit>, bool
 }
 
 impl Tree {
-    pub async fn search(
+    /// The current text of each document: open ones from their owners (with edits not yet
+    /// committed), cached ones when unchanged, the rest read from the store in bulk (a
+    /// handful of queries instead of one per file) and decoded off the async threads.
+    async fn texts(
         &self,
         cache: &TextCache,
         project: ProjectId,
-        query: SearchQuery,
-    ) -> AppResult<SearchResults> {
-        let started = Instant::now();
-        let re = compile(&query)?;
-        let tree = super::tree::snapshot(&self.db, project).await?;
+        docs: &[i64],
+        started: Instant,
+    ) -> AppResult<HashMap<i64, Arc<str>>> {
         let seqs: HashMap<i64, i64> = document::Entity::find()
             .select_only()
             .column(document::Column::Id)
@@ -128,6 +137,87 @@ impl Tree {
             .internal()?
             .into_iter()
             .collect();
+        let mut texts = HashMap::with_capacity(docs.len());
+        let mut to_load = Vec::new();
+        for &doc in docs {
+            let engine = &self.editor.engine;
+            if engine.is_open(collab::DocId(doc as u64)) {
+                if let Ok(state) = engine.state(collab::DocId(doc as u64)).await {
+                    let text = tokio::task::spawn_blocking(move || text_of(&state))
+                        .await
+                        .internal()?
+                        .unwrap_or_default();
+                    texts.insert(doc, Arc::from(text));
+                }
+                continue;
+            }
+            let seq = seqs.get(&doc).copied().unwrap_or(0);
+            match cache.get(doc, seq) {
+                Some(t) => {
+                    texts.insert(doc, t);
+                }
+                None => to_load.push((doc, seq)),
+            }
+        }
+        for chunk in to_load.chunks(LOAD_CHUNK) {
+            if started.elapsed() > BUDGET {
+                break;
+            }
+            let ids: Vec<i64> = chunk.iter().map(|(d, _)| *d).collect();
+            let rows = document::Entity::find()
+                .filter(document::Column::Id.is_in(ids.clone()))
+                .all(&self.db)
+                .await
+                .internal()?;
+            let mut updates: HashMap<i64, Vec<Vec<u8>>> = HashMap::new();
+            for u in document_update::Entity::find()
+                .filter(document_update::Column::DocumentId.is_in(ids))
+                .order_by_asc(document_update::Column::DocumentId)
+                .order_by_asc(document_update::Column::Seq)
+                .all(&self.db)
+                .await
+                .internal()?
+            {
+                updates.entry(u.document_id).or_default().push(u.data);
+            }
+            let decoded = tokio::task::spawn_blocking(move || {
+                rows.into_iter()
+                    .map(|row| {
+                        let logged = updates.remove(&row.id).unwrap_or_default();
+                        let mut parts: Vec<&[u8]> = Vec::with_capacity(logged.len() + 1);
+                        if let Some(s) = &row.snapshot {
+                            parts.push(s);
+                        }
+                        // Only updates after the snapshot; earlier ones are folded into it.
+                        let after = logged.len().saturating_sub(
+                            usize::try_from(row.last_seq - row.snapshot_seq).unwrap_or(0),
+                        );
+                        parts.extend(logged[after..].iter().map(Vec::as_slice));
+                        (row.id, text_of_parts(&parts).unwrap_or_default())
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .internal()?;
+            for (doc, text) in decoded {
+                let text: Arc<str> = text.into();
+                let seq = chunk.iter().find(|(d, _)| *d == doc).map_or(0, |(_, s)| *s);
+                cache.put(doc, seq, text.clone());
+                texts.insert(doc, text);
+            }
+        }
+        Ok(texts)
+    }
+
+    pub async fn search(
+        &self,
+        cache: &TextCache,
+        project: ProjectId,
+        query: SearchQuery,
+    ) -> AppResult<SearchResults> {
+        let started = Instant::now();
+        let re = compile(&query)?;
+        let tree = super::tree::snapshot(&self.db, project).await?;
         let mut files: Vec<(i64, String, i64)> = tree
             .rows
             .values()
@@ -135,48 +225,38 @@ impl Tree {
             .filter_map(|r| Some((r.id, tree.path(r.id)?, r.document_id?)))
             .collect();
         files.sort_by(|a, b| a.1.cmp(&b.1));
-
-        let mut results = SearchResults::default();
-        let mut total = 0;
-        for (file, path, doc) in files {
-            if started.elapsed() > BUDGET {
-                results.timed_out = true;
-                break;
-            }
-            let seq = seqs.get(&doc).copied().unwrap_or(0);
-            let text = match cache.get(doc, seq) {
-                Some(t) => t,
-                None => {
-                    let Ok(state) = self.editor.engine.state(collab::DocId(doc as u64)).await
-                    else {
-                        continue;
-                    };
-                    let text: Arc<str> = tokio::task::spawn_blocking(move || text_of(&state))
-                        .await
-                        .internal()?
-                        .unwrap_or_default()
-                        .into();
-                    cache.put(doc, seq, text.clone());
-                    text
+        let docs: Vec<i64> = files.iter().map(|f| f.2).collect();
+        let texts = self.texts(cache, project, &docs, started).await?;
+        // One blocking pass over every text, in path order, within the budget.
+        tokio::task::spawn_blocking(move || {
+            let mut results = SearchResults::default();
+            let mut total = 0;
+            for (file, path, doc) in files {
+                let Some(text) = texts.get(&doc) else {
+                    results.timed_out = true;
+                    continue;
+                };
+                if started.elapsed() > BUDGET {
+                    results.timed_out = true;
+                    break;
                 }
-            };
-            results.searched += 1;
-            let re = re.clone();
-            let limit = MAX_HITS_PER_FILE.min(MAX_HITS - total);
-            let (hits, more) = tokio::task::spawn_blocking(move || matches_in(&re, &text, limit))
-                .await
-                .internal()?;
-            results.truncated |= more;
-            if !hits.is_empty() {
-                total += hits.len();
-                results.files.push(FileHits { file, path, hits });
+                results.searched += 1;
+                let limit = MAX_HITS_PER_FILE.min(MAX_HITS - total);
+                let (hits, more) = matches_in(&re, text, limit);
+                results.truncated |= more;
+                if !hits.is_empty() {
+                    total += hits.len();
+                    results.files.push(FileHits { file, path, hits });
+                }
+                if total >= MAX_HITS {
+                    results.truncated = true;
+                    break;
+                }
             }
-            if total >= MAX_HITS {
-                results.truncated = true;
-                break;
-            }
-        }
-        Ok(results)
+            results
+        })
+        .await
+        .internal()
     }
 }
 

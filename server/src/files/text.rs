@@ -47,7 +47,19 @@ pub fn initial_state(text: &str) -> Vec<u8> {
 
 /// The text of a document state (an encoded v1 update).
 pub fn text_of(state: &[u8]) -> Result<String, String> {
-    let d = load(state)?;
+    text_of_parts(&[state])
+}
+
+/// The text of a stored document: its snapshot and the updates logged after it, in order.
+pub fn text_of_parts(parts: &[&[u8]]) -> Result<String, String> {
+    let d = doc();
+    {
+        let mut txn = d.transact_mut();
+        for part in parts {
+            let update = Update::decode_v1(part).map_err(|e| e.to_string())?;
+            txn.apply_update(update).map_err(|e| e.to_string())?;
+        }
+    }
     let content = d.get_or_insert_text(CONTENT);
     Ok(content.get_string(&d.transact()))
 }
