@@ -1,35 +1,12 @@
 // Issue 3's user story in real Chromium: two people edit one file live in Monaco, see each
 // other's named cursors, keep typing through a network cut, and undo only their own edits.
-import { expect, test, type Browser, type BrowserContext, type Page } from "@playwright/test";
-import { hydrated, signUp, uniqueName } from "./helpers";
+import { expect, test, type Browser, type Page } from "@playwright/test";
+import { hydrated, type Person, twoEditors as twoEditorsIn } from "./helpers";
 
-type Person = { ctx: BrowserContext; page: Page; name: string };
-
-/** Two signed-up users; the first owns a new project and has invited the second as an editor. */
+/** Two editors of a new project, each with its editor showing the project's README. */
 async function twoEditors(browser: Browser): Promise<[Person, Person, string]> {
-  const people: Person[] = [];
-  for (const prefix of ["ann", "bob"]) {
-    const ctx = await browser.newContext();
-    const page = await ctx.newPage();
-    const name = uniqueName(prefix);
-    await signUp(page, name);
-    people.push({ ctx, page, name });
-  }
-  const [a, b] = people;
-  await a.page.getByLabel("Project name").fill("Pair");
-  await a.page.getByRole("button", { name: "Create project" }).click();
-  await expect(a.page).toHaveURL(/\/p\/\d+$/);
-  const url = a.page.url();
-  const project = url.split("/").pop()!;
-  const res = await a.page.request.post("/api/projects/invite", {
-    form: { project, username: b.name, role: "editor" },
-  });
-  expect(res.ok()).toBeTruthy();
-  for (const p of people) {
-    await p.page.goto(url);
-    await hydrated(p.page);
-    await editorReady(p.page);
-  }
+  const [a, b, url] = await twoEditorsIn(browser, ["ann", "bob"], "Pair");
+  for (const p of [a, b]) await editorReady(p.page);
   return [a, b, url];
 }
 

@@ -1,36 +1,7 @@
 // Issue 4's user story in real Chromium: one person creates, renames, drags into a folder,
 // deletes and restores a file; a teammate sees every step live, and sees who has it open.
-import { expect, test, type Browser, type BrowserContext, type Page } from "@playwright/test";
-import { hydrated, signUp, uniqueName } from "./helpers";
-
-type Person = { ctx: BrowserContext; page: Page; name: string };
-
-async function pair(browser: Browser): Promise<[Person, Person, string]> {
-  const people: Person[] = [];
-  for (const prefix of ["tia", "uli"]) {
-    const ctx = await browser.newContext();
-    const page = await ctx.newPage();
-    const name = uniqueName(prefix);
-    await signUp(page, name);
-    people.push({ ctx, page, name });
-  }
-  const [a, b] = people;
-  await a.page.getByLabel("Project name").fill("Tree");
-  await a.page.getByRole("button", { name: "Create project" }).click();
-  await expect(a.page).toHaveURL(/\/p\/\d+$/);
-  const url = a.page.url();
-  const project = url.split("/").pop()!;
-  const res = await a.page.request.post("/api/projects/invite", {
-    form: { project, username: b.name, role: "editor" },
-  });
-  expect(res.ok()).toBeTruthy();
-  for (const p of people) {
-    await p.page.goto(url);
-    await hydrated(p.page);
-    await expect(p.page.getByTestId("link-status")).toHaveText("Connected");
-  }
-  return [a, b, url];
-}
+import { expect, test, type Page } from "@playwright/test";
+import { twoEditors } from "./helpers";
 
 const row = (page: Page, name: string) => page.locator(`[data-test=tree-row][data-name="${name}"]`);
 
@@ -42,7 +13,7 @@ async function create(page: Page, kind: "file" | "folder", name: string) {
 }
 
 test("a tree changes live for a teammate, with presence on open files", async ({ browser }) => {
-  const [a, b] = await pair(browser);
+  const [a, b] = await twoEditors(browser, ["tia", "uli"], "Tree");
   // Both start with the README the project got on first open.
   await expect(row(b.page, "README.md")).toBeVisible();
 

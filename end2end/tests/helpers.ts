@@ -1,4 +1,4 @@
-import { expect, type Page } from "@playwright/test";
+import { expect, type Browser, type BrowserContext, type Page } from "@playwright/test";
 
 export const PASSWORD = "correct horse battery staple";
 
@@ -28,4 +28,39 @@ export async function logIn(page: Page, name: string, next = "") {
   await page.getByLabel("Username").fill(name);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Log in" }).click();
+}
+
+export type Person = { ctx: BrowserContext; page: Page; name: string };
+
+/** Two signed-up users in their own browser contexts; the first creates `project` and adds
+ * the second as an editor; both then open it. Returns them and the project's URL. */
+export async function twoEditors(
+  browser: Browser,
+  prefixes: [string, string],
+  project: string,
+): Promise<[Person, Person, string]> {
+  const people: Person[] = [];
+  for (const prefix of prefixes) {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    const name = uniqueName(prefix);
+    await signUp(page, name);
+    people.push({ ctx, page, name });
+  }
+  const [a, b] = people;
+  await a.page.getByLabel("Project name").fill(project);
+  await a.page.getByRole("button", { name: "Create project" }).click();
+  await expect(a.page).toHaveURL(/\/p\/\d+$/);
+  const url = a.page.url();
+  const id = url.split("/").pop()!;
+  const res = await a.page.request.post("/api/projects/invite", {
+    form: { project: id, username: b.name, role: "editor" },
+  });
+  expect(res.ok()).toBeTruthy();
+  for (const p of people) {
+    await p.page.goto(url);
+    await hydrated(p.page);
+    await expect(p.page.getByTestId("link-status")).toHaveText("Connected");
+  }
+  return [a, b, url];
 }

@@ -158,7 +158,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         loop {
             match tokio::time::timeout(Duration::from_secs(5), sub.recv()).await {
                 Ok(Some(collab::engine::Outbound::Message(_))) => break,
-                Ok(Some(_)) => continue,
+                Ok(Some(_)) => {}
                 _ => return Err("no update within 5 s".into()),
             }
         }

@@ -289,16 +289,7 @@ impl super::Files {
         let row = self.tree.row(project, id).await?;
         match row.document_id {
             Some(doc) => {
-                let state = self
-                    .tree
-                    .editor
-                    .engine
-                    .state(collab::DocId(doc as u64))
-                    .await
-                    .map_err(|e| {
-                        tracing::error!(doc, error = %e, "cannot read a document");
-                        AppError::Internal
-                    })?;
+                let state = self.tree.read_state(doc).await?;
                 let text = text_of(&state).map_err(|e| {
                     tracing::error!(doc, error = %e, "stored document does not decode");
                     AppError::Internal

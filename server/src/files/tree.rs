@@ -379,11 +379,33 @@ impl Tree {
         Ok(entry(&row))
     }
 
-    async fn update(&self, row: file::Model, change: file::ActiveModel) -> AppResult<file::Model> {
-        let mut change = change;
+    /// Saves a change to one row and tells the project's tabs (and its disk mirror).
+    async fn change(
+        &self,
+        project: ProjectId,
+        row: file::Model,
+        mut change: file::ActiveModel,
+    ) -> AppResult<FileEntry> {
         change.id = Set(row.id);
         change.updated_at = Set(now());
-        file::Entity::update(change).exec(&self.db).await.internal()
+        let row = file::Entity::update(change)
+            .exec(&self.db)
+            .await
+            .internal()?;
+        self.announce(project, std::slice::from_ref(&row));
+        Ok(entry(&row))
+    }
+
+    /// A document's whole current state (see `Engine::state`), as a user-facing result.
+    pub(crate) async fn read_state(&self, doc: i64) -> AppResult<Vec<u8>> {
+        self.editor
+            .engine
+            .state(collab::DocId(doc as u64))
+            .await
+            .map_err(|e| {
+                tracing::error!(doc, error = %e, "cannot read a document");
+                AppError::Internal
+            })
     }
 
     pub async fn rename(&self, project: ProjectId, id: i64, name: &str) -> AppResult<FileEntry> {
@@ -395,17 +417,15 @@ impl Tree {
         }
         self.check_free(project, row.parent_id, name, Some(id))
             .await?;
-        let row = self
-            .update(
-                row,
-                file::ActiveModel {
-                    name: Set(name.to_owned()),
-                    ..Default::default()
-                },
-            )
-            .await?;
-        self.announce(project, std::slice::from_ref(&row));
-        Ok(entry(&row))
+        self.change(
+            project,
+            row,
+            file::ActiveModel {
+                name: Set(name.to_owned()),
+                ..Default::default()
+            },
+        )
+        .await
     }
 
     pub async fn move_to(
@@ -435,33 +455,29 @@ impl Tree {
         }
         self.check_free(project, parent, &row.name, Some(id))
             .await?;
-        let row = self
-            .update(
-                row,
-                file::ActiveModel {
-                    parent_id: Set(parent),
-                    ..Default::default()
-                },
-            )
-            .await?;
-        self.announce(project, std::slice::from_ref(&row));
-        Ok(entry(&row))
+        self.change(
+            project,
+            row,
+            file::ActiveModel {
+                parent_id: Set(parent),
+                ..Default::default()
+            },
+        )
+        .await
     }
 
     pub async fn trash(&self, project: ProjectId, id: i64) -> AppResult<FileEntry> {
         let _guard = self.lock(project).await;
         let (row, _) = self.live_row(project, id).await?;
-        let row = self
-            .update(
-                row,
-                file::ActiveModel {
-                    deleted_at: Set(Some(now())),
-                    ..Default::default()
-                },
-            )
-            .await?;
-        self.announce(project, std::slice::from_ref(&row));
-        Ok(entry(&row))
+        self.change(
+            project,
+            row,
+            file::ActiveModel {
+                deleted_at: Set(Some(now())),
+                ..Default::default()
+            },
+        )
+        .await
     }
 
     pub async fn restore(&self, project: ProjectId, id: i64) -> AppResult<FileEntry> {
@@ -477,19 +493,17 @@ impl Tree {
         };
         let taken = self.taken(project, parent, Some(id)).await?;
         let name = free_name(&row.name, |k| taken.contains(k));
-        let row = self
-            .update(
-                row,
-                file::ActiveModel {
-                    deleted_at: Set(None),
-                    parent_id: Set(parent),
-                    name: Set(name),
-                    ..Default::default()
-                },
-            )
-            .await?;
-        self.announce(project, std::slice::from_ref(&row));
-        Ok(entry(&row))
+        self.change(
+            project,
+            row,
+            file::ActiveModel {
+                deleted_at: Set(None),
+                parent_id: Set(parent),
+                name: Set(name),
+                ..Default::default()
+            },
+        )
+        .await
     }
 
     pub async fn empty_trash(&self, project: ProjectId) -> AppResult<u64> {
@@ -561,15 +575,7 @@ impl Tree {
             };
             let doc = match src.document_id {
                 Some(d) => {
-                    let state = self
-                        .editor
-                        .engine
-                        .state(collab::DocId(d as u64))
-                        .await
-                        .map_err(|e| {
-                            tracing::error!(doc = d, error = %e, "cannot read a document to copy");
-                            AppError::Internal
-                        })?;
+                    let state = self.read_state(d).await?;
                     Some(self.editor.create_with(project, by, Some(state)).await?)
                 }
                 None => None,

@@ -214,27 +214,25 @@ impl Reply {
 impl Api {
     /// Calls a server function the way the browser does (form-encoded POST, JSON back).
     pub async fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> Reply {
-        let res = self
+        let req = self
             .http
             .post(format!("{}/api/{endpoint}", self.base))
-            .header("Accept", "application/json")
-            .form(form)
-            .send()
-            .await
-            .expect("request");
-        let status = res.status();
-        let text = res.text().await.expect("body");
-        let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
-        Reply { status, body }
+            .form(form);
+        Self::reply(req).await
     }
 
     /// Calls a server function that takes JSON (`input = Json`).
     pub async fn json(&self, endpoint: &str, body: serde_json::Value) -> Reply {
-        let res = self
+        let req = self
             .http
             .post(format!("{}/api/{endpoint}", self.base))
+            .json(&body);
+        Self::reply(req).await
+    }
+
+    async fn reply(req: reqwest::RequestBuilder) -> Reply {
+        let res = req
             .header("Accept", "application/json")
-            .json(&body)
             .send()
             .await
             .expect("request");
@@ -244,9 +242,7 @@ impl Api {
         Reply { status, body }
     }
 
-    /// [`Self::json`], which must succeed.
-    pub async fn json_ok(&self, endpoint: &str, body: serde_json::Value) -> serde_json::Value {
-        let reply = self.json(endpoint, body).await;
+    fn succeeded(endpoint: &str, reply: Reply) -> serde_json::Value {
         assert_eq!(
             reply.status,
             StatusCode::OK,
@@ -256,15 +252,13 @@ impl Api {
         reply.body
     }
 
+    /// [`Self::json`], which must succeed.
+    pub async fn json_ok(&self, endpoint: &str, body: serde_json::Value) -> serde_json::Value {
+        Self::succeeded(endpoint, self.json(endpoint, body).await)
+    }
+
     pub async fn ok(&self, endpoint: &str, form: &[(&str, &str)]) -> serde_json::Value {
-        let reply = self.call(endpoint, form).await;
-        assert_eq!(
-            reply.status,
-            StatusCode::OK,
-            "{endpoint} failed: {}",
-            reply.body
-        );
-        reply.body
+        Self::succeeded(endpoint, self.call(endpoint, form).await)
     }
 
     pub async fn get(&self, path: &str) -> Response {
