@@ -66,3 +66,41 @@ test("a tree changes live for a teammate, with presence on open files", async ({
   await a.ctx.close();
   await b.ctx.close();
 });
+
+test("search finds live text and a click opens the file at the match", async ({ browser }) => {
+  const [a, b] = await twoEditors(browser, ["sia", "sol"], "Search");
+  await create(a.page, "file", "notes.md");
+  // Type into the new file's editor (the active tab).
+  const active = a.page.locator(".doc-pane:not(.hidden)");
+  await expect(active.locator("[data-test=editor][data-ready=true]")).toBeAttached();
+  await active.locator(".monaco-host .view-lines").click();
+  await a.page.keyboard.type("first line\nsecond line\nthe Needle is here\n");
+  await expect(a.page.getByTestId("save-status")).toHaveText("Saved");
+
+  // The teammate searches (case-insensitive by default), then with case and regex.
+  await b.page.getByTestId("mode-search").click();
+  await b.page.getByTestId("search-input").fill("needle");
+  await b.page.getByTestId("search-input").press("Enter");
+  await expect(b.page.getByTestId("search-summary")).toHaveText("1 result in 1 file");
+  await expect(b.page.locator("[data-test=search-file]")).toHaveAttribute("data-path", "notes.md");
+  await b.page.getByTestId("search-case").check();
+  await expect(b.page.getByTestId("search-summary")).toHaveText("0 results in 0 files");
+  await b.page.getByTestId("search-input").fill("N[a-z]+dle");
+  await b.page.getByTestId("search-regex").check();
+  await expect(b.page.getByTestId("search-summary")).toHaveText("1 result in 1 file");
+
+  // A click opens the file in a tab with the match selected on line 3.
+  await b.page.locator("[data-test=search-hit][data-line='3']").click();
+  await expect(b.page.locator("[data-test=file-tab][data-name='notes.md']")).toHaveAttribute("aria-selected", "true");
+  await expect
+    .poll(() =>
+      b.page.evaluate(() => {
+        const ed = (window as any).monaco?.editor.getEditors().find((e: any) => e.hasTextFocus());
+        const s = ed?.getSelection();
+        return s ? `${s.startLineNumber}:${s.startColumn}-${s.endColumn}` : "";
+      }),
+    )
+    .toBe("3:5-11");
+  await a.ctx.close();
+  await b.ctx.close();
+});
