@@ -3,6 +3,14 @@
 import { expect, test, type Page } from "@playwright/test";
 import { twoEditors } from "./helpers";
 
+/** The text of the active tab's Monaco model. */
+function text(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const ed = (window as any).monaco.editor.getEditors().find((e: any) => e.hasTextFocus());
+    return ed ? ed.getModel().getValue() : "";
+  });
+}
+
 const row = (page: Page, name: string) => page.locator(`[data-test=tree-row][data-name="${name}"]`);
 
 async function create(page: Page, kind: "file" | "folder", name: string) {
@@ -74,7 +82,10 @@ test("search finds live text and a click opens the file at the match", async ({ 
   const active = a.page.locator(".doc-pane:not(.hidden)");
   await expect(active.locator("[data-test=editor][data-ready=true]")).toBeAttached();
   await active.locator(".monaco-host .view-lines").click();
-  await a.page.keyboard.type("first line\nsecond line\nthe Needle is here\n");
+  // One text input (as a paste would be): typed Enters could be taken by Monaco's suggestions.
+  await a.page.keyboard.insertText("first line\nsecond line\nthe Needle is here\n");
+  await expect.poll(() => text(a.page)).toContain("the Needle is here");
+  await expect.poll(async () => (await text(a.page)).split("\n")[2]).toBe("the Needle is here");
   await expect(a.page.getByTestId("save-status")).toHaveText("Saved");
 
   // The teammate searches (case-insensitive by default), then with case and regex.
@@ -90,7 +101,9 @@ test("search finds live text and a click opens the file at the match", async ({ 
   await expect(b.page.getByTestId("search-summary")).toHaveText("1 result in 1 file");
 
   // A click opens the file in a tab with the match selected on line 3.
-  await b.page.locator("[data-test=search-hit][data-line='3']").click();
+  const hit = b.page.locator("[data-test=search-hit]");
+  await expect(hit).toHaveAttribute("data-line", "3");
+  await hit.click();
   await expect(b.page.locator("[data-test=file-tab][data-name='notes.md']")).toHaveAttribute("aria-selected", "true");
   await expect
     .poll(() =>
