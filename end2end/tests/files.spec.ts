@@ -1,7 +1,7 @@
 // Issue 4's user story in real Chromium: one person creates, renames, drags into a folder,
 // deletes and restores a file; a teammate sees every step live, and sees who has it open.
 import { expect, test, type Page } from "@playwright/test";
-import { twoEditors } from "./helpers";
+import { hydrated, twoEditors } from "./helpers";
 
 /** The text of the active tab's Monaco model. */
 function text(page: Page): Promise<string> {
@@ -70,6 +70,14 @@ test("a tree changes live for a teammate, with presence on open files", async ({
   await b.page.getByTestId("quick-open-input").press("Enter");
   await expect(b.page.locator("[data-test=file-tab][data-name='helpers.rs']")).toBeVisible();
   await expect(row(a.page, "helpers.rs").locator(`[data-test=viewer-dot][data-name="${b.name}"]`)).toBeVisible();
+
+  // A reload keeps this browser's open tabs and expanded folders.
+  await row(b.page, "README.md").click();
+  await b.page.reload();
+  await hydrated(b.page);
+  await expect(b.page.locator("[data-test=file-tab]")).toHaveCount(2);
+  await expect(b.page.locator("[data-test=file-tab][data-name='README.md']")).toHaveAttribute("aria-selected", "true");
+  await expect(row(b.page, "helpers.rs")).toHaveAttribute("data-depth", "1");
 
   await a.ctx.close();
   await b.ctx.close();

@@ -114,18 +114,23 @@ impl Files {
             link,
             owner: StoredValue::new(Owner::current()),
         };
-        // What this browser remembers, applied after hydration so the server's HTML matches.
+        // What this browser remembers: read now, before opening the default file rewrites it,
+        // and applied after hydration so the server's HTML matches.
+        let saved_expanded = load_ids("expanded", project);
+        let saved_tabs = load_ids("tabs", project);
         Effect::new(move |prev: Option<()>| {
             if prev.is_some() {
                 return;
             }
             let tree = files.tree.get_untracked();
-            let open: HashSet<i64> = load_ids("expanded", project)
-                .into_iter()
+            let mut open: HashSet<i64> = saved_expanded
+                .iter()
+                .copied()
                 .filter(|id| tree.get(*id).is_some_and(|e| e.kind == FileKind::Folder))
                 .collect();
+            open.extend(files.expanded.get_untracked());
             files.expanded.set(open);
-            let mut tabs = load_ids("tabs", project);
+            let mut tabs = saved_tabs.clone();
             let active = tabs.pop();
             for id in tabs.into_iter().chain(active) {
                 if tree.is_live(id) {
