@@ -205,13 +205,34 @@ async fn directory_round_trip(backend: Backend) {
             .any(|(p, _)| p == "docs/notes.md")
     })
     .await;
+    let notes_doc = paths(&owner, project)
+        .await
+        .into_iter()
+        .find(|(p, _)| p == "docs/notes.md")
+        .and_then(|(_, e)| e["doc"].as_i64());
+    // Renamed and moved by another tool: the same entry and document, at the new place.
+    std::fs::rename(root.join("docs/notes.md"), root.join("src/NOTES.md")).expect("mv");
+    eventually("a rename on disk is a rename in the tree", async || {
+        paths(&owner, project)
+            .await
+            .iter()
+            .any(|(p, e)| p == "src/NOTES.md" && e["doc"].as_i64() == notes_doc)
+    })
+    .await;
+    assert!(
+        !paths(&owner, project)
+            .await
+            .iter()
+            .any(|(p, _)| p == "docs/notes.md"),
+        "not also kept at the old path"
+    );
     std::fs::write(root.join("docs/ignored.log"), "x").expect("write");
-    std::fs::remove_file(root.join("docs/notes.md")).expect("rm");
+    std::fs::remove_file(root.join("src/NOTES.md")).expect("rm");
     eventually("a file removed on disk leaves the tree", async || {
         !paths(&owner, project)
             .await
             .iter()
-            .any(|(p, _)| p == "docs/notes.md")
+            .any(|(p, _)| p == "src/NOTES.md")
     })
     .await;
     assert!(

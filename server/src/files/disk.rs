@@ -304,6 +304,8 @@ impl Mirror {
 enum Work {
     /// Paths changed on disk.
     Disk(Vec<PathBuf>),
+    /// A file or folder was renamed or moved on disk (both ends inside the root).
+    Renamed(PathBuf, PathBuf),
     /// The tree changed in the database.
     Tree,
 }
@@ -442,7 +444,13 @@ impl Bound {
         use notify::Watcher;
         let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
             if let Ok(event) = res {
+                use notify::event::{EventKind, ModifyKind, RenameMode};
                 // The watcher's own thread: waiting here is backpressure, not a stall.
+                if let (EventKind::Modify(ModifyKind::Name(RenameMode::Both)), [from, to]) =
+                    (event.kind, event.paths.as_slice())
+                {
+                    let _ = tx.blocking_send(Work::Renamed(from.clone(), to.clone()));
+                }
                 let _ = tx.blocking_send(Work::Disk(event.paths));
             }
         })
@@ -471,9 +479,11 @@ impl Bound {
                 work = rx.recv() => {
                     let Some(work) = work else { break };
                     let mut paths = Vec::new();
+                    let mut renames = Vec::new();
                     let mut tree = false;
                     let mut add = |w: Work| match w {
                         Work::Disk(p) => paths.extend(p),
+                        Work::Renamed(from, to) => renames.push((from, to)),
                         Work::Tree => tree = true,
                     };
                     add(work);
@@ -486,6 +496,9 @@ impl Bound {
                     .await
                     {
                         add(w);
+                    }
+                    for (from, to) in renames {
+                        self.renamed(&from, &to).await;
                     }
                     if tree {
                         self.sync_from_tree().await;
@@ -508,6 +521,53 @@ impl Bound {
             .split('/')
             .any(|p| p == ".git" || is_temp(p) || self.ignore.iter().any(|i| i == p));
         (!ignored).then_some(rel)
+    }
+
+    /// A rename or move made on disk by another tool (`mv`, `git mv`, an editor) becomes the
+    /// same operation in the tree, so the file keeps its document, its history and the
+    /// cursors in it. Anything this cannot express (a target folder the tree does not have, a
+    /// name it refuses, a clash) is left to the reconcile that follows, as a delete and a
+    /// create.
+    async fn renamed(&mut self, from: &Path, to: &Path) {
+        let (Some(from), Some(to)) = (self.rel(from), self.rel(to)) else {
+            return;
+        };
+        let Some(&id) = self.mirror.ids.get(&from) else {
+            return; // ours (already moved in the mirror) or never tracked
+        };
+        if self.mirror.ids.contains_key(&to) {
+            return;
+        }
+        let (parent_path, name) = match to.rsplit_once('/') {
+            Some((p, n)) => (Some(p.to_owned()), n.to_owned()),
+            None => (None, to.clone()),
+        };
+        let parent = match &parent_path {
+            Some(p) => match self.mirror.ids.get(p) {
+                Some(&folder) => Some(folder),
+                None => return,
+            },
+            None => None,
+        };
+        let tree = &self.files.tree;
+        let Ok(row) = tree.row(self.project, id).await else {
+            return;
+        };
+        if row.parent_id != parent && tree.move_to(self.project, id, parent).await.is_err() {
+            return;
+        }
+        if row.name != name && tree.rename(self.project, id, &name).await.is_err() {
+            return;
+        }
+        // The disk already has it there: move the mirror (and everything below) along, so
+        // replaying the tree finds nothing to do.
+        for (path, child) in self.mirror.under(&from) {
+            let moved = format!("{to}{}", &path[from.len()..]);
+            if let Some(h) = self.mirror.seen.remove(&path) {
+                self.mirror.seen.insert(moved.clone(), h);
+            }
+            self.mirror.set(child, moved);
+        }
     }
 
     async fn disk_changed(&mut self, paths: Vec<PathBuf>) {
