@@ -97,10 +97,6 @@ impl Drop for TabSocket {
     }
 }
 
-fn event(e: &ServerEvent) -> Bytes {
-    frame(e)
-}
-
 impl TabSocket {
     async fn open(&mut self, doc: i64) -> ServerEvent {
         let id = DocId(doc as u64);
@@ -178,15 +174,15 @@ async fn next_output(
 }
 
 impl Endpoint for TabSocket {
-    async fn received(&mut self, frame: Bytes) -> Result<Vec<Bytes>, Closing> {
-        let frame = Frame::decode(frame, self.editor.limits.max_message_bytes)
+    async fn received(&mut self, raw: Bytes) -> Result<Vec<Bytes>, Closing> {
+        let incoming = Frame::decode(raw, self.editor.limits.max_message_bytes)
             .map_err(|e| Closing::invalid(e.to_string()))?;
-        match frame.channel {
+        match incoming.channel {
             Channel::Project => {
-                let request: ClientEvent = serde_json::from_slice(&frame.payload)
+                let request: ClientEvent = serde_json::from_slice(&incoming.payload)
                     .map_err(|e| Closing::invalid(format!("bad project event: {e}")))?;
                 match request {
-                    ClientEvent::Open { doc } => Ok(vec![event(&self.open(doc).await)]),
+                    ClientEvent::Open { doc } => Ok(vec![frame(&self.open(doc).await)]),
                     ClientEvent::Close { doc } => {
                         if self.subs.remove(&DocId(doc as u64)).is_some() {
                             self.hub.viewing(self.project, self.tab, doc, false);
@@ -200,7 +196,7 @@ impl Endpoint for TabSocket {
                     .subs
                     .get(&id)
                     .ok_or_else(|| Closing::policy(format!("document {} is not open", id.0)))?;
-                sub.send(frame.payload)
+                sub.send(incoming.payload)
                     .await
                     .map_err(|e| Closing::invalid(e.to_string()))?;
                 Ok(Vec::new())
@@ -216,7 +212,7 @@ impl Endpoint for TabSocket {
         let (id, out) = tokio::select! {
             project_event = self.events.recv() => return Ok(match project_event {
                 Ok(bytes) => Some(bytes),
-                Err(broadcast::error::RecvError::Lagged(_)) => Some(event(&ServerEvent::Resync)),
+                Err(broadcast::error::RecvError::Lagged(_)) => Some(frame(&ServerEvent::Resync)),
                 Err(broadcast::error::RecvError::Closed) => {
                     return Err(Closing::policy("project events ended; reconnect".to_owned()));
                 }
@@ -228,12 +224,12 @@ impl Endpoint for TabSocket {
             Some(Outbound::Message(bytes)) => {
                 Ok(Some(Frame::new(Channel::Doc(id), bytes).encode()))
             }
-            Some(Outbound::Saved(n)) => Ok(Some(event(&ServerEvent::Saved { doc, n }))),
+            Some(Outbound::Saved(n)) => Ok(Some(frame(&ServerEvent::Saved { doc, n }))),
             Some(Outbound::Close(reason)) => Err(Closing::invalid(reason)),
             None => {
                 // Dropped for being too slow: the tab reopens it and the handshake resyncs.
                 self.subs.remove(&id);
-                Ok(Some(event(&ServerEvent::Closed {
+                Ok(Some(frame(&ServerEvent::Closed {
                     doc,
                     reason: "fell behind; reopen to resync".to_owned(),
                 })))

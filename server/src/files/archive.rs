@@ -190,13 +190,9 @@ impl super::Files {
         let existing = snapshot(&tree.db, project).await?;
         // Live folders by their path of clash keys.
         let mut folders: HashMap<Vec<String>, i64> = existing
-            .rows
-            .values()
-            .filter(|r| r.kind == FileKind::Folder.as_str() && existing.is_live(r.id))
-            .filter_map(|r| {
-                let path = existing.path(r.id)?;
-                Some((path.split('/').map(names::clash_key).collect(), r.id))
-            })
+            .live()
+            .filter(|(r, _)| r.kind == FileKind::Folder.as_str())
+            .map(|(r, path)| (path.split('/').map(names::clash_key).collect(), r.id))
             .collect();
         let txn = tree.db.begin().await.internal()?;
         let mut made = Vec::new();
@@ -220,13 +216,7 @@ impl super::Files {
                                 &txn,
                                 project,
                                 by,
-                                NewEntry {
-                                    parent,
-                                    name: &f.path[depth - 1],
-                                    kind: FileKind::Folder,
-                                    doc: None,
-                                    size: None,
-                                },
+                                NewEntry::folder(parent, &f.path[depth - 1]),
                             )
                             .await?;
                         folders.insert(key, row.id);
@@ -320,17 +310,9 @@ impl super::Files {
         }
         let base = folder.and_then(|f| tree.path(f)).map(|p| format!("{p}/"));
         let mut ids: Vec<(String, i64, bool)> = tree
-            .rows
-            .values()
-            .filter(|r| tree.is_live(r.id))
-            .filter_map(|r| {
-                let path = tree.path(r.id)?;
-                let inside = match &base {
-                    Some(b) => path.starts_with(b.as_str()),
-                    None => true,
-                };
-                inside.then(|| (path, r.id, r.kind == FileKind::Folder.as_str()))
-            })
+            .live()
+            .filter(|(_, path)| base.as_ref().is_none_or(|b| path.starts_with(b.as_str())))
+            .map(|(r, path)| (path, r.id, r.kind == FileKind::Folder.as_str()))
             .collect();
         ids.sort();
         let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));

@@ -288,6 +288,17 @@ impl Mirror {
         }
     }
 
+    /// `from` (and everything below it) is now at `to` on disk.
+    fn moved(&mut self, from: &str, to: &str) {
+        for (path, id) in self.under(from) {
+            let moved = format!("{to}{}", &path[from.len()..]);
+            if let Some(h) = self.seen.remove(&path) {
+                self.seen.insert(moved.clone(), h);
+            }
+            self.set(id, moved);
+        }
+    }
+
     /// Entries at `prefix` or below it.
     fn under(&self, prefix: &str) -> Vec<(String, i64)> {
         self.ids
@@ -561,13 +572,7 @@ impl Bound {
         }
         // The disk already has it there: move the mirror (and everything below) along, so
         // replaying the tree finds nothing to do.
-        for (path, child) in self.mirror.under(&from) {
-            let moved = format!("{to}{}", &path[from.len()..]);
-            if let Some(h) = self.mirror.seen.remove(&path) {
-                self.mirror.seen.insert(moved.clone(), h);
-            }
-            self.mirror.set(child, moved);
-        }
+        self.mirror.moved(&from, &to);
     }
 
     async fn disk_changed(&mut self, paths: Vec<PathBuf>) {
@@ -750,12 +755,8 @@ impl Bound {
         let Ok(tree) = snapshot(&self.files.tree.db, self.project).await else {
             return;
         };
-        for row in tree.rows.values() {
-            if tree.is_live(row.id)
-                && let Some(path) = tree.path(row.id)
-            {
-                self.track(row.id, row.document_id, path);
-            }
+        for (row, path) in tree.live() {
+            self.track(row.id, row.document_id, path);
         }
     }
 
@@ -764,12 +765,7 @@ impl Bound {
         let Ok(tree) = snapshot(&self.files.tree.db, self.project).await else {
             return;
         };
-        let live: HashMap<i64, String> = tree
-            .rows
-            .values()
-            .filter(|r| tree.is_live(r.id))
-            .filter_map(|r| Some((r.id, tree.path(r.id)?)))
-            .collect();
+        let live: HashMap<i64, String> = tree.live().map(|(r, path)| (r.id, path)).collect();
         // Renames and moves, shallowest first; a moved folder carries its contents along.
         let mut moved: Vec<(i64, String, String)> = live
             .iter()
@@ -791,13 +787,7 @@ impl Bound {
                 continue;
             }
             // Everything under a moved folder now lives under its new path.
-            for (path, child) in self.mirror.under(&old) {
-                let moved_path = format!("{new}{}", &path[old.len()..]);
-                if let Some(h) = self.mirror.seen.remove(&path) {
-                    self.mirror.seen.insert(moved_path.clone(), h);
-                }
-                self.mirror.set(child, moved_path);
-            }
+            self.mirror.moved(&old, &new);
         }
         // Removed (trashed or purged): off the disk.
         let mut gone: Vec<(i64, String)> = self

@@ -219,10 +219,9 @@ impl Tree {
         let re = compile(&query)?;
         let tree = super::tree::snapshot(&self.db, project).await?;
         let mut files: Vec<(i64, String, i64)> = tree
-            .rows
-            .values()
-            .filter(|r| r.kind == FileKind::File.as_str() && tree.is_live(r.id))
-            .filter_map(|r| Some((r.id, tree.path(r.id)?, r.document_id?)))
+            .live()
+            .filter(|(r, _)| r.kind == FileKind::File.as_str())
+            .filter_map(|(r, path)| Some((r.id, path, r.document_id?)))
             .collect();
         files.sort_by(|a, b| a.1.cmp(&b.1));
         let docs: Vec<i64> = files.iter().map(|f| f.2).collect();

@@ -14,6 +14,7 @@ use app::{
     files::{
         FileEntry, FileKind,
         names::{MAX_DEPTH, clash_key, copy_name, free_name, validate_name},
+        tree::TreeModel,
     },
     types::{ProjectId, UserId},
 };
@@ -48,61 +49,49 @@ pub(crate) fn entry(m: &file::Model) -> FileEntry {
     }
 }
 
-/// All of a project's rows, for operations over a whole subtree.
+/// All of a project's rows, for operations over a whole subtree. Liveness, paths and
+/// children come from the same `TreeModel` the browser keeps, so both agree on them.
 pub(crate) struct Snapshot {
     pub rows: HashMap<i64, file::Model>,
-    pub children: HashMap<Option<i64>, Vec<i64>>,
+    tree: TreeModel,
 }
 
 impl Snapshot {
     pub(crate) fn is_live(&self, id: i64) -> bool {
-        let mut cur = Some(id);
-        for _ in 0..=MAX_DEPTH + 1 {
-            match cur {
-                None => return true,
-                Some(c) => match self.rows.get(&c) {
-                    Some(r) if r.deleted_at.is_none() => cur = r.parent_id,
-                    _ => return false,
-                },
-            }
-        }
-        false
+        self.tree.is_live(id)
     }
 
-    /// `id` and everything below it, parents before children.
+    /// `a/b/c.rs` for a row.
+    pub(crate) fn path(&self, id: i64) -> Option<String> {
+        self.tree.path(id)
+    }
+
+    /// The rows in the tree (not trashed, nor inside a trashed folder), with their paths.
+    pub(crate) fn live(&self) -> impl Iterator<Item = (&file::Model, String)> {
+        self.rows
+            .values()
+            .filter(|r| self.is_live(r.id))
+            .filter_map(|r| Some((r, self.path(r.id)?)))
+    }
+
+    /// `id` and the live entries below it, parents before children.
     pub(crate) fn subtree(&self, id: i64) -> Vec<i64> {
         let mut out = vec![id];
         let mut i = 0;
         while i < out.len() {
-            if let Some(kids) = self.children.get(&Some(out[i])) {
-                out.extend(kids);
-            }
+            out.extend(self.tree.children(Some(out[i])));
             i += 1;
         }
         out
     }
 
-    /// Levels below `id` (0 for a file).
+    /// Levels of live entries below `id` (0 for a file).
     fn height(&self, id: i64) -> usize {
-        self.children.get(&Some(id)).map_or(0, |kids| {
-            1 + kids.iter().map(|k| self.height(*k)).max().unwrap_or(0)
-        })
-    }
-
-    /// `a/b/c.rs` for a row.
-    pub(crate) fn path(&self, id: i64) -> Option<String> {
-        let mut parts = Vec::new();
-        let mut cur = Some(id);
-        while let Some(c) = cur {
-            let r = self.rows.get(&c)?;
-            parts.push(r.name.as_str());
-            cur = r.parent_id;
-            if parts.len() > MAX_DEPTH + 1 {
-                return None;
-            }
+        let kids = self.tree.children(Some(id));
+        if kids.is_empty() {
+            return 0;
         }
-        parts.reverse();
-        Some(parts.join("/"))
+        1 + kids.iter().map(|k| self.height(*k)).max().unwrap_or(0)
     }
 }
 
@@ -112,14 +101,22 @@ pub(crate) async fn snapshot(db: &impl ConnectionTrait, project: ProjectId) -> A
         .all(db)
         .await
         .internal()?;
-    let mut children: HashMap<Option<i64>, Vec<i64>> = HashMap::new();
-    for r in &rows {
-        children.entry(r.parent_id).or_default().push(r.id);
-    }
     Ok(Snapshot {
+        tree: TreeModel::new(rows.iter().map(entry).collect()),
         rows: rows.into_iter().map(|r| (r.id, r)).collect(),
-        children,
     })
+}
+
+impl NewEntry<'_> {
+    pub(crate) fn folder(parent: Option<i64>, name: &str) -> NewEntry<'_> {
+        NewEntry {
+            parent,
+            name,
+            kind: FileKind::Folder,
+            doc: None,
+            size: None,
+        }
+    }
 }
 
 /// A row to insert.
