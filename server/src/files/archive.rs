@@ -322,12 +322,26 @@ impl super::Files {
             tracing::error!(error = %e, "zip export failed");
             AppError::Internal
         };
+        // Texts in bulk, as search reads them (one store query per few hundred files).
+        let docs: Vec<i64> = ids
+            .iter()
+            .filter_map(|(_, id, _)| tree.rows.get(id)?.document_id)
+            .collect();
+        let texts = self.tree.texts(&self.texts, project, &docs, None).await?;
         for (path, id, is_folder) in ids {
             if is_folder {
                 out.add_directory(path, options).map_err(zip_err)?;
                 continue;
             }
-            let (_, bytes) = self.content(project, id).await?;
+            let text = tree
+                .rows
+                .get(&id)
+                .and_then(|r| r.document_id)
+                .and_then(|d| texts.get(&d));
+            let bytes = match text {
+                Some(t) => t.as_bytes().to_vec(),
+                None => self.content(project, id).await?.1,
+            };
             out.start_file(path, options).map_err(zip_err)?;
             out.write_all(&bytes).map_err(|e| {
                 tracing::error!(error = %e, "zip export failed");

@@ -119,12 +119,13 @@ impl Tree {
     /// The current text of each document: open ones from their owners (with edits not yet
     /// committed), cached ones when unchanged, the rest read from the store in bulk (a
     /// handful of queries instead of one per file) and decoded off the async threads.
-    async fn texts(
+    /// Stops loading at `deadline` (search's budget); `None` loads them all (export).
+    pub(crate) async fn texts(
         &self,
         cache: &TextCache,
         project: ProjectId,
         docs: &[i64],
-        started: Instant,
+        deadline: Option<Instant>,
     ) -> AppResult<HashMap<i64, Arc<str>>> {
         let seqs: HashMap<i64, i64> = document::Entity::find()
             .select_only()
@@ -160,9 +161,10 @@ impl Tree {
             }
         }
         for chunk in to_load.chunks(LOAD_CHUNK) {
-            if started.elapsed() > BUDGET {
+            if deadline.is_some_and(|d| Instant::now() > d) {
                 break;
             }
+            let seq_of: HashMap<i64, i64> = chunk.iter().copied().collect();
             let ids: Vec<i64> = chunk.iter().map(|(d, _)| *d).collect();
             let rows = document::Entity::find()
                 .filter(document::Column::Id.is_in(ids.clone()))
@@ -201,8 +203,7 @@ impl Tree {
             .internal()?;
             for (doc, text) in decoded {
                 let text: Arc<str> = text.into();
-                let seq = chunk.iter().find(|(d, _)| *d == doc).map_or(0, |(_, s)| *s);
-                cache.put(doc, seq, text.clone());
+                cache.put(doc, seq_of.get(&doc).copied().unwrap_or(0), text.clone());
                 texts.insert(doc, text);
             }
         }
@@ -225,7 +226,9 @@ impl Tree {
             .collect();
         files.sort_by(|a, b| a.1.cmp(&b.1));
         let docs: Vec<i64> = files.iter().map(|f| f.2).collect();
-        let texts = self.texts(cache, project, &docs, started).await?;
+        let texts = self
+            .texts(cache, project, &docs, Some(started + BUDGET))
+            .await?;
         // One blocking pass over every text, in path order, within the budget.
         tokio::task::spawn_blocking(move || {
             let mut results = SearchResults::default();
