@@ -25,6 +25,10 @@ pub enum AppError {
     RateLimited { retry_after_secs: u64 },
     #[error("{0}")]
     Conflict(String),
+    /// A feature the server is not set up for (no AI provider configured); says how to set
+    /// it up.
+    #[error("{0}")]
+    Unavailable(String),
     /// Something broke on the server; the details are in the server log, never in the response.
     #[error("Something went wrong on the server. Please try again.")]
     Internal,
@@ -52,6 +56,7 @@ impl AppError {
             Self::Invalid { .. } => 422,
             Self::RateLimited { .. } => 429,
             Self::Conflict(_) => 409,
+            Self::Unavailable(_) => 503,
             Self::Internal => 500,
             Self::Transport(_) => 502,
         }

@@ -14,6 +14,7 @@ use leptos_router::{
 };
 
 pub mod auth;
+pub mod chat;
 pub mod editor;
 pub mod error;
 pub mod files;

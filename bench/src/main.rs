@@ -7,7 +7,10 @@
 //!   tandem-bench trace --file ../shared/traces/automerge-paper.json.gz
 //!   tandem-bench ack --updates 2000 --rate 50
 //!   tandem-bench coldload --updates 100000
+//!   tandem-bench chat --members 100 --messages 200 --rate 10
+//!   tandem-bench chat-history --messages 100000
 
+mod chat;
 mod client;
 mod server;
 mod tab;
@@ -74,6 +77,23 @@ enum Mode {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// M member accounts each hold a `/ws` tab; one member posts N chat messages at R per
+    /// second: send -> arrival latency at every member.
+    Chat {
+        #[arg(long, default_value_t = 100)]
+        members: usize,
+        #[arg(long, default_value_t = 200)]
+        messages: usize,
+        #[arg(long, default_value_t = 10.0)]
+        rate: f64,
+    },
+    /// History page load time over a chat of N messages (and of 1,000 as the baseline).
+    ChatHistory {
+        #[arg(long, default_value_t = 100_000)]
+        messages: usize,
+        #[arg(long, default_value_t = 21)]
+        runs: usize,
+    },
 }
 
 pub(crate) type SentAt = Arc<Mutex<HashMap<u64, Instant>>>;
@@ -99,6 +119,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Cold load measures an uncompacted history first, so the server must not compact yet.
     let env: Vec<(&str, String)> = match cli.mode {
         Mode::Coldload { .. } => vec![(COMPACT, NEVER.to_owned())],
+        // One load generator sends far more than a person types.
+        Mode::Chat { .. } | Mode::ChatHistory { .. } => {
+            vec![("TANDEM_CHAT_MESSAGES_PER_MINUTE", "1000000000".to_owned())]
+        }
         _ => Vec::new(),
     };
     let mut server = server::Server::start(&tandem, &env).await?;
@@ -113,6 +137,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Mode::Trace { file } => trace::run(&server, &file).await,
         Mode::Ack { updates, rate } => run_ack(&server, updates, rate).await,
         Mode::Coldload { updates, runs } => run_coldload(&mut server, updates, runs).await,
+        Mode::Chat {
+            members,
+            messages,
+            rate,
+        } => chat::delivery(&server, members, messages, rate)
+            .await
+            .map_err(|e| e.to_string().into()),
+        Mode::ChatHistory { messages, runs } => chat::history(&server, messages, runs)
+            .await
+            .map_err(|e| e.to_string().into()),
     };
     server.stop();
     result

@@ -18,24 +18,52 @@ use tokio_tungstenite::{
 };
 use yrs::{Doc, ReadTxn, Text, Transact};
 
-type Error = Box<dyn std::error::Error + Send + Sync>;
+pub(crate) type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// POSTs a form with HTTP/1.0 (so the body simply ends with the connection); returns the
 /// status, the session cookie if one was set, and the body.
-async fn post(
+pub(crate) async fn post(
     port: u16,
     path: &str,
     form: &str,
     cookie: Option<&str>,
 ) -> Result<(u16, Option<String>, String), Error> {
+    request(
+        port,
+        path,
+        "application/x-www-form-urlencoded",
+        form,
+        cookie,
+    )
+    .await
+}
+
+/// POSTs JSON (server functions declared with `input = Json`).
+pub(crate) async fn post_json(
+    port: u16,
+    path: &str,
+    json: &str,
+    cookie: Option<&str>,
+) -> Result<(u16, Option<String>, String), Error> {
+    request(port, path, "application/json", json, cookie).await
+}
+
+async fn request(
+    port: u16,
+    path: &str,
+    content_type: &str,
+    body: &str,
+    cookie: Option<&str>,
+) -> Result<(u16, Option<String>, String), Error> {
     let mut tcp = TcpStream::connect(("127.0.0.1", port)).await?;
+    tcp.set_nodelay(true)?;
     let cookie = cookie
         .map(|c| format!("Cookie: {c}\r\n"))
         .unwrap_or_default();
     let request = format!(
         "POST {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n\
-         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n{cookie}\r\n{form}",
-        form.len()
+         Content-Type: {content_type}\r\nContent-Length: {}\r\n{cookie}\r\n{body}",
+        body.len()
     );
     tcp.write_all(request.as_bytes()).await?;
     let mut raw = Vec::new();
@@ -94,6 +122,19 @@ pub(crate) async fn yjs_token(port: u16, cookie: &str, doc: i64) -> Result<Strin
         .to_owned())
 }
 
+/// Opens the tab socket of project 1 as the holder of `cookie`.
+pub(crate) async fn tab_socket(
+    port: u16,
+    cookie: &str,
+) -> Result<tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>, Error>
+{
+    let mut request = format!("ws://127.0.0.1:{port}/ws?project=1").into_client_request()?;
+    request
+        .headers_mut()
+        .insert("cookie", HeaderValue::from_str(cookie)?);
+    Ok(connect_async_with_config(request, None, true).await?.0)
+}
+
 /// Sends `updates` single-character edits (at `rate` per second, or as fast as the server takes
 /// them) over `/ws` and returns each one's edit→"saved" latency in microseconds.
 pub(crate) async fn edits_until_saved(
@@ -103,12 +144,7 @@ pub(crate) async fn edits_until_saved(
     updates: usize,
     rate: Option<f64>,
 ) -> Result<Vec<u32>, Error> {
-    let mut request = format!("ws://127.0.0.1:{port}/ws?project=1").into_client_request()?;
-    request
-        .headers_mut()
-        .insert("cookie", HeaderValue::from_str(cookie)?);
-    let (ws, _) = connect_async_with_config(request, None, true).await?;
-    let (mut sink, mut stream) = ws.split();
+    let (mut sink, mut stream) = tab_socket(port, cookie).await?.split();
     let open = format!(r#"{{"type":"open","doc":{doc}}}"#);
     sink.send(Message::Binary(Frame::new(Channel::Project, open).encode()))
         .await?;
@@ -124,7 +160,9 @@ pub(crate) async fn edits_until_saved(
             let e: serde_json::Value = serde_json::from_slice(&f.payload)?;
             match e["type"].as_str() {
                 Some("opened") => break,
-                _ => return Err(format!("could not open: {e}").into()),
+                Some("doc_error") => return Err(format!("could not open: {e}").into()),
+                // Presence and other project events may come first.
+                _ => {}
             }
         }
     }

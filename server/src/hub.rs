@@ -1,5 +1,5 @@
-//! The project channel's fan-out: events every member's tab should see (tree changes now,
-//! chat later) and who has which file open. An event is encoded into its frame once and the
+//! The project channel's fan-out: events every member's tab should see (tree changes, chat
+//! messages, answer tokens, typing) and who has which file open. An event is encoded into its frame once and the
 //! same bytes go to every tab. Each project has a bounded broadcast queue; a tab that falls
 //! more than a queue behind is told to resync (refetch) instead of slowing everyone down.
 

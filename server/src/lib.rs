@@ -9,6 +9,7 @@ use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 pub mod admin;
 pub mod auth;
+pub mod chat;
 pub mod config;
 pub mod db;
 pub mod editor;
@@ -64,17 +65,27 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         .engine
         .on_change(Arc::new(move |doc| disks.doc_changed(doc)));
     files::disk::bind_configured(files.disks(), &files, &config).await?;
+    let chat = chat::Chat::new(
+        db.clone(),
+        hub.clone(),
+        projects.clone(),
+        editor.clone(),
+        config.chat().map_err(error::ServerError::Usage)?,
+    )
+    .await?;
     let services = Services {
         accounts: Arc::new(accounts),
         projects,
         documents: Arc::new(editor.clone()),
         files: Arc::new(files.clone()),
+        chat: Arc::new(chat.clone()),
     };
     Ok(AppState {
         leptos_options,
         editor,
         hub,
         files,
+        chat,
         db,
         metrics: http::metrics::Metrics::default(),
         services,

@@ -36,6 +36,7 @@ pub struct Services {
     pub projects: Arc<dyn Projects>,
     pub documents: Arc<dyn Documents>,
     pub files: Arc<dyn crate::files::ssr::FileService>,
+    pub chat: Arc<dyn crate::chat::ssr::ChatService>,
 }
 
 pub fn services() -> AppResult<Services> {

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::files::FileEntry;
+use crate::{chat::ChatMessage, files::FileEntry};
 
 /// Someone with files open in the project (all their tabs together).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,6 +24,8 @@ pub enum ClientEvent {
     Open { doc: i64 },
     /// Unsubscribe (the tab closed the file).
     Close { doc: i64 },
+    /// The user is (or stopped) typing in the chat; sent at most every few seconds.
+    Typing { active: bool },
 }
 
 /// What the server tells a tab.
@@ -45,8 +47,18 @@ pub enum ServerEvent {
     Purged { ids: Vec<i64> },
     /// Who has which files open; the whole list, sent whenever it changes and on connect.
     Viewers { viewers: Vec<Viewer> },
-    /// The tab missed project events (it fell behind): refetch the tree.
+    /// The tab missed project events (it fell behind): refetch the tree and the chat.
     Resync,
+    /// A chat message is new or changed (edited, deleted, an answer finished): replace by id.
+    Chat { message: ChatMessage },
+    /// More text of an answer that is still streaming.
+    ChatDelta { id: i64, text: String },
+    /// Someone is typing in the chat (`active`), or stopped.
+    Typing {
+        user: i64,
+        name: String,
+        active: bool,
+    },
 }
 
 impl ClientEvent {

@@ -12,7 +12,7 @@ use crate::{
 
 pub mod binding;
 #[cfg(feature = "hydrate")]
-mod client;
+pub(crate) mod client;
 pub mod events;
 pub mod presence;
 #[cfg(feature = "ssr")]
@@ -157,6 +157,32 @@ impl Live {
         conn.open_doc(session.clone());
         session.attach(el);
         Some(session)
+    }
+
+    /// Sends a project event (chat typing); false while disconnected.
+    #[cfg(feature = "hydrate")]
+    pub fn send(&self, event: &events::ClientEvent) -> bool {
+        self.connection().is_some_and(|c| c.send_event(event))
+    }
+
+    /// The cursor's line and the selected text in an open document.
+    #[cfg(feature = "hydrate")]
+    pub fn cursor_context(&self, doc: i64) -> Option<(u32, String)> {
+        self.conn
+            .try_with_value(|c| c.clone())
+            .flatten()?
+            .doc(doc)?
+            .cursor_context()
+    }
+
+    /// Types `text` at the cursor of an open document; false if it is not open or read-only.
+    #[cfg(feature = "hydrate")]
+    pub fn insert_text(&self, doc: i64, text: &str) -> bool {
+        self.conn
+            .try_with_value(|c| c.clone())
+            .flatten()
+            .and_then(|c| c.doc(doc))
+            .is_some_and(|d| d.insert_text(text))
     }
 
     /// Closes a document's subscription and its editor.

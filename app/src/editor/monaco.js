@@ -178,6 +178,29 @@ export class TandemEditor {
     this.editor.focus();
   }
 
+  /** The cursor's 1-based line and the selected text, as JSON (context for the assistant). */
+  cursorContext() {
+    const sel = this.editor.getSelection();
+    if (!sel) return JSON.stringify({ line: 1, selection: "" });
+    return JSON.stringify({
+      line: sel.positionLineNumber,
+      selection: this.model.getValueInRange(sel),
+    });
+  }
+
+  /**
+   * Puts `text` at the selection as if the user typed it, so it syncs, shows as theirs and
+   * undoes with Ctrl+Z. False for a read-only editor.
+   */
+  insertText(text) {
+    if (this.editor.getOption(monaco.editor.EditorOption.readOnly)) return false;
+    const sel = this.editor.getSelection();
+    if (!sel) return false;
+    this.editor.executeEdits("tandem-chat", [{ range: sel, text, forceMoveMarkers: true }]);
+    this.editor.focus();
+    return true;
+  }
+
   setReadOnly(readOnly) {
     this.editor.updateOptions({ readOnly });
   }
@@ -193,6 +216,69 @@ export class TandemEditor {
     this.editor.dispose();
     this.model.dispose();
   }
+}
+
+/** Monaco's language id for a code fence's language (`rust`, `js`, `py`, `sh`, …). */
+function fenceLanguage(name) {
+  const n = name.toLowerCase();
+  for (const l of monaco.languages.getLanguages()) {
+    if (l.id === n) return l.id;
+    if ((l.aliases || []).some((a) => a.toLowerCase() === n)) return l.id;
+    if ((l.extensions || []).includes("." + n)) return l.id;
+  }
+  return null;
+}
+
+/**
+ * Decorates the code blocks of a rendered chat message: Copy and Insert buttons (built with
+ * the DOM API, never from markup) and Monaco's syntax colouring. The message HTML itself was
+ * sanitised on the server; `colorize` escapes the code it colours.
+ */
+export function decorateCode(root, canInsert) {
+  for (const pre of root.querySelectorAll("pre")) {
+    if (pre.dataset.decorated) continue;
+    pre.dataset.decorated = "1";
+    const code = pre.querySelector("code");
+    if (!code) continue;
+    const source = code.textContent;
+    // Colouring replaces newlines with <br>: keep the text for Copy and Insert.
+    pre.tandemSource = source;
+    const bar = document.createElement("div");
+    bar.className = "code-actions";
+    const actions = [["copy", "Copy"]];
+    if (canInsert) actions.push(["insert", "Insert into editor"]);
+    for (const [action, label] of actions) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "link small";
+      b.dataset.codeAction = action;
+      b.textContent = label;
+      bar.appendChild(b);
+    }
+    pre.after(bar);
+    const lang = (code.className.match(/language-([\w+#.-]+)/) || [])[1];
+    if (!lang) continue;
+    loadMonaco("/monaco/vs")
+      .then(() => {
+        const id = fenceLanguage(lang);
+        return id ? monaco.editor.colorize(source, id, { tabSize: 4 }) : null;
+      })
+      .then((html) => {
+        if (html != null) {
+          code.innerHTML = html;
+          code.classList.add("colorized");
+        }
+      })
+      .catch(() => {});
+  }
+}
+
+/** The code of the block a Copy/Insert button belongs to. */
+export function codeOfButton(button) {
+  const bar = button.closest(".code-actions");
+  const pre = bar && bar.previousElementSibling;
+  if (!pre) return null;
+  return pre.tandemSource != null ? pre.tandemSource : pre.textContent;
 }
 
 /** Copies `text` to the clipboard; resolves to false when the browser refuses. */

@@ -141,6 +141,15 @@ impl Files {
         files
     }
 
+    /// The active tab's file and document, if it is a text file.
+    pub fn active_doc(&self) -> Option<(i64, i64)> {
+        let file = self.tabs.active.get_untracked()?;
+        let doc = self
+            .tree
+            .with_untracked(|t| t.get(file).and_then(|e| e.doc))?;
+        Some((file, doc))
+    }
+
     /// Applies a project event.
     pub fn on_event(&self, event: ServerEvent) {
         match event {

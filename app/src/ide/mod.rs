@@ -5,7 +5,8 @@ use leptos::{ev, prelude::*};
 
 use crate::{
     auth::LogoutButton,
-    editor::{FileDoc, Live, LiveStatus, default_file, status::Link},
+    chat::{ChatPanel, ChatState},
+    editor::{FileDoc, Live, LiveStatus, default_file, events::ServerEvent, status::Link},
     error::AppError,
     files::{EditorTabs, FileEntry, FileTree, Files, QuickOpen, list_files},
     projects::load_workspace,
@@ -71,7 +72,31 @@ fn IdeShell(ws: Workspace, file: Option<FileDoc>, entries: Vec<FileEntry>) -> im
     if let Some(f) = &file {
         files.open(f.file);
     }
-    let live = Live::new(pid, link, Callback::new(move |e| files.on_event(e)));
+    let chat = ChatState::new(pid, &ws.me, role);
+    let live = Live::new(
+        pid,
+        link,
+        Callback::new(move |e: ServerEvent| {
+            // A resync concerns both; everything else belongs to one of them.
+            match &e {
+                ServerEvent::Chat { .. }
+                | ServerEvent::ChatDelta { .. }
+                | ServerEvent::Typing { .. } => chat.on_event(e),
+                ServerEvent::Resync => {
+                    chat.on_event(ServerEvent::Resync);
+                    files.on_event(e);
+                }
+                _ => files.on_event(e),
+            }
+        }),
+    );
+    // Unread messages count while the chat is out of sight: collapsed, or (on a phone)
+    // another tab is showing.
+    Effect::new(move |_| {
+        let open = layout.is_open(Pane::Chat);
+        let shown = tab.get() == MobileTab::Chat || !narrow();
+        chat.visible.set(open && shown);
+    });
     let grid = move || {
         format!(
             "--tree:{}px;--chat:{}px",
@@ -80,9 +105,16 @@ fn IdeShell(ws: Workspace, file: Option<FileDoc>, entries: Vec<FileEntry>) -> im
         )
     };
     let tab_button = move |t: MobileTab, label: &'static str| {
+        let unread = move || {
+            (t == MobileTab::Chat)
+                .then(|| chat.unread.get())
+                .filter(|n| *n > 0)
+        };
         view! {
             <button type="button" role="tab" aria-selected=move || (tab.get() == t).to_string()
-                class:active=move || tab.get() == t on:click=move |_| tab.set(t)>{label}</button>
+                class:active=move || tab.get() == t on:click=move |_| tab.set(t)>{label}
+                {move || unread().map(|n| view! { <span class="unread" data-test="chat-unread-tab">{n}</span> })}
+            </button>
         }
     };
     view! {
@@ -94,8 +126,8 @@ fn IdeShell(ws: Workspace, file: Option<FileDoc>, entries: Vec<FileEntry>) -> im
                 <h1 class="project-title" data-test="project-title">{ws.project.name.clone()}</h1>
                 <span class="badge" data-test="my-role">{role.label()}</span>
                 <span class="spacer"></span>
-                <PaneToggle layout=layout pane=Pane::Tree label="files"/>
-                <PaneToggle layout=layout pane=Pane::Chat label="chat"/>
+                <PaneToggle layout=layout pane=Pane::Tree label="files" badge=None/>
+                <PaneToggle layout=layout pane=Pane::Chat label="chat" badge=Some(chat.unread)/>
                 <a href=format!("/p/{pid}/settings") data-test="settings-link">
                     {if role == Role::Owner { "Share & settings" } else { "Members" }}
                 </a>
@@ -116,14 +148,16 @@ fn IdeShell(ws: Workspace, file: Option<FileDoc>, entries: Vec<FileEntry>) -> im
 
             <aside class="pane chat" aria-label="Chat">
                 <h2 class="pane-title">"Chat"</h2>
-                <p class="empty" data-test="chat-empty">"No messages yet"</p>
-                <h3 class="pane-subtitle">{format!("Members ({member_count})")}</h3>
-                <ul class="member-list" data-test="member-list">
-                    {ws.members.iter().map(|m| view! {
-                        <li><span class="avatar" aria-hidden="true">{m.user.name.chars().next().map(|c| c.to_uppercase().to_string())}</span>
-                            {m.user.name.clone()}<span class="muted">{format!(" · {}", m.role.label())}</span></li>
-                    }).collect_view()}
-                </ul>
+                <ChatPanel chat=chat files=files live=live/>
+                <details class="members">
+                    <summary class="pane-subtitle">{format!("Members ({member_count})")}</summary>
+                    <ul class="member-list" data-test="member-list">
+                        {ws.members.iter().map(|m| view! {
+                            <li><span class="avatar" aria-hidden="true">{m.user.name.chars().next().map(|c| c.to_uppercase().to_string())}</span>
+                                {m.user.name.clone()}<span class="muted">{format!(" · {}", m.role.label())}</span></li>
+                        }).collect_view()}
+                    </ul>
+                </details>
             </aside>
 
             <nav class="mobile-tabs" role="tablist" aria-label="Panels">
@@ -145,13 +179,38 @@ fn IdeShell(ws: Workspace, file: Option<FileDoc>, entries: Vec<FileEntry>) -> im
     }
 }
 
+/// The phone layout (panes as tabs) is in use.
+fn narrow() -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        web_sys::window()
+            .and_then(|w| w.inner_width().ok())
+            .and_then(|w| w.as_f64())
+            .is_some_and(|w| w < 768.0)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        false
+    }
+}
+
 #[component]
-fn PaneToggle(layout: PaneLayout, pane: Pane, label: &'static str) -> impl IntoView {
+fn PaneToggle(
+    layout: PaneLayout,
+    pane: Pane,
+    label: &'static str,
+    /// A count shown while the pane is hidden (unread chat messages).
+    badge: Option<RwSignal<u32>>,
+) -> impl IntoView {
     let open = move || layout.is_open(pane);
+    let count = move || badge.map(|b| b.get()).filter(|n| *n > 0);
     view! {
         <button type="button" class="link pane-toggle" aria-expanded=move || open().to_string()
             data-test=format!("toggle-{label}") on:click=move |_| layout.toggle(pane)>
             {move || if open() { format!("Hide {label}") } else { format!("Show {label}") }}
+            {move || count().map(|n| view! {
+                <span class="unread" data-test=format!("{label}-unread") title="Unread messages">{n}</span>
+            })}
         </button>
     }
 }

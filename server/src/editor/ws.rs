@@ -3,7 +3,13 @@
 //! document channel carries standard y-sync messages. The session cookie and membership of the
 //! project are checked before the upgrade, the role on each document when the tab opens it.
 
-use std::{collections::HashMap, future::poll_fn, sync::Arc, task::Poll};
+use std::{
+    collections::HashMap,
+    future::poll_fn,
+    sync::Arc,
+    task::Poll,
+    time::{Duration, Instant},
+};
 
 use app::{
     editor::events::{ClientEvent, ServerEvent},
@@ -34,6 +40,9 @@ use crate::{
 
 /// Documents one tab may have open at once; each costs the server a subscription.
 const MAX_OPEN_DOCS: usize = 64;
+/// "Is typing" is relayed at most this often per tab (the browser sends it every 2 s at most;
+/// this bounds what a misbehaving one costs everyone else).
+const TYPING_EVERY: Duration = Duration::from_millis(1_000);
 
 #[derive(Debug, Deserialize)]
 pub struct WsQuery {
@@ -59,6 +68,8 @@ pub async fn ws(
                 editor: state.editor.clone(),
                 projects: state.services.projects.clone(),
                 user: user.id,
+                name: user.name.clone(),
+                last_typing: None,
                 project,
                 subs: HashMap::new(),
                 turn: 0,
@@ -78,6 +89,10 @@ struct TabSocket {
     editor: Editor,
     projects: Arc<dyn Projects>,
     user: UserId,
+    name: String,
+    /// When this tab's last typing indicator went out (they are relayed at most every
+    /// [`TYPING_EVERY`]).
+    last_typing: Option<Instant>,
     project: ProjectId,
     subs: HashMap<DocId, Subscription>,
     /// Where the next poll of the subscriptions starts, so a busy document cannot starve the
@@ -186,6 +201,25 @@ impl Endpoint for TabSocket {
                     ClientEvent::Close { doc } => {
                         if self.subs.remove(&DocId(doc as u64)).is_some() {
                             self.hub.viewing(self.project, self.tab, doc, false);
+                        }
+                        Ok(Vec::new())
+                    }
+                    ClientEvent::Typing { active } => {
+                        let now = Instant::now();
+                        let recent = self
+                            .last_typing
+                            .is_some_and(|t| now.duration_since(t) < TYPING_EVERY);
+                        // "Stopped typing" always goes out, so indicators never linger.
+                        if !active || !recent {
+                            self.last_typing = active.then_some(now);
+                            self.hub.publish(
+                                self.project,
+                                &ServerEvent::Typing {
+                                    user: self.user.0,
+                                    name: self.name.clone(),
+                                    active,
+                                },
+                            );
                         }
                         Ok(Vec::new())
                     }

@@ -43,6 +43,8 @@ pub struct AppState {
     pub hub: crate::hub::Hub,
     #[from_ref(skip)]
     pub files: crate::files::Files,
+    #[from_ref(skip)]
+    pub chat: crate::chat::Chat,
 }
 
 pub fn router(state: AppState) -> Router {

@@ -2,6 +2,7 @@
 //! PostgreSQL database when `TANDEM_TEST_POSTGRES_URL` is set), and a cookie-keeping client.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod ai;
 pub mod tab;
 pub mod yjs;
 

@@ -245,7 +245,10 @@ impl Connection {
             other @ (ServerEvent::Tree { .. }
             | ServerEvent::Purged { .. }
             | ServerEvent::Viewers { .. }
-            | ServerEvent::Resync) => self.on_event.run(other),
+            | ServerEvent::Resync
+            | ServerEvent::Chat { .. }
+            | ServerEvent::ChatDelta { .. }
+            | ServerEvent::Typing { .. }) => self.on_event.run(other),
         }
     }
 
@@ -356,6 +359,10 @@ impl Connection {
         let id = session.id();
         self.docs.borrow_mut().insert(id, session);
         self.send_event(&ClientEvent::Open { doc: id });
+    }
+
+    pub(crate) fn doc(&self, id: i64) -> Option<Rc<DocSession>> {
+        self.docs.borrow().get(&id).cloned()
     }
 
     pub(crate) fn send_event(&self, event: &ClientEvent) -> bool {

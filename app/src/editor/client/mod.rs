@@ -6,5 +6,5 @@ mod monaco;
 mod session;
 
 pub(crate) use connection::Connection;
-pub(crate) use monaco::copy_text;
+pub(crate) use monaco::{code_of_button, copy_text, decorate_code};
 pub(crate) use session::DocSession;

@@ -12,6 +12,14 @@ extern "C" {
     #[wasm_bindgen(js_name = copyText)]
     pub(crate) fn copy_text(text: &str) -> Promise;
 
+    /// Highlights a chat message's code blocks and adds Copy (and Insert) buttons.
+    #[wasm_bindgen(js_name = decorateCode)]
+    pub(crate) fn decorate_code(root: &web_sys::Element, can_insert: bool);
+
+    /// The code a chat code block's button belongs to.
+    #[wasm_bindgen(js_name = codeOfButton)]
+    pub(crate) fn code_of_button(button: &web_sys::Element) -> Option<String>;
+
     pub(crate) type TandemEditor;
 
     #[wasm_bindgen(constructor)]
@@ -38,6 +46,12 @@ extern "C" {
 
     #[wasm_bindgen(method, js_name = setCursors)]
     pub(crate) fn set_cursors(this: &TandemEditor, cursors: &str);
+
+    #[wasm_bindgen(method, js_name = cursorContext)]
+    pub(crate) fn cursor_context(this: &TandemEditor) -> String;
+
+    #[wasm_bindgen(method, js_name = insertText)]
+    pub(crate) fn insert_text(this: &TandemEditor, text: &str) -> bool;
 
     #[wasm_bindgen(method, js_name = setReadOnly)]
     pub(crate) fn set_read_only(this: &TandemEditor, read_only: bool);

@@ -187,6 +187,25 @@ impl DocSession {
         }
     }
 
+    /// The cursor's 1-based line and the selected text.
+    pub(crate) fn cursor_context(&self) -> Option<(u32, String)> {
+        let json = self.editor.borrow().as_ref()?.cursor_context();
+        let v: serde_json::Value = serde_json::from_str(&json).ok()?;
+        let line = u32::try_from(v.get("line")?.as_u64()?).ok()?;
+        let selection = v.get("selection")?.as_str()?.to_owned();
+        Some((line, selection))
+    }
+
+    /// Types `text` at the cursor as a local edit (synced, undoable); false when read-only.
+    pub(crate) fn insert_text(&self, text: &str) -> bool {
+        // A handle, not a borrow: the edit calls back into this session synchronously.
+        let editor: Option<TandemEditor> = self.editor.borrow().as_ref().map(|e| {
+            let handle: &wasm_bindgen::JsValue = e.as_ref();
+            handle.clone().unchecked_into()
+        });
+        editor.is_some_and(|e| e.insert_text(text))
+    }
+
     /// Selects a range on one line and scrolls it into view (1-based, UTF-16 columns).
     pub(crate) fn reveal(&self, line: u32, column: u32, end_column: u32) {
         if let Some(editor) = self.editor.borrow().as_ref() {

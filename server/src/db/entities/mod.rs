@@ -1,5 +1,6 @@
 //! sea-orm entities, one file per table.
 
+pub mod chat_message;
 pub mod document;
 pub mod document_update;
 pub mod file;

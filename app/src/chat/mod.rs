@@ -1,0 +1,212 @@
+//! Project chat: messages everyone in the project sees live, and the project's AI assistant,
+//! whose answers stream into the chat. Messages are server-authoritative records (the server
+//! gives them their order); each send carries a client-generated id so a retry after a
+//! reconnect never duplicates. The server renders markdown to sanitised HTML; the browser never
+//! turns user text into markup itself.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use server_fn::codec::Json;
+
+use crate::{
+    error::AppError,
+    types::{ProjectId, UserInfo},
+};
+
+pub mod commands;
+pub mod model;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+mod view;
+
+pub use view::{ChatPanel, ChatState};
+
+/// Messages per history page.
+pub const PAGE_SIZE: usize = 50;
+/// Longest client id accepted (the browser sends 32 hex digits).
+pub const MAX_CLIENT_ID: usize = 64;
+/// Most selected text sent to the assistant as context; the rest is cut.
+pub const MAX_SELECTION_CHARS: usize = 8_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    /// Written by a member.
+    User,
+    /// The assistant's answer; `author` is who asked.
+    Ai,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AiState {
+    /// Tokens are still arriving (as `chat_delta` events).
+    Streaming,
+    Done,
+    /// Someone stopped it; the text so far is kept.
+    Stopped,
+    /// The provider failed; `AiInfo::error` says how.
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AiInfo {
+    pub state: AiState,
+    pub error: Option<String>,
+}
+
+/// One chat message as every member sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// Server-assigned; the order of the chat.
+    pub id: i64,
+    /// The sender's idempotency key.
+    pub client_id: String,
+    /// The writer (for an AI answer: who asked).
+    pub author: UserInfo,
+    pub kind: MessageKind,
+    /// Markdown source; empty once deleted.
+    pub body: String,
+    /// `body` rendered and sanitised on the server: safe to put into the page as HTML.
+    pub html: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    pub edited_at: Option<i64>,
+    pub deleted: bool,
+    pub reply_to: Option<i64>,
+    /// Members `@mentioned` in the body.
+    pub mentions: Vec<i64>,
+    pub ai: Option<AiInfo>,
+}
+
+impl ChatMessage {
+    pub fn is_streaming(&self) -> bool {
+        self.ai
+            .as_ref()
+            .is_some_and(|a| a.state == AiState::Streaming)
+    }
+}
+
+/// Messages oldest first; `more` when older ones exist before the first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct HistoryPage {
+    pub messages: Vec<ChatMessage>,
+    pub more: bool,
+}
+
+/// What the assistant is asked to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "task", content = "text", rename_all = "snake_case")]
+pub enum AiTask {
+    /// A free question (`/ai ...` or the Ask AI button).
+    Ask(String),
+    Explain,
+    Tests,
+    Doc,
+    Review,
+}
+
+/// Where the asker is in the editor; the server reads the file's live text itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct AiContext {
+    /// The active file (a file id of this project).
+    pub file: Option<i64>,
+    /// 1-based cursor line in that file.
+    pub line: Option<u32>,
+    /// The selected text, cut to [`MAX_SELECTION_CHARS`].
+    pub selection: Option<String>,
+}
+
+/// An AI request from the composer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AiRequest {
+    pub client_id: String,
+    /// What appears in the chat as the asker's message (`/explain`, `/ai how do I …`).
+    pub text: String,
+    pub task: AiTask,
+    pub context: AiContext,
+}
+
+/// The asker's message and the (streaming) answer, both already sent to every member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AskReply {
+    pub question: ChatMessage,
+    pub answer: ChatMessage,
+}
+
+/// A page of history: the newest page, the page before `before`, or what came after `after`
+/// (catching up after a reconnect).
+#[server(endpoint = "chat/history", input = Json)]
+pub async fn chat_history(
+    project: ProjectId,
+    before: Option<i64>,
+    after: Option<i64>,
+) -> Result<HistoryPage, AppError> {
+    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
+    ctx.services.chat.history(project, before, after).await
+}
+
+/// Posts a message. Sending the same `client_id` again returns the first message unchanged.
+/// Every member may chat, viewers included.
+#[server(endpoint = "chat/send", input = Json)]
+pub async fn send_message(
+    project: ProjectId,
+    client_id: String,
+    body: String,
+    reply_to: Option<i64>,
+) -> Result<ChatMessage, AppError> {
+    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
+    ctx.services
+        .chat
+        .send(project, &ctx.user, &client_id, &body, reply_to)
+        .await
+}
+
+/// Edits one of the caller's own messages.
+#[server(endpoint = "chat/edit", input = Json)]
+pub async fn edit_message(
+    project: ProjectId,
+    id: i64,
+    body: String,
+) -> Result<ChatMessage, AppError> {
+    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
+    ctx.services.chat.edit(project, &ctx.user, id, &body).await
+}
+
+/// Deletes a message: the author's own, or any message for an owner. What remains is a
+/// "deleted" marker so replies keep their place.
+#[server(endpoint = "chat/delete", input = Json)]
+pub async fn delete_message(project: ProjectId, id: i64) -> Result<ChatMessage, AppError> {
+    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
+    ctx.services
+        .chat
+        .delete(project, &ctx.user, ctx.role, id)
+        .await
+}
+
+/// Asks the project's assistant; the answer streams to every member.
+#[server(endpoint = "chat/ask", input = Json)]
+pub async fn ask_ai(project: ProjectId, request: AiRequest) -> Result<AskReply, AppError> {
+    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
+    ctx.services.chat.ask(project, &ctx.user, request).await
+}
+
+/// Stops an answer that is still streaming (who asked, or an editor/owner).
+#[server(endpoint = "chat/stop", input = Json)]
+pub async fn stop_ai(project: ProjectId, id: i64) -> Result<(), AppError> {
+    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
+    ctx.services
+        .chat
+        .stop(project, &ctx.user, ctx.role, id)
+        .await
+}
+
+/// Asks the same question again, replacing the answer (who asked, or an editor/owner).
+#[server(endpoint = "chat/regenerate", input = Json)]
+pub async fn regenerate_ai(project: ProjectId, id: i64) -> Result<ChatMessage, AppError> {
+    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
+    ctx.services
+        .chat
+        .regenerate(project, &ctx.user, ctx.role, id)
+        .await
+}

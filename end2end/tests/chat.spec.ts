@@ -1,0 +1,133 @@
+// Issue 5's user story in real Chromium: two people chat live beside the editor (markdown,
+// mentions, typing, unread counts, edits), insert a code block from the chat into the file,
+// use the slash commands, and hostile messages and file names stay inert text.
+import { expect, test, type Page } from "@playwright/test";
+import { hydrated, twoEditors } from "./helpers";
+
+function text(page: Page): Promise<string> {
+  return page.evaluate(() => (window as any).monaco.editor.getModels()[0].getValue());
+}
+
+async function say(page: Page, message: string) {
+  const input = page.getByTestId("chat-input");
+  await input.fill(message);
+  await input.press("Enter");
+  await expect(input).toHaveValue("");
+}
+
+test("two people chat live and insert a code block into the editor", async ({ browser }) => {
+  const [a, b] = await twoEditors(browser, ["cat", "dan"], "Chat room");
+  for (const p of [a, b]) {
+    await expect(p.page.locator("[data-test=editor][data-ready=true]")).toBeAttached();
+    await expect(p.page.getByTestId("chat-empty")).toBeVisible();
+  }
+
+  // Typing shows on the other side, then the message arrives rendered.
+  const input = a.page.getByTestId("chat-input");
+  await input.click();
+  await input.pressSequentially("hello **team**", { delay: 25 });
+  await expect(b.page.getByTestId("chat-typing")).toContainText(`${a.name} is typing`);
+  await input.press("Enter");
+  const hello = b.page.getByTestId("chat-message").filter({ hasText: "hello team" });
+  await expect(hello.locator("strong")).toHaveText("team");
+  await expect(b.page.getByTestId("chat-typing")).toHaveText("");
+
+  // A mention of you is highlighted.
+  await say(b.page, `hi @${a.name}, ready?`);
+  const mention = a.page.getByTestId("chat-message").filter({ hasText: "ready?" });
+  await expect(mention).toHaveClass(/mentions-me/);
+  await expect(mention.locator(".mention")).toHaveText(`@${a.name}`);
+
+  // With the chat hidden, new messages are counted; showing it clears the count.
+  await b.page.getByTestId("toggle-chat").click();
+  await say(a.page, "while you were away");
+  await expect(b.page.getByTestId("chat-unread")).toHaveText("1");
+  await b.page.getByTestId("toggle-chat").click();
+  await expect(b.page.getByTestId("chat-unread")).toHaveCount(0);
+
+  // Edit your own message: everyone sees the new text, marked as edited.
+  const away = a.page.getByTestId("chat-message").filter({ hasText: "while you were away" });
+  await away.hover();
+  await away.getByTestId("chat-edit").click();
+  await expect(input).toHaveValue("while you were away");
+  await input.fill("while you were out");
+  await input.press("Enter");
+  await expect(
+    b.page.getByTestId("chat-message").filter({ hasText: "while you were out" }),
+  ).toContainText("(edited)");
+
+  // A code block: highlighted by Monaco, inserted into the other person's editor at the
+  // cursor, and from there synced to everyone's editor.
+  await say(a.page, "```js\nconst answer = 42;\n```");
+  const block = b.page.getByTestId("chat-message").filter({ hasText: "const answer = 42;" });
+  await expect(block.locator("pre code.colorized")).toBeAttached();
+  await b.page.locator(".monaco-host .view-lines").click();
+  await b.page.keyboard.press("Control+Home");
+  await block.hover();
+  await block.getByRole("button", { name: "Insert into editor" }).click();
+  await expect.poll(() => text(b.page)).toMatch(/^const answer = 42;\n/);
+  await expect.poll(() => text(a.page)).toMatch(/^const answer = 42;\n/);
+
+  // History survives a reload, in order.
+  await a.page.reload();
+  await hydrated(a.page);
+  const bodies = a.page.getByTestId("chat-message");
+  await expect(bodies).toHaveCount(4);
+  await expect(bodies.first()).toContainText("hello team");
+  await expect(bodies.last()).toContainText("const answer = 42;");
+
+  // Slash commands: help and the assistant (no provider on the test server) answer only
+  // you; /clear hides the history in this browser only.
+  await say(a.page, "/help");
+  await expect(a.page.getByTestId("chat-notice").last()).toContainText("/explain");
+  await say(a.page, "/ai what does this do?");
+  await expect(a.page.getByTestId("chat-notice").last()).toContainText("--ai-base-url");
+  await say(a.page, "/clear");
+  await expect(a.page.getByTestId("chat-message")).toHaveCount(0);
+  await expect(b.page.getByTestId("chat-message")).toHaveCount(4);
+  await a.page.getByRole("button", { name: "Show the cleared messages" }).click();
+  await expect(a.page.getByTestId("chat-message")).toHaveCount(4);
+  for (const p of [a, b]) await p.ctx.close();
+});
+
+test("hostile messages and file names render as inert text", async ({ browser }) => {
+  const [a, b, url] = await twoEditors(browser, ["eve", "fay"], "Hostile");
+  let dialogs = 0;
+  for (const p of [a, b]) {
+    p.page.on("dialog", (d) => {
+      dialogs++;
+      void d.dismiss();
+    });
+  }
+  const project = Number(url.split("/").pop());
+  const evilName = '<img src=x onerror="window.__pwned=1">.js';
+  const created = await a.page.request.post("/api/files/create", {
+    data: { project, parent: null, name: evilName, kind: "file" },
+  });
+  expect(created.ok()).toBeTruthy();
+  const attacks = [
+    "<script>window.__pwned=2</script>",
+    '<img src=x onerror="window.__pwned=3">',
+    "[click me](javascript:window.__pwned=4)",
+    '<a href="javascript:window.__pwned=5">raw link</a>',
+    `see ${evilName}`,
+    '<svg onload="window.__pwned=6"></svg><iframe src="javascript:window.__pwned=7"></iframe>',
+  ];
+  for (const m of attacks) await say(a.page, m);
+  for (const p of [a, b]) {
+    const log = p.page.getByTestId("chat-log");
+    await expect(p.page.getByTestId("chat-message")).toHaveCount(attacks.length);
+    await expect(p.page.locator("[data-test=tree-row]").filter({ hasText: "onerror" })).toBeVisible();
+    await expect(log.locator("img, script, svg, iframe")).toHaveCount(0);
+    await expect(p.page.locator("img[src=x], [onerror], [onload]")).toHaveCount(0);
+    await expect(p.page.locator('a[href^="javascript"], iframe')).toHaveCount(0);
+    // The text is shown as written.
+    await expect(log).toContainText("<script>window.__pwned=2</script>");
+    await expect(log).toContainText(evilName);
+    await log.getByText("click me").click();
+    await log.getByText("raw link").click();
+    expect(await p.page.evaluate(() => (window as any).__pwned)).toBeUndefined();
+  }
+  expect(dialogs).toBe(0);
+  for (const p of [a, b]) await p.ctx.close();
+});

@@ -1,0 +1,234 @@
+//! The AI provider client: OpenAI-compatible `POST {base}/chat/completions` with
+//! `stream: true`, which OpenAI, Ollama, llama.cpp's server and vLLM all speak. The server
+//! calls the provider; API keys never reach a browser. Every failure becomes an [`AiError`]
+//! whose text is shown in the chat, and every wait is bounded by the timeout.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+pub mod prompt;
+pub mod sse;
+
+pub use prompt::PromptMessage;
+
+/// How to reach the provider (`--ai-*` flags).
+#[derive(Debug, Clone)]
+pub struct AiConfig {
+    /// e.g. `https://api.openai.com/v1`, `http://127.0.0.1:11434/v1` (Ollama).
+    pub base_url: String,
+    pub model: String,
+    pub api_key: Option<String>,
+    /// Longest wait for the response to start, and between two chunks of it.
+    pub timeout: Duration,
+    pub max_tokens: u32,
+    /// Characters of the asker's file sent as context.
+    pub context_chars: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AiError {
+    #[error("The AI provider did not answer within {0} seconds.")]
+    Timeout(u64),
+    #[error("The AI provider refused the request (HTTP {0}): check the API key (--ai-api-key).")]
+    Unauthorized(u16),
+    #[error("The AI provider is rate-limiting requests (HTTP 429). Try again in a moment.")]
+    RateLimited,
+    #[error("Could not reach the AI provider: {0}")]
+    Unreachable(String),
+    #[error("The AI provider answered HTTP {0}: {1}")]
+    Status(u16, String),
+    #[error("The AI provider reported an error: {0}")]
+    Provider(String),
+    #[error("The AI provider sent something that is not a chat-completions stream.")]
+    Malformed,
+}
+
+#[derive(Clone)]
+pub struct Provider {
+    http: reqwest::Client,
+    url: String,
+    config: AiConfig,
+}
+
+/// Keeps an upstream error message short enough for a chat line.
+fn short(s: &str) -> String {
+    let s = s.trim();
+    let mut out: String = s.chars().take(200).collect();
+    if out.len() < s.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// The message of an in-stream `error` value (`{"message": …}` or a plain string).
+fn provider_message(err: &Value) -> String {
+    err.get("message")
+        .and_then(Value::as_str)
+        .or_else(|| err.as_str())
+        .map_or_else(|| short(&err.to_string()), short)
+}
+
+/// The `error.message` of an OpenAI-style error body, or the body itself.
+fn error_text(body: &str) -> String {
+    serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.pointer("/error/message")
+                .or_else(|| v.get("error"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .map_or_else(|| short(body), |m| short(&m))
+}
+
+impl Provider {
+    pub fn new(config: AiConfig) -> Result<Self, String> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.timeout)
+            .build()
+            .map_err(|e| format!("cannot build the AI HTTP client: {e}"))?;
+        let url = format!("{}/chat/completions", config.base_url.trim_end_matches('/'));
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(format!(
+                "--ai-base-url must start with http:// or https:// (got {})",
+                config.base_url
+            ));
+        }
+        Ok(Self { http, url, config })
+    }
+
+    pub fn config(&self) -> &AiConfig {
+        &self.config
+    }
+
+    fn timed_out(&self) -> AiError {
+        AiError::Timeout(self.config.timeout.as_secs().max(1))
+    }
+
+    /// Streams the answer to `messages`, calling `on_delta` with each piece of text as it
+    /// arrives. Dropping the returned future closes the upstream connection (that is how an
+    /// answer is stopped).
+    pub async fn stream(
+        &self,
+        messages: &[PromptMessage],
+        mut on_delta: impl FnMut(&str),
+    ) -> Result<(), AiError> {
+        let body = json!({
+            "model": self.config.model,
+            "messages": messages,
+            "stream": true,
+            "max_tokens": self.config.max_tokens,
+        });
+        let mut request = self.http.post(&self.url).json(&body);
+        if let Some(key) = &self.config.api_key {
+            request = request.bearer_auth(key);
+        }
+        let timeout = self.config.timeout;
+        let mut response = tokio::time::timeout(timeout, request.send())
+            .await
+            .map_err(|_| self.timed_out())?
+            .map_err(|e| {
+                if e.is_timeout() {
+                    self.timed_out()
+                } else {
+                    AiError::Unreachable(short(&format!("{e:#}")))
+                }
+            })?;
+        let status = response.status().as_u16();
+        if !(200..300).contains(&status) {
+            let text = tokio::time::timeout(timeout, response.text())
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default();
+            return Err(match status {
+                401 | 403 => AiError::Unauthorized(status),
+                429 => AiError::RateLimited,
+                _ => AiError::Status(status, error_text(&text)),
+            });
+        }
+        // Some servers ignore `stream` and answer in one JSON document.
+        let is_json = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if is_json {
+            let text = tokio::time::timeout(timeout, response.text())
+                .await
+                .map_err(|_| self.timed_out())?
+                .map_err(|e| AiError::Unreachable(short(&e.to_string())))?;
+            let v: Value = serde_json::from_str(&text).map_err(|_| AiError::Malformed)?;
+            if let Some(err) = v.get("error") {
+                return Err(AiError::Provider(provider_message(err)));
+            }
+            let content = v
+                .pointer("/choices/0/message/content")
+                .and_then(Value::as_str)
+                .ok_or(AiError::Malformed)?;
+            on_delta(content);
+            return Ok(());
+        }
+        let mut parser = sse::SseParser::default();
+        loop {
+            let chunk = tokio::time::timeout(timeout, response.chunk())
+                .await
+                .map_err(|_| self.timed_out())?
+                .map_err(|e| AiError::Unreachable(short(&format!("{e:#}"))))?;
+            let Some(bytes) = chunk else {
+                // The body ended without `[DONE]`: what arrived is the answer.
+                if let Some(data) = parser.finish().filter(|d| d.trim() != "[DONE]")
+                    && let Some(text) = delta_of(&data)?
+                {
+                    on_delta(&text);
+                }
+                return Ok(());
+            };
+            for data in parser.push(&bytes).map_err(|_| AiError::Malformed)? {
+                if data.trim() == "[DONE]" {
+                    return Ok(());
+                }
+                if let Some(text) = delta_of(&data)? {
+                    on_delta(&text);
+                }
+            }
+        }
+    }
+}
+
+/// The text of one streamed chunk (`choices[0].delta.content`), if it carries any.
+fn delta_of(data: &str) -> Result<Option<String>, AiError> {
+    let v: Value = serde_json::from_str(data).map_err(|_| AiError::Malformed)?;
+    if let Some(err) = v.get("error") {
+        return Err(AiError::Provider(provider_message(err)));
+    }
+    Ok(v.pointer("/choices/0/delta/content")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deltas_and_errors_are_read() {
+        assert_eq!(
+            delta_of(r#"{"choices":[{"delta":{"content":"Hi"}}]}"#),
+            Ok(Some("Hi".into()))
+        );
+        assert_eq!(
+            delta_of(r#"{"choices":[{"delta":{"role":"assistant"}}]}"#),
+            Ok(None)
+        );
+        assert_eq!(
+            delta_of(r#"{"error":{"message":"model overloaded"}}"#),
+            Err(AiError::Provider("model overloaded".into()))
+        );
+        assert_eq!(delta_of("not json"), Err(AiError::Malformed));
+        assert_eq!(error_text(r#"{"error":{"message":"bad key"}}"#), "bad key");
+        assert_eq!(error_text("plain"), "plain");
+    }
+}
