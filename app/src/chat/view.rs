@@ -53,6 +53,9 @@ pub struct ChatState {
     loading: RwSignal<bool>,
     /// Bumped when the log should scroll to the newest message.
     to_bottom: RwSignal<u64>,
+    /// The reader is at the bottom of the log; new messages then scroll into view (someone
+    /// who scrolled up to read is left alone).
+    pinned: StoredValue<bool>,
 }
 
 fn now_ms() -> f64 {
@@ -97,6 +100,7 @@ impl ChatState {
             error: RwSignal::new(None),
             loading: RwSignal::new(false),
             to_bottom: RwSignal::new(0),
+            pinned: StoredValue::new(true),
         };
         // Effects run in the browser only: the history loads after hydration.
         Effect::new(move |prev: Option<()>| {
@@ -148,7 +152,7 @@ impl ChatState {
         if is_new && from_someone_else && !self.visible.get_untracked() {
             self.unread.update(|n| *n += 1);
         }
-        if is_new && (following || mine) {
+        if is_new && (mine || (following && self.pinned.get_value())) {
             self.model.update(ChatModel::follow);
             self.to_bottom.update(|n| *n += 1);
         }
@@ -409,7 +413,6 @@ fn initial(name: &str) -> String {
 #[component]
 pub fn ChatPanel(chat: ChatState, files: Files, live: Live) -> AnyView {
     let log = NodeRef::<html::Div>::new();
-    let at_bottom = StoredValue::new(true);
     let draft = RwSignal::new(String::new());
     let reply_to = RwSignal::new(None::<i64>);
     let editing = RwSignal::new(None::<i64>);
@@ -441,14 +444,25 @@ pub fn ChatPanel(chat: ChatState, files: Files, live: Live) -> AnyView {
         }
     }
 
+    // Sliding the window adds or removes messages above what is on screen: keep what the
+    // user is looking at in place (by hand: CSS scroll anchoring does nothing at offset 0,
+    // which is exactly where older pages load).
+    let anchor = StoredValue::new(None::<(i32, i32)>);
+    let remember = move || {
+        if let Some(el) = log.get_untracked() {
+            anchor.set_value(Some((el.scroll_height(), el.scroll_top())));
+        }
+    };
     let on_scroll = move |_| {
         let Some(el) = log.get() else { return };
         let top = el.scroll_top();
         let bottom = el.scroll_height() - el.client_height() - top;
-        at_bottom.set_value(bottom <= EDGE_PX);
+        chat.pinned.set_value(bottom <= EDGE_PX);
         if top <= EDGE_PX {
+            remember();
             chat.older();
         } else if bottom <= EDGE_PX && !model.with_untracked(ChatModel::following) {
+            remember();
             model.update(ChatModel::slide_down);
         }
     };
@@ -578,6 +592,13 @@ pub fn ChatPanel(chat: ChatState, files: Files, live: Live) -> AnyView {
     };
 
     let window = Memo::new(move |_| model.with(ChatModel::window));
+    Effect::new(move |_| {
+        window.track();
+        if let (Some((height, top)), Some(el)) = (anchor.get_value(), log.get_untracked()) {
+            anchor.set_value(None);
+            request_animation_frame(move || el.set_scroll_top(top + el.scroll_height() - height));
+        }
+    });
     let pending = move || model.with(|m| m.pending.clone());
     view! {
         <div class="chat-panel" data-test="chat-panel">
@@ -588,7 +609,7 @@ pub fn ChatPanel(chat: ChatState, files: Files, live: Live) -> AnyView {
                     if !loaded {
                         view! { <p class="muted chat-empty">"Loading chat…"</p> }.into_any()
                     } else if more || hidden > 0 {
-                        view! { <button type="button" class="link chat-older" on:click=move |_| chat.older()>
+                        view! { <button type="button" class="link chat-older" on:click=move |_| { remember(); chat.older(); }>
                             "Show older messages"</button> }.into_any()
                     } else if model.with(ChatModel::is_empty) {
                         view! { <p class="muted chat-empty" data-test="chat-empty">"No messages yet. Say hello, or type /help."</p> }.into_any()
