@@ -230,26 +230,47 @@ impl Chat {
             .internal()
     }
 
-    async fn names(&self, project: ProjectId, rows: &[row::Model]) -> AppResult<Names> {
-        let mut ids: Vec<i64> = rows.iter().map(|r| r.author_id).collect();
+    /// Looks up only what the rows need: authors not already `known`, and the member list
+    /// only when some message may mention someone.
+    async fn names(
+        &self,
+        project: ProjectId,
+        rows: &[row::Model],
+        known: Option<&UserInfo>,
+    ) -> AppResult<Names> {
+        let mut ids: Vec<i64> = rows
+            .iter()
+            .map(|r| r.author_id)
+            .filter(|id| known.is_none_or(|k| k.id.0 != *id))
+            .collect();
         ids.sort_unstable();
         ids.dedup();
-        let users = user::Entity::find()
-            .filter(user::Column::Id.is_in(ids))
-            .all(&self.0.db)
-            .await
-            .internal()?
-            .into_iter()
-            .map(|u| (u.id, u.name))
-            .collect();
-        let members = self
-            .0
-            .projects
-            .members(project)
-            .await?
-            .into_iter()
-            .map(|m| (m.user.name.to_lowercase(), (m.user.id.0, m.user.name)))
-            .collect();
+        let mut users: HashMap<i64, String> = if ids.is_empty() {
+            HashMap::new()
+        } else {
+            user::Entity::find()
+                .filter(user::Column::Id.is_in(ids))
+                .all(&self.0.db)
+                .await
+                .internal()?
+                .into_iter()
+                .map(|u| (u.id, u.name))
+                .collect()
+        };
+        if let Some(k) = known {
+            users.insert(k.id.0, k.name.clone());
+        }
+        let members = if rows.iter().any(|r| r.body.contains('@')) {
+            self.0
+                .projects
+                .members(project)
+                .await?
+                .into_iter()
+                .map(|m| (m.user.name.to_lowercase(), (m.user.id.0, m.user.name)))
+                .collect()
+        } else {
+            render::Mentionable::new()
+        };
         Ok(Names { users, members })
     }
 
@@ -313,12 +334,17 @@ impl Chat {
         project: ProjectId,
         rows: &[row::Model],
     ) -> AppResult<Vec<ChatMessage>> {
-        let names = self.names(project, rows).await?;
+        let names = self.names(project, rows, None).await?;
         Ok(rows.iter().map(|r| self.message(r, &names)).collect())
     }
 
-    async fn one(&self, project: ProjectId, r: &row::Model) -> AppResult<ChatMessage> {
-        let names = self.names(project, std::slice::from_ref(r)).await?;
+    async fn one(
+        &self,
+        project: ProjectId,
+        r: &row::Model,
+        known: Option<&UserInfo>,
+    ) -> AppResult<ChatMessage> {
+        let names = self.names(project, std::slice::from_ref(r), known).await?;
         Ok(self.message(r, &names))
     }
 
@@ -331,12 +357,22 @@ impl Chat {
         );
     }
 
+    /// Tells everyone a stored message's current state.
+    async fn announce_row(
+        &self,
+        project: ProjectId,
+        r: &row::Model,
+        author: Option<&UserInfo>,
+    ) -> AppResult<ChatMessage> {
+        let m = self.one(project, r, author).await?;
+        self.publish(project, &m);
+        Ok(m)
+    }
+
     /// Re-reads a message and tells everyone its current state.
     async fn announce(&self, project: ProjectId, id: i64) -> AppResult<ChatMessage> {
         let r = self.find(project, id).await?;
-        let m = self.one(project, &r).await?;
-        self.publish(project, &m);
-        Ok(m)
+        self.announce_row(project, &r, None).await
     }
 
     fn new_row(
@@ -445,7 +481,7 @@ impl Chat {
             .await
             .internal()?;
         rows.reverse();
-        let names = self.names(project, &rows).await?;
+        let names = self.names(project, &rows, None).await?;
         let recent: Vec<Recent> = rows
             .iter()
             .filter(|r| !r.body.is_empty())
@@ -588,16 +624,20 @@ impl ChatService for Chat {
     ) -> AppResult<ChatMessage> {
         check_client_id(client_id)?;
         let body = self.check_body(body)?;
-        // A retry of a send that reached the server gets the stored message back.
-        if let Some(existing) = self.by_client_id(project, by.id, client_id).await? {
-            return self.one(project, &existing).await;
-        }
         if let Some(r) = reply_to {
             self.find(project, r)
                 .await
                 .map_err(|_| AppError::invalid("reply_to", "The message you reply to is gone."))?;
         }
-        Self::rate(&self.0.sends, by.id)?;
+        if let Err(limited) = Self::rate(&self.0.sends, by.id) {
+            // A retry of a message already stored is not a new message: it is never refused.
+            return match self.by_client_id(project, by.id, client_id).await? {
+                Some(existing) => self.one(project, &existing, Some(by)).await,
+                None => Err(limited),
+            };
+        }
+        // The insert itself detects a retry (the unique index on the client id), so the
+        // common path is one statement.
         let new = Self::new_row(
             project,
             by.id,
@@ -608,16 +648,18 @@ impl ChatService for Chat {
         );
         let r = match new.insert(&self.0.db).await {
             Ok(r) => r,
-            // The same message raced itself in (two retries at once): the first one wins.
-            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => self
-                .by_client_id(project, by.id, client_id)
-                .await?
-                .ok_or(AppError::Internal)?,
+            // A retry of a send that reached the server: the stored message, not announced
+            // again.
+            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                let existing = self
+                    .by_client_id(project, by.id, client_id)
+                    .await?
+                    .ok_or(AppError::Internal)?;
+                return self.one(project, &existing, Some(by)).await;
+            }
             Err(e) => return Err(e).internal(),
         };
-        let m = self.one(project, &r).await?;
-        self.publish(project, &m);
-        Ok(m)
+        self.announce_row(project, &r, Some(by)).await
     }
 
     async fn edit(
@@ -645,9 +687,7 @@ impl ChatService for Chat {
         change.body = Set(body.to_owned());
         change.edited_at = Set(Some(now()));
         let r = change.update(&self.0.db).await.internal()?;
-        let m = self.one(project, &r).await?;
-        self.publish(project, &m);
-        Ok(m)
+        self.announce_row(project, &r, Some(by)).await
     }
 
     async fn delete(
@@ -662,7 +702,7 @@ impl ChatService for Chat {
             return Err(AppError::Forbidden);
         }
         if r.deleted_at.is_some() {
-            return self.one(project, &r).await;
+            return self.one(project, &r, None).await;
         }
         let was_streaming = r.ai_state.as_deref() == Some(state_str(AiState::Streaming));
         let mut change: row::ActiveModel = r.into();
