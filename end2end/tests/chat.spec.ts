@@ -76,17 +76,61 @@ test("two people chat live and insert a code block into the editor", async ({ br
   await expect(bodies.first()).toContainText("hello team");
   await expect(bodies.last()).toContainText("const answer = 42;");
 
-  // Slash commands: help and the assistant (no provider on the test server) answer only
-  // you; /clear hides the history in this browser only.
+  // Slash commands: /help answers only you; /clear hides the history in this browser only.
   await say(a.page, "/help");
   await expect(a.page.getByTestId("chat-notice").last()).toContainText("/explain");
-  await say(a.page, "/ai what does this do?");
-  await expect(a.page.getByTestId("chat-notice").last()).toContainText("--ai-base-url");
   await say(a.page, "/clear");
   await expect(a.page.getByTestId("chat-message")).toHaveCount(0);
   await expect(b.page.getByTestId("chat-message")).toHaveCount(4);
   await a.page.getByRole("button", { name: "Show the cleared messages" }).click();
   await expect(a.page.getByTestId("chat-message")).toHaveCount(4);
+  for (const p of [a, b]) await p.ctx.close();
+});
+
+// `cargo xtask test` points the server at a stand-in provider (end2end/fake-ai.mjs).
+test("the assistant's answer streams to everyone, renders, and can be stopped", async ({
+  browser,
+}) => {
+  const [a, b] = await twoEditors(browser, ["gus", "hal"], "Assisted");
+  for (const p of [a, b]) {
+    await expect(p.page.locator("[data-test=editor][data-ready=true]")).toBeAttached();
+  }
+  const answers = (p: typeof a) =>
+    p.page.getByTestId("chat-message").filter({ hasText: `asked by` });
+
+  // A finished answer is rendered Markdown with a highlighted, insertable code block.
+  await say(a.page, "/ai write a greeting");
+  for (const p of [a, b]) {
+    // The question, then the answer (which quotes it).
+    await expect(p.page.getByTestId("chat-message").first()).toContainText("/ai write a greeting");
+    const answer = answers(p).last();
+    await expect(answer.getByTestId("chat-author")).toHaveText("Assistant");
+    await expect(answer.locator("pre code")).toContainText('console.log("hi");');
+    await expect(answer.getByRole("button", { name: "Insert into editor" })).toBeAttached();
+    await expect(answer.getByTestId("chat-stream")).toHaveCount(0);
+  }
+
+  // A long answer streams into the other member's chat token by token; the asker stops it.
+  await say(b.page, "/ai a slow answer please");
+  await expect(a.page.getByTestId("chat-stream")).toContainText("word3");
+  const streaming = answers(b).last();
+  await streaming.hover();
+  await streaming.getByTestId("chat-stop").click();
+  for (const p of [a, b]) {
+    const stopped = answers(p).filter({ hasText: "Stopped." });
+    await expect(stopped).toContainText("word3");
+    await expect(p.page.getByTestId("chat-stream")).toHaveCount(0);
+  }
+  const before = await answers(a).filter({ hasText: "Stopped." }).innerText();
+  await a.page.waitForTimeout(800);
+  expect(await answers(a).filter({ hasText: "Stopped." }).innerText()).toBe(before);
+
+  // Regenerate asks again and replaces the answer.
+  const first = answers(a).first();
+  await first.hover();
+  await first.getByTestId("chat-regenerate").click();
+  await expect(answers(b).first().locator("pre code")).toContainText('console.log("hi");');
+  await expect(answers(b)).toHaveCount(2);
   for (const p of [a, b]) await p.ctx.close();
 });
 

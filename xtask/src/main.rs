@@ -298,7 +298,8 @@ fn free_port() -> Result<u16> {
     Ok(l.local_addr().map_err(|e| e.to_string())?.port())
 }
 
-/// Kills the server when the tests end, however they end.
+/// Kills a child process (the server, the stand-in provider) when the tests end, however
+/// they end.
 struct ServerGuard(Child);
 
 impl Drop for ServerGuard {
@@ -318,9 +319,16 @@ impl Drop for ServerGuard {
     }
 }
 
-/// Starts a release server on a free port with a fresh data dir and runs Playwright with
-/// `config` against it.
+/// Starts a release server on a free port with a fresh data dir, its AI assistant pointed at a
+/// stand-in provider (`end2end/fake-ai.mjs`, on loopback), and runs Playwright with `config`
+/// against it.
 fn end_to_end(ctx: &Ctx, config: &str) -> Result {
+    let ai_port = free_port()?;
+    let fake_ai = ctx
+        .cmd("node", &["end2end/fake-ai.mjs", &ai_port.to_string()])
+        .spawn()
+        .map_err(|e| format!("cannot start the stand-in AI provider: {e}"))?;
+    let _fake_ai = ServerGuard(fake_ai);
     let port = free_port()?;
     let data = env::temp_dir().join(format!("tandem-e2e-{}-{port}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
@@ -335,6 +343,11 @@ fn end_to_end(ctx: &Ctx, config: &str) -> Result {
         .env("TANDEM_DATA_DIR", &data)
         .env("TANDEM_SITE_ROOT", ctx.site_root())
         .env("TANDEM_LOG", "warn")
+        .env(
+            "TANDEM_AI_BASE_URL",
+            format!("http://127.0.0.1:{ai_port}/v1"),
+        )
+        .env("TANDEM_AI_MODEL", "fake")
         .spawn()
         .map_err(|e| format!("cannot start tandem: {e}"))?;
     let server = ServerGuard(child);

@@ -1,0 +1,45 @@
+// A stand-in for an OpenAI-compatible provider, for the end-to-end tests: `POST
+// /v1/chat/completions` answers with a server-sent-events stream. A question containing "slow"
+// gets a long answer a token every 200 ms (so it can be stopped); anything else a short
+// Markdown answer with a code block. Usage: node fake-ai.mjs PORT
+import http from "node:http";
+
+const port = Number(process.argv[2] ?? 0);
+
+function chunk(text) {
+  return `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: text } }] })}\n\n`;
+}
+
+const server = http.createServer((req, res) => {
+  if (req.method !== "POST" || req.url !== "/v1/chat/completions") {
+    res.writeHead(404).end();
+    return;
+  }
+  let body = "";
+  req.on("data", (d) => (body += d));
+  req.on("end", () => {
+    const messages = JSON.parse(body).messages ?? [];
+    const question = String(messages.at(-1)?.content ?? "");
+    const slow = question.includes("slow");
+    const tokens = slow
+      ? Array.from({ length: 150 }, (_, i) => `word${i} `)
+      : ["Here is ", "a greeting:\n\n", "```js\n", "console.log(\"hi\");\n", "```\n"];
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    let i = 0;
+    const timer = setInterval(
+      () => {
+        if (i < tokens.length) {
+          res.write(chunk(tokens[i++]));
+        } else {
+          clearInterval(timer);
+          res.end("data: [DONE]\n\n");
+        }
+      },
+      slow ? 200 : 40,
+    );
+    // Stopping an answer closes the request: stop writing.
+    res.on("close", () => clearInterval(timer));
+  });
+});
+
+server.listen(port, "127.0.0.1");
