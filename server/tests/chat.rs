@@ -42,6 +42,13 @@ fn chats(tab: &TabClient) -> Vec<(i64, String)> {
         .collect()
 }
 
+/// The tab has heard that answer `id` finished (done, stopped or failed).
+fn finished(events: &[ServerEvent], id: i64) -> bool {
+    events.iter().any(
+        |e| matches!(e, ServerEvent::Chat { message } if message.id == id && !message.is_streaming()),
+    )
+}
+
 /// The final state of an answer as a tab last heard it.
 fn answer_state(tab: &TabClient, id: i64) -> Option<(String, String, Option<String>)> {
     tab.events.iter().rev().find_map(|e| match e {
@@ -485,7 +492,7 @@ async fn ai_answers_stream_to_everyone(backend: Backend) {
     assert_eq!(reply.body["question"]["body"], "/ai question");
     assert_eq!(reply.body["answer"]["ai"]["state"], "streaming");
     until(&mut watcher, Duration::from_secs(10), |e| {
-        e.iter().any(|e| matches!(e, ServerEvent::Chat { message } if message.id == answer && !message.is_streaming()))
+        finished(e, answer)
     })
     .await;
     let deltas: String = watcher
@@ -538,7 +545,7 @@ async fn ai_answers_stream_to_everyone(backend: Backend) {
     assert_eq!(again.status, StatusCode::OK, "{}", again.body);
     watcher.events.clear();
     until(&mut watcher, Duration::from_secs(10), |e| {
-        e.iter().any(|e| matches!(e, ServerEvent::Chat { message } if message.id == answer && !message.is_streaming()))
+        finished(e, answer)
     })
     .await;
     assert_eq!(
@@ -601,7 +608,7 @@ async fn ai_stop_closes_the_upstream_request(backend: Backend) {
         .await;
     assert_eq!(stop.status, StatusCode::OK, "{}", stop.body);
     until(&mut watcher, Duration::from_secs(5), |e| {
-        e.iter().any(|e| matches!(e, ServerEvent::Chat { message } if message.id == answer && !message.is_streaming()))
+        finished(e, answer)
     })
     .await;
     let (state, body, _) = answer_state(&watcher, answer).expect("final");
@@ -650,7 +657,7 @@ async fn ai_failures_are_shown_in_the_chat(backend: Backend) {
         assert_eq!(reply.status, StatusCode::OK, "{model}: {}", reply.body);
         let answer = reply.body["answer"]["id"].as_i64().expect("id");
         until(&mut watcher, Duration::from_secs(10), |e| {
-            e.iter().any(|e| matches!(e, ServerEvent::Chat { message } if message.id == answer && !message.is_streaming()))
+            finished(e, answer)
         })
         .await;
         let (state, body, error) = answer_state(&watcher, answer).expect("final");

@@ -69,12 +69,9 @@ impl ChatModel {
         }
     }
 
-    /// An older page (scrolling up) or the first load.
-    pub fn add_page(&mut self, page: HistoryPage, older: bool) {
-        if older || !self.loaded {
-            self.more_before = page.more;
-        }
-        self.loaded = true;
+    /// An older page, fetched on scrolling up.
+    pub fn add_older(&mut self, page: HistoryPage) {
+        self.more_before = page.more;
         for m in page.messages {
             self.upsert(m);
         }
@@ -90,10 +87,6 @@ impl ChatModel {
 
     pub fn get(&self, id: i64) -> Option<&ChatMessage> {
         self.messages.get(&id)
-    }
-
-    pub fn len(&self) -> usize {
-        self.messages.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -361,22 +354,16 @@ mod tests {
     #[test]
     fn an_older_page_keeps_the_window_on_the_same_messages() {
         let mut m = ChatModel::default();
-        m.add_page(
-            HistoryPage {
-                messages: (101..=150).map(|i| msg(i, 1)).collect(),
-                more: true,
-            },
-            false,
-        );
+        m.load_newest(HistoryPage {
+            messages: (101..=150).map(|i| msg(i, 1)).collect(),
+            more: true,
+        });
         assert!(m.more_before);
         assert!(!m.slide_up(), "nothing older is loaded yet");
-        m.add_page(
-            HistoryPage {
-                messages: (51..=100).map(|i| msg(i, 1)).collect(),
-                more: false,
-            },
-            true,
-        );
+        m.add_older(HistoryPage {
+            messages: (51..=100).map(|i| msg(i, 1)).collect(),
+            more: false,
+        });
         m.prepended(50);
         assert!(!m.more_before);
         let w = m.window();

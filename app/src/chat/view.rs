@@ -238,7 +238,7 @@ impl ChatState {
                 chat.streams
                     .update(|s| page.messages.iter().for_each(|m| s.seen(m)));
                 chat.model.update(|m| {
-                    m.add_page(page, true);
+                    m.add_older(page);
                     m.prepended(n);
                 });
             }

@@ -177,11 +177,6 @@ impl Chat {
         })))
     }
 
-    /// Answers streaming right now.
-    pub fn answers_running(&self) -> usize {
-        lock(&self.0.running).len()
-    }
-
     fn check_body<'b>(&self, body: &'b str) -> AppResult<&'b str> {
         let body = body.trim_end().trim_start_matches(['\n', '\r']);
         if body.trim().is_empty() {
@@ -238,6 +233,27 @@ impl Chat {
         rows: &[row::Model],
         known: Option<&UserInfo>,
     ) -> AppResult<Names> {
+        let users = self.authors(rows, known).await?;
+        let members = if rows.iter().any(|r| r.body.contains('@')) {
+            self.0
+                .projects
+                .members(project)
+                .await?
+                .into_iter()
+                .map(|m| (m.user.name.to_lowercase(), (m.user.id.0, m.user.name)))
+                .collect()
+        } else {
+            render::Mentionable::new()
+        };
+        Ok(Names { users, members })
+    }
+
+    /// Author names by id, reading only those not already `known`.
+    async fn authors(
+        &self,
+        rows: &[row::Model],
+        known: Option<&UserInfo>,
+    ) -> AppResult<HashMap<i64, String>> {
         let mut ids: Vec<i64> = rows
             .iter()
             .map(|r| r.author_id)
@@ -260,18 +276,7 @@ impl Chat {
         if let Some(k) = known {
             users.insert(k.id.0, k.name.clone());
         }
-        let members = if rows.iter().any(|r| r.body.contains('@')) {
-            self.0
-                .projects
-                .members(project)
-                .await?
-                .into_iter()
-                .map(|m| (m.user.name.to_lowercase(), (m.user.id.0, m.user.name)))
-                .collect()
-        } else {
-            render::Mentionable::new()
-        };
-        Ok(Names { users, members })
+        Ok(users)
     }
 
     fn message(&self, r: &row::Model, names: &Names) -> ChatMessage {
@@ -333,8 +338,9 @@ impl Chat {
         &self,
         project: ProjectId,
         rows: &[row::Model],
+        known: Option<&UserInfo>,
     ) -> AppResult<Vec<ChatMessage>> {
-        let names = self.names(project, rows, None).await?;
+        let names = self.names(project, rows, known).await?;
         Ok(rows.iter().map(|r| self.message(r, &names)).collect())
     }
 
@@ -344,8 +350,28 @@ impl Chat {
         r: &row::Model,
         known: Option<&UserInfo>,
     ) -> AppResult<ChatMessage> {
-        let names = self.names(project, std::slice::from_ref(r), known).await?;
-        Ok(self.message(r, &names))
+        let mut one = self
+            .messages(project, std::slice::from_ref(r), known)
+            .await?;
+        one.pop().ok_or(AppError::Internal)
+    }
+
+    /// A question and its answer, both asked by `by`.
+    async fn ask_reply(
+        &self,
+        project: ProjectId,
+        question: row::Model,
+        answer: row::Model,
+        by: &UserInfo,
+    ) -> AppResult<AskReply> {
+        let mut both = self
+            .messages(project, &[question, answer], Some(by))
+            .await?
+            .into_iter();
+        match (both.next(), both.next()) {
+            (Some(question), Some(answer)) => Ok(AskReply { question, answer }),
+            _ => Err(AppError::Internal),
+        }
     }
 
     fn publish(&self, project: ProjectId, message: &ChatMessage) {
@@ -481,12 +507,12 @@ impl Chat {
             .await
             .internal()?;
         rows.reverse();
-        let names = self.names(project, &rows, None).await?;
+        let authors = self.authors(&rows, None).await?;
         let recent: Vec<Recent> = rows
             .iter()
             .filter(|r| !r.body.is_empty())
             .map(|r| Recent {
-                author: names.users.get(&r.author_id).cloned().unwrap_or_default(),
+                author: authors.get(&r.author_id).cloned().unwrap_or_default(),
                 ai: r.kind == KIND_AI,
                 body: r.body.clone(),
             })
@@ -609,7 +635,7 @@ impl ChatService for Chat {
             rows.reverse();
         }
         Ok(HistoryPage {
-            messages: self.messages(project, &rows).await?,
+            messages: self.messages(project, &rows, None).await?,
             more,
         })
     }
@@ -743,11 +769,7 @@ impl ChatService for Chat {
                 .by_client_id(project, by.id, &answer_key(&request.client_id))
                 .await?
         {
-            let both = self.messages(project, &[q, a]).await?;
-            let mut both = both.into_iter();
-            if let (Some(question), Some(answer)) = (both.next(), both.next()) {
-                return Ok(AskReply { question, answer });
-            }
+            return self.ask_reply(project, q, a, by).await;
         }
         Self::rate(&self.0.asks, by.id)?;
         let prompt = self.prompt(project, &request, budget).await?;
@@ -788,14 +810,11 @@ impl ChatService for Chat {
         let answer = answer.insert(&txn).await.internal()?;
         txn.commit().await.internal()?;
         let claim = self.reserve(answer.id).ok_or(AppError::Internal)?;
-        let both = self.messages(project, &[question, answer]).await?;
-        let (Some(question), Some(answer)) = (both.first().cloned(), both.get(1).cloned()) else {
-            return Err(AppError::Internal);
-        };
-        self.publish(project, &question);
-        self.publish(project, &answer);
-        self.spawn_answer(project, answer.id, prompt, claim);
-        Ok(AskReply { question, answer })
+        let reply = self.ask_reply(project, question, answer, by).await?;
+        self.publish(project, &reply.question);
+        self.publish(project, &reply.answer);
+        self.spawn_answer(project, reply.answer.id, prompt, claim);
+        Ok(reply)
     }
 
     async fn stop(&self, project: ProjectId, by: &UserInfo, role: Role, id: i64) -> AppResult<()> {
