@@ -1,7 +1,8 @@
 // A stand-in for an OpenAI-compatible provider, for the end-to-end tests: `POST
 // /v1/chat/completions` answers with a server-sent-events stream. A question containing "slow"
 // gets a long answer a token every 200 ms (so it can be stopped); anything else a short
-// Markdown answer with a code block. Usage: node fake-ai.mjs PORT
+// Markdown answer with a code block. Usage: node fake-ai.mjs PORT (0 picks a free one;
+// the address is printed as `listening on http://…`)
 import http from "node:http";
 
 const port = Number(process.argv[2] ?? 0);
@@ -42,4 +43,6 @@ const server = http.createServer((req, res) => {
   });
 });
 
-server.listen(port, "127.0.0.1");
+server.listen(port, "127.0.0.1", () => {
+  console.log(`listening on http://127.0.0.1:${server.address().port}`);
+});

@@ -14,13 +14,17 @@ use leptos_router::{
 };
 
 pub mod auth;
+pub mod browser;
 pub mod chat;
+pub mod dashboard;
 pub mod editor;
 pub mod error;
 pub mod files;
 pub mod ide;
-pub mod nav;
+pub mod live;
 pub mod projects;
+#[cfg(feature = "ssr")]
+pub mod services;
 pub mod types;
 mod ui;
 pub mod validate;
@@ -56,7 +60,7 @@ pub fn App() -> impl IntoView {
         <Title text="Tandem"/>
         <Router>
             <Routes fallback=ui::NotFoundPage>
-                <Route path=path!("/") view=projects::Dashboard ssr=SsrMode::Async/>
+                <Route path=path!("/") view=dashboard::Dashboard ssr=SsrMode::Async/>
                 <Route path=path!("/login") view=auth::LoginPage/>
                 <Route path=path!("/signup") view=auth::SignupPage/>
                 // Async SSR so a 403/404 from the data load becomes the page's HTTP status.

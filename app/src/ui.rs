@@ -8,8 +8,8 @@ use leptos_router::{
 
 use crate::{
     auth::{LogoutButton, me},
+    browser::encode_component,
     error::AppError,
-    nav::encode_component,
     types::ProjectId,
 };
 
@@ -89,17 +89,5 @@ pub(crate) fn NotFoundPage() -> impl IntoView {
         <main class="page">
             <ErrorPage error=AppError::NotFound("Page".into())/>
         </main>
-    }
-}
-
-/// This browser's localStorage (none on the server, or when the browser refuses it).
-pub(crate) fn storage() -> Option<web_sys::Storage> {
-    #[cfg(feature = "hydrate")]
-    {
-        web_sys::window()?.local_storage().ok().flatten()
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        None
     }
 }

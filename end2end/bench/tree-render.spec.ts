@@ -3,7 +3,7 @@
 // - load: navigation start -> every entry in the tree model and the first rows painted;
 // - scroll: one scroll step of ~30 rows -> the next painted frame with the new rows;
 // - filter: a keystroke in "Filter files" -> the filtered rows painted.
-import { expect, test } from "@playwright/test";
+import { expect, test } from "../tests/fixtures";
 import { hydrated, signUp, uniqueName } from "../tests/helpers";
 
 const N = Number(process.env.TREE_ENTRIES ?? 10_000);

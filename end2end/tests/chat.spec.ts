@@ -1,7 +1,8 @@
 // Issue 5's user story in real Chromium: two people chat live beside the editor (markdown,
 // mentions, typing, unread counts, edits), insert a code block from the chat into the file,
 // use the slash commands, and hostile messages and file names stay inert text.
-import { expect, test, type Page } from "@playwright/test";
+import { type Page } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { hydrated, twoEditors } from "./helpers";
 
 function text(page: Page): Promise<string> {

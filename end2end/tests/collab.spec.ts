@@ -1,6 +1,7 @@
 // Issue 3's user story in real Chromium: two people edit one file live in Monaco, see each
 // other's named cursors, keep typing through a network cut, and undo only their own edits.
-import { expect, test, type Browser, type Page } from "@playwright/test";
+import { type Browser, type Page } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { hydrated, type Person, twoEditors as twoEditorsIn } from "./helpers";
 
 /** Two editors of a new project, each with its editor showing the project's README. */

@@ -1,6 +1,7 @@
 // Issue 4's user story in real Chromium: one person creates, renames, drags into a folder,
 // deletes and restores a file; a teammate sees every step live, and sees who has it open.
-import { expect, test, type Page } from "@playwright/test";
+import { type Page } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { hydrated, twoEditors } from "./helpers";
 
 /** The text of the active tab's Monaco model. */

@@ -1,6 +1,6 @@
 // Issue 2's user story in a real browser: sign up, create a project, see the hydrated IDE
 // shell, invite a teammate who logs in from a second browser context, log out.
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { hydrated, logIn, PASSWORD, signUp, uniqueName } from "./helpers";
 
 test("sign up, create, share, open the shell, log out", async ({ browser }) => {

@@ -65,11 +65,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = Config::for_data_dir(&data);
     config.bind = "127.0.0.1:0".parse()?;
     config.log_filter = "warn".into();
-    config.dir_flush_ms = 0;
+    config.files.dir_flush_ms = 0;
     let running = server::start(config).await?;
     let state = running.state.clone();
     let owner = state
-        .services
+        .membership
         .accounts
         .sign_up("bench", "correct horse battery staple")
         .await

@@ -49,7 +49,7 @@ pub async fn user(config: Config, cmd: UserCommand) -> Result<()> {
     validate::password(password, &name).map_err(usage)?;
     let state = prepare(config).await?;
     let user = state
-        .services
+        .membership
         .accounts
         .sign_up(&name, password)
         .await
@@ -64,7 +64,7 @@ pub async fn project(config: Config, cmd: ProjectCommand) -> Result<()> {
     let state = prepare(config).await?;
     let owner = find_user(&state, &owner).await?;
     let project = state
-        .services
+        .membership
         .projects
         .create(UserId(owner.id), &name)
         .await
@@ -121,7 +121,7 @@ pub async fn token(
             &doc,
             Some(app::types::ProjectId(project)),
             UserId(found.id),
-            state.services.projects.as_ref(),
+            state.membership.projects.as_ref(),
         )
         .await
         .map_err(usage)?;

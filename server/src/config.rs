@@ -1,7 +1,9 @@
 //! All of Tandem's configuration in one struct: command-line flags, each with an environment
-//! variable, so scripts, containers and tests configure the server the same way.
+//! variable, so scripts, containers and tests configure the server the same way. Each feature
+//! owns its flags (`auth::Args`, `editor::Args`, `files::Args`, `chat::Args`), flattened here;
+//! this module imports those types and nothing of their internals.
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{net::SocketAddr, path::PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -92,13 +94,10 @@ pub struct Config {
     pub database_url: Option<String>,
 
     /// Directory holding the built site (`pkg/` with the wasm, js and css, plus public assets).
-    #[arg(
-        long,
-        env = "TANDEM_SITE_ROOT",
-        default_value = "target/site",
-        global = true
-    )]
-    pub site_root: PathBuf,
+    /// A release binary carries its site inside itself and needs none; set this to serve
+    /// another build. Without either, `target/site` (what cargo-leptos builds).
+    #[arg(long, env = "TANDEM_SITE_ROOT", global = true)]
+    pub site_root: Option<PathBuf>,
 
     /// Log output format.
     #[arg(
@@ -114,208 +113,17 @@ pub struct Config {
     #[arg(long, env = "TANDEM_LOG", default_value = "info", global = true)]
     pub log_filter: String,
 
-    /// Mark cookies `Secure` (send only over HTTPS). Turn on behind TLS.
-    #[arg(long, env = "TANDEM_SECURE_COOKIES", global = true)]
-    pub secure_cookies: bool,
+    #[command(flatten)]
+    pub auth: crate::auth::Args,
 
-    /// Log a session out after this many minutes without a request.
-    #[arg(long, env = "TANDEM_SESSION_IDLE_MINUTES", default_value_t = 7 * 24 * 60, global = true)]
-    pub session_idle_minutes: u32,
+    #[command(flatten)]
+    pub editor: crate::editor::Args,
 
-    /// Failed logins allowed per account within the login window before it is locked for the
-    /// rest of the window.
-    #[arg(
-        long,
-        env = "TANDEM_LOGIN_MAX_FAILURES",
-        default_value_t = 5,
-        global = true
-    )]
-    pub login_max_failures: u32,
+    #[command(flatten)]
+    pub files: crate::files::Args,
 
-    /// Failed logins allowed per client IP within the login window.
-    #[arg(
-        long,
-        env = "TANDEM_LOGIN_MAX_FAILURES_PER_IP",
-        default_value_t = 30,
-        global = true
-    )]
-    pub login_max_failures_per_ip: u32,
-
-    /// Length of the login rate-limit window, in seconds.
-    #[arg(long, env = "TANDEM_LOGIN_WINDOW_SECS", default_value_t = 15 * 60, global = true)]
-    pub login_window_secs: u64,
-
-    /// Secret for signing Yjs access tokens. Defaults to a random one kept in
-    /// `<data-dir>/secret`; set it explicitly when several nodes share a database.
-    #[arg(long, env = "TANDEM_SECRET", hide_env_values = true, global = true)]
-    pub secret: Option<String>,
-
-    /// Largest zip upload accepted by "Import from zip", in bytes.
-    #[arg(long, env = "TANDEM_IMPORT_MAX_UPLOAD_BYTES", default_value_t = 100 << 20, global = true)]
-    pub import_max_upload_bytes: usize,
-
-    /// Largest total size an imported zip may unpack to, in bytes (zip bombs stop here).
-    #[arg(long, env = "TANDEM_IMPORT_MAX_UNPACKED_BYTES", default_value_t = 500 << 20, global = true)]
-    pub import_max_unpacked_bytes: u64,
-
-    /// Most files an imported zip may hold.
-    #[arg(
-        long,
-        env = "TANDEM_IMPORT_MAX_FILES",
-        default_value_t = 20_000,
-        global = true
-    )]
-    pub import_max_files: usize,
-
-    /// A directory on this machine to serve as a disk-backed project (repeatable, or
-    /// comma-separated in the environment). Its files are imported, browser edits are written
-    /// back, and changes made on disk appear live. The project is created on first start.
-    #[arg(
-        long = "dir",
-        env = "TANDEM_DIRS",
-        value_delimiter = ',',
-        global = true
-    )]
-    pub dirs: Vec<PathBuf>,
-
-    /// Accounts that may open folders on this server as projects from the web UI (repeatable).
-    /// They can read and change any folder the server process can.
-    #[arg(
-        long = "admin",
-        env = "TANDEM_ADMINS",
-        value_delimiter = ',',
-        global = true
-    )]
-    pub admins: Vec<String>,
-
-    /// The account that owns projects created for `--dir` (default: the first account).
-    #[arg(long, env = "TANDEM_DIR_OWNER", global = true)]
-    pub dir_owner: Option<String>,
-
-    /// Names skipped in disk-backed projects, besides `.gitignore`d paths and `.git`.
-    #[arg(
-        long,
-        env = "TANDEM_DIR_IGNORE",
-        value_delimiter = ',',
-        default_value = "node_modules,target",
-        global = true
-    )]
-    pub dir_ignore: Vec<String>,
-
-    /// Milliseconds between an edit and writing the file to disk (edits in between are
-    /// written together).
-    #[arg(
-        long,
-        env = "TANDEM_DIR_FLUSH_MS",
-        default_value_t = 200,
-        global = true
-    )]
-    pub dir_flush_ms: u64,
-
-    /// Largest websocket message accepted, in bytes; a bigger one closes the connection.
-    #[arg(long, env = "TANDEM_WS_MAX_MESSAGE_BYTES", default_value_t = 2 * 1024 * 1024, global = true)]
-    pub ws_max_message_bytes: usize,
-
-    /// Sustained websocket messages per second allowed per connection (bursts of twice that).
-    #[arg(
-        long,
-        env = "TANDEM_WS_MAX_MESSAGES_PER_SEC",
-        default_value_t = 200,
-        global = true
-    )]
-    pub ws_max_messages_per_sec: u32,
-
-    /// Close a websocket that sent nothing (not even a pong) for this many seconds.
-    #[arg(
-        long,
-        env = "TANDEM_WS_IDLE_TIMEOUT_SECS",
-        default_value_t = 45,
-        global = true
-    )]
-    pub ws_idle_timeout_secs: u64,
-
-    /// Fold a document's update log into a snapshot after this many logged updates.
-    #[arg(
-        long,
-        env = "TANDEM_COMPACT_AFTER_UPDATES",
-        default_value_t = 1000,
-        global = true
-    )]
-    pub compact_after_updates: u64,
-
-    /// Milliseconds the first update of a batch waits for others before it is committed.
-    /// Batches also form while the previous commit is being written, so 0 still groups
-    /// updates under load.
-    #[arg(
-        long,
-        env = "TANDEM_COMMIT_DELAY_MS",
-        default_value_t = 0,
-        global = true
-    )]
-    pub commit_delay_ms: u64,
-
-    /// Largest chat message, in bytes (after trimming).
-    #[arg(long, env = "TANDEM_CHAT_MAX_MESSAGE_BYTES", default_value_t = 16 * 1024, global = true)]
-    pub chat_max_message_bytes: usize,
-
-    /// Chat messages one user may send per minute (a minute's worth may come at once).
-    #[arg(
-        long,
-        env = "TANDEM_CHAT_MESSAGES_PER_MINUTE",
-        default_value_t = 60,
-        global = true
-    )]
-    pub chat_messages_per_minute: u32,
-
-    /// Base URL of an OpenAI-compatible chat-completions API for the assistant, e.g.
-    /// `https://api.openai.com/v1` or Ollama's `http://127.0.0.1:11434/v1`. Without it the AI
-    /// commands explain how to configure one.
-    #[arg(long, env = "TANDEM_AI_BASE_URL", global = true)]
-    pub ai_base_url: Option<String>,
-
-    /// Model name the provider knows, e.g. `gpt-4o-mini` or `qwen2.5-coder:7b`.
-    #[arg(long, env = "TANDEM_AI_MODEL", global = true)]
-    pub ai_model: Option<String>,
-
-    /// API key sent as a bearer token (stays on the server).
-    #[arg(long, env = "TANDEM_AI_API_KEY", hide_env_values = true, global = true)]
-    pub ai_api_key: Option<String>,
-
-    /// Seconds to wait for the provider to start answering, and between two pieces of it.
-    #[arg(
-        long,
-        env = "TANDEM_AI_TIMEOUT_SECS",
-        default_value_t = 60,
-        global = true
-    )]
-    pub ai_timeout_secs: u64,
-
-    /// Most tokens in one answer.
-    #[arg(
-        long,
-        env = "TANDEM_AI_MAX_TOKENS",
-        default_value_t = 1024,
-        global = true
-    )]
-    pub ai_max_tokens: u32,
-
-    /// Characters of the open file (around the cursor) sent with a question.
-    #[arg(
-        long,
-        env = "TANDEM_AI_CONTEXT_CHARS",
-        default_value_t = 12_000,
-        global = true
-    )]
-    pub ai_context_chars: usize,
-
-    /// AI requests (questions and regenerations) one user may make per minute.
-    #[arg(
-        long,
-        env = "TANDEM_AI_REQUESTS_PER_MINUTE",
-        default_value_t = 10,
-        global = true
-    )]
-    pub ai_requests_per_minute: u32,
+    #[command(flatten)]
+    pub chat: crate::chat::Args,
 
     /// Seconds to let in-flight requests finish after SIGINT/SIGTERM.
     #[arg(
@@ -328,37 +136,6 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn import_limits(&self) -> crate::files::archive::ImportLimits {
-        crate::files::archive::ImportLimits {
-            max_upload_bytes: self.import_max_upload_bytes,
-            max_unpacked_bytes: self.import_max_unpacked_bytes,
-            max_files: self.import_max_files,
-        }
-    }
-
-    /// Chat limits and the AI provider; an error when the AI flags are incomplete.
-    pub fn chat(&self) -> Result<crate::chat::ChatSettings, String> {
-        let ai = match (&self.ai_base_url, &self.ai_model) {
-            (None, None) => None,
-            (Some(_), None) => return Err("--ai-base-url needs --ai-model as well".into()),
-            (None, Some(_)) => return Err("--ai-model needs --ai-base-url as well".into()),
-            (Some(base), Some(model)) => Some(crate::chat::ai::AiConfig {
-                base_url: base.clone(),
-                model: model.clone(),
-                api_key: self.ai_api_key.clone().filter(|k| !k.is_empty()),
-                timeout: Duration::from_secs(self.ai_timeout_secs.max(1)),
-                max_tokens: self.ai_max_tokens.max(1),
-                context_chars: self.ai_context_chars.max(200),
-            }),
-        };
-        Ok(crate::chat::ChatSettings {
-            max_message_bytes: self.chat_max_message_bytes.max(1),
-            messages_per_minute: self.chat_messages_per_minute,
-            ai_requests_per_minute: self.ai_requests_per_minute,
-            ai,
-        })
-    }
-
     pub fn database_url(&self) -> String {
         match &self.database_url {
             Some(url) => url.clone(),
@@ -369,12 +146,11 @@ impl Config {
         }
     }
 
-    pub fn session_idle(&self) -> Duration {
-        Duration::from_secs(u64::from(self.session_idle_minutes) * 60)
-    }
-
-    pub fn login_window(&self) -> Duration {
-        Duration::from_secs(self.login_window_secs)
+    /// The folder Leptos serves static files from when they are not embedded.
+    pub fn site_dir(&self) -> PathBuf {
+        self.site_root
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("target/site"))
     }
 
     /// Defaults for tests and embedding: everything as the CLI would default it.

@@ -3,7 +3,10 @@
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
-use app::auth::ssr::Services;
+use app::{
+    auth::ssr::Accounts, chat::ssr::ChatService, editor::ssr::Documents, files::ssr::FileService,
+    services::Services,
+};
 use leptos::config::{Env, LeptosOptions};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
@@ -16,7 +19,7 @@ pub mod editor;
 pub mod error;
 pub mod files;
 pub mod http;
-pub mod hub;
+pub mod live;
 pub mod projects;
 
 use auth::{AccountService, rate_limit::LoginLimiter, session_store::DbSessionStore};
@@ -34,52 +37,49 @@ pub async fn prepare(config: Config) -> Result<AppState> {
     let accounts = AccountService::new(
         db.clone(),
         LoginLimiter::new(
-            config.login_max_failures,
-            config.login_max_failures_per_ip,
-            config.login_window(),
+            config.auth.login_max_failures,
+            config.auth.login_max_failures_per_ip,
+            config.auth.login_window(),
         ),
     );
     let leptos_options = LeptosOptions::builder()
         .output_name("tandem")
-        .site_root(config.site_root.to_string_lossy().as_ref())
+        .site_root(config.site_dir().to_string_lossy().as_ref())
         .site_pkg_dir("pkg")
         .env(Env::PROD)
         .site_addr(config.bind)
         .build();
-    let editor = editor::Editor::new(&config, db.clone()).await?;
-    let hub = hub::Hub::default();
+    let editor = editor::Editor::new(&config.editor, &config.data_dir, db.clone()).await?;
+    let hub = live::Hub::default();
     let projects: Arc<dyn app::projects::ssr::Projects> =
         Arc::new(projects::ProjectService::new(db.clone()));
     let files = files::Files::new(
         files::Tree::new(db.clone(), editor.clone(), hub.clone()),
         projects.clone(),
-        files::DirSettings {
-            admins: config.admins.clone(),
-            ignore: config.dir_ignore.clone(),
-            flush: Duration::from_millis(config.dir_flush_ms),
-        },
+        &config.files,
     );
     // Edited documents of disk-backed projects are written back to their files.
     let disks = files.disks().clone();
     editor
         .engine
         .on_change(Arc::new(move |doc| disks.doc_changed(doc)));
-    files::disk::bind_configured(files.disks(), &files, &config).await?;
+    files::disk::bind_configured(files.disks(), &files, &config.files).await?;
     let chat = chat::Chat::new(
         db.clone(),
         hub.clone(),
         projects.clone(),
         editor.clone(),
-        config.chat().map_err(error::ServerError::Usage)?,
+        config.chat.settings().map_err(error::ServerError::Usage)?,
     )
     .await?;
-    let services = Services {
-        accounts: Arc::new(accounts),
-        projects,
-        documents: Arc::new(editor.clone()),
-        files: Arc::new(files.clone()),
-        chat: Arc::new(chat.clone()),
-    };
+    let accounts: Arc<dyn Accounts> = Arc::new(accounts);
+    let services = Services::default()
+        .with(accounts.clone())
+        .with(projects.clone())
+        .with::<dyn Documents>(Arc::new(editor.clone()))
+        .with::<dyn FileService>(Arc::new(files.clone()))
+        .with::<dyn ChatService>(Arc::new(chat.clone()));
+    let membership = auth::Membership { accounts, projects };
     Ok(AppState {
         leptos_options,
         editor,
@@ -88,7 +88,9 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         chat,
         db,
         metrics: http::metrics::Metrics::default(),
+        site: http::site::Site::default(),
         services,
+        membership,
         config: Arc::new(config),
     })
 }

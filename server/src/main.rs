@@ -1,11 +1,17 @@
 //! The `tandem` binary: parse the configuration, set up logging, then serve or run an admin
 //! command.
 
-use std::process::ExitCode;
+use std::{io::Write, process::ExitCode};
 
 use clap::Parser;
 use server::config::{Cli, Command, Config, LogFormat};
 use tracing_subscriber::EnvFilter;
+
+/// The built site (`target/site`: wasm, JS, CSS, Monaco, icons), when this binary carries it.
+/// Only the binary embeds it, so the library and its tests build the same with or without.
+#[cfg(feature = "embed-site")]
+static SITE: include_dir::Dir<'static> =
+    include_dir::include_dir!("$CARGO_MANIFEST_DIR/../target/site");
 
 fn init_tracing(config: &Config) {
     let filter = EnvFilter::try_new(&config.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
@@ -51,9 +57,22 @@ async fn run(cli: Cli) -> server::error::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let listener = tokio::net::TcpListener::bind(config.bind).await?;
-            let state = server::prepare(config).await?;
+            let embed = config.site_root.is_none();
+            #[cfg_attr(not(feature = "embed-site"), allow(unused_mut))]
+            let mut state = server::prepare(config).await?;
+            #[cfg(feature = "embed-site")]
+            if embed {
+                state.site = server::http::site::Site::embedded(&SITE);
+            }
+            if !state.site.is_embedded() && embed {
+                tracing::info!(site = %state.config.site_dir().display(), "serving the site from a folder");
+            }
+            let addr = listener.local_addr()?;
+            // One line on stdout for whoever started us on port 0 (tests, `cargo xtask`).
+            // `writeln!`, not `println!`: a parent that stopped reading must not make us panic.
+            let _ = writeln!(std::io::stdout(), "listening on http://{addr}");
             tracing::info!(
-                addr = %listener.local_addr()?,
+                %addr,
                 database = server::db::migrate::backend_name(&state.db),
                 "Tandem is listening"
             );

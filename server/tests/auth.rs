@@ -74,7 +74,7 @@ async fn signup_errors(backend: Backend) {
 }
 
 async fn login_rate_limit(backend: Backend) {
-    let server = TestServer::start_with(backend, |c| c.login_max_failures = 3).await;
+    let server = TestServer::start_with(backend, |c| c.auth.login_max_failures = 3).await;
     let c = server.client();
     c.signup("carol").await;
     c.ok("logout", &[]).await;

@@ -10,7 +10,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use app::editor::events::{ClientEvent, ServerEvent};
+use app::live::events::{ClientEvent, ServerEvent};
 use common::{
     Api, Backend, TestServer,
     ai::{FakeAi, TOKENS},
@@ -183,7 +183,7 @@ async fn a_retried_send_is_stored_once(backend: Backend) {
 }
 
 async fn history_pages_by_cursor(backend: Backend) {
-    let t = team(backend, |c| c.chat_messages_per_minute = 1_000).await;
+    let t = team(backend, |c| c.chat.chat_messages_per_minute = 1_000).await;
     let mut sent = Vec::new();
     for i in 0..120 {
         let r = send(&t.editor, t.project, &format!("p{i}"), &format!("n{i}")).await;
@@ -343,8 +343,8 @@ async fn strangers_cannot_read_or_write(backend: Backend) {
 
 async fn limits_have_clear_errors(backend: Backend) {
     let t = team(backend, |c| {
-        c.chat_max_message_bytes = 100;
-        c.chat_messages_per_minute = 3;
+        c.chat.chat_max_message_bytes = 100;
+        c.chat.chat_messages_per_minute = 3;
     })
     .await;
     let big = send(&t.owner, t.project, "big", &"x".repeat(101)).await;
@@ -448,10 +448,10 @@ fn no_context() -> Value {
 async fn with_model(backend: Backend, base: &str, model: &str, timeout: u64) -> Team {
     let (base, model) = (base.to_owned(), model.to_owned());
     team(backend, move |c| {
-        c.ai_base_url = Some(base);
-        c.ai_model = Some(model);
-        c.ai_api_key = Some("sk-test".into());
-        c.ai_timeout_secs = timeout;
+        c.chat.ai_base_url = Some(base);
+        c.chat.ai_model = Some(model);
+        c.chat.ai_api_key = Some("sk-test".into());
+        c.chat.ai_timeout_secs = timeout;
     })
     .await
 }
@@ -677,7 +677,7 @@ async fn ai_failures_are_shown_in_the_chat(backend: Backend) {
 }
 
 async fn without_a_provider_ai_explains_how(backend: Backend) {
-    let t = team(backend, |c| c.ai_requests_per_minute = 1).await;
+    let t = team(backend, |c| c.chat.ai_requests_per_minute = 1).await;
     let r = ask(
         &t.owner,
         t.project,
@@ -707,9 +707,9 @@ async fn ai_requests_are_rate_limited(backend: Backend) {
     let ai = FakeAi::start().await;
     let base = ai.base_url.clone();
     let t = team(backend, move |c| {
-        c.ai_base_url = Some(base);
-        c.ai_model = Some("echo".into());
-        c.ai_requests_per_minute = 1;
+        c.chat.ai_base_url = Some(base);
+        c.chat.ai_model = Some("echo".into());
+        c.chat.ai_requests_per_minute = 1;
     })
     .await;
     let first = ask(

@@ -292,7 +292,7 @@ fn traversal_and_symlink_escapes_are_refused() {
 
 async fn admins_open_server_folders(backend: Backend) {
     let dir = tree_dir();
-    let server = TestServer::start_with(backend, |c| c.admins = vec!["ada".into()]).await;
+    let server = TestServer::start_with(backend, |c| c.files.admins = vec!["ada".into()]).await;
     let (admin, member) = (server.client(), server.client());
     admin.signup("ada").await;
     member.signup("mel").await;

@@ -7,7 +7,7 @@ mod common;
 
 use std::{io::Write, time::Duration};
 
-use app::editor::events::ServerEvent;
+use app::live::events::ServerEvent;
 use common::{Api, Backend, TestServer, tab::TabClient};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -382,8 +382,8 @@ async fn upload(api: &Api, name: &str, zip: Vec<u8>) -> reqwest::Response {
 
 async fn zip_round_trip_and_refusals(backend: Backend) {
     let server = TestServer::start_with(backend, |c| {
-        c.import_max_unpacked_bytes = 1 << 20;
-        c.import_max_files = 50;
+        c.files.import_max_unpacked_bytes = 1 << 20;
+        c.files.import_max_files = 50;
     })
     .await;
     let owner = server.client();

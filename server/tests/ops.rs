@@ -59,8 +59,8 @@ fn tandem(data: &std::path::Path) -> Command {
 
 #[test]
 fn admin_commands_and_help() {
-    let data = std::env::temp_dir().join(format!("tandem_admin_{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().to_path_buf();
 
     let help = tandem(&data).arg("--help").output().expect("help");
     let help = String::from_utf8_lossy(&help.stdout);
@@ -126,26 +126,12 @@ fn admin_commands_and_help() {
         .output()
         .expect("project");
     assert!(!nobody.status.success());
-    let _ = std::fs::remove_dir_all(&data);
 }
 
 #[test]
 fn sigterm_shuts_down_gracefully() {
-    let data = std::env::temp_dir().join(format!("tandem_sigterm_{}", std::process::id()));
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("addr")
-        .port();
-    let mut child = tandem(&data)
-        .env("TANDEM_BIND", format!("127.0.0.1:{port}"))
-        .spawn()
-        .expect("spawn");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let data = tempfile::tempdir().expect("temp dir");
+    let (mut child, _base) = common::spawn_listening(tandem(data.path()));
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -160,5 +146,4 @@ fn sigterm_shuts_down_gracefully() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(exit.success(), "graceful exit code, got {exit}");
-    let _ = std::fs::remove_dir_all(&data);
 }

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use app::editor::events::{ClientEvent, ServerEvent};
+use app::live::events::{ClientEvent, ServerEvent};
 use collab::{Channel, DocId};
 use common::{Api, Backend, TestServer, tab::TabClient, yjs::YClient};
 use reqwest::StatusCode;

@@ -3,10 +3,7 @@
 
 mod common;
 
-use std::{
-    process::{Command, Stdio},
-    time::{Duration, Instant},
-};
+use std::{process::Command, time::Duration};
 
 use common::{Backend, PASSWORD, TestServer, tab::TabClient, yjs::YClient};
 use sea_orm::{ConnectionTrait, Statement};
@@ -39,7 +36,7 @@ async fn doc_id_by_name(server: &TestServer, name: &str) -> i64 {
 }
 
 async fn refused_before_upgrade(backend: Backend) {
-    let server = TestServer::start_with(backend, |c| c.secret = Some(SECRET.into())).await;
+    let server = TestServer::start_with(backend, |c| c.editor.secret = Some(SECRET.into())).await;
     let owner = server.client();
     let uid = owner.signup("olive").await;
     let project = owner.create_project("Docs").await;
@@ -145,7 +142,7 @@ async fn editors_converge_and_viewers_are_read_only(backend: Backend) {
 }
 
 async fn limits_close_the_connection(backend: Backend) {
-    let server = TestServer::start_with(backend, |c| c.ws_max_message_bytes = 4096).await;
+    let server = TestServer::start_with(backend, |c| c.editor.ws_max_message_bytes = 4096).await;
     let owner = server.client();
     owner.signup("lia").await;
     let project = owner.create_project("Limits").await;
@@ -188,40 +185,19 @@ db_tests!(
 /// engine acknowledges anything, and SQLite's WAL keeps committed transactions.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn committed_edits_survive_kill_9() {
-    let data = std::env::temp_dir().join(format!("tandem_kill9_{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let data = tempfile::tempdir().expect("temp dir");
     let spawn = || {
-        Command::new(env!("CARGO_BIN_EXE_tandem"))
-            .env("TANDEM_DATA_DIR", &data)
-            .env("TANDEM_BIND", format!("127.0.0.1:{port}"))
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tandem"));
+        cmd.env("TANDEM_DATA_DIR", data.path())
             .env("TANDEM_LOG", "warn")
-            .env_remove("TANDEM_DATABASE_URL")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("spawn")
+            .env_remove("TANDEM_DATABASE_URL");
+        common::spawn_listening(cmd)
     };
-    let wait_up = || async {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
-            .await
-            .is_err()
-        {
-            assert!(Instant::now() < deadline, "server did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    };
-    let mut child = spawn();
-    wait_up().await;
+    let (mut child, base) = spawn();
     let http = reqwest::Client::builder()
         .cookie_store(true)
         .build()
         .expect("client");
-    let base = format!("http://127.0.0.1:{port}");
     let signup = http
         .post(format!("{base}/api/signup"))
         .form(&[("name", "kim"), ("password", PASSWORD)])
@@ -254,7 +230,14 @@ async fn committed_edits_survive_kill_9() {
         .await
         .expect("json");
     let doc = file["doc"].as_i64().expect("doc id");
-    let url = format!("ws://127.0.0.1:{port}/ws?project={}", project["id"]);
+    let ws_url = |base: &str| {
+        format!(
+            "{}/ws?project={}",
+            base.replacen("http", "ws", 1),
+            project["id"]
+        )
+    };
+    let url = ws_url(&base);
     let mut tab = TabClient::connect(&url, &cookie).await.expect("connect");
     tab.open(doc).await;
     let mut expected = String::new();
@@ -271,14 +254,15 @@ async fn committed_edits_survive_kill_9() {
     child.kill().expect("SIGKILL");
     let _ = child.wait();
 
-    let mut child = spawn();
-    wait_up().await;
-    let mut fresh = TabClient::connect(&url, &cookie).await.expect("reconnect");
+    // A new process on a new port, over the same data dir.
+    let (mut child, base) = spawn();
+    let mut fresh = TabClient::connect(&ws_url(&base), &cookie)
+        .await
+        .expect("reconnect");
     fresh.open(doc).await;
     assert_eq!(fresh.text(doc), expected);
     let _ = child.kill();
     let _ = child.wait();
-    let _ = std::fs::remove_dir_all(&data);
 }
 
 /// A real Yjs client under Node (npm `yjs` + `y-websocket`'s `WebsocketProvider`) and a Rust
@@ -296,7 +280,8 @@ async fn node_yjs_client_interoperates() {
         );
         return;
     }
-    let server = TestServer::start_with(Backend::Sqlite, |c| c.secret = Some(SECRET.into())).await;
+    let server =
+        TestServer::start_with(Backend::Sqlite, |c| c.editor.secret = Some(SECRET.into())).await;
     let owner = server.client();
     let uid = owner.signup("nora").await;
     let project = owner.create_project("Interop").await;

@@ -1,15 +1,19 @@
 //! `cargo xtask run | test | setup`: the project's two commands. Each installs what is missing
-//! (wasm target, cargo-leptos, wasm-bindgen, npm packages, Chromium for tests), then builds and
-//! serves or tests. Only the standard library, so the task itself builds in seconds.
+//! (wasm target, wasm-bindgen, npm packages, Chromium for tests), then builds and serves or
+//! tests. Only the standard library, so the task itself builds in seconds.
 
 use std::{
     env,
-    net::{TcpListener, TcpStream},
+    io::{BufRead, BufReader},
+    net::TcpStream,
     path::PathBuf,
-    process::{Child, Command, ExitCode},
+    process::{Child, Command, ExitCode, Stdio},
+    sync::mpsc,
     time::{Duration, Instant},
 };
 
+mod build;
+mod cycles;
 mod tools;
 
 type Result<T = ()> = std::result::Result<T, String>;
@@ -19,8 +23,11 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   run [ARGS...]   install what is missing, build (release) and serve Tandem on SQLite
                   at http://127.0.0.1:3000; ARGS go to `tandem` (see `tandem --help`)
-  test            install what is missing, then fmt, clippy, all Rust tests and the
-                  Playwright suite against a release server
+  test            install what is missing, then fmt, module cycles, clippy, all Rust
+                  tests (release profile, sharing the release build) and the Playwright
+                  suite against the release binary
+  cycles          check that no two modules of a crate import each other (also part of
+                  `test`)
   bench ARGS...   build (release) and run the load generator against a fresh server,
                   e.g. `cargo xtask bench clients --clients 100 --writers 5 --rate 20`
                   (see `cargo xtask bench --help`; numbers go to BENCHMARKS.md);
@@ -34,6 +41,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("bench") => bench(&args[1..]),
         Some("setup") => Ctx::new().and_then(|ctx| ctx.setup(false)),
+        Some("cycles") => Ctx::new().and_then(|ctx| cycles::check(&ctx.root)),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -106,7 +114,6 @@ impl Ctx {
 
     fn setup(&self, for_tests: bool) -> Result {
         tools::wasm_target(self)?;
-        tools::cargo_leptos(self)?;
         tools::wasm_bindgen(self)?;
         tools::npm_packages(self)?;
         if for_tests {
@@ -122,12 +129,6 @@ impl Ctx {
 
     fn tandem_bin(&self) -> PathBuf {
         self.target_dir.join("release/tandem")
-    }
-
-    /// Release build of server and wasm, then Monaco copied into the site.
-    fn build_release(&self) -> Result {
-        self.step("build", "cargo", &["leptos", "build", "--release"])?;
-        tools::copy_monaco(self)
     }
 }
 
@@ -166,7 +167,6 @@ fn run(args: &[String]) -> Result {
     let status = ctx
         .cmd(&bin.to_string_lossy(), &[])
         .args(args)
-        .env("TANDEM_SITE_ROOT", ctx.site_root())
         .status()
         .map_err(|e| format!("cannot start tandem: {e}"))?;
     if status.success() {
@@ -189,45 +189,75 @@ fn test() -> Result {
     let ctx = Ctx::new()?;
     ctx.setup(true)?;
     ctx.step("format", "cargo", &["fmt", "--all", "--check"])?;
-    // Server and browser builds enable different `app` features, which must never unify in one
-    // cargo invocation; lint each side on its own.
-    ctx.step(
-        "clippy (server)",
-        "cargo",
-        &with_packages(&["clippy"], &["--all-targets", "--", "-D", "warnings"]),
+    cycles::check(&ctx.root)?;
+    // The browser side is linted and compiled in its own target directory while the server
+    // side is linted and built here; server and browser builds enable different `app`
+    // features, which must never unify in one cargo invocation.
+    let wasm = ctx.background(
+        "lint and build the browser side",
+        vec![ctx.wasm_clippy_args(), ctx.wasm_build_args()],
     )?;
-    ctx.step(
-        "clippy (browser)",
-        "cargo",
-        &[
-            "clippy",
-            "-p",
-            "frontend",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--",
-            "-D",
-            "warnings",
-        ],
-    )?;
+    // Release profile throughout: clippy then shares proc macros and build scripts with the
+    // release build, and the tests share its compiled dependencies and server library.
+    let server = ctx
+        .step(
+            "clippy (server)",
+            "cargo",
+            &with_packages(
+                &["clippy", "--release"],
+                &["--all-targets", "--", "-D", "warnings"],
+            ),
+        )
+        .and_then(|()| {
+            ctx.step(
+                "build server library",
+                "cargo",
+                &[
+                    "build",
+                    "--release",
+                    "-p",
+                    "server",
+                    "--lib",
+                    "--features",
+                    build::SERVER_FEATURES,
+                ],
+            )
+        });
+    let wasm = wasm.wait();
+    server?;
+    wasm?;
+    ctx.assemble_site()?;
+    ctx.build_binary()?;
     let postgres = postgres_url();
     match &postgres {
         Some(url) => {
             println!("\nPostgreSQL answers at {url}: database tests run on SQLite and PostgreSQL")
         }
+        // CI must test both backends; a missing database there is a broken setup.
+        None if env::var_os("CI").is_some() => {
+            return Err(
+                "CI is set but PostgreSQL does not answer on 127.0.0.1:5432 \
+                        (or set TANDEM_TEST_POSTGRES_URL)"
+                    .into(),
+            );
+        }
         None => println!(
             "\nPostgreSQL does not answer on 127.0.0.1:5432: database tests run on SQLite only"
         ),
     }
+    let test_args = ["--release", "--features", build::SERVER_FEATURES];
     let mut rust_tests = if tools::has_nextest(&ctx) {
         let mut c = ctx.cmd(
             "cargo",
-            &with_packages(&["nextest", "run"], &["--no-fail-fast"]),
+            &with_packages(
+                &["nextest", "run"],
+                &[&test_args[..], &["--no-fail-fast"]].concat(),
+            ),
         );
         c.env("NEXTEST_HIDE_PROGRESS_BAR", "1");
         c
     } else {
-        ctx.cmd("cargo", &with_packages(&["test"], &[]))
+        ctx.cmd("cargo", &with_packages(&["test"], &test_args))
     };
     if let Some(url) = &postgres {
         rust_tests.env("TANDEM_TEST_POSTGRES_URL", url);
@@ -236,7 +266,6 @@ fn test() -> Result {
     rust_tests.env("TANDEM_REQUIRE_INTEROP", "1");
     run_step("rust tests", rust_tests)?;
     fuzz(&ctx)?;
-    ctx.build_release()?;
     end_to_end(&ctx, "end2end/playwright.config.ts")
 }
 
@@ -293,9 +322,29 @@ fn postgres_url() -> Option<String> {
     Some("postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 
-fn free_port() -> Result<u16> {
-    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    Ok(l.local_addr().map_err(|e| e.to_string())?.port())
+/// Starts `cmd` (which binds port 0) and reads the `listening on http://ADDR` line it prints
+/// on stdout, so no port is picked, released and handed over (another process could take it
+/// in between).
+fn spawn_listening(title: &str, mut cmd: Command) -> Result<(ServerGuard, String)> {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {title}: {e}"))?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let guard = ServerGuard(child);
+    let (tx, rx) = mpsc::channel();
+    // Reads the address, then keeps draining so the child never blocks on a full pipe.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(|l| l.ok()) {
+            if let Some(url) = line.strip_prefix("listening on ") {
+                let _ = tx.send(url.trim().to_owned());
+            }
+        }
+    });
+    let url = rx
+        .recv_timeout(Duration::from_secs(60))
+        .map_err(|_| format!("{title} did not report its address within 60 s"))?;
+    Ok((guard, url))
 }
 
 /// Kills a child process (the server, the stand-in provider) when the tests end, however
@@ -319,51 +368,60 @@ impl Drop for ServerGuard {
     }
 }
 
-/// Starts a release server on a free port with a fresh data dir, its AI assistant pointed at a
-/// stand-in provider (`end2end/fake-ai.mjs`, on loopback), and runs Playwright with `config`
-/// against it.
+/// Starts the release binary on port 0 with a fresh data dir, from inside that dir (so the
+/// site it serves must be the one it carries), its AI assistant pointed at a stand-in provider
+/// (`end2end/fake-ai.mjs`, on loopback), and runs Playwright with `config` against it.
 fn end_to_end(ctx: &Ctx, config: &str) -> Result {
-    let ai_port = free_port()?;
-    let fake_ai = ctx
-        .cmd("node", &["end2end/fake-ai.mjs", &ai_port.to_string()])
-        .spawn()
-        .map_err(|e| format!("cannot start the stand-in AI provider: {e}"))?;
-    let _fake_ai = ServerGuard(fake_ai);
-    let port = free_port()?;
-    let data = env::temp_dir().join(format!("tandem-e2e-{}-{port}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data);
-    let base = format!("http://127.0.0.1:{port}");
+    let fake_ai = ctx.cmd("node", &["end2end/fake-ai.mjs", "0"]);
+    let (_fake_ai, ai_url) = spawn_listening("the stand-in AI provider", fake_ai)?;
+    let data = TempDir::new("tandem-e2e")?;
+    let mut tandem = ctx.cmd(&ctx.tandem_bin().to_string_lossy(), &[]);
+    tandem
+        .current_dir(&data.0)
+        .env("TANDEM_BIND", "127.0.0.1:0")
+        .env("TANDEM_DATA_DIR", &data.0)
+        .env("TANDEM_LOG", "warn")
+        .env("TANDEM_AI_BASE_URL", format!("{ai_url}/v1"))
+        .env("TANDEM_AI_MODEL", "fake");
+    let (server, base) = spawn_listening("tandem", tandem)?;
     println!(
         "\n==> end-to-end: release server at {base}, data in {}",
-        data.display()
+        data.0.display()
     );
-    let child = ctx
-        .cmd(&ctx.tandem_bin().to_string_lossy(), &[])
-        .env("TANDEM_BIND", format!("127.0.0.1:{port}"))
-        .env("TANDEM_DATA_DIR", &data)
-        .env("TANDEM_SITE_ROOT", ctx.site_root())
-        .env("TANDEM_LOG", "warn")
-        .env(
-            "TANDEM_AI_BASE_URL",
-            format!("http://127.0.0.1:{ai_port}/v1"),
-        )
-        .env("TANDEM_AI_MODEL", "fake")
-        .spawn()
-        .map_err(|e| format!("cannot start tandem: {e}"))?;
-    let server = ServerGuard(child);
-    wait_healthy(port)?;
+    wait_healthy(&base)?;
     let mut playwright = ctx.cmd("npx", &["playwright", "test", "--config", config]);
     playwright.env("BASE_URL", &base);
     let result = run_step("playwright", playwright);
     drop(server);
-    let _ = std::fs::remove_dir_all(&data);
     result
 }
 
-fn wait_healthy(port: u16) -> Result {
+/// A fresh directory under the system's temp dir, removed when dropped (xtask uses only the
+/// standard library, so not the `tempfile` crate).
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(prefix: &str) -> Result<Self> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let dir = env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        Ok(Self(dir))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn wait_healthy(base: &str) -> Result {
+    let addr = base.trim_start_matches("http://");
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
-        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+        if let Ok(mut s) = TcpStream::connect(addr) {
             use std::io::{Read, Write};
             let _ = s.write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n");
             let mut buf = String::new();
@@ -375,6 +433,6 @@ fn wait_healthy(port: u16) -> Result {
         std::thread::sleep(Duration::from_millis(200));
     }
     Err(format!(
-        "the server on port {port} did not become healthy within 60 s"
+        "the server at {base} did not become healthy within 60 s"
     ))
 }

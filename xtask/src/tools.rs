@@ -5,11 +5,6 @@ use std::{fs, path::Path, process::Stdio};
 
 use crate::{Ctx, Result};
 
-/// cargo-leptos 0.3.11 with `--locked` needs a newer rustc than this project's stable 1.95; a
-/// nightly (or a pinned newer toolchain) builds it.
-const CARGO_LEPTOS_VERSION: &str = "0.3.11";
-const FALLBACK_TOOLCHAIN: &str = "1.97.0";
-
 fn answers(ctx: &Ctx, program: &str, args: &[&str]) -> Option<String> {
     let out = ctx.cmd(program, args).stderr(Stdio::null()).output().ok()?;
     out.status
@@ -29,41 +24,6 @@ pub(crate) fn wasm_target(ctx: &Ctx) -> Result {
         "install wasm target",
         "rustup",
         &["target", "add", "wasm32-unknown-unknown"],
-    )
-}
-
-pub(crate) fn cargo_leptos(ctx: &Ctx) -> Result {
-    if answers(ctx, "cargo", &["leptos", "--version"]).is_some() {
-        return Ok(());
-    }
-    let toolchains = answers(ctx, "rustup", &["toolchain", "list"]).unwrap_or_default();
-    let toolchain = if toolchains.lines().any(|l| l.starts_with("nightly")) {
-        "+nightly".to_owned()
-    } else {
-        ctx.step(
-            "install a newer toolchain for cargo-leptos",
-            "rustup",
-            &[
-                "toolchain",
-                "install",
-                FALLBACK_TOOLCHAIN,
-                "--profile",
-                "minimal",
-            ],
-        )?;
-        format!("+{FALLBACK_TOOLCHAIN}")
-    };
-    ctx.step(
-        "install cargo-leptos (about 12 minutes, once)",
-        "cargo",
-        &[
-            &toolchain,
-            "install",
-            "cargo-leptos",
-            "--version",
-            CARGO_LEPTOS_VERSION,
-            "--locked",
-        ],
     )
 }
 
@@ -195,7 +155,7 @@ pub(crate) fn copy_monaco(ctx: &Ctx) -> Result {
     Ok(())
 }
 
-fn copy_dir(src: &Path, dest: &Path) -> Result {
+pub(crate) fn copy_dir(src: &Path, dest: &Path) -> Result {
     fs::create_dir_all(dest).map_err(|e| format!("{}: {e}", dest.display()))?;
     for entry in fs::read_dir(src).map_err(|e| format!("{}: {e}", src.display()))? {
         let entry = entry.map_err(|e| e.to_string())?;

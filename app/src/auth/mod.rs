@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use crate::{error::AppError, nav::go_to, types::UserInfo, validate};
+use crate::{browser::go_to, error::AppError, types::UserInfo, validate};
 
 #[cfg(feature = "ssr")]
 pub mod ssr;
@@ -18,7 +18,7 @@ pub async fn signup(
     let _ = next;
     let name = validate::username(&name)?;
     validate::password(&password, name)?;
-    let user = ssr::services()?.accounts.sign_up(name, &password).await?;
+    let user = ssr::accounts()?.sign_up(name, &password).await?;
     ssr::start_session(&user).await?;
     Ok(user)
 }
@@ -31,10 +31,7 @@ pub async fn login(
 ) -> Result<UserInfo, AppError> {
     let _ = next;
     let ip = ssr::client_ip().await;
-    let user = ssr::services()?
-        .accounts
-        .log_in(name.trim(), &password, ip)
-        .await?;
+    let user = ssr::accounts()?.log_in(name.trim(), &password, ip).await?;
     ssr::start_session(&user).await?;
     Ok(user)
 }
@@ -112,7 +109,7 @@ fn AuthCard(mode: AuthMode, children: Children) -> impl IntoView {
         if n.is_empty() {
             other_href.to_owned()
         } else {
-            format!("{other_href}?next={}", crate::nav::encode_component(&n))
+            format!("{other_href}?next={}", crate::browser::encode_component(&n))
         }
     };
     view! {

@@ -5,13 +5,10 @@ use std::{net::IpAddr, sync::Arc};
 
 use async_trait::async_trait;
 use axum::{extract::ConnectInfo, http::HeaderMap};
-use leptos::prelude::use_context;
 use tower_sessions::Session;
 
 use crate::{
-    editor::ssr::Documents,
     error::{AppError, AppResult},
-    projects::ssr::Projects,
     types::{UserId, UserInfo},
 };
 
@@ -29,21 +26,9 @@ pub trait Accounts: Send + Sync + 'static {
     async fn user(&self, id: UserId) -> AppResult<Option<UserInfo>>;
 }
 
-/// The services server functions call into, provided as Leptos context by the binary.
-#[derive(Clone)]
-pub struct Services {
-    pub accounts: Arc<dyn Accounts>,
-    pub projects: Arc<dyn Projects>,
-    pub documents: Arc<dyn Documents>,
-    pub files: Arc<dyn crate::files::ssr::FileService>,
-    pub chat: Arc<dyn crate::chat::ssr::ChatService>,
-}
-
-pub fn services() -> AppResult<Services> {
-    use_context::<Services>().ok_or_else(|| {
-        tracing::error!("Services missing from the Leptos context");
-        AppError::Internal
-    })
+/// The accounts service, from the registry the binary provides.
+pub fn accounts() -> AppResult<Arc<dyn Accounts>> {
+    crate::services::service()
 }
 
 async fn session() -> AppResult<Session> {
@@ -84,7 +69,7 @@ pub async fn current_user() -> AppResult<UserInfo> {
             AppError::NotSignedIn
         });
     };
-    match services()?.accounts.user(id).await? {
+    match accounts()?.user(id).await? {
         Some(user) => Ok(user),
         // The account is gone: drop the stale session.
         None => {

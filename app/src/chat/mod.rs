@@ -8,10 +8,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use server_fn::codec::Json;
 
-use crate::{
-    error::AppError,
-    types::{ProjectId, UserInfo},
-};
+use crate::{error::AppError, types::ProjectId};
 
 pub mod commands;
 pub mod model;
@@ -19,6 +16,7 @@ pub mod model;
 pub mod ssr;
 mod view;
 
+pub use crate::types::chat::{AiInfo, AiState, ChatMessage, MessageKind};
 pub use view::{ChatPanel, ChatState};
 
 /// Messages per history page.
@@ -27,65 +25,6 @@ pub const PAGE_SIZE: usize = 50;
 pub const MAX_CLIENT_ID: usize = 64;
 /// Most selected text sent to the assistant as context; the rest is cut.
 pub const MAX_SELECTION_CHARS: usize = 8_000;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MessageKind {
-    /// Written by a member.
-    User,
-    /// The assistant's answer; `author` is who asked.
-    Ai,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AiState {
-    /// Tokens are still arriving (as `chat_delta` events).
-    Streaming,
-    Done,
-    /// Someone stopped it; the text so far is kept.
-    Stopped,
-    /// The provider failed; `AiInfo::error` says how.
-    Failed,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AiInfo {
-    pub state: AiState,
-    pub error: Option<String>,
-}
-
-/// One chat message as every member sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChatMessage {
-    /// Server-assigned; the order of the chat.
-    pub id: i64,
-    /// The sender's idempotency key.
-    pub client_id: String,
-    /// The writer (for an AI answer: who asked).
-    pub author: UserInfo,
-    pub kind: MessageKind,
-    /// Markdown source; empty once deleted.
-    pub body: String,
-    /// `body` rendered and sanitised on the server: safe to put into the page as HTML.
-    pub html: String,
-    /// Unix seconds.
-    pub created_at: i64,
-    pub edited_at: Option<i64>,
-    pub deleted: bool,
-    pub reply_to: Option<i64>,
-    /// Members `@mentioned` in the body.
-    pub mentions: Vec<i64>,
-    pub ai: Option<AiInfo>,
-}
-
-impl ChatMessage {
-    pub fn is_streaming(&self) -> bool {
-        self.ai
-            .as_ref()
-            .is_some_and(|a| a.state == AiState::Streaming)
-    }
-}
 
 /// Messages oldest first; `more` when older ones exist before the first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -142,8 +81,8 @@ pub async fn chat_history(
     before: Option<i64>,
     after: Option<i64>,
 ) -> Result<HistoryPage, AppError> {
-    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
-    ctx.services.chat.history(project, before, after).await
+    crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
+    ssr::chat()?.history(project, before, after).await
 }
 
 /// Posts a message. Sending the same `client_id` again returns the first message unchanged.
@@ -156,8 +95,7 @@ pub async fn send_message(
     reply_to: Option<i64>,
 ) -> Result<ChatMessage, AppError> {
     let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
-    ctx.services
-        .chat
+    ssr::chat()?
         .send(project, &ctx.user, &client_id, &body, reply_to)
         .await
 }
@@ -170,7 +108,7 @@ pub async fn edit_message(
     body: String,
 ) -> Result<ChatMessage, AppError> {
     let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
-    ctx.services.chat.edit(project, &ctx.user, id, &body).await
+    ssr::chat()?.edit(project, &ctx.user, id, &body).await
 }
 
 /// Deletes a message: the author's own, or any message for an owner. What remains is a
@@ -178,35 +116,28 @@ pub async fn edit_message(
 #[server(endpoint = "chat/delete", input = Json)]
 pub async fn delete_message(project: ProjectId, id: i64) -> Result<ChatMessage, AppError> {
     let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
-    ctx.services
-        .chat
-        .delete(project, &ctx.user, ctx.role, id)
-        .await
+    ssr::chat()?.delete(project, &ctx.user, ctx.role, id).await
 }
 
 /// Asks the project's assistant; the answer streams to every member.
 #[server(endpoint = "chat/ask", input = Json)]
 pub async fn ask_ai(project: ProjectId, request: AiRequest) -> Result<AskReply, AppError> {
     let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
-    ctx.services.chat.ask(project, &ctx.user, request).await
+    ssr::chat()?.ask(project, &ctx.user, request).await
 }
 
 /// Stops an answer that is still streaming (who asked, or an editor/owner).
 #[server(endpoint = "chat/stop", input = Json)]
 pub async fn stop_ai(project: ProjectId, id: i64) -> Result<(), AppError> {
     let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
-    ctx.services
-        .chat
-        .stop(project, &ctx.user, ctx.role, id)
-        .await
+    ssr::chat()?.stop(project, &ctx.user, ctx.role, id).await
 }
 
 /// Asks the same question again, replacing the answer (who asked, or an editor/owner).
 #[server(endpoint = "chat/regenerate", input = Json)]
 pub async fn regenerate_ai(project: ProjectId, id: i64) -> Result<ChatMessage, AppError> {
     let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
-    ctx.services
-        .chat
+    ssr::chat()?
         .regenerate(project, &ctx.user, ctx.role, id)
         .await
 }

@@ -1,6 +1,8 @@
 //! The `ChatService` the binary implements. Server functions check membership, then call it;
 //! it validates, stores, orders and tells every tab of the project.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 use super::{AiRequest, AskReply, ChatMessage, HistoryPage};
@@ -53,4 +55,9 @@ pub trait ChatService: Send + Sync + 'static {
         role: Role,
         id: i64,
     ) -> AppResult<ChatMessage>;
+}
+
+/// The ChatService from the registry the binary provides.
+pub fn chat() -> AppResult<Arc<dyn ChatService>> {
+    crate::services::service()
 }

@@ -13,11 +13,12 @@ use super::{
     regenerate_ai, send_message, stop_ai,
 };
 use crate::{
-    editor::{Live, events::ServerEvent},
+    browser::{now_ms, storage},
+    editor::OpenDocs,
     error::AppError,
     files::Files,
+    live::events::ServerEvent,
     types::{ProjectId, Role, UserInfo},
-    ui::storage,
 };
 
 /// The browser says "still typing" at most this often.
@@ -56,17 +57,6 @@ pub struct ChatState {
     /// The reader is at the bottom of the log; new messages then scroll into view (someone
     /// who scrolled up to read is left alone).
     pinned: StoredValue<bool>,
-}
-
-fn now_ms() -> f64 {
-    #[cfg(feature = "hydrate")]
-    {
-        js_sys::Date::now()
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        0.0
-    }
 }
 
 fn random() -> f64 {
@@ -277,18 +267,18 @@ impl ChatState {
         });
     }
 
-    fn ask(&self, text: String, task: AiTask, files: Files, live: Live) {
+    fn ask(&self, text: String, task: AiTask, files: Files, docs: OpenDocs) {
         let mut context = AiContext::default();
         if let Some((file, doc)) = files.active_doc() {
             context.file = Some(file);
             #[cfg(feature = "hydrate")]
-            if let Some((line, selection)) = live.cursor_context(doc) {
+            if let Some((line, selection)) = docs.cursor_context(doc) {
                 context.line = Some(line);
                 context.selection = (!selection.is_empty())
                     .then(|| selection.chars().take(super::MAX_SELECTION_CHARS).collect());
             }
             #[cfg(not(feature = "hydrate"))]
-            let _ = (doc, live);
+            let _ = (doc, docs);
         }
         let request = AiRequest {
             client_id: client_id(random),
@@ -310,7 +300,7 @@ impl ChatState {
     }
 
     /// What the composer's Send does with its text; false keeps the text in the composer.
-    fn submit(&self, text: &str, reply_to: Option<i64>, files: Files, live: Live) -> bool {
+    fn submit(&self, text: &str, reply_to: Option<i64>, files: Files, docs: OpenDocs) -> bool {
         self.error.set(None);
         match commands::parse(text) {
             Command::Say(body) if body.is_empty() => false,
@@ -324,7 +314,7 @@ impl ChatState {
                 true
             }
             Command::Ai(task) => {
-                self.ask(text.trim().to_owned(), task, files, live);
+                self.ask(text.trim().to_owned(), task, files, docs);
                 true
             }
             Command::Help => {
@@ -411,7 +401,7 @@ fn initial(name: &str) -> String {
 
 /// The chat pane.
 #[component]
-pub fn ChatPanel(chat: ChatState, files: Files, live: Live) -> AnyView {
+pub fn ChatPanel(chat: ChatState, files: Files, docs: OpenDocs) -> AnyView {
     let log = NodeRef::<html::Div>::new();
     let draft = RwSignal::new(String::new());
     let reply_to = RwSignal::new(None::<i64>);
@@ -471,7 +461,8 @@ pub fn ChatPanel(chat: ChatState, files: Files, live: Live) -> AnyView {
         if typing_sent.get_value() > 0.0 {
             typing_sent.set_value(0.0);
             #[cfg(feature = "hydrate")]
-            live.send(&crate::editor::events::ClientEvent::Typing { active: false });
+            docs.live
+                .send(&crate::live::events::ClientEvent::Typing { active: false });
         }
     };
     let on_input = move |ev: ev::Event| {
@@ -483,7 +474,8 @@ pub fn ChatPanel(chat: ChatState, files: Files, live: Live) -> AnyView {
         } else if now_ms() - typing_sent.get_value() >= TYPING_EVERY_MS {
             typing_sent.set_value(now_ms());
             #[cfg(feature = "hydrate")]
-            live.send(&crate::editor::events::ClientEvent::Typing { active: true });
+            docs.live
+                .send(&crate::live::events::ClientEvent::Typing { active: true });
         }
     };
     let send = move || {
@@ -499,7 +491,7 @@ pub fn ChatPanel(chat: ChatState, files: Files, live: Live) -> AnyView {
             draft.set(String::new());
             return;
         }
-        if chat.submit(&text, reply_to.get_untracked(), files, live) {
+        if chat.submit(&text, reply_to.get_untracked(), files, docs) {
             draft.set(String::new());
             reply_to.set(None);
             stop_typing();
@@ -549,7 +541,7 @@ pub fn ChatPanel(chat: ChatState, files: Files, live: Live) -> AnyView {
         } else {
             format!("/ai {question}")
         };
-        if chat.submit(&shown, None, files, live) {
+        if chat.submit(&shown, None, files, docs) {
             draft.set(String::new());
             stop_typing();
         }
@@ -578,7 +570,7 @@ pub fn ChatPanel(chat: ChatState, files: Files, live: Live) -> AnyView {
                 Some("insert") => {
                     let inserted = files
                         .active_doc()
-                        .is_some_and(|(_, doc)| live.insert_text(doc, &code));
+                        .is_some_and(|(_, doc)| docs.insert_text(doc, &code));
                     if !inserted {
                         chat.error
                             .set(Some("Open a file you can edit, then insert again.".into()));

@@ -7,20 +7,21 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     error::AppError,
+    live::{Live, status::Link},
     types::{ProjectId, UserInfo},
 };
 
 pub mod binding;
 #[cfg(feature = "hydrate")]
 pub(crate) mod client;
-pub mod events;
+pub mod lang;
 pub mod presence;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 pub mod status;
 
 use presence::{PresenceUser, color_index};
-use status::{Link, Save};
+use status::Save;
 
 /// A file and the document holding its text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,24 +31,12 @@ pub struct FileDoc {
     pub doc: i64,
 }
 
-/// The project's first file, created (as `README.md`) the first time an editor opens a
-/// project that has none. Viewers of an empty project get `None`.
-#[server(endpoint = "editor/default_file")]
-pub async fn default_file(project: ProjectId) -> Result<Option<FileDoc>, AppError> {
-    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
-    ctx.services
-        .files
-        .default_file(project, ctx.user.id, ctx.role >= crate::types::Role::Editor)
-        .await
-}
-
 /// A short-lived token that lets a Yjs client (y-websocket's `WebsocketProvider`, a script)
 /// join one document as the caller, with the caller's role.
 #[server(endpoint = "editor/yjs_token")]
 pub async fn yjs_token(project: ProjectId, doc: i64) -> Result<String, AppError> {
     let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
-    ctx.services
-        .documents
+    ssr::documents()?
         .mint_token(ctx.user.id, project, doc)
         .await
 }
@@ -78,60 +67,24 @@ impl LiveSignals {
     }
 }
 
-/// The tab's live connection for one project: the link state for the page, project events
-/// (tree changes, presence) for whoever handles them, and (in the browser) the websocket with
-/// its open documents, started lazily and stopped with the page.
+/// The documents open in this tab, each a session (its yrs document, awareness, undo and
+/// Monaco editor) subscribed on the tab's [`Live`] connection. Chat reads the cursor and types
+/// code into a document through it.
 #[derive(Clone, Copy)]
-pub struct Live {
-    pub link: RwSignal<Link>,
+pub struct OpenDocs {
+    pub live: Live,
     #[cfg(feature = "hydrate")]
-    conn: StoredValue<Option<std::rc::Rc<client::Connection>>, LocalStorage>,
-    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-    project: ProjectId,
-    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-    on_event: Callback<events::ServerEvent>,
+    sessions:
+        StoredValue<std::collections::HashMap<i64, std::rc::Rc<client::DocSession>>, LocalStorage>,
 }
 
-impl Live {
-    /// `on_event` receives the project channel's events that are not about one document;
-    /// after every (re)connect it also gets a `Resync`, since events may have been missed.
-    pub fn new(
-        project: ProjectId,
-        link: RwSignal<Link>,
-        on_event: Callback<events::ServerEvent>,
-    ) -> Self {
-        let live = Self {
-            link,
+impl OpenDocs {
+    pub fn new(live: Live) -> Self {
+        Self {
+            live,
             #[cfg(feature = "hydrate")]
-            conn: StoredValue::new_local(None),
-            project,
-            on_event,
-        };
-        #[cfg(feature = "hydrate")]
-        {
-            Effect::new(move |_| {
-                live.connection();
-            });
-            on_cleanup(move || {
-                live.conn.try_update_value(|c| {
-                    if let Some(conn) = c.take() {
-                        conn.stop();
-                    }
-                });
-            });
+            sessions: StoredValue::new_local(Default::default()),
         }
-        live
-    }
-
-    #[cfg(feature = "hydrate")]
-    fn connection(&self) -> Option<std::rc::Rc<client::Connection>> {
-        let existing = self.conn.try_with_value(|c| c.clone())?;
-        if existing.is_some() {
-            return existing;
-        }
-        let conn = client::Connection::start(self.project, self.link, self.on_event);
-        self.conn.set_value(Some(conn.clone()));
-        Some(conn)
     }
 
     #[cfg(feature = "hydrate")]
@@ -142,55 +95,50 @@ impl Live {
         signals: LiveSignals,
         el: web_sys::HtmlElement,
     ) -> Option<std::rc::Rc<client::DocSession>> {
-        let conn = self.connection()?;
+        let conn = self.live.connection()?;
         let user = PresenceUser {
             id: me.id.0,
             name: me.name.clone(),
         };
         let session = client::DocSession::new(
             file.doc,
-            crate::files::lang::language_for(&file.name),
+            lang::language_for(&file.name),
             std::rc::Rc::downgrade(&conn),
             user,
             signals,
         );
-        conn.open_doc(session.clone());
+        conn.open_doc(file.doc, client::channel(&session));
+        self.sessions.update_value(|m| {
+            m.insert(file.doc, session.clone());
+        });
         session.attach(el);
         Some(session)
     }
 
-    /// Sends a project event (chat typing); false while disconnected.
     #[cfg(feature = "hydrate")]
-    pub fn send(&self, event: &events::ClientEvent) -> bool {
-        self.connection().is_some_and(|c| c.send_event(event))
+    fn session(&self, doc: i64) -> Option<std::rc::Rc<client::DocSession>> {
+        self.sessions
+            .try_with_value(|m| m.get(&doc).cloned())
+            .flatten()
     }
 
     /// The cursor's line and the selected text in an open document.
     #[cfg(feature = "hydrate")]
     pub fn cursor_context(&self, doc: i64) -> Option<(u32, String)> {
-        self.conn
-            .try_with_value(|c| c.clone())
-            .flatten()?
-            .doc(doc)?
-            .cursor_context()
+        self.session(doc)?.cursor_context()
     }
 
     /// Types `text` at the cursor of an open document; false if it is not open or read-only.
     #[cfg(feature = "hydrate")]
     pub fn insert_text(&self, doc: i64, text: &str) -> bool {
-        self.conn
-            .try_with_value(|c| c.clone())
-            .flatten()
-            .and_then(|c| c.doc(doc))
-            .is_some_and(|d| d.insert_text(text))
+        self.session(doc).is_some_and(|d| d.insert_text(text))
     }
 
     /// Closes a document's subscription and its editor.
     #[cfg(feature = "hydrate")]
     fn close(&self, doc: i64) {
-        if let Some(conn) = self.conn.try_with_value(|c| c.clone()).flatten() {
-            conn.close_doc(doc);
-        }
+        self.sessions.try_update_value(|m| m.remove(&doc));
+        self.live.detach(doc);
     }
 }
 
@@ -210,7 +158,7 @@ pub fn DocView(
     file: FileDoc,
     project: ProjectId,
     me: UserInfo,
-    live: Live,
+    docs: OpenDocs,
     signals: LiveSignals,
     /// Set by search to move the cursor; cleared once done.
     reveal: RwSignal<Option<Reveal>>,
@@ -229,10 +177,10 @@ pub fn DocView(
         let doc = file.doc;
         let f = file.clone();
         host.on_load(move |el| {
-            session.set_value(live.open(&f, &me, signals, el.into()));
+            session.set_value(docs.open(&f, &me, signals, el.into()));
         });
         Effect::new(move |_| {
-            let lang = crate::files::lang::language_for(&name.get());
+            let lang = lang::language_for(&name.get());
             session.with_value(|s| {
                 if let Some(s) = s {
                     s.set_language(lang);
@@ -250,10 +198,10 @@ pub fn DocView(
                 reveal.set(None);
             }
         });
-        on_cleanup(move || live.close(doc));
+        on_cleanup(move || docs.close(doc));
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = (&me, live, reveal, name);
+    let _ = (&me, docs, reveal, name);
     let s = signals;
     view! {
         <div class="doc-tools">

@@ -7,63 +7,30 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use server_fn::codec::Json;
 
-use crate::{error::AppError, types::ProjectId};
+use crate::{editor::FileDoc, error::AppError, types::ProjectId};
 
 pub mod fuzzy;
-pub mod lang;
 pub mod names;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 pub mod tree;
 mod view;
 
+pub use crate::types::files::{FileEntry, FileKind};
 pub use view::{EditorTabs, FileTree, Files, OpenTabs, QuickOpen, human_size};
 
 /// Text files above this size are kept as binary files: Monaco and a yrs document would both
 /// struggle, and nobody edits a 5 MB file in a browser together.
 pub const MAX_TEXT_BYTES: usize = 2 << 20;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FileKind {
-    Folder,
-    /// Text, edited live in its document.
-    File,
-    /// Binary or too large to edit: stored as bytes, shown as such, downloadable.
-    Blob,
-}
-
-impl FileKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FileKind::Folder => "folder",
-            FileKind::File => "file",
-            FileKind::Blob => "blob",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [FileKind::Folder, FileKind::File, FileKind::Blob]
-            .into_iter()
-            .find(|k| k.as_str() == s)
-    }
-}
-
-/// One node of the tree as the browser sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileEntry {
-    pub id: i64,
-    /// `None` at the project root.
-    pub parent: Option<i64>,
-    pub name: String,
-    pub kind: FileKind,
-    /// The document with a text file's content.
-    pub doc: Option<i64>,
-    /// Bytes, for binary files.
-    pub size: Option<i64>,
-    pub updated_at: i64,
-    /// Set while in the trash.
-    pub deleted_at: Option<i64>,
+/// The project's first file, created (as `README.md`) the first time an editor opens a
+/// project that has none. Viewers of an empty project get `None`.
+#[server(endpoint = "editor/default_file")]
+pub async fn default_file(project: ProjectId) -> Result<Option<FileDoc>, AppError> {
+    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
+    ssr::files()?
+        .default_file(project, ctx.user.id, ctx.role >= crate::types::Role::Editor)
+        .await
 }
 
 /// A content search.
@@ -105,8 +72,8 @@ pub struct SearchResults {
 /// Every entry of the project, trashed ones included (the trash view shows them).
 #[server(endpoint = "files/list", input = Json)]
 pub async fn list_files(project: ProjectId) -> Result<Vec<FileEntry>, AppError> {
-    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
-    ctx.services.files.list(project).await
+    crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
+    ssr::files()?.list(project).await
 }
 
 #[server(endpoint = "files/create", input = Json)]
@@ -117,8 +84,7 @@ pub async fn create_entry(
     kind: FileKind,
 ) -> Result<FileEntry, AppError> {
     let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
-    ctx.services
-        .files
+    ssr::files()?
         .create(project, ctx.user.id, parent, &name, kind)
         .await
 }
@@ -129,8 +95,8 @@ pub async fn rename_entry(
     id: i64,
     name: String,
 ) -> Result<FileEntry, AppError> {
-    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
-    ctx.services.files.rename(project, id, &name).await
+    crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
+    ssr::files()?.rename(project, id, &name).await
 }
 
 /// Moves an entry into `parent` (`None`: the root). Refused if it would put a folder inside
@@ -141,45 +107,44 @@ pub async fn move_entry(
     id: i64,
     parent: Option<i64>,
 ) -> Result<FileEntry, AppError> {
-    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
-    ctx.services.files.move_to(project, id, parent).await
+    crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
+    ssr::files()?.move_to(project, id, parent).await
 }
 
 /// Moves an entry (with everything in it) to the trash.
 #[server(endpoint = "files/trash", input = Json)]
 pub async fn trash_entry(project: ProjectId, id: i64) -> Result<FileEntry, AppError> {
-    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
-    ctx.services.files.trash(project, id).await
+    crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
+    ssr::files()?.trash(project, id).await
 }
 
 /// Brings an entry back from the trash: into its old folder if that still exists, else the
 /// root; renamed `name (2)` if its name has been taken meanwhile.
 #[server(endpoint = "files/restore", input = Json)]
 pub async fn restore_entry(project: ProjectId, id: i64) -> Result<FileEntry, AppError> {
-    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
-    ctx.services.files.restore(project, id).await
+    crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
+    ssr::files()?.restore(project, id).await
 }
 
 /// Deletes everything in the trash for good; returns how many entries went.
 #[server(endpoint = "files/empty_trash", input = Json)]
 pub async fn empty_trash(project: ProjectId) -> Result<u64, AppError> {
-    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
-    ctx.services.files.empty_trash(project).await
+    crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
+    ssr::files()?.empty_trash(project).await
 }
 
 /// Copies a file (with its current text) or a folder (with everything in it) next to itself.
 #[server(endpoint = "files/duplicate", input = Json)]
 pub async fn duplicate_entry(project: ProjectId, id: i64) -> Result<FileEntry, AppError> {
     let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
-    ctx.services.files.duplicate(project, ctx.user.id, id).await
+    ssr::files()?.duplicate(project, ctx.user.id, id).await
 }
 
 /// Whether the caller may open folders on the server as projects (server admins only).
 #[server(endpoint = "files/can_open_dirs")]
 pub async fn can_open_dirs() -> Result<bool, AppError> {
     let user = crate::auth::ssr::current_user().await?;
-    let services = crate::auth::ssr::services()?;
-    Ok(services.files.is_admin(&user.name))
+    Ok(ssr::files()?.is_admin(&user.name))
 }
 
 /// Opens a folder on the server's disk as a disk-backed project (server admins only); the same
@@ -187,11 +152,11 @@ pub async fn can_open_dirs() -> Result<bool, AppError> {
 #[server(endpoint = "files/open_dir")]
 pub async fn open_dir(path: String) -> Result<ProjectId, AppError> {
     let user = crate::auth::ssr::current_user().await?;
-    let services = crate::auth::ssr::services()?;
-    if !services.files.is_admin(&user.name) {
+    let files = ssr::files()?;
+    if !files.is_admin(&user.name) {
         return Err(AppError::Forbidden);
     }
-    services.files.open_dir(user.id, &path).await
+    files.open_dir(user.id, &path).await
 }
 
 /// Searches the live text of every file, bounded in time and results.
@@ -200,6 +165,6 @@ pub async fn search_files(
     project: ProjectId,
     query: SearchQuery,
 ) -> Result<SearchResults, AppError> {
-    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
-    ctx.services.files.search(project, query).await
+    crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
+    ssr::files()?.search(project, query).await
 }

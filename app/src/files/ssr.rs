@@ -1,6 +1,8 @@
 //! The `FileService` the binary implements. Server functions check the caller's role, then
 //! call it; it validates names, keeps the tree consistent and tells the project's tabs.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 use super::{FileEntry, FileKind, SearchQuery, SearchResults};
@@ -45,4 +47,9 @@ pub trait FileService: Send + Sync + 'static {
     fn is_admin(&self, name: &str) -> bool;
     /// Binds a directory on the server as a disk-backed project owned by `by` (if new).
     async fn open_dir(&self, by: UserId, path: &str) -> AppResult<ProjectId>;
+}
+
+/// The FileService from the registry the binary provides.
+pub fn files() -> AppResult<Arc<dyn FileService>> {
+    crate::services::service()
 }

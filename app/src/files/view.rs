@@ -8,20 +8,21 @@ use leptos::{ev, prelude::*, task::spawn_local};
 
 use super::{
     FileEntry, FileKind, MAX_TEXT_BYTES, SearchQuery, SearchResults, create_entry, duplicate_entry,
-    empty_trash, fuzzy,
-    lang::icon_for,
-    list_files, move_entry, names, rename_entry, restore_entry, search_files, trash_entry,
+    empty_trash, fuzzy, list_files, move_entry, names, rename_entry, restore_entry, search_files,
+    trash_entry,
     tree::{Row, TreeModel},
 };
 use crate::{
+    browser::{on_window, storage},
     editor::{
-        DocView, FileDoc, Live, LiveSignals, Reveal,
+        DocView, FileDoc, LiveSignals, OpenDocs, Reveal, lang::icon_for, presence::color_index,
+        status::Save,
+    },
+    live::{
         events::{ServerEvent, Viewer},
-        presence::color_index,
-        status::{Link, Save},
+        status::Link,
     },
     types::{ProjectId, UserInfo},
-    ui::storage,
 };
 
 /// Height of one tree row in pixels (the CSS uses the same).
@@ -375,7 +376,7 @@ pub fn FileTree(files: Files) -> AnyView {
         let creating = RwSignal::new(None::<(Option<i64>, FileKind)>);
         let renaming = RwSignal::new(None::<i64>);
         let menu = RwSignal::new(None::<(i32, i32, Option<i64>)>);
-        let _close_menu = window_event_listener(ev::click, move |_| {
+        on_window(ev::click, move |_| {
             if menu.get_untracked().is_some() {
                 menu.set(None);
             }
@@ -520,7 +521,7 @@ fn TreeRows(
             }
         };
         list.on_load(move |_| measure());
-        let _resize = window_event_listener(ev::resize, move |_| measure());
+        on_window(ev::resize, move |_| measure());
         let window = move || {
             let all = rows.get();
             let first = ((scroll_top.get() / ROW_H) as usize).saturating_sub(OVERSCAN);
@@ -1058,7 +1059,7 @@ pub fn QuickOpen(files: Files) -> AnyView {
         let open = RwSignal::new(false);
         let query = RwSignal::new(String::new());
         let cursor = RwSignal::new(0usize);
-        let _keys = window_event_listener(ev::keydown, move |ev| {
+        on_window(ev::keydown, move |ev| {
             if (ev.ctrl_key() || ev.meta_key())
                 && !ev.shift_key()
                 && ev.key().eq_ignore_ascii_case("p")
@@ -1128,7 +1129,7 @@ pub fn QuickOpen(files: Files) -> AnyView {
 
 /// The tab strip and the open documents under it.
 #[component]
-pub fn EditorTabs(files: Files, me: UserInfo, live: Live) -> AnyView {
+pub fn EditorTabs(files: Files, me: UserInfo, docs: OpenDocs) -> AnyView {
     let view = {
         let tabs = files.tabs;
         let dragged = RwSignal::new(None::<i64>);
@@ -1213,7 +1214,7 @@ pub fn EditorTabs(files: Files, me: UserInfo, live: Live) -> AnyView {
                             {entry.map(|e| match (e.kind, e.doc) {
                                 (FileKind::File, Some(doc)) => view! {
                                     <DocView file=FileDoc { file: id, name: e.name.clone(), doc } project=files.project
-                                        me=me.clone() live=live signals=tab.signals reveal=tab.reveal
+                                        me=me.clone() docs=docs signals=tab.signals reveal=tab.reveal
                                         name=Signal::derive(move || files.tree.with(|t| t.get(id).map(|e| e.name.clone())).unwrap_or_default())
                                         trashed=Signal::derive(move || !files.tree.with(|t| t.is_live(id)))/>
                                 }.into_any(),

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::ui::storage;
+use crate::browser::storage;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) enum Pane {

@@ -6,9 +6,10 @@ use leptos::{ev, prelude::*};
 use crate::{
     auth::LogoutButton,
     chat::{ChatPanel, ChatState},
-    editor::{FileDoc, Live, LiveStatus, default_file, events::ServerEvent, status::Link},
+    editor::{FileDoc, LiveStatus, OpenDocs},
     error::AppError,
-    files::{EditorTabs, FileEntry, FileTree, Files, QuickOpen, list_files},
+    files::{EditorTabs, FileEntry, FileTree, Files, QuickOpen, default_file, list_files},
+    live::{Live, events::ServerEvent, status::Link},
     projects::load_workspace,
     types::{Role, Workspace},
     ui::{ErrorPage, loading, project_id_param},
@@ -90,11 +91,12 @@ fn IdeShell(ws: Workspace, file: Option<FileDoc>, entries: Vec<FileEntry>) -> im
             }
         }),
     );
+    let docs = OpenDocs::new(live);
     // Unread messages count while the chat is out of sight: collapsed, or (on a phone)
     // another tab is showing.
     Effect::new(move |_| {
         let open = layout.is_open(Pane::Chat);
-        let shown = tab.get() == MobileTab::Chat || !narrow();
+        let shown = tab.get() == MobileTab::Chat || !crate::browser::narrow();
         chat.visible.set(open && shown);
     });
     let grid = move || {
@@ -142,13 +144,13 @@ fn IdeShell(ws: Workspace, file: Option<FileDoc>, entries: Vec<FileEntry>) -> im
             <Splitter layout=layout pane=Pane::Tree/>
 
             <main class="pane editor" aria-label="Editor">
-                <EditorTabs files=files me=ws.me.clone() live=live/>
+                <EditorTabs files=files me=ws.me.clone() docs=docs/>
             </main>
             <Splitter layout=layout pane=Pane::Chat/>
 
             <aside class="pane chat" aria-label="Chat">
                 <h2 class="pane-title">"Chat"</h2>
-                <ChatPanel chat=chat files=files live=live/>
+                <ChatPanel chat=chat files=files docs=docs/>
                 <details class="members">
                     <summary class="pane-subtitle">{format!("Members ({member_count})")}</summary>
                     <ul class="member-list" data-test="member-list">
@@ -176,21 +178,6 @@ fn IdeShell(ws: Workspace, file: Option<FileDoc>, entries: Vec<FileEntry>) -> im
             </footer>
             <QuickOpen files=files/>
         </div>
-    }
-}
-
-/// The phone layout (panes as tabs) is in use.
-fn narrow() -> bool {
-    #[cfg(feature = "hydrate")]
-    {
-        web_sys::window()
-            .and_then(|w| w.inner_width().ok())
-            .and_then(|w| w.as_f64())
-            .is_some_and(|w| w < 768.0)
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        false
     }
 }
 

@@ -15,31 +15,31 @@ mod pages;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
-pub(crate) use pages::{Dashboard, InvitePage, ProjectSettings};
+pub(crate) use pages::{InvitePage, ProjectSettings};
 
 /// Longest invite-link lifetime an owner may choose: 30 days.
 pub const INVITE_MAX_HOURS: u32 = 24 * 30;
 
 #[server(endpoint = "projects/list")]
 pub async fn list_projects() -> Result<Vec<ProjectSummary>, AppError> {
-    use crate::auth::ssr::{current_user, services};
+    use crate::auth::ssr::current_user;
     let me = current_user().await?;
-    services()?.projects.list_for(me.id).await
+    ssr::projects()?.list_for(me.id).await
 }
 
 #[server(endpoint = "projects/create")]
 pub async fn create_project(name: String) -> Result<ProjectSummary, AppError> {
-    use crate::auth::ssr::{current_user, services};
+    use crate::auth::ssr::current_user;
     let me = current_user().await?;
     let name = crate::validate::project_name(&name)?;
-    services()?.projects.create(me.id, name).await
+    ssr::projects()?.create(me.id, name).await
 }
 
 /// The project, the caller and its members: what the IDE shell and settings page show.
 #[server(endpoint = "projects/workspace")]
 pub async fn load_workspace(project: ProjectId) -> Result<Workspace, AppError> {
     let ctx = ssr::authorize(project, Role::Viewer).await?;
-    let projects = &ctx.services.projects;
+    let projects = ssr::projects()?;
     Ok(Workspace {
         project: projects.summary(project, ctx.user.id).await?,
         members: projects.members(project).await?,
@@ -49,9 +49,9 @@ pub async fn load_workspace(project: ProjectId) -> Result<Workspace, AppError> {
 
 #[server(endpoint = "projects/rename")]
 pub async fn rename_project(project: ProjectId, name: String) -> Result<String, AppError> {
-    let ctx = ssr::authorize(project, Role::Editor).await?;
+    ssr::authorize(project, Role::Editor).await?;
     let name = crate::validate::project_name(&name)?;
-    ctx.services.projects.rename(project, name).await?;
+    ssr::projects()?.rename(project, name).await?;
     Ok(name.to_owned())
 }
 
@@ -59,14 +59,14 @@ pub async fn rename_project(project: ProjectId, name: String) -> Result<String, 
 #[server(endpoint = "projects/delete")]
 pub async fn delete_project(project: ProjectId, confirm: String) -> Result<(), AppError> {
     let ctx = ssr::authorize(project, Role::Owner).await?;
-    let summary = ctx.services.projects.summary(project, ctx.user.id).await?;
+    let summary = ssr::projects()?.summary(project, ctx.user.id).await?;
     if confirm.trim() != summary.name {
         return Err(AppError::invalid(
             "confirm",
             "Type the project's name exactly to delete it.",
         ));
     }
-    ctx.services.projects.delete(project).await
+    ssr::projects()?.delete(project).await
 }
 
 #[server(endpoint = "projects/invite")]
@@ -75,17 +75,16 @@ pub async fn invite_member(
     username: String,
     role: Role,
 ) -> Result<Member, AppError> {
-    let ctx = ssr::authorize(project, Role::Owner).await?;
-    ctx.services
-        .projects
+    ssr::authorize(project, Role::Owner).await?;
+    ssr::projects()?
         .add_member(project, username.trim(), role)
         .await
 }
 
 #[server(endpoint = "projects/set-role")]
 pub async fn set_member_role(project: ProjectId, user: UserId, role: Role) -> Result<(), AppError> {
-    let ctx = ssr::authorize(project, Role::Owner).await?;
-    ctx.services.projects.set_role(project, user, role).await
+    ssr::authorize(project, Role::Owner).await?;
+    ssr::projects()?.set_role(project, user, role).await
 }
 
 /// Owners remove anyone; every member may remove themselves (leave).
@@ -95,7 +94,7 @@ pub async fn remove_member(project: ProjectId, user: UserId) -> Result<(), AppEr
     if user != ctx.user.id && ctx.role < Role::Owner {
         return Err(AppError::Forbidden);
     }
-    ctx.services.projects.remove_member(project, user).await
+    ssr::projects()?.remove_member(project, user).await
 }
 
 #[server(endpoint = "projects/invite-links/create")]
@@ -111,34 +110,33 @@ pub async fn create_invite_link(
             format!("Choose an expiry between 1 hour and {INVITE_MAX_HOURS} hours."),
         ));
     }
-    ctx.services
-        .projects
+    ssr::projects()?
         .create_invite(project, ctx.user.id, role, hours)
         .await
 }
 
 #[server(endpoint = "projects/invite-links")]
 pub async fn invite_links(project: ProjectId) -> Result<Vec<InviteLink>, AppError> {
-    let ctx = ssr::authorize(project, Role::Owner).await?;
-    ctx.services.projects.invites(project).await
+    ssr::authorize(project, Role::Owner).await?;
+    ssr::projects()?.invites(project).await
 }
 
 #[server(endpoint = "projects/invite-links/revoke")]
 pub async fn revoke_invite_link(project: ProjectId, invite: InviteId) -> Result<(), AppError> {
-    let ctx = ssr::authorize(project, Role::Owner).await?;
-    ctx.services.projects.revoke_invite(project, invite).await
+    ssr::authorize(project, Role::Owner).await?;
+    ssr::projects()?.revoke_invite(project, invite).await
 }
 
 #[server(endpoint = "invites/preview")]
 pub async fn preview_invite(token: String) -> Result<InvitePreview, AppError> {
-    use crate::auth::ssr::{current_user, services};
+    use crate::auth::ssr::current_user;
     let me = current_user().await?;
-    services()?.projects.invite_preview(&token, me.id).await
+    ssr::projects()?.invite_preview(&token, me.id).await
 }
 
 #[server(endpoint = "invites/accept")]
 pub async fn accept_invite(token: String) -> Result<ProjectId, AppError> {
-    use crate::auth::ssr::{current_user, services};
+    use crate::auth::ssr::current_user;
     let me = current_user().await?;
-    services()?.projects.accept_invite(&token, me.id).await
+    ssr::projects()?.accept_invite(&token, me.id).await
 }

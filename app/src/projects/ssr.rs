@@ -1,10 +1,12 @@
 //! The `Projects` service the binary implements, and the role check every project server
 //! function starts with.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 use crate::{
-    auth::ssr::{Services, current_user, services},
+    auth::ssr::current_user,
     error::{AppError, AppResult},
     types::{
         InviteId, InviteLink, InvitePreview, Member, ProjectId, ProjectSummary, Role, UserId,
@@ -42,29 +44,27 @@ pub trait Projects: Send + Sync + 'static {
     async fn accept_invite(&self, token: &str, user: UserId) -> AppResult<ProjectId>;
 }
 
-/// Who is calling, with which role, and the services to act with.
+/// The projects service, from the registry the binary provides.
+pub fn projects() -> AppResult<Arc<dyn Projects>> {
+    crate::services::service()
+}
+
+/// Who is calling, and with which role.
 pub struct Authorized {
     pub user: UserInfo,
     pub role: Role,
-    pub services: Services,
 }
 
 /// The session and role check every project server function starts with: 401 without a session,
 /// 404 for an unknown project, 403 for a stranger or a role below `min`.
 pub async fn authorize(project: ProjectId, min: Role) -> AppResult<Authorized> {
     let user = current_user().await?;
-    let services = services()?;
-    let role = services
-        .projects
+    let role = projects()?
         .role_of(project, user.id)
         .await?
         .ok_or(AppError::Forbidden)?;
     if role < min {
         return Err(AppError::Forbidden);
     }
-    Ok(Authorized {
-        user,
-        role,
-        services,
-    })
+    Ok(Authorized { user, role })
 }

@@ -4,7 +4,7 @@
 
 use app::{
     auth::ssr::{had_session_cookie, user_id_in},
-    nav::encode_component,
+    browser::encode_component,
 };
 use axum::{
     extract::Request,

@@ -6,11 +6,14 @@ use std::{net::IpAddr, sync::Arc, time::Instant};
 use app::{
     AppError, AppResult,
     auth::ssr::Accounts,
+    projects::ssr::Projects,
     types::{UserId, UserInfo},
 };
 use async_trait::async_trait;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, SqlErr};
 
+mod args;
+pub use args::Args;
 pub mod guard;
 pub mod password;
 pub mod rate_limit;
@@ -22,31 +25,36 @@ use crate::{
 };
 use rate_limit::LoginLimiter;
 
-/// For plain HTTP and websocket routes (server functions use `app::projects::ssr::authorize`):
-/// the signed-in user of `session`, who must have at least `min` on `project`.
-pub async fn member_of(
-    services: &app::auth::ssr::Services,
-    session: &tower_sessions::Session,
-    project: app::types::ProjectId,
-    min: app::types::Role,
-) -> AppResult<(UserInfo, app::types::Role)> {
-    let id = app::auth::ssr::user_id_in(session)
-        .await?
-        .ok_or(AppError::NotSignedIn)?;
-    let user = services
-        .accounts
-        .user(id)
-        .await?
-        .ok_or(AppError::NotSignedIn)?;
-    let role = services
-        .projects
-        .role_of(project, id)
-        .await?
-        .ok_or(AppError::Forbidden)?;
-    if role < min {
-        return Err(AppError::Forbidden);
+/// Who may do what, for plain HTTP and websocket routes (server functions use
+/// `app::projects::ssr::authorize`): the accounts and the project roles.
+#[derive(Clone)]
+pub struct Membership {
+    pub accounts: Arc<dyn Accounts>,
+    pub projects: Arc<dyn Projects>,
+}
+
+impl Membership {
+    /// The signed-in user of `session`, who must have at least `min` on `project`.
+    pub async fn member_of(
+        &self,
+        session: &tower_sessions::Session,
+        project: app::types::ProjectId,
+        min: app::types::Role,
+    ) -> AppResult<(UserInfo, app::types::Role)> {
+        let id = app::auth::ssr::user_id_in(session)
+            .await?
+            .ok_or(AppError::NotSignedIn)?;
+        let user = self.accounts.user(id).await?.ok_or(AppError::NotSignedIn)?;
+        let role = self
+            .projects
+            .role_of(project, id)
+            .await?
+            .ok_or(AppError::Forbidden)?;
+        if role < min {
+            return Err(AppError::Forbidden);
+        }
+        Ok((user, role))
     }
-    Ok((user, role))
 }
 
 /// An error as a plain-text HTTP response with its status.

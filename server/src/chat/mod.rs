@@ -15,7 +15,7 @@ use app::{
         AiInfo, AiRequest, AiState, AiTask, AskReply, ChatMessage, HistoryPage, MAX_CLIENT_ID,
         MAX_SELECTION_CHARS, MessageKind, PAGE_SIZE, ssr::ChatService,
     },
-    editor::events::ServerEvent,
+    live::events::ServerEvent,
     projects::ssr::Projects,
     types::{ProjectId, Role, UserId, UserInfo},
 };
@@ -27,6 +27,8 @@ use sea_orm::{
 };
 use tokio::sync::oneshot;
 
+mod args;
+pub use args::Args;
 pub mod ai;
 pub mod limits;
 pub mod render;
@@ -43,7 +45,7 @@ use crate::{
     },
     editor::Editor,
     error::{Internal, ServerError},
-    hub::Hub,
+    live::Hub,
 };
 
 /// What the AI commands answer when the server has no provider.
@@ -477,7 +479,7 @@ impl Chat {
             })?;
         Ok(Some(FileContext {
             path: snap.path(file).unwrap_or_else(|| r.name.clone()),
-            language: app::files::lang::language_for(&r.name),
+            language: app::editor::lang::language_for(&r.name),
             text,
             line,
         }))

@@ -19,14 +19,14 @@ use collab::{
 use rand::RngCore;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, SqlErr};
 
-mod socket;
+mod args;
+pub use args::Args;
+pub(crate) mod socket;
 pub mod store;
 pub mod token;
-pub mod ws;
 pub mod yjs;
 
 use crate::{
-    config::Config,
     db::{entities::document, now},
     error::{Internal, Result},
 };
@@ -76,8 +76,8 @@ impl DocRef {
 }
 
 impl Editor {
-    pub async fn new(config: &Config, db: DatabaseConnection) -> Result<Self> {
-        let secret = load_secret(config).await?;
+    pub async fn new(args: &Args, data_dir: &Path, db: DatabaseConnection) -> Result<Self> {
+        let secret = load_secret(args, data_dir).await?;
         let mut node = [0u8; 8];
         rand::rng().fill_bytes(&mut node);
         let engine = Engine::new(
@@ -85,8 +85,8 @@ impl Editor {
             Arc::new(InProcessBus::default()),
             NodeId(u64::from_le_bytes(node)),
             EngineConfig {
-                compact_after: config.compact_after_updates.max(1),
-                commit_delay: Duration::from_millis(config.commit_delay_ms),
+                compact_after: args.compact_after_updates.max(1),
+                commit_delay: Duration::from_millis(args.commit_delay_ms),
                 ..EngineConfig::default()
             },
         );
@@ -95,9 +95,9 @@ impl Editor {
             db,
             secret: secret.into(),
             limits: SocketLimits {
-                max_message_bytes: config.ws_max_message_bytes,
-                messages_per_sec: config.ws_max_messages_per_sec,
-                idle_timeout: Duration::from_secs(config.ws_idle_timeout_secs),
+                max_message_bytes: args.ws_max_message_bytes,
+                messages_per_sec: args.ws_max_messages_per_sec,
+                idle_timeout: Duration::from_secs(args.ws_idle_timeout_secs),
             },
         })
     }
@@ -265,11 +265,11 @@ pub fn access_for(role: Role) -> Access {
 }
 
 /// The configured secret, or one generated once and kept (owner-readable only) in the data dir.
-async fn load_secret(config: &Config) -> Result<Vec<u8>> {
-    if let Some(s) = &config.secret {
+async fn load_secret(args: &Args, data_dir: &Path) -> Result<Vec<u8>> {
+    if let Some(s) = &args.secret {
         return Ok(s.as_bytes().to_vec());
     }
-    let path = config.data_dir.join("secret");
+    let path = data_dir.join("secret");
     if let Ok(existing) = tokio::fs::read(&path).await
         && existing.len() >= 32
     {

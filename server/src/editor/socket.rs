@@ -20,14 +20,14 @@ const SOCKET_BUFFER: usize = 4 * 1024;
 
 /// Why the server ends a connection: a websocket close code and a reason for the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Closing {
-    pub(super) code: u16,
-    pub(super) reason: String,
+pub(crate) struct Closing {
+    pub(crate) code: u16,
+    pub(crate) reason: String,
 }
 
 impl Closing {
     /// The client sent something malformed (1007).
-    pub(super) fn invalid(reason: impl Into<String>) -> Self {
+    pub(crate) fn invalid(reason: impl Into<String>) -> Self {
         Self {
             code: close_code::INVALID,
             reason: reason.into(),
@@ -35,7 +35,7 @@ impl Closing {
     }
 
     /// The client broke a rule (1008).
-    pub(super) fn policy(reason: impl Into<String>) -> Self {
+    pub(crate) fn policy(reason: impl Into<String>) -> Self {
         Self {
             code: close_code::POLICY,
             reason: reason.into(),
@@ -43,7 +43,7 @@ impl Closing {
     }
 
     /// Too slow to keep up; reconnecting resyncs (1013).
-    pub(super) fn again(reason: impl Into<String>) -> Self {
+    pub(crate) fn again(reason: impl Into<String>) -> Self {
         Self {
             code: close_code::AGAIN,
             reason: reason.into(),
@@ -53,7 +53,7 @@ impl Closing {
 
 /// One kind of document socket. The driver owns the socket and its limits; the endpoint only
 /// turns client frames into engine calls and engine output into frames.
-pub(super) trait Endpoint: Send {
+pub(crate) trait Endpoint: Send {
     /// A binary frame from the client; returns frames to answer with at once.
     fn received(
         &mut self,
@@ -66,7 +66,7 @@ pub(super) trait Endpoint: Send {
 }
 
 /// Applies the size limits and small buffers to an upgrade.
-pub(super) fn configure(ws: WebSocketUpgrade, limits: &SocketLimits) -> WebSocketUpgrade {
+pub(crate) fn configure(ws: WebSocketUpgrade, limits: &SocketLimits) -> WebSocketUpgrade {
     // tungstenite's 128 KiB read and write buffers per socket dominate the memory of an idle
     // connection; y-sync messages are small, and larger ones still assemble.
     ws.max_message_size(limits.max_message_bytes)
@@ -77,7 +77,7 @@ pub(super) fn configure(ws: WebSocketUpgrade, limits: &SocketLimits) -> WebSocke
 }
 
 /// A refusal before the upgrade, as a plain HTTP response with the error's status.
-pub(super) fn refuse(error: &AppError) -> Response {
+pub(crate) fn refuse(error: &AppError) -> Response {
     crate::auth::error_response(error)
 }
 
@@ -115,7 +115,7 @@ impl RateLimit {
     }
 }
 
-pub(super) async fn close(mut socket: SplitSink<WebSocket, WsMessage>, closing: Closing) {
+pub(crate) async fn close(mut socket: SplitSink<WebSocket, WsMessage>, closing: Closing) {
     // Close reasons are limited to 123 bytes by the protocol.
     let reason: String = closing.reason.chars().take(100).collect();
     let _ = socket
@@ -129,7 +129,7 @@ pub(super) async fn close(mut socket: SplitSink<WebSocket, WsMessage>, closing: 
 /// Runs one connection until either side ends it: client frames (rate-limited), the
 /// endpoint's output, and a ping every third of the idle timeout with a deadline for hearing
 /// anything back.
-pub(super) async fn drive<E: Endpoint>(socket: WebSocket, limits: SocketLimits, mut endpoint: E) {
+pub(crate) async fn drive<E: Endpoint>(socket: WebSocket, limits: SocketLimits, mut endpoint: E) {
     let (mut sink, mut stream) = socket.split();
     let mut rate = RateLimit::new(limits.messages_per_sec);
     let mut ping = interval(limits.idle_timeout / 3);

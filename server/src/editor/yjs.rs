@@ -21,7 +21,7 @@ use super::{
     socket::{Closing, Endpoint, configure, drive, refuse},
     token,
 };
-use crate::{db::now, http::AppState};
+use crate::{auth::Membership, db::now};
 
 #[derive(Debug, Deserialize)]
 pub struct YjsQuery {
@@ -34,21 +34,20 @@ pub async fn yjs(
     Path(doc): Path<String>,
     Query(query): Query<YjsQuery>,
     session: Session,
-    State(state): State<AppState>,
+    State(editor): State<Editor>,
+    State(membership): State<Membership>,
 ) -> Response {
-    match authorize(&state, &session, &doc, &query).await {
-        Ok((doc, access)) => {
-            let editor = state.editor.clone();
-            configure(ws, &editor.limits)
-                .on_upgrade(move |socket| serve(socket, editor, doc, access))
-        }
+    match authorize(&editor, &membership, &session, &doc, &query).await {
+        Ok((doc, access)) => configure(ws, &editor.limits)
+            .on_upgrade(move |socket| serve(socket, editor, doc, access)),
         Err(e) => refuse(&e),
     }
 }
 
 /// Who is asking (token or session), which document, and with what access.
 async fn authorize(
-    state: &AppState,
+    editor: &Editor,
+    membership: &Membership,
     session: &Session,
     doc: &str,
     query: &YjsQuery,
@@ -58,7 +57,7 @@ async fn authorize(
     // user's projects. Either way the user's current role decides.
     let (user, project, token_doc) = match &query.token {
         Some(t) => {
-            let claims = token::verify(state.editor.secret(), t, now()).map_err(|e| {
+            let claims = token::verify(editor.secret(), t, now()).map_err(|e| {
                 tracing::info!(error = %e, "refused a Yjs token");
                 AppError::NotSignedIn
             })?;
@@ -76,12 +75,11 @@ async fn authorize(
             (user, query.project.map(ProjectId), None)
         }
     };
-    if state.services.accounts.user(user).await?.is_none() {
+    if membership.accounts.user(user).await?.is_none() {
         return Err(AppError::NotSignedIn);
     }
-    let (doc, _, role) = state
-        .editor
-        .resolve(&doc, project, user, state.services.projects.as_ref())
+    let (doc, _, role) = editor
+        .resolve(&doc, project, user, membership.projects.as_ref())
         .await?;
     if token_doc.is_some_and(|d| d != doc.0) {
         return Err(AppError::Forbidden);

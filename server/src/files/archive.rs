@@ -27,14 +27,14 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::{
+    Files,
     text::{initial_state, text_of},
     tree::{NewEntry, snapshot},
 };
 use crate::{
-    auth::{error_response, member_of},
+    auth::{Membership, error_response},
     db::entities::file_blob,
     error::Internal,
-    http::AppState,
 };
 
 /// Limits on an uploaded zip.
@@ -386,21 +386,19 @@ pub struct ExportQuery {
 }
 
 pub async fn export_zip(
-    State(state): State<AppState>,
+    State(files): State<Files>,
+    State(membership): State<Membership>,
     session: Session,
     Path(project): Path<i64>,
     Query(q): Query<ExportQuery>,
 ) -> Response {
     let project = ProjectId(project);
     let result: AppResult<Response> = async {
-        let (user, _) = member_of(&state.services, &session, project, Role::Viewer).await?;
-        let name = state
-            .services
-            .projects
-            .summary(project, user.id)
-            .await?
-            .name;
-        let bytes = state.files.export(project, q.folder).await?;
+        let (user, _) = membership
+            .member_of(&session, project, Role::Viewer)
+            .await?;
+        let name = membership.projects.summary(project, user.id).await?.name;
+        let bytes = files.export(project, q.folder).await?;
         Ok((
             [
                 (
@@ -421,14 +419,17 @@ pub async fn export_zip(
 }
 
 pub async fn raw_file(
-    State(state): State<AppState>,
+    State(files): State<Files>,
+    State(membership): State<Membership>,
     session: Session,
     Path((project, file)): Path<(i64, i64)>,
 ) -> Response {
     let project = ProjectId(project);
     let result: AppResult<Response> = async {
-        member_of(&state.services, &session, project, Role::Viewer).await?;
-        let (name, bytes) = state.files.content(project, file).await?;
+        membership
+            .member_of(&session, project, Role::Viewer)
+            .await?;
+        let (name, bytes) = files.content(project, file).await?;
         Ok((
             [
                 // Never rendered by the browser as a page: no HTML injection through a file.
@@ -470,7 +471,8 @@ fn refused_page(status: StatusCode, message: &str) -> Response {
 }
 
 pub async fn import_zip(
-    State(state): State<AppState>,
+    State(files): State<Files>,
+    State(membership): State<Membership>,
     session: Session,
     mut form: Multipart,
 ) -> Response {
@@ -509,14 +511,14 @@ pub async fn import_zip(
         if bytes.is_empty() {
             return Err(AppError::invalid("file", "Choose a zip file to import."));
         }
-        let limits = state.config.import_limits();
-        let files = tokio::task::spawn_blocking(move || unpack(&bytes, &limits))
+        let limits = files.import;
+        let unpacked = tokio::task::spawn_blocking(move || unpack(&bytes, &limits))
             .await
             .internal()?
             .map_err(|m| AppError::invalid("file", m))?;
         app::validate::project_name(&name)?;
-        let project = state.services.projects.create(user, &name).await?;
-        state.files.create_all(project.id, user, files).await?;
+        let project = membership.projects.create(user, &name).await?;
+        files.create_all(project.id, user, unpacked).await?;
         Ok(project.id.0)
     }
     .await;

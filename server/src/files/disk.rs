@@ -892,13 +892,13 @@ impl Bound {
 pub async fn bind_configured(
     disks: &Disks,
     files: &Files,
-    config: &crate::config::Config,
+    args: &super::Args,
 ) -> crate::error::Result<()> {
-    if config.dirs.is_empty() {
+    if args.dirs.is_empty() {
         return Ok(());
     }
     let db = &files.tree.db;
-    let owner = match &config.dir_owner {
+    let owner = match &args.dir_owner {
         Some(name) => {
             user::Entity::find()
                 .filter(user::Column::Name.eq(name.as_str()))
@@ -919,14 +919,14 @@ pub async fn bind_configured(
                 .into(),
         ));
     };
-    for dir in &config.dirs {
+    for dir in &args.dirs {
         disks
             .bind(
                 files,
                 dir,
                 UserId(owner.id),
-                config.dir_ignore.clone(),
-                Duration::from_millis(config.dir_flush_ms),
+                args.dir_ignore.clone(),
+                Duration::from_millis(args.dir_flush_ms),
             )
             .await
             .map_err(|e| {

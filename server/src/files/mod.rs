@@ -14,6 +14,8 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 
 use crate::{db::entities::file, error::Internal};
 
+mod args;
+pub use args::Args;
 pub mod archive;
 pub mod disk;
 pub mod search;
@@ -29,6 +31,7 @@ pub struct Files {
     pub(crate) projects: Arc<dyn app::projects::ssr::Projects>,
     texts: Arc<search::TextCache>,
     dirs: Arc<DirSettings>,
+    import: archive::ImportLimits,
 }
 
 /// How disk-backed projects are served, and who may open them from the UI.
@@ -40,16 +43,17 @@ pub struct DirSettings {
 }
 
 impl Files {
-    pub fn new(
-        tree: Tree,
-        projects: Arc<dyn app::projects::ssr::Projects>,
-        dirs: DirSettings,
-    ) -> Self {
+    pub fn new(tree: Tree, projects: Arc<dyn app::projects::ssr::Projects>, args: &Args) -> Self {
         Self {
             tree,
             projects,
             texts: Arc::default(),
-            dirs: Arc::new(dirs),
+            dirs: Arc::new(DirSettings {
+                admins: args.admins.clone(),
+                ignore: args.dir_ignore.clone(),
+                flush: std::time::Duration::from_millis(args.dir_flush_ms),
+            }),
+            import: args.import_limits(),
         }
     }
 

@@ -10,12 +10,12 @@ use std::{
 
 use app::{
     AppError, AppResult,
-    editor::events::ServerEvent,
     files::{
         FileEntry, FileKind,
         names::{MAX_DEPTH, clash_key, copy_name, free_name, validate_name},
         tree::TreeModel,
     },
+    live::events::ServerEvent,
     types::{ProjectId, UserId},
 };
 use sea_orm::{
@@ -30,7 +30,7 @@ use crate::{
     },
     editor::Editor,
     error::Internal,
-    hub::Hub,
+    live::Hub,
 };
 
 /// SQLite allows a limited number of bound variables per statement.

@@ -1,19 +1,16 @@
 //! The axum application: Leptos pages and server functions, health and metrics, the session
 //! layer and the page guard, request tracing.
 
-use std::sync::Arc;
+use std::{future::Future, pin::Pin, sync::Arc};
 
-use app::{
-    App,
-    auth::ssr::{SESSION_COOKIE, Services},
-    shell,
-};
+use app::{App, auth::ssr::SESSION_COOKIE, services::Services, shell};
 use axum::{
     Json, Router,
-    extract::{FromRef, State},
-    http::StatusCode,
+    body::Body,
+    extract::{FromRef, Request, State},
+    http::{StatusCode, Uri},
     middleware,
-    response::IntoResponse,
+    response::{IntoResponse, Response},
     routing::get,
 };
 use leptos::prelude::*;
@@ -24,27 +21,34 @@ use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
 mod error_status;
 pub mod metrics;
+pub mod site;
 
-use crate::{auth::session_store::DbSessionStore, config::Config};
+use crate::{
+    auth::{Membership, session_store::DbSessionStore},
+    chat::Chat,
+    config::Config,
+    editor::Editor,
+    files::Files,
+    live::Hub,
+};
 use metrics::Metrics;
 
+/// Everything the routes need. Each handler takes only its part (`State<Editor>`,
+/// `State<Membership>`, …) through `FromRef`, so no feature depends on the whole.
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: DatabaseConnection,
     pub metrics: Metrics,
-    #[from_ref(skip)]
+    pub site: site::Site,
+    /// The server-side services of server functions (provided to them as Leptos context).
     pub services: Services,
-    #[from_ref(skip)]
+    pub membership: Membership,
     pub config: Arc<Config>,
-    #[from_ref(skip)]
-    pub editor: crate::editor::Editor,
-    #[from_ref(skip)]
-    pub hub: crate::hub::Hub,
-    #[from_ref(skip)]
-    pub files: crate::files::Files,
-    #[from_ref(skip)]
-    pub chat: crate::chat::Chat,
+    pub editor: Editor,
+    pub hub: Hub,
+    pub files: Files,
+    pub chat: Chat,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -55,9 +59,9 @@ pub fn router(state: AppState) -> Router {
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
-        .with_secure(state.config.secure_cookies)
+        .with_secure(state.config.auth.secure_cookies)
         .with_expiry(Expiry::OnInactivity(
-            tower_sessions::cookie::time::Duration::try_from(state.config.session_idle())
+            tower_sessions::cookie::time::Duration::try_from(state.config.auth.session_idle())
                 .unwrap_or(tower_sessions::cookie::time::Duration::WEEK),
         ));
     let metrics = state.metrics.clone();
@@ -66,7 +70,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health))
         .route("/metrics", get(metrics::handler))
         .route("/yjs/{doc}", get(crate::editor::yjs::yjs))
-        .route("/ws", get(crate::editor::ws::ws))
+        .route("/ws", get(crate::live::ws::ws))
         .route(
             "/api/projects/{id}/export.zip",
             get(crate::files::archive::export_zip),
@@ -79,17 +83,14 @@ pub fn router(state: AppState) -> Router {
             "/api/projects/import",
             axum::routing::post(crate::files::archive::import_zip).layer(
                 axum::extract::DefaultBodyLimit::max(
-                    state.config.import_max_upload_bytes + 64 * 1024,
+                    state.config.files.import_max_upload_bytes + 64 * 1024,
                 ),
             ),
         )
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(shell_options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<
-            AppState,
-            _,
-        >(context, shell))
+        .fallback(static_or_app(state.site.clone(), context))
         .layer(middleware::from_fn(error_status::server_fn_status))
         .layer(middleware::from_fn(crate::auth::guard::guard))
         .layer(sessions)
@@ -100,6 +101,25 @@ pub fn router(state: AppState) -> Router {
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
         .with_state(state)
+}
+
+/// The embedded file for the path if there is one, otherwise Leptos's handler: a file from the
+/// site folder, or the app rendering its not-found page.
+fn static_or_app(
+    site: site::Site,
+    context: impl Fn() + Clone + Send + Sync + 'static,
+) -> impl Fn(Uri, State<AppState>, Request<Body>) -> Pin<Box<dyn Future<Output = Response> + Send>>
++ Clone
++ Send
++ Sync
++ 'static {
+    let from_disk = leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell);
+    move |uri, state, req| {
+        if let Some(found) = site.response(req.method(), uri.path(), req.headers()) {
+            return Box::pin(std::future::ready(found));
+        }
+        from_disk(uri, state, req)
+    }
 }
 
 /// Liveness and readiness in one: answers 200 only when the database answers.

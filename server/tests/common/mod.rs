@@ -51,6 +51,11 @@ macro_rules! db_tests {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
                 if $crate::common::postgres_admin_url().is_none() {
+                    // In CI a missing database is a broken setup, never a pass.
+                    assert!(
+                        std::env::var_os("CI").is_none(),
+                        "CI is set but TANDEM_TEST_POSTGRES_URL is not: the PostgreSQL case cannot run"
+                    );
                     eprintln!("TANDEM_TEST_POSTGRES_URL is not set: PostgreSQL case skipped");
                     return;
                 }
@@ -86,9 +91,38 @@ fn unique(prefix: &str) -> String {
     )
 }
 
+/// Starts a `tandem` process (its environment already set) on port 0 and returns it with its
+/// base URL, read from the `listening on http://…` line it prints once bound. Nothing picks a
+/// port, releases it and hands it over, which another process could take in between.
+pub fn spawn_listening(mut cmd: std::process::Command) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = cmd
+        .env("TANDEM_BIND", "127.0.0.1:0")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn tandem");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let base = loop {
+        match lines.next() {
+            Some(Ok(line)) => {
+                if let Some(url) = line.strip_prefix("listening on ") {
+                    break url.trim().to_owned();
+                }
+            }
+            _ => panic!("tandem exited before it was listening"),
+        }
+    };
+    // Keep reading, so the child never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, base)
+}
+
 pub struct TestServer {
     pub running: Option<Running>,
     pub data_dir: PathBuf,
+    /// Removes the data dir when the test ends, however it ends.
+    _data: tempfile::TempDir,
     pub database_url: String,
     pg_database: Option<String>,
 }
@@ -99,8 +133,11 @@ impl TestServer {
     }
 
     pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
-        let data_dir = std::env::temp_dir().join(unique("tandem_test"));
-        std::fs::create_dir_all(&data_dir).expect("temp dir");
+        let data = tempfile::Builder::new()
+            .prefix("tandem_test")
+            .tempdir()
+            .expect("temp dir");
+        let data_dir = data.path().to_path_buf();
         let mut config = Config::for_data_dir(&data_dir);
         config.bind = "127.0.0.1:0".parse().expect("addr");
         config.shutdown_grace_secs = 2;
@@ -127,6 +164,7 @@ impl TestServer {
         Self {
             running: Some(running),
             data_dir,
+            _data: data,
             database_url,
             pg_database,
         }
@@ -176,7 +214,6 @@ impl TestServer {
                 .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
                 .await;
         }
-        let _ = std::fs::remove_dir_all(&self.data_dir);
     }
 }
 

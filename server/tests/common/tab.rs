@@ -4,7 +4,7 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use app::editor::events::{ClientEvent, ServerEvent};
+use app::live::events::{ClientEvent, ServerEvent};
 use bytes::Bytes;
 use collab::{Channel, DocId, Frame};
 use futures_util::{SinkExt, StreamExt};

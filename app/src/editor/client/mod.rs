@@ -1,10 +1,44 @@
-//! The browser half of live editing (built with `hydrate` only): the tab's websocket, one
-//! session per open document, and the bindings to the Monaco shim.
+//! The browser half of live editing (built with `hydrate` only): one session per open
+//! document, attached to the tab's connection, and the bindings to the Monaco shim.
 
-mod connection;
 mod monaco;
 mod session;
 
-pub(crate) use connection::Connection;
+use std::rc::Rc;
+
 pub(crate) use monaco::{code_of_button, copy_text, decorate_code};
 pub(crate) use session::DocSession;
+
+use crate::live::connection::DocChannel;
+
+/// The session as the connection sees it. A wrapper because the session's handlers take
+/// `self: &Rc<Self>` (they start timers holding it), which a trait object cannot call.
+struct Attached(Rc<DocSession>);
+
+pub(crate) fn channel(session: &Rc<DocSession>) -> Rc<dyn DocChannel> {
+    Rc::new(Attached(session.clone()))
+}
+
+impl DocChannel for Attached {
+    fn on_message(&self, payload: &[u8]) {
+        self.0.on_message(payload);
+    }
+    fn opened(&self, writable: bool) {
+        self.0.opened(writable);
+    }
+    fn saved(&self, n: u64) {
+        self.0.saved(n);
+    }
+    fn failed(&self, message: String) {
+        self.0.failed(message);
+    }
+    fn disconnected(&self) {
+        self.0.disconnected();
+    }
+    fn has_unsaved(&self) -> bool {
+        self.0.has_unsaved()
+    }
+    fn dispose(&self) {
+        self.0.dispose();
+    }
+}

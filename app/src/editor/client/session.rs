@@ -6,7 +6,7 @@
 use std::{
     cell::{Cell, RefCell},
     collections::HashSet,
-    rc::Rc,
+    rc::{Rc, Weak},
     sync::Arc,
     time::Duration,
 };
@@ -23,15 +23,15 @@ use yrs::{
     updates::decoder::Decode,
 };
 
-use super::{
-    connection::ConnectionRef,
-    monaco::{TandemEditor, load_monaco},
-};
-use crate::editor::{
-    LiveSignals,
-    binding::{CONTENT, Change, apply_changes, crlf_fixes, delta_to_changes},
-    presence::{self, PresenceState, PresenceUser},
-    status::{DocSync, Save},
+use super::monaco::{TandemEditor, load_monaco};
+use crate::{
+    editor::{
+        LiveSignals,
+        binding::{CONTENT, Change, apply_changes, crlf_fixes, delta_to_changes},
+        presence::{self, PresenceState, PresenceUser},
+        status::{DocSync, Save},
+    },
+    live::connection::ConnectionRef,
 };
 
 const LOCAL: &str = "tandem.local";
@@ -45,7 +45,7 @@ const HEARTBEAT: Duration = Duration::from_secs(10);
 const STALE_MS: u64 = 30_000;
 
 fn now_ms() -> u64 {
-    js_sys::Date::now() as u64
+    crate::browser::now_ms() as u64
 }
 
 /// Selections pinned as (anchor, head) sticky indices before a remote change.
@@ -70,6 +70,8 @@ struct EditorCallbacks {
 
 pub(crate) struct DocSession {
     id: i64,
+    /// This session, for its timers: they act only while it is alive and not disposed.
+    this: Weak<DocSession>,
     language: std::cell::Cell<&'static str>,
     conn: ConnectionRef,
     doc: Doc,
@@ -146,8 +148,9 @@ impl DocSession {
         });
         undo.expand_scope(&doc, &text);
         let awareness = Awareness::with_clock(doc.clone(), now_ms);
-        let session = Rc::new(Self {
+        let session = Rc::new_cyclic(|this| Self {
             id,
+            this: this.clone(),
             language: Cell::new(language),
             conn,
             doc,
@@ -172,10 +175,6 @@ impl DocSession {
         });
         session.start_heartbeat();
         session
-    }
-
-    pub(crate) fn id(&self) -> i64 {
-        self.id
     }
 
     /// Highlighting for a new name's language.
@@ -533,12 +532,10 @@ impl DocSession {
             return;
         }
         self.cursor_timer.set(true);
-        let id = self.id;
-        let conn = self.conn.clone();
+        let this = self.this.clone();
         set_timeout(
             move || {
-                let session = conn.upgrade().and_then(|c| c.session(id));
-                if let Some(s) = session {
+                if let Some(s) = this.upgrade().filter(|s| !s.disposed.get()) {
                     s.cursor_timer.set(false);
                     s.publish_presence();
                 }
@@ -609,11 +606,10 @@ impl DocSession {
     }
 
     fn start_heartbeat(self: &Rc<Self>) {
-        let id = self.id;
-        let conn = self.conn.clone();
+        let this = self.this.clone();
         let handle = set_interval_with_handle(
             move || {
-                if let Some(s) = conn.upgrade().and_then(|c| c.session(id)) {
+                if let Some(s) = this.upgrade().filter(|s| !s.disposed.get()) {
                     s.expire_stale();
                     s.publish_presence();
                 }

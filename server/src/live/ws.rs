@@ -12,7 +12,7 @@ use std::{
 };
 
 use app::{
-    editor::events::{ClientEvent, ServerEvent},
+    live::events::{ClientEvent, ServerEvent},
     projects::ssr::Projects,
     types::{ProjectId, Role, UserId},
 };
@@ -29,13 +29,13 @@ use serde::Deserialize;
 use tokio::sync::broadcast;
 use tower_sessions::Session;
 
-use super::{
-    DocRef, Editor, access_for,
-    socket::{Closing, Endpoint, configure, drive, refuse},
-};
+use super::{Hub, TabId, frame};
 use crate::{
-    http::AppState,
-    hub::{Hub, TabId, frame},
+    auth::Membership,
+    editor::{
+        DocRef, Editor, access_for,
+        socket::{Closing, Endpoint, configure, drive, refuse},
+    },
 };
 
 /// Documents one tab may have open at once; each costs the server a subscription.
@@ -53,20 +53,22 @@ pub async fn ws(
     ws: WebSocketUpgrade,
     Query(query): Query<WsQuery>,
     session: Session,
-    State(state): State<AppState>,
+    State(editor): State<Editor>,
+    State(hub): State<Hub>,
+    State(membership): State<Membership>,
 ) -> Response {
     let project = ProjectId(query.project);
     // Any role may connect; documents check theirs when opened.
-    match crate::auth::member_of(&state.services, &session, project, Role::Viewer).await {
+    match membership.member_of(&session, project, Role::Viewer).await {
         Ok((user, _)) => {
-            let hub = state.hub.clone();
             let (tab, events) = hub.join(project, user.id, user.name.clone());
             let greeting = frame(&ServerEvent::Viewers {
                 viewers: hub.viewers(project),
             });
+            let limits = editor.limits;
             let endpoint = TabSocket {
-                editor: state.editor.clone(),
-                projects: state.services.projects.clone(),
+                editor,
+                projects: membership.projects.clone(),
                 user: user.id,
                 name: user.name.clone(),
                 last_typing: None,
@@ -78,7 +80,6 @@ pub async fn ws(
                 events,
                 greeting: Some(greeting),
             };
-            let limits = state.editor.limits;
             configure(ws, &limits).on_upgrade(move |socket| drive(socket, limits, endpoint))
         }
         Err(e) => refuse(&e),

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{chat::ChatMessage, files::FileEntry};
+use crate::types::{chat::ChatMessage, files::FileEntry};
 
 /// Someone with files open in the project (all their tabs together).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

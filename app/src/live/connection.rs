@@ -14,18 +14,26 @@ use leptos::{ev, prelude::*, task::spawn_local};
 use wasm_bindgen::{JsCast, closure::Closure};
 use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 
-use super::session::DocSession;
-use crate::{
-    editor::{
-        events::{ClientEvent, ServerEvent},
-        status::{Link, backoff},
-    },
-    error::AppError,
-    types::ProjectId,
+use super::{
+    events::{ClientEvent, ServerEvent},
+    status::{Link, backoff},
 };
+use crate::types::ProjectId;
 
 /// The server bounds what it sends too; this only stops a confused proxy from feeding us junk.
 const MAX_FRAME: usize = 256 << 20;
+
+/// What the connection needs of an open document (the editor's session is one): the frames of
+/// its channel, the server's answers about its subscription, and shutdown.
+pub(crate) trait DocChannel {
+    fn on_message(&self, payload: &[u8]);
+    fn opened(&self, writable: bool);
+    fn saved(&self, n: u64);
+    fn failed(&self, message: String);
+    fn disconnected(&self);
+    fn has_unsaved(&self) -> bool;
+    fn dispose(&self);
+}
 
 struct SocketHandlers {
     _open: Closure<dyn FnMut()>,
@@ -41,7 +49,7 @@ pub(crate) struct Connection {
     /// The callbacks of the newest socket. Replaced only from a timer or event, never from
     /// inside one of them, so a closure is never dropped while it runs.
     handlers: RefCell<Option<SocketHandlers>>,
-    docs: RefCell<HashMap<i64, Rc<DocSession>>>,
+    docs: RefCell<HashMap<i64, Rc<dyn DocChannel>>>,
     attempt: Cell<u32>,
     retry: RefCell<Option<TimeoutHandle>>,
     listeners: RefCell<Vec<WindowListenerHandle>>,
@@ -121,6 +129,12 @@ impl Connection {
             l.remove();
         }
         if let Some(ws) = self.ws.borrow_mut().take() {
+            // The page is going away and this connection with it: the browser must not call
+            // its handlers for the close it reports later (their closures will be gone).
+            // They stay owned here until then, in case `stop` runs inside one of them.
+            ws.set_onopen(None);
+            ws.set_onmessage(None);
+            ws.set_onclose(None);
             let _ = ws.close_with_code_and_reason(1000, "tab closed");
         }
         let docs: Vec<_> = self.docs.borrow_mut().drain().map(|(_, d)| d).collect();
@@ -276,12 +290,12 @@ impl Connection {
 
     fn check_session(self: &Rc<Self>) {
         let weak = Rc::downgrade(self);
-        let project = self.project;
         spawn_local(async move {
-            let result = crate::projects::load_workspace(project).await;
-            if let (Err(AppError::NotSignedIn | AppError::SessionExpired), Some(c)) =
-                (result, weak.upgrade())
-            {
+            let signed_out = match crate::auth::me().await {
+                Ok(me) => me.is_none(),
+                Err(e) => e.needs_login(),
+            };
+            if let (true, Some(c)) = (signed_out, weak.upgrade()) {
                 c.cancel_retry();
                 c.stopped.set(true);
                 c.link.set(Link::SignedOut);
@@ -342,11 +356,7 @@ impl Connection {
         self.docs.borrow().values().any(|d| d.has_unsaved())
     }
 
-    pub(crate) fn session(&self, id: i64) -> Option<Rc<DocSession>> {
-        self.docs.borrow().get(&id).cloned()
-    }
-
-    /// The tab closed the file: unsubscribe and drop its editor.
+    /// The tab closed the file: unsubscribe and dispose of its session.
     pub(crate) fn close_doc(&self, id: i64) {
         let session = self.docs.borrow_mut().remove(&id);
         if let Some(s) = session {
@@ -355,14 +365,10 @@ impl Connection {
         }
     }
 
-    pub(crate) fn open_doc(&self, session: Rc<DocSession>) {
-        let id = session.id();
-        self.docs.borrow_mut().insert(id, session);
+    /// Subscribes to document `id`; its frames and events go to `doc` until `close_doc`.
+    pub(crate) fn open_doc(&self, id: i64, doc: Rc<dyn DocChannel>) {
+        self.docs.borrow_mut().insert(id, doc);
         self.send_event(&ClientEvent::Open { doc: id });
-    }
-
-    pub(crate) fn doc(&self, id: i64) -> Option<Rc<DocSession>> {
-        self.docs.borrow().get(&id).cloned()
     }
 
     pub(crate) fn send_event(&self, event: &ClientEvent) -> bool {

@@ -12,7 +12,7 @@ use std::{
 };
 
 use app::{
-    editor::events::{ServerEvent, Viewer},
+    live::events::{ServerEvent, Viewer},
     types::{ProjectId, UserId},
 };
 use bytes::Bytes;

@@ -1,8 +1,12 @@
-//! Types shared by the browser and the server: ids, roles and the records server functions return.
+//! Types shared by the browser and the server: ids, roles and the records server functions
+//! return or the project channel carries. Every feature may use them; they use no feature.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+pub mod chat;
+pub mod files;
 
 macro_rules! id_type {
     ($name:ident) => {

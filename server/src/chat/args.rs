@@ -1,0 +1,96 @@
+//! The chat and AI assistant flags.
+
+use std::time::Duration;
+
+use clap::Args as ClapArgs;
+
+#[derive(ClapArgs, Debug, Clone)]
+pub struct Args {
+    /// Largest chat message, in bytes (after trimming).
+    #[arg(long, env = "TANDEM_CHAT_MAX_MESSAGE_BYTES", default_value_t = 16 * 1024, global = true)]
+    pub chat_max_message_bytes: usize,
+
+    /// Chat messages one user may send per minute (a minute's worth may come at once).
+    #[arg(
+        long,
+        env = "TANDEM_CHAT_MESSAGES_PER_MINUTE",
+        default_value_t = 60,
+        global = true
+    )]
+    pub chat_messages_per_minute: u32,
+
+    /// Base URL of an OpenAI-compatible chat-completions API for the assistant, e.g.
+    /// `https://api.openai.com/v1` or Ollama's `http://127.0.0.1:11434/v1`. Without it the AI
+    /// commands explain how to configure one.
+    #[arg(long, env = "TANDEM_AI_BASE_URL", global = true)]
+    pub ai_base_url: Option<String>,
+
+    /// Model name the provider knows, e.g. `gpt-4o-mini` or `qwen2.5-coder:7b`.
+    #[arg(long, env = "TANDEM_AI_MODEL", global = true)]
+    pub ai_model: Option<String>,
+
+    /// API key sent as a bearer token (stays on the server).
+    #[arg(long, env = "TANDEM_AI_API_KEY", hide_env_values = true, global = true)]
+    pub ai_api_key: Option<String>,
+
+    /// Seconds to wait for the provider to start answering, and between two pieces of it.
+    #[arg(
+        long,
+        env = "TANDEM_AI_TIMEOUT_SECS",
+        default_value_t = 60,
+        global = true
+    )]
+    pub ai_timeout_secs: u64,
+
+    /// Most tokens in one answer.
+    #[arg(
+        long,
+        env = "TANDEM_AI_MAX_TOKENS",
+        default_value_t = 1024,
+        global = true
+    )]
+    pub ai_max_tokens: u32,
+
+    /// Characters of the open file (around the cursor) sent with a question.
+    #[arg(
+        long,
+        env = "TANDEM_AI_CONTEXT_CHARS",
+        default_value_t = 12_000,
+        global = true
+    )]
+    pub ai_context_chars: usize,
+
+    /// AI requests (questions and regenerations) one user may make per minute.
+    #[arg(
+        long,
+        env = "TANDEM_AI_REQUESTS_PER_MINUTE",
+        default_value_t = 10,
+        global = true
+    )]
+    pub ai_requests_per_minute: u32,
+}
+
+impl Args {
+    /// Chat limits and the AI provider; an error when the AI flags are incomplete.
+    pub fn settings(&self) -> Result<super::ChatSettings, String> {
+        let ai = match (&self.ai_base_url, &self.ai_model) {
+            (None, None) => None,
+            (Some(_), None) => return Err("--ai-base-url needs --ai-model as well".into()),
+            (None, Some(_)) => return Err("--ai-model needs --ai-base-url as well".into()),
+            (Some(base), Some(model)) => Some(super::ai::AiConfig {
+                base_url: base.clone(),
+                model: model.clone(),
+                api_key: self.ai_api_key.clone().filter(|k| !k.is_empty()),
+                timeout: Duration::from_secs(self.ai_timeout_secs.max(1)),
+                max_tokens: self.ai_max_tokens.max(1),
+                context_chars: self.ai_context_chars.max(200),
+            }),
+        };
+        Ok(super::ChatSettings {
+            max_message_bytes: self.chat_max_message_bytes.max(1),
+            messages_per_minute: self.chat_messages_per_minute,
+            ai_requests_per_minute: self.ai_requests_per_minute,
+            ai,
+        })
+    }
+}

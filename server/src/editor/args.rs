@@ -1,0 +1,53 @@
+//! The live-document flags: socket limits, compaction, group commit and the token secret.
+
+use clap::Args as ClapArgs;
+
+#[derive(ClapArgs, Debug, Clone)]
+pub struct Args {
+    /// Secret for signing Yjs access tokens. Defaults to a random one kept in
+    /// `<data-dir>/secret`; set it explicitly when several nodes share a database.
+    #[arg(long, env = "TANDEM_SECRET", hide_env_values = true, global = true)]
+    pub secret: Option<String>,
+
+    /// Largest websocket message accepted, in bytes; a bigger one closes the connection.
+    #[arg(long, env = "TANDEM_WS_MAX_MESSAGE_BYTES", default_value_t = 2 * 1024 * 1024, global = true)]
+    pub ws_max_message_bytes: usize,
+
+    /// Sustained websocket messages per second allowed per connection (bursts of twice that).
+    #[arg(
+        long,
+        env = "TANDEM_WS_MAX_MESSAGES_PER_SEC",
+        default_value_t = 200,
+        global = true
+    )]
+    pub ws_max_messages_per_sec: u32,
+
+    /// Close a websocket that sent nothing (not even a pong) for this many seconds.
+    #[arg(
+        long,
+        env = "TANDEM_WS_IDLE_TIMEOUT_SECS",
+        default_value_t = 45,
+        global = true
+    )]
+    pub ws_idle_timeout_secs: u64,
+
+    /// Fold a document's update log into a snapshot after this many logged updates.
+    #[arg(
+        long,
+        env = "TANDEM_COMPACT_AFTER_UPDATES",
+        default_value_t = 1000,
+        global = true
+    )]
+    pub compact_after_updates: u64,
+
+    /// Milliseconds the first update of a batch waits for others before it is committed.
+    /// Batches also form while the previous commit is being written, so 0 still groups
+    /// updates under load.
+    #[arg(
+        long,
+        env = "TANDEM_COMMIT_DELAY_MS",
+        default_value_t = 0,
+        global = true
+    )]
+    pub commit_delay_ms: u64,
+}

@@ -1,0 +1,80 @@
+//! The project-files flags: zip import limits and disk-backed folders.
+
+use std::path::PathBuf;
+
+use clap::Args as ClapArgs;
+
+#[derive(ClapArgs, Debug, Clone)]
+pub struct Args {
+    /// Largest zip upload accepted by "Import from zip", in bytes.
+    #[arg(long, env = "TANDEM_IMPORT_MAX_UPLOAD_BYTES", default_value_t = 100 << 20, global = true)]
+    pub import_max_upload_bytes: usize,
+
+    /// Largest total size an imported zip may unpack to, in bytes (zip bombs stop here).
+    #[arg(long, env = "TANDEM_IMPORT_MAX_UNPACKED_BYTES", default_value_t = 500 << 20, global = true)]
+    pub import_max_unpacked_bytes: u64,
+
+    /// Most files an imported zip may hold.
+    #[arg(
+        long,
+        env = "TANDEM_IMPORT_MAX_FILES",
+        default_value_t = 20_000,
+        global = true
+    )]
+    pub import_max_files: usize,
+
+    /// A directory on this machine to serve as a disk-backed project (repeatable, or
+    /// comma-separated in the environment). Its files are imported, browser edits are written
+    /// back, and changes made on disk appear live. The project is created on first start.
+    #[arg(
+        long = "dir",
+        env = "TANDEM_DIRS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub dirs: Vec<PathBuf>,
+
+    /// Accounts that may open folders on this server as projects from the web UI (repeatable).
+    /// They can read and change any folder the server process can.
+    #[arg(
+        long = "admin",
+        env = "TANDEM_ADMINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub admins: Vec<String>,
+
+    /// The account that owns projects created for `--dir` (default: the first account).
+    #[arg(long, env = "TANDEM_DIR_OWNER", global = true)]
+    pub dir_owner: Option<String>,
+
+    /// Names skipped in disk-backed projects, besides `.gitignore`d paths and `.git`.
+    #[arg(
+        long,
+        env = "TANDEM_DIR_IGNORE",
+        value_delimiter = ',',
+        default_value = "node_modules,target",
+        global = true
+    )]
+    pub dir_ignore: Vec<String>,
+
+    /// Milliseconds between an edit and writing the file to disk (edits in between are
+    /// written together).
+    #[arg(
+        long,
+        env = "TANDEM_DIR_FLUSH_MS",
+        default_value_t = 200,
+        global = true
+    )]
+    pub dir_flush_ms: u64,
+}
+
+impl Args {
+    pub fn import_limits(&self) -> super::archive::ImportLimits {
+        super::archive::ImportLimits {
+            max_upload_bytes: self.import_max_upload_bytes,
+            max_unpacked_bytes: self.import_max_unpacked_bytes,
+            max_files: self.import_max_files,
+        }
+    }
+}

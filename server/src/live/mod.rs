@@ -1,0 +1,8 @@
+//! The project channel on the server: the hub that fans a project's events out to its tabs
+//! (tree, presence, chat, typing) and the `/ws` endpoint each tab connects to. Features publish
+//! through [`Hub`]; documents on the same socket go through the editor's engine.
+
+pub mod hub;
+pub mod ws;
+
+pub use hub::{Hub, TabId, frame};

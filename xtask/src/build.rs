@@ -1,0 +1,221 @@
+//! The release artefacts, built with cargo, wasm-bindgen and wasm-opt directly (the same
+//! files cargo-leptos makes, without the 12-16 minutes of compiling cargo-leptos on a bare
+//! machine): the hydrate wasm and its JS, the site folder, and a `tandem` binary that carries
+//! the site inside itself.
+//!
+//! The browser build runs in its own target directory (`<target>/wasm`) so it can run beside
+//! the server build instead of waiting for cargo's lock; on two cores the long single-threaded
+//! tails (LTO of the wasm, the server crate) then overlap.
+
+use std::{
+    fs,
+    path::Path,
+    process::{Child, Stdio},
+    time::Instant,
+};
+
+use crate::{Ctx, Result, tools};
+
+/// The wasm build's profile: `opt-level = "z"`, LTO, one codegen unit (`Cargo.toml`).
+const WASM_PROFILE: &str = "wasm-release";
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// Features rustc's wasm32 target enables (and wasm-bindgen relies on); wasm-opt must accept
+/// them or it refuses the module.
+const WASM_FEATURES: [&str; 6] = [
+    "--enable-bulk-memory",
+    "--enable-nontrapping-float-to-int",
+    "--enable-sign-ext",
+    "--enable-mutable-globals",
+    "--enable-reference-types",
+    "--enable-multivalue",
+];
+/// The server's feature set for every release build and the release tests, so that they
+/// share one compiled library.
+pub(crate) const SERVER_FEATURES: &str = "server/embed-site";
+
+/// A cargo run in the background with its output kept in a log, printed when it ends (two
+/// builds writing to one terminal at once would be unreadable).
+pub(crate) struct Background {
+    title: String,
+    child: Child,
+    log: std::path::PathBuf,
+    started: Instant,
+}
+
+impl Background {
+    pub(crate) fn wait(mut self) -> Result {
+        let status = self
+            .child
+            .wait()
+            .map_err(|e| format!("{}: {e}", self.title))?;
+        let log = fs::read_to_string(&self.log).unwrap_or_default();
+        println!("\n==> {} (ran in the background)\n{log}", self.title);
+        println!(
+            "<== {}: {:.1}s",
+            self.title,
+            self.started.elapsed().as_secs_f64()
+        );
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("{} failed ({status})", self.title))
+        }
+    }
+}
+
+impl Ctx {
+    fn wasm_target_dir(&self) -> std::path::PathBuf {
+        self.target_dir.join("wasm")
+    }
+
+    /// Starts the cargo runs `steps` one after another in the background, in the browser
+    /// build's target directory.
+    pub(crate) fn background(&self, title: &str, steps: Vec<Vec<&str>>) -> Result<Background> {
+        let log = self
+            .target_dir
+            .join(format!("{}.log", title.replace(' ', "-")));
+        fs::create_dir_all(&self.target_dir).map_err(|e| e.to_string())?;
+        let script: Vec<String> = steps
+            .iter()
+            .map(|args| {
+                let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+                format!("cargo {}", quoted.join(" "))
+            })
+            .collect();
+        let out = fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
+        let err = out.try_clone().map_err(|e| e.to_string())?;
+        let child = self
+            .cmd("sh", &["-ec", &script.join(" && ")])
+            .env("CARGO_TARGET_DIR", self.wasm_target_dir())
+            .stdout(Stdio::from(out))
+            .stderr(Stdio::from(err))
+            .spawn()
+            .map_err(|e| format!("{title}: cannot start: {e}"))?;
+        println!(
+            "\n==> {title}: started in the background (log: {})",
+            log.display()
+        );
+        Ok(Background {
+            title: title.to_owned(),
+            child,
+            log,
+            started: Instant::now(),
+        })
+    }
+
+    /// The cargo arguments that compile the browser's wasm.
+    pub(crate) fn wasm_build_args(&self) -> Vec<&'static str> {
+        vec![
+            "build",
+            "-p",
+            "frontend",
+            "--lib",
+            "--target",
+            WASM_TARGET,
+            "--profile",
+            WASM_PROFILE,
+        ]
+    }
+
+    /// Lints the browser build with the wasm build's profile, so both share compiled
+    /// dependencies, proc macros and build scripts.
+    pub(crate) fn wasm_clippy_args(&self) -> Vec<&'static str> {
+        vec![
+            "clippy",
+            "-p",
+            "frontend",
+            "--target",
+            WASM_TARGET,
+            "--profile",
+            WASM_PROFILE,
+            "--",
+            "-D",
+            "warnings",
+        ]
+    }
+
+    /// Turns the compiled wasm into the site folder: wasm-bindgen's JS and wasm (the names
+    /// Leptos's hydration script asks for: `pkg/tandem.js`, `pkg/tandem_bg.wasm`), wasm-opt,
+    /// the stylesheet, `public/` and Monaco.
+    pub(crate) fn assemble_site(&self) -> Result {
+        let site = self.site_root();
+        let pkg = site.join("pkg");
+        let _ = fs::remove_dir_all(&pkg);
+        fs::create_dir_all(&pkg).map_err(|e| format!("{}: {e}", pkg.display()))?;
+        let wasm = self
+            .wasm_target_dir()
+            .join(WASM_TARGET)
+            .join(WASM_PROFILE)
+            .join("frontend.wasm");
+        self.step(
+            "wasm-bindgen",
+            "wasm-bindgen",
+            &[
+                &wasm.to_string_lossy(),
+                "--target",
+                "web",
+                "--no-typescript",
+                "--out-name",
+                "tandem",
+                "--out-dir",
+                &pkg.to_string_lossy(),
+            ],
+        )?;
+        let bg = pkg.join("tandem_bg.wasm");
+        let bg = bg.to_string_lossy();
+        let mut opt = vec!["-Oz", &*bg, "-o", &*bg];
+        opt.extend(WASM_FEATURES);
+        self.step("wasm-opt", "wasm-opt", &opt)?;
+        copy(&self.root.join("style/main.css"), &pkg.join("tandem.css"))?;
+        tools::copy_dir(&self.root.join("public"), &site)?;
+        tools::copy_monaco(self)
+    }
+
+    /// `target/site` and a release `tandem` with it embedded. The wasm compiles in the
+    /// background while the server's dependencies and library compile; the binary, which
+    /// embeds the site, is linked last.
+    pub(crate) fn build_release(&self) -> Result {
+        let wasm = self.background("build wasm", vec![self.wasm_build_args()])?;
+        let lib = self.step(
+            "build server library",
+            "cargo",
+            &[
+                "build",
+                "--release",
+                "-p",
+                "server",
+                "--lib",
+                "--features",
+                SERVER_FEATURES,
+            ],
+        );
+        wasm.wait()?;
+        lib?;
+        self.assemble_site()?;
+        self.build_binary()
+    }
+
+    /// The binary alone (the library and the site already built).
+    pub(crate) fn build_binary(&self) -> Result {
+        self.step(
+            "build tandem",
+            "cargo",
+            &[
+                "build",
+                "--release",
+                "-p",
+                "server",
+                "--bin",
+                "tandem",
+                "--features",
+                SERVER_FEATURES,
+            ],
+        )
+    }
+}
+
+fn copy(from: &Path, to: &Path) -> Result {
+    fs::copy(from, to)
+        .map(|_| ())
+        .map_err(|e| format!("{} -> {}: {e}", from.display(), to.display()))
+}
