@@ -75,6 +75,17 @@ impl AppError {
     }
 }
 
+/// The one way a plain HTTP or websocket route answers an error: its status and the message the
+/// user may see (server functions answer through `FromServerFnError` below).
+#[cfg(feature = "ssr")]
+impl axum::response::IntoResponse for AppError {
+    fn into_response(self) -> axum::response::Response {
+        let status = axum::http::StatusCode::from_u16(self.status())
+            .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        (status, self.to_string()).into_response()
+    }
+}
+
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 

@@ -1,11 +1,12 @@
-//! The server under test: a release `tandem` process on a free port with a fresh data dir, a
-//! user, a project and a document token made with its own admin commands.
+//! The server under test: a release `tandem` process on port 0 (it reports the port it got)
+//! with a fresh data dir, a user, a project and a document token made with its own admin
+//! commands.
 
 use std::{
     io::Write,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 pub(crate) fn default_binary() -> PathBuf {
@@ -28,10 +29,16 @@ pub(crate) struct Server {
 pub(crate) const USER: &str = "bench";
 pub(crate) const PASSWORD: &str = "load generator passphrase";
 
-fn spawn(bin: &Path, data: &Path, port: u16, env: &[(&str, String)]) -> std::io::Result<Child> {
-    Command::new(bin)
+/// Starts the server on port 0 and reads the port from the `listening on http://…` line it
+/// prints once bound, so no port is picked, released and handed over.
+async fn spawn(
+    bin: &Path,
+    data: &Path,
+    env: &[(&str, String)],
+) -> Result<(Child, u16), Box<dyn std::error::Error>> {
+    let mut child = Command::new(bin)
         .env("TANDEM_DATA_DIR", data)
-        .env("TANDEM_BIND", format!("127.0.0.1:{port}"))
+        .env("TANDEM_BIND", "127.0.0.1:0")
         .env("TANDEM_LOG", "warn")
         // The load generator is one IP sending far more than a person types.
         .env("TANDEM_WS_MAX_MESSAGES_PER_SEC", "1000000")
@@ -41,22 +48,28 @@ fn spawn(bin: &Path, data: &Path, port: u16, env: &[(&str, String)]) -> std::io:
                 .map(|v| ("TANDEM_COMPACT_AFTER_UPDATES", v)),
         )
         .envs(env.iter().map(|(k, v)| (*k, v)))
-        .stdout(Stdio::null())
-        .spawn()
-}
-
-async fn wait_listening(port: u16) -> Result<(), Box<dyn std::error::Error>> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        if Instant::now() > deadline {
-            return Err("server did not start".into());
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let read = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let port = lines.by_ref().map_while(Result::ok).find_map(|l| {
+            l.strip_prefix("listening on http://")
+                .and_then(|addr| addr.trim().rsplit_once(':'))
+                .and_then(|(_, port)| port.parse::<u16>().ok())
+        });
+        // Keep reading, so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        port
+    });
+    match tokio::time::timeout(Duration::from_secs(30), read).await {
+        Ok(Ok(Some(port))) => Ok((child, port)),
+        _ => {
+            let _ = child.kill();
+            Err("the server did not report its address within 30 s".into())
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    Ok(())
 }
 
 fn admin(
@@ -118,11 +131,7 @@ impl Server {
             ],
             None,
         )?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let child = spawn(bin, &data, port, env)?;
-        wait_listening(port).await?;
+        let (child, port) = spawn(bin, &data, env).await?;
         Ok(Self {
             bin: bin.to_owned(),
             child,
@@ -136,15 +145,16 @@ impl Server {
         self.port
     }
 
-    /// Kills the process (as a crash would) and starts a new one on the same data and port.
+    /// Kills the process (as a crash would) and starts a new one on the same data (on a new
+    /// port: every URL is made after this).
     pub(crate) async fn restart(
         &mut self,
         env: &[(&str, String)],
     ) -> Result<(), Box<dyn std::error::Error>> {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self.child = spawn(&self.bin, &self.data, self.port, env)?;
-        wait_listening(self.port).await
+        (self.child, self.port) = spawn(&self.bin, &self.data, env).await?;
+        Ok(())
     }
 
     pub(crate) fn doc_url(&self) -> String {

@@ -4,7 +4,8 @@
 // (console_error_panic_hook reports panics that way). A passing assertion cannot hide a panic.
 //
 // A test that provokes an error on purpose (a refused login answers 401, which Chromium logs)
-// lists it with `allowConsoleErrors(page or test-wide, /pattern/)`; nothing else is allowed.
+// lists it with `allowConsoleErrors(page, /pattern/)` (for the rest of that test); nothing else
+// is allowed.
 import { test as base, expect, type BrowserContext, type Page } from "@playwright/test";
 
 type Problem = { page: string; kind: "pageerror" | "console"; text: string };

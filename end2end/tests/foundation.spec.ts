@@ -1,6 +1,6 @@
 // Issue 2's user story in a real browser: sign up, create a project, see the hydrated IDE
 // shell, invite a teammate who logs in from a second browser context, log out.
-import { expect, test } from "./fixtures";
+import { allowConsoleErrors, expect, test } from "./fixtures";
 import { hydrated, logIn, PASSWORD, signUp, uniqueName } from "./helpers";
 
 test("sign up, create, share, open the shell, log out", async ({ browser }) => {
@@ -112,6 +112,9 @@ test("invite link joins a second user; wrong password and strangers are refused"
 
   // Wrong password shows a clear error; a stranger sees the 403 page.
   const strangerPage = await (await browser.newContext()).newPage();
+  // Chromium logs the refused login (422) and the refused page (403) it is asked to make.
+  allowConsoleErrors(strangerPage, /status of 422 \(Unprocessable Entity\)/);
+  allowConsoleErrors(strangerPage, /status of 403 \(Forbidden\)/);
   await signUp(strangerPage, stranger);
   await strangerPage.getByTestId("logout").click();
   await expect(strangerPage).toHaveURL(/\/login/);

@@ -26,6 +26,13 @@ impl From<ServerError> for AppError {
     }
 }
 
+/// `Internal` for a state that would be a bug (a row gone between two statements of one
+/// operation), with what happened in the log: no `Internal` reaches a user unexplained.
+pub(crate) fn bug(what: &'static str) -> AppError {
+    tracing::error!(what, "internal error: an invariant did not hold");
+    AppError::Internal
+}
+
 /// Lets service code use `?` on sea-orm calls inside functions returning `AppResult`.
 pub(crate) trait Internal<T> {
     fn internal(self) -> Result<T, AppError>;

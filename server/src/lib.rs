@@ -20,7 +20,9 @@ pub mod error;
 pub mod files;
 pub mod http;
 pub mod live;
+mod lock;
 pub mod projects;
+pub mod rate;
 
 use auth::{AccountService, rate_limit::LoginLimiter, session_store::DbSessionStore};
 use config::Config;

@@ -147,3 +147,64 @@ fn sigterm_shuts_down_gracefully() {
     };
     assert!(exit.success(), "graceful exit code, got {exit}");
 }
+
+/// A release binary carries its site (what `cargo xtask` builds): started from a folder that
+/// holds nothing, it serves the wasm, its JS, the stylesheet and Monaco, and the page that
+/// loads them. Only with `embed-site`, which the xtask always sets; a plain `cargo test` has no
+/// site to embed.
+#[cfg(feature = "embed-site")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_serves_its_embedded_site_from_any_folder() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut cmd = tandem(dir.path());
+    cmd.current_dir(dir.path()).env_remove("TANDEM_SITE_ROOT");
+    let (mut child, base) = common::spawn_listening(cmd);
+    let http = reqwest::Client::new();
+    for (path, kind) in [
+        ("/pkg/tandem.js", "text/javascript"),
+        ("/pkg/tandem_bg.wasm", "application/wasm"),
+        ("/pkg/tandem.css", "text/css"),
+        ("/monaco/vs/loader.js", "text/javascript"),
+        ("/favicon.svg", "image/svg+xml"),
+    ] {
+        let res = http
+            .get(format!("{base}{path}"))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        let etag = res.headers()["etag"].clone();
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .is_ok_and(|t| t.starts_with(kind)),
+            "{path}: {:?}",
+            res.headers()["content-type"]
+        );
+        assert!(!res.bytes().await.expect("body").is_empty(), "{path}");
+        let again = http
+            .get(format!("{base}{path}"))
+            .header("if-none-match", etag)
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{path}");
+    }
+    let login = http
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .expect("login page")
+        .text()
+        .await
+        .expect("text");
+    assert!(login.contains("/pkg/tandem.js"), "{login}");
+    let missing = http
+        .get(format!("{base}/pkg/nope.js"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -118,7 +118,6 @@ impl Ctx {
         tools::npm_packages(self)?;
         if for_tests {
             tools::chromium(self)?;
-            tools::nextest(self)?;
         }
         Ok(())
     }

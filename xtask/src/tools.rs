@@ -113,26 +113,11 @@ pub(crate) fn cargo_fuzz(ctx: &Ctx) -> bool {
     .is_ok()
 }
 
+/// nextest runs the suite when installed (it is faster and clearer); it is never installed
+/// here, since compiling it costs a bare machine more minutes than it saves: `cargo test` runs
+/// the same tests.
 pub(crate) fn has_nextest(ctx: &Ctx) -> bool {
     answers(ctx, "cargo", &["nextest", "--version"]).is_some()
-}
-
-/// nextest is faster and clearer, but optional: `cargo test` runs the same tests.
-pub(crate) fn nextest(ctx: &Ctx) -> Result {
-    if has_nextest(ctx) {
-        return Ok(());
-    }
-    if ctx
-        .step(
-            "install cargo-nextest",
-            "cargo",
-            &["install", "cargo-nextest", "--locked"],
-        )
-        .is_err()
-    {
-        println!("cargo-nextest did not install; the Rust tests will run with `cargo test`");
-    }
-    Ok(())
 }
 
 /// Monaco's AMD build goes into the site (never into git); skipped when the same version is

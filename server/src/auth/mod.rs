@@ -57,14 +57,6 @@ impl Membership {
     }
 }
 
-/// An error as a plain-text HTTP response with its status.
-pub fn error_response(error: &AppError) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let status = axum::http::StatusCode::from_u16(error.status())
-        .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
-    (status, error.to_string()).into_response()
-}
-
 #[derive(Clone)]
 pub struct AccountService {
     db: DatabaseConnection,

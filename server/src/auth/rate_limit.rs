@@ -66,7 +66,7 @@ impl<K: Hash + Eq> Counter<K> {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, (u32, Instant)>> {
         // A panic while holding this lock cannot leave the map inconsistent: keep going.
-        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+        crate::lock::lock(&self.entries)
     }
 
     fn blocked_for(&self, key: &K, now: Instant) -> Option<Duration> {

@@ -30,8 +30,9 @@ use tokio::sync::oneshot;
 mod args;
 pub use args::Args;
 pub mod ai;
-pub mod limits;
 pub mod render;
+mod answers;
+mod queries;
 
 use ai::{
     PromptMessage,
@@ -39,6 +40,8 @@ use ai::{
 };
 
 use crate::{
+    lock::lock,
+    rate::PerMinute,
     db::{
         entities::{chat_message as row, user},
         now,
@@ -81,41 +84,10 @@ struct Inner {
     editor: Editor,
     settings: ChatSettings,
     provider: Option<ai::Provider>,
-    sends: limits::PerMinute,
-    asks: limits::PerMinute,
+    sends: PerMinute,
+    asks: PerMinute,
     /// Answers being streamed, by message id.
     running: Mutex<HashMap<i64, Answer>>,
-}
-
-struct Answer {
-    stop: Option<oneshot::Sender<()>>,
-    /// The text so far, for history pages read mid-answer.
-    text: Arc<Mutex<String>>,
-}
-
-fn state_str(s: AiState) -> &'static str {
-    match s {
-        AiState::Streaming => "streaming",
-        AiState::Done => "done",
-        AiState::Stopped => "stopped",
-        AiState::Failed => "failed",
-    }
-}
-
-fn parse_state(s: &str) -> Option<AiState> {
-    [
-        AiState::Streaming,
-        AiState::Done,
-        AiState::Stopped,
-        AiState::Failed,
-    ]
-    .into_iter()
-    .find(|x| state_str(*x) == s)
-}
-
-/// The answer's idempotency key, derived from the question's (`:` never occurs in those).
-fn answer_key(client_id: &str) -> String {
-    format!("{client_id}:ai")
 }
 
 fn check_client_id(id: &str) -> AppResult<()> {
@@ -134,16 +106,6 @@ fn check_client_id(id: &str) -> AppResult<()> {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // The maps stay consistent even if a holder panicked.
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Names of authors and of members who can be mentioned, for rendering a batch of rows.
-struct Names {
-    users: HashMap<i64, String>,
-    members: render::Mentionable,
-}
 
 impl Chat {
     /// Answers cut off by a restart are marked failed, since nothing will finish them.
@@ -167,8 +129,8 @@ impl Chat {
             .exec(&db)
             .await?;
         Ok(Self(Arc::new(Inner {
-            sends: limits::PerMinute::new(settings.messages_per_minute),
-            asks: limits::PerMinute::new(settings.ai_requests_per_minute),
+            sends: PerMinute::new(settings.messages_per_minute),
+            asks: PerMinute::new(settings.ai_requests_per_minute),
             db,
             hub,
             projects,
@@ -197,183 +159,10 @@ impl Chat {
         Ok(body)
     }
 
-    fn rate(limit: &limits::PerMinute, user: UserId) -> AppResult<()> {
+    fn rate(limit: &PerMinute, user: UserId) -> AppResult<()> {
         limit
-            .take(user, Instant::now())
+            .take(user)
             .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })
-    }
-
-    async fn find(&self, project: ProjectId, id: i64) -> AppResult<row::Model> {
-        row::Entity::find_by_id(id)
-            .filter(row::Column::ProjectId.eq(project.0))
-            .one(&self.0.db)
-            .await
-            .internal()?
-            .ok_or_else(|| AppError::NotFound("Message".into()))
-    }
-
-    async fn by_client_id(
-        &self,
-        project: ProjectId,
-        author: UserId,
-        client_id: &str,
-    ) -> AppResult<Option<row::Model>> {
-        row::Entity::find()
-            .filter(row::Column::ProjectId.eq(project.0))
-            .filter(row::Column::AuthorId.eq(author.0))
-            .filter(row::Column::ClientId.eq(client_id))
-            .one(&self.0.db)
-            .await
-            .internal()
-    }
-
-    /// Looks up only what the rows need: authors not already `known`, and the member list
-    /// only when some message may mention someone.
-    async fn names(
-        &self,
-        project: ProjectId,
-        rows: &[row::Model],
-        known: Option<&UserInfo>,
-    ) -> AppResult<Names> {
-        let users = self.authors(rows, known).await?;
-        let members = if rows.iter().any(|r| r.body.contains('@')) {
-            self.0
-                .projects
-                .members(project)
-                .await?
-                .into_iter()
-                .map(|m| (m.user.name.to_lowercase(), (m.user.id.0, m.user.name)))
-                .collect()
-        } else {
-            render::Mentionable::new()
-        };
-        Ok(Names { users, members })
-    }
-
-    /// Author names by id, reading only those not already `known`.
-    async fn authors(
-        &self,
-        rows: &[row::Model],
-        known: Option<&UserInfo>,
-    ) -> AppResult<HashMap<i64, String>> {
-        let mut ids: Vec<i64> = rows
-            .iter()
-            .map(|r| r.author_id)
-            .filter(|id| known.is_none_or(|k| k.id.0 != *id))
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let mut users: HashMap<i64, String> = if ids.is_empty() {
-            HashMap::new()
-        } else {
-            user::Entity::find()
-                .filter(user::Column::Id.is_in(ids))
-                .all(&self.0.db)
-                .await
-                .internal()?
-                .into_iter()
-                .map(|u| (u.id, u.name))
-                .collect()
-        };
-        if let Some(k) = known {
-            users.insert(k.id.0, k.name.clone());
-        }
-        Ok(users)
-    }
-
-    fn message(&self, r: &row::Model, names: &Names) -> ChatMessage {
-        let ai = r
-            .ai_state
-            .as_deref()
-            .and_then(parse_state)
-            .map(|state| AiInfo {
-                state,
-                error: r.ai_error.clone(),
-            });
-        let kind = if r.kind == KIND_AI {
-            MessageKind::Ai
-        } else {
-            MessageKind::User
-        };
-        let streaming = ai.as_ref().is_some_and(|a| a.state == AiState::Streaming);
-        let body = if streaming {
-            lock(&self.0.running)
-                .get(&r.id)
-                .map_or_else(|| r.body.clone(), |a| lock(&a.text).clone())
-        } else {
-            r.body.clone()
-        };
-        // A streaming answer is shown as plain text until it is finished and rendered.
-        let (html, mentions) = if r.deleted_at.is_some() || streaming {
-            (String::new(), Vec::new())
-        } else {
-            render::render(&body, &names.members)
-        };
-        ChatMessage {
-            id: r.id,
-            client_id: r.client_id.clone(),
-            author: UserInfo {
-                id: UserId(r.author_id),
-                name: names
-                    .users
-                    .get(&r.author_id)
-                    .cloned()
-                    .unwrap_or_else(|| "(unknown)".into()),
-            },
-            kind,
-            body,
-            html,
-            created_at: r.created_at,
-            edited_at: r.edited_at,
-            deleted: r.deleted_at.is_some(),
-            reply_to: r.reply_to,
-            mentions: if kind == MessageKind::User {
-                mentions
-            } else {
-                Vec::new()
-            },
-            ai,
-        }
-    }
-
-    async fn messages(
-        &self,
-        project: ProjectId,
-        rows: &[row::Model],
-        known: Option<&UserInfo>,
-    ) -> AppResult<Vec<ChatMessage>> {
-        let names = self.names(project, rows, known).await?;
-        Ok(rows.iter().map(|r| self.message(r, &names)).collect())
-    }
-
-    async fn one(
-        &self,
-        project: ProjectId,
-        r: &row::Model,
-        known: Option<&UserInfo>,
-    ) -> AppResult<ChatMessage> {
-        let mut one = self
-            .messages(project, std::slice::from_ref(r), known)
-            .await?;
-        one.pop().ok_or(AppError::Internal)
-    }
-
-    /// A question and its answer, both asked by `by`.
-    async fn ask_reply(
-        &self,
-        project: ProjectId,
-        question: row::Model,
-        answer: row::Model,
-        by: &UserInfo,
-    ) -> AppResult<AskReply> {
-        let mut both = self
-            .messages(project, &[question, answer], Some(by))
-            .await?
-            .into_iter();
-        match (both.next(), both.next()) {
-            (Some(question), Some(answer)) => Ok(AskReply { question, answer }),
-            _ => Err(AppError::Internal),
-        }
     }
 
     fn publish(&self, project: ProjectId, message: &ChatMessage) {
@@ -403,31 +192,6 @@ impl Chat {
         self.announce_row(project, &r, None).await
     }
 
-    fn new_row(
-        project: ProjectId,
-        author: UserId,
-        client_id: String,
-        kind: &str,
-        body: String,
-        reply_to: Option<i64>,
-    ) -> row::ActiveModel {
-        row::ActiveModel {
-            project_id: Set(project.0),
-            author_id: Set(author.0),
-            client_id: Set(client_id),
-            kind: Set(kind.to_owned()),
-            body: Set(body),
-            created_at: Set(now()),
-            edited_at: Set(None),
-            deleted_at: Set(None),
-            reply_to: Set(reply_to),
-            ai_state: Set(None),
-            ai_error: Set(None),
-            ai_request: Set(None),
-            ..Default::default()
-        }
-    }
-
     /// Who may stop or regenerate an answer: who asked, editors and owners.
     fn may_control(r: &row::Model, by: &UserInfo, role: Role) -> AppResult<()> {
         if r.kind != KIND_AI {
@@ -440,162 +204,6 @@ impl Chat {
         }
     }
 
-    fn provider(&self) -> AppResult<&ai::Provider> {
-        self.0
-            .provider
-            .as_ref()
-            .ok_or_else(|| AppError::Unavailable(NO_PROVIDER.into()))
-    }
-
-    async fn file_context(
-        &self,
-        project: ProjectId,
-        file: i64,
-        line: Option<u32>,
-    ) -> AppResult<Option<FileContext>> {
-        let snap = crate::files::tree::snapshot(&self.0.db, project).await?;
-        let Some(r) = snap.rows.get(&file) else {
-            return Err(AppError::NotFound("File".into()));
-        };
-        let Some(doc) = r.document_id.filter(|_| snap.is_live(file)) else {
-            return Ok(None);
-        };
-        let state = self
-            .0
-            .editor
-            .engine
-            .state(DocId(doc as u64))
-            .await
-            .map_err(|e| {
-                tracing::error!(doc, error = %e, "cannot read a document for the assistant");
-                AppError::Internal
-            })?;
-        let text = tokio::task::spawn_blocking(move || crate::files::text::text_of(&state))
-            .await
-            .internal()?
-            .map_err(|e| {
-                tracing::error!(doc, error = %e, "unreadable document");
-                AppError::Internal
-            })?;
-        Ok(Some(FileContext {
-            path: snap.path(file).unwrap_or_else(|| r.name.clone()),
-            language: app::editor::lang::language_for(&r.name),
-            text,
-            line,
-        }))
-    }
-
-    async fn prompt(
-        &self,
-        project: ProjectId,
-        request: &AiRequest,
-        budget: usize,
-    ) -> AppResult<Vec<PromptMessage>> {
-        let file = match request.context.file {
-            Some(id) => self.file_context(project, id, request.context.line).await?,
-            None => None,
-        };
-        let selection: Option<String> = request
-            .context
-            .selection
-            .as_ref()
-            .map(|s| s.chars().take(MAX_SELECTION_CHARS).collect());
-        let mut rows = row::Entity::find()
-            .filter(row::Column::ProjectId.eq(project.0))
-            .filter(row::Column::DeletedAt.is_null())
-            .order_by_desc(row::Column::Id)
-            .limit(RECENT_MESSAGES)
-            .all(&self.0.db)
-            .await
-            .internal()?;
-        rows.reverse();
-        let authors = self.authors(&rows, None).await?;
-        let recent: Vec<Recent> = rows
-            .iter()
-            .filter(|r| !r.body.is_empty())
-            .map(|r| Recent {
-                author: authors.get(&r.author_id).cloned().unwrap_or_default(),
-                ai: r.kind == KIND_AI,
-                body: r.body.clone(),
-            })
-            .collect();
-        Ok(ai::prompt::build(
-            &request.task,
-            file.as_ref(),
-            selection.as_deref(),
-            &recent,
-            budget,
-        ))
-    }
-
-    /// Claims the right to stream answer `id`; `None` if it is already streaming.
-    fn reserve(&self, id: i64) -> Option<(oneshot::Receiver<()>, Arc<Mutex<String>>)> {
-        let mut running = lock(&self.0.running);
-        if running.contains_key(&id) {
-            return None;
-        }
-        let (stop, stopped) = oneshot::channel();
-        let text = Arc::new(Mutex::new(String::new()));
-        running.insert(
-            id,
-            Answer {
-                stop: Some(stop),
-                text: text.clone(),
-            },
-        );
-        Some((stopped, text))
-    }
-
-    /// Streams answer `id` in the background: tokens go to every tab as they arrive; the end
-    /// (done, stopped or failed) is stored and announced.
-    fn spawn_answer(
-        &self,
-        project: ProjectId,
-        id: i64,
-        messages: Vec<PromptMessage>,
-        (stopped, text): (oneshot::Receiver<()>, Arc<Mutex<String>>),
-    ) {
-        let chat = self.clone();
-        tokio::spawn(async move {
-            let Some(provider) = chat.0.provider.clone() else {
-                return;
-            };
-            let hub = chat.0.hub.clone();
-            let outcome = tokio::select! {
-                r = provider.stream(&messages, |delta| {
-                    lock(&text).push_str(delta);
-                    hub.publish(project, &ServerEvent::ChatDelta { id, text: delta.to_owned() });
-                }) => r.map(|()| AiState::Done),
-                // A stop (or its sender going away) drops the stream: the upstream request
-                // is closed with it.
-                _ = stopped => Ok(AiState::Stopped),
-            };
-            let (state, error) = match outcome {
-                Ok(state) => (state, None),
-                Err(e) => {
-                    tracing::warn!(message = id, error = %e, "AI answer failed");
-                    (AiState::Failed, Some(e.to_string()))
-                }
-            };
-            let body = lock(&text).clone();
-            // A message deleted meanwhile stays deleted.
-            let stored = row::Entity::update_many()
-                .col_expr(row::Column::Body, body.into())
-                .col_expr(row::Column::AiState, state_str(state).into())
-                .col_expr(row::Column::AiError, error.into())
-                .filter(row::Column::Id.eq(id))
-                .filter(row::Column::DeletedAt.is_null())
-                .exec(&chat.0.db)
-                .await;
-            if let Err(e) = stored {
-                tracing::error!(message = id, error = %e, "cannot store an AI answer");
-            }
-            lock(&chat.0.running).remove(&id);
-            if let Err(e) = chat.announce(project, id).await {
-                tracing::error!(message = id, error = %e, "cannot announce an AI answer");
-            }
-        });
-    }
 }
 
 #[async_trait]
@@ -682,7 +290,7 @@ impl ChatService for Chat {
                 let existing = self
                     .by_client_id(project, by.id, client_id)
                     .await?
-                    .ok_or(AppError::Internal)?;
+                    .ok_or_else(|| crate::error::bug("a duplicate send whose original is gone"))?;
                 return self.one(project, &existing, Some(by)).await;
             }
             Err(e) => return Err(e).internal(),
@@ -757,79 +365,11 @@ impl ChatService for Chat {
         by: &UserInfo,
         request: AiRequest,
     ) -> AppResult<AskReply> {
-        let budget = self.provider()?.config().context_chars;
-        check_client_id(&request.client_id)?;
-        let text = self.check_body(&request.text)?.to_owned();
-        if let AiTask::Ask(q) = &request.task {
-            self.check_body(q)?;
-        }
-        // A retried request gets the question and answer it already made.
-        if let Some(q) = self
-            .by_client_id(project, by.id, &request.client_id)
-            .await?
-            && let Some(a) = self
-                .by_client_id(project, by.id, &answer_key(&request.client_id))
-                .await?
-        {
-            return self.ask_reply(project, q, a, by).await;
-        }
-        Self::rate(&self.0.asks, by.id)?;
-        let prompt = self.prompt(project, &request, budget).await?;
-        let prompt_json = serde_json::to_string(&prompt).map_err(|e| {
-            tracing::error!(error = %e, "cannot encode a prompt");
-            AppError::Internal
-        })?;
-        let txn = self.0.db.begin().await.internal()?;
-        let question = Self::new_row(
-            project,
-            by.id,
-            request.client_id.clone(),
-            KIND_USER,
-            text,
-            None,
-        )
-        .insert(&txn)
-        .await;
-        let question = match question {
-            Ok(q) => q,
-            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-                return Err(AppError::Conflict(
-                    "This question was already asked; reload the chat.".into(),
-                ));
-            }
-            Err(e) => return Err(e).internal(),
-        };
-        let mut answer = Self::new_row(
-            project,
-            by.id,
-            answer_key(&request.client_id),
-            KIND_AI,
-            String::new(),
-            Some(question.id),
-        );
-        answer.ai_state = Set(Some(state_str(AiState::Streaming).to_owned()));
-        answer.ai_request = Set(Some(prompt_json));
-        let answer = answer.insert(&txn).await.internal()?;
-        txn.commit().await.internal()?;
-        let claim = self.reserve(answer.id).ok_or(AppError::Internal)?;
-        let reply = self.ask_reply(project, question, answer, by).await?;
-        self.publish(project, &reply.question);
-        self.publish(project, &reply.answer);
-        self.spawn_answer(project, reply.answer.id, prompt, claim);
-        Ok(reply)
+        self.ask_question(project, by, request).await
     }
 
     async fn stop(&self, project: ProjectId, by: &UserInfo, role: Role, id: i64) -> AppResult<()> {
-        let r = self.find(project, id).await?;
-        Self::may_control(&r, by, role)?;
-        // Already finished: nothing to stop.
-        if let Some(stop) = lock(&self.0.running)
-            .get_mut(&id)
-            .and_then(|a| a.stop.take())
-        {
-            let _ = stop.send(());
-        }
-        Ok(())
+        self.stop_answer(project, by, role, id).await
     }
 
     async fn regenerate(
@@ -839,34 +379,6 @@ impl ChatService for Chat {
         role: Role,
         id: i64,
     ) -> AppResult<ChatMessage> {
-        self.provider()?;
-        let r = self.find(project, id).await?;
-        Self::may_control(&r, by, role)?;
-        if r.deleted_at.is_some() {
-            return Err(AppError::Conflict("This answer was deleted.".into()));
-        }
-        let prompt: Vec<PromptMessage> = r
-            .ai_request
-            .as_deref()
-            .and_then(|j| serde_json::from_str(j).ok())
-            .ok_or_else(|| AppError::Conflict("This answer cannot be regenerated.".into()))?;
-        Self::rate(&self.0.asks, by.id)?;
-        let claim = self.reserve(id).ok_or_else(|| {
-            AppError::Conflict("This answer is still being written; stop it first.".into())
-        })?;
-        let reset = row::Entity::update_many()
-            .col_expr(row::Column::Body, String::new().into())
-            .col_expr(row::Column::AiState, state_str(AiState::Streaming).into())
-            .col_expr(row::Column::AiError, None::<String>.into())
-            .filter(row::Column::Id.eq(id))
-            .exec(&self.0.db)
-            .await;
-        if let Err(e) = reset {
-            lock(&self.0.running).remove(&id);
-            return Err(e).internal();
-        }
-        let m = self.announce(project, id).await?;
-        self.spawn_answer(project, id, prompt, claim);
-        Ok(m)
+        self.regenerate_answer(project, by, role, id).await
     }
 }

@@ -139,7 +139,7 @@ impl Editor {
             (Some(row), _) => (row.id, ProjectId(row.project_id)),
             (None, DocRef::Id(_)) => return Err(AppError::NotFound("Document".into())),
             (None, DocRef::Name(name)) => {
-                let project = project.ok_or(AppError::Internal)?;
+                let project = project.ok_or_else(|| crate::error::bug("a named document without its project"))?;
                 let role = projects
                     .role_of(project, user)
                     .await?
@@ -226,7 +226,7 @@ impl Editor {
                     .await
                     .internal()?
                     .map(|d| d.id)
-                    .ok_or(AppError::Internal)
+                    .ok_or_else(|| crate::error::bug("a named document lost its unique-name race and vanished"))
             }
             Err(e) => Err(crate::error::ServerError::from(e).into()),
         }

@@ -78,41 +78,7 @@ pub(crate) fn configure(ws: WebSocketUpgrade, limits: &SocketLimits) -> WebSocke
 
 /// A refusal before the upgrade, as a plain HTTP response with the error's status.
 pub(crate) fn refuse(error: &AppError) -> Response {
-    crate::auth::error_response(error)
-}
-
-/// A token bucket: `rate` messages per second, bursts up to twice that.
-struct RateLimit {
-    rate: f64,
-    tokens: f64,
-    last: Instant,
-}
-
-impl RateLimit {
-    fn new(per_sec: u32) -> Self {
-        let rate = f64::from(per_sec.max(1));
-        Self {
-            rate,
-            tokens: rate * 2.0,
-            last: Instant::now(),
-        }
-    }
-
-    fn allow(&mut self) -> bool {
-        self.allow_at(Instant::now())
-    }
-
-    fn allow_at(&mut self, now: Instant) -> bool {
-        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate)
-            .min(self.rate * 2.0);
-        self.last = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
+    axum::response::IntoResponse::into_response(error.clone())
 }
 
 pub(crate) async fn close(mut socket: SplitSink<WebSocket, WsMessage>, closing: Closing) {
@@ -131,7 +97,7 @@ pub(crate) async fn close(mut socket: SplitSink<WebSocket, WsMessage>, closing: 
 /// anything back.
 pub(crate) async fn drive<E: Endpoint>(socket: WebSocket, limits: SocketLimits, mut endpoint: E) {
     let (mut sink, mut stream) = socket.split();
-    let mut rate = RateLimit::new(limits.messages_per_sec);
+    let rate = crate::rate::PerSecond::new(limits.messages_per_sec);
     let mut ping = interval(limits.idle_timeout / 3);
     let mut last_heard = Instant::now();
     let closing = loop {
@@ -190,17 +156,4 @@ pub(crate) async fn drive<E: Endpoint>(socket: WebSocket, limits: SocketLimits, 
     // Leave the documents before saying goodbye, so others see this cursor vanish promptly.
     drop(endpoint);
     close(sink, closing).await;
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn rate_limit_allows_bursts_then_refills() {
-        let mut r = super::RateLimit::new(10);
-        let t0 = r.last;
-        let allowed = (0..30).filter(|_| r.allow_at(t0)).count();
-        assert_eq!(allowed, 20, "burst of twice the rate");
-        let later = t0 + std::time::Duration::from_millis(500);
-        assert_eq!((0..30).filter(|_| r.allow_at(later)).count(), 5);
-    }
 }

@@ -32,7 +32,7 @@ use super::{
     tree::{NewEntry, snapshot},
 };
 use crate::{
-    auth::{Membership, error_response},
+    auth::Membership,
     db::entities::file_blob,
     error::Internal,
 };
@@ -415,7 +415,7 @@ pub async fn export_zip(
             .into_response())
     }
     .await;
-    result.unwrap_or_else(|e| error_response(&e))
+    result.unwrap_or_else(IntoResponse::into_response)
 }
 
 pub async fn raw_file(
@@ -448,7 +448,7 @@ pub async fn raw_file(
             .into_response())
     }
     .await;
-    result.unwrap_or_else(|e| error_response(&e))
+    result.unwrap_or_else(IntoResponse::into_response)
 }
 
 /// The page shown when an import is refused (the form posts without JavaScript).

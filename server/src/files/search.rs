@@ -46,7 +46,7 @@ pub struct TextCache {
 
 impl TextCache {
     fn get(&self, doc: i64, seq: i64) -> Option<Arc<str>> {
-        let texts = self.texts.lock().unwrap_or_else(|e| e.into_inner());
+        let texts = crate::lock::lock(&self.texts);
         texts
             .get(&doc)
             .filter(|(s, _)| *s == seq)
@@ -54,7 +54,7 @@ impl TextCache {
     }
 
     fn put(&self, doc: i64, seq: i64, text: Arc<str>) {
-        let mut texts = self.texts.lock().unwrap_or_else(|e| e.into_inner());
+        let mut texts = crate::lock::lock(&self.texts);
         texts.insert(doc, (seq, text));
     }
 }

@@ -152,7 +152,7 @@ impl Tree {
     /// Tree changes of one project happen one at a time (on this node).
     pub(crate) async fn lock(&self, project: ProjectId) -> tokio::sync::OwnedMutexGuard<()> {
         let lock = {
-            let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
+            let mut locks = crate::lock::lock(&self.locks);
             locks.entry(project).or_default().clone()
         };
         lock.lock_owned().await

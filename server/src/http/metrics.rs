@@ -37,7 +37,7 @@ pub struct Metrics(Arc<Mutex<Inner>>);
 
 impl Metrics {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+        crate::lock::lock(&self.0)
     }
 
     pub fn observe(&self, route: &str, status: u16, seconds: f64) {

@@ -50,7 +50,7 @@ pub fn frame(event: &ServerEvent) -> Bytes {
 
 impl Hub {
     fn with<R>(&self, f: impl FnOnce(&mut HashMap<ProjectId, Project>) -> R) -> R {
-        let mut p = self.projects.lock().unwrap_or_else(|e| e.into_inner());
+        let mut p = crate::lock::lock(&self.projects);
         f(&mut p)
     }
 

@@ -2,6 +2,10 @@
 //! (https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation):
 //! lines `data: …`, an event ends at a blank line, `:` starts a comment. Bytes arrive in chunks
 //! cut anywhere, even inside a UTF-8 character, so the parser buffers until a line ends.
+//!
+//! Written here rather than taken from `eventsource-stream`: that crate buffers an event of any
+//! size, and a provider (or whatever answers at its URL) streaming one endless line would grow
+//! the server's memory without bound. This parser refuses an event past [`MAX_EVENT_BYTES`].
 
 /// An event bigger than this is not a token stream: the provider is misbehaving.
 pub const MAX_EVENT_BYTES: usize = 1 << 20;

@@ -1,18 +1,5 @@
-//! Disk-backed projects: a project mirrors a directory on the server. One task per bound
-//! directory owns its disk state and handles, in order:
-//! - changes on disk (a `notify` watcher, debounced): each changed path's subtree is compared
-//!   with what the mirror last saw there, and differences become tree operations or, for an
-//!   edited text file, the minimal edit to its document (`text::diff_update`), so concurrent
-//!   browser edits and cursors elsewhere in the file survive;
-//! - edited documents (the engine's change hook), written back after a short debounce with an
-//!   atomic write (temporary file, fsync, rename);
-//! - tree operations made in the browser (renames, moves, deletes, creates), replayed on disk.
-//!
-//! All disk access goes through a `cap_std::fs::Dir` opened on the root, which refuses
-//! absolute paths, `..` out of the root and symlinks that lead outside it; on top of that,
-//! symlinks are never followed: they are reported and skipped. What the mirror wrote is
-//! remembered by content hash, so the watcher's echo of our own write never reverts a newer
-//! edit.
+//! The task of one bound directory: the watcher, reconciling disk changes into the tree and
+//! documents, replaying tree changes on disk, and writing edited documents back.
 
 use std::{
     collections::{HashMap, HashSet, hash_map::DefaultHasher},
@@ -33,7 +20,7 @@ use collab::DocId;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use tokio::sync::{Notify, mpsc};
 
-use super::{
+use crate::files::{
     Files,
     archive::{Unpacked, as_text},
     text::{diff_update, text_of},
@@ -44,229 +31,11 @@ use crate::{
     error::Internal,
 };
 
-/// Files larger than this are not imported from disk at all (reported and skipped).
-const MAX_DISK_FILE: u64 = 64 << 20;
-/// How long the watcher waits for a burst of events (a git checkout) to settle.
-const SETTLE: Duration = Duration::from_millis(100);
-/// Longest the watcher waits before handling a burst that keeps going.
-const SETTLE_MAX: Duration = Duration::from_secs(1);
-
-#[derive(Debug, thiserror::Error)]
-pub enum DiskError {
-    #[error("“{0}” is not a relative path inside the project")]
-    Outside(String),
-    #[error(transparent)]
-    Io(#[from] io::Error),
-}
-
-/// Checks a path relative to the root before it reaches the file system: no absolute paths,
-/// no `..`, no empty or `.` parts, no NUL. (cap-std enforces the same and also refuses
-/// symlinks out of the root; this makes the refusal explicit and testable.)
-pub fn relative(raw: &str) -> Result<PathBuf, DiskError> {
-    let outside = || DiskError::Outside(raw.to_owned());
-    if raw.is_empty() || raw.contains('\0') || raw.contains('\\') {
-        return Err(outside());
-    }
-    let path = Path::new(raw);
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::Normal(part) => out.push(part),
-            _ => return Err(outside()),
-        }
-    }
-    if out.as_os_str().is_empty() {
-        return Err(outside());
-    }
-    Ok(out)
-}
-
-/// The directory of one project, capability-style.
-pub struct Root {
-    pub path: PathBuf,
-    dir: Dir,
-}
-
-impl Root {
-    pub fn open(path: &Path) -> io::Result<Self> {
-        let path = path.canonicalize()?;
-        let dir = Dir::open_ambient_dir(&path, cap_std::ambient_authority())?;
-        Ok(Self { path, dir })
-    }
-
-    /// Reads a regular file; symlinks (even inside the root) are refused.
-    pub fn read(&self, rel: &str) -> Result<Vec<u8>, DiskError> {
-        let rel = relative(rel)?;
-        let meta = self.dir.symlink_metadata(&rel)?;
-        if meta.is_symlink() {
-            return Err(DiskError::Outside(rel.display().to_string()));
-        }
-        if meta.len() > MAX_DISK_FILE {
-            return Err(DiskError::Io(io::Error::other("file too large")));
-        }
-        Ok(self.dir.read(&rel)?)
-    }
-
-    /// Replaces a file's content atomically: a temporary file next to it, written and synced,
-    /// then renamed over it, so a reader (or a crash) sees the old or the new file, never half.
-    pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), DiskError> {
-        let rel = relative(rel)?;
-        let name = rel
-            .file_name()
-            .and_then(|n| n.to_str())
-            .ok_or_else(|| DiskError::Outside(rel.display().to_string()))?;
-        let parent = rel.parent().filter(|p| !p.as_os_str().is_empty());
-        if let Some(p) = parent {
-            self.dir.create_dir_all(p)?;
-        }
-        if self
-            .dir
-            .symlink_metadata(&rel)
-            .is_ok_and(|m| m.is_symlink())
-        {
-            return Err(DiskError::Outside(rel.display().to_string()));
-        }
-        let tmp_name = format!(".{name}.tandem-{:016x}.tmp", rand::random::<u64>());
-        let tmp = parent.map_or_else(|| PathBuf::from(&tmp_name), |p| p.join(&tmp_name));
-        let result = (|| -> io::Result<()> {
-            let mut f = self
-                .dir
-                .open_with(&tmp, OpenOptions::new().write(true).create_new(true))?;
-            f.write_all(bytes)?;
-            f.sync_all()?;
-            drop(f);
-            // Keep the file's mode (an executable script stays executable).
-            if let Ok(meta) = self.dir.metadata(&rel) {
-                self.dir.set_permissions(&tmp, meta.permissions())?;
-            }
-            self.dir.rename(&tmp, &self.dir, &rel)?;
-            // The rename itself is durable once the directory is synced.
-            let d = match parent {
-                Some(p) => self.dir.open_dir(p)?,
-                None => self.dir.try_clone()?,
-            };
-            d.open(".").and_then(|f| f.sync_all()).or(Ok(()))
-        })();
-        if result.is_err() {
-            let _ = self.dir.remove_file(&tmp);
-        }
-        Ok(result?)
-    }
-
-    fn mkdir(&self, rel: &str) -> Result<(), DiskError> {
-        Ok(self.dir.create_dir_all(relative(rel)?)?)
-    }
-
-    fn rename(&self, from: &str, to: &str) -> Result<(), DiskError> {
-        let (from, to) = (relative(from)?, relative(to)?);
-        if let Some(p) = to.parent().filter(|p| !p.as_os_str().is_empty()) {
-            self.dir.create_dir_all(p)?;
-        }
-        Ok(self.dir.rename(from, &self.dir, to)?)
-    }
-
-    fn remove(&self, rel: &str) -> Result<(), DiskError> {
-        let rel = relative(rel)?;
-        let result = match self.dir.symlink_metadata(&rel) {
-            Ok(m) if m.is_dir() => self.dir.remove_dir_all(&rel),
-            Ok(_) => self.dir.remove_file(&rel),
-            Err(e) => Err(e),
-        };
-        match result {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e.into()),
-            _ => Ok(()),
-        }
-    }
-}
-
-/// What a scan found on disk.
-#[derive(Debug, Default)]
-pub struct Scan {
-    /// Relative path (with `/`) → `None` for a folder, the bytes for a file.
-    pub entries: HashMap<String, Option<Vec<u8>>>,
-    /// Paths skipped, with why (symlinks, names the tree refuses, unreadable files).
-    pub skipped: Vec<(String, String)>,
-}
-
-/// Walks `under` (relative; `""` for the whole root), honouring `.gitignore` files and the
-/// ignore list, never following symlinks.
-pub fn scan(root: &Root, under: &str, ignore: &[String]) -> Scan {
-    let mut out = Scan::default();
-    let start = if under.is_empty() {
-        root.path.clone()
-    } else {
-        root.path.join(under)
-    };
-    let names: HashSet<String> = ignore.iter().cloned().chain([".git".to_owned()]).collect();
-    let walker = ignore::WalkBuilder::new(&start)
-        .hidden(false)
-        .git_ignore(true)
-        .git_exclude(false)
-        .git_global(false)
-        .require_git(false)
-        .parents(true)
-        .follow_links(false)
-        .filter_entry(move |e| {
-            let n = e.file_name().to_string_lossy();
-            !names.contains(n.as_ref()) && !is_temp(&n)
-        })
-        .build();
-    for entry in walker.flatten() {
-        let Ok(rel) = entry.path().strip_prefix(&root.path) else {
-            continue;
-        };
-        let Some(rel) = rel.to_str().map(str::to_owned) else {
-            out.skipped
-                .push((entry.path().display().to_string(), "not UTF-8".into()));
-            continue;
-        };
-        if rel.is_empty() {
-            continue;
-        }
-        if let Some(bad) = rel
-            .split('/')
-            .find_map(|part| names::check_name(part).err())
-        {
-            out.skipped.push((rel, bad));
-            continue;
-        }
-        let Some(kind) = entry.file_type() else {
-            continue;
-        };
-        if kind.is_symlink() {
-            let why = match root.dir.metadata(&rel) {
-                Ok(_) => "symbolic link (not followed)",
-                Err(_) => "symbolic link leading outside the project (unsafe, not followed)",
-            };
-            tracing::warn!(path = %rel, "{why}");
-            out.skipped.push((rel, why.into()));
-        } else if kind.is_dir() {
-            out.entries.insert(rel, None);
-        } else if kind.is_file() {
-            match root.read(&rel) {
-                Ok(bytes) => {
-                    out.entries.insert(rel, Some(bytes));
-                }
-                Err(e) => out.skipped.push((rel, e.to_string())),
-            }
-        }
-    }
-    out
-}
-
-fn is_temp(name: &str) -> bool {
-    name.starts_with('.') && name.contains(".tandem-") && name.ends_with(".tmp")
-}
-
-fn hash(bytes: &[u8]) -> u64 {
-    let mut h = DefaultHasher::new();
-    bytes.hash(&mut h);
-    h.finish()
-}
+use super::{Bound, Disks, MAX_DISK_FILE, SETTLE, SETTLE_MAX, Work, mirror::Mirror, root::{DiskError, Root, relative}, scan::{Scan, hash, is_temp, scan}};
 
 /// The mirror's view of the disk: what it last saw or wrote, by tree entry.
 #[derive(Default)]
-struct Mirror {
+pub(super) struct Mirror {
     /// Entry → path on disk (`a/b.rs`).
     paths: HashMap<i64, String>,
     ids: HashMap<String, i64>,
@@ -275,21 +44,21 @@ struct Mirror {
 }
 
 impl Mirror {
-    fn set(&mut self, id: i64, path: String) {
+    pub(super) fn set(&mut self, id: i64, path: String) {
         if let Some(old) = self.paths.insert(id, path.clone()) {
             self.ids.remove(&old);
         }
         self.ids.insert(path, id);
     }
 
-    fn forget(&mut self, id: i64) {
+    pub(super) fn forget(&mut self, id: i64) {
         if let Some(p) = self.paths.remove(&id) {
             self.ids.remove(&p);
         }
     }
 
     /// `from` (and everything below it) is now at `to` on disk.
-    fn moved(&mut self, from: &str, to: &str) {
+    pub(super) fn moved(&mut self, from: &str, to: &str) {
         for (path, id) in self.under(from) {
             let moved = format!("{to}{}", &path[from.len()..]);
             if let Some(h) = self.seen.remove(&path) {
@@ -300,7 +69,7 @@ impl Mirror {
     }
 
     /// Entries at `prefix` or below it.
-    fn under(&self, prefix: &str) -> Vec<(String, i64)> {
+    pub(super) fn under(&self, prefix: &str) -> Vec<(String, i64)> {
         self.ids
             .iter()
             .filter(|(p, _)| {
@@ -311,147 +80,8 @@ impl Mirror {
     }
 }
 
-/// Messages to a bound directory's task.
-enum Work {
-    /// Paths changed on disk.
-    Disk(Vec<PathBuf>),
-    /// A file or folder was renamed or moved on disk (both ends inside the root).
-    Renamed(PathBuf, PathBuf),
-    /// The tree changed in the database.
-    Tree,
-}
-
-/// Documents edited since the last write, and the bell that wakes the writer.
-type Dirty = (HashSet<i64>, Arc<Notify>);
-
-/// The bound directories of this server.
-#[derive(Clone, Default)]
-pub struct Disks {
-    inner: Arc<DisksInner>,
-}
-
-#[derive(Default)]
-struct DisksInner {
-    projects: Mutex<HashMap<ProjectId, mpsc::Sender<Work>>>,
-    /// Document → project, for the engine's change hook.
-    docs: Mutex<HashMap<i64, ProjectId>>,
-    /// Edited documents per project, written after the debounce.
-    dirty: Mutex<HashMap<ProjectId, Dirty>>,
-}
-
-impl Disks {
-    fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-        m.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub fn is_bound(&self, project: ProjectId) -> bool {
-        Self::lock(&self.inner.projects).contains_key(&project)
-    }
-
-    /// Called by the tree after every change it commits.
-    pub fn tree_changed(&self, project: ProjectId) {
-        if let Some(tx) = Self::lock(&self.inner.projects).get(&project) {
-            // A full queue already holds work that will re-read the whole tree.
-            let _ = tx.try_send(Work::Tree);
-        }
-    }
-
-    /// The engine's change hook: cheap, never blocks.
-    pub fn doc_changed(&self, doc: DocId) {
-        let Some(project) = Self::lock(&self.inner.docs).get(&(doc.0 as i64)).copied() else {
-            return;
-        };
-        if let Some((set, wake)) = Self::lock(&self.inner.dirty).get_mut(&project) {
-            set.insert(doc.0 as i64);
-            wake.notify_one();
-        }
-    }
-
-    /// Binds `dir` to a project (found by its directory, or created for `owner`), imports
-    /// what is on disk and starts mirroring. Returns the project.
-    pub async fn bind(
-        &self,
-        files: &Files,
-        dir: &Path,
-        owner: UserId,
-        ignore: Vec<String>,
-        flush_delay: Duration,
-    ) -> AppResult<ProjectId> {
-        let root = tokio::task::spawn_blocking({
-            let dir = dir.to_owned();
-            move || Root::open(&dir)
-        })
-        .await
-        .internal()?
-        .map_err(|e| AppError::invalid("dir", format!("{}: {e}", dir.display())))?;
-        let root = Arc::new(root);
-        let key = root.path.to_string_lossy().into_owned();
-        let db = &files.tree.db;
-        let existing = project::Entity::find()
-            .filter(project::Column::DiskRoot.eq(key.as_str()))
-            .one(db)
-            .await
-            .internal()?;
-        let project = match existing {
-            // Already mirrored by this server: nothing more to do.
-            Some(p) if self.is_bound(ProjectId(p.id)) => return Ok(ProjectId(p.id)),
-            Some(p) => ProjectId(p.id),
-            None => {
-                let name = root
-                    .path
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .unwrap_or("project")
-                    .chars()
-                    .take(64)
-                    .collect::<String>();
-                let created = files.projects.create(owner, &name).await?;
-                project::ActiveModel {
-                    id: Set(created.id.0),
-                    disk_root: Set(Some(key.clone())),
-                    ..Default::default()
-                }
-                .update(db)
-                .await
-                .internal()?;
-                created.id
-            }
-        };
-        let (tx, rx) = mpsc::channel(64);
-        let wake = Arc::new(Notify::new());
-        Self::lock(&self.inner.dirty).insert(project, (HashSet::new(), wake.clone()));
-        let mut task = Bound {
-            project,
-            owner,
-            root,
-            ignore,
-            files: files.clone(),
-            disks: self.clone(),
-            mirror: Mirror::default(),
-        };
-        // Disk wins at start: whatever changed while the server was down is taken in.
-        task.reconcile("").await;
-        task.sync_from_tree().await;
-        let watcher = task.watch(tx.clone())?;
-        Self::lock(&self.inner.projects).insert(project, tx);
-        tokio::spawn(task.run(rx, wake, watcher, flush_delay));
-        tracing::info!(project = project.0, dir = %key, "mirroring directory");
-        Ok(project)
-    }
-}
-
-struct Bound {
-    project: ProjectId,
-    owner: UserId,
-    root: Arc<Root>,
-    ignore: Vec<String>,
-    files: Files,
-    disks: Disks,
-    mirror: Mirror,
-}
-
 impl Bound {
-    fn watch(&self, tx: mpsc::Sender<Work>) -> AppResult<notify::RecommendedWatcher> {
+    pub(super) fn watch(&self, tx: mpsc::Sender<Work>) -> AppResult<notify::RecommendedWatcher> {
         use notify::Watcher;
         let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
             if let Ok(event) = res {
@@ -478,7 +108,7 @@ impl Bound {
         Ok(watcher)
     }
 
-    async fn run(
+    pub(super) async fn run(
         mut self,
         mut rx: mpsc::Receiver<Work>,
         wake: Arc<Notify>,
@@ -526,7 +156,7 @@ impl Bound {
         }
     }
 
-    fn rel(&self, abs: &Path) -> Option<String> {
+    pub(super) fn rel(&self, abs: &Path) -> Option<String> {
         let rel = abs.strip_prefix(&self.root.path).ok()?.to_str()?.to_owned();
         let ignored = rel
             .split('/')
@@ -539,7 +169,7 @@ impl Bound {
     /// cursors in it. Anything this cannot express (a target folder the tree does not have, a
     /// name it refuses, a clash) is left to the reconcile that follows, as a delete and a
     /// create.
-    async fn renamed(&mut self, from: &Path, to: &Path) {
+    pub(super) async fn renamed(&mut self, from: &Path, to: &Path) {
         let (Some(from), Some(to)) = (self.rel(from), self.rel(to)) else {
             return;
         };
@@ -575,7 +205,7 @@ impl Bound {
         self.mirror.moved(&from, &to);
     }
 
-    async fn disk_changed(&mut self, paths: Vec<PathBuf>) {
+    pub(super) async fn disk_changed(&mut self, paths: Vec<PathBuf>) {
         let mut rels: Vec<String> = paths.iter().filter_map(|p| self.rel(p)).collect();
         rels.sort();
         rels.dedup();
@@ -594,7 +224,7 @@ impl Bound {
     }
 
     /// Makes the tree match the disk at `prefix` (a path, or `""` for everything).
-    async fn reconcile(&mut self, prefix: &str) {
+    pub(super) async fn reconcile(&mut self, prefix: &str) {
         let (root, prefix_owned, ignore) =
             (self.root.clone(), prefix.to_owned(), self.ignore.clone());
         let found = tokio::task::spawn_blocking(move || {
@@ -675,15 +305,15 @@ impl Bound {
         }
     }
 
-    fn track(&mut self, id: i64, doc: Option<i64>, path: String) {
+    pub(super) fn track(&mut self, id: i64, doc: Option<i64>, path: String) {
         if let Some(doc) = doc {
-            Disks::lock(&self.disks.inner.docs).insert(doc, self.project);
+            crate::lock::lock(&self.disks.inner.docs).insert(doc, self.project);
         }
         self.mirror.set(id, path);
     }
 
     /// A file changed on disk: its document gets the minimal edit (or its blob the bytes).
-    async fn update(&mut self, id: i64, path: &str, bytes: &[u8]) {
+    pub(super) async fn update(&mut self, id: i64, path: &str, bytes: &[u8]) {
         let h = hash(bytes);
         if self.mirror.seen.get(path) == Some(&h) {
             return; // what we wrote or last read: our own echo
@@ -709,7 +339,7 @@ impl Bound {
                 }
             }
             (None, None) if row.kind == FileKind::Blob.as_str() => {
-                let _ = file_blob::Entity::insert(file_blob::ActiveModel {
+                let stored = file_blob::Entity::insert(file_blob::ActiveModel {
                     file_id: Set(id),
                     data: Set(bytes.to_vec()),
                 })
@@ -720,17 +350,27 @@ impl Bound {
                 )
                 .exec(&self.files.tree.db)
                 .await;
-                let _ = crate::db::entities::file::ActiveModel {
+                if let Err(e) = stored {
+                    tracing::warn!(path, error = %e, "could not store a binary file changed on disk");
+                    return;
+                }
+                let sized = crate::db::entities::file::ActiveModel {
                     id: Set(id),
                     size: Set(Some(bytes.len() as i64)),
                     ..Default::default()
                 }
                 .update(&self.files.tree.db)
                 .await;
+                if let Err(e) = sized {
+                    tracing::warn!(path, error = %e, "could not record a binary file's new size");
+                }
             }
             // It became binary, or text: replace the entry.
             _ => {
-                let _ = self.files.tree.trash(self.project, id).await;
+                if let Err(e) = self.files.tree.trash(self.project, id).await {
+                    tracing::warn!(path, error = %e, "could not replace an entry whose kind changed on disk");
+                    return;
+                }
                 self.mirror.forget(id);
                 let unpacked = Unpacked {
                     path: path.split('/').map(str::to_owned).collect(),
@@ -751,7 +391,7 @@ impl Bound {
     }
 
     /// Learns the database's live entries and their paths (at start).
-    async fn learn_tree(&mut self) {
+    pub(super) async fn learn_tree(&mut self) {
         let Ok(tree) = snapshot(&self.files.tree.db, self.project).await else {
             return;
         };
@@ -761,7 +401,7 @@ impl Bound {
     }
 
     /// Replays the database's tree on disk: renames and moves, removals, new entries.
-    async fn sync_from_tree(&mut self) {
+    pub(super) async fn sync_from_tree(&mut self) {
         let Ok(tree) = snapshot(&self.files.tree.db, self.project).await else {
             return;
         };
@@ -838,8 +478,8 @@ impl Bound {
     }
 
     /// Writes the documents edited since the last flush.
-    async fn flush(&mut self) {
-        let docs: Vec<i64> = Disks::lock(&self.disks.inner.dirty)
+    pub(super) async fn flush(&mut self) {
+        let docs: Vec<i64> = crate::lock::lock(&self.disks.inner.dirty)
             .get_mut(&self.project)
             .map(|(set, _)| set.drain().collect())
             .unwrap_or_default();
@@ -884,79 +524,6 @@ impl Bound {
                 Ok(Err(e)) => tracing::warn!(path, error = %e, "could not write a file"),
                 Err(e) => tracing::warn!(path, error = %e, "disk writer failed"),
             }
-        }
-    }
-}
-
-/// Binds the `--dir` directories at start-up.
-pub async fn bind_configured(
-    disks: &Disks,
-    files: &Files,
-    args: &super::Args,
-) -> crate::error::Result<()> {
-    if args.dirs.is_empty() {
-        return Ok(());
-    }
-    let db = &files.tree.db;
-    let owner = match &args.dir_owner {
-        Some(name) => {
-            user::Entity::find()
-                .filter(user::Column::Name.eq(name.as_str()))
-                .one(db)
-                .await?
-        }
-        None => {
-            user::Entity::find()
-                .order_by_asc(user::Column::Id)
-                .one(db)
-                .await?
-        }
-    };
-    let Some(owner) = owner else {
-        return Err(crate::error::ServerError::Usage(
-            "--dir needs an account to own the project: sign up first (or `tandem user add NAME`), \
-             then start again (with --dir-owner NAME to pick the owner)"
-                .into(),
-        ));
-    };
-    for dir in &args.dirs {
-        disks
-            .bind(
-                files,
-                dir,
-                UserId(owner.id),
-                args.dir_ignore.clone(),
-                Duration::from_millis(args.dir_flush_ms),
-            )
-            .await
-            .map_err(|e| {
-                crate::error::ServerError::Usage(format!("--dir {}: {e}", dir.display()))
-            })?;
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn relative_paths_only() {
-        for ok in ["a.txt", "src/main.rs", "a/b/c"] {
-            assert!(relative(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "",
-            "/etc/passwd",
-            "../x",
-            "a/../../x",
-            "a/..",
-            "..",
-            "a\\..\\b",
-            "a\0b",
-            "/",
-        ] {
-            assert!(relative(bad).is_err(), "{bad:?} must be refused");
         }
     }
 }

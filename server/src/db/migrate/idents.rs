@@ -1,0 +1,124 @@
+//! The table and column names the migrations use. Kept apart from the entities, so a later
+//! change to an entity never rewrites what an old migration did.
+
+use sea_orm::DeriveIden;
+
+#[derive(DeriveIden)]
+pub(super) enum ChatMessages {
+    Table,
+    Id,
+    ProjectId,
+    AuthorId,
+    ClientId,
+    Kind,
+    Body,
+    CreatedAt,
+    EditedAt,
+    DeletedAt,
+    ReplyTo,
+    AiState,
+    AiError,
+    AiRequest,
+}
+
+#[derive(DeriveIden)]
+pub(super) enum FileBlobs {
+    Table,
+    FileId,
+    Data,
+}
+
+#[derive(DeriveIden)]
+pub(super) enum Files {
+    Table,
+    Id,
+    ProjectId,
+    ParentId,
+    Name,
+    Kind,
+    DocumentId,
+    CreatedBy,
+    CreatedAt,
+    UpdatedAt,
+    DeletedAt,
+    Size,
+}
+
+#[derive(DeriveIden)]
+pub(super) enum Documents {
+    Table,
+    Id,
+    ProjectId,
+    Name,
+    CreatedBy,
+    CreatedAt,
+    Snapshot,
+    SnapshotSeq,
+    LastSeq,
+}
+
+#[derive(DeriveIden)]
+pub(super) enum DocumentUpdates {
+    Table,
+    DocumentId,
+    Seq,
+    Data,
+}
+
+#[derive(DeriveIden)]
+pub(super) enum SchemaMigrations {
+    Table,
+    Version,
+    Name,
+    AppliedAt,
+}
+
+#[derive(DeriveIden)]
+pub(super) enum Users {
+    Table,
+    Id,
+    Name,
+    NameKey,
+    PasswordHash,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+pub(super) enum Projects {
+    Table,
+    Id,
+    Name,
+    CreatedBy,
+    CreatedAt,
+    UpdatedAt,
+    DiskRoot,
+}
+
+#[derive(DeriveIden)]
+pub(super) enum ProjectMembers {
+    Table,
+    ProjectId,
+    UserId,
+    Role,
+    JoinedAt,
+}
+
+#[derive(DeriveIden)]
+pub(super) enum Invites {
+    Table,
+    Id,
+    ProjectId,
+    Token,
+    Role,
+    CreatedBy,
+    CreatedAt,
+    ExpiresAt,
+}
+
+#[derive(DeriveIden)]
+pub(super) enum Sessions {
+    Table,
+    Id,
+    Data,
+    ExpiresAt,
+}

@@ -1,0 +1,142 @@
+//! Versioned schema migrations, applied in order at start-up (and by `tandem migrate`). Each
+//! migration is written out in sea-query rather than derived from the entities, so a later
+//! change to an entity never rewrites what an old migration did.
+//!
+//! A small runner instead of `sea-orm-migration`: the schema needs only ordered, recorded steps,
+//! and the extra crate (with sea-schema) costs build minutes on every cold CI run.
+
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, DeriveIden, EntityTrait, QueryOrder, Set,
+    Statement, TransactionTrait,
+    sea_query::{
+        ColumnDef, ForeignKey, ForeignKeyAction, Index, IndexCreateStatement, Table,
+        TableCreateStatement,
+    },
+};
+
+use crate::{db::now, error::Result};
+
+mod idents;
+mod v1_accounts;
+mod v2_documents;
+mod v3_files;
+mod v4_blobs_and_disks;
+mod v5_chat;
+
+/// A migration is the list of statements it runs, built for the connected backend.
+type Steps = fn(DbBackend) -> Vec<Statement>;
+
+const MIGRATIONS: &[(i64, &str, Steps)] = &[
+    (1, "accounts_projects_sessions", v1_accounts::steps),
+    (2, "documents_and_update_log", v2_documents::steps),
+    (3, "files", v3_files::steps),
+    (4, "blobs_and_disk_projects", v4_blobs_and_disks::steps),
+    (5, "chat_messages", v5_chat::steps),
+];
+
+pub async fn run(db: &DatabaseConnection) -> Result<Vec<&'static str>> {
+    db.execute(
+        &Table::create()
+            .table(SchemaMigrations::Table)
+            .if_not_exists()
+            .col(
+                ColumnDef::new(SchemaMigrations::Version)
+                    .big_integer()
+                    .not_null()
+                    .primary_key(),
+            )
+            .col(ColumnDef::new(SchemaMigrations::Name).string().not_null())
+            .col(
+                ColumnDef::new(SchemaMigrations::AppliedAt)
+                    .big_integer()
+                    .not_null(),
+            )
+            .to_owned(),
+    )
+    .await?;
+    let applied: Vec<i64> = applied::Entity::find()
+        .order_by_asc(applied::Column::Version)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| m.version)
+        .collect();
+    let mut ran = Vec::new();
+    for &(version, name, steps) in MIGRATIONS {
+        if applied.contains(&version) {
+            continue;
+        }
+        // One transaction per migration: PostgreSQL rolls DDL back on failure; SQLite too.
+        let txn = db.begin().await?;
+        for statement in steps(db.get_database_backend()) {
+            txn.execute_raw(statement).await?;
+        }
+        applied::Entity::insert(applied::ActiveModel {
+            version: Set(version),
+            name: Set(name.to_owned()),
+            applied_at: Set(now()),
+        })
+        .exec(&txn)
+        .await?;
+        txn.commit().await?;
+        tracing::info!(version, name, "applied migration");
+        ran.push(name);
+    }
+    Ok(ran)
+}
+
+/// Backend name for logs and health output.
+pub fn backend_name(db: &DatabaseConnection) -> &'static str {
+    match db.get_database_backend() {
+        DbBackend::Sqlite => "sqlite",
+        DbBackend::Postgres => "postgres",
+        _ => "other",
+    }
+}
+
+pub(super) fn id_col(col: impl sea_orm::sea_query::IntoIden) -> ColumnDef {
+    ColumnDef::new(col)
+        .big_integer()
+        .not_null()
+        .auto_increment()
+        .primary_key()
+        .to_owned()
+}
+
+pub(super) fn fk(
+    name: &str,
+    from: (
+        impl sea_orm::sea_query::IntoIden,
+        impl sea_orm::sea_query::IntoIden,
+    ),
+    to: (
+        impl sea_orm::sea_query::IntoIden,
+        impl sea_orm::sea_query::IntoIden,
+    ),
+) -> sea_orm::sea_query::ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .name(name)
+        .from(from.0, from.1)
+        .to(to.0, to.1)
+        .on_delete(ForeignKeyAction::Cascade)
+        .to_owned()
+}
+
+/// The bookkeeping table, as an entity so it can be read portably.
+pub mod applied {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "schema_migrations")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub version: i64,
+        pub name: String,
+        pub applied_at: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

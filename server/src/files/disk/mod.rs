@@ -1,0 +1,243 @@
+//! Disk-backed projects: a project mirrors a directory on the server. One task per bound
+//! directory owns its disk state and handles, in order:
+//! - changes on disk (a `notify` watcher, debounced): each changed path's subtree is compared
+//!   with what the mirror last saw there, and differences become tree operations or, for an
+//!   edited text file, the minimal edit to its document (`text::diff_update`), so concurrent
+//!   browser edits and cursors elsewhere in the file survive;
+//! - edited documents (the engine's change hook), written back after a short debounce with an
+//!   atomic write (temporary file, fsync, rename);
+//! - tree operations made in the browser (renames, moves, deletes, creates), replayed on disk.
+//!
+//! All disk access goes through a `cap_std::fs::Dir` opened on the root, which refuses
+//! absolute paths, `..` out of the root and symlinks that lead outside it; on top of that,
+//! symlinks are never followed: they are reported and skipped. What the mirror wrote is
+//! remembered by content hash, so the watcher's echo of our own write never reverts a newer
+//! edit.
+
+use std::{
+    collections::{HashMap, HashSet, hash_map::DefaultHasher},
+    hash::{Hash, Hasher},
+    io::{self, Write},
+    path::{Component, Path, PathBuf},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use app::{
+    AppError, AppResult,
+    files::{FileKind, names},
+    types::{ProjectId, UserId},
+};
+use cap_std::fs::{Dir, OpenOptions};
+use collab::DocId;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use tokio::sync::{Notify, mpsc};
+
+mod mirror;
+mod root;
+mod scan;
+
+pub use root::{DiskError, Root, relative};
+pub use scan::{Scan, scan};
+use mirror::Mirror;
+
+use super::{
+    Files,
+    archive::{Unpacked, as_text},
+    text::{diff_update, text_of},
+    tree::snapshot,
+};
+use crate::{
+    db::entities::{file_blob, project, user},
+    error::Internal,
+};
+
+/// Files larger than this are not imported from disk at all (reported and skipped).
+pub(super) const MAX_DISK_FILE: u64 = 64 << 20;
+/// How long the watcher waits for a burst of events (a git checkout) to settle.
+pub(super) const SETTLE: Duration = Duration::from_millis(100);
+/// Longest the watcher waits before handling a burst that keeps going.
+pub(super) const SETTLE_MAX: Duration = Duration::from_secs(1);
+
+/// Messages to a bound directory's task.
+pub(super) enum Work {
+    /// Paths changed on disk.
+    Disk(Vec<PathBuf>),
+    /// A file or folder was renamed or moved on disk (both ends inside the root).
+    Renamed(PathBuf, PathBuf),
+    /// The tree changed in the database.
+    Tree,
+}
+
+/// Documents edited since the last write, and the bell that wakes the writer.
+type Dirty = (HashSet<i64>, Arc<Notify>);
+
+/// The bound directories of this server.
+#[derive(Clone, Default)]
+pub struct Disks {
+    inner: Arc<DisksInner>,
+}
+
+#[derive(Default)]
+struct DisksInner {
+    projects: Mutex<HashMap<ProjectId, mpsc::Sender<Work>>>,
+    /// Document → project, for the engine's change hook.
+    docs: Mutex<HashMap<i64, ProjectId>>,
+    /// Edited documents per project, written after the debounce.
+    dirty: Mutex<HashMap<ProjectId, Dirty>>,
+}
+
+impl Disks {
+    pub fn is_bound(&self, project: ProjectId) -> bool {
+        crate::lock::lock(&self.inner.projects).contains_key(&project)
+    }
+
+    /// Called by the tree after every change it commits.
+    pub fn tree_changed(&self, project: ProjectId) {
+        if let Some(tx) = crate::lock::lock(&self.inner.projects).get(&project) {
+            // A full queue already holds work that will re-read the whole tree.
+            let _ = tx.try_send(Work::Tree);
+        }
+    }
+
+    /// The engine's change hook: cheap, never blocks.
+    pub fn doc_changed(&self, doc: DocId) {
+        let Some(project) = crate::lock::lock(&self.inner.docs).get(&(doc.0 as i64)).copied() else {
+            return;
+        };
+        if let Some((set, wake)) = crate::lock::lock(&self.inner.dirty).get_mut(&project) {
+            set.insert(doc.0 as i64);
+            wake.notify_one();
+        }
+    }
+
+    /// Binds `dir` to a project (found by its directory, or created for `owner`), imports
+    /// what is on disk and starts mirroring. Returns the project.
+    pub async fn bind(
+        &self,
+        files: &Files,
+        dir: &Path,
+        owner: UserId,
+        ignore: Vec<String>,
+        flush_delay: Duration,
+    ) -> AppResult<ProjectId> {
+        let root = tokio::task::spawn_blocking({
+            let dir = dir.to_owned();
+            move || Root::open(&dir)
+        })
+        .await
+        .internal()?
+        .map_err(|e| AppError::invalid("dir", format!("{}: {e}", dir.display())))?;
+        let root = Arc::new(root);
+        let key = root.path.to_string_lossy().into_owned();
+        let db = &files.tree.db;
+        let existing = project::Entity::find()
+            .filter(project::Column::DiskRoot.eq(key.as_str()))
+            .one(db)
+            .await
+            .internal()?;
+        let project = match existing {
+            // Already mirrored by this server: nothing more to do.
+            Some(p) if self.is_bound(ProjectId(p.id)) => return Ok(ProjectId(p.id)),
+            Some(p) => ProjectId(p.id),
+            None => {
+                let name = root
+                    .path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or("project")
+                    .chars()
+                    .take(64)
+                    .collect::<String>();
+                let created = files.projects.create(owner, &name).await?;
+                project::ActiveModel {
+                    id: Set(created.id.0),
+                    disk_root: Set(Some(key.clone())),
+                    ..Default::default()
+                }
+                .update(db)
+                .await
+                .internal()?;
+                created.id
+            }
+        };
+        let (tx, rx) = mpsc::channel(64);
+        let wake = Arc::new(Notify::new());
+        crate::lock::lock(&self.inner.dirty).insert(project, (HashSet::new(), wake.clone()));
+        let mut task = Bound {
+            project,
+            owner,
+            root,
+            ignore,
+            files: files.clone(),
+            disks: self.clone(),
+            mirror: Mirror::default(),
+        };
+        // Disk wins at start: whatever changed while the server was down is taken in.
+        task.reconcile("").await;
+        task.sync_from_tree().await;
+        let watcher = task.watch(tx.clone())?;
+        crate::lock::lock(&self.inner.projects).insert(project, tx);
+        tokio::spawn(task.run(rx, wake, watcher, flush_delay));
+        tracing::info!(project = project.0, dir = %key, "mirroring directory");
+        Ok(project)
+    }
+}
+
+pub(super) struct Bound {
+    project: ProjectId,
+    owner: UserId,
+    root: Arc<Root>,
+    ignore: Vec<String>,
+    files: Files,
+    disks: Disks,
+    mirror: Mirror,
+}
+
+/// Binds the `--dir` directories at start-up.
+pub async fn bind_configured(
+    disks: &Disks,
+    files: &Files,
+    args: &super::Args,
+) -> crate::error::Result<()> {
+    if args.dirs.is_empty() {
+        return Ok(());
+    }
+    let db = &files.tree.db;
+    let owner = match &args.dir_owner {
+        Some(name) => {
+            user::Entity::find()
+                .filter(user::Column::Name.eq(name.as_str()))
+                .one(db)
+                .await?
+        }
+        None => {
+            user::Entity::find()
+                .order_by_asc(user::Column::Id)
+                .one(db)
+                .await?
+        }
+    };
+    let Some(owner) = owner else {
+        return Err(crate::error::ServerError::Usage(
+            "--dir needs an account to own the project: sign up first (or `tandem user add NAME`), \
+             then start again (with --dir-owner NAME to pick the owner)"
+                .into(),
+        ));
+    };
+    for dir in &args.dirs {
+        disks
+            .bind(
+                files,
+                dir,
+                UserId(owner.id),
+                args.dir_ignore.clone(),
+                Duration::from_millis(args.dir_flush_ms),
+            )
+            .await
+            .map_err(|e| {
+                crate::error::ServerError::Usage(format!("--dir {}: {e}", dir.display()))
+            })?;
+    }
+    Ok(())
+}
