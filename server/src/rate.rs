@@ -8,6 +8,7 @@ use app::types::UserId;
 use governor::{
     Quota, RateLimiter,
     clock::{Clock, DefaultClock},
+    middleware::NoOpMiddleware,
     state::{InMemoryState, NotKeyed, keyed::DefaultKeyedStateStore},
 };
 
@@ -20,7 +21,9 @@ fn at_least_one(n: u32) -> NonZeroU32 {
 
 /// `per_sec` messages per second, with bursts of twice that: one connection's allowance.
 #[derive(Debug)]
-pub struct PerSecond<C: Clock = DefaultClock>(RateLimiter<NotKeyed, InMemoryState, C>);
+pub struct PerSecond<C: Clock = DefaultClock>(
+    RateLimiter<NotKeyed, InMemoryState, C, NoOpMiddleware<C::Instant>>,
+);
 
 impl PerSecond {
     pub fn new(per_sec: u32) -> Self {
@@ -43,7 +46,9 @@ impl<C: Clock> PerSecond<C> {
 /// A minute's allowance per user, refilled continuously, so a burst is allowed and a flood is
 /// not.
 #[derive(Debug)]
-pub struct PerMinute<C: Clock = DefaultClock>(RateLimiter<UserId, DefaultKeyedStateStore<UserId>, C>);
+pub struct PerMinute<C: Clock = DefaultClock>(
+    RateLimiter<UserId, DefaultKeyedStateStore<UserId>, C, NoOpMiddleware<C::Instant>>,
+);
 
 impl PerMinute {
     pub fn new(per_minute: u32) -> Self {
@@ -84,7 +89,11 @@ mod tests {
     fn a_connection_bursts_twice_its_rate_then_refills() {
         let clock = FakeRelativeClock::default();
         let r = PerSecond::with_clock(10, clock.clone());
-        assert_eq!((0..30).filter(|_| r.allow()).count(), 20, "burst of twice the rate");
+        assert_eq!(
+            (0..30).filter(|_| r.allow()).count(),
+            20,
+            "burst of twice the rate"
+        );
         clock.advance(Duration::from_millis(500));
         assert_eq!((0..30).filter(|_| r.allow()).count(), 5);
     }

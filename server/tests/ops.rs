@@ -167,11 +167,7 @@ async fn the_binary_serves_its_embedded_site_from_any_folder() {
         ("/monaco/vs/loader.js", "text/javascript"),
         ("/favicon.svg", "image/svg+xml"),
     ] {
-        let res = http
-            .get(format!("{base}{path}"))
-            .send()
-            .await
-            .expect("get");
+        let res = http.get(format!("{base}{path}")).send().await.expect("get");
         assert_eq!(res.status(), StatusCode::OK, "{path}");
         let etag = res.headers()["etag"].clone();
         assert!(

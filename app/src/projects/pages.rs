@@ -84,7 +84,7 @@ pub(crate) fn ProjectSettings() -> impl IntoView {
                         <p><a href=format!("/p/{pid}")>"← Back to the editor"</a></p>
                         <h1>{format!("Settings · {}", ws.project.name)}</h1>
 
-                        <NameSection pid=pid name=name may_rename=my_role >= Role::Editor rename=rename/>
+                        <NameSection pid=pid name=name may_rename={my_role >= Role::Editor} rename=rename/>
                         <MembersSection pid=pid me=me is_owner=is_owner members=ws.members set_role=set_role
                             remove=remove leaving=leaving/>
                         {is_owner.then(|| view! {
@@ -258,7 +258,11 @@ fn InviteLinksSection(
 
 /// Deleting the project, confirmed by typing its name (owners).
 #[component]
-fn DeleteSection(pid: ProjectId, name: String, delete: ServerAction<DeleteProject>) -> impl IntoView {
+fn DeleteSection(
+    pid: ProjectId,
+    name: String,
+    delete: ServerAction<DeleteProject>,
+) -> impl IntoView {
     view! {
         <section class="card danger">
             <h2>"Delete project"</h2>

@@ -5,7 +5,7 @@
 //! [`Subscription`] with a bounded outbound queue, so tests drive it over in-memory channels.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::HashMap,
     sync::{
         Arc, Mutex,
         atomic::{AtomicI64, AtomicU64, Ordering},
@@ -14,25 +14,19 @@ use std::{
 };
 
 use bytes::Bytes;
-use tokio::{
-    sync::{broadcast, mpsc, oneshot},
-    time::{Instant, sleep_until},
-};
-use yrs::{
-    ClientID,
-    sync::{Message, SyncMessage},
-};
+use tokio::sync::{mpsc, oneshot};
+use yrs::sync::Message;
 
 mod owner;
 
-use owner::{Owner, Subscriber};
+use owner::Owner;
 
 use crate::{
     DocId,
-    bus::{Bus, BusMessage, NodeId},
-    doc::{DocError, LiveDoc},
+    bus::{Bus, NodeId},
+    doc::LiveDoc,
     protocol::{self, ProtocolError},
-    store::{DocStore, StoreError},
+    store::DocStore,
 };
 
 #[derive(Debug, Clone)]

@@ -5,16 +5,13 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicI64, AtomicU64, Ordering},
-    },
+    sync::{Arc, atomic::Ordering},
     time::Duration,
 };
 
 use bytes::Bytes;
 use tokio::{
-    sync::{broadcast, mpsc, oneshot},
+    sync::{broadcast, mpsc},
     time::{Instant, sleep_until},
 };
 use yrs::{
@@ -24,13 +21,13 @@ use yrs::{
 
 use crate::{
     DocId,
-    bus::{Bus, BusMessage, NodeId},
+    bus::BusMessage,
     doc::{DocError, LiveDoc},
-    protocol::{self, ProtocolError},
-    store::{DocStore, StoreError},
+    protocol::{self},
+    store::StoreError,
 };
 
-use super::{Access, Command, ConnId, EngineError, Outbound, Shared, Stats};
+use super::{Access, Command, ConnId, Outbound, Shared};
 
 pub(super) struct Subscriber {
     access: Access,

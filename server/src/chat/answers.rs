@@ -1,27 +1,18 @@
 //! The assistant's side of the chat: asking (question and answer rows in one transaction),
 //! the prompt with the asker's file as context, and the task that streams an answer in.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-    time::Instant,
-};
+use std::sync::{Arc, Mutex};
 
 use app::{
     AppError, AppResult,
-    chat::{
-        AiInfo, AiRequest, AiState, AiTask, AskReply, ChatMessage, HistoryPage, MAX_CLIENT_ID,
-        MAX_SELECTION_CHARS, MessageKind, PAGE_SIZE, ssr::ChatService,
-    },
+    chat::{AiRequest, AiState, AiTask, AskReply, ChatMessage, MAX_SELECTION_CHARS},
     live::events::ServerEvent,
-    projects::ssr::Projects,
-    types::{ProjectId, Role, UserId, UserInfo},
+    types::{ProjectId, Role, UserInfo},
 };
-use async_trait::async_trait;
 use collab::DocId;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, SqlErr, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
+    TransactionTrait,
 };
 use tokio::sync::oneshot;
 
@@ -30,23 +21,17 @@ use super::ai::{
     prompt::{FileContext, Recent},
 };
 
-use crate::{
-    db::{
-        entities::{chat_message as row, user},
-        now,
-    },
-    editor::Editor,
-    error::{Internal, ServerError},
-    live::Hub,
-};
+use crate::{db::entities::chat_message as row, error::Internal};
 
-use super::{Chat, KIND_AI, KIND_USER, RECENT_MESSAGES, check_client_id};
+use super::{
+    Chat, KIND_AI, KIND_USER, NO_PROVIDER, RECENT_MESSAGES, ai, check_client_id, queries::state_str,
+};
 use crate::lock::lock;
 
 pub(super) struct Answer {
-    stop: Option<oneshot::Sender<()>>,
+    pub(super) stop: Option<oneshot::Sender<()>>,
     /// The text so far, for history pages read mid-answer.
-    text: Arc<Mutex<String>>,
+    pub(super) text: Arc<Mutex<String>>,
 }
 
 /// The answer's idempotency key, derived from the question's (`:` never occurs in those).
@@ -69,7 +54,9 @@ impl Chat {
             .into_iter();
         match (both.next(), both.next()) {
             (Some(question), Some(answer)) => Ok(AskReply { question, answer }),
-            _ => Err(crate::error::bug("an asked question or its answer row did not render")),
+            _ => Err(crate::error::bug(
+                "an asked question or its answer row did not render",
+            )),
         }
     }
 
@@ -300,7 +287,13 @@ impl Chat {
         Ok(reply)
     }
 
-    pub(super) async fn stop_answer(&self, project: ProjectId, by: &UserInfo, role: Role, id: i64) -> AppResult<()> {
+    pub(super) async fn stop_answer(
+        &self,
+        project: ProjectId,
+        by: &UserInfo,
+        role: Role,
+        id: i64,
+    ) -> AppResult<()> {
         let r = self.find(project, id).await?;
         Self::may_control(&r, by, role)?;
         // Already finished: nothing to stop.

@@ -6,49 +6,41 @@
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
-    time::Instant,
 };
 
 use app::{
     AppError, AppResult,
     chat::{
-        AiInfo, AiRequest, AiState, AiTask, AskReply, ChatMessage, HistoryPage, MAX_CLIENT_ID,
-        MAX_SELECTION_CHARS, MessageKind, PAGE_SIZE, ssr::ChatService,
+        AiRequest, AiState, AskReply, ChatMessage, HistoryPage, MAX_CLIENT_ID, PAGE_SIZE,
+        ssr::ChatService,
     },
     live::events::ServerEvent,
     projects::ssr::Projects,
     types::{ProjectId, Role, UserId, UserInfo},
 };
 use async_trait::async_trait;
-use collab::DocId;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, SqlErr, TransactionTrait,
+    QuerySelect, Set, SqlErr,
 };
-use tokio::sync::oneshot;
 
 mod args;
 pub use args::Args;
 pub mod ai;
-pub mod render;
 mod answers;
 mod queries;
 
-use ai::{
-    PromptMessage,
-    prompt::{FileContext, Recent},
-};
+use answers::Answer;
+use queries::state_str;
+pub mod render;
 
 use crate::{
-    lock::lock,
-    rate::PerMinute,
-    db::{
-        entities::{chat_message as row, user},
-        now,
-    },
+    db::{entities::chat_message as row, now},
     editor::Editor,
     error::{Internal, ServerError},
     live::Hub,
+    lock::lock,
+    rate::PerMinute,
 };
 
 /// What the AI commands answer when the server has no provider.
@@ -105,7 +97,6 @@ fn check_client_id(id: &str) -> AppResult<()> {
         ))
     }
 }
-
 
 impl Chat {
     /// Answers cut off by a restart are marked failed, since nothing will finish them.
@@ -203,7 +194,6 @@ impl Chat {
             Err(AppError::Forbidden)
         }
     }
-
 }
 
 #[async_trait]

@@ -1,46 +1,25 @@
 //! The chat's reads and rows: finding messages, turning rows into what members see (with
 //! author names and mentions), and new rows.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-    time::Instant,
-};
+use std::collections::HashMap;
 
 use app::{
     AppError, AppResult,
-    chat::{
-        AiInfo, AiRequest, AiState, AiTask, AskReply, ChatMessage, HistoryPage, MAX_CLIENT_ID,
-        MAX_SELECTION_CHARS, MessageKind, PAGE_SIZE, ssr::ChatService,
-    },
-    live::events::ServerEvent,
-    projects::ssr::Projects,
-    types::{ProjectId, Role, UserId, UserInfo},
+    chat::{AiInfo, AiState, ChatMessage, MessageKind},
+    types::{ProjectId, UserId, UserInfo},
 };
-use async_trait::async_trait;
-use collab::DocId;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, SqlErr, TransactionTrait,
-};
-use tokio::sync::oneshot;
-
-use super::ai::{
-    PromptMessage,
-    prompt::{FileContext, Recent},
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use crate::{
     db::{
         entities::{chat_message as row, user},
         now,
     },
-    editor::Editor,
-    error::{Internal, ServerError},
-    live::Hub,
+    error::Internal,
 };
 
-use super::{Chat, KIND_AI, KIND_USER, render};
+use super::{Chat, KIND_AI, render};
+use crate::lock::lock;
 
 pub(super) fn state_str(s: AiState) -> &'static str {
     match s {

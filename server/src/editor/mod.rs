@@ -139,7 +139,8 @@ impl Editor {
             (Some(row), _) => (row.id, ProjectId(row.project_id)),
             (None, DocRef::Id(_)) => return Err(AppError::NotFound("Document".into())),
             (None, DocRef::Name(name)) => {
-                let project = project.ok_or_else(|| crate::error::bug("a named document without its project"))?;
+                let project = project
+                    .ok_or_else(|| crate::error::bug("a named document without its project"))?;
                 let role = projects
                     .role_of(project, user)
                     .await?
@@ -226,7 +227,9 @@ impl Editor {
                     .await
                     .internal()?
                     .map(|d| d.id)
-                    .ok_or_else(|| crate::error::bug("a named document lost its unique-name race and vanished"))
+                    .ok_or_else(|| {
+                        crate::error::bug("a named document lost its unique-name race and vanished")
+                    })
             }
             Err(e) => Err(crate::error::ServerError::from(e).into()),
         }

@@ -31,11 +31,7 @@ use super::{
     text::{initial_state, text_of},
     tree::{NewEntry, snapshot},
 };
-use crate::{
-    auth::Membership,
-    db::entities::file_blob,
-    error::Internal,
-};
+use crate::{auth::Membership, db::entities::file_blob, error::Internal};
 
 /// Limits on an uploaded zip.
 #[derive(Debug, Clone, Copy)]

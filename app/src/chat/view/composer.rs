@@ -1,24 +1,11 @@
 //! The chat composer.
 
-use leptos::{ev, html, prelude::*, task::spawn_local};
+use leptos::{ev, prelude::*};
 
-use crate::chat::{
-    AiContext, AiRequest, AiState, AiTask, ChatMessage, MessageKind, ask_ai, chat_history,
-    commands::{self, Command},
-    delete_message, edit_message,
-    model::{ChatModel, Pending, Streams, Typing, client_id},
-    regenerate_ai, send_message, stop_ai,
-};
-use crate::{
-    browser::{now_ms, storage},
-    editor::OpenDocs,
-    error::AppError,
-    files::Files,
-    live::events::ServerEvent,
-    types::{ProjectId, Role, UserInfo},
-};
+use crate::chat::{MessageKind, edit_message};
+use crate::{browser::now_ms, editor::OpenDocs, files::Files};
 
-use super::{ChatState, EDGE_PX, TYPING_EVERY_MS, initial, time_label};
+use super::{ChatState, TYPING_EVERY_MS};
 
 /// The composer: Enter sends, Up edits your last message, Escape cancels; slash commands and
 /// Ask AI go to the assistant; typing is announced at most every [`TYPING_EVERY_MS`].

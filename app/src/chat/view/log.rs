@@ -1,24 +1,15 @@
 //! The chat log and its messages.
 
-use leptos::{ev, html, prelude::*, task::spawn_local};
+use leptos::{ev, html, prelude::*};
 
 use crate::chat::{
-    AiContext, AiRequest, AiState, AiTask, ChatMessage, MessageKind, ask_ai, chat_history,
-    commands::{self, Command},
-    delete_message, edit_message,
-    model::{ChatModel, Pending, Streams, Typing, client_id},
-    regenerate_ai, send_message, stop_ai,
+    AiState, ChatMessage, MessageKind, delete_message,
+    model::{ChatModel, Pending},
+    regenerate_ai, stop_ai,
 };
-use crate::{
-    browser::{now_ms, storage},
-    editor::OpenDocs,
-    error::AppError,
-    files::Files,
-    live::events::ServerEvent,
-    types::{ProjectId, Role, UserInfo},
-};
+use crate::{editor::OpenDocs, files::Files};
 
-use super::{ChatState, EDGE_PX, TYPING_EVERY_MS, initial, time_label};
+use super::{ChatState, EDGE_PX, initial, time_label};
 
 /// The message log: a sliding window over the history that keeps the reader's place, older
 /// pages on scrolling up, and the Copy / Insert buttons of code blocks.
@@ -96,7 +87,7 @@ pub(super) fn ChatLog(
             }
         }
         #[cfg(not(feature = "hydrate"))]
-        let _ = ev;
+        let _ = (ev, docs);
     };
 
     let window = Memo::new(move |_| model.with(ChatModel::window));

@@ -3,7 +3,7 @@
 //! streaming answers. Message HTML comes sanitised from the server; everything else a user
 //! wrote (names, streaming text, pending sends) is set as text.
 
-use leptos::{ev, html, prelude::*, task::spawn_local};
+use leptos::{prelude::*, task::spawn_local};
 
 mod composer;
 mod log;
@@ -12,11 +12,10 @@ use composer::Composer;
 use log::ChatLog;
 
 use super::{
-    AiContext, AiRequest, AiState, AiTask, ChatMessage, MessageKind, ask_ai, chat_history,
+    AiContext, AiRequest, AiTask, ChatMessage, MessageKind, ask_ai, chat_history,
     commands::{self, Command},
-    delete_message, edit_message,
     model::{ChatModel, Pending, Streams, Typing, client_id},
-    regenerate_ai, send_message, stop_ai,
+    send_message,
 };
 use crate::{
     browser::{now_ms, storage},

@@ -2,6 +2,10 @@
 //! in it, an undo manager that only tracks this tab's edits, and the Monaco editor showing it.
 //! Transactions never call into Monaco: observers collect what changed, and `flush` hands it to
 //! Monaco and the socket once the transaction is over.
+//!
+//! Longer than the ~600 lines the code aims for, on purpose: it is one state machine (the
+//! session's cells and the handlers that keep them consistent with each other); cut by concern,
+//! every part would need most of the others' fields.
 
 use std::{
     cell::{Cell, RefCell},

@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use leptos::{ev, prelude::*, task::spawn_local};
+use leptos::{prelude::*, task::spawn_local};
 
 mod menu;
 mod search;
@@ -16,18 +16,10 @@ pub use search::QuickOpen;
 pub use tabs::{EditorTabs, human_size};
 pub use tree::FileTree;
 
-use super::{
-    FileEntry, FileKind, MAX_TEXT_BYTES, SearchQuery, SearchResults, create_entry, duplicate_entry,
-    empty_trash, fuzzy, list_files, move_entry, names, rename_entry, restore_entry, search_files,
-    trash_entry,
-    tree::{Row, TreeModel},
-};
+use super::{FileEntry, FileKind, list_files, move_entry, trash_entry, tree::TreeModel};
 use crate::{
-    browser::{on_window, storage},
-    editor::{
-        DocView, FileDoc, LiveSignals, OpenDocs, Reveal, lang::icon_for, presence::color_index,
-        status::Save,
-    },
+    browser::storage,
+    editor::{LiveSignals, Reveal, status::Save},
     live::{
         events::{ServerEvent, Viewer},
         status::Link,

@@ -1,33 +1,10 @@
 //! Content search over the project, and quick open (Ctrl+P).
 
-use std::collections::HashSet;
-
 use leptos::{ev, prelude::*, task::spawn_local};
 
-use crate::files::{
-    FileEntry, FileKind, MAX_TEXT_BYTES, SearchQuery, SearchResults, create_entry, duplicate_entry,
-    empty_trash, fuzzy, list_files, move_entry, names, rename_entry, restore_entry, search_files,
-    trash_entry,
-    tree::{Row, TreeModel},
-};
-use crate::{
-    browser::{on_window, storage},
-    editor::{
-        DocView, FileDoc, LiveSignals, OpenDocs, Reveal, lang::icon_for, presence::color_index,
-        status::Save,
-    },
-    live::{
-        events::{ServerEvent, Viewer},
-        status::Link,
-    },
-    types::{ProjectId, UserInfo},
-};
-use super::{
-    Files, OpenTab, OpenTabs,
-    menu::{ContextMenu, Trash},
-    search::SearchPanel,
-    tree::{Creating, PaneMode},
-};
+use super::Files;
+use crate::files::{SearchQuery, SearchResults, fuzzy, search_files};
+use crate::{browser::on_window, editor::Reveal};
 
 /// Content search over the project, results grouped by file.
 #[component]

@@ -1,32 +1,12 @@
 //! The editor tabs and the open documents under them; binary files get a download page.
 
-use std::collections::HashSet;
+use leptos::{ev, prelude::*};
 
-use leptos::{ev, prelude::*, task::spawn_local};
-
-use crate::files::{
-    FileEntry, FileKind, MAX_TEXT_BYTES, SearchQuery, SearchResults, create_entry, duplicate_entry,
-    empty_trash, fuzzy, list_files, move_entry, names, rename_entry, restore_entry, search_files,
-    trash_entry,
-    tree::{Row, TreeModel},
-};
+use super::Files;
+use crate::files::{FileEntry, FileKind, MAX_TEXT_BYTES};
 use crate::{
-    browser::{on_window, storage},
-    editor::{
-        DocView, FileDoc, LiveSignals, OpenDocs, Reveal, lang::icon_for, presence::color_index,
-        status::Save,
-    },
-    live::{
-        events::{ServerEvent, Viewer},
-        status::Link,
-    },
-    types::{ProjectId, UserInfo},
-};
-use super::{
-    Files, OpenTab, OpenTabs,
-    menu::{ContextMenu, Trash},
-    search::SearchPanel,
-    tree::{Creating, PaneMode},
+    editor::{DocView, FileDoc, OpenDocs, lang::icon_for, status::Save},
+    types::UserInfo,
 };
 
 /// The tab strip and the open documents under it.

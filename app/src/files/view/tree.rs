@@ -4,29 +4,15 @@ use std::collections::HashSet;
 
 use leptos::{ev, prelude::*, task::spawn_local};
 
-use crate::files::{
-    FileEntry, FileKind, MAX_TEXT_BYTES, SearchQuery, SearchResults, create_entry, duplicate_entry,
-    empty_trash, fuzzy, list_files, move_entry, names, rename_entry, restore_entry, search_files,
-    trash_entry,
-    tree::{Row, TreeModel},
-};
-use crate::{
-    browser::{on_window, storage},
-    editor::{
-        DocView, FileDoc, LiveSignals, OpenDocs, Reveal, lang::icon_for, presence::color_index,
-        status::Save,
-    },
-    live::{
-        events::{ServerEvent, Viewer},
-        status::Link,
-    },
-    types::{ProjectId, UserInfo},
-};
 use super::{
-    Files, OpenTab, OpenTabs,
+    Files,
     menu::{ContextMenu, Trash},
     search::SearchPanel,
-    tree::{Creating, PaneMode},
+};
+use crate::files::{FileKind, create_entry, names, rename_entry, tree::Row};
+use crate::{
+    browser::on_window,
+    editor::{lang::icon_for, presence::color_index},
 };
 
 /// Height of one tree row in pixels (the CSS uses the same).
@@ -309,8 +295,7 @@ fn tree_key(
             if let Some(r) = pos.and_then(|p| all.get(p)) {
                 if r.kind == FileKind::Folder && r.expanded {
                     files.toggle(r.id);
-                } else if let Some(parent) =
-                    files.tree.with_untracked(|t| t.get(r.id)?.parent)
+                } else if let Some(parent) = files.tree.with_untracked(|t| t.get(r.id)?.parent)
                     && let Some(i) = all.iter().position(|x| x.id == parent)
                 {
                     select(i);
@@ -456,7 +441,12 @@ pub(super) fn TreeRow(
 }
 
 #[component]
-pub(super) fn RenameInput(files: Files, id: i64, name: String, renaming: RwSignal<Option<i64>>) -> AnyView {
+pub(super) fn RenameInput(
+    files: Files,
+    id: i64,
+    name: String,
+    renaming: RwSignal<Option<i64>>,
+) -> AnyView {
     let view = {
         let value = RwSignal::new(name.clone());
         let input = NodeRef::<leptos::html::Input>::new();

@@ -6,17 +6,15 @@
 //! and the extra crate (with sea-schema) costs build minutes on every cold CI run.
 
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, DeriveIden, EntityTrait, QueryOrder, Set,
-    Statement, TransactionTrait,
-    sea_query::{
-        ColumnDef, ForeignKey, ForeignKeyAction, Index, IndexCreateStatement, Table,
-        TableCreateStatement,
-    },
+    ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryOrder, Set, Statement,
+    TransactionTrait,
+    sea_query::{ColumnDef, ForeignKey, ForeignKeyAction, Table},
 };
 
 use crate::{db::now, error::Result};
 
 mod idents;
+use idents::SchemaMigrations;
 mod v1_accounts;
 mod v2_documents;
 mod v3_files;

@@ -3,7 +3,7 @@
 
 use sea_orm::{
     DbBackend, Statement,
-    sea_query::{ColumnDef, Index, IndexCreateStatement, Table, TableCreateStatement},
+    sea_query::{ColumnDef, Index, Table},
 };
 
 use super::{fk, id_col, idents::*};

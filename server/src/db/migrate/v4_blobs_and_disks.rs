@@ -3,10 +3,10 @@
 
 use sea_orm::{
     DbBackend, Statement,
-    sea_query::{ColumnDef, Index, IndexCreateStatement, Table, TableCreateStatement},
+    sea_query::{ColumnDef, Table},
 };
 
-use super::{fk, id_col, idents::*};
+use super::{fk, idents::*};
 
 pub(super) fn steps(backend: DbBackend) -> Vec<Statement> {
     vec![

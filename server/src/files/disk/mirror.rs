@@ -2,36 +2,29 @@
 //! documents, replaying tree changes on disk, and writing edited documents back.
 
 use std::{
-    collections::{HashMap, HashSet, hash_map::DefaultHasher},
-    hash::{Hash, Hasher},
-    io::{self, Write},
-    path::{Component, Path, PathBuf},
-    sync::{Arc, Mutex},
+    collections::HashMap,
+    io,
+    path::{Path, PathBuf},
+    sync::Arc,
     time::Duration,
 };
 
-use app::{
-    AppError, AppResult,
-    files::{FileKind, names},
-    types::{ProjectId, UserId},
-};
-use cap_std::fs::{Dir, OpenOptions};
+use app::{AppError, AppResult, files::FileKind};
 use collab::DocId;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use tokio::sync::{Notify, mpsc};
 
+use crate::db::entities::file_blob;
 use crate::files::{
-    Files,
     archive::{Unpacked, as_text},
     text::{diff_update, text_of},
     tree::snapshot,
 };
-use crate::{
-    db::entities::{file_blob, project, user},
-    error::Internal,
-};
 
-use super::{Bound, Disks, MAX_DISK_FILE, SETTLE, SETTLE_MAX, Work, mirror::Mirror, root::{DiskError, Root, relative}, scan::{Scan, hash, is_temp, scan}};
+use super::{
+    Bound, SETTLE, SETTLE_MAX, Work,
+    scan::{Scan, hash, is_temp, scan},
+};
 
 /// The mirror's view of the disk: what it last saw or wrote, by tree entry.
 #[derive(Default)]

@@ -15,20 +15,16 @@
 //! edit.
 
 use std::{
-    collections::{HashMap, HashSet, hash_map::DefaultHasher},
-    hash::{Hash, Hasher},
-    io::{self, Write},
-    path::{Component, Path, PathBuf},
+    collections::{HashMap, HashSet},
+    path::{Path, PathBuf},
     sync::{Arc, Mutex},
     time::Duration,
 };
 
 use app::{
     AppError, AppResult,
-    files::{FileKind, names},
     types::{ProjectId, UserId},
 };
-use cap_std::fs::{Dir, OpenOptions};
 use collab::DocId;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use tokio::sync::{Notify, mpsc};
@@ -37,18 +33,13 @@ mod mirror;
 mod root;
 mod scan;
 
+use mirror::Mirror;
 pub use root::{DiskError, Root, relative};
 pub use scan::{Scan, scan};
-use mirror::Mirror;
 
-use super::{
-    Files,
-    archive::{Unpacked, as_text},
-    text::{diff_update, text_of},
-    tree::snapshot,
-};
+use super::Files;
 use crate::{
-    db::entities::{file_blob, project, user},
+    db::entities::{project, user},
     error::Internal,
 };
 
@@ -102,7 +93,10 @@ impl Disks {
 
     /// The engine's change hook: cheap, never blocks.
     pub fn doc_changed(&self, doc: DocId) {
-        let Some(project) = crate::lock::lock(&self.inner.docs).get(&(doc.0 as i64)).copied() else {
+        let Some(project) = crate::lock::lock(&self.inner.docs)
+            .get(&(doc.0 as i64))
+            .copied()
+        else {
             return;
         };
         if let Some((set, wake)) = crate::lock::lock(&self.inner.dirty).get_mut(&project) {

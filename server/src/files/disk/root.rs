@@ -2,36 +2,13 @@
 //! so no path can leave it; writes are atomic (temporary file, fsync, rename).
 
 use std::{
-    collections::{HashMap, HashSet, hash_map::DefaultHasher},
-    hash::{Hash, Hasher},
     io::{self, Write},
     path::{Component, Path, PathBuf},
-    sync::{Arc, Mutex},
-    time::Duration,
 };
 
-use app::{
-    AppError, AppResult,
-    files::{FileKind, names},
-    types::{ProjectId, UserId},
-};
 use cap_std::fs::{Dir, OpenOptions};
-use collab::DocId;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
-use tokio::sync::{Notify, mpsc};
 
-use crate::files::{
-    Files,
-    archive::{Unpacked, as_text},
-    text::{diff_update, text_of},
-    tree::snapshot,
-};
-use crate::{
-    db::entities::{file_blob, project, user},
-    error::Internal,
-};
-
-use super::{Bound, Disks, MAX_DISK_FILE, SETTLE, SETTLE_MAX, Work, mirror::Mirror, root::{DiskError, Root, relative}, scan::{Scan, hash, is_temp, scan}};
+use super::MAX_DISK_FILE;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DiskError {
@@ -66,7 +43,7 @@ pub fn relative(raw: &str) -> Result<PathBuf, DiskError> {
 /// The directory of one project, capability-style.
 pub struct Root {
     pub path: PathBuf,
-    dir: Dir,
+    pub(super) dir: Dir,
 }
 
 impl Root {
@@ -185,4 +162,3 @@ mod tests {
         }
     }
 }
-

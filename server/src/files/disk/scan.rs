@@ -4,34 +4,11 @@
 use std::{
     collections::{HashMap, HashSet, hash_map::DefaultHasher},
     hash::{Hash, Hasher},
-    io::{self, Write},
-    path::{Component, Path, PathBuf},
-    sync::{Arc, Mutex},
-    time::Duration,
 };
 
-use app::{
-    AppError, AppResult,
-    files::{FileKind, names},
-    types::{ProjectId, UserId},
-};
-use cap_std::fs::{Dir, OpenOptions};
-use collab::DocId;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
-use tokio::sync::{Notify, mpsc};
+use app::files::names;
 
-use crate::files::{
-    Files,
-    archive::{Unpacked, as_text},
-    text::{diff_update, text_of},
-    tree::snapshot,
-};
-use crate::{
-    db::entities::{file_blob, project, user},
-    error::Internal,
-};
-
-use super::{Bound, Disks, MAX_DISK_FILE, SETTLE, SETTLE_MAX, Work, mirror::Mirror, root::{DiskError, Root, relative}, scan::{Scan, hash, is_temp, scan}};
+use super::root::Root;
 
 /// What a scan found on disk.
 #[derive(Debug, Default)]
