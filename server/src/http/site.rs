@@ -2,7 +2,10 @@
 //! with `--features embed-site` (what `cargo xtask run` builds), so `tandem` runs from any
 //! folder as one file; otherwise, or with `--site-root`, read from a folder by Leptos's handler.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::HashMap,
+    sync::{Arc, OnceLock},
+};
 
 use axum::{
     body::Body,
@@ -15,7 +18,19 @@ use sha2::{Digest, Sha256};
 struct Asset {
     bytes: &'static [u8],
     mime: &'static str,
-    etag: HeaderValue,
+    /// Hashed when first asked for: hashing all of them at start-up would make the whole site
+    /// (17 MB, mostly Monaco files a browser never loads) resident in every server process.
+    etag: OnceLock<HeaderValue>,
+}
+
+impl Asset {
+    fn etag(&self) -> &HeaderValue {
+        self.etag.get_or_init(|| {
+            let digest = Sha256::digest(self.bytes);
+            let tag: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+            HeaderValue::from_str(&format!("\"{tag}\"")).unwrap_or(HeaderValue::from_static("\"\""))
+        })
+    }
 }
 
 /// The embedded files by URL path (`/pkg/tandem.js`). Empty when the site comes from disk.
@@ -25,8 +40,7 @@ pub struct Site {
 }
 
 impl Site {
-    /// Indexes `dir` once: a content type and a content hash (the ETag) per file, so answering
-    /// is a map lookup. Hashing the ~17 MB takes tens of milliseconds at start-up.
+    /// Indexes `dir` once, by path with a content type per file, so answering is a map lookup.
     pub fn embedded(dir: &'static Dir<'static>) -> Self {
         let mut assets = HashMap::new();
         let mut stack = vec![dir];
@@ -34,17 +48,12 @@ impl Site {
             stack.extend(dir.dirs());
             for file in dir.files() {
                 let path = file.path().to_string_lossy().replace('\\', "/");
-                let digest = Sha256::digest(file.contents());
-                let tag: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
-                let Ok(etag) = HeaderValue::from_str(&format!("\"{tag}\"")) else {
-                    continue;
-                };
                 assets.insert(
                     format!("/{path}"),
                     Asset {
                         bytes: file.contents(),
                         mime: mime_for(&path),
-                        etag,
+                        etag: OnceLock::new(),
                     },
                 );
             }
@@ -69,13 +78,13 @@ impl Site {
         let cache = HeaderValue::from_static("no-cache");
         if headers
             .get(header::IF_NONE_MATCH)
-            .is_some_and(|v| v == asset.etag)
+            .is_some_and(|v| v == asset.etag())
         {
             return Some(
                 (
                     StatusCode::NOT_MODIFIED,
                     [
-                        (header::ETAG, asset.etag.clone()),
+                        (header::ETAG, asset.etag().clone()),
                         (header::CACHE_CONTROL, cache),
                     ],
                 )
@@ -91,7 +100,7 @@ impl Site {
         let h = response.headers_mut();
         h.insert(header::CONTENT_TYPE, HeaderValue::from_static(asset.mime));
         h.insert(header::CONTENT_LENGTH, HeaderValue::from(asset.bytes.len()));
-        h.insert(header::ETAG, asset.etag.clone());
+        h.insert(header::ETAG, asset.etag().clone());
         h.insert(header::CACHE_CONTROL, cache);
         h.insert(
             header::X_CONTENT_TYPE_OPTIONS,
