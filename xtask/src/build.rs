@@ -7,12 +7,7 @@
 //! the server build instead of waiting for cargo's lock; on two cores the long single-threaded
 //! tails (LTO of the wasm, the server crate) then overlap.
 
-use std::{
-    fs,
-    path::Path,
-    process::{Child, Stdio},
-    time::Instant,
-};
+use std::{fs, path::Path, process::Stdio, time::Instant};
 
 use crate::{Ctx, Result, tools};
 
@@ -33,21 +28,21 @@ const WASM_FEATURES: [&str; 6] = [
 /// share one compiled library.
 pub(crate) const SERVER_FEATURES: &str = "server/embed-site";
 
-/// A cargo run in the background with its output kept in a log, printed when it ends (two
-/// builds writing to one terminal at once would be unreadable).
+/// Cargo runs in the background, one after another, with their output kept in a log that is
+/// printed when they end (two builds writing to one terminal at once would be unreadable).
 pub(crate) struct Background {
     title: String,
-    child: Child,
+    runs: std::thread::JoinHandle<Result>,
     log: std::path::PathBuf,
     started: Instant,
 }
 
 impl Background {
-    pub(crate) fn wait(mut self) -> Result {
-        let status = self
-            .child
-            .wait()
-            .map_err(|e| format!("{}: {e}", self.title))?;
+    pub(crate) fn wait(self) -> Result {
+        let result = self
+            .runs
+            .join()
+            .unwrap_or_else(|_| Err("the background build thread panicked".into()));
         let log = fs::read_to_string(&self.log).unwrap_or_default();
         println!("\n==> {} (ran in the background)\n{log}", self.title);
         println!(
@@ -55,11 +50,7 @@ impl Background {
             self.title,
             self.started.elapsed().as_secs_f64()
         );
-        if status.success() {
-            Ok(())
-        } else {
-            Err(format!("{} failed ({status})", self.title))
-        }
+        result.map_err(|e| format!("{} failed ({e})", self.title))
     }
 }
 
@@ -69,35 +60,41 @@ impl Ctx {
     }
 
     /// Starts the cargo runs `steps` one after another in the background, in the browser
-    /// build's target directory.
-    pub(crate) fn background(&self, title: &str, steps: Vec<Vec<&str>>) -> Result<Background> {
+    /// build's target directory; the first that fails stops the rest.
+    pub(crate) fn background(
+        &self,
+        title: &str,
+        steps: Vec<Vec<&'static str>>,
+    ) -> Result<Background> {
+        fs::create_dir_all(&self.target_dir).map_err(|e| e.to_string())?;
         let log = self
             .target_dir
             .join(format!("{}.log", title.replace(' ', "-")));
-        fs::create_dir_all(&self.target_dir).map_err(|e| e.to_string())?;
-        let script: Vec<String> = steps
-            .iter()
-            .map(|args| {
-                let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
-                format!("cargo {}", quoted.join(" "))
-            })
-            .collect();
         let out = fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
-        let err = out.try_clone().map_err(|e| e.to_string())?;
-        let child = self
-            .cmd("sh", &["-ec", &script.join(" && ")])
-            .env("CARGO_TARGET_DIR", self.wasm_target_dir())
-            .stdout(Stdio::from(out))
-            .stderr(Stdio::from(err))
-            .spawn()
-            .map_err(|e| format!("{title}: cannot start: {e}"))?;
+        let mut runs = Vec::new();
+        for args in &steps {
+            let mut c = self.cmd("cargo", args);
+            c.env("CARGO_TARGET_DIR", self.wasm_target_dir())
+                .stdout(Stdio::from(out.try_clone().map_err(|e| e.to_string())?))
+                .stderr(Stdio::from(out.try_clone().map_err(|e| e.to_string())?));
+            runs.push(c);
+        }
+        let runs = std::thread::spawn(move || {
+            for mut c in runs {
+                let status = c.status().map_err(|e| format!("cannot start cargo: {e}"))?;
+                if !status.success() {
+                    return Err(status.to_string());
+                }
+            }
+            Ok(())
+        });
         println!(
             "\n==> {title}: started in the background (log: {})",
             log.display()
         );
         Ok(Background {
             title: title.to_owned(),
-            child,
+            runs,
             log,
             started: Instant::now(),
         })

@@ -206,9 +206,12 @@ fn render_collab(stats: &collab::engine::Stats) -> String {
     out
 }
 
-pub async fn handler(State(state): State<super::AppState>) -> impl IntoResponse {
-    let mut body = state.metrics.render();
-    body.push_str(&render_collab(state.editor.engine.stats()));
+pub async fn handler(
+    State(metrics): State<Metrics>,
+    State(editor): State<crate::editor::Editor>,
+) -> impl IntoResponse {
+    let mut body = metrics.render();
+    body.push_str(&render_collab(editor.engine.stats()));
     (
         [(
             axum::http::header::CONTENT_TYPE,
