@@ -173,7 +173,17 @@ impl Ctx {
     /// embeds the site, is linked last.
     pub(crate) fn build_release(&self) -> Result {
         let wasm = self.background("build wasm", vec![self.wasm_build_args()])?;
-        let lib = self.step(
+        let lib = self.build_library();
+        wasm.wait()?;
+        lib?;
+        self.assemble_site()?;
+        self.build_binary()
+    }
+
+    /// The server library and everything it depends on, with the release binary's features
+    /// (so that the tests reuse it).
+    pub(crate) fn build_library(&self) -> Result {
+        self.step(
             "build server library",
             "cargo",
             &[
@@ -185,11 +195,7 @@ impl Ctx {
                 "--features",
                 SERVER_FEATURES,
             ],
-        );
-        wasm.wait()?;
-        lib?;
-        self.assemble_site()?;
-        self.build_binary()
+        )
     }
 
     /// The binary alone (the library and the site already built).

@@ -207,21 +207,7 @@ fn test() -> Result {
                 &["--all-targets", "--", "-D", "warnings"],
             ),
         )
-        .and_then(|()| {
-            ctx.step(
-                "build server library",
-                "cargo",
-                &[
-                    "build",
-                    "--release",
-                    "-p",
-                    "server",
-                    "--lib",
-                    "--features",
-                    build::SERVER_FEATURES,
-                ],
-            )
-        });
+        .and_then(|()| ctx.build_library());
     let wasm = wasm.wait();
     server?;
     wasm?;
