@@ -24,32 +24,32 @@ fn init_tracing(config: &Config) {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
+/// Resolves on SIGINT or SIGTERM. The handlers are installed here, before the server says it
+/// is listening: a supervisor (or test) that signals right after that line must get a graceful
+/// stop, not the default action of a signal nobody handles yet.
+#[cfg(unix)]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
+        }
+        tracing::info!("shutdown signal received; finishing in-flight requests");
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
         if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for SIGINT");
+            tracing::error!(error = %e, "cannot listen for Ctrl+C");
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutdown signal received; finishing in-flight requests");
+        tracing::info!("shutdown signal received; finishing in-flight requests");
+    })
 }
 
 async fn run(cli: Cli) -> server::error::Result<()> {
@@ -67,6 +67,7 @@ async fn run(cli: Cli) -> server::error::Result<()> {
             if !state.site.is_embedded() && embed {
                 tracing::info!(site = %state.config.site_dir().display(), "serving the site from a folder");
             }
+            let shutdown = shutdown_signal()?;
             let addr = listener.local_addr()?;
             // One line on stdout for whoever started us on port 0 (tests, `cargo xtask`).
             // `writeln!`, not `println!`: a parent that stopped reading must not make us panic.
@@ -76,7 +77,7 @@ async fn run(cli: Cli) -> server::error::Result<()> {
                 database = server::db::migrate::backend_name(&state.db),
                 "Tandem is listening"
             );
-            server::serve(state, listener, shutdown_signal()).await?;
+            server::serve(state, listener, shutdown).await?;
             tracing::info!("stopped");
             Ok(())
         }
