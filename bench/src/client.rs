@@ -1,10 +1,12 @@
 //! A lean y-websocket client for load: it completes the sync handshake, then either just
 //! receives (timing each update it gets) or also writes single-character updates at a rate.
+//! The protocol is the shared test client's (`collab::testing`); what is lean here is that
+//! received updates are timed, not applied, so a thousand clients cost the bench little.
 
 use std::{collections::HashMap, sync::Arc, time::Instant};
 
 use bytes::Bytes;
-use collab::protocol;
+use collab::{protocol, testing::SyncClient};
 use futures_util::{
     SinkExt, StreamExt,
     stream::{SplitSink, SplitStream},
@@ -14,9 +16,8 @@ use tokio_tungstenite::{
     MaybeTlsStream, WebSocketStream, connect_async_with_config, tungstenite::Message,
 };
 use yrs::{
-    ClientID, Doc, GetString, ReadTxn, StateVector, Text, Transact, Update,
+    ClientID,
     sync::{AwarenessUpdate, awareness::AwarenessUpdateEntry},
-    updates::decoder::Decode,
 };
 
 use crate::{SentAt, key};
@@ -26,8 +27,13 @@ type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 pub(crate) struct Client {
     pub(crate) sink: SplitSink<Ws, Message>,
     pub(crate) stream: SplitStream<Ws>,
-    /// The server's sync step 2 (the document so far), kept for clients that want the text.
-    pub(crate) initial: Vec<u8>,
+    /// The document as the handshake brought it; writers append to it.
+    pub(crate) sync: SyncClient,
+    /// When the server's step 2 (the document so far) arrived, before it was applied: the
+    /// cold-load time is the server's, not this client's decoding.
+    pub(crate) synced_at: Instant,
+    /// Its size in bytes.
+    pub(crate) initial_bytes: usize,
 }
 
 pub(crate) struct Report {
@@ -44,34 +50,29 @@ impl Client {
         // TCP_NODELAY, as a browser sets it: small frames must not wait for Nagle.
         let (ws, _) = connect_async_with_config(url, None, true).await?;
         let (mut sink, mut stream) = ws.split();
-        sink.send(Message::Binary(
-            protocol::sync_step1(StateVector::default()),
-        ))
-        .await?;
-        let mut initial = Vec::new();
+        let mut sync = SyncClient::new();
+        sink.send(Message::Binary(sync.hello())).await?;
         // Answer the server's step 1 (we have nothing it lacks) and wait for its step 2.
+        let mut synced_at = Instant::now();
+        let mut initial_bytes = 0;
         while let Some(msg) = stream.next().await {
             let Message::Binary(b) = msg? else { continue };
-            match (b.first(), b.get(1)) {
-                (Some(0), Some(0)) => {
-                    sink.send(Message::Binary(protocol::sync_step2(vec![0, 0])))
-                        .await?
-                }
-                (Some(0), Some(1)) => {
-                    if let Ok(yrs::sync::Message::Sync(yrs::sync::SyncMessage::SyncStep2(u))) =
-                        protocol::decode(&b)
-                    {
-                        initial = u;
-                    }
-                    break;
-                }
-                _ => {}
+            synced_at = Instant::now();
+            let got = sync.receive(&b)?;
+            if let Some(reply) = got.reply {
+                sink.send(Message::Binary(reply)).await?;
+            }
+            if got.applied {
+                initial_bytes = b.len();
+                break;
             }
         }
         Ok(Self {
             sink,
             stream,
-            initial,
+            sync,
+            synced_at,
+            initial_bytes,
         })
     }
 
@@ -94,12 +95,7 @@ impl Client {
 
     /// The document's text as this client received it at connect time.
     pub(crate) fn initial_text(&self) -> String {
-        let doc = Doc::new();
-        let text = doc.get_or_insert_text("content");
-        if let Ok(u) = Update::decode_v1(&self.initial) {
-            let _ = doc.transact_mut().apply_update(u);
-        }
-        text.get_string(&doc.transact())
+        self.sync.text()
     }
 
     pub(crate) async fn run(
@@ -108,8 +104,6 @@ impl Client {
         sent: SentAt,
         mut stop: watch::Receiver<bool>,
     ) -> Report {
-        let doc = Doc::new();
-        let text = doc.get_or_insert_text("content");
         let mut tick = tokio::time::interval(std::time::Duration::from_secs_f64(
             1.0 / rate.unwrap_or(1.0),
         ));
@@ -127,10 +121,7 @@ impl Client {
                 }
                 () = tokio::time::sleep_until(until.unwrap_or_else(tokio::time::Instant::now)), if until.is_some() => break,
                 _ = tick.tick(), if writing => {
-                    let before = doc.transact().state_vector();
-                    let len = text.len(&doc.transact());
-                    text.insert(&mut doc.transact_mut(), len, "x");
-                    let msg: Bytes = protocol::update(doc.transact().encode_state_as_update_v1(&before));
+                    let msg: Bytes = self.sync.append("x");
                     if let Ok(mut m) = sent.lock() {
                         m.insert(key(&msg), Instant::now());
                     }

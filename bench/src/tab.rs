@@ -6,7 +6,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use collab::{Channel, DocId, Frame, protocol};
+use collab::{Channel, DocId, Frame, testing::SyncClient};
 use futures_util::{SinkExt, StreamExt};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -16,7 +16,6 @@ use tokio_tungstenite::{
     connect_async_with_config,
     tungstenite::{Message, client::IntoClientRequest, http::HeaderValue},
 };
-use yrs::{Doc, ReadTxn, Text, Transact};
 
 pub(crate) type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -170,17 +169,14 @@ pub(crate) async fn edits_until_saved(
     let writer = {
         let sent_at = sent_at.clone();
         tokio::spawn(async move {
-            let local = Doc::new();
-            let text = local.get_or_insert_text("content");
+            let mut local = SyncClient::new();
+            let channel = Channel::Doc(DocId(u64::try_from(doc)?));
             let mut tick = rate.map(|r| tokio::time::interval(Duration::from_secs_f64(1.0 / r)));
             for i in 0..updates {
                 if let Some(t) = tick.as_mut() {
                     t.tick().await;
                 }
-                let before = local.transact().state_vector();
-                text.insert(&mut local.transact_mut(), i as u32, "x");
-                let update = local.transact().encode_state_as_update_v1(&before);
-                let frame = Frame::new(Channel::Doc(DocId(doc as u64)), protocol::update(update));
+                let frame = Frame::new(channel, local.insert(i as u32, "x"));
                 if let Ok(mut s) = sent_at.lock() {
                     s.push(Instant::now());
                 }

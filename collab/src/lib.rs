@@ -13,5 +13,7 @@ pub mod doc;
 pub mod engine;
 #[cfg(feature = "server")]
 pub mod store;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
 
 pub use wire::{Channel, DocId, Frame, WireError};

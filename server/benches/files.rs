@@ -143,7 +143,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .iter()
         .find(|e| e.name == "file_00042.rs")
         .ok_or("file missing")?;
-    let doc = DocId(target.doc.ok_or("not a text file")? as u64);
+    let doc = DocId::try_from(target.doc.ok_or("not a text file")?)?;
     let mut sub = state.editor.engine.subscribe(doc, Access::ReadOnly).await?;
     while tokio::time::timeout(Duration::from_millis(200), sub.recv())
         .await

@@ -36,7 +36,7 @@ fn chats(tab: &TabClient) -> Vec<(i64, String)> {
     tab.events
         .iter()
         .filter_map(|e| match e {
-            ServerEvent::Chat { message } => Some((message.id, message.body.clone())),
+            ServerEvent::Chat { message } => Some((message.id.0, message.body.clone())),
             _ => None,
         })
         .collect()
@@ -45,14 +45,14 @@ fn chats(tab: &TabClient) -> Vec<(i64, String)> {
 /// The tab has heard that answer `id` finished (done, stopped or failed).
 fn finished(events: &[ServerEvent], id: i64) -> bool {
     events.iter().any(
-        |e| matches!(e, ServerEvent::Chat { message } if message.id == id && !message.is_streaming()),
+        |e| matches!(e, ServerEvent::Chat { message } if message.id.0 == id && !message.is_streaming()),
     )
 }
 
 /// The final state of an answer as a tab last heard it.
 fn answer_state(tab: &TabClient, id: i64) -> Option<(String, String, Option<String>)> {
     tab.events.iter().rev().find_map(|e| match e {
-        ServerEvent::Chat { message } if message.id == id => {
+        ServerEvent::Chat { message } if message.id.0 == id => {
             let ai = message.ai.as_ref()?;
             let state = serde_json::to_value(ai.state).ok()?.as_str()?.to_owned();
             Some((state, message.body.clone(), ai.error.clone()))
@@ -499,7 +499,7 @@ async fn ai_answers_stream_to_everyone(backend: Backend) {
         .events
         .iter()
         .filter_map(|e| match e {
-            ServerEvent::ChatDelta { id, text } if *id == answer => Some(text.as_str()),
+            ServerEvent::ChatDelta { id, text } if id.0 == answer => Some(text.as_str()),
             _ => None,
         })
         .collect();
@@ -595,7 +595,7 @@ async fn ai_stop_closes_the_upstream_request(backend: Backend) {
     let answer = reply.body["answer"]["id"].as_i64().expect("id");
     until(&mut watcher, Duration::from_secs(5), |e| {
         e.iter()
-            .any(|e| matches!(e, ServerEvent::ChatDelta { id, .. } if *id == answer))
+            .any(|e| matches!(e, ServerEvent::ChatDelta { id, .. } if id.0 == answer))
     })
     .await;
     // Mid-stream, the history shows the text so far.

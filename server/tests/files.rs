@@ -263,7 +263,13 @@ async fn tree_events_and_presence_are_live(backend: Backend) {
     let mut watcher = TabClient::connect(&url, &viewer.cookie())
         .await
         .expect("connects");
-    watcher.pump(QUIET).await;
+    watcher
+        .until("the greeting", |t| {
+            t.events
+                .iter()
+                .any(|e| matches!(e, ServerEvent::Viewers { .. }))
+        })
+        .await;
     let f = create(&owner, p, None, "live.rs", "file").await;
     owner
         .json_ok(
@@ -271,7 +277,15 @@ async fn tree_events_and_presence_are_live(backend: Backend) {
             json!({ "project": p, "id": id(&f), "name": "alive.rs" }),
         )
         .await;
-    watcher.pump(QUIET).await;
+    let tree_events = |t: &TabClient| {
+        t.events
+            .iter()
+            .filter(|e| matches!(e, ServerEvent::Tree { .. }))
+            .count()
+    };
+    watcher
+        .until("both tree events", |t| tree_events(t) == 2)
+        .await;
     let names: Vec<String> = watcher
         .events
         .iter()
@@ -288,26 +302,29 @@ async fn tree_events_and_presence_are_live(backend: Backend) {
         .expect("connects");
     let doc = f["doc"].as_i64().expect("doc");
     editor.open(doc).await;
-    editor.pump(QUIET).await;
-    watcher.pump(QUIET).await;
-    let seen = watcher.events.iter().rev().find_map(|e| match e {
-        ServerEvent::Viewers { viewers } => Some(viewers.clone()),
-        _ => None,
-    });
-    let seen = seen.expect("a viewers event");
+    let last_viewers = |t: &TabClient| {
+        t.events.iter().rev().find_map(|e| match e {
+            ServerEvent::Viewers { viewers } => Some(viewers.clone()),
+            _ => None,
+        })
+    };
+    watcher
+        .until("the editor in the viewer list", |t| {
+            last_viewers(t).is_some_and(|v| !v.is_empty())
+        })
+        .await;
+    let seen = last_viewers(&watcher).expect("a viewers event");
     assert_eq!(seen.len(), 1);
     assert_eq!(
         (seen[0].name.as_str(), seen[0].docs.as_slice()),
-        ("olga", &[doc][..])
+        ("olga", &[app::types::DocId(doc)][..])
     );
     drop(editor);
-    tokio::time::sleep(QUIET).await;
-    watcher.pump(QUIET).await;
-    assert!(
-        matches!(watcher.events.last(), Some(ServerEvent::Viewers { viewers }) if viewers.is_empty()),
-        "{:?}",
-        watcher.events.last()
-    );
+    watcher
+        .until("the editor gone from the viewer list", |t| {
+            last_viewers(t).is_some_and(|v| v.is_empty())
+        })
+        .await;
     server.finish().await;
 }
 

@@ -8,7 +8,10 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use server_fn::codec::Json;
 
-use crate::{error::AppError, types::ProjectId};
+use crate::{
+    error::AppError,
+    types::{FileId, MessageId, ProjectId},
+};
 
 pub mod commands;
 pub mod model;
@@ -49,7 +52,7 @@ pub enum AiTask {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct AiContext {
     /// The active file (a file id of this project).
-    pub file: Option<i64>,
+    pub file: Option<FileId>,
     /// 1-based cursor line in that file.
     pub line: Option<u32>,
     /// The selected text, cut to [`MAX_SELECTION_CHARS`].
@@ -78,8 +81,8 @@ pub struct AskReply {
 #[server(endpoint = "chat/history", input = Json)]
 pub async fn chat_history(
     project: ProjectId,
-    before: Option<i64>,
-    after: Option<i64>,
+    before: Option<MessageId>,
+    after: Option<MessageId>,
 ) -> Result<HistoryPage, AppError> {
     crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
     ssr::chat()?.history(project, before, after).await
@@ -92,7 +95,7 @@ pub async fn send_message(
     project: ProjectId,
     client_id: String,
     body: String,
-    reply_to: Option<i64>,
+    reply_to: Option<MessageId>,
 ) -> Result<ChatMessage, AppError> {
     let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
     ssr::chat()?
@@ -104,7 +107,7 @@ pub async fn send_message(
 #[server(endpoint = "chat/edit", input = Json)]
 pub async fn edit_message(
     project: ProjectId,
-    id: i64,
+    id: MessageId,
     body: String,
 ) -> Result<ChatMessage, AppError> {
     let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
@@ -114,7 +117,7 @@ pub async fn edit_message(
 /// Deletes a message: the author's own, or any message for an owner. What remains is a
 /// "deleted" marker so replies keep their place.
 #[server(endpoint = "chat/delete", input = Json)]
-pub async fn delete_message(project: ProjectId, id: i64) -> Result<ChatMessage, AppError> {
+pub async fn delete_message(project: ProjectId, id: MessageId) -> Result<ChatMessage, AppError> {
     let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
     ssr::chat()?.delete(project, &ctx.user, ctx.role, id).await
 }
@@ -128,14 +131,14 @@ pub async fn ask_ai(project: ProjectId, request: AiRequest) -> Result<AskReply, 
 
 /// Stops an answer that is still streaming (who asked, or an editor/owner).
 #[server(endpoint = "chat/stop", input = Json)]
-pub async fn stop_ai(project: ProjectId, id: i64) -> Result<(), AppError> {
+pub async fn stop_ai(project: ProjectId, id: MessageId) -> Result<(), AppError> {
     let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
     ssr::chat()?.stop(project, &ctx.user, ctx.role, id).await
 }
 
 /// Asks the same question again, replacing the answer (who asked, or an editor/owner).
 #[server(endpoint = "chat/regenerate", input = Json)]
-pub async fn regenerate_ai(project: ProjectId, id: i64) -> Result<ChatMessage, AppError> {
+pub async fn regenerate_ai(project: ProjectId, id: MessageId) -> Result<ChatMessage, AppError> {
     let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
     ssr::chat()?
         .regenerate(project, &ctx.user, ctx.role, id)

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::{ChatMessage, HistoryPage, PAGE_SIZE};
+use crate::types::{MessageId, UserId};
 
 /// Most messages in the DOM at once; scrolling past either end slides this window.
 pub const WINDOW: usize = 150;
@@ -18,7 +19,7 @@ pub const TYPING_TTL_MS: f64 = 5_000.0;
 pub struct Pending {
     pub client_id: String,
     pub body: String,
-    pub reply_to: Option<i64>,
+    pub reply_to: Option<MessageId>,
     /// Why the last attempt failed; it is retried on reconnect or by hand.
     pub error: Option<String>,
 }
@@ -26,14 +27,14 @@ pub struct Pending {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ChatModel {
     /// By id: the server's order.
-    messages: BTreeMap<i64, ChatMessage>,
+    messages: BTreeMap<MessageId, ChatMessage>,
     pub pending: Vec<Pending>,
     /// Older messages exist on the server before the first one here.
     pub more_before: bool,
     /// The history has been loaded at least once.
     pub loaded: bool,
     /// `/clear`: messages up to this id are hidden in this browser.
-    pub cleared_through: Option<i64>,
+    pub cleared_through: Option<MessageId>,
     /// Index (into the visible messages) where the rendered window starts, `None` while it
     /// follows the newest message.
     window_start: Option<usize>,
@@ -47,7 +48,7 @@ impl ChatModel {
     }
 
     /// Ids of answers still streaming.
-    pub fn streaming(&self) -> Vec<i64> {
+    pub fn streaming(&self) -> Vec<MessageId> {
         self.messages
             .values()
             .filter(|m| m.is_streaming())
@@ -77,15 +78,15 @@ impl ChatModel {
         }
     }
 
-    pub fn first_id(&self) -> Option<i64> {
+    pub fn first_id(&self) -> Option<MessageId> {
         self.messages.keys().next().copied()
     }
 
-    pub fn last_id(&self) -> Option<i64> {
+    pub fn last_id(&self) -> Option<MessageId> {
         self.messages.keys().next_back().copied()
     }
 
-    pub fn get(&self, id: i64) -> Option<&ChatMessage> {
+    pub fn get(&self, id: MessageId) -> Option<&ChatMessage> {
         self.messages.get(&id)
     }
 
@@ -97,7 +98,7 @@ impl ChatModel {
     fn visible(&self) -> impl DoubleEndedIterator<Item = &ChatMessage> {
         let from = self
             .cleared_through
-            .map_or(i64::MIN, |c| c.saturating_add(1));
+            .map_or(MessageId(i64::MIN), |c| MessageId(c.0.saturating_add(1)));
         self.messages.range(from..).map(|(_, m)| m)
     }
 
@@ -172,7 +173,7 @@ impl ChatModel {
 /// Text of answers still streaming, kept apart from the messages so a token re-renders one
 /// line, not the list.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Streams(BTreeMap<i64, String>);
+pub struct Streams(BTreeMap<MessageId, String>);
 
 impl Streams {
     /// A message arrived: a streaming answer starts from what the server has so far (unless
@@ -189,23 +190,23 @@ impl Streams {
     }
 
     /// Tokens for an answer; ignored unless the answer is known to be streaming.
-    pub fn delta(&mut self, id: i64, text: &str) {
+    pub fn delta(&mut self, id: MessageId, text: &str) {
         if let Some(t) = self.0.get_mut(&id) {
             t.push_str(text);
         }
     }
 
-    pub fn get(&self, id: i64) -> Option<&str> {
+    pub fn get(&self, id: MessageId) -> Option<&str> {
         self.0.get(&id).map(String::as_str)
     }
 }
 
 /// Who is typing: user id → (name, expires at in ms).
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Typing(BTreeMap<i64, (String, f64)>);
+pub struct Typing(BTreeMap<UserId, (String, f64)>);
 
 impl Typing {
-    pub fn set(&mut self, user: i64, name: String, active: bool, now_ms: f64) {
+    pub fn set(&mut self, user: UserId, name: String, active: bool, now_ms: f64) {
         if active {
             self.0.insert(user, (name, now_ms + TYPING_TTL_MS));
         } else {
@@ -214,7 +215,7 @@ impl Typing {
     }
 
     /// A message from someone ends their indicator.
-    pub fn sent(&mut self, user: i64) {
+    pub fn sent(&mut self, user: UserId) {
         self.0.remove(&user);
     }
 
@@ -259,7 +260,7 @@ mod tests {
 
     fn msg(id: i64, author: i64) -> ChatMessage {
         ChatMessage {
-            id,
+            id: MessageId(id),
             client_id: format!("c{id}"),
             author: UserInfo {
                 id: UserId(author),
@@ -278,7 +279,7 @@ mod tests {
     }
 
     fn ids(v: &[ChatMessage]) -> Vec<i64> {
-        v.iter().map(|m| m.id).collect()
+        v.iter().map(|m| m.id.0).collect()
     }
 
     #[test]
@@ -311,21 +312,25 @@ mod tests {
             error: None,
         });
         s.seen(&ai);
-        s.delta(5, "l");
-        s.delta(5, "lo");
-        s.delta(99, "ignored");
-        assert_eq!(s.get(5), Some("Hello"));
+        s.delta(MessageId(5), "l");
+        s.delta(MessageId(5), "lo");
+        s.delta(MessageId(99), "ignored");
+        assert_eq!(s.get(MessageId(5)), Some("Hello"));
         // A history page read before the last tokens does not shorten the stream.
         s.seen(&ai);
-        assert_eq!(s.get(5), Some("Hello"));
+        assert_eq!(s.get(MessageId(5)), Some("Hello"));
         ai.ai = Some(AiInfo {
             state: AiState::Done,
             error: None,
         });
         s.seen(&ai);
-        assert_eq!(s.get(5), None);
-        s.delta(5, "late");
-        assert_eq!(s.get(5), None, "a finished answer takes no more tokens");
+        assert_eq!(s.get(MessageId(5)), None);
+        s.delta(MessageId(5), "late");
+        assert_eq!(
+            s.get(MessageId(5)),
+            None,
+            "a finished answer takes no more tokens"
+        );
     }
 
     #[test]
@@ -336,19 +341,19 @@ mod tests {
         }
         let w = m.window();
         assert_eq!(w.len(), WINDOW);
-        assert_eq!(w.last().map(|x| x.id), Some(400));
+        assert_eq!(w.last().map(|x| x.id.0), Some(400));
         assert!(m.following());
         assert_eq!(m.hidden_above(), 250);
         assert!(m.slide_up());
-        assert_eq!(m.window().first().map(|x| x.id), Some(201));
+        assert_eq!(m.window().first().map(|x| x.id.0), Some(201));
         while m.slide_up() {}
-        assert_eq!(m.window().first().map(|x| x.id), Some(1));
+        assert_eq!(m.window().first().map(|x| x.id.0), Some(1));
         assert_eq!(m.window().len(), WINDOW);
         for _ in 0..10 {
             m.slide_down();
         }
         assert!(m.following());
-        assert_eq!(m.window().last().map(|x| x.id), Some(400));
+        assert_eq!(m.window().last().map(|x| x.id.0), Some(400));
     }
 
     #[test]
@@ -367,8 +372,8 @@ mod tests {
         m.prepended(50);
         assert!(!m.more_before);
         let w = m.window();
-        assert_eq!(w.first().map(|x| x.id), Some(51));
-        assert_eq!(w.last().map(|x| x.id), Some(150));
+        assert_eq!(w.first().map(|x| x.id.0), Some(51));
+        assert_eq!(w.last().map(|x| x.id.0), Some(150));
     }
 
     #[test]
@@ -398,18 +403,18 @@ mod tests {
     #[test]
     fn typing_indicators_expire_and_end_with_a_message() {
         let mut t = Typing::default();
-        t.set(1, "ann".into(), true, 0.0);
-        t.set(2, "bob".into(), true, 1_000.0);
+        t.set(UserId(1), "ann".into(), true, 0.0);
+        t.set(UserId(2), "bob".into(), true, 1_000.0);
         assert_eq!(t.line().as_deref(), Some("ann and bob are typing…"));
         assert!(t.expire(5_500.0));
         assert_eq!(t.line().as_deref(), Some("bob is typing…"));
-        t.sent(2);
+        t.sent(UserId(2));
         assert_eq!(t.line(), None);
         for u in 1..=4 {
-            t.set(u, format!("u{u}"), true, 0.0);
+            t.set(UserId(u), format!("u{u}"), true, 0.0);
         }
         assert_eq!(t.line().as_deref(), Some("4 people are typing…"));
-        t.set(4, String::new(), false, 0.0);
+        t.set(UserId(4), String::new(), false, 0.0);
         assert_eq!(t.line().as_deref(), Some("u1, u2 and u3 are typing…"));
     }
 

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use super::{AiRequest, AskReply, ChatMessage, HistoryPage};
 use crate::{
     error::AppResult,
-    types::{ProjectId, Role, UserInfo},
+    types::{MessageId, ProjectId, Role, UserInfo},
 };
 
 #[async_trait]
@@ -16,8 +16,8 @@ pub trait ChatService: Send + Sync + 'static {
     async fn history(
         &self,
         project: ProjectId,
-        before: Option<i64>,
-        after: Option<i64>,
+        before: Option<MessageId>,
+        after: Option<MessageId>,
     ) -> AppResult<HistoryPage>;
     async fn send(
         &self,
@@ -25,13 +25,13 @@ pub trait ChatService: Send + Sync + 'static {
         by: &UserInfo,
         client_id: &str,
         body: &str,
-        reply_to: Option<i64>,
+        reply_to: Option<MessageId>,
     ) -> AppResult<ChatMessage>;
     async fn edit(
         &self,
         project: ProjectId,
         by: &UserInfo,
-        id: i64,
+        id: MessageId,
         body: &str,
     ) -> AppResult<ChatMessage>;
     async fn delete(
@@ -39,7 +39,7 @@ pub trait ChatService: Send + Sync + 'static {
         project: ProjectId,
         by: &UserInfo,
         role: Role,
-        id: i64,
+        id: MessageId,
     ) -> AppResult<ChatMessage>;
     async fn ask(
         &self,
@@ -47,13 +47,19 @@ pub trait ChatService: Send + Sync + 'static {
         by: &UserInfo,
         request: AiRequest,
     ) -> AppResult<AskReply>;
-    async fn stop(&self, project: ProjectId, by: &UserInfo, role: Role, id: i64) -> AppResult<()>;
+    async fn stop(
+        &self,
+        project: ProjectId,
+        by: &UserInfo,
+        role: Role,
+        id: MessageId,
+    ) -> AppResult<()>;
     async fn regenerate(
         &self,
         project: ProjectId,
         by: &UserInfo,
         role: Role,
-        id: i64,
+        id: MessageId,
     ) -> AppResult<ChatMessage>;
 }
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     error::AppError,
     live::{Live, status::Link},
-    types::{ProjectId, UserInfo},
+    types::{DocId, FileId, ProjectId, UserInfo},
 };
 
 pub mod binding;
@@ -26,15 +26,15 @@ use status::Save;
 /// A file and the document holding its text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileDoc {
-    pub file: i64,
+    pub file: FileId,
     pub name: String,
-    pub doc: i64,
+    pub doc: DocId,
 }
 
 /// A short-lived token that lets a Yjs client (y-websocket's `WebsocketProvider`, a script)
 /// join one document as the caller, with the caller's role.
 #[server(endpoint = "editor/yjs_token")]
-pub async fn yjs_token(project: ProjectId, doc: i64) -> Result<String, AppError> {
+pub async fn yjs_token(project: ProjectId, doc: DocId) -> Result<String, AppError> {
     let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
     ssr::documents()?
         .mint_token(ctx.user.id, project, doc)
@@ -74,8 +74,10 @@ impl LiveSignals {
 pub struct OpenDocs {
     pub live: Live,
     #[cfg(feature = "hydrate")]
-    sessions:
-        StoredValue<std::collections::HashMap<i64, std::rc::Rc<client::DocSession>>, LocalStorage>,
+    sessions: StoredValue<
+        std::collections::HashMap<DocId, std::rc::Rc<client::DocSession>>,
+        LocalStorage,
+    >,
 }
 
 impl OpenDocs {
@@ -97,7 +99,7 @@ impl OpenDocs {
     ) -> Option<std::rc::Rc<client::DocSession>> {
         let conn = self.live.connection()?;
         let user = PresenceUser {
-            id: me.id.0,
+            id: me.id,
             name: me.name.clone(),
         };
         let session = client::DocSession::new(
@@ -116,7 +118,7 @@ impl OpenDocs {
     }
 
     #[cfg(feature = "hydrate")]
-    fn session(&self, doc: i64) -> Option<std::rc::Rc<client::DocSession>> {
+    fn session(&self, doc: DocId) -> Option<std::rc::Rc<client::DocSession>> {
         self.sessions
             .try_with_value(|m| m.get(&doc).cloned())
             .flatten()
@@ -124,19 +126,19 @@ impl OpenDocs {
 
     /// The cursor's line and the selected text in an open document.
     #[cfg(feature = "hydrate")]
-    pub fn cursor_context(&self, doc: i64) -> Option<(u32, String)> {
+    pub fn cursor_context(&self, doc: DocId) -> Option<(u32, String)> {
         self.session(doc)?.cursor_context()
     }
 
     /// Types `text` at the cursor of an open document; false if it is not open or read-only.
     #[cfg(feature = "hydrate")]
-    pub fn insert_text(&self, doc: i64, text: &str) -> bool {
+    pub fn insert_text(&self, doc: DocId, text: &str) -> bool {
         self.session(doc).is_some_and(|d| d.insert_text(text))
     }
 
     /// Closes a document's subscription and its editor.
     #[cfg(feature = "hydrate")]
-    fn close(&self, doc: i64) {
+    fn close(&self, doc: DocId) {
         self.sessions.try_update_value(|m| m.remove(&doc));
         self.live.detach(doc);
     }
@@ -216,7 +218,7 @@ pub fn DocView(
         })}
         {move || s.error.get().map(|e| view! { <div class="error editor-error" role="alert">{e}</div> })}
         {move || (!s.ready.get()).then(|| view! { <p class="muted loading-editor">"Loading editor…"</p> })}
-        <div class="monaco-host" node_ref=host data-test="editor" data-doc=file.doc
+        <div class="monaco-host" node_ref=host data-test="editor" data-doc=file.doc.0
             data-ready=move || s.ready.get().to_string()></div>
     }
 }
@@ -239,7 +241,7 @@ fn People(people: RwSignal<Vec<PresenceUser>>) -> impl IntoView {
 /// Mints a token and copies a `ws(s)://…/yjs/{doc}?token=…` URL for Yjs clients; the URL is
 /// also shown, in case the browser refuses clipboard access.
 #[component]
-fn CopyYjsLink(project: ProjectId, doc: i64) -> impl IntoView {
+fn CopyYjsLink(project: ProjectId, doc: DocId) -> impl IntoView {
     let link = RwSignal::new(None::<String>);
     let note = RwSignal::new(None::<String>);
     let on_click = move |_| {
@@ -280,7 +282,7 @@ fn CopyYjsLink(project: ProjectId, doc: i64) -> impl IntoView {
 }
 
 #[cfg(feature = "hydrate")]
-fn yjs_url(doc: i64, token: &str) -> String {
+fn yjs_url(doc: DocId, token: &str) -> String {
     let location = web_sys::window().map(|w| w.location());
     let host = location
         .as_ref()

@@ -3,6 +3,8 @@
 //! they stay on the same character while others type.
 
 use serde::{Deserialize, Serialize};
+
+use crate::types::UserId;
 use yrs::{
     Assoc, IndexedSequence, ReadTxn, StickyIndex, TextRef,
     updates::{decoder::Decode, encoder::Encode},
@@ -14,13 +16,13 @@ pub const PALETTE: [&str; 8] = [
 ];
 
 /// A user's colour: fixed per user so everyone sees the same person in the same colour.
-pub fn color_index(user_id: i64) -> usize {
-    (user_id.unsigned_abs() % PALETTE.len() as u64) as usize
+pub fn color_index(user_id: UserId) -> usize {
+    (user_id.0.unsigned_abs() % PALETTE.len() as u64) as usize
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PresenceUser {
-    pub id: i64,
+    pub id: UserId,
     pub name: String,
 }
 
@@ -133,7 +135,7 @@ mod tests {
         let cursor = encode_cursor(&doc.transact(), &text, 1, 2).expect("encodes");
         let state = PresenceState {
             user: PresenceUser {
-                id: 3,
+                id: UserId(3),
                 name: "<b>bob</b>".into(),
             },
             cursor: Some(cursor),

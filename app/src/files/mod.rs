@@ -7,7 +7,11 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use server_fn::codec::Json;
 
-use crate::{editor::FileDoc, error::AppError, types::ProjectId};
+use crate::{
+    editor::FileDoc,
+    error::AppError,
+    types::{FileId, ProjectId},
+};
 
 pub mod fuzzy;
 pub mod names;
@@ -53,7 +57,7 @@ pub struct SearchHit {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileHits {
-    pub file: i64,
+    pub file: FileId,
     pub path: String,
     pub hits: Vec<SearchHit>,
 }
@@ -79,7 +83,7 @@ pub async fn list_files(project: ProjectId) -> Result<Vec<FileEntry>, AppError> 
 #[server(endpoint = "files/create", input = Json)]
 pub async fn create_entry(
     project: ProjectId,
-    parent: Option<i64>,
+    parent: Option<FileId>,
     name: String,
     kind: FileKind,
 ) -> Result<FileEntry, AppError> {
@@ -92,7 +96,7 @@ pub async fn create_entry(
 #[server(endpoint = "files/rename", input = Json)]
 pub async fn rename_entry(
     project: ProjectId,
-    id: i64,
+    id: FileId,
     name: String,
 ) -> Result<FileEntry, AppError> {
     crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
@@ -104,8 +108,8 @@ pub async fn rename_entry(
 #[server(endpoint = "files/move", input = Json)]
 pub async fn move_entry(
     project: ProjectId,
-    id: i64,
-    parent: Option<i64>,
+    id: FileId,
+    parent: Option<FileId>,
 ) -> Result<FileEntry, AppError> {
     crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
     ssr::files()?.move_to(project, id, parent).await
@@ -113,7 +117,7 @@ pub async fn move_entry(
 
 /// Moves an entry (with everything in it) to the trash.
 #[server(endpoint = "files/trash", input = Json)]
-pub async fn trash_entry(project: ProjectId, id: i64) -> Result<FileEntry, AppError> {
+pub async fn trash_entry(project: ProjectId, id: FileId) -> Result<FileEntry, AppError> {
     crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
     ssr::files()?.trash(project, id).await
 }
@@ -121,7 +125,7 @@ pub async fn trash_entry(project: ProjectId, id: i64) -> Result<FileEntry, AppEr
 /// Brings an entry back from the trash: into its old folder if that still exists, else the
 /// root; renamed `name (2)` if its name has been taken meanwhile.
 #[server(endpoint = "files/restore", input = Json)]
-pub async fn restore_entry(project: ProjectId, id: i64) -> Result<FileEntry, AppError> {
+pub async fn restore_entry(project: ProjectId, id: FileId) -> Result<FileEntry, AppError> {
     crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
     ssr::files()?.restore(project, id).await
 }
@@ -135,7 +139,7 @@ pub async fn empty_trash(project: ProjectId) -> Result<u64, AppError> {
 
 /// Copies a file (with its current text) or a folder (with everything in it) next to itself.
 #[server(endpoint = "files/duplicate", input = Json)]
-pub async fn duplicate_entry(project: ProjectId, id: i64) -> Result<FileEntry, AppError> {
+pub async fn duplicate_entry(project: ProjectId, id: FileId) -> Result<FileEntry, AppError> {
     let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
     ssr::files()?.duplicate(project, ctx.user.id, id).await
 }

@@ -9,7 +9,7 @@ use super::{FileEntry, FileKind, SearchQuery, SearchResults};
 use crate::{
     editor::FileDoc,
     error::AppResult,
-    types::{ProjectId, UserId},
+    types::{FileId, ProjectId, UserId},
 };
 
 #[async_trait]
@@ -27,21 +27,21 @@ pub trait FileService: Send + Sync + 'static {
         &self,
         project: ProjectId,
         by: UserId,
-        parent: Option<i64>,
+        parent: Option<FileId>,
         name: &str,
         kind: FileKind,
     ) -> AppResult<FileEntry>;
-    async fn rename(&self, project: ProjectId, id: i64, name: &str) -> AppResult<FileEntry>;
+    async fn rename(&self, project: ProjectId, id: FileId, name: &str) -> AppResult<FileEntry>;
     async fn move_to(
         &self,
         project: ProjectId,
-        id: i64,
-        parent: Option<i64>,
+        id: FileId,
+        parent: Option<FileId>,
     ) -> AppResult<FileEntry>;
-    async fn trash(&self, project: ProjectId, id: i64) -> AppResult<FileEntry>;
-    async fn restore(&self, project: ProjectId, id: i64) -> AppResult<FileEntry>;
+    async fn trash(&self, project: ProjectId, id: FileId) -> AppResult<FileEntry>;
+    async fn restore(&self, project: ProjectId, id: FileId) -> AppResult<FileEntry>;
     async fn empty_trash(&self, project: ProjectId) -> AppResult<u64>;
-    async fn duplicate(&self, project: ProjectId, by: UserId, id: i64) -> AppResult<FileEntry>;
+    async fn duplicate(&self, project: ProjectId, by: UserId, id: FileId) -> AppResult<FileEntry>;
     async fn search(&self, project: ProjectId, query: SearchQuery) -> AppResult<SearchResults>;
     /// A server admin (`--admin`), who may open server folders as projects.
     fn is_admin(&self, name: &str) -> bool;

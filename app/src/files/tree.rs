@@ -6,25 +6,26 @@
 use std::collections::{HashMap, HashSet};
 
 use super::{FileEntry, FileKind};
+use crate::types::FileId;
 
 #[derive(Debug, Clone, Default)]
 pub struct TreeModel {
-    entries: HashMap<i64, FileEntry>,
+    entries: HashMap<FileId, FileEntry>,
     /// Live (not trashed) children of each folder, sorted; `None` is the root.
-    children: HashMap<Option<i64>, Vec<i64>>,
+    children: HashMap<Option<FileId>, Vec<FileId>>,
 }
 
 /// One visible line of the tree.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Row {
-    pub id: i64,
+    pub id: FileId,
     pub depth: usize,
     pub name: String,
     pub kind: FileKind,
     pub expanded: bool,
 }
 
-fn sort_key(e: &FileEntry) -> (bool, String, i64) {
+fn sort_key(e: &FileEntry) -> (bool, String, FileId) {
     (e.kind != FileKind::Folder, e.name.to_lowercase(), e.id)
 }
 
@@ -44,7 +45,7 @@ impl TreeModel {
     }
 
     /// Forgets entries for good (trash emptied).
-    pub fn purge(&mut self, ids: &[i64]) {
+    pub fn purge(&mut self, ids: &[FileId]) {
         for id in ids {
             self.entries.remove(id);
         }
@@ -64,7 +65,7 @@ impl TreeModel {
         }
     }
 
-    pub fn get(&self, id: i64) -> Option<&FileEntry> {
+    pub fn get(&self, id: FileId) -> Option<&FileEntry> {
         self.entries.get(&id)
     }
 
@@ -76,12 +77,12 @@ impl TreeModel {
         self.entries.is_empty()
     }
 
-    pub fn children(&self, parent: Option<i64>) -> &[i64] {
+    pub fn children(&self, parent: Option<FileId>) -> &[FileId] {
         self.children.get(&parent).map_or(&[], Vec::as_slice)
     }
 
     /// In the tree: neither it nor any folder above it is in the trash.
-    pub fn is_live(&self, id: i64) -> bool {
+    pub fn is_live(&self, id: FileId) -> bool {
         let mut cur = Some(id);
         let mut hops = 0;
         while let Some(c) = cur {
@@ -95,7 +96,7 @@ impl TreeModel {
     }
 
     /// `src/app/main.rs`, or `None` for an unknown id.
-    pub fn path(&self, id: i64) -> Option<String> {
+    pub fn path(&self, id: FileId) -> Option<String> {
         let mut parts = Vec::new();
         let mut cur = Some(id);
         while let Some(c) = cur {
@@ -111,7 +112,7 @@ impl TreeModel {
     }
 
     /// The folders containing `id`, nearest last (to expand them when revealing a file).
-    pub fn ancestors(&self, id: i64) -> Vec<i64> {
+    pub fn ancestors(&self, id: FileId) -> Vec<FileId> {
         let mut out = Vec::new();
         let mut cur = self.entries.get(&id).and_then(|e| e.parent);
         while let Some(c) = cur {
@@ -126,17 +127,17 @@ impl TreeModel {
     }
 
     /// Is `folder` the entry `id` itself or above it? (A move there would make a cycle.)
-    pub fn is_within(&self, id: i64, folder: i64) -> bool {
+    pub fn is_within(&self, id: FileId, folder: FileId) -> bool {
         id == folder || self.ancestors(id).contains(&folder)
     }
 
     /// The visible rows: expanded folders show their children. With a filter, every live file
     /// whose path contains it (case-insensitively) is shown with its folders, all expanded.
-    pub fn rows(&self, expanded: &HashSet<i64>, filter: &str) -> Vec<Row> {
+    pub fn rows(&self, expanded: &HashSet<FileId>, filter: &str) -> Vec<Row> {
         let filter = filter.trim().to_lowercase();
-        let keep: Option<HashSet<i64>> = (!filter.is_empty()).then(|| self.matching(&filter));
+        let keep: Option<HashSet<FileId>> = (!filter.is_empty()).then(|| self.matching(&filter));
         let mut rows = Vec::new();
-        let mut stack: Vec<(i64, usize)> = self
+        let mut stack: Vec<(FileId, usize)> = self
             .children(None)
             .iter()
             .rev()
@@ -170,7 +171,7 @@ impl TreeModel {
     }
 
     /// Entries whose name matches the filter, with every folder above them.
-    fn matching(&self, filter: &str) -> HashSet<i64> {
+    fn matching(&self, filter: &str) -> HashSet<FileId> {
         let mut keep = HashSet::new();
         for (id, e) in &self.entries {
             if e.name.to_lowercase().contains(filter) && self.is_live(*id) {
@@ -194,12 +195,70 @@ impl TreeModel {
     }
 
     /// Every live file with its path (for Ctrl+P).
-    pub fn files(&self) -> Vec<(i64, String)> {
+    pub fn files(&self) -> Vec<(FileId, String)> {
         self.entries
             .values()
             .filter(|e| e.kind != FileKind::Folder && self.is_live(e.id))
             .filter_map(|e| Some((e.id, self.path(e.id)?)))
             .collect()
+    }
+}
+
+/// A change the project channel made to the tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TreeChange {
+    Apply(Vec<FileEntry>),
+    Purge(Vec<FileId>),
+}
+
+impl TreeChange {
+    pub fn apply_to(&self, tree: &mut TreeModel) {
+        match self {
+            TreeChange::Apply(entries) => tree.apply(entries.clone()),
+            TreeChange::Purge(ids) => tree.purge(ids),
+        }
+    }
+}
+
+/// Refetching the whole tree (after a reconnect) while change events keep arriving. The list
+/// can be read before a change commits and answer after its event was applied, so changes
+/// seen while a refetch is in flight are replayed over its answer; otherwise a file created
+/// right after a reconnect would vanish from the tree. Only the newest refetch's answer is
+/// used.
+#[derive(Debug, Default)]
+pub struct Refetch {
+    /// `None` when no refetch is in flight.
+    seen: Option<Vec<TreeChange>>,
+    latest: u32,
+}
+
+impl Refetch {
+    /// A refetch starts; returns its ticket.
+    pub fn start(&mut self) -> u32 {
+        self.seen.get_or_insert_with(Vec::new);
+        self.latest = self.latest.wrapping_add(1);
+        self.latest
+    }
+
+    /// A change event arrived (and was applied to the current tree).
+    pub fn saw(&mut self, change: &TreeChange) {
+        if let Some(seen) = &mut self.seen {
+            seen.push(change.clone());
+        }
+    }
+
+    /// The answer of refetch `ticket`: the tree to show, or `None` when a newer refetch
+    /// superseded it (or it failed: pass `None`, and the current tree stays).
+    pub fn finish(&mut self, ticket: u32, answer: Option<Vec<FileEntry>>) -> Option<TreeModel> {
+        if ticket != self.latest {
+            return None;
+        }
+        let seen = self.seen.take().unwrap_or_default();
+        let mut tree = TreeModel::new(answer?);
+        for change in &seen {
+            change.apply_to(&mut tree);
+        }
+        Some(tree)
     }
 }
 
@@ -209,11 +268,11 @@ mod tests {
 
     fn entry(id: i64, parent: Option<i64>, name: &str, kind: FileKind) -> FileEntry {
         FileEntry {
-            id,
-            parent,
+            id: FileId(id),
+            parent: parent.map(FileId),
             name: name.into(),
             kind,
-            doc: (kind == FileKind::File).then_some(id * 10),
+            doc: (kind == FileKind::File).then_some(crate::types::DocId(id * 10)),
             size: None,
             updated_at: 0,
             deleted_at: None,
@@ -241,7 +300,7 @@ mod tests {
     fn folders_first_then_names_case_insensitively() {
         let t = sample();
         assert_eq!(names(&t.rows(&HashSet::new(), "")), ["src", "README.md"]);
-        let open: HashSet<i64> = [1, 5].into();
+        let open: HashSet<FileId> = [FileId(1), FileId(5)].into();
         assert_eq!(
             names(&t.rows(&open, "")),
             [
@@ -253,7 +312,7 @@ mod tests {
                 "README.md"
             ]
         );
-        assert_eq!(t.path(6).as_deref(), Some("src/util/fmt.rs"));
+        assert_eq!(t.path(FileId(6)).as_deref(), Some("src/util/fmt.rs"));
     }
 
     #[test]
@@ -262,18 +321,18 @@ mod tests {
         let mut moved = entry(6, None, "fmt.rs", FileKind::File);
         moved.name = "format.rs".into();
         t.apply(vec![moved]);
-        assert_eq!(t.path(6).as_deref(), Some("format.rs"));
-        assert!(t.children(Some(5)).is_empty());
+        assert_eq!(t.path(FileId(6)).as_deref(), Some("format.rs"));
+        assert!(t.children(Some(FileId(5))).is_empty());
         let mut trashed = entry(1, None, "src", FileKind::Folder);
         trashed.deleted_at = Some(5);
         t.apply(vec![trashed]);
-        assert!(!t.is_live(2), "inside a trashed folder");
+        assert!(!t.is_live(FileId(2)), "inside a trashed folder");
         assert_eq!(t.trash().len(), 1, "only the folder, not its contents");
         assert_eq!(
             names(&t.rows(&HashSet::new(), "")),
             ["format.rs", "README.md"]
         );
-        t.purge(&[1, 2, 3, 5]);
+        t.purge(&[1, 2, 3, 5].map(FileId));
         assert_eq!(t.len(), 2);
     }
 
@@ -290,9 +349,32 @@ mod tests {
     #[test]
     fn cycles_are_detected() {
         let t = sample();
-        assert!(t.is_within(6, 1));
-        assert!(t.is_within(5, 5));
-        assert!(!t.is_within(4, 1));
-        assert_eq!(t.ancestors(6), [1, 5]);
+        assert!(t.is_within(FileId(6), FileId(1)));
+        assert!(t.is_within(FileId(5), FileId(5)));
+        assert!(!t.is_within(FileId(4), FileId(1)));
+        assert_eq!(t.ancestors(FileId(6)), [1, 5].map(FileId));
+    }
+
+    #[test]
+    fn a_refetch_keeps_changes_that_overtook_it() {
+        let mut r = Refetch::default();
+        let first = r.start();
+        // Created after the list was read, announced before the list arrived.
+        let made = TreeChange::Apply(vec![entry(9, None, "new.rs", FileKind::File)]);
+        r.saw(&made);
+        let second = r.start();
+        r.saw(&TreeChange::Purge(vec![FileId(4)]));
+        let old = sample();
+        let stale: Vec<FileEntry> = (1..=6)
+            .filter_map(|i| old.get(FileId(i)).cloned())
+            .collect();
+        assert!(r.finish(first, Some(stale.clone())).is_none(), "superseded");
+        let tree = r.finish(second, Some(stale)).expect("the newest answer");
+        assert!(tree.is_live(FileId(9)), "the overtaking creation survives");
+        assert!(tree.get(FileId(4)).is_none(), "the purge too");
+        // Once done, changes are no longer recorded.
+        r.saw(&made);
+        let third = r.start();
+        assert_eq!(r.finish(third, Some(Vec::new())).map(|t| t.len()), Some(0));
     }
 }

@@ -9,7 +9,7 @@ use std::{
 };
 
 use bytes::Bytes;
-use collab::{Channel, DocId, Frame};
+use collab::{Channel, Frame};
 use leptos::{ev, prelude::*, task::spawn_local};
 use wasm_bindgen::{JsCast, closure::Closure};
 use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
@@ -18,7 +18,7 @@ use super::{
     events::{ClientEvent, ServerEvent},
     status::{Link, backoff},
 };
-use crate::types::ProjectId;
+use crate::types::{DocId, ProjectId};
 
 /// The server bounds what it sends too; this only stops a confused proxy from feeding us junk.
 const MAX_FRAME: usize = 256 << 20;
@@ -49,7 +49,7 @@ pub(crate) struct Connection {
     /// The callbacks of the newest socket. Replaced only from a timer or event, never from
     /// inside one of them, so a closure is never dropped while it runs.
     handlers: RefCell<Option<SocketHandlers>>,
-    docs: RefCell<HashMap<i64, Rc<dyn DocChannel>>>,
+    docs: RefCell<HashMap<DocId, Rc<dyn DocChannel>>>,
     attempt: Cell<u32>,
     retry: RefCell<Option<TimeoutHandle>>,
     listeners: RefCell<Vec<WindowListenerHandle>>,
@@ -199,7 +199,7 @@ impl Connection {
         self.link.set(Link::Connected);
         // Tree changes made while this tab was away were not sent to it: catch up.
         self.on_event.run(ServerEvent::Resync);
-        let ids: Vec<i64> = self.docs.borrow().keys().copied().collect();
+        let ids: Vec<DocId> = self.docs.borrow().keys().copied().collect();
         for doc in ids {
             self.send_event(&ClientEvent::Open { doc });
         }
@@ -218,8 +218,10 @@ impl Connection {
             }
         };
         match frame.channel {
-            Channel::Doc(DocId(id)) => {
-                let doc = self.docs.borrow().get(&(id as i64)).cloned();
+            Channel::Doc(id) => {
+                let doc = DocId::try_from(id)
+                    .ok()
+                    .and_then(|id| self.docs.borrow().get(&id).cloned());
                 if let Some(doc) = doc {
                     doc.on_message(&frame.payload);
                 }
@@ -232,7 +234,7 @@ impl Connection {
     }
 
     fn on_event(self: &Rc<Self>, event: ServerEvent) {
-        let doc_of = |id: i64| self.docs.borrow().get(&id).cloned();
+        let doc_of = |id: DocId| self.docs.borrow().get(&id).cloned();
         match event {
             ServerEvent::Opened { doc, writable } => {
                 if let Some(d) = doc_of(doc) {
@@ -357,7 +359,7 @@ impl Connection {
     }
 
     /// The tab closed the file: unsubscribe and dispose of its session.
-    pub(crate) fn close_doc(&self, id: i64) {
+    pub(crate) fn close_doc(&self, id: DocId) {
         let session = self.docs.borrow_mut().remove(&id);
         if let Some(s) = session {
             self.send_event(&ClientEvent::Close { doc: id });
@@ -366,7 +368,7 @@ impl Connection {
     }
 
     /// Subscribes to document `id`; its frames and events go to `doc` until `close_doc`.
-    pub(crate) fn open_doc(&self, id: i64, doc: Rc<dyn DocChannel>) {
+    pub(crate) fn open_doc(&self, id: DocId, doc: Rc<dyn DocChannel>) {
         self.docs.borrow_mut().insert(id, doc);
         self.send_event(&ClientEvent::Open { doc: id });
     }

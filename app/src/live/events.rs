@@ -4,15 +4,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::types::{chat::ChatMessage, files::FileEntry};
+use crate::types::{DocId, FileId, MessageId, UserId, chat::ChatMessage, files::FileEntry};
 
 /// Someone with files open in the project (all their tabs together).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Viewer {
-    pub user: i64,
+    pub user: UserId,
     pub name: String,
     /// Documents they have open.
-    pub docs: Vec<i64>,
+    pub docs: Vec<DocId>,
 }
 
 /// What a tab asks of the server.
@@ -21,9 +21,9 @@ pub struct Viewer {
 pub enum ClientEvent {
     /// Subscribe to a document of the socket's project; the server answers `Opened` and then
     /// starts the y-sync handshake on the document's channel.
-    Open { doc: i64 },
+    Open { doc: DocId },
     /// Unsubscribe (the tab closed the file).
-    Close { doc: i64 },
+    Close { doc: DocId },
     /// The user is (or stopped) typing in the chat; sent at most every few seconds.
     Typing { active: bool },
 }
@@ -33,18 +33,18 @@ pub enum ClientEvent {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerEvent {
     /// The tab is subscribed; `writable` is false for viewers, whose updates are refused.
-    Opened { doc: i64, writable: bool },
+    Opened { doc: DocId, writable: bool },
     /// The first `n` document updates this subscription sent are committed to disk.
-    Saved { doc: i64, n: u64 },
+    Saved { doc: DocId, n: u64 },
     /// The document could not be opened (unknown, another project's, too many open).
-    DocError { doc: i64, message: String },
+    DocError { doc: DocId, message: String },
     /// The server dropped the subscription (the tab fell too far behind); open it again to
     /// resync. Nothing is lost: the handshake sends whatever either side is missing.
-    Closed { doc: i64, reason: String },
+    Closed { doc: DocId, reason: String },
     /// Tree entries created or changed (renamed, moved, trashed, restored): replace by id.
     Tree { entries: Vec<FileEntry> },
     /// Entries deleted for good (the trash was emptied).
-    Purged { ids: Vec<i64> },
+    Purged { ids: Vec<FileId> },
     /// Who has which files open; the whole list, sent whenever it changes and on connect.
     Viewers { viewers: Vec<Viewer> },
     /// The tab missed project events (it fell behind): refetch the tree and the chat.
@@ -52,10 +52,10 @@ pub enum ServerEvent {
     /// A chat message is new or changed (edited, deleted, an answer finished): replace by id.
     Chat { message: ChatMessage },
     /// More text of an answer that is still streaming.
-    ChatDelta { id: i64, text: String },
+    ChatDelta { id: MessageId, text: String },
     /// Someone is typing in the chat (`active`), or stopped.
     Typing {
-        user: i64,
+        user: UserId,
         name: String,
         active: bool,
     },
@@ -81,11 +81,15 @@ mod tests {
     #[test]
     fn events_have_a_stable_json_shape() {
         assert_eq!(
-            ClientEvent::Open { doc: 7 }.to_json(),
+            ClientEvent::Open { doc: DocId(7) }.to_json(),
             r#"{"type":"open","doc":7}"#
         );
         assert_eq!(
-            ServerEvent::Saved { doc: 7, n: 3 }.to_json(),
+            ServerEvent::Saved {
+                doc: DocId(7),
+                n: 3
+            }
+            .to_json(),
             r#"{"type":"saved","doc":7,"n":3}"#
         );
         let back: ServerEvent =
@@ -93,7 +97,7 @@ mod tests {
         assert_eq!(
             back,
             ServerEvent::Opened {
-                doc: 1,
+                doc: DocId(1),
                 writable: false
             }
         );

@@ -77,7 +77,7 @@ impl Live {
     /// Unsubscribes from a document and disposes of its session (the page may be gone
     /// already, in which case the connection did both when it stopped).
     #[cfg(feature = "hydrate")]
-    pub(crate) fn detach(&self, doc: i64) {
+    pub(crate) fn detach(&self, doc: crate::types::DocId) {
         if let Some(conn) = self.conn.try_with_value(|c| c.clone()).flatten() {
             conn.close_doc(doc);
         }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::UserInfo;
+use super::{MessageId, UserId, UserInfo};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -36,7 +36,7 @@ pub struct AiInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {
     /// Server-assigned; the order of the chat.
-    pub id: i64,
+    pub id: MessageId,
     /// The sender's idempotency key.
     pub client_id: String,
     /// The writer (for an AI answer: who asked).
@@ -50,9 +50,9 @@ pub struct ChatMessage {
     pub created_at: i64,
     pub edited_at: Option<i64>,
     pub deleted: bool,
-    pub reply_to: Option<i64>,
+    pub reply_to: Option<MessageId>,
     /// Members `@mentioned` in the body.
-    pub mentions: Vec<i64>,
+    pub mentions: Vec<UserId>,
     pub ai: Option<AiInfo>,
 }
 

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::{DocId, FileId};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FileKind {
@@ -32,13 +34,13 @@ impl FileKind {
 /// One node of the tree as the browser sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileEntry {
-    pub id: i64,
+    pub id: FileId,
     /// `None` at the project root.
-    pub parent: Option<i64>,
+    pub parent: Option<FileId>,
     pub name: String,
     pub kind: FileKind,
     /// The document with a text file's content.
-    pub doc: Option<i64>,
+    pub doc: Option<DocId>,
     /// Bytes, for binary files.
     pub size: Option<i64>,
     pub updated_at: i64,

@@ -21,12 +21,51 @@ macro_rules! id_type {
                 self.0.fmt(f)
             }
         }
+
+        impl std::str::FromStr for $name {
+            type Err = std::num::ParseIntError;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.parse().map($name)
+            }
+        }
     };
 }
 
 id_type!(UserId);
 id_type!(ProjectId);
 id_type!(InviteId);
+id_type!(FileId);
+id_type!(DocId);
+id_type!(MessageId);
+
+/// An id that does not fit where it is going: a negative database id for the engine, or an
+/// engine id past `i64::MAX` from the wire. Neither comes from a well-behaved peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("document id {0} is out of range")]
+pub struct BadDocId(pub i128);
+
+/// The database keys documents by `i64`, the engine and the wire by `u64`: the two meet here,
+/// checked both ways, so no `as` cast can wrap an id into another document's.
+impl TryFrom<DocId> for collab::DocId {
+    type Error = BadDocId;
+
+    fn try_from(id: DocId) -> Result<Self, BadDocId> {
+        u64::try_from(id.0)
+            .map(collab::DocId)
+            .map_err(|_| BadDocId(id.0.into()))
+    }
+}
+
+impl TryFrom<collab::DocId> for DocId {
+    type Error = BadDocId;
+
+    fn try_from(id: collab::DocId) -> Result<Self, BadDocId> {
+        i64::try_from(id.0)
+            .map(DocId)
+            .map_err(|_| BadDocId(id.0.into()))
+    }
+}
 
 /// A member's role on a project. Ordered: every role can do what the ones below it can.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

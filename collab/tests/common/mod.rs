@@ -7,19 +7,14 @@ use bytes::Bytes;
 use collab::{
     DocId,
     engine::{Access, Engine, Outbound, Subscription},
-    protocol,
-};
-use yrs::{
-    Doc, GetString, ReadTxn, Text, Transact,
-    sync::{Message, SyncMessage},
-    updates::decoder::Decode,
+    testing::SyncClient,
 };
 
 pub const DOC: DocId = DocId(7);
 
 /// A yrs document kept in sync through one subscription, like a y-websocket client.
 pub struct Client {
-    pub doc: Doc,
+    pub sync: SyncClient,
     /// `None` while offline: local edits keep accumulating and merge on reconnect.
     sub: Option<Subscription>,
     pub saved: u64,
@@ -31,7 +26,7 @@ pub struct Client {
 impl Client {
     pub async fn join(engine: &Engine, access: Access) -> Self {
         let mut c = Self {
-            doc: Doc::new(),
+            sync: SyncClient::new(),
             sub: None,
             saved: 0,
             sent: 0,
@@ -48,7 +43,7 @@ impl Client {
         self.sub = Some(engine.subscribe(DOC, access).await.expect("subscribe"));
         self.saved = 0;
         self.sent = 0;
-        let step1 = protocol::sync_step1(self.doc.transact().state_vector());
+        let step1 = self.sync.hello();
         self.sub().send(step1).await.expect("send step1");
         self.settle().await;
     }
@@ -70,32 +65,24 @@ impl Client {
     }
 
     pub fn text(&self) -> String {
-        let t = self.doc.get_or_insert_text("content");
-        t.get_string(&self.doc.transact())
+        self.sync.text()
     }
 
     pub async fn insert(&mut self, pos: u32, s: &str) {
-        let t = self.doc.get_or_insert_text("content");
-        let before = self.doc.transact().state_vector();
-        t.insert(&mut self.doc.transact_mut(), pos, s);
-        let update = self.doc.transact().encode_state_as_update_v1(&before);
+        let update = self.sync.insert(pos, s);
         self.send_update(update).await;
     }
 
     pub async fn delete(&mut self, pos: u32, len: u32) {
-        let t = self.doc.get_or_insert_text("content");
-        let before = self.doc.transact().state_vector();
-        t.remove_range(&mut self.doc.transact_mut(), pos, len);
-        let update = self.doc.transact().encode_state_as_update_v1(&before);
+        let update = self.sync.delete(pos, len);
         self.send_update(update).await;
     }
 
-    async fn send_update(&mut self, update: Vec<u8>) {
+    /// Sends a local edit, or keeps it in the document while offline (it merges on reconnect).
+    async fn send_update(&mut self, update: Bytes) {
         if let Some(sub) = &self.sub {
             self.sent += 1;
-            sub.send(protocol::update(update))
-                .await
-                .expect("send update");
+            sub.send(update).await.expect("send update");
         }
     }
 
@@ -104,22 +91,15 @@ impl Client {
             Outbound::Saved(n) => self.saved = self.saved.max(n),
             Outbound::Close(reason) => panic!("closed: {reason}"),
             Outbound::Message(bytes) => {
-                match protocol::decode(&bytes).expect("server sends valid messages") {
-                    Message::Sync(SyncMessage::SyncStep1(sv)) => {
-                        let diff = self.doc.transact().encode_state_as_update_v1(&sv);
-                        self.sub()
-                            .send(protocol::sync_step2(diff))
-                            .await
-                            .expect("send step2");
-                    }
-                    Message::Sync(SyncMessage::SyncStep2(u) | SyncMessage::Update(u)) => {
-                        let update = yrs::Update::decode_v1(&u).expect("update");
-                        self.doc.transact_mut().apply_update(update).expect("apply");
-                    }
-                    Message::Auth(Some(_)) => self.denied = true,
-                    Message::Awareness(_) => self.awareness_seen.push(bytes),
-                    _ => {}
+                let got = self
+                    .sync
+                    .receive(&bytes)
+                    .expect("server sends valid messages");
+                if let Some(reply) = got.reply {
+                    self.sub().send(reply).await.expect("send step2");
                 }
+                self.denied |= got.denied;
+                self.awareness_seen.extend(got.awareness);
             }
         }
     }

@@ -7,9 +7,8 @@ use app::{
     AppError, AppResult,
     chat::{AiRequest, AiState, AiTask, AskReply, ChatMessage, MAX_SELECTION_CHARS},
     live::events::ServerEvent,
-    types::{ProjectId, Role, UserInfo},
+    types::{DocId, FileId, MessageId, ProjectId, Role, UserId, UserInfo},
 };
-use collab::DocId;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
     TransactionTrait,
@@ -70,7 +69,7 @@ impl Chat {
     pub(super) async fn file_context(
         &self,
         project: ProjectId,
-        file: i64,
+        file: FileId,
         line: Option<u32>,
     ) -> AppResult<Option<FileContext>> {
         let snap = crate::files::tree::snapshot(&self.0.db, project).await?;
@@ -80,16 +79,7 @@ impl Chat {
         let Some(doc) = r.document_id.filter(|_| snap.is_live(file)) else {
             return Ok(None);
         };
-        let state = self
-            .0
-            .editor
-            .engine
-            .state(DocId(doc as u64))
-            .await
-            .map_err(|e| {
-                tracing::error!(doc, error = %e, "cannot read a document for the assistant");
-                AppError::Internal
-            })?;
+        let state = self.0.editor.state(DocId(doc)).await?;
         let text = tokio::task::spawn_blocking(move || crate::files::text::text_of(&state))
             .await
             .internal()?
@@ -134,7 +124,10 @@ impl Chat {
             .iter()
             .filter(|r| !r.body.is_empty())
             .map(|r| Recent {
-                author: authors.get(&r.author_id).cloned().unwrap_or_default(),
+                author: authors
+                    .get(&UserId(r.author_id))
+                    .cloned()
+                    .unwrap_or_default(),
                 ai: r.kind == KIND_AI,
                 body: r.body.clone(),
             })
@@ -149,7 +142,10 @@ impl Chat {
     }
 
     /// Claims the right to stream answer `id`; `None` if it is already streaming.
-    pub(super) fn reserve(&self, id: i64) -> Option<(oneshot::Receiver<()>, Arc<Mutex<String>>)> {
+    pub(super) fn reserve(
+        &self,
+        id: MessageId,
+    ) -> Option<(oneshot::Receiver<()>, Arc<Mutex<String>>)> {
         let mut running = lock(&self.0.running);
         if running.contains_key(&id) {
             return None;
@@ -171,7 +167,7 @@ impl Chat {
     pub(super) fn spawn_answer(
         &self,
         project: ProjectId,
-        id: i64,
+        id: MessageId,
         messages: Vec<PromptMessage>,
         (stopped, text): (oneshot::Receiver<()>, Arc<Mutex<String>>),
     ) {
@@ -193,7 +189,7 @@ impl Chat {
             let (state, error) = match outcome {
                 Ok(state) => (state, None),
                 Err(e) => {
-                    tracing::warn!(message = id, error = %e, "AI answer failed");
+                    tracing::warn!(message = id.0, error = %e, "AI answer failed");
                     (AiState::Failed, Some(e.to_string()))
                 }
             };
@@ -203,16 +199,16 @@ impl Chat {
                 .col_expr(row::Column::Body, body.into())
                 .col_expr(row::Column::AiState, state_str(state).into())
                 .col_expr(row::Column::AiError, error.into())
-                .filter(row::Column::Id.eq(id))
+                .filter(row::Column::Id.eq(id.0))
                 .filter(row::Column::DeletedAt.is_null())
                 .exec(&chat.0.db)
                 .await;
             if let Err(e) = stored {
-                tracing::error!(message = id, error = %e, "cannot store an AI answer");
+                tracing::error!(message = id.0, error = %e, "cannot store an AI answer");
             }
             lock(&chat.0.running).remove(&id);
             if let Err(e) = chat.announce(project, id).await {
-                tracing::error!(message = id, error = %e, "cannot announce an AI answer");
+                tracing::error!(message = id.0, error = %e, "cannot announce an AI answer");
             }
         });
     }
@@ -271,14 +267,14 @@ impl Chat {
             answer_key(&request.client_id),
             KIND_AI,
             String::new(),
-            Some(question.id),
+            Some(MessageId(question.id)),
         );
         answer.ai_state = Set(Some(state_str(AiState::Streaming).to_owned()));
         answer.ai_request = Set(Some(prompt_json));
         let answer = answer.insert(&txn).await.internal()?;
         txn.commit().await.internal()?;
         let claim = self
-            .reserve(answer.id)
+            .reserve(MessageId(answer.id))
             .ok_or_else(|| crate::error::bug("a new answer was already streaming"))?;
         let reply = self.ask_reply(project, question, answer, by).await?;
         self.publish(project, &reply.question);
@@ -292,7 +288,7 @@ impl Chat {
         project: ProjectId,
         by: &UserInfo,
         role: Role,
-        id: i64,
+        id: MessageId,
     ) -> AppResult<()> {
         let r = self.find(project, id).await?;
         Self::may_control(&r, by, role)?;
@@ -311,7 +307,7 @@ impl Chat {
         project: ProjectId,
         by: &UserInfo,
         role: Role,
-        id: i64,
+        id: MessageId,
     ) -> AppResult<ChatMessage> {
         self.provider()?;
         let r = self.find(project, id).await?;
@@ -332,7 +328,7 @@ impl Chat {
             .col_expr(row::Column::Body, String::new().into())
             .col_expr(row::Column::AiState, state_str(AiState::Streaming).into())
             .col_expr(row::Column::AiError, None::<String>.into())
-            .filter(row::Column::Id.eq(id))
+            .filter(row::Column::Id.eq(id.0))
             .exec(&self.0.db)
             .await;
         if let Err(e) = reset {

@@ -16,7 +16,7 @@ use app::{
     },
     live::events::ServerEvent,
     projects::ssr::Projects,
-    types::{ProjectId, Role, UserId, UserInfo},
+    types::{MessageId, ProjectId, Role, UserId, UserInfo},
 };
 use async_trait::async_trait;
 use sea_orm::{
@@ -79,7 +79,7 @@ struct Inner {
     sends: PerMinute,
     asks: PerMinute,
     /// Answers being streamed, by message id.
-    running: Mutex<HashMap<i64, Answer>>,
+    running: Mutex<HashMap<MessageId, Answer>>,
 }
 
 fn check_client_id(id: &str) -> AppResult<()> {
@@ -178,7 +178,7 @@ impl Chat {
     }
 
     /// Re-reads a message and tells everyone its current state.
-    async fn announce(&self, project: ProjectId, id: i64) -> AppResult<ChatMessage> {
+    async fn announce(&self, project: ProjectId, id: MessageId) -> AppResult<ChatMessage> {
         let r = self.find(project, id).await?;
         self.announce_row(project, &r, None).await
     }
@@ -201,15 +201,15 @@ impl ChatService for Chat {
     async fn history(
         &self,
         project: ProjectId,
-        before: Option<i64>,
-        after: Option<i64>,
+        before: Option<MessageId>,
+        after: Option<MessageId>,
     ) -> AppResult<HistoryPage> {
         let limit = PAGE_SIZE as u64 + 1;
         let query = row::Entity::find().filter(row::Column::ProjectId.eq(project.0));
         let mut rows = match after {
             Some(after) => {
                 query
-                    .filter(row::Column::Id.gt(after))
+                    .filter(row::Column::Id.gt(after.0))
                     .order_by_asc(row::Column::Id)
                     .limit(limit)
                     .all(&self.0.db)
@@ -217,7 +217,7 @@ impl ChatService for Chat {
             }
             None => {
                 let query = match before {
-                    Some(b) => query.filter(row::Column::Id.lt(b)),
+                    Some(b) => query.filter(row::Column::Id.lt(b.0)),
                     None => query,
                 };
                 query
@@ -246,7 +246,7 @@ impl ChatService for Chat {
         by: &UserInfo,
         client_id: &str,
         body: &str,
-        reply_to: Option<i64>,
+        reply_to: Option<MessageId>,
     ) -> AppResult<ChatMessage> {
         check_client_id(client_id)?;
         let body = self.check_body(body)?;
@@ -292,7 +292,7 @@ impl ChatService for Chat {
         &self,
         project: ProjectId,
         by: &UserInfo,
-        id: i64,
+        id: MessageId,
         body: &str,
     ) -> AppResult<ChatMessage> {
         let r = self.find(project, id).await?;
@@ -321,7 +321,7 @@ impl ChatService for Chat {
         project: ProjectId,
         by: &UserInfo,
         role: Role,
-        id: i64,
+        id: MessageId,
     ) -> AppResult<ChatMessage> {
         let r = self.find(project, id).await?;
         if r.author_id != by.id.0 && role < Role::Owner {
@@ -358,7 +358,13 @@ impl ChatService for Chat {
         self.ask_question(project, by, request).await
     }
 
-    async fn stop(&self, project: ProjectId, by: &UserInfo, role: Role, id: i64) -> AppResult<()> {
+    async fn stop(
+        &self,
+        project: ProjectId,
+        by: &UserInfo,
+        role: Role,
+        id: MessageId,
+    ) -> AppResult<()> {
         self.stop_answer(project, by, role, id).await
     }
 
@@ -367,7 +373,7 @@ impl ChatService for Chat {
         project: ProjectId,
         by: &UserInfo,
         role: Role,
-        id: i64,
+        id: MessageId,
     ) -> AppResult<ChatMessage> {
         self.regenerate_answer(project, by, role, id).await
     }

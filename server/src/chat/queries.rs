@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use app::{
     AppError, AppResult,
     chat::{AiInfo, AiState, ChatMessage, MessageKind},
-    types::{ProjectId, UserId, UserInfo},
+    types::{MessageId, ProjectId, UserId, UserInfo},
 };
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 
@@ -43,13 +43,13 @@ pub(super) fn parse_state(s: &str) -> Option<AiState> {
 
 /// Names of authors and of members who can be mentioned, for rendering a batch of rows.
 pub(super) struct Names {
-    users: HashMap<i64, String>,
+    users: HashMap<UserId, String>,
     members: render::Mentionable,
 }
 
 impl Chat {
-    pub(super) async fn find(&self, project: ProjectId, id: i64) -> AppResult<row::Model> {
-        row::Entity::find_by_id(id)
+    pub(super) async fn find(&self, project: ProjectId, id: MessageId) -> AppResult<row::Model> {
+        row::Entity::find_by_id(id.0)
             .filter(row::Column::ProjectId.eq(project.0))
             .one(&self.0.db)
             .await
@@ -87,7 +87,7 @@ impl Chat {
                 .members(project)
                 .await?
                 .into_iter()
-                .map(|m| (m.user.name.to_lowercase(), (m.user.id.0, m.user.name)))
+                .map(|m| (m.user.name.to_lowercase(), (m.user.id, m.user.name)))
                 .collect()
         } else {
             render::Mentionable::new()
@@ -100,7 +100,7 @@ impl Chat {
         &self,
         rows: &[row::Model],
         known: Option<&UserInfo>,
-    ) -> AppResult<HashMap<i64, String>> {
+    ) -> AppResult<HashMap<UserId, String>> {
         let mut ids: Vec<i64> = rows
             .iter()
             .map(|r| r.author_id)
@@ -108,7 +108,7 @@ impl Chat {
             .collect();
         ids.sort_unstable();
         ids.dedup();
-        let mut users: HashMap<i64, String> = if ids.is_empty() {
+        let mut users: HashMap<UserId, String> = if ids.is_empty() {
             HashMap::new()
         } else {
             user::Entity::find()
@@ -117,11 +117,11 @@ impl Chat {
                 .await
                 .internal()?
                 .into_iter()
-                .map(|u| (u.id, u.name))
+                .map(|u| (UserId(u.id), u.name))
                 .collect()
         };
         if let Some(k) = known {
-            users.insert(k.id.0, k.name.clone());
+            users.insert(k.id, k.name.clone());
         }
         Ok(users)
     }
@@ -143,7 +143,7 @@ impl Chat {
         let streaming = ai.as_ref().is_some_and(|a| a.state == AiState::Streaming);
         let body = if streaming {
             lock(&self.0.running)
-                .get(&r.id)
+                .get(&MessageId(r.id))
                 .map_or_else(|| r.body.clone(), |a| lock(&a.text).clone())
         } else {
             r.body.clone()
@@ -155,13 +155,13 @@ impl Chat {
             render::render(&body, &names.members)
         };
         ChatMessage {
-            id: r.id,
+            id: MessageId(r.id),
             client_id: r.client_id.clone(),
             author: UserInfo {
                 id: UserId(r.author_id),
                 name: names
                     .users
-                    .get(&r.author_id)
+                    .get(&UserId(r.author_id))
                     .cloned()
                     .unwrap_or_else(|| "(unknown)".into()),
             },
@@ -171,7 +171,7 @@ impl Chat {
             created_at: r.created_at,
             edited_at: r.edited_at,
             deleted: r.deleted_at.is_some(),
-            reply_to: r.reply_to,
+            reply_to: r.reply_to.map(MessageId),
             mentions: if kind == MessageKind::User {
                 mentions
             } else {
@@ -210,7 +210,7 @@ impl Chat {
         client_id: String,
         kind: &str,
         body: String,
-        reply_to: Option<i64>,
+        reply_to: Option<MessageId>,
     ) -> row::ActiveModel {
         row::ActiveModel {
             project_id: Set(project.0),
@@ -221,7 +221,7 @@ impl Chat {
             created_at: Set(now()),
             edited_at: Set(None),
             deleted_at: Set(None),
-            reply_to: Set(reply_to),
+            reply_to: Set(reply_to.map(|r| r.0)),
             ai_state: Set(None),
             ai_error: Set(None),
             ai_request: Set(None),

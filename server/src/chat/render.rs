@@ -5,10 +5,11 @@
 
 use std::{borrow::Cow, collections::HashMap, sync::LazyLock};
 
+use app::types::UserId;
 use pulldown_cmark::{CodeBlockKind, CowStr, Event, Options, Parser, Tag, TagEnd, html};
 
 /// Members who can be mentioned: lower-cased name → (user id, name as written).
-pub type Mentionable = HashMap<String, (i64, String)>;
+pub type Mentionable = HashMap<String, (UserId, String)>;
 
 static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     let mut b = ammonia::Builder::empty();
@@ -68,7 +69,7 @@ fn is_name_char(c: char) -> bool {
 }
 
 /// The message as sanitised HTML, and the ids of the members it mentions.
-pub fn render(body: &str, members: &Mentionable) -> (String, Vec<i64>) {
+pub fn render(body: &str, members: &Mentionable) -> (String, Vec<UserId>) {
     let mut mentions = Vec::new();
     let mut in_code_block = false;
     let mut events = Vec::new();
@@ -116,7 +117,7 @@ pub fn render(body: &str, members: &Mentionable) -> (String, Vec<i64>) {
 fn mark_mentions<'a>(
     text: &str,
     members: &Mentionable,
-    mentions: &mut Vec<i64>,
+    mentions: &mut Vec<UserId>,
     events: &mut Vec<Event<'a>>,
 ) {
     let mut plain_from = 0;
@@ -178,7 +179,7 @@ mod tests {
     fn members() -> Mentionable {
         [(1, "ann"), (2, "Bob.Smith")]
             .into_iter()
-            .map(|(id, n)| (n.to_lowercase(), (id, n.to_owned())))
+            .map(|(id, n)| (n.to_lowercase(), (UserId(id), n.to_owned())))
             .collect()
     }
 
@@ -218,7 +219,7 @@ mod tests {
             "an HTML block becomes a paragraph: {h}"
         );
         let (h, ids) = render("<b>hi</b> @ann", &members());
-        assert_eq!(ids, [1], "{h}");
+        assert_eq!(ids, [UserId(1)], "{h}");
         let h = html("<a href=\"javascript:alert(1)\">x</a>");
         assert!(!h.contains("<a "), "{h}");
     }
@@ -259,7 +260,7 @@ mod tests {
             "hey @ann and @bob.smith. not @carol, mail a@ann.org",
             &members(),
         );
-        assert_eq!(ids, [1, 2]);
+        assert_eq!(ids, [UserId(1), UserId(2)]);
         assert!(h.contains("<span class=\"mention\">@ann</span> and"), "{h}");
         assert!(
             h.contains("<span class=\"mention\">@Bob.Smith</span>."),

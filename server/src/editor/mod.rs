@@ -8,11 +8,10 @@ use app::{
     AppError, AppResult,
     editor::ssr::Documents,
     projects::ssr::Projects,
-    types::{ProjectId, Role, UserId},
+    types::{DocId, ProjectId, Role, UserId},
 };
 use async_trait::async_trait;
 use collab::{
-    DocId,
     bus::{InProcessBus, NodeId},
     engine::{Access, Engine, EngineConfig},
 };
@@ -50,14 +49,14 @@ pub struct Editor {
 /// How a document is named in `/yjs/{doc}`: its id, or a name for a free-standing document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DocRef {
-    Id(i64),
+    Id(DocId),
     Name(String),
 }
 
 impl DocRef {
     pub fn parse(raw: &str) -> AppResult<Self> {
         if let Ok(id) = raw.parse::<i64>() {
-            return Ok(Self::Id(id));
+            return Ok(Self::Id(DocId(id)));
         }
         let ok = !raw.is_empty()
             && raw.len() <= 128
@@ -106,6 +105,14 @@ impl Editor {
         &self.secret
     }
 
+    /// A document's whole current state (see `Engine::state`), as a user-facing result.
+    pub async fn state(&self, doc: DocId) -> AppResult<Vec<u8>> {
+        self.engine.state(engine_id(doc)?).await.map_err(|e| {
+            tracing::error!(doc = doc.0, error = %e, "cannot read a document");
+            AppError::Internal
+        })
+    }
+
     /// Finds the document, or creates a named free-standing one in `project` (editors only).
     /// Returns the document and its project.
     pub async fn resolve(
@@ -114,9 +121,9 @@ impl Editor {
         project: Option<ProjectId>,
         user: UserId,
         projects: &dyn Projects,
-    ) -> AppResult<(DocId, ProjectId, Role)> {
+    ) -> AppResult<(collab::DocId, ProjectId, Role)> {
         let found = match doc {
-            DocRef::Id(id) => document::Entity::find_by_id(*id)
+            DocRef::Id(id) => document::Entity::find_by_id(id.0)
                 .one(&self.db)
                 .await
                 .internal()?,
@@ -136,7 +143,7 @@ impl Editor {
             }
         };
         let (doc_id, project_id) = match (found, doc) {
-            (Some(row), _) => (row.id, ProjectId(row.project_id)),
+            (Some(row), _) => (DocId(row.id), ProjectId(row.project_id)),
             (None, DocRef::Id(_)) => return Err(AppError::NotFound("Document".into())),
             (None, DocRef::Name(name)) => {
                 let project = project
@@ -158,7 +165,7 @@ impl Editor {
             .role_of(project_id, user)
             .await?
             .ok_or(AppError::Forbidden)?;
-        Ok((DocId(doc_id as u64), project_id, role))
+        Ok((engine_id(doc_id)?, project_id, role))
     }
 
     /// A file's new document, starting from `snapshot` (a whole state as one v1 update).
@@ -167,7 +174,7 @@ impl Editor {
         project: ProjectId,
         by: UserId,
         snapshot: Option<Vec<u8>>,
-    ) -> AppResult<i64> {
+    ) -> AppResult<DocId> {
         self.insert_doc(&self.db, project, by, snapshot).await
     }
 
@@ -178,7 +185,7 @@ impl Editor {
         project: ProjectId,
         by: UserId,
         snapshot: Option<Vec<u8>>,
-    ) -> AppResult<i64> {
+    ) -> AppResult<DocId> {
         let row = document::ActiveModel {
             project_id: Set(project.0),
             name: Set(None),
@@ -189,11 +196,11 @@ impl Editor {
             last_seq: Set(0),
             ..Default::default()
         };
-        Ok(document::Entity::insert(row)
+        let made = document::Entity::insert(row)
             .exec_with_returning(db)
             .await
-            .internal()?
-            .id)
+            .internal()?;
+        Ok(DocId(made.id))
     }
 
     pub async fn create(
@@ -201,7 +208,7 @@ impl Editor {
         project: ProjectId,
         by: UserId,
         name: Option<&str>,
-    ) -> AppResult<i64> {
+    ) -> AppResult<DocId> {
         let row = document::ActiveModel {
             project_id: Set(project.0),
             name: Set(name.map(str::to_owned)),
@@ -216,7 +223,7 @@ impl Editor {
             .exec_with_returning(&self.db)
             .await
         {
-            Ok(d) => Ok(d.id),
+            Ok(d) => Ok(DocId(d.id)),
             // Two clients created the same named document at once: use the winner's.
             Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
                 let name = name.unwrap_or_default();
@@ -226,7 +233,7 @@ impl Editor {
                     .one(&self.db)
                     .await
                     .internal()?
-                    .map(|d| d.id)
+                    .map(|d| DocId(d.id))
                     .ok_or_else(|| {
                         crate::error::bug("a named document lost its unique-name race and vanished")
                     })
@@ -241,8 +248,8 @@ const UI_TOKEN_TTL_SECS: i64 = 3600;
 
 #[async_trait]
 impl Documents for Editor {
-    async fn mint_token(&self, user: UserId, project: ProjectId, doc: i64) -> AppResult<String> {
-        let row = document::Entity::find_by_id(doc)
+    async fn mint_token(&self, user: UserId, project: ProjectId, doc: DocId) -> AppResult<String> {
+        let row = document::Entity::find_by_id(doc.0)
             .one(&self.db)
             .await
             .internal()?;
@@ -252,11 +259,20 @@ impl Documents for Editor {
         let claims = token::Claims {
             u: user.0,
             p: project.0,
-            d: doc as u64,
+            d: engine_id(doc)?.0,
             exp: now() + UI_TOKEN_TTL_SECS,
         };
         Ok(token::sign(&self.secret, &claims))
     }
+}
+
+/// The engine's key for a document id read from the database. Stored ids are positive, so a
+/// failure is a bug (logged), never something a user did.
+pub fn engine_id(doc: DocId) -> AppResult<collab::DocId> {
+    collab::DocId::try_from(doc).map_err(|e| {
+        tracing::error!(error = %e, "a stored document id does not fit the engine");
+        AppError::Internal
+    })
 }
 
 pub fn access_for(role: Role) -> Access {

@@ -15,7 +15,7 @@ use std::{
 use app::{
     AppError, AppResult,
     files::{FileKind, MAX_TEXT_BYTES, names},
-    types::{ProjectId, Role, UserId},
+    types::{DocId, FileId, ProjectId, Role, UserId},
 };
 use axum::{
     extract::{Multipart, Path, Query, State},
@@ -185,10 +185,15 @@ impl super::Files {
         let _guard = tree.lock(project).await;
         let existing = snapshot(&tree.db, project).await?;
         // Live folders by their path of clash keys.
-        let mut folders: HashMap<Vec<String>, i64> = existing
+        let mut folders: HashMap<Vec<String>, FileId> = existing
             .live()
             .filter(|(r, _)| r.kind == FileKind::Folder.as_str())
-            .map(|(r, path)| (path.split('/').map(names::clash_key).collect(), r.id))
+            .map(|(r, path)| {
+                (
+                    path.split('/').map(names::clash_key).collect(),
+                    FileId(r.id),
+                )
+            })
             .collect();
         let txn = tree.db.begin().await.internal()?;
         let mut made = Vec::new();
@@ -215,9 +220,9 @@ impl super::Files {
                                 NewEntry::folder(parent, &f.path[depth - 1]),
                             )
                             .await?;
-                        folders.insert(key, row.id);
+                        folders.insert(key, FileId(row.id));
                         made.push((f.path[..depth].join("/"), row.clone()));
-                        row.id
+                        FileId(row.id)
                     }
                 });
             }
@@ -271,11 +276,11 @@ impl super::Files {
     }
 
     /// The bytes of a file: a text file's live text, or a binary file's stored bytes.
-    pub async fn content(&self, project: ProjectId, id: i64) -> AppResult<(String, Vec<u8>)> {
+    pub async fn content(&self, project: ProjectId, id: FileId) -> AppResult<(String, Vec<u8>)> {
         let row = self.tree.row(project, id).await?;
         match row.document_id {
             Some(doc) => {
-                let state = self.tree.read_state(doc).await?;
+                let state = self.tree.read_state(DocId(doc)).await?;
                 let text = text_of(&state).map_err(|e| {
                     tracing::error!(doc, error = %e, "stored document does not decode");
                     AppError::Internal
@@ -283,7 +288,7 @@ impl super::Files {
                 Ok((row.name, text.into_bytes()))
             }
             None if row.kind == FileKind::Blob.as_str() => {
-                let blob = file_blob::Entity::find_by_id(id)
+                let blob = file_blob::Entity::find_by_id(id.0)
                     .one(&self.tree.db)
                     .await
                     .internal()?;
@@ -294,7 +299,7 @@ impl super::Files {
     }
 
     /// The live files under `folder` (or the whole project) as a zip.
-    pub async fn export(&self, project: ProjectId, folder: Option<i64>) -> AppResult<Vec<u8>> {
+    pub async fn export(&self, project: ProjectId, folder: Option<FileId>) -> AppResult<Vec<u8>> {
         let tree = snapshot(&self.tree.db, project).await?;
         if let Some(f) = folder
             && !tree
@@ -305,10 +310,10 @@ impl super::Files {
             return Err(AppError::NotFound("Folder".into()));
         }
         let base = folder.and_then(|f| tree.path(f)).map(|p| format!("{p}/"));
-        let mut ids: Vec<(String, i64, bool)> = tree
+        let mut ids: Vec<(String, FileId, bool)> = tree
             .live()
             .filter(|(_, path)| base.as_ref().is_none_or(|b| path.starts_with(b.as_str())))
-            .map(|(r, path)| (path, r.id, r.kind == FileKind::Folder.as_str()))
+            .map(|(r, path)| (path, FileId(r.id), r.kind == FileKind::Folder.as_str()))
             .collect();
         ids.sort();
         let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
@@ -319,9 +324,9 @@ impl super::Files {
             AppError::Internal
         };
         // Texts in bulk, as search reads them (one store query per few hundred files).
-        let docs: Vec<i64> = ids
+        let docs: Vec<DocId> = ids
             .iter()
-            .filter_map(|(_, id, _)| tree.rows.get(id)?.document_id)
+            .filter_map(|(_, id, _)| tree.rows.get(id)?.document_id.map(DocId))
             .collect();
         let texts = self.tree.texts(&self.texts, project, &docs, None).await?;
         for (path, id, is_folder) in ids {
@@ -333,7 +338,7 @@ impl super::Files {
                 .rows
                 .get(&id)
                 .and_then(|r| r.document_id)
-                .and_then(|d| texts.get(&d));
+                .and_then(|d| texts.get(&DocId(d)));
             let bytes = match text {
                 Some(t) => t.as_bytes().to_vec(),
                 None => self.content(project, id).await?.1,
@@ -378,17 +383,16 @@ fn attachment(name: &str) -> HeaderValue {
 
 #[derive(Debug, Deserialize)]
 pub struct ExportQuery {
-    folder: Option<i64>,
+    folder: Option<FileId>,
 }
 
 pub async fn export_zip(
     State(files): State<Files>,
     State(membership): State<Membership>,
     session: Session,
-    Path(project): Path<i64>,
+    Path(project): Path<ProjectId>,
     Query(q): Query<ExportQuery>,
 ) -> Response {
-    let project = ProjectId(project);
     let result: AppResult<Response> = async {
         let (user, _) = membership
             .member_of(&session, project, Role::Viewer)
@@ -418,9 +422,8 @@ pub async fn raw_file(
     State(files): State<Files>,
     State(membership): State<Membership>,
     session: Session,
-    Path((project, file)): Path<(i64, i64)>,
+    Path((project, file)): Path<(ProjectId, FileId)>,
 ) -> Response {
-    let project = ProjectId(project);
     let result: AppResult<Response> = async {
         membership
             .member_of(&session, project, Role::Viewer)

@@ -7,7 +7,7 @@ use app::{
     AppResult,
     editor::FileDoc,
     files::{FileEntry, FileKind, SearchQuery, SearchResults, ssr::FileService},
-    types::{ProjectId, UserId},
+    types::{DocId, FileId, ProjectId, UserId},
 };
 use async_trait::async_trait;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
@@ -81,7 +81,7 @@ impl FileService for Files {
         &self,
         project: ProjectId,
         by: UserId,
-        parent: Option<i64>,
+        parent: Option<FileId>,
         name: &str,
         kind: FileKind,
     ) -> AppResult<FileEntry> {
@@ -90,24 +90,24 @@ impl FileService for Files {
             .await
     }
 
-    async fn rename(&self, project: ProjectId, id: i64, name: &str) -> AppResult<FileEntry> {
+    async fn rename(&self, project: ProjectId, id: FileId, name: &str) -> AppResult<FileEntry> {
         self.tree.rename(project, id, name).await
     }
 
     async fn move_to(
         &self,
         project: ProjectId,
-        id: i64,
-        parent: Option<i64>,
+        id: FileId,
+        parent: Option<FileId>,
     ) -> AppResult<FileEntry> {
         self.tree.move_to(project, id, parent).await
     }
 
-    async fn trash(&self, project: ProjectId, id: i64) -> AppResult<FileEntry> {
+    async fn trash(&self, project: ProjectId, id: FileId) -> AppResult<FileEntry> {
         self.tree.trash(project, id).await
     }
 
-    async fn restore(&self, project: ProjectId, id: i64) -> AppResult<FileEntry> {
+    async fn restore(&self, project: ProjectId, id: FileId) -> AppResult<FileEntry> {
         self.tree.restore(project, id).await
     }
 
@@ -115,7 +115,7 @@ impl FileService for Files {
         self.tree.empty_trash(project).await
     }
 
-    async fn duplicate(&self, project: ProjectId, by: UserId, id: i64) -> AppResult<FileEntry> {
+    async fn duplicate(&self, project: ProjectId, by: UserId, id: FileId) -> AppResult<FileEntry> {
         self.tree.duplicate(project, by, id).await
     }
 
@@ -150,14 +150,14 @@ async fn first_file(db: &DatabaseConnection, project: ProjectId) -> AppResult<Op
     let mut files: Vec<_> = tree
         .rows
         .values()
-        .filter(|f| f.kind == FileKind::File.as_str() && tree.is_live(f.id))
+        .filter(|f| f.kind == FileKind::File.as_str() && tree.is_live(FileId(f.id)))
         .collect();
     files.sort_by_key(|f| (f.parent_id.is_some(), f.id));
     Ok(files.first().and_then(|f| {
         Some(FileDoc {
-            file: f.id,
+            file: FileId(f.id),
             name: f.name.clone(),
-            doc: f.document_id?,
+            doc: DocId(f.document_id?),
         })
     }))
 }

@@ -11,7 +11,7 @@ use std::{
 use app::{
     AppError, AppResult,
     files::{FileHits, FileKind, SearchHit, SearchQuery, SearchResults},
-    types::ProjectId,
+    types::{DocId, FileId, ProjectId},
 };
 use regex::{Regex, RegexBuilder};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -41,11 +41,11 @@ const PREVIEW_CONTEXT: usize = 60;
 #[derive(Default)]
 pub struct TextCache {
     /// Document → (its last logged update when read, its text).
-    texts: Mutex<HashMap<i64, (i64, Arc<str>)>>,
+    texts: Mutex<HashMap<DocId, (i64, Arc<str>)>>,
 }
 
 impl TextCache {
-    fn get(&self, doc: i64, seq: i64) -> Option<Arc<str>> {
+    fn get(&self, doc: DocId, seq: i64) -> Option<Arc<str>> {
         let texts = crate::lock::lock(&self.texts);
         texts
             .get(&doc)
@@ -53,7 +53,7 @@ impl TextCache {
             .map(|(_, t)| t.clone())
     }
 
-    fn put(&self, doc: i64, seq: i64, text: Arc<str>) {
+    fn put(&self, doc: DocId, seq: i64, text: Arc<str>) {
         let mut texts = crate::lock::lock(&self.texts);
         texts.insert(doc, (seq, text));
     }
@@ -124,9 +124,9 @@ impl Tree {
         &self,
         cache: &TextCache,
         project: ProjectId,
-        docs: &[i64],
+        docs: &[DocId],
         deadline: Option<Instant>,
-    ) -> AppResult<HashMap<i64, Arc<str>>> {
+    ) -> AppResult<HashMap<DocId, Arc<str>>> {
         let seqs: HashMap<i64, i64> = document::Entity::find()
             .select_only()
             .column(document::Column::Id)
@@ -142,8 +142,9 @@ impl Tree {
         let mut to_load = Vec::new();
         for &doc in docs {
             let engine = &self.editor.engine;
-            if engine.is_open(collab::DocId(doc as u64)) {
-                if let Ok(state) = engine.state(collab::DocId(doc as u64)).await {
+            let id = crate::editor::engine_id(doc)?;
+            if engine.is_open(id) {
+                if let Ok(state) = engine.state(id).await {
                     let text = tokio::task::spawn_blocking(move || text_of(&state))
                         .await
                         .internal()?
@@ -152,7 +153,7 @@ impl Tree {
                 }
                 continue;
             }
-            let seq = seqs.get(&doc).copied().unwrap_or(0);
+            let seq = seqs.get(&doc.0).copied().unwrap_or(0);
             match cache.get(doc, seq) {
                 Some(t) => {
                     texts.insert(doc, t);
@@ -164,8 +165,8 @@ impl Tree {
             if deadline.is_some_and(|d| Instant::now() > d) {
                 break;
             }
-            let seq_of: HashMap<i64, i64> = chunk.iter().copied().collect();
-            let ids: Vec<i64> = chunk.iter().map(|(d, _)| *d).collect();
+            let seq_of: HashMap<DocId, i64> = chunk.iter().copied().collect();
+            let ids: Vec<i64> = chunk.iter().map(|(d, _)| d.0).collect();
             let rows = document::Entity::find()
                 .filter(document::Column::Id.is_in(ids.clone()))
                 .all(&self.db)
@@ -195,7 +196,7 @@ impl Tree {
                             usize::try_from(row.last_seq - row.snapshot_seq).unwrap_or(0),
                         );
                         parts.extend(logged[after..].iter().map(Vec::as_slice));
-                        (row.id, text_of_parts(&parts).unwrap_or_default())
+                        (DocId(row.id), text_of_parts(&parts).unwrap_or_default())
                     })
                     .collect::<Vec<_>>()
             })
@@ -219,13 +220,13 @@ impl Tree {
         let started = Instant::now();
         let re = compile(&query)?;
         let tree = super::tree::snapshot(&self.db, project).await?;
-        let mut files: Vec<(i64, String, i64)> = tree
+        let mut files: Vec<(FileId, String, DocId)> = tree
             .live()
             .filter(|(r, _)| r.kind == FileKind::File.as_str())
-            .filter_map(|(r, path)| Some((r.id, path, r.document_id?)))
+            .filter_map(|(r, path)| Some((FileId(r.id), path, DocId(r.document_id?))))
             .collect();
         files.sort_by(|a, b| a.1.cmp(&b.1));
-        let docs: Vec<i64> = files.iter().map(|f| f.2).collect();
+        let docs: Vec<DocId> = files.iter().map(|f| f.2).collect();
         let texts = self
             .texts(cache, project, &docs, Some(started + BUDGET))
             .await?;

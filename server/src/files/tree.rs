@@ -16,7 +16,7 @@ use app::{
         tree::TreeModel,
     },
     live::events::ServerEvent,
-    types::{ProjectId, UserId},
+    types::{DocId, FileId, ProjectId, UserId},
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
@@ -38,11 +38,11 @@ const CHUNK: usize = 300;
 
 pub(crate) fn entry(m: &file::Model) -> FileEntry {
     FileEntry {
-        id: m.id,
-        parent: m.parent_id,
+        id: FileId(m.id),
+        parent: m.parent_id.map(FileId),
         name: m.name.clone(),
         kind: FileKind::parse(&m.kind).unwrap_or(FileKind::File),
-        doc: m.document_id,
+        doc: m.document_id.map(DocId),
         size: m.size,
         updated_at: m.updated_at,
         deleted_at: m.deleted_at,
@@ -52,17 +52,17 @@ pub(crate) fn entry(m: &file::Model) -> FileEntry {
 /// All of a project's rows, for operations over a whole subtree. Liveness, paths and
 /// children come from the same `TreeModel` the browser keeps, so both agree on them.
 pub(crate) struct Snapshot {
-    pub rows: HashMap<i64, file::Model>,
+    pub rows: HashMap<FileId, file::Model>,
     tree: TreeModel,
 }
 
 impl Snapshot {
-    pub(crate) fn is_live(&self, id: i64) -> bool {
+    pub(crate) fn is_live(&self, id: FileId) -> bool {
         self.tree.is_live(id)
     }
 
     /// `a/b/c.rs` for a row.
-    pub(crate) fn path(&self, id: i64) -> Option<String> {
+    pub(crate) fn path(&self, id: FileId) -> Option<String> {
         self.tree.path(id)
     }
 
@@ -70,12 +70,12 @@ impl Snapshot {
     pub(crate) fn live(&self) -> impl Iterator<Item = (&file::Model, String)> {
         self.rows
             .values()
-            .filter(|r| self.is_live(r.id))
-            .filter_map(|r| Some((r, self.path(r.id)?)))
+            .filter(|r| self.is_live(FileId(r.id)))
+            .filter_map(|r| Some((r, self.path(FileId(r.id))?)))
     }
 
     /// `id` and the live entries below it, parents before children.
-    pub(crate) fn subtree(&self, id: i64) -> Vec<i64> {
+    pub(crate) fn subtree(&self, id: FileId) -> Vec<FileId> {
         let mut out = vec![id];
         let mut i = 0;
         while i < out.len() {
@@ -86,7 +86,7 @@ impl Snapshot {
     }
 
     /// Levels of live entries below `id` (0 for a file).
-    fn height(&self, id: i64) -> usize {
+    fn height(&self, id: FileId) -> usize {
         let kids = self.tree.children(Some(id));
         if kids.is_empty() {
             return 0;
@@ -103,12 +103,12 @@ pub(crate) async fn snapshot(db: &impl ConnectionTrait, project: ProjectId) -> A
         .internal()?;
     Ok(Snapshot {
         tree: TreeModel::new(rows.iter().map(entry).collect()),
-        rows: rows.into_iter().map(|r| (r.id, r)).collect(),
+        rows: rows.into_iter().map(|r| (FileId(r.id), r)).collect(),
     })
 }
 
 impl NewEntry<'_> {
-    pub(crate) fn folder(parent: Option<i64>, name: &str) -> NewEntry<'_> {
+    pub(crate) fn folder(parent: Option<FileId>, name: &str) -> NewEntry<'_> {
         NewEntry {
             parent,
             name,
@@ -121,10 +121,10 @@ impl NewEntry<'_> {
 
 /// A row to insert.
 pub(crate) struct NewEntry<'a> {
-    pub parent: Option<i64>,
+    pub parent: Option<FileId>,
     pub name: &'a str,
     pub kind: FileKind,
-    pub doc: Option<i64>,
+    pub doc: Option<DocId>,
     pub size: Option<i64>,
 }
 
@@ -170,8 +170,8 @@ impl Tree {
         }
     }
 
-    pub(crate) async fn row(&self, project: ProjectId, id: i64) -> AppResult<file::Model> {
-        file::Entity::find_by_id(id)
+    pub(crate) async fn row(&self, project: ProjectId, id: FileId) -> AppResult<file::Model> {
+        file::Entity::find_by_id(id.0)
             .one(&self.db)
             .await
             .internal()?
@@ -184,10 +184,10 @@ impl Tree {
     async fn live_row(
         &self,
         project: ProjectId,
-        id: i64,
+        id: FileId,
     ) -> AppResult<(file::Model, Vec<file::Model>)> {
         let row = self.row(project, id).await?;
-        let above = self.ancestors(project, row.parent_id).await?;
+        let above = self.ancestors(project, row.parent_id.map(FileId)).await?;
         if row.deleted_at.is_some() || above.iter().any(|a| a.deleted_at.is_some()) {
             return Err(AppError::NotFound("File".into()));
         }
@@ -198,7 +198,7 @@ impl Tree {
     async fn ancestors(
         &self,
         project: ProjectId,
-        mut parent: Option<i64>,
+        mut parent: Option<FileId>,
     ) -> AppResult<Vec<file::Model>> {
         let mut out = Vec::new();
         while let Some(p) = parent {
@@ -206,7 +206,7 @@ impl Tree {
                 return Err(AppError::Conflict("The folder tree is too deep.".into()));
             }
             let row = self.row(project, p).await?;
-            parent = row.parent_id;
+            parent = row.parent_id.map(FileId);
             out.push(row);
         }
         Ok(out)
@@ -217,7 +217,7 @@ impl Tree {
     async fn target_folder(
         &self,
         project: ProjectId,
-        parent: Option<i64>,
+        parent: Option<FileId>,
     ) -> AppResult<(usize, Vec<file::Model>)> {
         let Some(p) = parent else {
             return Ok((0, Vec::new()));
@@ -238,21 +238,21 @@ impl Tree {
     async fn taken(
         &self,
         project: ProjectId,
-        parent: Option<i64>,
-        except: Option<i64>,
+        parent: Option<FileId>,
+        except: Option<FileId>,
     ) -> AppResult<HashSet<String>> {
         let q = file::Entity::find()
             .filter(file::Column::ProjectId.eq(project.0))
             .filter(file::Column::DeletedAt.is_null());
         let q = match parent {
-            Some(p) => q.filter(file::Column::ParentId.eq(p)),
+            Some(p) => q.filter(file::Column::ParentId.eq(p.0)),
             None => q.filter(file::Column::ParentId.is_null()),
         };
         Ok(q.all(&self.db)
             .await
             .internal()?
             .into_iter()
-            .filter(|r| Some(r.id) != except)
+            .filter(|r| Some(FileId(r.id)) != except)
             .map(|r| clash_key(&r.name))
             .collect())
     }
@@ -260,9 +260,9 @@ impl Tree {
     async fn check_free(
         &self,
         project: ProjectId,
-        parent: Option<i64>,
+        parent: Option<FileId>,
         name: &str,
-        except: Option<i64>,
+        except: Option<FileId>,
     ) -> AppResult<()> {
         if self
             .taken(project, parent, except)
@@ -305,10 +305,10 @@ impl Tree {
         let at = now();
         file::Entity::insert(file::ActiveModel {
             project_id: Set(project.0),
-            parent_id: Set(parent),
+            parent_id: Set(parent.map(|p| p.0)),
             name: Set(name.to_owned()),
             kind: Set(kind.as_str().to_owned()),
-            document_id: Set(doc),
+            document_id: Set(doc.map(|d| d.0)),
             created_by: Set(by.0),
             created_at: Set(at),
             updated_at: Set(at),
@@ -325,7 +325,7 @@ impl Tree {
         &self,
         project: ProjectId,
         by: UserId,
-        parent: Option<i64>,
+        parent: Option<FileId>,
         name: &str,
         kind: FileKind,
         text: Option<&str>,
@@ -394,25 +394,18 @@ impl Tree {
     }
 
     /// A document's whole current state (see `Engine::state`), as a user-facing result.
-    pub(crate) async fn read_state(&self, doc: i64) -> AppResult<Vec<u8>> {
-        self.editor
-            .engine
-            .state(collab::DocId(doc as u64))
-            .await
-            .map_err(|e| {
-                tracing::error!(doc, error = %e, "cannot read a document");
-                AppError::Internal
-            })
+    pub(crate) async fn read_state(&self, doc: DocId) -> AppResult<Vec<u8>> {
+        self.editor.state(doc).await
     }
 
-    pub async fn rename(&self, project: ProjectId, id: i64, name: &str) -> AppResult<FileEntry> {
+    pub async fn rename(&self, project: ProjectId, id: FileId, name: &str) -> AppResult<FileEntry> {
         validate_name(name)?;
         let _guard = self.lock(project).await;
         let (row, _) = self.live_row(project, id).await?;
         if row.name == name {
             return Ok(entry(&row));
         }
-        self.check_free(project, row.parent_id, name, Some(id))
+        self.check_free(project, row.parent_id.map(FileId), name, Some(id))
             .await?;
         self.change(
             project,
@@ -428,16 +421,16 @@ impl Tree {
     pub async fn move_to(
         &self,
         project: ProjectId,
-        id: i64,
-        parent: Option<i64>,
+        id: FileId,
+        parent: Option<FileId>,
     ) -> AppResult<FileEntry> {
         let _guard = self.lock(project).await;
         let (row, _) = self.live_row(project, id).await?;
-        if row.parent_id == parent {
+        if row.parent_id.map(FileId) == parent {
             return Ok(entry(&row));
         }
         let (depth, chain) = self.target_folder(project, parent).await?;
-        if chain.iter().any(|f| f.id == id) {
+        if chain.iter().any(|f| f.id == id.0) {
             return Err(AppError::Conflict(
                 "A folder cannot be moved into itself.".into(),
             ));
@@ -456,14 +449,14 @@ impl Tree {
             project,
             row,
             file::ActiveModel {
-                parent_id: Set(parent),
+                parent_id: Set(parent.map(|p| p.0)),
                 ..Default::default()
             },
         )
         .await
     }
 
-    pub async fn trash(&self, project: ProjectId, id: i64) -> AppResult<FileEntry> {
+    pub async fn trash(&self, project: ProjectId, id: FileId) -> AppResult<FileEntry> {
         let _guard = self.lock(project).await;
         let (row, _) = self.live_row(project, id).await?;
         self.change(
@@ -477,15 +470,15 @@ impl Tree {
         .await
     }
 
-    pub async fn restore(&self, project: ProjectId, id: i64) -> AppResult<FileEntry> {
+    pub async fn restore(&self, project: ProjectId, id: FileId) -> AppResult<FileEntry> {
         let _guard = self.lock(project).await;
         let row = self.row(project, id).await?;
         if row.deleted_at.is_none() {
             return Err(AppError::Conflict("That is not in the trash.".into()));
         }
         // Back into its folder if that is still in the tree, else to the root.
-        let parent = match self.target_folder(project, row.parent_id).await {
-            Ok(_) => row.parent_id,
+        let parent = match self.target_folder(project, row.parent_id.map(FileId)).await {
+            Ok(_) => row.parent_id.map(FileId),
             Err(_) => None,
         };
         let taken = self.taken(project, parent, Some(id)).await?;
@@ -495,7 +488,7 @@ impl Tree {
             row,
             file::ActiveModel {
                 deleted_at: Set(None),
-                parent_id: Set(parent),
+                parent_id: Set(parent.map(|p| p.0)),
                 name: Set(name),
                 ..Default::default()
             },
@@ -506,7 +499,7 @@ impl Tree {
     pub async fn empty_trash(&self, project: ProjectId) -> AppResult<u64> {
         let _guard = self.lock(project).await;
         let tree = snapshot(&self.db, project).await?;
-        let ids: Vec<i64> = tree
+        let ids: Vec<FileId> = tree
             .rows
             .keys()
             .copied()
@@ -519,12 +512,12 @@ impl Tree {
         let txn = self.db.begin().await.internal()?;
         for chunk in ids.chunks(CHUNK) {
             file_blob::Entity::delete_many()
-                .filter(file_blob::Column::FileId.is_in(chunk.iter().copied()))
+                .filter(file_blob::Column::FileId.is_in(chunk.iter().map(|i| i.0)))
                 .exec(&txn)
                 .await
                 .internal()?;
             file::Entity::delete_many()
-                .filter(file::Column::Id.is_in(chunk.iter().copied()))
+                .filter(file::Column::Id.is_in(chunk.iter().map(|i| i.0)))
                 .exec(&txn)
                 .await
                 .internal()?;
@@ -546,15 +539,20 @@ impl Tree {
         Ok(ids.len() as u64)
     }
 
-    pub async fn duplicate(&self, project: ProjectId, by: UserId, id: i64) -> AppResult<FileEntry> {
+    pub async fn duplicate(
+        &self,
+        project: ProjectId,
+        by: UserId,
+        id: FileId,
+    ) -> AppResult<FileEntry> {
         let _guard = self.lock(project).await;
         let (row, _) = self.live_row(project, id).await?;
-        let taken = self.taken(project, row.parent_id, None).await?;
+        let taken = self.taken(project, row.parent_id.map(FileId), None).await?;
         let name = copy_name(&row.name, |k| taken.contains(k));
         let tree = snapshot(&self.db, project).await?;
         let mut made = Vec::new();
         // Old id → new id, so children land in the copies of their folders.
-        let mut copies: HashMap<i64, i64> = HashMap::new();
+        let mut copies: HashMap<FileId, FileId> = HashMap::new();
         for old in tree.subtree(id) {
             let Some(src) = tree.rows.get(&old) else {
                 continue;
@@ -563,16 +561,16 @@ impl Tree {
                 continue;
             }
             let parent = if old == id {
-                row.parent_id
+                row.parent_id.map(FileId)
             } else {
-                match src.parent_id.and_then(|p| copies.get(&p)) {
+                match src.parent_id.and_then(|p| copies.get(&FileId(p))) {
                     Some(p) => Some(*p),
                     None => continue, // inside a trashed folder
                 }
             };
             let doc = match src.document_id {
                 Some(d) => {
-                    let state = self.read_state(d).await?;
+                    let state = self.read_state(DocId(d)).await?;
                     Some(self.editor.create_with(project, by, Some(state)).await?)
                 }
                 None => None,
@@ -594,7 +592,7 @@ impl Tree {
                 )
                 .await?;
             if kind == FileKind::Blob
-                && let Some(blob) = file_blob::Entity::find_by_id(old)
+                && let Some(blob) = file_blob::Entity::find_by_id(old.0)
                     .one(&self.db)
                     .await
                     .internal()?
@@ -607,7 +605,7 @@ impl Tree {
                 .await
                 .internal()?;
             }
-            copies.insert(old, copy.id);
+            copies.insert(old, FileId(copy.id));
             made.push(copy);
         }
         self.announce(project, &made);

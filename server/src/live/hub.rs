@@ -13,7 +13,7 @@ use std::{
 
 use app::{
     live::events::{ServerEvent, Viewer},
-    types::{ProjectId, UserId},
+    types::{DocId, ProjectId, UserId},
 };
 use bytes::Bytes;
 use collab::{Channel, Frame};
@@ -29,7 +29,7 @@ pub struct TabId(u64);
 struct TabPresence {
     user: UserId,
     name: String,
-    docs: HashSet<i64>,
+    docs: HashSet<DocId>,
 }
 
 #[derive(Default)]
@@ -89,7 +89,7 @@ impl Hub {
     }
 
     /// The tab opened (`true`) or closed a document; everyone gets the new viewer list.
-    pub fn viewing(&self, project: ProjectId, tab: TabId, doc: i64, open: bool) {
+    pub fn viewing(&self, project: ProjectId, tab: TabId, doc: DocId, open: bool) {
         let changed = self.with(|p| {
             let Some(t) = p.get_mut(&project).and_then(|p| p.tabs.get_mut(&tab)) else {
                 return false;
@@ -133,7 +133,7 @@ impl Hub {
                 .flatten()
             {
                 let v = by_user.entry(t.user).or_insert_with(|| Viewer {
-                    user: t.user.0,
+                    user: t.user,
                     name: t.name.clone(),
                     docs: Vec::new(),
                 });
@@ -168,11 +168,11 @@ mod tests {
         let (a, mut rx_a) = hub.join(p, UserId(1), "ann".into());
         let (a2, _rx_a2) = hub.join(p, UserId(1), "ann".into());
         let (_b, mut rx_b) = hub.join(p, UserId(2), "bob".into());
-        hub.viewing(p, a, 10, true);
-        hub.viewing(p, a2, 11, true);
+        hub.viewing(p, a, DocId(10), true);
+        hub.viewing(p, a2, DocId(11), true);
         let viewers = hub.viewers(p);
         assert_eq!(viewers.len(), 1);
-        assert_eq!(viewers[0].docs, [10, 11]);
+        assert_eq!(viewers[0].docs, [DocId(10), DocId(11)]);
         // Both tabs saw two presence events.
         for rx in [&mut rx_a, &mut rx_b] {
             for _ in 0..2 {
@@ -182,7 +182,7 @@ mod tests {
             }
         }
         hub.leave(p, a);
-        assert_eq!(hub.viewers(p)[0].docs, [11]);
+        assert_eq!(hub.viewers(p)[0].docs, [DocId(11)]);
         hub.publish(ProjectId(99), &ServerEvent::Resync);
     }
 

@@ -14,7 +14,7 @@ use std::{
 use app::{
     live::events::{ClientEvent, ServerEvent},
     projects::ssr::Projects,
-    types::{ProjectId, Role, UserId},
+    types::{DocId, ProjectId, Role, UserId},
 };
 use axum::{
     extract::{Query, State, ws::WebSocketUpgrade},
@@ -22,7 +22,7 @@ use axum::{
 };
 use bytes::Bytes;
 use collab::{
-    Channel, DocId, Frame,
+    Channel, Frame,
     engine::{Access, Outbound, Subscription},
 };
 use serde::Deserialize;
@@ -46,7 +46,7 @@ const TYPING_EVERY: Duration = Duration::from_millis(1_000);
 
 #[derive(Debug, Deserialize)]
 pub struct WsQuery {
-    project: i64,
+    project: ProjectId,
 }
 
 pub async fn ws(
@@ -57,7 +57,7 @@ pub async fn ws(
     State(hub): State<Hub>,
     State(membership): State<Membership>,
 ) -> Response {
-    let project = ProjectId(query.project);
+    let project = query.project;
     // Any role may connect; documents check theirs when opened.
     match membership.member_of(&session, project, Role::Viewer).await {
         Ok((user, _)) => {
@@ -95,7 +95,7 @@ struct TabSocket {
     /// [`TYPING_EVERY`]).
     last_typing: Option<Instant>,
     project: ProjectId,
-    subs: HashMap<DocId, Subscription>,
+    subs: HashMap<collab::DocId, Subscription>,
     /// Where the next poll of the subscriptions starts, so a busy document cannot starve the
     /// others.
     turn: usize,
@@ -114,8 +114,13 @@ impl Drop for TabSocket {
 }
 
 impl TabSocket {
-    async fn open(&mut self, doc: i64) -> ServerEvent {
-        let id = DocId(doc as u64);
+    async fn open(&mut self, doc: DocId) -> ServerEvent {
+        let Ok(id) = collab::DocId::try_from(doc) else {
+            return ServerEvent::DocError {
+                doc,
+                message: "No such document.".to_owned(),
+            };
+        };
         // Opening again (after the server dropped a slow subscription) starts a fresh handshake.
         self.subs.remove(&id);
         if self.subs.len() >= MAX_OPEN_DOCS {
@@ -152,7 +157,7 @@ impl TabSocket {
                 }
             }
             Err(e) => {
-                tracing::error!(doc, error = %e, "cannot open document");
+                tracing::error!(doc = doc.0, error = %e, "cannot open document");
                 ServerEvent::DocError {
                     doc,
                     message: "The document could not be opened. Try again.".to_owned(),
@@ -164,9 +169,9 @@ impl TabSocket {
 
 /// The next output of any open document (fairly rotated), with the document it is from.
 async fn next_output(
-    subs: &mut HashMap<DocId, Subscription>,
+    subs: &mut HashMap<collab::DocId, Subscription>,
     turn: &mut usize,
-) -> (DocId, Option<Outbound>) {
+) -> (collab::DocId, Option<Outbound>) {
     poll_fn(|cx| {
         let n = subs.len();
         if n == 0 {
@@ -200,7 +205,9 @@ impl Endpoint for TabSocket {
                 match request {
                     ClientEvent::Open { doc } => Ok(vec![frame(&self.open(doc).await)]),
                     ClientEvent::Close { doc } => {
-                        if self.subs.remove(&DocId(doc as u64)).is_some() {
+                        if let Ok(id) = collab::DocId::try_from(doc)
+                            && self.subs.remove(&id).is_some()
+                        {
                             self.hub.viewing(self.project, self.tab, doc, false);
                         }
                         Ok(Vec::new())
@@ -216,7 +223,7 @@ impl Endpoint for TabSocket {
                             self.hub.publish(
                                 self.project,
                                 &ServerEvent::Typing {
-                                    user: self.user.0,
+                                    user: self.user,
                                     name: self.name.clone(),
                                     active,
                                 },
@@ -254,7 +261,8 @@ impl Endpoint for TabSocket {
             }),
             output = next_output(&mut self.subs, &mut self.turn) => output,
         };
-        let doc = id.0 as i64;
+        // Subscriptions are only made from ids that fit (see `open`).
+        let doc = DocId::try_from(id).map_err(|e| Closing::policy(e.to_string()))?;
         match out {
             Some(Outbound::Message(bytes)) => {
                 Ok(Some(Frame::new(Channel::Doc(id), bytes).encode()))

@@ -48,9 +48,9 @@ fn new_token() -> String {
 
 async fn user_names(
     db: &impl ConnectionTrait,
-    ids: impl IntoIterator<Item = i64>,
-) -> AppResult<HashMap<i64, String>> {
-    let ids: Vec<i64> = ids.into_iter().collect();
+    ids: impl IntoIterator<Item = UserId>,
+) -> AppResult<HashMap<UserId, String>> {
+    let ids: Vec<i64> = ids.into_iter().map(|u| u.0).collect();
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -60,7 +60,7 @@ async fn user_names(
         .await
         .internal()?
         .into_iter()
-        .map(|u| (u.id, u.name))
+        .map(|u| (UserId(u.id), u.name))
         .collect())
 }
 
@@ -91,10 +91,10 @@ impl ProjectService {
             .all(&self.db)
             .await
             .internal()?;
-        let owners: Vec<i64> = members
+        let owners: Vec<UserId> = members
             .iter()
             .filter(|m| m.role == Role::Owner.as_str())
-            .map(|m| m.user_id)
+            .map(|m| UserId(m.user_id))
             .collect();
         let names = user_names(&self.db, owners).await?;
         projects
@@ -108,7 +108,7 @@ impl ProjectService {
                     .ok_or(AppError::Forbidden)?;
                 let owner = of_project()
                     .filter(|m| m.role == Role::Owner.as_str())
-                    .filter_map(|m| names.get(&m.user_id).cloned())
+                    .filter_map(|m| names.get(&UserId(m.user_id)).cloned())
                     .collect::<Vec<_>>()
                     .join(", ");
                 Ok(ProjectSummary {
@@ -159,11 +159,14 @@ impl ProjectService {
         Ok(found)
     }
 
-    fn link(row: invite::Model, names: &HashMap<i64, String>) -> AppResult<InviteLink> {
+    fn link(row: invite::Model, names: &HashMap<UserId, String>) -> AppResult<InviteLink> {
         Ok(InviteLink {
             id: InviteId(row.id),
             role: parse_role(&row.role)?,
-            created_by: names.get(&row.created_by).cloned().unwrap_or_default(),
+            created_by: names
+                .get(&UserId(row.created_by))
+                .cloned()
+                .unwrap_or_default(),
             expires_at: rfc3339(row.expires_at),
             token: row.token,
         })
@@ -278,13 +281,13 @@ impl Projects for ProjectService {
             .all(&self.db)
             .await
             .internal()?;
-        let names = user_names(&self.db, rows.iter().map(|m| m.user_id)).await?;
+        let names = user_names(&self.db, rows.iter().map(|m| UserId(m.user_id))).await?;
         rows.into_iter()
             .map(|m| {
                 Ok(Member {
                     user: UserInfo {
                         id: UserId(m.user_id),
-                        name: names.get(&m.user_id).cloned().unwrap_or_default(),
+                        name: names.get(&UserId(m.user_id)).cloned().unwrap_or_default(),
                     },
                     role: parse_role(&m.role)?,
                     joined_at: rfc3339(m.joined_at),
@@ -397,7 +400,7 @@ impl Projects for ProjectService {
         .exec_with_returning(&self.db)
         .await
         .internal()?;
-        let names = user_names(&self.db, [by.0]).await?;
+        let names = user_names(&self.db, [by]).await?;
         Self::link(row, &names)
     }
 
@@ -409,7 +412,7 @@ impl Projects for ProjectService {
             .all(&self.db)
             .await
             .internal()?;
-        let names = user_names(&self.db, rows.iter().map(|r| r.created_by)).await?;
+        let names = user_names(&self.db, rows.iter().map(|r| UserId(r.created_by))).await?;
         rows.into_iter().map(|r| Self::link(r, &names)).collect()
     }
 
@@ -429,7 +432,7 @@ impl Projects for ProjectService {
     async fn invite_preview(&self, token: &str, user: UserId) -> AppResult<InvitePreview> {
         let inv = self.live_invite(token).await?;
         let p = self.find_project(ProjectId(inv.project_id)).await?;
-        let names = user_names(&self.db, [inv.created_by]).await?;
+        let names = user_names(&self.db, [UserId(inv.created_by)]).await?;
         let current_role = self
             .member(&self.db, ProjectId(p.id), user)
             .await?
@@ -438,7 +441,10 @@ impl Projects for ProjectService {
         Ok(InvitePreview {
             project: ProjectId(p.id),
             project_name: p.name,
-            invited_by: names.get(&inv.created_by).cloned().unwrap_or_default(),
+            invited_by: names
+                .get(&UserId(inv.created_by))
+                .cloned()
+                .unwrap_or_default(),
             role: parse_role(&inv.role)?,
             expires_at: rfc3339(inv.expires_at),
             current_role,

@@ -340,3 +340,7 @@ impl Api {
 }
 
 pub const PASSWORD: &str = "correct horse battery staple";
+
+/// How long a test waits for a condition before it fails (generous: CI machines are slow and
+/// shared; a passing test never waits this long).
+pub const WAIT: std::time::Duration = std::time::Duration::from_secs(10);

@@ -2,28 +2,39 @@
 //! events, y-sync per document, and the server's "saved up to n" acknowledgements.
 #![allow(dead_code, unreachable_pub)]
 
-use std::{collections::HashMap, time::Duration};
+use std::{
+    collections::{HashMap, HashSet},
+    time::Duration,
+};
 
-use app::live::events::{ClientEvent, ServerEvent};
+use app::{
+    live::events::{ClientEvent, ServerEvent},
+    types::DocId,
+};
 use bytes::Bytes;
-use collab::{Channel, DocId, Frame};
+use collab::{Channel, Frame, testing::SyncClient};
 use futures_util::{SinkExt, StreamExt};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
-use yrs::{
-    Doc, GetString, ReadTxn, Text, Transact, Update,
-    sync::{Message, SyncMessage},
-    updates::decoder::Decode,
-};
+use yrs::Doc;
+
+/// The `/ws` channel of a document id as the tests hold it (read from JSON).
+fn channel(doc: i64) -> Channel {
+    Channel::Doc(collab::DocId(
+        u64::try_from(doc).expect("document ids are positive"),
+    ))
+}
 
 pub struct TabClient {
     ws: super::Ws,
-    docs: HashMap<i64, Doc>,
+    docs: HashMap<i64, SyncClient>,
     /// Highest acknowledgement per document.
     pub saved: HashMap<i64, u64>,
     /// Updates sent per document since it was opened.
     pub sent: HashMap<i64, u64>,
     pub events: Vec<ServerEvent>,
+    /// Documents whose handshake finished (the server's step 2 arrived).
+    pub synced: HashSet<i64>,
     pub denied: bool,
     pub closed: Option<(u16, String)>,
 }
@@ -37,6 +48,7 @@ impl TabClient {
             saved: HashMap::new(),
             sent: HashMap::new(),
             events: Vec::new(),
+            synced: HashSet::new(),
             denied: false,
             closed: None,
         })
@@ -55,42 +67,60 @@ impl TabClient {
         self.send_frame(Channel::Project, e.to_json()).await;
     }
 
-    /// Opens a document and completes the handshake.
+    /// Opens a document and waits until its handshake finished, or the server refused it.
     pub async fn open(&mut self, doc: i64) {
         self.docs.entry(doc).or_default();
-        self.event(&ClientEvent::Open { doc }).await;
-        self.pump(Duration::from_millis(150)).await;
+        self.synced.remove(&doc);
+        let before = self.events.len();
+        self.event(&ClientEvent::Open { doc: DocId(doc) }).await;
+        self.until("the document to open", |t| {
+            t.synced.contains(&doc)
+                || t.events[before..]
+                    .iter()
+                    .any(|e| matches!(e, ServerEvent::DocError { doc: d, .. } if d.0 == doc))
+        })
+        .await;
     }
 
     pub fn opened(&self, doc: i64) -> Option<bool> {
         self.events.iter().rev().find_map(|e| match e {
-            ServerEvent::Opened { doc: d, writable } if *d == doc => Some(*writable),
+            ServerEvent::Opened { doc: d, writable } if d.0 == doc => Some(*writable),
             _ => None,
         })
     }
 
     /// The tab's replica of a document.
     pub fn doc(&self, doc: i64) -> &Doc {
-        &self.docs[&doc]
+        &self.docs[&doc].doc
     }
 
     pub fn text(&self, doc: i64) -> String {
-        let d = &self.docs[&doc];
-        d.get_or_insert_text("content").get_string(&d.transact())
+        self.docs[&doc].text()
     }
 
     pub async fn insert(&mut self, doc: i64, pos: u32, s: &str) {
-        let d = &self.docs[&doc];
-        let t = d.get_or_insert_text("content");
-        let before = d.transact().state_vector();
-        t.insert(&mut d.transact_mut(), pos, s);
-        let update = d.transact().encode_state_as_update_v1(&before);
+        let Some(d) = self.docs.get_mut(&doc) else {
+            panic!("document {doc} is not open");
+        };
+        let update = d.insert(pos, s);
         *self.sent.entry(doc).or_default() += 1;
-        self.send_frame(
-            Channel::Doc(DocId(doc as u64)),
-            collab::protocol::update(update),
-        )
-        .await;
+        self.send_frame(channel(doc), update).await;
+    }
+
+    /// Handles frames until `cond` holds; panics after [`super::WAIT`] naming `what`.
+    pub async fn until(&mut self, what: &str, cond: impl Fn(&Self) -> bool) {
+        let deadline = Instant::now() + super::WAIT;
+        while !cond(self) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, self.ws.next()).await {
+                Ok(Some(msg)) => {
+                    if !self.handle_ws(msg).await && !cond(self) {
+                        panic!("the socket closed while waiting for: {what}");
+                    }
+                }
+                _ => panic!("timed out waiting for: {what}"),
+            }
+        }
     }
 
     /// Handles incoming frames until none arrive for `quiet`.
@@ -135,25 +165,23 @@ impl TabClient {
                             serde_json::from_slice(&frame.payload).expect("server event");
                         match &e {
                             ServerEvent::Saved { doc, n } => {
-                                let s = self.saved.entry(*doc).or_default();
+                                let s = self.saved.entry(doc.0).or_default();
                                 *s = (*s).max(*n);
                             }
                             ServerEvent::Opened { doc, .. } => {
-                                self.sent.insert(*doc, 0);
-                                self.saved.insert(*doc, 0);
-                                let sv =
-                                    self.docs.entry(*doc).or_default().transact().state_vector();
-                                self.send_frame(
-                                    Channel::Doc(DocId(*doc as u64)),
-                                    collab::protocol::sync_step1(sv),
-                                )
-                                .await;
+                                self.sent.insert(doc.0, 0);
+                                self.saved.insert(doc.0, 0);
+                                let hello = self.docs.entry(doc.0).or_default().hello();
+                                self.send_frame(channel(doc.0), hello).await;
                             }
                             _ => {}
                         }
                         self.events.push(e);
                     }
-                    Channel::Doc(DocId(id)) => self.handle_doc(id as i64, &frame.payload).await,
+                    Channel::Doc(id) => {
+                        let id = i64::try_from(id.0).expect("the server sends our ids");
+                        self.handle_doc(id, &frame.payload).await;
+                    }
                 }
                 true
             }
@@ -170,27 +198,19 @@ impl TabClient {
     }
 
     async fn handle_doc(&mut self, doc: i64, payload: &[u8]) {
-        let Some(d) = self.docs.get(&doc) else {
+        let Some(d) = self.docs.get_mut(&doc) else {
             return;
         };
-        match collab::protocol::decode(payload).expect("the server sends valid messages") {
-            Message::Sync(SyncMessage::SyncStep1(sv)) => {
-                let diff = d.transact().encode_state_as_update_v1(&sv);
-                if diff != [0, 0] {
-                    *self.sent.entry(doc).or_default() += 1;
-                }
-                self.send_frame(
-                    Channel::Doc(DocId(doc as u64)),
-                    collab::protocol::sync_step2(diff),
-                )
-                .await;
+        let got = d.receive(payload).expect("the server sends valid messages");
+        self.denied |= got.denied;
+        if got.synced {
+            self.synced.insert(doc);
+        }
+        if let Some(reply) = got.reply {
+            if got.reply_has_changes {
+                *self.sent.entry(doc).or_default() += 1;
             }
-            Message::Sync(SyncMessage::SyncStep2(u) | SyncMessage::Update(u)) => {
-                let update = Update::decode_v1(&u).expect("update");
-                d.transact_mut().apply_update(update).expect("apply");
-            }
-            Message::Auth(Some(_)) => self.denied = true,
-            _ => {}
+            self.send_frame(channel(doc), reply).await;
         }
     }
 }

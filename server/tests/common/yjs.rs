@@ -3,17 +3,13 @@
 
 use std::time::Duration;
 
+use collab::testing::SyncClient;
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
-use yrs::{
-    Doc, GetString, ReadTxn, Text, Transact, Update,
-    sync::{Message, SyncMessage},
-    updates::decoder::Decode,
-};
 
 pub struct YClient {
     ws: super::Ws,
-    pub doc: Doc,
+    pub sync: SyncClient,
     pub denied: bool,
     pub closed: Option<(u16, String)>,
 }
@@ -23,32 +19,46 @@ impl YClient {
         let ws = super::ws_connect(url, cookie).await?;
         let mut client = Self {
             ws,
-            doc: Doc::new(),
+            sync: SyncClient::new(),
             denied: false,
             closed: None,
         };
-        let step1 = collab::protocol::sync_step1(client.doc.transact().state_vector());
-        client.ws.send(WsMessage::Binary(step1)).await?;
+        client
+            .ws
+            .send(WsMessage::Binary(client.sync.hello()))
+            .await?;
         client.pump(Duration::from_millis(150)).await;
         Ok(client)
     }
 
     pub fn text(&self) -> String {
-        let t = self.doc.get_or_insert_text("content");
-        t.get_string(&self.doc.transact())
+        self.sync.text()
     }
 
     pub async fn insert(&mut self, pos: u32, s: &str) {
-        let t = self.doc.get_or_insert_text("content");
-        let before = self.doc.transact().state_vector();
-        t.insert(&mut self.doc.transact_mut(), pos, s);
-        let update = self.doc.transact().encode_state_as_update_v1(&before);
-        self.send_raw(collab::protocol::update(update).to_vec())
-            .await;
+        let update = self.sync.insert(pos, s);
+        self.send_raw(update.to_vec()).await;
     }
 
     pub async fn send_raw(&mut self, bytes: Vec<u8>) {
         let _ = self.ws.send(WsMessage::Binary(bytes.into())).await;
+    }
+
+    /// Handles messages until `cond` holds; panics after [`super::WAIT`] naming `what`.
+    pub async fn until(&mut self, what: &str, cond: impl Fn(&Self) -> bool) {
+        let deadline = tokio::time::Instant::now() + super::WAIT;
+        while !cond(self) {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match tokio::time::timeout(left, self.ws.next()).await {
+                Ok(Some(Ok(WsMessage::Binary(bytes)))) => self.handle(&bytes).await,
+                Ok(Some(Ok(WsMessage::Close(frame)))) => {
+                    self.closed = Some(super::close_of(frame));
+                    assert!(cond(self), "the socket closed while waiting for: {what}");
+                }
+                Ok(Some(Ok(_))) => {}
+                _ => panic!("timed out waiting for: {what}"),
+            }
+        }
     }
 
     /// Handles incoming messages until none arrive for `quiet`.
@@ -70,18 +80,13 @@ impl YClient {
     }
 
     async fn handle(&mut self, bytes: &[u8]) {
-        match collab::protocol::decode(bytes).expect("the server sends valid messages") {
-            Message::Sync(SyncMessage::SyncStep1(sv)) => {
-                let diff = self.doc.transact().encode_state_as_update_v1(&sv);
-                self.send_raw(collab::protocol::sync_step2(diff).to_vec())
-                    .await;
-            }
-            Message::Sync(SyncMessage::SyncStep2(u) | SyncMessage::Update(u)) => {
-                let update = Update::decode_v1(&u).expect("update");
-                self.doc.transact_mut().apply_update(update).expect("apply");
-            }
-            Message::Auth(Some(_)) => self.denied = true,
-            _ => {}
+        let got = self
+            .sync
+            .receive(bytes)
+            .expect("the server sends valid messages");
+        self.denied |= got.denied;
+        if let Some(reply) = got.reply {
+            self.send_raw(reply.to_vec()).await;
         }
     }
 }

@@ -3,7 +3,7 @@
 use leptos::{ev, prelude::*};
 
 use crate::chat::{MessageKind, edit_message};
-use crate::{browser::now_ms, editor::OpenDocs, files::Files};
+use crate::{browser::now_ms, editor::OpenDocs, files::Files, types::MessageId};
 
 use super::{ChatState, TYPING_EVERY_MS};
 
@@ -15,8 +15,8 @@ pub(super) fn Composer(
     files: Files,
     docs: OpenDocs,
     draft: RwSignal<String>,
-    reply_to: RwSignal<Option<i64>>,
-    editing: RwSignal<Option<i64>>,
+    reply_to: RwSignal<Option<MessageId>>,
+    editing: RwSignal<Option<MessageId>>,
 ) -> AnyView {
     let typing_sent = StoredValue::new(0.0_f64);
     let model = chat.model;

@@ -7,7 +7,7 @@ use crate::chat::{
     model::{ChatModel, Pending},
     regenerate_ai, stop_ai,
 };
-use crate::{editor::OpenDocs, files::Files};
+use crate::{editor::OpenDocs, files::Files, types::MessageId};
 
 use super::{ChatState, EDGE_PX, initial, time_label};
 
@@ -19,8 +19,8 @@ pub(super) fn ChatLog(
     files: Files,
     docs: OpenDocs,
     draft: RwSignal<String>,
-    reply_to: RwSignal<Option<i64>>,
-    editing: RwSignal<Option<i64>>,
+    reply_to: RwSignal<Option<MessageId>>,
+    editing: RwSignal<Option<MessageId>>,
 ) -> AnyView {
     let log = NodeRef::<html::Div>::new();
     let model = chat.model;
@@ -147,8 +147,8 @@ pub(super) fn ChatLog(
 fn MessageView(
     chat: ChatState,
     message: ChatMessage,
-    reply_to: RwSignal<Option<i64>>,
-    editing: RwSignal<Option<i64>>,
+    reply_to: RwSignal<Option<MessageId>>,
+    editing: RwSignal<Option<MessageId>>,
     draft: RwSignal<String>,
     can_insert: bool,
 ) -> AnyView {
@@ -157,7 +157,7 @@ fn MessageView(
     let mine = message.author.id == me.id;
     let ai = message.kind == MessageKind::Ai;
     let streaming = message.is_streaming();
-    let mentions_me = message.mentions.contains(&me.id.0);
+    let mentions_me = message.mentions.contains(&me.id);
     let body_ref = NodeRef::<html::Div>::new();
     #[cfg(feature = "hydrate")]
     body_ref.on_load(move |el| crate::editor::client::decorate_code(&el, can_insert));
@@ -214,7 +214,7 @@ fn MessageView(
     let project = chat.project;
     view! {
         <article class="chat-msg" class:mine=mine class:ai=ai class:mentions-me=mentions_me
-            data-test="chat-message" data-id=id>
+            data-test="chat-message" data-id=id.0>
             <header class="chat-meta">
                 <span class="avatar" aria-hidden="true">{if ai { "✦".to_owned() } else { initial(&message.author.name) }}</span>
                 <span class="chat-author" data-test="chat-author">{who}</span>

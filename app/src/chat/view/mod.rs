@@ -23,7 +23,7 @@ use crate::{
     error::AppError,
     files::Files,
     live::events::ServerEvent,
-    types::{ProjectId, Role, UserInfo},
+    types::{MessageId, ProjectId, Role, UserInfo},
 };
 
 /// The browser says "still typing" at most this often.
@@ -124,9 +124,7 @@ impl ChatState {
         match event {
             ServerEvent::Chat { message } => self.arrived(message),
             ServerEvent::ChatDelta { id, text } => self.streams.update(|s| s.delta(id, &text)),
-            ServerEvent::Typing { user, name, active }
-                if user != self.me.with_value(|m| m.id.0) =>
-            {
+            ServerEvent::Typing { user, name, active } if user != self.me.with_value(|m| m.id) => {
                 self.typing.update(|t| t.set(user, name, active, now_ms()));
             }
             ServerEvent::Resync => self.catch_up(),
@@ -138,7 +136,7 @@ impl ChatState {
         let mine = message.author.id == self.me.with_value(|m| m.id);
         let from_someone_else = !mine || message.kind == MessageKind::Ai;
         self.streams.update(|s| s.seen(&message));
-        self.typing.update(|t| t.sent(message.author.id.0));
+        self.typing.update(|t| t.sent(message.author.id));
         let following = self.model.with_untracked(ChatModel::following);
         let is_new = self
             .model
@@ -305,7 +303,13 @@ impl ChatState {
     }
 
     /// What the composer's Send does with its text; false keeps the text in the composer.
-    fn submit(&self, text: &str, reply_to: Option<i64>, files: Files, docs: OpenDocs) -> bool {
+    fn submit(
+        &self,
+        text: &str,
+        reply_to: Option<MessageId>,
+        files: Files,
+        docs: OpenDocs,
+    ) -> bool {
         self.error.set(None);
         match commands::parse(text) {
             Command::Say(body) if body.is_empty() => false,
@@ -409,8 +413,8 @@ pub(super) fn initial(name: &str) -> String {
 #[component]
 pub fn ChatPanel(chat: ChatState, files: Files, docs: OpenDocs) -> AnyView {
     let draft = RwSignal::new(String::new());
-    let reply_to = RwSignal::new(None::<i64>);
-    let editing = RwSignal::new(None::<i64>);
+    let reply_to = RwSignal::new(None::<MessageId>);
+    let editing = RwSignal::new(None::<MessageId>);
     view! {
         <div class="chat-panel" data-test="chat-panel">
             <ChatLog chat=chat files=files docs=docs draft=draft reply_to=reply_to editing=editing/>

@@ -16,7 +16,7 @@ use std::{
 };
 
 use bytes::Bytes;
-use collab::{Channel, DocId, protocol};
+use collab::{Channel, protocol};
 use leptos::{prelude::*, task::spawn_local};
 use wasm_bindgen::{JsCast, closure::Closure};
 use yrs::{
@@ -36,6 +36,7 @@ use crate::{
         status::{DocSync, Save},
     },
     live::connection::ConnectionRef,
+    types::DocId,
 };
 
 const LOCAL: &str = "tandem.local";
@@ -73,7 +74,7 @@ struct EditorCallbacks {
 }
 
 pub(crate) struct DocSession {
-    id: i64,
+    id: DocId,
     /// This session, for its timers: they act only while it is alive and not disposed.
     this: Weak<DocSession>,
     language: std::cell::Cell<&'static str>,
@@ -104,7 +105,7 @@ pub(crate) struct DocSession {
 
 impl DocSession {
     pub(crate) fn new(
-        id: i64,
+        id: DocId,
         language: &'static str,
         conn: ConnectionRef,
         me: PresenceUser,
@@ -299,7 +300,10 @@ impl DocSession {
     fn send(&self, message: Bytes) -> bool {
         self.conn
             .upgrade()
-            .is_some_and(|c| c.send(Channel::Doc(DocId(self.id as u64)), message))
+            .is_some_and(|c| match collab::DocId::try_from(self.id) {
+                Ok(id) => c.send(Channel::Doc(id), message),
+                Err(_) => false,
+            })
     }
 
     /// A y-sync or awareness message from the server.

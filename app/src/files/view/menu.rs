@@ -5,12 +5,13 @@ use leptos::prelude::*;
 use super::{Files, tree::Creating};
 use crate::editor::lang::icon_for;
 use crate::files::{FileKind, duplicate_entry, empty_trash, restore_entry};
+use crate::types::FileId;
 
 #[component]
 pub(super) fn ContextMenu(
     files: Files,
-    menu: RwSignal<Option<(i32, i32, Option<i64>)>>,
-    renaming: RwSignal<Option<i64>>,
+    menu: RwSignal<Option<(i32, i32, Option<FileId>)>>,
+    renaming: RwSignal<Option<FileId>>,
     creating: RwSignal<Creating>,
 ) -> AnyView {
     let view = {

@@ -16,7 +16,10 @@ pub use search::QuickOpen;
 pub use tabs::{EditorTabs, human_size};
 pub use tree::FileTree;
 
-use super::{FileEntry, FileKind, list_files, move_entry, trash_entry, tree::TreeModel};
+use super::{
+    FileEntry, FileKind, list_files, move_entry, trash_entry,
+    tree::{Refetch, TreeChange, TreeModel},
+};
 use crate::{
     browser::storage,
     editor::{LiveSignals, Reveal, status::Save},
@@ -24,7 +27,7 @@ use crate::{
         events::{ServerEvent, Viewer},
         status::Link,
     },
-    types::{ProjectId, UserInfo},
+    types::{DocId, FileId, ProjectId, UserId, UserInfo},
 };
 
 /// Open tabs kept at most; opening another closes the oldest inactive one.
@@ -33,7 +36,7 @@ const MAX_TABS: usize = 20;
 /// One open editor tab.
 #[derive(Clone, Copy)]
 pub struct OpenTab {
-    pub file: i64,
+    pub file: FileId,
     pub signals: LiveSignals,
     pub reveal: RwSignal<Option<Reveal>>,
 }
@@ -42,7 +45,7 @@ pub struct OpenTab {
 #[derive(Clone, Copy)]
 pub struct OpenTabs {
     pub open: RwSignal<Vec<OpenTab>>,
-    pub active: RwSignal<Option<i64>>,
+    pub active: RwSignal<Option<FileId>>,
 }
 
 impl OpenTabs {
@@ -58,15 +61,17 @@ impl OpenTabs {
 #[derive(Clone, Copy)]
 pub struct Files {
     pub project: ProjectId,
-    pub me: i64,
+    pub me: UserId,
     pub writable: bool,
     pub tree: RwSignal<TreeModel>,
-    pub expanded: RwSignal<HashSet<i64>>,
-    pub selected: RwSignal<Option<i64>>,
+    pub expanded: RwSignal<HashSet<FileId>>,
+    pub selected: RwSignal<Option<FileId>>,
     pub viewers: RwSignal<Vec<Viewer>>,
     pub error: RwSignal<Option<String>>,
     pub tabs: OpenTabs,
     link: RwSignal<Link>,
+    /// Changes seen while the whole tree is refetched (see [`Refetch`]).
+    refetch: StoredValue<Refetch>,
     /// Tab signals are created under this owner, not under whichever row's handler opened
     /// the tab (a row's owner goes away when it scrolls out of view).
     owner: StoredValue<Option<Owner>>,
@@ -76,14 +81,14 @@ fn key(kind: &str, project: ProjectId) -> String {
     format!("tandem.{kind}.{project}")
 }
 
-fn load_ids(kind: &str, project: ProjectId) -> Vec<i64> {
+fn load_ids(kind: &str, project: ProjectId) -> Vec<FileId> {
     storage()
         .and_then(|s| s.get_item(&key(kind, project)).ok().flatten())
         .and_then(|raw| serde_json::from_str(&raw).ok())
         .unwrap_or_default()
 }
 
-fn save_ids(kind: &str, project: ProjectId, ids: &[i64]) {
+fn save_ids(kind: &str, project: ProjectId, ids: &[FileId]) {
     if let (Some(s), Ok(raw)) = (storage(), serde_json::to_string(ids)) {
         let _ = s.set_item(&key(kind, project), &raw);
     }
@@ -99,7 +104,7 @@ impl Files {
     ) -> Self {
         let files = Self {
             project,
-            me: me.id.0,
+            me: me.id,
             writable,
             tree: RwSignal::new(TreeModel::new(entries)),
             expanded: RwSignal::new(HashSet::new()),
@@ -111,6 +116,7 @@ impl Files {
                 active: RwSignal::new(None),
             },
             link,
+            refetch: StoredValue::new(Refetch::default()),
             owner: StoredValue::new(Owner::current()),
         };
         // What this browser remembers: read now, before opening the default file rewrites it,
@@ -122,7 +128,7 @@ impl Files {
                 return;
             }
             let tree = files.tree.get_untracked();
-            let mut open: HashSet<i64> = saved_expanded
+            let mut open: HashSet<FileId> = saved_expanded
                 .iter()
                 .copied()
                 .filter(|id| tree.get(*id).is_some_and(|e| e.kind == FileKind::Folder))
@@ -141,7 +147,7 @@ impl Files {
     }
 
     /// The active tab's file and document, if it is a text file.
-    pub fn active_doc(&self) -> Option<(i64, i64)> {
+    pub fn active_doc(&self) -> Option<(FileId, DocId)> {
         let file = self.tabs.active.get_untracked()?;
         let doc = self
             .tree
@@ -152,9 +158,9 @@ impl Files {
     /// Applies a project event.
     pub fn on_event(&self, event: ServerEvent) {
         match event {
-            ServerEvent::Tree { entries } => self.tree.update(|t| t.apply(entries)),
+            ServerEvent::Tree { entries } => self.change(TreeChange::Apply(entries)),
             ServerEvent::Purged { ids } => {
-                self.tree.update(|t| t.purge(&ids));
+                self.change(TreeChange::Purge(ids.clone()));
                 for id in ids {
                     self.close(id);
                 }
@@ -165,17 +171,30 @@ impl Files {
         }
     }
 
+    fn change(&self, change: TreeChange) {
+        self.refetch.update_value(|r| r.saw(&change));
+        self.tree.update(|t| change.apply_to(t));
+    }
+
     fn refetch(&self) {
-        let (project, tree) = (self.project, self.tree);
+        let files = *self;
+        let Some(ticket) = self.refetch.try_update_value(Refetch::start) else {
+            return;
+        };
         spawn_local(async move {
-            if let Ok(entries) = list_files(project).await {
-                tree.set(TreeModel::new(entries));
+            let answer = list_files(files.project).await.ok();
+            let tree = files
+                .refetch
+                .try_update_value(|r| r.finish(ticket, answer))
+                .flatten();
+            if let Some(tree) = tree {
+                files.tree.set(tree);
             }
         });
     }
 
     fn save_tabs(&self) {
-        let mut ids: Vec<i64> = self
+        let mut ids: Vec<FileId> = self
             .tabs
             .open
             .with_untracked(|o| o.iter().map(|t| t.file).collect());
@@ -188,7 +207,7 @@ impl Files {
     }
 
     /// Opens a file in a tab (or switches to its tab) and reveals it in the tree.
-    pub fn open(&self, id: i64) {
+    pub fn open(&self, id: FileId) {
         let Some(entry) = self.tree.with_untracked(|t| t.get(id).cloned()) else {
             return;
         };
@@ -234,7 +253,7 @@ impl Files {
     }
 
     /// Opens a file at a search hit.
-    pub fn open_at(&self, id: i64, reveal: Reveal) {
+    pub fn open_at(&self, id: FileId, reveal: Reveal) {
         self.open(id);
         if let Some(tab) = self
             .tabs
@@ -246,7 +265,7 @@ impl Files {
     }
 
     /// Closes a tab; the neighbour becomes active.
-    pub fn close(&self, id: i64) {
+    pub fn close(&self, id: FileId) {
         let mut next = None;
         self.tabs.open.update(|o| {
             if let Some(i) = o.iter().position(|t| t.file == id) {
@@ -260,7 +279,7 @@ impl Files {
         self.save_tabs();
     }
 
-    fn toggle(&self, id: i64) {
+    fn toggle(&self, id: FileId) {
         self.expanded.update(|e| {
             if !e.remove(&id) {
                 e.insert(id);
@@ -270,14 +289,14 @@ impl Files {
     }
 
     fn save_expanded(&self) {
-        let ids: Vec<i64> = self
+        let ids: Vec<FileId> = self
             .expanded
             .with_untracked(|e| e.iter().copied().collect());
         save_ids("expanded", self.project, &ids);
     }
 
     /// The folder new entries go into: the selected folder, or the selected file's folder.
-    fn target_folder(&self) -> Option<i64> {
+    fn target_folder(&self) -> Option<FileId> {
         let sel = self.selected.get_untracked()?;
         self.tree.with_untracked(|t| {
             let e = t.get(sel)?;
@@ -305,7 +324,7 @@ impl Files {
     }
 
     /// Moves `id` into `folder` (`None`: the root), unless that would put it inside itself.
-    fn move_into(&self, id: i64, folder: Option<i64>) {
+    fn move_into(&self, id: FileId, folder: Option<FileId>) {
         let (same, cycle) = self.tree.with_untracked(|t| {
             (
                 t.get(id).map(|e| e.parent) == Some(folder),
@@ -328,12 +347,12 @@ impl Files {
         self.run(move_entry(self.project, id, folder));
     }
 
-    fn trash(&self, id: i64) {
+    fn trash(&self, id: FileId) {
         self.run(trash_entry(self.project, id));
     }
 
     /// Other people (not me) who have `doc` open.
-    fn viewers_of(&self, doc: Option<i64>) -> Vec<(i64, String)> {
+    fn viewers_of(&self, doc: Option<DocId>) -> Vec<(UserId, String)> {
         let Some(doc) = doc else {
             return Vec::new();
         };
@@ -346,7 +365,7 @@ impl Files {
     }
 
     /// My tab of the file has edits the server has not confirmed.
-    fn unsaved(&self, id: i64) -> bool {
+    fn unsaved(&self, id: FileId) -> bool {
         self.tabs.open.with(|o| {
             o.iter()
                 .find(|t| t.file == id)

@@ -4,7 +4,7 @@ use leptos::{ev, prelude::*, task::spawn_local};
 
 use super::Files;
 use crate::files::{SearchQuery, SearchResults, fuzzy, search_files};
-use crate::{browser::on_window, editor::Reveal};
+use crate::{browser::on_window, editor::Reveal, types::FileId};
 
 /// Content search over the project, results grouped by file.
 #[component]
@@ -126,7 +126,7 @@ pub fn QuickOpen(files: Files) -> AnyView {
                 })
                 .collect::<Vec<_>>()
         });
-        let choose = move |id: i64| {
+        let choose = move |id: FileId| {
             open.set(false);
             files.open(id);
         };

@@ -6,7 +6,7 @@ use super::Files;
 use crate::files::{FileEntry, FileKind, MAX_TEXT_BYTES};
 use crate::{
     editor::{DocView, FileDoc, OpenDocs, lang::icon_for, status::Save},
-    types::UserInfo,
+    types::{FileId, UserInfo},
 };
 
 /// The tab strip and the open documents under it.
@@ -14,9 +14,9 @@ use crate::{
 pub fn EditorTabs(files: Files, me: UserInfo, docs: OpenDocs) -> AnyView {
     let view = {
         let tabs = files.tabs;
-        let dragged = RwSignal::new(None::<i64>);
-        let entry_of = move |id: i64| files.tree.with(|t| t.get(id).cloned());
-        let close = move |id: i64| {
+        let dragged = RwSignal::new(None::<FileId>);
+        let entry_of = move |id: FileId| files.tree.with(|t| t.get(id).cloned());
+        let close = move |id: FileId| {
             let unsaved = tabs.open.with_untracked(|o| {
                 o.iter()
                     .find(|t| t.file == id)
@@ -35,7 +35,7 @@ pub fn EditorTabs(files: Files, me: UserInfo, docs: OpenDocs) -> AnyView {
                 files.close(id);
             }
         };
-        let reorder = move |from: i64, to: i64| {
+        let reorder = move |from: FileId, to: FileId| {
             tabs.open.update(|o| {
                 let (Some(a), Some(b)) = (
                     o.iter().position(|t| t.file == from),
@@ -92,7 +92,7 @@ pub fn EditorTabs(files: Files, me: UserInfo, docs: OpenDocs) -> AnyView {
                     let entry = files.tree.with_untracked(|t| t.get(id).cloned());
                     let me = me.clone();
                     view! {
-                        <div class="doc-pane" class:hidden=move || tabs.active.get() != Some(id) data-file=id>
+                        <div class="doc-pane" class:hidden=move || tabs.active.get() != Some(id) data-file=id.0>
                             {entry.map(|e| match (e.kind, e.doc) {
                                 (FileKind::File, Some(doc)) => view! {
                                     <DocView file=FileDoc { file: id, name: e.name.clone(), doc } project=files.project

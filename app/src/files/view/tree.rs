@@ -10,6 +10,7 @@ use super::{
     search::SearchPanel,
 };
 use crate::files::{FileKind, create_entry, names, rename_entry, tree::Row};
+use crate::types::FileId;
 use crate::{
     browser::on_window,
     editor::{lang::icon_for, presence::color_index},
@@ -28,7 +29,7 @@ pub(super) enum PaneMode {
 }
 
 /// A pending inline create: in which folder, a file or a folder.
-pub(super) type Creating = Option<(Option<i64>, FileKind)>;
+pub(super) type Creating = Option<(Option<FileId>, FileKind)>;
 
 /// The file pane: toolbar, filter, the virtualised tree, the trash; or search.
 #[component]
@@ -36,9 +37,9 @@ pub fn FileTree(files: Files) -> AnyView {
     let view = {
         let mode = RwSignal::new(PaneMode::Tree);
         let filter = RwSignal::new(String::new());
-        let creating = RwSignal::new(None::<(Option<i64>, FileKind)>);
-        let renaming = RwSignal::new(None::<i64>);
-        let menu = RwSignal::new(None::<(i32, i32, Option<i64>)>);
+        let creating = RwSignal::new(None::<(Option<FileId>, FileKind)>);
+        let renaming = RwSignal::new(None::<FileId>);
+        let menu = RwSignal::new(None::<(i32, i32, Option<FileId>)>);
         on_window(ev::click, move |_| {
             if menu.get_untracked().is_some() {
                 menu.set(None);
@@ -162,8 +163,8 @@ pub(super) fn CreateInput(files: Files, creating: RwSignal<Creating>) -> AnyView
 pub(super) fn TreeRows(
     files: Files,
     filter: RwSignal<String>,
-    renaming: RwSignal<Option<i64>>,
-    menu: RwSignal<Option<(i32, i32, Option<i64>)>>,
+    renaming: RwSignal<Option<FileId>>,
+    menu: RwSignal<Option<(i32, i32, Option<FileId>)>>,
 ) -> AnyView {
     let view = {
         let list = NodeRef::<leptos::html::Div>::new();
@@ -176,8 +177,8 @@ pub(super) fn TreeRows(
                 .expanded
                 .with(|open| files.tree.with(|t| t.rows(open, &f)))
         });
-        let dragging = RwSignal::new(None::<i64>);
-        let drop_target = RwSignal::new(None::<Option<i64>>);
+        let dragging = RwSignal::new(None::<FileId>);
+        let drop_target = RwSignal::new(None::<Option<FileId>>);
         let measure = move || {
             if let Some(el) = list.get_untracked() {
                 height.set(f64::from(el.client_height()).max(ROW_H));
@@ -264,7 +265,7 @@ fn tree_key(
     files: Files,
     all: &[Row],
     key: &str,
-    renaming: RwSignal<Option<i64>>,
+    renaming: RwSignal<Option<FileId>>,
     scroll_to: impl Fn(usize),
 ) -> bool {
     let pos = files
@@ -327,10 +328,10 @@ pub(super) fn TreeRow(
     files: Files,
     index: usize,
     row: Row,
-    renaming: RwSignal<Option<i64>>,
-    menu: RwSignal<Option<(i32, i32, Option<i64>)>>,
-    dragging: RwSignal<Option<i64>>,
-    drop_target: RwSignal<Option<Option<i64>>>,
+    renaming: RwSignal<Option<FileId>>,
+    menu: RwSignal<Option<(i32, i32, Option<FileId>)>>,
+    dragging: RwSignal<Option<FileId>>,
+    drop_target: RwSignal<Option<Option<FileId>>>,
 ) -> AnyView {
     let view = {
         let id = row.id;
@@ -400,7 +401,7 @@ pub(super) fn TreeRow(
         let name = row.name.clone();
         view! {
             <div class="tree-row" role="treeitem" data-test="tree-row" data-name=row.name.clone()
-                data-id=id data-kind=row.kind.as_str()
+                data-id=id.0 data-kind=row.kind.as_str()
                 aria-expanded=folder.then(|| row.expanded.to_string())
                 attr:aria-level=row.depth + 1 data-depth=row.depth
                 style=format!("top:{}px;padding-left:{}px", index as f64 * ROW_H, 8 + row.depth * 14)
@@ -443,9 +444,9 @@ pub(super) fn TreeRow(
 #[component]
 pub(super) fn RenameInput(
     files: Files,
-    id: i64,
+    id: FileId,
     name: String,
-    renaming: RwSignal<Option<i64>>,
+    renaming: RwSignal<Option<FileId>>,
 ) -> AnyView {
     let view = {
         let value = RwSignal::new(name.clone());

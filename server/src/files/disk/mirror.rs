@@ -9,12 +9,15 @@ use std::{
     time::Duration,
 };
 
-use app::{AppError, AppResult, files::FileKind};
-use collab::DocId;
+use app::{
+    AppError, AppResult,
+    files::FileKind,
+    types::{DocId, FileId},
+};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use tokio::sync::{Notify, mpsc};
 
-use crate::db::entities::file_blob;
+use crate::db::entities::{file, file_blob};
 use crate::files::{
     archive::{Unpacked, as_text},
     text::{diff_update, text_of},
@@ -30,21 +33,21 @@ use super::{
 #[derive(Default)]
 pub(super) struct Mirror {
     /// Entry → path on disk (`a/b.rs`).
-    paths: HashMap<i64, String>,
-    ids: HashMap<String, i64>,
+    paths: HashMap<FileId, String>,
+    ids: HashMap<String, FileId>,
     /// Path → hash of the content last read from or written to it.
     seen: HashMap<String, u64>,
 }
 
 impl Mirror {
-    pub(super) fn set(&mut self, id: i64, path: String) {
+    pub(super) fn set(&mut self, id: FileId, path: String) {
         if let Some(old) = self.paths.insert(id, path.clone()) {
             self.ids.remove(&old);
         }
         self.ids.insert(path, id);
     }
 
-    pub(super) fn forget(&mut self, id: i64) {
+    pub(super) fn forget(&mut self, id: FileId) {
         if let Some(p) = self.paths.remove(&id) {
             self.ids.remove(&p);
         }
@@ -62,7 +65,7 @@ impl Mirror {
     }
 
     /// Entries at `prefix` or below it.
-    pub(super) fn under(&self, prefix: &str) -> Vec<(String, i64)> {
+    pub(super) fn under(&self, prefix: &str) -> Vec<(String, FileId)> {
         self.ids
             .iter()
             .filter(|(p, _)| {
@@ -187,7 +190,9 @@ impl Bound {
         let Ok(row) = tree.row(self.project, id).await else {
             return;
         };
-        if row.parent_id != parent && tree.move_to(self.project, id, parent).await.is_err() {
+        if row.parent_id.map(FileId) != parent
+            && tree.move_to(self.project, id, parent).await.is_err()
+        {
             return;
         }
         if row.name != name && tree.rename(self.project, id, &name).await.is_err() {
@@ -249,7 +254,7 @@ impl Bound {
             self.learn_tree().await;
         }
         // Gone from disk: to the trash (restorable; the content is still in the database).
-        let mut gone: Vec<(String, i64)> = self
+        let mut gone: Vec<(String, FileId)> = self
             .mirror
             .under(prefix)
             .into_iter()
@@ -290,7 +295,7 @@ impl Bound {
                         if let Some(content) = found.entries.get(&path).and_then(|b| b.as_ref()) {
                             self.mirror.seen.insert(path.clone(), hash(content));
                         }
-                        self.track(row.id, row.document_id, path);
+                        self.track_row(&row, path);
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "could not import new files from disk"),
@@ -298,7 +303,11 @@ impl Bound {
         }
     }
 
-    pub(super) fn track(&mut self, id: i64, doc: Option<i64>, path: String) {
+    pub(super) fn track_row(&mut self, row: &file::Model, path: String) {
+        self.track(FileId(row.id), row.document_id.map(DocId), path);
+    }
+
+    pub(super) fn track(&mut self, id: FileId, doc: Option<DocId>, path: String) {
         if let Some(doc) = doc {
             crate::lock::lock(&self.disks.inner.docs).insert(doc, self.project);
         }
@@ -306,7 +315,7 @@ impl Bound {
     }
 
     /// A file changed on disk: its document gets the minimal edit (or its blob the bytes).
-    pub(super) async fn update(&mut self, id: i64, path: &str, bytes: &[u8]) {
+    pub(super) async fn update(&mut self, id: FileId, path: &str, bytes: &[u8]) {
         let h = hash(bytes);
         if self.mirror.seen.get(path) == Some(&h) {
             return; // what we wrote or last read: our own echo
@@ -319,21 +328,24 @@ impl Bound {
         match (row.document_id, text) {
             (Some(doc), Some(text)) => {
                 let engine = &self.files.tree.editor.engine;
-                let Ok(state) = engine.state(DocId(doc as u64)).await else {
+                let Ok(key) = crate::editor::engine_id(DocId(doc)) else {
+                    return;
+                };
+                let Ok(state) = engine.state(key).await else {
                     return;
                 };
                 let target = text.to_owned();
                 let update =
                     tokio::task::spawn_blocking(move || diff_update(&state, &target)).await;
                 if let Ok(Ok(Some(update))) = update
-                    && let Err(e) = engine.write(DocId(doc as u64), update).await
+                    && let Err(e) = engine.write(key, update).await
                 {
                     tracing::warn!(path, error = %e, "could not apply a change from disk");
                 }
             }
             (None, None) if row.kind == FileKind::Blob.as_str() => {
                 let stored = file_blob::Entity::insert(file_blob::ActiveModel {
-                    file_id: Set(id),
+                    file_id: Set(id.0),
                     data: Set(bytes.to_vec()),
                 })
                 .on_conflict(
@@ -348,7 +360,7 @@ impl Bound {
                     return;
                 }
                 let sized = crate::db::entities::file::ActiveModel {
-                    id: Set(id),
+                    id: Set(id.0),
                     size: Set(Some(bytes.len() as i64)),
                     ..Default::default()
                 }
@@ -376,7 +388,7 @@ impl Bound {
                     .await
                 {
                     for (p, row) in rows {
-                        self.track(row.id, row.document_id, p);
+                        self.track_row(&row, p);
                     }
                 }
             }
@@ -389,7 +401,7 @@ impl Bound {
             return;
         };
         for (row, path) in tree.live() {
-            self.track(row.id, row.document_id, path);
+            self.track_row(row, path);
         }
     }
 
@@ -398,9 +410,10 @@ impl Bound {
         let Ok(tree) = snapshot(&self.files.tree.db, self.project).await else {
             return;
         };
-        let live: HashMap<i64, String> = tree.live().map(|(r, path)| (r.id, path)).collect();
+        let live: HashMap<FileId, String> =
+            tree.live().map(|(r, path)| (FileId(r.id), path)).collect();
         // Renames and moves, shallowest first; a moved folder carries its contents along.
-        let mut moved: Vec<(i64, String, String)> = live
+        let mut moved: Vec<(FileId, String, String)> = live
             .iter()
             .filter_map(|(id, new)| {
                 let old = self.mirror.paths.get(id)?;
@@ -423,7 +436,7 @@ impl Bound {
             self.mirror.moved(&old, &new);
         }
         // Removed (trashed or purged): off the disk.
-        let mut gone: Vec<(i64, String)> = self
+        let mut gone: Vec<(FileId, String)> = self
             .mirror
             .paths
             .iter()
@@ -439,7 +452,7 @@ impl Bound {
             self.mirror.seen.remove(&path);
         }
         // New in the tree (created, restored, duplicated): onto the disk.
-        let mut added: Vec<(&String, i64)> = live
+        let mut added: Vec<(&String, FileId)> = live
             .iter()
             .filter(|(id, _)| !self.mirror.paths.contains_key(id))
             .map(|(id, p)| (p, *id))
@@ -464,7 +477,7 @@ impl Bound {
                 }
             };
             match result {
-                Ok(()) => self.track(id, row.document_id, path.clone()),
+                Ok(()) => self.track(id, row.document_id.map(DocId), path.clone()),
                 Err(e) => tracing::warn!(path, error = %e, "could not write to disk"),
             }
         }
@@ -472,21 +485,21 @@ impl Bound {
 
     /// Writes the documents edited since the last flush.
     pub(super) async fn flush(&mut self) {
-        let docs: Vec<i64> = crate::lock::lock(&self.disks.inner.dirty)
+        let docs: Vec<DocId> = crate::lock::lock(&self.disks.inner.dirty)
             .get_mut(&self.project)
             .map(|(set, _)| set.drain().collect())
             .unwrap_or_default();
         if docs.is_empty() {
             return;
         }
-        let by_doc: HashMap<i64, i64> = match crate::db::entities::file::Entity::find()
-            .filter(crate::db::entities::file::Column::DocumentId.is_in(docs.clone()))
+        let by_doc: HashMap<DocId, FileId> = match crate::db::entities::file::Entity::find()
+            .filter(crate::db::entities::file::Column::DocumentId.is_in(docs.iter().map(|d| d.0)))
             .all(&self.files.tree.db)
             .await
         {
             Ok(rows) => rows
                 .into_iter()
-                .filter_map(|r| Some((r.document_id?, r.id)))
+                .filter_map(|r| Some((DocId(r.document_id?), FileId(r.id))))
                 .collect(),
             Err(_) => return,
         };
@@ -498,7 +511,7 @@ impl Bound {
             else {
                 continue;
             };
-            let Ok(state) = self.files.tree.editor.engine.state(DocId(doc as u64)).await else {
+            let Ok(state) = self.files.tree.editor.state(doc).await else {
                 continue;
             };
             let Ok(Ok(text)) = tokio::task::spawn_blocking(move || text_of(&state)).await else {

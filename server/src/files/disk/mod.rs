@@ -23,9 +23,8 @@ use std::{
 
 use app::{
     AppError, AppResult,
-    types::{ProjectId, UserId},
+    types::{DocId, ProjectId, UserId},
 };
-use collab::DocId;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use tokio::sync::{Notify, mpsc};
 
@@ -61,7 +60,7 @@ pub(super) enum Work {
 }
 
 /// Documents edited since the last write, and the bell that wakes the writer.
-type Dirty = (HashSet<i64>, Arc<Notify>);
+type Dirty = (HashSet<DocId>, Arc<Notify>);
 
 /// The bound directories of this server.
 #[derive(Clone, Default)]
@@ -73,7 +72,7 @@ pub struct Disks {
 struct DisksInner {
     projects: Mutex<HashMap<ProjectId, mpsc::Sender<Work>>>,
     /// Document → project, for the engine's change hook.
-    docs: Mutex<HashMap<i64, ProjectId>>,
+    docs: Mutex<HashMap<DocId, ProjectId>>,
     /// Edited documents per project, written after the debounce.
     dirty: Mutex<HashMap<ProjectId, Dirty>>,
 }
@@ -92,15 +91,15 @@ impl Disks {
     }
 
     /// The engine's change hook: cheap, never blocks.
-    pub fn doc_changed(&self, doc: DocId) {
-        let Some(project) = crate::lock::lock(&self.inner.docs)
-            .get(&(doc.0 as i64))
-            .copied()
-        else {
+    pub fn doc_changed(&self, doc: collab::DocId) {
+        let Ok(doc) = DocId::try_from(doc) else {
+            return;
+        };
+        let Some(project) = crate::lock::lock(&self.inner.docs).get(&doc).copied() else {
             return;
         };
         if let Some((set, wake)) = crate::lock::lock(&self.inner.dirty).get_mut(&project) {
-            set.insert(doc.0 as i64);
+            set.insert(doc);
             wake.notify_one();
         }
     }
