@@ -86,6 +86,16 @@ impl axum::response::IntoResponse for AppError {
     }
 }
 
+/// Database errors become `Internal` with their cause in the log, so server code answers with
+/// `?` (the other server-side causes go through `server::error::ServerError`).
+#[cfg(feature = "ssr")]
+impl From<sea_orm::DbErr> for AppError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        tracing::error!(error = %e, "database error");
+        Self::Internal
+    }
+}
+
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 

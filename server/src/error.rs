@@ -1,5 +1,6 @@
-//! The server crate's error type. Everything internal (database, I/O, hashing) becomes
-//! `AppError::Internal` for the client in one `From` impl, which logs the cause.
+//! The server crate's error type. Everything internal (I/O, hashing, a failed task) becomes
+//! `AppError::Internal` for the client in one `From` impl, which logs the cause; database
+//! errors convert the same way through `app`'s `From<DbErr>`, so service code uses `?`.
 
 use app::AppError;
 
@@ -33,13 +34,12 @@ pub(crate) fn bug(what: &'static str) -> AppError {
     AppError::Internal
 }
 
-/// Lets service code use `?` on sea-orm calls inside functions returning `AppResult`.
-pub(crate) trait Internal<T> {
-    fn internal(self) -> Result<T, AppError>;
-}
-
-impl<T, E: Into<ServerError>> Internal<T> for std::result::Result<T, E> {
-    fn internal(self) -> Result<T, AppError> {
-        self.map_err(|e| AppError::from(e.into()))
-    }
+/// Runs blocking work (decoding, hashing, unpacking) off the async threads; a panic in it is
+/// logged with its cause and answers `Internal`.
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, AppError> {
+    Ok(tokio::task::spawn_blocking(work)
+        .await
+        .map_err(ServerError::from)?)
 }

@@ -89,7 +89,7 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         files,
         chat,
         db,
-        metrics: http::metrics::Metrics::default(),
+        metrics: http::metrics::Metrics::install(),
         site: http::site::Site::default(),
         services,
         membership,
@@ -106,6 +106,7 @@ pub async fn serve(
 ) -> Result<()> {
     let grace = Duration::from_secs(state.config.shutdown_grace_secs);
     let sweeper = tokio::spawn(sweep_sessions(DbSessionStore::new(state.db.clone())));
+    let upkeep = tokio::spawn(state.metrics.clone().upkeep());
     let (stopping_tx, stopping_rx) = oneshot::channel::<()>();
     let shutdown = async move {
         shutdown.await;
@@ -128,6 +129,7 @@ pub async fn serve(
         } => tracing::warn!(?grace, "requests still running after the grace period; stopping anyway"),
     }
     sweeper.abort();
+    upkeep.abort();
     Ok(())
 }
 

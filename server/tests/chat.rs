@@ -96,13 +96,12 @@ struct Team {
 
 async fn team(backend: Backend, tweak: impl FnOnce(&mut server::config::Config)) -> Team {
     let server = TestServer::start_with(backend, tweak).await;
-    let (owner, editor, viewer) = (server.client(), server.client(), server.client());
-    owner.signup("olive").await;
-    editor.signup("eddie").await;
-    viewer.signup("vera").await;
-    let project = owner.create_project("Chatty").await;
-    owner.invite(project, "eddie", "editor").await;
-    owner.invite(project, "vera", "viewer").await;
+    let common::Team {
+        owner,
+        editor,
+        viewer,
+        project,
+    } = server.team("Chatty", ["olive", "eddie", "vera"]).await;
     Team {
         server,
         owner,

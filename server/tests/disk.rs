@@ -12,8 +12,6 @@ use serde_json::{Value, json};
 use server::files::disk::{Root, relative};
 use yrs::{Assoc, IndexedSequence, Transact};
 
-const QUIET: Duration = Duration::from_millis(200);
-
 /// Polls `check` for up to 10 s.
 async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
     for _ in 0..100 {
@@ -129,7 +127,6 @@ async fn directory_round_trip(backend: Backend) {
         .await
         .expect("connects");
     tab.open(doc).await;
-    tab.pump(QUIET).await;
     assert_eq!(tab.text(doc), "fn main() {\n    run();\n}\n");
     tab.insert(doc, 0, "// hi\n").await;
     assert!(tab.wait_saved(doc, Duration::from_secs(5)).await);

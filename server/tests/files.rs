@@ -12,8 +12,6 @@ use common::{Api, Backend, TestServer, tab::TabClient};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-const QUIET: Duration = Duration::from_millis(300);
-
 async fn create(api: &Api, project: i64, parent: Option<i64>, name: &str, kind: &str) -> Value {
     api.json_ok(
         "files/create",
@@ -34,14 +32,10 @@ async fn list(api: &Api, project: i64) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-/// Two members and a viewer on a fresh project.
+/// The owner and a viewer of a fresh project.
 async fn team(server: &TestServer) -> (Api, Api, i64) {
-    let (owner, viewer) = (server.client(), server.client());
-    owner.signup("olga").await;
-    viewer.signup("vic").await;
-    let project = owner.create_project("Tree").await;
-    owner.invite(project, "vic", "viewer").await;
-    (owner, viewer, project)
+    let t = server.team("Tree", ["olga", "eda", "vic"]).await;
+    (t.owner, t.viewer, t.project)
 }
 
 async fn operations_and_permissions(backend: Backend) {
@@ -180,7 +174,6 @@ async fn trash_restore_and_duplicate(backend: Backend) {
         .expect("connects");
     let doc = a["doc"].as_i64().expect("doc");
     tab.open(doc).await;
-    tab.pump(QUIET).await;
     tab.insert(doc, 0, "# Hello").await;
     assert!(tab.wait_saved(doc, Duration::from_secs(5)).await);
     let copy = owner
@@ -246,13 +239,12 @@ async fn trash_restore_and_duplicate(backend: Backend) {
         !left.iter().any(|n| n == "docs" || n == "docs (2)"),
         "{left:?}"
     );
-    tab.pump(QUIET).await;
-    assert!(
-        tab.events
+    tab.until("the purge event", |t| {
+        t.events
             .iter()
-            .any(|e| matches!(e, ServerEvent::Purged { ids } if ids.len() == 3)),
-        "tabs learn about the purge"
-    );
+            .any(|e| matches!(e, ServerEvent::Purged { ids } if ids.len() == 3))
+    })
+    .await;
     server.finish().await;
 }
 
@@ -337,9 +329,8 @@ async fn search_finds_live_text(backend: Backend) {
         .await
         .expect("connects");
     tab.open(doc).await;
-    tab.pump(QUIET).await;
     tab.insert(doc, 0, "alpha\nBeta gamma\nbeta\n").await;
-    tab.pump(QUIET).await;
+    assert!(tab.wait_saved(doc, Duration::from_secs(5)).await);
     let search = |text: &str, regex: bool, case: bool| json!({ "project": p, "query": { "text": text, "regex": regex, "case_sensitive": case } });
     let r = viewer
         .json_ok("files/search", search("beta", false, false))

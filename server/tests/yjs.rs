@@ -100,13 +100,12 @@ async fn refused_before_upgrade(backend: Backend) {
 
 async fn editors_converge_and_viewers_are_read_only(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let (owner, editor, viewer) = (server.client(), server.client(), server.client());
-    owner.signup("ona").await;
-    editor.signup("eda").await;
-    viewer.signup("vic").await;
-    let project = owner.create_project("Live").await;
-    owner.invite(project, "eda", "editor").await;
-    owner.invite(project, "vic", "viewer").await;
+    let common::Team {
+        owner,
+        editor,
+        viewer,
+        project,
+    } = server.team("Live", ["ona", "eda", "vic"]).await;
     let url = server.ws_url(&format!("/yjs/main?project={project}"));
 
     let mut a = YClient::connect(&url, Some(&owner.cookie()))
@@ -153,14 +152,14 @@ async fn limits_close_the_connection(backend: Backend) {
         .await
         .expect("connect");
     big.send_raw(vec![0u8; 10_000]).await;
-    big.pump(QUIET).await;
+    big.until("the close", |c| c.closed.is_some()).await;
     assert!(big.closed.is_some(), "oversized message closes the socket");
 
     let mut garbage = YClient::connect(&url, Some(&owner.cookie()))
         .await
         .expect("connect");
     garbage.send_raw(vec![0, 9, 9]).await;
-    garbage.pump(QUIET).await;
+    garbage.until("the close", |c| c.closed.is_some()).await;
     let (code, reason) = garbage.closed.clone().expect("closed");
     assert_eq!(code, 1007, "{reason}");
     assert!(reason.contains("malformed"), "{reason}");
@@ -170,9 +169,11 @@ async fn limits_close_the_connection(backend: Backend) {
         .await
         .expect("connect");
     fine.insert(0, "ok").await;
-    fine.pump(QUIET).await;
+    let mut check = YClient::connect(&url, Some(&owner.cookie()))
+        .await
+        .expect("connect");
+    check.until("the edit", |c| c.text() == "ok").await;
     assert!(fine.closed.is_none());
-    assert_eq!(fine.text(), "ok");
     server.finish().await;
 }
 
@@ -290,8 +291,8 @@ async fn node_yjs_client_interoperates() {
     let mut rust = YClient::connect(&named, Some(&owner.cookie()))
         .await
         .expect("rust peer");
+    // The Node peer waits for this edit to arrive.
     rust.insert(0, "rust says hi. ").await;
-    rust.pump(QUIET).await;
     let doc_id = doc_id_by_name(&server, "interop").await;
 
     let node = tokio::process::Command::new("node")
@@ -305,21 +306,22 @@ async fn node_yjs_client_interoperates() {
         ])
         .current_dir(&root)
         .output();
-    let (out, ()) = tokio::join!(node, async {
-        // Keep the Rust peer serving its side while Node runs.
-        for _ in 0..20 {
-            rust.pump(Duration::from_millis(100)).await;
+    // Keep the Rust peer serving its side while Node runs.
+    tokio::pin!(node);
+    let out = loop {
+        tokio::select! {
+            out = &mut node => break out.expect("node runs"),
+            () = rust.step() => {}
         }
-    });
-    let out = out.expect("node runs");
+    };
     assert!(
         out.status.success(),
         "node peer failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     let node_text: String = serde_json::from_slice(&out.stdout).expect("json text");
-    rust.pump(QUIET).await;
-    assert_eq!(rust.text(), node_text, "both peers converge");
+    rust.until("the Node peer's text", |c| c.text() == node_text)
+        .await;
     assert!(node_text.contains("rust says hi.") && node_text.contains("node says hi."));
     server.finish().await;
 }

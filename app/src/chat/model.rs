@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{ChatMessage, HistoryPage, PAGE_SIZE};
+use super::{ChatMessage, HistoryPage, MessageKind, PAGE_SIZE};
 use crate::types::{MessageId, UserId};
 
 /// Most messages in the DOM at once; scrolling past either end slides this window.
@@ -114,6 +114,14 @@ impl ChatModel {
             None => n.saturating_sub(WINDOW),
         };
         self.visible().skip(start).take(WINDOW).cloned().collect()
+    }
+
+    /// `user`'s newest message that can still be edited (what Up in an empty composer edits).
+    pub fn last_by(&self, user: UserId) -> Option<ChatMessage> {
+        self.visible()
+            .rev()
+            .find(|m| m.author.id == user && m.kind == MessageKind::User && !m.deleted)
+            .cloned()
     }
 
     /// Whether the window shows the newest message (new ones then scroll into view).
@@ -254,7 +262,7 @@ pub fn client_id(mut random: impl FnMut() -> f64) -> String {
 mod tests {
     use super::*;
     use crate::{
-        chat::{AiInfo, AiState, MessageKind},
+        chat::{AiInfo, AiState},
         types::{UserId, UserInfo},
     };
 
@@ -299,6 +307,22 @@ mod tests {
         );
         assert!(m.pending.is_empty());
         assert_eq!(ids(&m.window()), [1, 2]);
+    }
+
+    #[test]
+    fn up_edits_your_newest_live_message() {
+        let mut m = ChatModel::default();
+        for (id, author) in [(1, 1), (2, 1), (3, 2), (4, 1)] {
+            m.upsert(msg(id, author));
+        }
+        let mut gone = msg(4, 1);
+        gone.deleted = true;
+        m.upsert(gone);
+        let mut answer = msg(5, 1);
+        answer.kind = MessageKind::Ai;
+        m.upsert(answer);
+        assert_eq!(m.last_by(UserId(1)).map(|x| x.id), Some(MessageId(2)));
+        assert_eq!(m.last_by(UserId(9)), None);
     }
 
     #[test]

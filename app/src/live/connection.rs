@@ -5,14 +5,16 @@
 use std::{
     cell::{Cell, RefCell},
     collections::HashMap,
+    future::poll_fn,
     rc::{Rc, Weak},
+    task::{Context, Poll, Waker},
 };
 
 use bytes::Bytes;
 use collab::{Channel, Frame};
+use futures_util::{SinkExt, StreamExt};
+use gloo_net::websocket::{Message, WebSocketError, events::CloseEvent, futures::WebSocket};
 use leptos::{ev, prelude::*, task::spawn_local};
-use wasm_bindgen::{JsCast, closure::Closure};
-use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 
 use super::{
     events::{ClientEvent, ServerEvent},
@@ -35,20 +37,51 @@ pub(crate) trait DocChannel {
     fn dispose(&self);
 }
 
-struct SocketHandlers {
-    _open: Closure<dyn FnMut()>,
-    _message: Closure<dyn FnMut(MessageEvent)>,
-    _close: Closure<dyn FnMut(CloseEvent)>,
+/// One socket: gloo-net's `Stream` + `Sink` over it, read by one task ([`drive`]) that owns
+/// the browser callbacks through it, so none can run after the socket it serves is gone.
+struct Socket {
+    io: RefCell<WebSocket>,
+    /// The same browser socket, to read its state and to close it with a code while the task
+    /// still waits for the close event (gloo's `close` consumes the stream).
+    raw: web_sys::WebSocket,
+}
+
+impl Socket {
+    fn open(url: &str) -> Option<Rc<Self>> {
+        let raw = web_sys::WebSocket::new(url).ok()?;
+        let io = WebSocket::try_from(raw.clone()).ok()?;
+        Some(Rc::new(Self {
+            io: RefCell::new(io),
+            raw,
+        }))
+    }
+
+    fn is_open(&self) -> bool {
+        self.raw.ready_state() == web_sys::WebSocket::OPEN
+    }
+
+    fn close(&self, reason: &str) {
+        let _ = self.raw.close_with_code_and_reason(1000, reason);
+    }
+
+    /// Hands one frame to the browser, which queues it: the sink is ready whenever the socket
+    /// is open, so this never waits.
+    fn send(&self, frame: Vec<u8>) -> bool {
+        let Ok(mut io) = self.io.try_borrow_mut() else {
+            return false;
+        };
+        let mut cx = Context::from_waker(Waker::noop());
+        matches!(io.poll_ready_unpin(&mut cx), Poll::Ready(Ok(())))
+            && io.start_send_unpin(Message::Bytes(frame)).is_ok()
+    }
 }
 
 pub(crate) struct Connection {
     project: ProjectId,
     link: RwSignal<Link>,
     on_event: Callback<ServerEvent>,
-    ws: RefCell<Option<WebSocket>>,
-    /// The callbacks of the newest socket. Replaced only from a timer or event, never from
-    /// inside one of them, so a closure is never dropped while it runs.
-    handlers: RefCell<Option<SocketHandlers>>,
+    /// The newest socket; the task of an older one finds it replaced and stops.
+    socket: RefCell<Option<Rc<Socket>>>,
     docs: RefCell<HashMap<DocId, Rc<dyn DocChannel>>>,
     attempt: Cell<u32>,
     retry: RefCell<Option<TimeoutHandle>>,
@@ -83,8 +116,7 @@ impl Connection {
             project,
             link,
             on_event,
-            ws: RefCell::new(None),
-            handlers: RefCell::new(None),
+            socket: RefCell::new(None),
             docs: RefCell::new(HashMap::new()),
             attempt: Cell::new(0),
             retry: RefCell::new(None),
@@ -128,14 +160,9 @@ impl Connection {
         for l in self.listeners.borrow_mut().drain(..) {
             l.remove();
         }
-        if let Some(ws) = self.ws.borrow_mut().take() {
-            // The page is going away and this connection with it: the browser must not call
-            // its handlers for the close it reports later (their closures will be gone).
-            // They stay owned here until then, in case `stop` runs inside one of them.
-            ws.set_onopen(None);
-            ws.set_onmessage(None);
-            ws.set_onclose(None);
-            let _ = ws.close_with_code_and_reason(1000, "tab closed");
+        if let Some(socket) = self.socket.borrow_mut().take() {
+            // Its task sees the socket replaced and ends without calling back into the page.
+            socket.close("tab closed");
         }
         let docs: Vec<_> = self.docs.borrow_mut().drain().map(|(_, d)| d).collect();
         for d in docs {
@@ -151,44 +178,12 @@ impl Connection {
             self.link.set(Link::Offline);
             return;
         }
-        let Some(ws) = socket_url(self.project).and_then(|url| WebSocket::new(&url).ok()) else {
+        let Some(socket) = socket_url(self.project).and_then(|url| Socket::open(&url)) else {
             self.schedule_retry();
             return;
         };
-        ws.set_binary_type(BinaryType::Arraybuffer);
-        let weak = Rc::downgrade(self);
-        let opened = Rc::new(Cell::new(false));
-        let on_open = {
-            let (weak, opened) = (weak.clone(), opened.clone());
-            Closure::<dyn FnMut()>::new(move || {
-                opened.set(true);
-                if let Some(c) = weak.upgrade() {
-                    c.on_open();
-                }
-            })
-        };
-        let on_message = {
-            let weak = weak.clone();
-            Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-                if let Some(c) = weak.upgrade() {
-                    c.on_message(e);
-                }
-            })
-        };
-        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
-            if let Some(c) = weak.upgrade() {
-                c.on_close(opened.get(), &e);
-            }
-        });
-        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        *self.ws.borrow_mut() = Some(ws);
-        *self.handlers.borrow_mut() = Some(SocketHandlers {
-            _open: on_open,
-            _message: on_message,
-            _close: on_close,
-        });
+        *self.socket.borrow_mut() = Some(socket.clone());
+        spawn_local(drive(Rc::downgrade(self), socket));
         if self.attempt.get() == 0 {
             self.link.set(Link::Connecting);
         }
@@ -205,11 +200,8 @@ impl Connection {
         }
     }
 
-    fn on_message(self: &Rc<Self>, e: MessageEvent) {
-        let Ok(buf) = e.data().dyn_into::<js_sys::ArrayBuffer>() else {
-            return;
-        };
-        let bytes = Bytes::from(js_sys::Uint8Array::new(&buf).to_vec());
+    fn on_message(self: &Rc<Self>, bytes: Vec<u8>) {
+        let bytes = Bytes::from(bytes);
         let frame = match Frame::decode(bytes, MAX_FRAME) {
             Ok(f) => f,
             Err(err) => {
@@ -268,8 +260,8 @@ impl Connection {
         }
     }
 
-    fn on_close(self: &Rc<Self>, was_open: bool, e: &CloseEvent) {
-        self.ws.borrow_mut().take();
+    fn on_close(self: &Rc<Self>, was_open: bool, e: Option<CloseEvent>) {
+        self.socket.borrow_mut().take();
         let docs: Vec<_> = self.docs.borrow().values().cloned().collect();
         for d in docs {
             d.disconnected();
@@ -281,7 +273,9 @@ impl Connection {
             self.link.set(Link::Offline);
             return;
         }
-        leptos::logging::log!("socket closed ({}): {}", e.code(), e.reason());
+        if let Some(e) = e {
+            leptos::logging::log!("socket closed ({}): {}", e.code, e.reason);
+        }
         if !was_open {
             // Refused before the upgrade: find out whether the session is gone, since no
             // number of retries fixes that.
@@ -333,7 +327,7 @@ impl Connection {
     }
 
     fn network_back(self: &Rc<Self>) {
-        if self.stopped.get() || self.ws.borrow().is_some() {
+        if self.stopped.get() || self.socket.borrow().is_some() {
             return;
         }
         self.cancel_retry();
@@ -349,8 +343,8 @@ impl Connection {
         self.link.set(Link::Offline);
         // The browser may keep a dead socket "open" for a long time; close it so edits are
         // honestly shown as unsaved and merge through the handshake when the network returns.
-        if let Some(ws) = self.ws.borrow().as_ref() {
-            let _ = ws.close_with_code_and_reason(1000, "offline");
+        if let Some(socket) = self.socket.borrow().as_ref() {
+            socket.close("offline");
         }
     }
 
@@ -380,12 +374,53 @@ impl Connection {
     /// Sends one frame if the socket is open; false otherwise (the caller keeps the state
     /// that the next handshake will carry).
     pub(crate) fn send(&self, channel: Channel, payload: Bytes) -> bool {
-        let ws = self.ws.borrow();
-        let Some(ws) = ws.as_ref().filter(|ws| ws.ready_state() == WebSocket::OPEN) else {
-            return false;
+        let socket = self.socket.borrow();
+        socket
+            .as_ref()
+            .filter(|s| s.is_open())
+            .is_some_and(|s| s.send(Vec::from(Frame::new(channel, payload).encode())))
+    }
+
+    /// This connection, while `socket` is still its current one.
+    fn current(weak: &ConnectionRef, socket: &Rc<Socket>) -> Option<Rc<Self>> {
+        weak.upgrade().filter(|c| {
+            c.socket
+                .borrow()
+                .as_ref()
+                .is_some_and(|s| Rc::ptr_eq(s, socket))
+        })
+    }
+}
+
+/// Reads one socket until it closes, feeding the connection while the socket is its current
+/// one. A replaced or stopped socket's task ends at its next event.
+async fn drive(conn: ConnectionRef, socket: Rc<Socket>) {
+    // The sink turns ready when the socket opens or fails to.
+    let _ = poll_fn(|cx| socket.io.borrow_mut().poll_ready_unpin(cx)).await;
+    let opened = socket.is_open();
+    if opened {
+        let Some(c) = Connection::current(&conn, &socket) else {
+            return;
         };
-        ws.send_with_u8_array(&Frame::new(channel, payload).encode())
-            .is_ok()
+        c.on_open();
+    }
+    let close = loop {
+        match poll_fn(|cx| socket.io.borrow_mut().poll_next_unpin(cx)).await {
+            Some(Ok(Message::Bytes(bytes))) => {
+                let Some(c) = Connection::current(&conn, &socket) else {
+                    return;
+                };
+                c.on_message(bytes);
+            }
+            // The server sends only binary frames; an error event is followed by the close.
+            Some(Ok(Message::Text(_)) | Err(WebSocketError::ConnectionError)) => {}
+            Some(Err(WebSocketError::ConnectionClose(e))) => break Some(e),
+            Some(Err(e)) => leptos::logging::warn!("socket: {e}"),
+            None => break None,
+        }
+    };
+    if let Some(c) = Connection::current(&conn, &socket) {
+        c.on_close(opened, close);
     }
 }
 

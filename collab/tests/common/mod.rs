@@ -9,8 +9,12 @@ use collab::{
     engine::{Access, Engine, Outbound, Subscription},
     testing::SyncClient,
 };
+use yrs::{GetString, Transact};
 
 pub const DOC: DocId = DocId(7);
+
+/// How long a test waits for something that should happen before it fails.
+pub const WAIT: Duration = Duration::from_secs(10);
 
 /// A yrs document kept in sync through one subscription, like a y-websocket client.
 pub struct Client {
@@ -20,6 +24,8 @@ pub struct Client {
     pub saved: u64,
     pub sent: u64,
     pub denied: bool,
+    /// The server's step 2 arrived since the last (re)join.
+    pub synced: bool,
     pub awareness_seen: Vec<Bytes>,
 }
 
@@ -31,6 +37,7 @@ impl Client {
             saved: 0,
             sent: 0,
             denied: false,
+            synced: false,
             awareness_seen: Vec::new(),
         };
         c.reconnect(engine, access).await;
@@ -43,9 +50,10 @@ impl Client {
         self.sub = Some(engine.subscribe(DOC, access).await.expect("subscribe"));
         self.saved = 0;
         self.sent = 0;
+        self.synced = false;
         let step1 = self.sync.hello();
         self.sub().send(step1).await.expect("send step1");
-        self.settle().await;
+        self.until("the handshake", |c| c.synced).await;
     }
 
     pub fn sub(&self) -> &Subscription {
@@ -96,33 +104,80 @@ impl Client {
                     .receive(&bytes)
                     .expect("server sends valid messages");
                 if let Some(reply) = got.reply {
+                    // Edits made offline travel in this reply and are acknowledged like any.
+                    self.sent += u64::from(got.reply_has_changes);
                     self.sub().send(reply).await.expect("send step2");
                 }
+                self.synced |= got.synced;
                 self.denied |= got.denied;
                 self.awareness_seen.extend(got.awareness);
             }
         }
     }
 
-    /// Processes messages until none arrive for a short while.
-    pub async fn settle(&mut self) {
-        self.settle_for(Duration::from_millis(60)).await;
-    }
-
-    /// Processes messages until none arrive for `quiet`.
-    pub async fn settle_for(&mut self, quiet: Duration) {
-        while let Some(sub) = self.sub.as_mut()
-            && let Ok(Some(out)) = tokio::time::timeout(quiet, sub.recv()).await
-        {
+    /// Processes what has already arrived, without waiting (a random interleaving's pump).
+    pub async fn pump(&mut self) {
+        while let Some(out) = self.sub.as_mut().and_then(Subscription::try_recv) {
             self.handle(out).await;
         }
     }
-}
 
-pub async fn settle_all(clients: &mut [&mut Client]) {
-    for _ in 0..3 {
-        for c in clients.iter_mut() {
-            c.settle().await;
+    /// Processes messages until `done` holds; fails the test after [`WAIT`].
+    pub async fn until(&mut self, what: &str, done: impl Fn(&Self) -> bool) {
+        let wait = async {
+            while !done(self) {
+                let out = self.sub_mut().recv().await.expect("subscription open");
+                self.handle(out).await;
+            }
+        };
+        if tokio::time::timeout(WAIT, wait).await.is_err() {
+            panic!("timed out waiting for {what}");
         }
     }
+
+    /// Every edit this client sent is acknowledged, so durable.
+    pub async fn until_saved(&mut self) {
+        self.until("every edit acknowledged", |c| c.saved >= c.sent)
+            .await;
+    }
+
+    pub async fn until_text(&mut self, want: &str) {
+        self.until(&format!("the text {want:?}"), |c| c.text() == want)
+            .await;
+    }
+}
+
+/// The text of a document restored from a snapshot and updates, as a fresh load sees it.
+pub fn text_of(snapshot: Option<&[u8]>, updates: &[Bytes]) -> String {
+    let live = collab::doc::LiveDoc::restore(snapshot, updates.iter().map(|u| u.as_ref()))
+        .expect("restore");
+    let text = live.doc().get_or_insert_text("content");
+    text.get_string(&live.doc().transact())
+}
+
+/// Waits for a condition outside any client (engine statistics, the store); polls, since
+/// nothing announces it. Fails the test after [`WAIT`].
+pub async fn eventually(what: &str, done: impl Fn() -> bool) {
+    let wait = async {
+        while !done() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    if tokio::time::timeout(WAIT, wait).await.is_err() {
+        panic!("timed out waiting for {what}");
+    }
+}
+
+/// Brings every client up to date with the engine's copy of the document: all edits
+/// acknowledged, then every client holding the engine's text.
+pub async fn converge(engine: &Engine, clients: &mut [&mut Client]) -> String {
+    for c in clients.iter_mut() {
+        c.until_saved().await;
+    }
+    let state = engine.state(DOC).await.expect("engine state");
+    let text = text_of(Some(&state), &[]);
+    for c in clients.iter_mut() {
+        c.until_text(&text).await;
+    }
+    text
 }

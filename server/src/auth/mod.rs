@@ -21,7 +21,7 @@ pub mod session_store;
 
 use crate::{
     db::{entities::user, now},
-    error::{Internal, Result, ServerError},
+    error::{Result, ServerError},
 };
 use rate_limit::LoginLimiter;
 
@@ -80,7 +80,7 @@ impl AccountService {
 
     /// Also used by `tandem user add`.
     pub async fn create_user(&self, name: &str, password: &str) -> AppResult<UserInfo> {
-        let hash = password::hash(password.to_owned()).await.internal()?;
+        let hash = password::hash(password.to_owned()).await?;
         let row = user::ActiveModel {
             name: Set(name.to_owned()),
             name_key: Set(name.to_lowercase()),
@@ -119,13 +119,12 @@ impl Accounts for AccountService {
             tracing::warn!(%ip, account = name, "login rate-limited");
             return Err(AppError::RateLimited { retry_after_secs });
         }
-        let found = self.find_by_name(name).await.internal()?;
+        let found = self.find_by_name(name).await?;
         let ok = password::verify(
             password.to_owned(),
             found.as_ref().map(|u| u.password_hash.clone()),
         )
-        .await
-        .internal()?;
+        .await?;
         match found {
             Some(u) if ok => {
                 self.limiter.succeeded(name);
@@ -142,8 +141,7 @@ impl Accounts for AccountService {
     async fn user(&self, id: UserId) -> AppResult<Option<UserInfo>> {
         Ok(user::Entity::find_by_id(id.0)
             .one(&self.db)
-            .await
-            .internal()?
+            .await?
             .map(info))
     }
 }

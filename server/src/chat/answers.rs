@@ -20,7 +20,7 @@ use super::ai::{
     prompt::{FileContext, Recent},
 };
 
-use crate::{db::entities::chat_message as row, error::Internal};
+use crate::db::entities::chat_message as row;
 
 use super::{
     Chat, KIND_AI, KIND_USER, NO_PROVIDER, RECENT_MESSAGES, ai, check_client_id, queries::state_str,
@@ -80,9 +80,8 @@ impl Chat {
             return Ok(None);
         };
         let state = self.0.editor.state(DocId(doc)).await?;
-        let text = tokio::task::spawn_blocking(move || crate::files::text::text_of(&state))
-            .await
-            .internal()?
+        let text = crate::error::blocking(move || crate::files::text::text_of(&state))
+            .await?
             .map_err(|e| {
                 tracing::error!(doc, error = %e, "unreadable document");
                 AppError::Internal
@@ -116,8 +115,7 @@ impl Chat {
             .order_by_desc(row::Column::Id)
             .limit(RECENT_MESSAGES)
             .all(&self.0.db)
-            .await
-            .internal()?;
+            .await?;
         rows.reverse();
         let authors = self.authors(&rows, None).await?;
         let recent: Vec<Recent> = rows
@@ -241,7 +239,7 @@ impl Chat {
             tracing::error!(error = %e, "cannot encode a prompt");
             AppError::Internal
         })?;
-        let txn = self.0.db.begin().await.internal()?;
+        let txn = self.0.db.begin().await?;
         let question = Self::new_row(
             project,
             by.id,
@@ -259,7 +257,7 @@ impl Chat {
                     "This question was already asked; reload the chat.".into(),
                 ));
             }
-            Err(e) => return Err(e).internal(),
+            Err(e) => return Err(e.into()),
         };
         let mut answer = Self::new_row(
             project,
@@ -271,8 +269,8 @@ impl Chat {
         );
         answer.ai_state = Set(Some(state_str(AiState::Streaming).to_owned()));
         answer.ai_request = Set(Some(prompt_json));
-        let answer = answer.insert(&txn).await.internal()?;
-        txn.commit().await.internal()?;
+        let answer = answer.insert(&txn).await?;
+        txn.commit().await?;
         let claim = self
             .reserve(MessageId(answer.id))
             .ok_or_else(|| crate::error::bug("a new answer was already streaming"))?;
@@ -333,7 +331,7 @@ impl Chat {
             .await;
         if let Err(e) = reset {
             lock(&self.0.running).remove(&id);
-            return Err(e).internal();
+            return Err(e.into());
         }
         let m = self.announce(project, id).await?;
         self.spawn_answer(project, id, prompt, claim);

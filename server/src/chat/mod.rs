@@ -37,7 +37,7 @@ pub mod render;
 use crate::{
     db::{entities::chat_message as row, now},
     editor::Editor,
-    error::{Internal, ServerError},
+    error::ServerError,
     live::Hub,
     lock::lock,
     rate::PerMinute,
@@ -226,8 +226,7 @@ impl ChatService for Chat {
                     .all(&self.0.db)
                     .await
             }
-        }
-        .internal()?;
+        }?;
         // One row past the page tells whether there is more.
         let more = rows.len() > PAGE_SIZE;
         rows.truncate(PAGE_SIZE);
@@ -283,7 +282,7 @@ impl ChatService for Chat {
                     .ok_or_else(|| crate::error::bug("a duplicate send whose original is gone"))?;
                 return self.one(project, &existing, Some(by)).await;
             }
-            Err(e) => return Err(e).internal(),
+            Err(e) => return Err(e.into()),
         };
         self.announce_row(project, &r, Some(by)).await
     }
@@ -312,7 +311,7 @@ impl ChatService for Chat {
         let mut change: row::ActiveModel = r.into();
         change.body = Set(body.to_owned());
         change.edited_at = Set(Some(now()));
-        let r = change.update(&self.0.db).await.internal()?;
+        let r = change.update(&self.0.db).await?;
         self.announce_row(project, &r, Some(by)).await
     }
 
@@ -339,7 +338,7 @@ impl ChatService for Chat {
         if was_streaming {
             change.ai_state = Set(Some(state_str(AiState::Stopped).to_owned()));
         }
-        change.update(&self.0.db).await.internal()?;
+        change.update(&self.0.db).await?;
         if let Some(stop) = lock(&self.0.running)
             .get_mut(&id)
             .and_then(|a| a.stop.take())

@@ -10,12 +10,9 @@ use app::{
 };
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 
-use crate::{
-    db::{
-        entities::{chat_message as row, user},
-        now,
-    },
-    error::Internal,
+use crate::db::{
+    entities::{chat_message as row, user},
+    now,
 };
 
 use super::{Chat, KIND_AI, render};
@@ -52,8 +49,7 @@ impl Chat {
         row::Entity::find_by_id(id.0)
             .filter(row::Column::ProjectId.eq(project.0))
             .one(&self.0.db)
-            .await
-            .internal()?
+            .await?
             .ok_or_else(|| AppError::NotFound("Message".into()))
     }
 
@@ -63,13 +59,12 @@ impl Chat {
         author: UserId,
         client_id: &str,
     ) -> AppResult<Option<row::Model>> {
-        row::Entity::find()
+        Ok(row::Entity::find()
             .filter(row::Column::ProjectId.eq(project.0))
             .filter(row::Column::AuthorId.eq(author.0))
             .filter(row::Column::ClientId.eq(client_id))
             .one(&self.0.db)
-            .await
-            .internal()
+            .await?)
     }
 
     /// Looks up only what the rows need: authors not already `known`, and the member list
@@ -114,8 +109,7 @@ impl Chat {
             user::Entity::find()
                 .filter(user::Column::Id.is_in(ids))
                 .all(&self.0.db)
-                .await
-                .internal()?
+                .await?
                 .into_iter()
                 .map(|u| (UserId(u.id), u.name))
                 .collect()

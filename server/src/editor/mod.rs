@@ -27,7 +27,7 @@ pub mod yjs;
 
 use crate::{
     db::{entities::document, now},
-    error::{Internal, Result},
+    error::Result,
 };
 
 /// Limits applied to every document websocket.
@@ -123,10 +123,7 @@ impl Editor {
         projects: &dyn Projects,
     ) -> AppResult<(collab::DocId, ProjectId, Role)> {
         let found = match doc {
-            DocRef::Id(id) => document::Entity::find_by_id(id.0)
-                .one(&self.db)
-                .await
-                .internal()?,
+            DocRef::Id(id) => document::Entity::find_by_id(id.0).one(&self.db).await?,
             DocRef::Name(name) => {
                 let Some(project) = project else {
                     return Err(AppError::invalid(
@@ -138,8 +135,7 @@ impl Editor {
                     .filter(document::Column::ProjectId.eq(project.0))
                     .filter(document::Column::Name.eq(name.as_str()))
                     .one(&self.db)
-                    .await
-                    .internal()?
+                    .await?
             }
         };
         let (doc_id, project_id) = match (found, doc) {
@@ -198,8 +194,7 @@ impl Editor {
         };
         let made = document::Entity::insert(row)
             .exec_with_returning(db)
-            .await
-            .internal()?;
+            .await?;
         Ok(DocId(made.id))
     }
 
@@ -231,8 +226,7 @@ impl Editor {
                     .filter(document::Column::ProjectId.eq(project.0))
                     .filter(document::Column::Name.eq(name))
                     .one(&self.db)
-                    .await
-                    .internal()?
+                    .await?
                     .map(|d| DocId(d.id))
                     .ok_or_else(|| {
                         crate::error::bug("a named document lost its unique-name race and vanished")
@@ -249,10 +243,7 @@ const UI_TOKEN_TTL_SECS: i64 = 3600;
 #[async_trait]
 impl Documents for Editor {
     async fn mint_token(&self, user: UserId, project: ProjectId, doc: DocId) -> AppResult<String> {
-        let row = document::Entity::find_by_id(doc.0)
-            .one(&self.db)
-            .await
-            .internal()?;
+        let row = document::Entity::find_by_id(doc.0).one(&self.db).await?;
         if row.is_none_or(|d| d.project_id != project.0) {
             return Err(AppError::NotFound("Document".into()));
         }

@@ -31,7 +31,7 @@ use super::{
     text::{initial_state, text_of},
     tree::{NewEntry, snapshot},
 };
-use crate::{auth::Membership, db::entities::file_blob, error::Internal};
+use crate::{auth::Membership, db::entities::file_blob};
 
 /// Limits on an uploaded zip.
 #[derive(Debug, Clone, Copy)]
@@ -195,7 +195,7 @@ impl super::Files {
                 )
             })
             .collect();
-        let txn = tree.db.begin().await.internal()?;
+        let txn = tree.db.begin().await?;
         let mut made = Vec::new();
         for f in &files {
             let depth_of_parent = if f.is_dir {
@@ -261,12 +261,11 @@ impl super::Files {
                     data: sea_orm::Set(f.bytes.clone()),
                 })
                 .exec(&txn)
-                .await
-                .internal()?;
+                .await?;
             }
             made.push((f.path.join("/"), row));
         }
-        txn.commit().await.internal()?;
+        txn.commit().await?;
         // Announce in slices so no single event is huge.
         let rows: Vec<_> = made.iter().map(|(_, r)| r.clone()).collect();
         for chunk in rows.chunks(500) {
@@ -290,8 +289,7 @@ impl super::Files {
             None if row.kind == FileKind::Blob.as_str() => {
                 let blob = file_blob::Entity::find_by_id(id.0)
                     .one(&self.tree.db)
-                    .await
-                    .internal()?;
+                    .await?;
                 Ok((row.name, blob.map(|b| b.data).unwrap_or_default()))
             }
             None => Err(AppError::invalid("file", "Folders download as a zip.")),
@@ -511,9 +509,8 @@ pub async fn import_zip(
             return Err(AppError::invalid("file", "Choose a zip file to import."));
         }
         let limits = files.import;
-        let unpacked = tokio::task::spawn_blocking(move || unpack(&bytes, &limits))
-            .await
-            .internal()?
+        let unpacked = crate::error::blocking(move || unpack(&bytes, &limits))
+            .await?
             .map_err(|m| AppError::invalid("file", m))?;
         app::validate::project_name(&name)?;
         let project = membership.projects.create(user, &name).await?;

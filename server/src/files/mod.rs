@@ -12,7 +12,7 @@ use app::{
 use async_trait::async_trait;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::{db::entities::file, error::Internal};
+use crate::db::entities::file;
 
 mod args;
 pub use args::Args;
@@ -167,8 +167,7 @@ async fn has_any_entry(db: &DatabaseConnection, project: ProjectId) -> AppResult
         .filter(file::Column::ProjectId.eq(project.0))
         .order_by_asc(file::Column::Id)
         .one(db)
-        .await
-        .internal()?
+        .await?
         .is_some())
 }
 

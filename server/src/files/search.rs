@@ -20,10 +20,7 @@ use super::{
     text::{text_of, text_of_parts},
     tree::Tree,
 };
-use crate::{
-    db::entities::{document, document_update},
-    error::Internal,
-};
+use crate::db::entities::{document, document_update};
 
 /// Longest query accepted.
 const MAX_QUERY: usize = 1000;
@@ -134,8 +131,7 @@ impl Tree {
             .filter(document::Column::ProjectId.eq(project.0))
             .into_tuple::<(i64, i64)>()
             .all(&self.db)
-            .await
-            .internal()?
+            .await?
             .into_iter()
             .collect();
         let mut texts = HashMap::with_capacity(docs.len());
@@ -145,9 +141,8 @@ impl Tree {
             let id = crate::editor::engine_id(doc)?;
             if engine.is_open(id) {
                 if let Ok(state) = engine.state(id).await {
-                    let text = tokio::task::spawn_blocking(move || text_of(&state))
-                        .await
-                        .internal()?
+                    let text = crate::error::blocking(move || text_of(&state))
+                        .await?
                         .unwrap_or_default();
                     texts.insert(doc, Arc::from(text));
                 }
@@ -170,20 +165,18 @@ impl Tree {
             let rows = document::Entity::find()
                 .filter(document::Column::Id.is_in(ids.clone()))
                 .all(&self.db)
-                .await
-                .internal()?;
+                .await?;
             let mut updates: HashMap<i64, Vec<Vec<u8>>> = HashMap::new();
             for u in document_update::Entity::find()
                 .filter(document_update::Column::DocumentId.is_in(ids))
                 .order_by_asc(document_update::Column::DocumentId)
                 .order_by_asc(document_update::Column::Seq)
                 .all(&self.db)
-                .await
-                .internal()?
+                .await?
             {
                 updates.entry(u.document_id).or_default().push(u.data);
             }
-            let decoded = tokio::task::spawn_blocking(move || {
+            let decoded = crate::error::blocking(move || {
                 rows.into_iter()
                     .map(|row| {
                         let logged = updates.remove(&row.id).unwrap_or_default();
@@ -200,8 +193,7 @@ impl Tree {
                     })
                     .collect::<Vec<_>>()
             })
-            .await
-            .internal()?;
+            .await?;
             for (doc, text) in decoded {
                 let text: Arc<str> = text.into();
                 cache.put(doc, seq_of.get(&doc).copied().unwrap_or(0), text.clone());
@@ -231,7 +223,7 @@ impl Tree {
             .texts(cache, project, &docs, Some(started + BUDGET))
             .await?;
         // One blocking pass over every text, in path order, within the budget.
-        tokio::task::spawn_blocking(move || {
+        crate::error::blocking(move || {
             let mut results = SearchResults::default();
             let mut total = 0;
             for (file, path, doc) in files {
@@ -259,7 +251,6 @@ impl Tree {
             results
         })
         .await
-        .internal()
     }
 }
 

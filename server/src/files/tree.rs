@@ -29,7 +29,6 @@ use crate::{
         now,
     },
     editor::Editor,
-    error::Internal,
     live::Hub,
 };
 
@@ -99,8 +98,7 @@ pub(crate) async fn snapshot(db: &impl ConnectionTrait, project: ProjectId) -> A
     let rows = file::Entity::find()
         .filter(file::Column::ProjectId.eq(project.0))
         .all(db)
-        .await
-        .internal()?;
+        .await?;
     Ok(Snapshot {
         tree: TreeModel::new(rows.iter().map(entry).collect()),
         rows: rows.into_iter().map(|r| (FileId(r.id), r)).collect(),
@@ -173,8 +171,7 @@ impl Tree {
     pub(crate) async fn row(&self, project: ProjectId, id: FileId) -> AppResult<file::Model> {
         file::Entity::find_by_id(id.0)
             .one(&self.db)
-            .await
-            .internal()?
+            .await?
             .filter(|r| r.project_id == project.0)
             .ok_or_else(|| AppError::NotFound("File".into()))
     }
@@ -249,8 +246,7 @@ impl Tree {
             None => q.filter(file::Column::ParentId.is_null()),
         };
         Ok(q.all(&self.db)
-            .await
-            .internal()?
+            .await?
             .into_iter()
             .filter(|r| Some(FileId(r.id)) != except)
             .map(|r| clash_key(&r.name))
@@ -281,8 +277,7 @@ impl Tree {
         let rows = file::Entity::find()
             .filter(file::Column::ProjectId.eq(project.0))
             .all(&self.db)
-            .await
-            .internal()?;
+            .await?;
         Ok(rows.iter().map(entry).collect())
     }
 
@@ -303,7 +298,7 @@ impl Tree {
             size,
         } = new;
         let at = now();
-        file::Entity::insert(file::ActiveModel {
+        Ok(file::Entity::insert(file::ActiveModel {
             project_id: Set(project.0),
             parent_id: Set(parent.map(|p| p.0)),
             name: Set(name.to_owned()),
@@ -317,8 +312,7 @@ impl Tree {
             ..Default::default()
         })
         .exec_with_returning(db)
-        .await
-        .internal()
+        .await?)
     }
 
     pub async fn create(
@@ -385,10 +379,7 @@ impl Tree {
     ) -> AppResult<FileEntry> {
         change.id = Set(row.id);
         change.updated_at = Set(now());
-        let row = file::Entity::update(change)
-            .exec(&self.db)
-            .await
-            .internal()?;
+        let row = file::Entity::update(change).exec(&self.db).await?;
         self.announce(project, std::slice::from_ref(&row));
         Ok(entry(&row))
     }
@@ -509,28 +500,25 @@ impl Tree {
             .iter()
             .filter_map(|id| tree.rows.get(id).and_then(|r| r.document_id))
             .collect();
-        let txn = self.db.begin().await.internal()?;
+        let txn = self.db.begin().await?;
         for chunk in ids.chunks(CHUNK) {
             file_blob::Entity::delete_many()
                 .filter(file_blob::Column::FileId.is_in(chunk.iter().map(|i| i.0)))
                 .exec(&txn)
-                .await
-                .internal()?;
+                .await?;
             file::Entity::delete_many()
                 .filter(file::Column::Id.is_in(chunk.iter().map(|i| i.0)))
                 .exec(&txn)
-                .await
-                .internal()?;
+                .await?;
         }
         // The documents go too (their update logs cascade).
         for chunk in docs.chunks(CHUNK) {
             document::Entity::delete_many()
                 .filter(document::Column::Id.is_in(chunk.iter().copied()))
                 .exec(&txn)
-                .await
-                .internal()?;
+                .await?;
         }
-        txn.commit().await.internal()?;
+        txn.commit().await?;
         if !ids.is_empty() {
             self.disks.tree_changed(project);
             self.hub
@@ -592,18 +580,14 @@ impl Tree {
                 )
                 .await?;
             if kind == FileKind::Blob
-                && let Some(blob) = file_blob::Entity::find_by_id(old.0)
-                    .one(&self.db)
-                    .await
-                    .internal()?
+                && let Some(blob) = file_blob::Entity::find_by_id(old.0).one(&self.db).await?
             {
                 file_blob::Entity::insert(file_blob::ActiveModel {
                     file_id: Set(copy.id),
                     data: Set(blob.data),
                 })
                 .exec(&self.db)
-                .await
-                .internal()?;
+                .await?;
             }
             copies.insert(old, FileId(copy.id));
             made.push(copy);

@@ -1,110 +1,78 @@
-//! Request metrics in the Prometheus text format: a counter by route and status and a latency
-//! histogram by route. Routes are axum's matched patterns, so cardinality stays bounded.
+//! Prometheus metrics through the `metrics` facade: any module records with `counter!`,
+//! `gauge!` or `histogram!`, and `metrics-exporter-prometheus` keeps the values and writes the
+//! exposition text that `/metrics` serves. HTTP requests are counted by route and status and
+//! timed by route; routes are axum's matched patterns, so cardinality stays bounded.
+//!
+//! The collab engine keeps its own per-engine atomic counters (its tests and the bench read
+//! them without a recorder); a scrape publishes them through the facade.
 
-use std::{
-    collections::BTreeMap,
-    fmt::Write,
-    sync::{Arc, Mutex},
-    time::Instant,
-};
+use std::{sync::OnceLock, time::Duration, time::Instant};
 
 use axum::{
     extract::{MatchedPath, Request, State},
     middleware::Next,
     response::{IntoResponse, Response},
 };
+use metrics::{counter, gauge, histogram};
+use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
+
+const REQUESTS: &str = "tandem_http_requests_total";
+const LATENCY: &str = "tandem_http_request_duration_seconds";
 
 /// Upper bounds in seconds, as Prometheus' default buckets.
 const BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-#[derive(Default)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
+/// How often histogram samples are folded into their buckets when nobody scrapes; until then
+/// each request's sample is held in memory.
+const UPKEEP: Duration = Duration::from_secs(5);
+
+fn builder() -> Result<PrometheusBuilder, BuildError> {
+    PrometheusBuilder::new().set_buckets_for_metric(Matcher::Full(LATENCY.to_owned()), &BUCKETS)
 }
 
-#[derive(Default)]
-struct Inner {
-    requests: BTreeMap<(String, u16), u64>,
-    latency: BTreeMap<String, Histogram>,
-}
-
-#[derive(Clone, Default)]
-pub struct Metrics(Arc<Mutex<Inner>>);
+/// The process's recorder. There is one global recorder per process, so it is installed on
+/// first use and shared by every app the process builds (tests build several).
+#[derive(Clone)]
+pub struct Metrics(Option<PrometheusHandle>);
 
 impl Metrics {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        crate::lock::lock(&self.0)
-    }
-
-    pub fn observe(&self, route: &str, status: u16, seconds: f64) {
-        let mut inner = self.lock();
-        *inner
-            .requests
-            .entry((route.to_owned(), status))
-            .or_default() += 1;
-        let h = inner.latency.entry(route.to_owned()).or_default();
-        h.count += 1;
-        h.sum += seconds;
-        for (i, bound) in BUCKETS.iter().enumerate() {
-            if seconds <= *bound {
-                h.counts[i] += 1;
+    pub fn install() -> Self {
+        static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+        let handle = HANDLE.get_or_init(|| {
+            let installed = builder().and_then(PrometheusBuilder::install_recorder);
+            match installed {
+                Ok(handle) => {
+                    metrics::describe_counter!(REQUESTS, "HTTP requests by route and status.");
+                    metrics::describe_histogram!(LATENCY, "HTTP request latency by route.");
+                    Some(handle)
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "metrics are off: no Prometheus recorder");
+                    None
+                }
             }
+        });
+        Self(handle.clone())
+    }
+
+    /// Folds histogram samples into buckets periodically; runs until aborted.
+    pub async fn upkeep(self) {
+        let Some(handle) = self.0 else { return };
+        let mut tick = tokio::time::interval(UPKEEP);
+        loop {
+            tick.tick().await;
+            handle.run_upkeep();
         }
     }
 
-    pub fn render(&self) -> String {
-        let inner = self.lock();
-        let mut out = String::new();
-        out.push_str("# HELP tandem_http_requests_total HTTP requests by route and status.\n");
-        out.push_str("# TYPE tandem_http_requests_total counter\n");
-        for ((route, status), n) in &inner.requests {
-            let _ = writeln!(
-                out,
-                "tandem_http_requests_total{{route=\"{}\",status=\"{status}\"}} {n}",
-                escape(route)
-            );
-        }
-        out.push_str(
-            "# HELP tandem_http_request_duration_seconds HTTP request latency by route.\n",
-        );
-        out.push_str("# TYPE tandem_http_request_duration_seconds histogram\n");
-        for (route, h) in &inner.latency {
-            let route = escape(route);
-            for (bound, n) in BUCKETS.iter().zip(h.counts) {
-                let _ = writeln!(
-                    out,
-                    "tandem_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {n}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "tandem_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
-                h.count
-            );
-            let _ = writeln!(
-                out,
-                "tandem_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
-                h.sum
-            );
-            let _ = writeln!(
-                out,
-                "tandem_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
-                h.count
-            );
-        }
-        out
+    fn render(&self) -> String {
+        self.0
+            .as_ref()
+            .map(PrometheusHandle::render)
+            .unwrap_or_default()
     }
-}
-
-fn escape(label: &str) -> String {
-    label
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 /// Server functions share one catch-all route; name them by path when they exist (a fixed set)
@@ -124,7 +92,7 @@ fn route_label(matched: Option<&str>, path: &str, status: u16) -> String {
     }
 }
 
-pub async fn track(State(metrics): State<Metrics>, req: Request, next: Next) -> Response {
+pub async fn track(req: Request, next: Next) -> Response {
     let started = Instant::now();
     let matched = req
         .extensions()
@@ -133,91 +101,95 @@ pub async fn track(State(metrics): State<Metrics>, req: Request, next: Next) -> 
     let path = req.uri().path().to_owned();
     let res = next.run(req).await;
     let status = res.status().as_u16();
-    metrics.observe(
-        &route_label(matched.as_deref(), &path, status),
+    record(
+        route_label(matched.as_deref(), &path, status),
         status,
         started.elapsed().as_secs_f64(),
     );
     res
 }
 
-/// The live-document engine's counters and gauges.
-fn render_collab(stats: &collab::engine::Stats) -> String {
+fn record(route: String, status: u16, seconds: f64) {
+    histogram!(LATENCY, "route" => route.clone()).record(seconds);
+    counter!(REQUESTS, "route" => route, "status" => status.to_string()).increment(1);
+}
+
+/// Publishes the live-document engine's counters and gauges.
+fn publish_collab(stats: &collab::engine::Stats) {
     use std::sync::atomic::Ordering::Relaxed;
     let counters = [
         (
             "updates_applied_total",
             "Document updates applied.",
-            stats.updates_applied.load(Relaxed),
+            &stats.updates_applied,
         ),
         (
             "refused_writes_total",
             "Writes refused because the sender is read-only.",
-            stats.refused_writes.load(Relaxed),
+            &stats.refused_writes,
         ),
         (
             "slow_disconnects_total",
             "Subscribers disconnected for not keeping up.",
-            stats.slow_disconnects.load(Relaxed),
+            &stats.slow_disconnects,
         ),
         (
             "commits_total",
             "Update-log transactions committed (group commits).",
-            stats.commits.load(Relaxed),
+            &stats.commits,
         ),
         (
             "commit_failures_total",
             "Update-log transactions that failed and were retried.",
-            stats.commit_failures.load(Relaxed),
+            &stats.commit_failures,
         ),
         (
             "compactions_total",
             "Update logs folded into snapshots.",
-            stats.compactions.load(Relaxed),
+            &stats.compactions,
         ),
         (
             "poisoned_documents_total",
             "Documents reloaded because yrs panicked applying a client's update to them.",
-            stats.poisoned.load(Relaxed),
+            &stats.poisoned,
         ),
     ];
+    for (name, help, value) in counters {
+        let name = format!("tandem_collab_{name}");
+        metrics::describe_counter!(name.clone(), help);
+        counter!(name).absolute(value.load(Relaxed));
+    }
     let gauges = [
         (
             "live_documents",
             "Documents loaded in memory.",
-            stats.live_docs.load(Relaxed),
+            &stats.live_docs,
         ),
         (
             "subscribers",
             "Open document subscriptions.",
-            stats.subscribers.load(Relaxed),
+            &stats.subscribers,
         ),
     ];
-    let mut out = String::new();
-    let gauges = gauges.map(|(name, help, value)| (name, help, value.max(0) as u64));
-    for (kind, metrics) in [("counter", &counters[..]), ("gauge", &gauges[..])] {
-        for (name, help, value) in metrics {
-            let _ = writeln!(
-                out,
-                "# HELP tandem_collab_{name} {help}\n# TYPE tandem_collab_{name} {kind}\ntandem_collab_{name} {value}"
-            );
-        }
+    for (name, help, value) in gauges {
+        let name = format!("tandem_collab_{name}");
+        metrics::describe_gauge!(name.clone(), help);
+        // Lossless: the gauges count documents and subscriptions.
+        gauge!(name).set(value.load(Relaxed).max(0) as f64);
     }
-    out
 }
 
 pub async fn handler(
     State(metrics): State<Metrics>,
     State(editor): State<crate::editor::Editor>,
 ) -> impl IntoResponse {
-    let mut body = metrics.render();
-    body.push_str(&render_collab(editor.engine.stats()));
+    publish_collab(editor.engine.stats());
     (
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4",
         )],
-        body,
+        metrics.render(),
     )
 }
 
@@ -227,20 +199,23 @@ mod tests {
 
     #[test]
     fn renders_counters_and_histograms() {
-        let m = Metrics::default();
-        m.observe("/p/{id}", 200, 0.003);
-        m.observe("/p/{id}", 200, 0.2);
-        m.observe("/p/{id}", 404, 0.001);
-        let text = m.render();
-        assert!(text.contains("tandem_http_requests_total{route=\"/p/{id}\",status=\"200\"} 2"));
-        assert!(text.contains("tandem_http_requests_total{route=\"/p/{id}\",status=\"404\"} 1"));
-        assert!(text.contains(
-            "tandem_http_request_duration_seconds_bucket{route=\"/p/{id}\",le=\"0.005\"} 2"
-        ));
-        assert!(text.contains(
-            "tandem_http_request_duration_seconds_bucket{route=\"/p/{id}\",le=\"0.25\"} 3"
-        ));
-        assert!(text.contains("tandem_http_request_duration_seconds_count{route=\"/p/{id}\"} 3"));
+        let recorder = builder().expect("buckets").build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, || {
+            record("/p/{id}".into(), 200, 0.003);
+            record("/p/{id}".into(), 200, 0.2);
+            record("/p/{id}".into(), 404, 0.001);
+        });
+        let text = handle.render();
+        for line in [
+            r#"tandem_http_requests_total{route="/p/{id}",status="200"} 2"#,
+            r#"tandem_http_requests_total{route="/p/{id}",status="404"} 1"#,
+            r#"tandem_http_request_duration_seconds_bucket{route="/p/{id}",le="0.005"} 2"#,
+            r#"tandem_http_request_duration_seconds_bucket{route="/p/{id}",le="0.25"} 3"#,
+            r#"tandem_http_request_duration_seconds_count{route="/p/{id}"} 3"#,
+        ] {
+            assert!(text.contains(line), "{line} missing from:\n{text}");
+        }
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod error_status;
 pub mod metrics;
 pub mod site;
 
+use self::metrics::Metrics;
 use crate::{
     auth::{Membership, session_store::DbSessionStore},
     chat::Chat,
@@ -31,7 +32,6 @@ use crate::{
     files::Files,
     live::Hub,
 };
-use metrics::Metrics;
 
 /// Everything the routes need. Each handler takes only its part (`State<Editor>`,
 /// `State<Membership>`, …) through `FromRef`, so no feature depends on the whole.
@@ -64,11 +64,10 @@ pub fn router(state: AppState) -> Router {
             tower_sessions::cookie::time::Duration::try_from(state.config.auth.session_idle())
                 .unwrap_or(tower_sessions::cookie::time::Duration::WEEK),
         ));
-    let metrics = state.metrics.clone();
     let shell_options = state.leptos_options.clone();
     Router::new()
         .route("/healthz", get(health))
-        .route("/metrics", get(metrics::handler))
+        .route("/metrics", get(self::metrics::handler))
         .route("/yjs/{doc}", get(crate::editor::yjs::yjs))
         .route("/ws", get(crate::live::ws::ws))
         .route(
@@ -94,7 +93,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(error_status::server_fn_status))
         .layer(middleware::from_fn(crate::auth::guard::guard))
         .layer(sessions)
-        .layer(middleware::from_fn_with_state(metrics, metrics::track))
+        .layer(middleware::from_fn(self::metrics::track))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))

@@ -20,12 +20,9 @@ use sea_orm::{
     QueryOrder, Set, TransactionTrait,
 };
 
-use crate::{
-    db::{
-        entities::{invite, member, project, user},
-        now, rfc3339,
-    },
-    error::Internal,
+use crate::db::{
+    entities::{invite, member, project, user},
+    now, rfc3339,
 };
 
 #[derive(Clone)]
@@ -57,20 +54,18 @@ async fn user_names(
     Ok(user::Entity::find()
         .filter(user::Column::Id.is_in(ids))
         .all(db)
-        .await
-        .internal()?
+        .await?
         .into_iter()
         .map(|u| (UserId(u.id), u.name))
         .collect())
 }
 
 async fn owner_count(db: &impl ConnectionTrait, project: ProjectId) -> AppResult<u64> {
-    member::Entity::find()
+    Ok(member::Entity::find()
         .filter(member::Column::ProjectId.eq(project.0))
         .filter(member::Column::Role.eq(Role::Owner.as_str()))
         .count(db)
-        .await
-        .internal()
+        .await?)
 }
 
 impl ProjectService {
@@ -89,8 +84,7 @@ impl ProjectService {
             .filter(member::Column::ProjectId.is_in(ids))
             .order_by_asc(member::Column::JoinedAt)
             .all(&self.db)
-            .await
-            .internal()?;
+            .await?;
         let owners: Vec<UserId> = members
             .iter()
             .filter(|m| m.role == Role::Owner.as_str())
@@ -126,8 +120,7 @@ impl ProjectService {
     async fn find_project(&self, project: ProjectId) -> AppResult<project::Model> {
         project::Entity::find_by_id(project.0)
             .one(&self.db)
-            .await
-            .internal()?
+            .await?
             .ok_or_else(|| AppError::NotFound("Project".into()))
     }
 
@@ -137,10 +130,9 @@ impl ProjectService {
         project: ProjectId,
         user: UserId,
     ) -> AppResult<Option<member::Model>> {
-        member::Entity::find_by_id((project.0, user.0))
+        Ok(member::Entity::find_by_id((project.0, user.0))
             .one(db)
-            .await
-            .internal()
+            .await?)
     }
 
     /// A valid, unexpired invite or a clear reason why not.
@@ -148,8 +140,7 @@ impl ProjectService {
         let found = invite::Entity::find()
             .filter(invite::Column::Token.eq(token))
             .one(&self.db)
-            .await
-            .internal()?
+            .await?
             .ok_or_else(|| AppError::NotFound("Invite link".into()))?;
         if found.expires_at <= now() {
             return Err(AppError::Conflict(
@@ -179,8 +170,7 @@ impl Projects for ProjectService {
         let ids: Vec<i64> = member::Entity::find()
             .filter(member::Column::UserId.eq(user.0))
             .all(&self.db)
-            .await
-            .internal()?
+            .await?
             .into_iter()
             .map(|m| m.project_id)
             .collect();
@@ -189,14 +179,13 @@ impl Projects for ProjectService {
             .order_by_desc(project::Column::UpdatedAt)
             .order_by_desc(project::Column::Id)
             .all(&self.db)
-            .await
-            .internal()?;
+            .await?;
         self.summaries(projects, user).await
     }
 
     async fn create(&self, owner: UserId, name: &str) -> AppResult<ProjectSummary> {
         let t = now();
-        let txn = self.db.begin().await.internal()?;
+        let txn = self.db.begin().await?;
         let p = project::Entity::insert(project::ActiveModel {
             name: Set(name.to_owned()),
             created_by: Set(owner.0),
@@ -205,8 +194,7 @@ impl Projects for ProjectService {
             ..Default::default()
         })
         .exec_with_returning(&txn)
-        .await
-        .internal()?;
+        .await?;
         member::Entity::insert(member::ActiveModel {
             project_id: Set(p.id),
             user_id: Set(owner.0),
@@ -214,9 +202,8 @@ impl Projects for ProjectService {
             joined_at: Set(t),
         })
         .exec(&txn)
-        .await
-        .internal()?;
-        txn.commit().await.internal()?;
+        .await?;
+        txn.commit().await?;
         tracing::info!(project = p.id, owner = owner.0, "project created");
         self.summary(ProjectId(p.id), owner).await
     }
@@ -243,8 +230,7 @@ impl Projects for ProjectService {
             .col_expr(project::Column::UpdatedAt, now().into())
             .filter(project::Column::Id.eq(project.0))
             .exec(&self.db)
-            .await
-            .internal()?;
+            .await?;
         if res.rows_affected == 0 {
             return Err(AppError::NotFound("Project".into()));
         }
@@ -253,22 +239,17 @@ impl Projects for ProjectService {
 
     async fn delete(&self, project: ProjectId) -> AppResult<()> {
         // Children first and explicitly: correct even where foreign-key cascades are off.
-        let txn = self.db.begin().await.internal()?;
+        let txn = self.db.begin().await?;
         invite::Entity::delete_many()
             .filter(invite::Column::ProjectId.eq(project.0))
             .exec(&txn)
-            .await
-            .internal()?;
+            .await?;
         member::Entity::delete_many()
             .filter(member::Column::ProjectId.eq(project.0))
             .exec(&txn)
-            .await
-            .internal()?;
-        project::Entity::delete_by_id(project.0)
-            .exec(&txn)
-            .await
-            .internal()?;
-        txn.commit().await.internal()?;
+            .await?;
+        project::Entity::delete_by_id(project.0).exec(&txn).await?;
+        txn.commit().await?;
         tracing::info!(project = project.0, "project deleted");
         Ok(())
     }
@@ -279,8 +260,7 @@ impl Projects for ProjectService {
             .order_by_asc(member::Column::JoinedAt)
             .order_by_asc(member::Column::UserId)
             .all(&self.db)
-            .await
-            .internal()?;
+            .await?;
         let names = user_names(&self.db, rows.iter().map(|m| UserId(m.user_id))).await?;
         rows.into_iter()
             .map(|m| {
@@ -305,8 +285,7 @@ impl Projects for ProjectService {
         let found = user::Entity::find()
             .filter(user::Column::NameKey.eq(username.to_lowercase()))
             .one(&self.db)
-            .await
-            .internal()?
+            .await?
             .ok_or_else(|| {
                 AppError::invalid("username", format!("No user is called {username:?}."))
             })?;
@@ -325,8 +304,7 @@ impl Projects for ProjectService {
             joined_at: Set(t),
         })
         .exec(&self.db)
-        .await
-        .internal()?;
+        .await?;
         Ok(Member {
             user: UserInfo {
                 id: UserId(found.id),
@@ -338,7 +316,7 @@ impl Projects for ProjectService {
     }
 
     async fn set_role(&self, project: ProjectId, user: UserId, role: Role) -> AppResult<()> {
-        let txn = self.db.begin().await.internal()?;
+        let txn = self.db.begin().await?;
         let current = self
             .member(&txn, project, user)
             .await?
@@ -356,13 +334,12 @@ impl Projects for ProjectService {
             .filter(member::Column::ProjectId.eq(project.0))
             .filter(member::Column::UserId.eq(user.0))
             .exec(&txn)
-            .await
-            .internal()?;
-        txn.commit().await.internal()
+            .await?;
+        Ok(txn.commit().await?)
     }
 
     async fn remove_member(&self, project: ProjectId, user: UserId) -> AppResult<()> {
-        let txn = self.db.begin().await.internal()?;
+        let txn = self.db.begin().await?;
         let current = self
             .member(&txn, project, user)
             .await?
@@ -375,9 +352,8 @@ impl Projects for ProjectService {
         }
         member::Entity::delete_by_id((project.0, user.0))
             .exec(&txn)
-            .await
-            .internal()?;
-        txn.commit().await.internal()
+            .await?;
+        Ok(txn.commit().await?)
     }
 
     async fn create_invite(
@@ -398,8 +374,7 @@ impl Projects for ProjectService {
             ..Default::default()
         })
         .exec_with_returning(&self.db)
-        .await
-        .internal()?;
+        .await?;
         let names = user_names(&self.db, [by]).await?;
         Self::link(row, &names)
     }
@@ -410,8 +385,7 @@ impl Projects for ProjectService {
             .filter(invite::Column::ExpiresAt.gt(now()))
             .order_by_desc(invite::Column::Id)
             .all(&self.db)
-            .await
-            .internal()?;
+            .await?;
         let names = user_names(&self.db, rows.iter().map(|r| UserId(r.created_by))).await?;
         rows.into_iter().map(|r| Self::link(r, &names)).collect()
     }
@@ -421,8 +395,7 @@ impl Projects for ProjectService {
             .filter(invite::Column::Id.eq(id.0))
             .filter(invite::Column::ProjectId.eq(project.0))
             .exec(&self.db)
-            .await
-            .internal()?;
+            .await?;
         if res.rows_affected == 0 {
             return Err(AppError::NotFound("Invite link".into()));
         }
@@ -466,8 +439,7 @@ impl Projects for ProjectService {
                     joined_at: Set(now()),
                 })
                 .exec(&self.db)
-                .await
-                .internal()?;
+                .await?;
             }
         }
         tracing::info!(project = project.0, user = user.0, "invite accepted");

@@ -191,6 +191,25 @@ impl TestServer {
         }
     }
 
+    /// A fresh project `project` with an owner, an editor and a viewer, named by `names` in
+    /// that order, each signed in on their own client.
+    pub async fn team(&self, project: &str, names: [&str; 3]) -> Team {
+        let [owner_name, editor_name, viewer_name] = names;
+        let (owner, editor, viewer) = (self.client(), self.client(), self.client());
+        owner.signup(owner_name).await;
+        editor.signup(editor_name).await;
+        viewer.signup(viewer_name).await;
+        let project = owner.create_project(project).await;
+        owner.invite(project, editor_name, "editor").await;
+        owner.invite(project, viewer_name, "viewer").await;
+        Team {
+            owner,
+            editor,
+            viewer,
+            project,
+        }
+    }
+
     pub fn ws_url(&self, path: &str) -> String {
         self.url(path).replacen("http://", "ws://", 1)
     }
@@ -218,6 +237,14 @@ impl TestServer {
 }
 
 /// One browser-like user: a cookie jar and helpers for server functions and pages.
+/// One member of each role on one project (see [`TestServer::team`]).
+pub struct Team {
+    pub owner: Api,
+    pub editor: Api,
+    pub viewer: Api,
+    pub project: i64,
+}
+
 pub struct Api {
     pub base: String,
     pub http: Client,

@@ -118,7 +118,11 @@ impl TabClient {
                         panic!("the socket closed while waiting for: {what}");
                     }
                 }
-                _ => panic!("timed out waiting for: {what}"),
+                Ok(None) => {
+                    self.closed.get_or_insert((1006, String::new()));
+                    assert!(cond(self), "the socket ended while waiting for: {what}");
+                }
+                Err(_) => panic!("timed out waiting for: {what}"),
             }
         }
     }

@@ -56,7 +56,25 @@ impl YClient {
                     assert!(cond(self), "the socket closed while waiting for: {what}");
                 }
                 Ok(Some(Ok(_))) => {}
-                _ => panic!("timed out waiting for: {what}"),
+                Ok(Some(Err(_)) | None) => {
+                    self.closed.get_or_insert((1006, String::new()));
+                    assert!(cond(self), "the socket ended while waiting for: {what}");
+                }
+                Err(_) => panic!("timed out waiting for: {what}"),
+            }
+        }
+    }
+
+    /// Handles one incoming message (for driving this peer while something else runs).
+    pub async fn step(&mut self) {
+        match self.ws.next().await {
+            Some(Ok(WsMessage::Binary(bytes))) => self.handle(&bytes).await,
+            Some(Ok(WsMessage::Close(frame))) => self.closed = Some(super::close_of(frame)),
+            Some(Ok(_)) => {}
+            Some(Err(_)) | None => {
+                self.closed.get_or_insert((1006, String::new()));
+                // Nothing more will come: stay pending so a `select!` picks its other branch.
+                std::future::pending::<()>().await;
             }
         }
     }

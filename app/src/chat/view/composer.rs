@@ -2,22 +2,33 @@
 
 use leptos::{ev, prelude::*};
 
-use crate::chat::{MessageKind, edit_message};
-use crate::{browser::now_ms, editor::OpenDocs, files::Files, types::MessageId};
+use crate::chat::edit_message;
+use crate::{browser::now_ms, editor::OpenDocs, files::Files};
 
-use super::{ChatState, TYPING_EVERY_MS};
+use super::{ChatState, Draft, TYPING_EVERY_MS};
+
+/// What "Ask AI" sends for the composer's text: a slash command as typed, anything else as a
+/// question to the assistant; nothing for an empty composer.
+fn ai_request(text: &str) -> Option<String> {
+    let question = text.trim();
+    if question.is_empty() {
+        None
+    } else if question.starts_with('/') {
+        Some(question.to_owned())
+    } else {
+        Some(format!("/ai {question}"))
+    }
+}
 
 /// The composer: Enter sends, Up edits your last message, Escape cancels; slash commands and
 /// Ask AI go to the assistant; typing is announced at most every [`TYPING_EVERY_MS`].
 #[component]
-pub(super) fn Composer(
-    chat: ChatState,
-    files: Files,
-    docs: OpenDocs,
-    draft: RwSignal<String>,
-    reply_to: RwSignal<Option<MessageId>>,
-    editing: RwSignal<Option<MessageId>>,
-) -> AnyView {
+pub(super) fn Composer(chat: ChatState, files: Files, docs: OpenDocs, draft: Draft) -> AnyView {
+    let Draft {
+        text: body,
+        reply_to,
+        editing,
+    } = draft;
     let typing_sent = StoredValue::new(0.0_f64);
     let model = chat.model;
     // Also runs on blur, which leaving the page fires after this component is disposed.
@@ -32,7 +43,7 @@ pub(super) fn Composer(
     let on_input = move |ev: ev::Event| {
         let value = event_target_value(&ev);
         let empty = value.trim().is_empty();
-        draft.set(value);
+        body.set(value);
         if empty {
             stop_typing();
         } else if now_ms() - typing_sent.get_value() >= TYPING_EVERY_MS {
@@ -43,7 +54,7 @@ pub(super) fn Composer(
         }
     };
     let send = move || {
-        let text = draft.get_untracked();
+        let text = body.get_untracked();
         if let Some(id) = editing.get_untracked() {
             let project = chat.project;
             chat.run(async move {
@@ -51,12 +62,11 @@ pub(super) fn Composer(
                     .await
                     .map(|m| chat.arrived(m))
             });
-            editing.set(None);
-            draft.set(String::new());
+            draft.stop_editing();
             return;
         }
         if chat.submit(&text, reply_to.get_untracked(), files, docs) {
-            draft.set(String::new());
+            body.set(String::new());
             reply_to.set(None);
             stop_typing();
         }
@@ -68,45 +78,30 @@ pub(super) fn Composer(
         }
         "Escape" => {
             if editing.get_untracked().is_some() {
-                draft.set(String::new());
+                draft.stop_editing();
             }
-            editing.set(None);
             reply_to.set(None);
         }
         // Up in an empty composer edits your last message, as in most chat apps.
-        "ArrowUp" if draft.with_untracked(String::is_empty) => {
+        "ArrowUp" if body.with_untracked(String::is_empty) => {
             let me = chat.me().id;
-            let last = model.with_untracked(|m| {
-                m.window()
-                    .into_iter()
-                    .rev()
-                    .find(|x| x.author.id == me && x.kind == MessageKind::User && !x.deleted)
-            });
-            if let Some(m) = last {
+            if let Some(m) = model.with_untracked(|m| m.last_by(me)) {
                 ev.prevent_default();
-                editing.set(Some(m.id));
-                draft.set(m.body);
+                draft.edit(m.id, m.body);
             }
         }
         _ => {}
     };
     let ask_button = move |_| {
-        let text = draft.get_untracked();
-        let question = text.trim();
-        if question.is_empty() {
+        let Some(shown) = ai_request(&body.get_untracked()) else {
             chat.error.set(Some(
                 "Type a question first, or use /explain, /tests, /doc or /review on a selection."
                     .into(),
             ));
             return;
-        }
-        let shown = if question.starts_with('/') {
-            question.to_owned()
-        } else {
-            format!("/ai {question}")
         };
         if chat.submit(&shown, None, files, docs) {
-            draft.set(String::new());
+            body.set(String::new());
             stop_typing();
         }
     };
@@ -120,11 +115,11 @@ pub(super) fn Composer(
             })}
             {move || editing.get().map(|_| view! {
                 <p class="chat-replying small">"Editing your message"
-                    <button type="button" class="link" on:click=move |_| { editing.set(None); draft.set(String::new()); }>"Cancel"</button></p>
+                    <button type="button" class="link" on:click=move |_| draft.stop_editing()>"Cancel"</button></p>
             })}
             <textarea class="chat-input" data-test="chat-input" rows="2" aria-label="Message"
                 placeholder="Message (Markdown, @name) or /help"
-                prop:value=move || draft.get() on:input=on_input on:keydown=on_key
+                prop:value=move || body.get() on:input=on_input on:keydown=on_key
                 on:blur=move |_| stop_typing()></textarea>
             <div class="chat-compose-bar">
                 <button type="submit" data-test="chat-send">{move || if editing.get().is_some() { "Save" } else { "Send" }}</button>
@@ -135,4 +130,16 @@ pub(super) fn Composer(
         </form>
     }
     .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ai_request;
+
+    #[test]
+    fn ask_ai_sends_commands_as_typed_and_text_as_a_question() {
+        assert_eq!(ai_request("  "), None);
+        assert_eq!(ai_request(" /explain ").as_deref(), Some("/explain"));
+        assert_eq!(ai_request("why?").as_deref(), Some("/ai why?"));
+    }
 }

@@ -7,21 +7,51 @@ use crate::chat::{
     model::{ChatModel, Pending},
     regenerate_ai, stop_ai,
 };
-use crate::{editor::OpenDocs, files::Files, types::MessageId};
+use crate::{editor::OpenDocs, files::Files};
 
-use super::{ChatState, EDGE_PX, initial, time_label};
+use super::{ChatState, Draft, EDGE_PX, initial, time_label};
+
+/// The Copy / Insert buttons on code blocks (added by the Monaco shim), handled once for the
+/// whole log.
+fn code_action(ev: &ev::MouseEvent, chat: ChatState, files: Files, docs: OpenDocs) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let Some(button) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .and_then(|el| el.closest("[data-code-action]").ok().flatten())
+        else {
+            return;
+        };
+        let Some(code) = crate::editor::client::code_of_button(&button) else {
+            return;
+        };
+        match button.get_attribute("data-code-action").as_deref() {
+            Some("copy") => {
+                let _ = crate::editor::client::copy_text(&code);
+                button.set_text_content(Some("Copied"));
+            }
+            Some("insert") => {
+                let inserted = files
+                    .active_doc()
+                    .is_some_and(|(_, doc)| docs.insert_text(doc, &code));
+                if !inserted {
+                    chat.error
+                        .set(Some("Open a file you can edit, then insert again.".into()));
+                }
+            }
+            _ => {}
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (ev, chat, files, docs);
+}
 
 /// The message log: a sliding window over the history that keeps the reader's place, older
 /// pages on scrolling up, and the Copy / Insert buttons of code blocks.
 #[component]
-pub(super) fn ChatLog(
-    chat: ChatState,
-    files: Files,
-    docs: OpenDocs,
-    draft: RwSignal<String>,
-    reply_to: RwSignal<Option<MessageId>>,
-    editing: RwSignal<Option<MessageId>>,
-) -> AnyView {
+pub(super) fn ChatLog(chat: ChatState, files: Files, docs: OpenDocs, draft: Draft) -> AnyView {
     let log = NodeRef::<html::Div>::new();
     let model = chat.model;
     // Keep the newest message in view when asked to (new message while following).
@@ -54,42 +84,6 @@ pub(super) fn ChatLog(
         }
     };
 
-    // Copy / Insert buttons on code blocks, added by the Monaco shim.
-    let on_log_click = move |ev: ev::MouseEvent| {
-        #[cfg(feature = "hydrate")]
-        {
-            use wasm_bindgen::JsCast;
-            let Some(button) = ev
-                .target()
-                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-                .and_then(|el| el.closest("[data-code-action]").ok().flatten())
-            else {
-                return;
-            };
-            let Some(code) = crate::editor::client::code_of_button(&button) else {
-                return;
-            };
-            match button.get_attribute("data-code-action").as_deref() {
-                Some("copy") => {
-                    let _ = crate::editor::client::copy_text(&code);
-                    button.set_text_content(Some("Copied"));
-                }
-                Some("insert") => {
-                    let inserted = files
-                        .active_doc()
-                        .is_some_and(|(_, doc)| docs.insert_text(doc, &code));
-                    if !inserted {
-                        chat.error
-                            .set(Some("Open a file you can edit, then insert again.".into()));
-                    }
-                }
-                _ => {}
-            }
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (ev, docs);
-    };
-
     let window = Memo::new(move |_| model.with(ChatModel::window));
     Effect::new(move |_| {
         window.track();
@@ -100,7 +94,8 @@ pub(super) fn ChatLog(
     });
     let pending = move || model.with(|m| m.pending.clone());
     view! {
-        <div class="chat-log" node_ref=log on:scroll=on_scroll on:click=on_log_click
+        <div class="chat-log" node_ref=log on:scroll=on_scroll
+            on:click=move |ev| code_action(&ev, chat, files, docs)
             data-test="chat-log" aria-live="polite" aria-label="Chat messages">
             {move || {
                 let (more, hidden, loaded) = model.with(|m| (m.more_before, m.hidden_above(), m.loaded));
@@ -118,8 +113,7 @@ pub(super) fn ChatLog(
             <For each=move || window.get()
                 key=|m| (m.id, m.edited_at, m.deleted, m.ai.as_ref().map(|a| a.state))
                 children=move |m| view! {
-                    <MessageView chat=chat message=m reply_to=reply_to editing=editing draft=draft
-                        can_insert=files.writable/>
+                    <MessageView chat=chat message=m draft=draft can_insert=files.writable/>
                 }/>
             <For each=pending key=|p| (p.client_id.clone(), p.error.clone()) let:p>
                 <PendingView chat=chat pending=p/>
@@ -144,14 +138,7 @@ pub(super) fn ChatLog(
 }
 
 #[component]
-fn MessageView(
-    chat: ChatState,
-    message: ChatMessage,
-    reply_to: RwSignal<Option<MessageId>>,
-    editing: RwSignal<Option<MessageId>>,
-    draft: RwSignal<String>,
-    can_insert: bool,
-) -> AnyView {
+fn MessageView(chat: ChatState, message: ChatMessage, draft: Draft, can_insert: bool) -> AnyView {
     let id = message.id;
     let me = chat.me();
     let mine = message.author.id == me.id;
@@ -228,12 +215,11 @@ fn MessageView(
             {error.map(|e| view! { <p class="chat-ai-error" role="alert" data-test="chat-ai-error">{e}</p> })}
             <footer class="chat-actions">
                 {(!message.deleted).then(|| view! {
-                    <button type="button" class="link small" on:click=move |_| reply_to.set(Some(id))>"Reply"</button>
+                    <button type="button" class="link small" on:click=move |_| draft.reply_to.set(Some(id))>"Reply"</button>
                 })}
                 {editable.then(|| view! {
                     <button type="button" class="link small" data-test="chat-edit" on:click=move |_| {
-                        editing.set(Some(id));
-                        draft.set(body_text.clone());
+                        draft.edit(id, body_text.clone());
                     }>"Edit"</button>
                 })}
                 {may_delete.then(|| view! {

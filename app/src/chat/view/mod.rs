@@ -408,18 +408,46 @@ pub(super) fn initial(name: &str) -> String {
         .unwrap_or_default()
 }
 
-/// The chat pane: the log, who is typing, and the composer, sharing the draft, the message
-/// being replied to and the one being edited.
+/// What the log and the composer share: the text being written, the message it replies to and
+/// the message being edited (the log's Reply and Edit buttons set them).
+#[derive(Clone, Copy)]
+pub(super) struct Draft {
+    pub text: RwSignal<String>,
+    pub reply_to: RwSignal<Option<MessageId>>,
+    pub editing: RwSignal<Option<MessageId>>,
+}
+
+impl Draft {
+    fn new() -> Self {
+        Self {
+            text: RwSignal::new(String::new()),
+            reply_to: RwSignal::new(None),
+            editing: RwSignal::new(None),
+        }
+    }
+
+    /// Starts editing message `id`, whose text is `body`.
+    pub fn edit(self, id: MessageId, body: String) {
+        self.editing.set(Some(id));
+        self.text.set(body);
+    }
+
+    /// Leaves editing, dropping the edited text.
+    pub fn stop_editing(self) {
+        self.editing.set(None);
+        self.text.set(String::new());
+    }
+}
+
+/// The chat pane: the log, who is typing, and the composer, sharing one [`Draft`].
 #[component]
 pub fn ChatPanel(chat: ChatState, files: Files, docs: OpenDocs) -> AnyView {
-    let draft = RwSignal::new(String::new());
-    let reply_to = RwSignal::new(None::<MessageId>);
-    let editing = RwSignal::new(None::<MessageId>);
+    let draft = Draft::new();
     view! {
         <div class="chat-panel" data-test="chat-panel">
-            <ChatLog chat=chat files=files docs=docs draft=draft reply_to=reply_to editing=editing/>
+            <ChatLog chat=chat files=files docs=docs draft=draft/>
             <TypingLine chat=chat/>
-            <Composer chat=chat files=files docs=docs draft=draft reply_to=reply_to editing=editing/>
+            <Composer chat=chat files=files docs=docs draft=draft/>
         </div>
     }
     .into_any()

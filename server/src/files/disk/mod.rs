@@ -37,10 +37,7 @@ pub use root::{DiskError, Root, relative};
 pub use scan::{Scan, scan};
 
 use super::Files;
-use crate::{
-    db::entities::{project, user},
-    error::Internal,
-};
+use crate::db::entities::{project, user};
 
 /// Files larger than this are not imported from disk at all (reported and skipped).
 pub(super) const MAX_DISK_FILE: u64 = 64 << 20;
@@ -114,12 +111,11 @@ impl Disks {
         ignore: Vec<String>,
         flush_delay: Duration,
     ) -> AppResult<ProjectId> {
-        let root = tokio::task::spawn_blocking({
+        let root = crate::error::blocking({
             let dir = dir.to_owned();
             move || Root::open(&dir)
         })
-        .await
-        .internal()?
+        .await?
         .map_err(|e| AppError::invalid("dir", format!("{}: {e}", dir.display())))?;
         let root = Arc::new(root);
         let key = root.path.to_string_lossy().into_owned();
@@ -127,8 +123,7 @@ impl Disks {
         let existing = project::Entity::find()
             .filter(project::Column::DiskRoot.eq(key.as_str()))
             .one(db)
-            .await
-            .internal()?;
+            .await?;
         let project = match existing {
             // Already mirrored by this server: nothing more to do.
             Some(p) if self.is_bound(ProjectId(p.id)) => return Ok(ProjectId(p.id)),
@@ -149,8 +144,7 @@ impl Disks {
                     ..Default::default()
                 }
                 .update(db)
-                .await
-                .internal()?;
+                .await?;
                 created.id
             }
         };
