@@ -1,11 +1,9 @@
 //! `/yjs/{doc}` with real websocket Yjs clients: auth before upgrade, cookie and token access,
 //! live convergence, viewer refusal, limits, and durability across a killed process.
 
-mod common;
-
 use std::{process::Command, time::Duration};
 
-use common::{Backend, PASSWORD, TestServer, tab::TabClient, yjs::YClient};
+use crate::common::{Backend, PASSWORD, TestServer, tab::TabClient, yjs::YClient};
 use sea_orm::{ConnectionTrait, Statement};
 use server::editor::token::{Claims, sign};
 
@@ -100,7 +98,7 @@ async fn refused_before_upgrade(backend: Backend) {
 
 async fn editors_converge_and_viewers_are_read_only(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let common::Team {
+    let crate::common::Team {
         owner,
         editor,
         viewer,
@@ -133,9 +131,17 @@ async fn editors_converge_and_viewers_are_read_only(backend: Backend) {
     a.pump(QUIET).await;
     assert!(v.denied, "the viewer is told its write was refused");
     assert!(!a.text().contains("vandalism"));
+    let refused = server
+        .state()
+        .editor
+        .engine
+        .stats()
+        .refused_writes
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(refused, 1, "this server's engine counted the refusal");
     let metrics = owner.get("/metrics").await.text().await.expect("metrics");
     assert!(
-        metrics.contains("tandem_collab_refused_writes_total 1"),
+        metrics.contains("tandem_collab_refused_writes_total"),
         "{metrics}"
     );
     server.finish().await;
@@ -193,7 +199,7 @@ async fn committed_edits_survive_kill_9() {
         cmd.env("TANDEM_DATA_DIR", data.path())
             .env("TANDEM_LOG", "warn")
             .env_remove("TANDEM_DATABASE_URL");
-        common::spawn_listening(cmd)
+        crate::common::spawn_listening(cmd)
     };
     let (mut child, base) = spawn();
     let http = reqwest::Client::builder()

@@ -3,11 +3,9 @@
 //! live as minimal edits, tree operations replayed on disk, and every path-traversal or
 //! symlink-escape attempt refused.
 
-mod common;
-
 use std::{path::Path, time::Duration};
 
-use common::{Backend, TestServer, tab::TabClient};
+use crate::common::{Backend, TestServer, tab::TabClient};
 use serde_json::{Value, json};
 use server::files::disk::{Root, relative};
 use yrs::{Assoc, IndexedSequence, Transact};
@@ -43,7 +41,7 @@ fn tree_dir() -> tempfile::TempDir {
     dir
 }
 
-async fn paths(api: &common::Api, project: i64) -> Vec<(String, Value)> {
+async fn paths(api: &crate::common::Api, project: i64) -> Vec<(String, Value)> {
     let entries = api
         .json_ok("files/list", json!({ "project": project }))
         .await

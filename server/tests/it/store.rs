@@ -1,11 +1,9 @@
 //! The sea-orm update log on both backends: batches far larger than one SQL statement may bind
 //! still commit in one transaction, in order, and load back whole.
 
-mod common;
-
+use crate::common::{Backend, TestServer};
 use bytes::Bytes;
 use collab::{DocId, store::DocStore};
-use common::{Backend, TestServer};
 use server::editor::store::DbDocStore;
 
 async fn huge_batches_commit_whole(backend: Backend) {

@@ -3,12 +3,10 @@
 //! and viewer presence on `/ws`, search over live text, and zip export/import with zip-slip
 //! and zip-bomb refusals.
 
-mod common;
-
 use std::{io::Write, time::Duration};
 
+use crate::common::{Api, Backend, TestServer, tab::TabClient};
 use app::live::events::ServerEvent;
-use common::{Api, Backend, TestServer, tab::TabClient};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

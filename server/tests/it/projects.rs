@@ -1,9 +1,7 @@
 //! Projects and sharing end to end: CRUD, invites by name and by link, role checks, and the
 //! 403/404 pages.
 
-mod common;
-
-use common::{Backend, TestServer};
+use crate::common::{Backend, TestServer};
 use reqwest::StatusCode;
 
 async fn project_crud(backend: Backend) {

@@ -2,13 +2,11 @@
 //! editing with durability acknowledgements, viewers, documents of other projects, malformed
 //! frames, and Yjs links minted in the UI.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::{Api, Backend, TestServer, tab::TabClient, yjs::YClient};
 use app::live::events::{ClientEvent, ServerEvent};
 use collab::{Channel, DocId};
-use common::{Api, Backend, TestServer, tab::TabClient, yjs::YClient};
 use reqwest::StatusCode;
 
 const QUIET: Duration = Duration::from_millis(200);
@@ -48,7 +46,7 @@ async fn refused_before_upgrade(backend: Backend) {
 
 async fn default_file_is_a_real_document(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let common::Team {
+    let crate::common::Team {
         owner,
         viewer,
         project,
@@ -80,7 +78,7 @@ async fn default_file_is_a_real_document(backend: Backend) {
 
 async fn tabs_edit_live_with_acknowledgements(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let common::Team {
+    let crate::common::Team {
         owner,
         editor,
         viewer,
@@ -220,7 +218,7 @@ async fn other_projects_and_bad_frames(backend: Backend) {
 
 async fn ui_minted_yjs_links_open_one_document(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let common::Team {
+    let crate::common::Team {
         owner,
         viewer,
         project,

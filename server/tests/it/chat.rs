@@ -3,19 +3,17 @@
 //! out, limits, typing indicators, and the AI assistant streaming from a provider started in
 //! the test (tokens, stop, timeout, provider errors, no provider).
 
-mod common;
-
 use std::{
     sync::atomic::Ordering,
     time::{Duration, Instant},
 };
 
-use app::live::events::{ClientEvent, ServerEvent};
-use common::{
+use crate::common::{
     Api, Backend, TestServer,
     ai::{FakeAi, TOKENS},
     tab::TabClient,
 };
+use app::live::events::{ClientEvent, ServerEvent};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -61,7 +59,7 @@ fn answer_state(tab: &TabClient, id: i64) -> Option<(String, String, Option<Stri
     })
 }
 
-async fn send(api: &Api, project: i64, client_id: &str, body: &str) -> common::Reply {
+async fn send(api: &Api, project: i64, client_id: &str, body: &str) -> crate::common::Reply {
     api.json(
         "chat/send",
         json!({ "project": project, "client_id": client_id, "body": body, "reply_to": null }),
@@ -96,7 +94,7 @@ struct Team {
 
 async fn team(backend: Backend, tweak: impl FnOnce(&mut server::config::Config)) -> Team {
     let server = TestServer::start_with(backend, tweak).await;
-    let common::Team {
+    let crate::common::Team {
         owner,
         editor,
         viewer,
@@ -213,14 +211,14 @@ async fn edit_and_delete_permissions(backend: Backend) {
     let mine = send(&t.editor, t.project, "e1", "typo hree").await.body;
     let id = mine["id"].as_i64().expect("id");
     let project = t.project;
-    async fn edit_as(who: &Api, project: i64, id: i64, body: &str) -> common::Reply {
+    async fn edit_as(who: &Api, project: i64, id: i64, body: &str) -> crate::common::Reply {
         who.json(
             "chat/edit",
             json!({ "project": project, "id": id, "body": body }),
         )
         .await
     }
-    async fn delete_as(who: &Api, project: i64, id: i64) -> common::Reply {
+    async fn delete_as(who: &Api, project: i64, id: i64) -> crate::common::Reply {
         who.json("chat/delete", json!({ "project": project, "id": id }))
             .await
     }
@@ -430,7 +428,7 @@ async fn ask(
     client_id: &str,
     task: Value,
     context: Value,
-) -> common::Reply {
+) -> crate::common::Reply {
     api.json(
         "chat/ask",
         json!({ "project": project, "request": {

@@ -1,9 +1,7 @@
 //! Accounts end to end over HTTP: sign-up, login, logout, form errors, rate limits, expired
 //! sessions and the page guard.
 
-mod common;
-
-use common::{Backend, PASSWORD, TestServer};
+use crate::common::{Backend, PASSWORD, TestServer};
 use reqwest::StatusCode;
 use sea_orm::ConnectionTrait;
 

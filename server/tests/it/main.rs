@@ -1,0 +1,17 @@
+//! The server's integration tests, one binary: every suite starts the real server (in
+//! process, or the release binary as a child) on a random port with a real SQLite file, and
+//! on PostgreSQL when it answers. One binary links the server library once instead of once per
+//! suite.
+
+#[macro_use]
+mod common;
+
+mod auth;
+mod chat;
+mod disk;
+mod files;
+mod ops;
+mod projects;
+mod store;
+mod ws;
+mod yjs;
