@@ -70,6 +70,22 @@ pub fn password<'a>(password: &'a str, username: &str) -> Result<&'a str, AppErr
     Ok(password)
 }
 
+/// Characters that change how text around them looks without being seen themselves: the
+/// bidirectional overrides and isolates (which can make `exe.txt` read as `txt.exe`, the
+/// "Trojan source" trick) and the zero-width ones (which make two names look identical).
+/// Names that people read to decide what to trust refuse them.
+pub fn is_deceptive(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
+}
+
 pub fn project_name(name: &str) -> Result<&str, AppError> {
     let name = name.trim();
     if name.is_empty() {
@@ -90,6 +106,12 @@ pub fn project_name(name: &str) -> Result<&str, AppError> {
             "Project names cannot contain control characters, '/' or '\\'.",
         ));
     }
+    if name.chars().any(is_deceptive) {
+        return Err(AppError::invalid(
+            "name",
+            "Project names cannot contain invisible or text-direction characters.",
+        ));
+    }
     Ok(name)
 }
 
@@ -97,9 +119,20 @@ pub fn project_name(name: &str) -> Result<&str, AppError> {
 /// bounce a fresh session to another origin.
 pub fn local_redirect(next: Option<&str>) -> String {
     match next {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_owned(),
+        Some(p) if is_local_path(p) => p.to_owned(),
         _ => "/".to_owned(),
     }
+}
+
+/// A path on this origin as a browser will read it. Browsers drop tabs and newlines from a
+/// URL and treat `\` as `/`, so `/\t/evil.example` and `/\\evil.example` both mean
+/// `//evil.example` (another host): any control character, whitespace or backslash refuses.
+fn is_local_path(p: &str) -> bool {
+    p.starts_with('/')
+        && !p.starts_with("//")
+        && !p
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
 }
 
 #[cfg(test)]
@@ -136,12 +169,30 @@ mod tests {
     }
 
     #[test]
+    fn names_refuse_invisible_and_direction_characters() {
+        assert!(project_name("Café ünïcode 项目").is_ok());
+        for bad in [
+            "a\u{202E}txt.exe",
+            "zero\u{200B}width",
+            "\u{FEFF}bom",
+            "iso\u{2066}late",
+        ] {
+            assert!(project_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn redirects_stay_local() {
         assert_eq!(local_redirect(Some("/p/3")), "/p/3");
         for bad in [
             Some("//evil.example"),
             Some("https://evil.example"),
             Some("/\\evil"),
+            Some("/\t/evil.example"),
+            Some("/\n/evil.example"),
+            Some("/\r//evil.example"),
+            Some(" //evil.example"),
+            Some("/ /evil.example"),
             None,
         ] {
             assert_eq!(local_redirect(bad), "/");

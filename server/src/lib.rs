@@ -35,6 +35,7 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         tokio::fs::create_dir_all(&config.data_dir).await?;
     }
     let db = db::connect(&config.database_url()).await?;
+    private_data_dir(&config).await?;
     db::migrate::run(&db).await?;
     let accounts = AccountService::new(
         db.clone(),
@@ -43,7 +44,8 @@ pub async fn prepare(config: Config) -> Result<AppState> {
             config.auth.login_max_failures_per_ip,
             config.auth.login_window(),
         ),
-    );
+    )
+    .with_signup(config.auth.signup);
     let leptos_options = LeptosOptions::builder()
         .output_name("tandem")
         .site_root(config.site_dir().to_string_lossy().as_ref())
@@ -170,6 +172,29 @@ pub async fn start(config: Config) -> Result<Running> {
         stop: Some(stop),
         task,
     })
+}
+
+/// The data folder holds the database, the token secret and project files: owner-only (0700),
+/// and the SQLite files in it 0600, whatever the umask made of them.
+async fn private_data_dir(config: &Config) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::{fs::Permissions, os::unix::fs::PermissionsExt};
+        if tokio::fs::metadata(&config.data_dir).await.is_ok() {
+            tokio::fs::set_permissions(&config.data_dir, Permissions::from_mode(0o700)).await?;
+        }
+        if config.database_url.is_none() {
+            for name in ["tandem.db", "tandem.db-wal", "tandem.db-shm"] {
+                let path = config.data_dir.join(name);
+                if tokio::fs::metadata(&path).await.is_ok() {
+                    tokio::fs::set_permissions(&path, Permissions::from_mode(0o600)).await?;
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = config;
+    Ok(())
 }
 
 async fn sweep_sessions(store: DbSessionStore) {

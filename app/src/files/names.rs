@@ -33,6 +33,9 @@ pub fn check_name(name: &str) -> Result<(), String> {
     if name.chars().any(char::is_control) {
         return Err("Names cannot contain control characters.".into());
     }
+    if name.chars().any(crate::validate::is_deceptive) {
+        return Err("Names cannot contain invisible or text-direction characters.".into());
+    }
     if name.trim() != name {
         return Err("Names cannot start or end with a space.".into());
     }
@@ -123,6 +126,8 @@ mod tests {
             "CON",
             "nul.txt",
             "Com1.rs",
+            "invoice\u{202E}fdp.exe",
+            "same\u{200B}name.rs",
             &long,
         ] {
             assert!(check_name(bad).is_err(), "{bad:?} should be refused");

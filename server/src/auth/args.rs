@@ -4,8 +4,23 @@ use std::time::Duration;
 
 use clap::Args as ClapArgs;
 
+/// Who may create an account on this server.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Signup {
+    /// Anyone who reaches the server.
+    #[default]
+    Open,
+    /// Nobody through the web: accounts come from `tandem user add`.
+    Closed,
+}
+
 #[derive(ClapArgs, Debug, Clone)]
 pub struct Args {
+    /// Who may sign up: `open` (anyone who reaches the server) or `closed` (accounts are
+    /// made with `tandem user add`). Close it on a server reachable from the internet.
+    #[arg(long, env = "TANDEM_SIGNUP", value_enum, default_value_t = Signup::Open, global = true)]
+    pub signup: Signup,
+
     /// Mark cookies `Secure` (send only over HTTPS). Turn on behind TLS.
     #[arg(long, env = "TANDEM_SECURE_COOKIES", global = true)]
     pub secure_cookies: bool,

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, SqlErr};
 
 mod args;
-pub use args::Args;
+pub use args::{Args, Signup};
 pub mod guard;
 pub mod password;
 pub mod rate_limit;
@@ -61,6 +61,7 @@ impl Membership {
 pub struct AccountService {
     db: DatabaseConnection,
     limiter: Arc<LoginLimiter>,
+    signup: Signup,
 }
 
 fn info(u: user::Model) -> UserInfo {
@@ -75,7 +76,14 @@ impl AccountService {
         Self {
             db,
             limiter: Arc::new(limiter),
+            signup: Signup::Open,
         }
+    }
+
+    /// Who may sign up through the web (the CLI's `tandem user add` always may).
+    pub fn with_signup(mut self, signup: Signup) -> Self {
+        self.signup = signup;
+        self
     }
 
     /// Also used by `tandem user add`.
@@ -111,6 +119,11 @@ impl AccountService {
 #[async_trait]
 impl Accounts for AccountService {
     async fn sign_up(&self, name: &str, password: &str) -> AppResult<UserInfo> {
+        if self.signup == Signup::Closed {
+            return Err(AppError::Unavailable(
+                "Sign-up is closed on this server; ask its administrator for an account.".into(),
+            ));
+        }
         self.create_user(name, password).await
     }
 

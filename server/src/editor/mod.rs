@@ -277,7 +277,7 @@ pub fn access_for(role: Role) -> Access {
 /// The configured secret, or one generated once and kept (owner-readable only) in the data dir.
 async fn load_secret(args: &Args, data_dir: &Path) -> Result<Vec<u8>> {
     if let Some(s) = &args.secret {
-        return Ok(s.as_bytes().to_vec());
+        return checked_secret(s);
     }
     let path = data_dir.join("secret");
     if let Ok(existing) = tokio::fs::read(&path).await
@@ -291,15 +291,32 @@ async fn load_secret(args: &Args, data_dir: &Path) -> Result<Vec<u8>> {
     Ok(secret)
 }
 
+/// Shortest secret accepted: it is the HMAC key of every document token, so a short or empty
+/// one lets anyone forge tokens.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+fn checked_secret(s: &str) -> Result<Vec<u8>> {
+    if s.len() < MIN_SECRET_BYTES {
+        return Err(crate::error::ServerError::Usage(format!(
+            "TANDEM_SECRET must be at least {MIN_SECRET_BYTES} bytes (it signs document tokens); \
+             make one with `openssl rand -hex 32`, or leave it unset to keep a generated one in the data folder"
+        )));
+    }
+    Ok(s.as_bytes().to_vec())
+}
+
+/// Writes a file only its owner can read, with that mode from the moment it exists (a
+/// `chmod` afterwards would leave a window in which others could open it).
 async fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(dir) = path.parent() {
         tokio::fs::create_dir_all(dir).await?;
     }
-    tokio::fs::write(path, bytes).await?;
+    let mut options = tokio::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tokio::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).await?;
-    }
+    options.mode(0o600);
+    let mut file = options.open(path).await?;
+    tokio::io::AsyncWriteExt::write_all(&mut file, bytes).await?;
+    file.sync_all().await?;
     Ok(())
 }

@@ -325,6 +325,7 @@ impl Tree {
         text: Option<&str>,
     ) -> AppResult<FileEntry> {
         validate_name(name)?;
+        self.disks.check_name(project, name)?;
         if kind == FileKind::Blob {
             return Err(AppError::invalid(
                 "kind",
@@ -391,6 +392,7 @@ impl Tree {
 
     pub async fn rename(&self, project: ProjectId, id: FileId, name: &str) -> AppResult<FileEntry> {
         validate_name(name)?;
+        self.disks.check_name(project, name)?;
         let _guard = self.lock(project).await;
         let (row, _) = self.live_row(project, id).await?;
         if row.name == name {

@@ -16,11 +16,12 @@ use axum::{
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use sea_orm::DatabaseConnection;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
 mod error_status;
 pub mod metrics;
+pub mod redact;
 pub mod site;
 
 use self::metrics::Metrics;
@@ -96,7 +97,15 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(self::metrics::track))
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
+                // Not `DefaultMakeSpan`: it logs the whole URI, document and invite tokens included.
+                .make_span_with(|req: &Request<Body>| {
+                    tracing::info_span!(
+                        "request",
+                        method = %req.method(),
+                        uri = %redact::redacted(req.uri()),
+                        version = ?req.version(),
+                    )
+                })
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
         .with_state(state)

@@ -71,6 +71,40 @@ async fn signup_errors(backend: Backend) {
     server.finish().await;
 }
 
+/// Finding 2: sign-up could not be turned off, so a stranger could claim any unused name.
+/// `--signup closed` refuses every web sign-up; accounts made from the CLI still log in.
+async fn closed_signup(backend: Backend) {
+    let server = TestServer::start_with(backend, |c| {
+        c.auth.signup = server::auth::Signup::Closed;
+    })
+    .await;
+    let stranger = server.client();
+    let refused = stranger
+        .call("signup", &[("name", "root"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        refused.body["Unavailable"],
+        "Sign-up is closed on this server; ask its administrator for an account."
+    );
+    assert_eq!(stranger.ok("me", &[]).await, serde_json::Value::Null);
+
+    // What `tandem user add` does.
+    let accounts = server::auth::AccountService::new(
+        server.db().await,
+        server::auth::rate_limit::LoginLimiter::new(5, 30, std::time::Duration::from_secs(60)),
+    );
+    accounts
+        .create_user("root", PASSWORD)
+        .await
+        .expect("created");
+    stranger
+        .ok("login", &[("name", "root"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(stranger.ok("me", &[]).await["name"], "root");
+    server.finish().await;
+}
+
 async fn login_rate_limit(backend: Backend) {
     let server = TestServer::start_with(backend, |c| c.auth.login_max_failures = 3).await;
     let c = server.client();
@@ -180,6 +214,7 @@ async fn page_guard(backend: Backend) {
 db_tests!(
     signup_login_logout,
     signup_errors,
+    closed_signup,
     login_rate_limit,
     expired_session_goes_back_to_login,
     page_guard,

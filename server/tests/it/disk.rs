@@ -317,4 +317,73 @@ async fn admins_open_server_folders(backend: Backend) {
     server.finish().await;
 }
 
-db_tests!(directory_round_trip, admins_open_server_folders);
+/// Finding 3 of the security review: an editor created `.git/config` through the tree and the
+/// repository's config on disk became an empty file. Now the tree refuses the names the disk
+/// must never receive, and nothing reaches `.git`.
+async fn git_and_ignored_names_never_reach_the_disk(backend: Backend) {
+    let dir = tree_dir();
+    let root = dir.path().to_owned();
+    let config = "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n";
+    std::fs::create_dir_all(root.join(".git")).expect("mkdir");
+    std::fs::write(root.join(".git/config"), config).expect("write");
+    let server = TestServer::start(backend).await;
+    let owner = server.client();
+    let uid = owner.signup("dee").await;
+    let files = server.state().files.clone();
+    let project = files
+        .disks()
+        .bind(
+            &files,
+            &root,
+            app::types::UserId(uid),
+            vec!["node_modules".into()],
+            Duration::from_millis(50),
+        )
+        .await
+        .expect("binds")
+        .0;
+    for name in [".git", ".GIT", "node_modules"] {
+        let reply = owner
+            .json(
+                "files/create",
+                json!({ "project": project, "parent": null, "name": name, "kind": "folder" }),
+            )
+            .await;
+        assert_eq!(reply.error_kind(), "Invalid", "{name}: {:?}", reply.body);
+        assert!(reply.message().contains("kept out"), "{}", reply.message());
+    }
+    let listed = paths(&owner, project).await;
+    let src = listed
+        .iter()
+        .find(|(p, _)| p == "src")
+        .and_then(|(_, e)| e["id"].as_i64())
+        .expect("src");
+    let reply = owner
+        .json(
+            "files/rename",
+            json!({ "project": project, "id": src, "name": ".git" }),
+        )
+        .await;
+    assert_eq!(reply.error_kind(), "Invalid", "{:?}", reply.body);
+
+    // What the tree still allows reaches the disk, so the refusals above were not a stall.
+    owner
+        .json_ok(
+            "files/create",
+            json!({ "project": project, "parent": null, "name": "docs", "kind": "folder" }),
+        )
+        .await;
+    eventually("a new folder on disk", async || root.join("docs").is_dir()).await;
+    assert_eq!(
+        std::fs::read_to_string(root.join(".git/config")).expect("config"),
+        config
+    );
+    assert!(!root.join("node_modules/.git").exists());
+    server.finish().await;
+}
+
+db_tests!(
+    directory_round_trip,
+    admins_open_server_folders,
+    git_and_ignored_names_never_reach_the_disk
+);

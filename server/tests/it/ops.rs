@@ -207,3 +207,45 @@ async fn the_binary_serves_its_embedded_site_from_any_folder() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// Finding 4: `TANDEM_SECRET=short` (or empty) started and served, so anyone could forge
+/// document tokens. A secret under 32 bytes now stops the server with a message naming it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_secret_is_refused() {
+    let data = tempfile::tempdir().expect("temp dir");
+    for short in ["", "short", &"x".repeat(31)] {
+        let mut config = server::config::Config::for_data_dir(data.path());
+        config.bind = "127.0.0.1:0".parse().expect("addr");
+        config.editor.secret = Some(short.to_owned());
+        let refused = match server::start(config).await {
+            Ok(_) => panic!("a {}-byte secret was accepted", short.len()),
+            Err(e) => e.to_string(),
+        };
+        assert!(refused.contains("at least 32 bytes"), "{refused}");
+    }
+    let mut config = server::config::Config::for_data_dir(data.path());
+    config.bind = "127.0.0.1:0".parse().expect("addr");
+    config.editor.secret = Some("x".repeat(32));
+    let running = server::start(config)
+        .await
+        .expect("a 32-byte secret starts");
+    running.stop().await.expect("stops");
+}
+
+/// Finding 9: the data folder and the database were world-readable, and the generated secret
+/// briefly so. Now the folder is 0700 and the database and secret files 0600.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_folder_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = TestServer::start(Backend::Sqlite).await;
+    let mode = |name: &str| {
+        std::fs::metadata(server.data_dir.join(name))
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
+    assert_eq!(mode(""), 0o700, "data folder");
+    assert_eq!(mode("tandem.db"), 0o600, "database");
+    assert_eq!(mode("secret"), 0o600, "token secret");
+    server.finish().await;
+}

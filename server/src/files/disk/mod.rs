@@ -72,11 +72,33 @@ struct DisksInner {
     docs: Mutex<HashMap<DocId, ProjectId>>,
     /// Edited documents per project, written after the debounce.
     dirty: Mutex<HashMap<ProjectId, Dirty>>,
+    /// The `--dir-ignore` names of each bound project (besides `.git`, always kept out).
+    ignore: Mutex<HashMap<ProjectId, Vec<String>>>,
 }
 
 impl Disks {
     pub fn is_bound(&self, project: ProjectId) -> bool {
         crate::lock::lock(&self.inner.projects).contains_key(&project)
+    }
+
+    /// Refuses a file or folder name the disk of a bound project must never receive: `.git`
+    /// (a `config` there runs commands for whoever next runs git), the ignore list, and the
+    /// mirror's own temporary names. The tree asks before it creates or renames anything, so
+    /// nothing it holds maps onto such a path.
+    pub fn check_name(&self, project: ProjectId, name: &str) -> AppResult<()> {
+        let ignore = crate::lock::lock(&self.inner.ignore);
+        let Some(ignore) = ignore.get(&project) else {
+            return Ok(());
+        };
+        if root::is_protected(name) || scan::is_temp(name) || ignore.iter().any(|i| i == name) {
+            return Err(AppError::invalid(
+                "name",
+                format!(
+                    "“{name}” is kept out of this project's folder on disk (.git and the ignore list); choose another name."
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Called by the tree after every change it commits.
@@ -164,6 +186,7 @@ impl Disks {
         task.reconcile("").await;
         task.sync_from_tree().await;
         let watcher = task.watch(tx.clone())?;
+        crate::lock::lock(&self.inner.ignore).insert(project, task.ignore.clone());
         crate::lock::lock(&self.inner.projects).insert(project, tx);
         tokio::spawn(task.run(rx, wake, watcher, flush_delay));
         tracing::info!(project = project.0, dir = %key, "mirroring directory");

@@ -14,6 +14,8 @@ use super::MAX_DISK_FILE;
 pub enum DiskError {
     #[error("“{0}” is not a relative path inside the project")]
     Outside(String),
+    #[error("“{0}” is inside .git, which Tandem never writes")]
+    Protected(String),
     #[error(transparent)]
     Io(#[from] io::Error),
 }
@@ -38,6 +40,25 @@ pub fn relative(raw: &str) -> Result<PathBuf, DiskError> {
         return Err(outside());
     }
     Ok(out)
+}
+
+/// True for a name no write may touch: `.git` in any letter case (case-insensitive file
+/// systems treat `.GIT` as the same folder).
+pub(super) fn is_protected(name: &str) -> bool {
+    name.eq_ignore_ascii_case(".git")
+}
+
+/// [`relative`] for a write, rename or removal: also refuses any path through `.git`, so no
+/// operation, whatever the tree says, can change a repository's config or hooks.
+fn writable(raw: &str) -> Result<PathBuf, DiskError> {
+    let rel = relative(raw)?;
+    if rel
+        .components()
+        .any(|c| c.as_os_str().to_str().is_none_or(is_protected))
+    {
+        return Err(DiskError::Protected(raw.to_owned()));
+    }
+    Ok(rel)
 }
 
 /// The directory of one project, capability-style.
@@ -69,7 +90,7 @@ impl Root {
     /// Replaces a file's content atomically: a temporary file next to it, written and synced,
     /// then renamed over it, so a reader (or a crash) sees the old or the new file, never half.
     pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), DiskError> {
-        let rel = relative(rel)?;
+        let rel = writable(rel)?;
         let name = rel
             .file_name()
             .and_then(|n| n.to_str())
@@ -113,11 +134,11 @@ impl Root {
     }
 
     pub(super) fn mkdir(&self, rel: &str) -> Result<(), DiskError> {
-        Ok(self.dir.create_dir_all(relative(rel)?)?)
+        Ok(self.dir.create_dir_all(writable(rel)?)?)
     }
 
     pub(super) fn rename(&self, from: &str, to: &str) -> Result<(), DiskError> {
-        let (from, to) = (relative(from)?, relative(to)?);
+        let (from, to) = (writable(from)?, writable(to)?);
         if let Some(p) = to.parent().filter(|p| !p.as_os_str().is_empty()) {
             self.dir.create_dir_all(p)?;
         }
@@ -125,7 +146,7 @@ impl Root {
     }
 
     pub(super) fn remove(&self, rel: &str) -> Result<(), DiskError> {
-        let rel = relative(rel)?;
+        let rel = writable(rel)?;
         let result = match self.dir.symlink_metadata(&rel) {
             Ok(m) if m.is_dir() => self.dir.remove_dir_all(&rel),
             Ok(_) => self.dir.remove_file(&rel),
@@ -141,6 +162,24 @@ impl Root {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nothing_is_written_through_git() {
+        for bad in [
+            ".git",
+            ".git/config",
+            "sub/.git/hooks/pre-commit",
+            ".GIT/config",
+        ] {
+            assert!(
+                matches!(writable(bad), Err(DiskError::Protected(_))),
+                "{bad}"
+            );
+        }
+        for ok in [".gitignore", "src/.github/x.yml", "git/config"] {
+            assert!(writable(ok).is_ok(), "{ok}");
+        }
+    }
 
     #[test]
     fn relative_paths_only() {
