@@ -81,25 +81,30 @@ fn no_temp_files(dir: &Path) -> bool {
         .unwrap_or(true)
 }
 
+/// Binds `root` as a project owned by `owner`, ignoring `node_modules`, flushing after 50 ms.
+async fn bind(server: &TestServer, root: &Path, owner: i64) -> i64 {
+    let files = server.state().files.clone();
+    files
+        .disks()
+        .bind(
+            &files,
+            root,
+            app::types::UserId(owner),
+            vec!["node_modules".into()],
+            Duration::from_millis(50),
+        )
+        .await
+        .expect("binds")
+        .0
+}
+
 async fn directory_round_trip(backend: Backend) {
     let dir = tree_dir();
     let root = dir.path().to_owned();
     let server = TestServer::start(backend).await;
     let owner = server.client();
     let uid = owner.signup("dee").await;
-    let files = server.state().files.clone();
-    let project = files
-        .disks()
-        .bind(
-            &files,
-            &root,
-            app::types::UserId(uid),
-            vec!["node_modules".into()],
-            Duration::from_millis(50),
-        )
-        .await
-        .expect("binds")
-        .0;
+    let project = bind(&server, &root, uid).await;
 
     // Imported: text, binary, folders; not ignored paths, not symlinks.
     let listed = paths(&owner, project).await;
@@ -329,19 +334,7 @@ async fn git_and_ignored_names_never_reach_the_disk(backend: Backend) {
     let server = TestServer::start(backend).await;
     let owner = server.client();
     let uid = owner.signup("dee").await;
-    let files = server.state().files.clone();
-    let project = files
-        .disks()
-        .bind(
-            &files,
-            &root,
-            app::types::UserId(uid),
-            vec!["node_modules".into()],
-            Duration::from_millis(50),
-        )
-        .await
-        .expect("binds")
-        .0;
+    let project = bind(&server, &root, uid).await;
     for name in [".git", ".GIT", "node_modules"] {
         let reply = owner
             .json(
