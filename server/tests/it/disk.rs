@@ -98,6 +98,22 @@ async fn bind(server: &TestServer, root: &Path, owner: i64) -> i64 {
         .0
 }
 
+/// Creates a top-level folder through the tree and waits until the mirror has made it on disk.
+async fn new_folder_reaches_disk(
+    owner: &crate::common::Api,
+    project: i64,
+    root: &Path,
+    name: &str,
+) {
+    owner
+        .json_ok(
+            "files/create",
+            json!({ "project": project, "parent": null, "name": name, "kind": "folder" }),
+        )
+        .await;
+    eventually("a new folder on disk", async || root.join(name).is_dir()).await;
+}
+
 async fn directory_round_trip(backend: Backend) {
     let dir = tree_dir();
     let root = dir.path().to_owned();
@@ -188,13 +204,7 @@ async fn directory_round_trip(backend: Backend) {
             .is_ok_and(|t| t == "// hi\nfn main() {\n    run_fast();\n}\n")
     })
     .await;
-    owner
-        .json_ok(
-            "files/create",
-            json!({ "project": project, "parent": null, "name": "docs", "kind": "folder" }),
-        )
-        .await;
-    eventually("a new folder on disk", async || root.join("docs").is_dir()).await;
+    new_folder_reaches_disk(&owner, project, &root, "docs").await;
 
     // Files created and deleted by other tools appear and disappear in the tree.
     std::fs::write(root.join("docs/notes.md"), "# Notes\n").expect("write");
@@ -360,13 +370,7 @@ async fn git_and_ignored_names_never_reach_the_disk(backend: Backend) {
     assert_eq!(reply.error_kind(), "Invalid", "{:?}", reply.body);
 
     // What the tree still allows reaches the disk, so the refusals above were not a stall.
-    owner
-        .json_ok(
-            "files/create",
-            json!({ "project": project, "parent": null, "name": "docs", "kind": "folder" }),
-        )
-        .await;
-    eventually("a new folder on disk", async || root.join("docs").is_dir()).await;
+    new_folder_reaches_disk(&owner, project, &root, "docs").await;
     assert_eq!(
         std::fs::read_to_string(root.join(".git/config")).expect("config"),
         config
