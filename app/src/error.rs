@@ -62,6 +62,15 @@ impl AppError {
         }
     }
 
+    /// The same validation error, pointed at another form field (a check shared by two forms
+    /// whose inputs are named differently).
+    pub fn for_field(self, name: &str) -> Self {
+        match self {
+            Self::Invalid { message, .. } => Self::invalid(name, message),
+            other => other,
+        }
+    }
+
     /// The message for one form field, if this error is about that field.
     pub fn field_message(&self, name: &str) -> Option<String> {
         match self {

@@ -63,6 +63,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=dashboard::Dashboard ssr=SsrMode::Async/>
                 <Route path=path!("/login") view=auth::LoginPage/>
                 <Route path=path!("/signup") view=auth::SignupPage/>
+                <Route path=path!("/account") view=auth::account::AccountPage/>
                 // Async SSR so a 403/404 from the data load becomes the page's HTTP status.
                 <Route path=path!("/p/:id") view=ide::IdePage ssr=SsrMode::Async/>
                 <Route path=path!("/p/:id/settings") view=projects::ProjectSettings ssr=SsrMode::Async/>

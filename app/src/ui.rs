@@ -33,7 +33,7 @@ pub(crate) fn TopBar() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match user.await {
                         Ok(Some(u)) => view! {
-                            <span class="who" data-test="whoami">{u.name}</span>
+                            <a href="/account" class="who" data-test="whoami" title="Your account">{u.name}</a>
                             <LogoutButton/>
                         }.into_any(),
                         _ => view! { <a href="/login">"Log in"</a> }.into_any(),

@@ -24,8 +24,8 @@ fn form_password() -> String {
     server::PASSWORD.replace(' ', "+")
 }
 
-/// Signs up `name` and returns its session cookie.
-async fn sign_up(port: u16, name: &str) -> Result<String, Error> {
+/// Signs up `name` and returns its session cookie and user id.
+pub(crate) async fn sign_up(port: u16, name: &str) -> Result<(String, i64), Error> {
     let (status, cookie, body) = tab::post(
         port,
         "/api/signup",
@@ -33,9 +33,29 @@ async fn sign_up(port: u16, name: &str) -> Result<String, Error> {
         None,
     )
     .await?;
-    cookie
-        .filter(|_| status == 200)
-        .ok_or_else(|| format!("signup {name}: {status} {body}").into())
+    let id = serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|u| u["id"].as_i64());
+    match (cookie, id) {
+        (Some(cookie), Some(id)) if status == 200 => Ok((cookie, id)),
+        _ => Err(format!("signup {name}: {status} {body}").into()),
+    }
+}
+
+/// Adds `name` to project 1 with `role`, as its owner.
+pub(crate) async fn invite(port: u16, owner: &str, name: &str, role: &str) -> Result<(), Error> {
+    let (status, _, body) = tab::post(
+        port,
+        "/api/projects/invite",
+        &format!("project=1&username={name}&role={role}"),
+        Some(owner),
+    )
+    .await?;
+    if status == 200 {
+        Ok(())
+    } else {
+        Err(format!("invite {name}: {status} {body}").into())
+    }
 }
 
 async fn send(port: u16, cookie: &str, client_id: &str, body: &str) -> Result<(), Error> {
@@ -87,17 +107,8 @@ pub(crate) async fn delivery(
     let t0 = Instant::now();
     for i in 0..members {
         let name = format!("member{i:04}");
-        let cookie = sign_up(port, &name).await?;
-        let (status, _, body) = tab::post(
-            port,
-            "/api/projects/invite",
-            &format!("project=1&username={name}&role=viewer"),
-            Some(&owner),
-        )
-        .await?;
-        if status != 200 {
-            return Err(format!("invite {name}: {status} {body}").into());
-        }
+        let (cookie, _) = sign_up(port, &name).await?;
+        invite(port, &owner, &name, "viewer").await?;
         listeners.push(tokio::spawn(listen(port, cookie, arrivals.clone())));
     }
     println!(

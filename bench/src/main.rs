@@ -9,9 +9,11 @@
 //!   tandem-bench coldload --updates 100000
 //!   tandem-bench chat --members 100 --messages 200 --rate 10
 //!   tandem-bench chat-history --messages 100000
+//!   tandem-bench revoke --members 100
 
 mod chat;
 mod client;
+mod revoke;
 mod server;
 mod tab;
 mod trace;
@@ -94,6 +96,12 @@ enum Mode {
         #[arg(long, default_value_t = 21)]
         runs: usize,
     },
+    /// M members each hold a `/ws` tab; the owner removes them one by one: removal -> close
+    /// latency at the removed tab.
+    Revoke {
+        #[arg(long, default_value_t = 100)]
+        members: usize,
+    },
 }
 
 pub(crate) type SentAt = Arc<Mutex<HashMap<u64, Instant>>>;
@@ -145,6 +153,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .await
             .map_err(|e| e.to_string().into()),
         Mode::ChatHistory { messages, runs } => chat::history(&server, messages, runs)
+            .await
+            .map_err(|e| e.to_string().into()),
+        Mode::Revoke { members } => revoke::removal(&server, members)
             .await
             .map_err(|e| e.to_string().into()),
     };

@@ -11,9 +11,9 @@ use std::{sync::Arc, time::Duration};
 use collab::{
     bus::{InProcessBus, NodeId},
     engine::{Access, Engine, EngineConfig},
-    store::MemoryStore,
+    store::{DocStore, MemoryStore},
 };
-use common::{Client, converge};
+use common::{Client, DOC, WAIT, converge, text_of};
 use proptest::prelude::*;
 
 const CLIENTS: usize = 3;
@@ -131,8 +131,22 @@ async fn run(ops: Vec<Op>) {
     // times out here, naming the text it waited for).
     let mut all: Vec<&mut Client> = clients.iter_mut().collect();
     let text = converge(&engine, &mut all).await;
-    // Everything acknowledged is in the store: a fresh node loads the same text.
+    // The store catches up with the engine: an edit whose author went offline before its
+    // acknowledgement is committed after the commit delay, with nobody left waiting for it
+    // (so `converge` cannot wait for it either). Then a fresh node loads the same text.
     drop(clients);
+    let caught_up = async {
+        loop {
+            let stored = store.load(DOC).await.expect("load");
+            if text_of(stored.snapshot.as_deref(), &stored.updates) == text {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    if tokio::time::timeout(WAIT, caught_up).await.is_err() {
+        panic!("timed out waiting for the store to hold {text:?}");
+    }
     let fresh = Engine::new(store, Arc::new(InProcessBus::default()), NodeId(2), config);
     let reloaded = Client::join(&fresh, Access::ReadOnly).await;
     assert_eq!(reloaded.text(), text, "reload from the store differs");

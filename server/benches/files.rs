@@ -71,7 +71,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let owner = state
         .membership
         .accounts
-        .sign_up("bench", "correct horse battery staple")
+        .sign_up("bench", "correct horse battery staple", false)
         .await
         .map_err(|e| e.to_string())?
         .id;

@@ -1,5 +1,6 @@
-//! Operator commands: `tandem migrate`, `tandem user add`, `tandem project add`. They use the same
-//! validation and services as the web UI, so a script cannot create what the UI would refuse.
+//! Operator commands: `tandem migrate`, `tandem user add|password|admin`, `tandem project add`,
+//! `tandem token`. They use the same validation and services as the web UI, so a script cannot
+//! create what the UI would refuse.
 
 use std::io::BufRead;
 
@@ -20,19 +21,32 @@ async fn find_user(
     state: &crate::http::AppState,
     name: &str,
 ) -> Result<crate::db::entities::user::Model> {
-    let accounts = crate::auth::AccountService::new(
-        state.db.clone(),
-        crate::auth::rate_limit::LoginLimiter::new(1, 1, std::time::Duration::ZERO),
-    );
-    accounts
+    state
+        .accounts
         .find_by_name(name)
         .await?
         .ok_or_else(|| ServerError::Usage(format!("no user is called {name:?}")))
 }
 
+/// The services for an operator command: everything but the `--dir` folders, which are the
+/// serving process's to bind (and may need the very account the command creates).
+async fn open(mut config: Config) -> Result<crate::http::AppState> {
+    config.files.dirs.clear();
+    prepare(config).await
+}
+
+/// The first line of standard input, checked as a password for `name`.
+fn read_password(name: &str) -> Result<String> {
+    let mut password = String::new();
+    std::io::stdin().lock().read_line(&mut password)?;
+    let password = password.trim_end_matches(['\r', '\n']).to_owned();
+    validate::password(&password, name).map_err(usage)?;
+    Ok(password)
+}
+
 pub async fn migrate(config: Config) -> Result<()> {
     // `prepare` runs the migrations; report what the database is at.
-    let state = prepare(config).await?;
+    let state = open(config).await?;
     println!(
         "database migrated ({})",
         crate::db::migrate::backend_name(&state.db)
@@ -41,27 +55,55 @@ pub async fn migrate(config: Config) -> Result<()> {
 }
 
 pub async fn user(config: Config, cmd: UserCommand) -> Result<()> {
-    let UserCommand::Add { name } = cmd;
-    let name = validate::username(&name).map_err(usage)?.to_owned();
-    let mut password = String::new();
-    std::io::stdin().lock().read_line(&mut password)?;
-    let password = password.trim_end_matches(['\r', '\n']);
-    validate::password(password, &name).map_err(usage)?;
-    let state = prepare(config).await?;
-    let user = state
-        .membership
-        .accounts
-        .sign_up(&name, password)
-        .await
-        .map_err(usage)?;
-    println!("created user {} (id {})", user.name, user.id);
+    match cmd {
+        UserCommand::Add { name } => {
+            let name = validate::username(&name).map_err(usage)?.to_owned();
+            let password = read_password(&name)?;
+            let state = open(config).await?;
+            // Not `sign_up`: the operator may add accounts whatever `--signup` says.
+            let user = state
+                .accounts
+                .create_user(&name, &password)
+                .await
+                .map_err(usage)?;
+            println!("created user {} (id {})", user.name, user.id);
+        }
+        UserCommand::Password { name } => {
+            let state = open(config).await?;
+            let user = find_user(&state, &name).await?;
+            let password = read_password(&user.name)?;
+            let ended = state
+                .accounts
+                .set_password(UserId(user.id), &password, None)
+                .await
+                .map_err(usage)?;
+            println!(
+                "set the password of {} and ended {ended} session(s)",
+                user.name
+            );
+        }
+        UserCommand::Admin { name, off } => {
+            let state = open(config).await?;
+            let user = find_user(&state, &name).await?;
+            state
+                .accounts
+                .set_admin(UserId(user.id), !off)
+                .await
+                .map_err(usage)?;
+            println!(
+                "{} {} open server folders as projects",
+                user.name,
+                if off { "may no longer" } else { "may now" }
+            );
+        }
+    }
     Ok(())
 }
 
 pub async fn project(config: Config, cmd: ProjectCommand) -> Result<()> {
     let ProjectCommand::Add { name, owner } = cmd;
     let name = validate::project_name(&name).map_err(usage)?.to_owned();
-    let state = prepare(config).await?;
+    let state = open(config).await?;
     let owner = find_user(&state, &owner).await?;
     let project = state
         .membership
@@ -113,7 +155,7 @@ pub async fn token(
     let ttl = parse_ttl(&ttl)?;
     let doc = DocRef::parse(&doc).map_err(usage)?;
     let bind = config.bind;
-    let state = prepare(config).await?;
+    let state = open(config).await?;
     let found = find_user(&state, &user).await?;
     let (doc_id, project, role) = state
         .editor

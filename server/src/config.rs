@@ -55,6 +55,16 @@ pub enum Command {
 pub enum UserCommand {
     /// Create an account; the password is read from standard input (first line).
     Add { name: String },
+    /// Set an account's password (read from standard input, first line) and sign it out
+    /// everywhere: every session ends and its open sockets close, on running servers too.
+    Password { name: String },
+    /// Let an account open folders of this server as projects (it can then read and change
+    /// anything the server process can); `--off` takes that away.
+    Admin {
+        name: String,
+        #[arg(long)]
+        off: bool,
+    },
 }
 
 #[derive(Subcommand, Debug, Clone)]

@@ -37,6 +37,8 @@ pub async fn prepare(config: Config) -> Result<AppState> {
     let db = db::connect(&config.database_url()).await?;
     private_data_dir(&config).await?;
     db::migrate::run(&db).await?;
+    let revocations = auth::revoke::Revocations::default();
+    let sessions = DbSessionStore::new(db.clone(), revocations.clone());
     let accounts = AccountService::new(
         db.clone(),
         LoginLimiter::new(
@@ -44,6 +46,7 @@ pub async fn prepare(config: Config) -> Result<AppState> {
             config.auth.login_max_failures_per_ip,
             config.auth.login_window(),
         ),
+        sessions.clone(),
     )
     .with_signup(config.auth.signup);
     let leptos_options = LeptosOptions::builder()
@@ -55,8 +58,10 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         .build();
     let editor = editor::Editor::new(&config.editor, &config.data_dir, db.clone()).await?;
     let hub = live::Hub::default();
-    let projects: Arc<dyn app::projects::ssr::Projects> =
-        Arc::new(projects::ProjectService::new(db.clone()));
+    let projects: Arc<dyn app::projects::ssr::Projects> = Arc::new(projects::ProjectService::new(
+        db.clone(),
+        revocations.clone(),
+    ));
     let files = files::Files::new(
         files::Tree::new(db.clone(), editor.clone(), hub.clone()),
         projects.clone(),
@@ -76,6 +81,7 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         config.chat.settings().map_err(error::ServerError::Usage)?,
     )
     .await?;
+    let account_service = accounts.clone();
     let accounts: Arc<dyn Accounts> = Arc::new(accounts);
     let services = Services::default()
         .with(accounts.clone())
@@ -83,8 +89,14 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         .with::<dyn Documents>(Arc::new(editor.clone()))
         .with::<dyn FileService>(Arc::new(files.clone()))
         .with::<dyn ChatService>(Arc::new(chat.clone()));
-    let membership = auth::Membership { accounts, projects };
+    let membership = auth::Membership {
+        accounts,
+        projects,
+        sessions,
+        revocations,
+    };
     Ok(AppState {
+        accounts: account_service,
         leptos_options,
         editor,
         hub,
@@ -107,8 +119,15 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let grace = Duration::from_secs(state.config.shutdown_grace_secs);
-    let sweeper = tokio::spawn(sweep_sessions(DbSessionStore::new(state.db.clone())));
+    let sweeper = tokio::spawn(sweep_sessions(state.membership.sessions.clone()));
     let upkeep = tokio::spawn(state.metrics.clone().upkeep());
+    let follower = tokio::spawn(
+        state
+            .membership
+            .revocations
+            .clone()
+            .follow(state.db.clone()),
+    );
     let (stopping_tx, stopping_rx) = oneshot::channel::<()>();
     let shutdown = async move {
         shutdown.await;
@@ -132,6 +151,7 @@ pub async fn serve(
     }
     sweeper.abort();
     upkeep.abort();
+    follower.abort();
     Ok(())
 }
 

@@ -9,21 +9,47 @@ use tower_sessions::Session;
 
 use crate::{
     error::{AppError, AppResult},
-    types::{UserId, UserInfo},
+    types::{SessionInfo, UserId, UserInfo},
 };
 
 /// Session key holding the signed-in user's id.
 pub const USER_KEY: &str = "user_id";
+/// Session key: when the session signed in (Unix seconds).
+pub const SINCE_KEY: &str = "since";
+/// Session key: the browser's User-Agent at sign-in, shortened to [`AGENT_CHARS`].
+pub const AGENT_KEY: &str = "agent";
+/// Session key: when the session was last marked as used (Unix seconds).
+pub const TOUCHED_KEY: &str = "touched";
+/// How much of a User-Agent a session keeps.
+pub const AGENT_CHARS: usize = 160;
 /// Name of the session cookie; also how an expired session is told apart from no session.
 pub const SESSION_COOKIE: &str = "tandem_session";
 
 #[async_trait]
 pub trait Accounts: Send + Sync + 'static {
-    /// Creates the account; `Invalid { field: "name" }` when the name is taken.
-    async fn sign_up(&self, name: &str, password: &str) -> AppResult<UserInfo>;
+    /// Creates the account; `Invalid { field: "name" }` when the name is taken. `invited`: the
+    /// visitor holds a live invite link (what `--signup invite` asks for).
+    async fn sign_up(&self, name: &str, password: &str, invited: bool) -> AppResult<UserInfo>;
     /// Checks the password, rate-limited per IP and per account.
     async fn log_in(&self, name: &str, password: &str, ip: IpAddr) -> AppResult<UserInfo>;
     async fn user(&self, id: UserId) -> AppResult<Option<UserInfo>>;
+    /// A server admin (`tandem user admin NAME`), who may open server folders as projects.
+    async fn is_admin(&self, id: UserId) -> AppResult<bool>;
+    /// Checks `current`, sets `new`, and ends the user's other sessions (all but `keep`, the
+    /// id of the session asking), closing their sockets.
+    async fn change_password(
+        &self,
+        user: UserId,
+        current: &str,
+        new: &str,
+        keep: Option<String>,
+    ) -> AppResult<()>;
+    /// The user's live sessions; `current` is the id of the session asking.
+    async fn sessions(&self, user: UserId, current: Option<String>) -> AppResult<Vec<SessionInfo>>;
+    /// Ends one of the user's sessions, by its handle (`SessionInfo::handle`).
+    async fn end_session(&self, user: UserId, handle: &str) -> AppResult<()>;
+    /// Ends every session of the user but `keep`; returns how many ended.
+    async fn end_other_sessions(&self, user: UserId, keep: Option<String>) -> AppResult<u64>;
 }
 
 /// The accounts service, from the registry the binary provides.
@@ -87,7 +113,27 @@ pub async fn start_session(user: &UserInfo) -> AppResult<()> {
         AppError::Internal
     };
     session.cycle_id().await.map_err(store_err)?;
+    let agent: String = leptos_axum::extract::<HeaderMap>()
+        .await
+        .ok()
+        .and_then(|h| {
+            h.get(axum::http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.chars().take(AGENT_CHARS).collect())
+        })
+        .unwrap_or_default();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    session.insert(SINCE_KEY, now).await.map_err(store_err)?;
+    session.insert(TOUCHED_KEY, now).await.map_err(store_err)?;
+    session.insert(AGENT_KEY, agent).await.map_err(store_err)?;
     session.insert(USER_KEY, user.id).await.map_err(store_err)
+}
+
+/// The id of the calling request's session, if it has one.
+pub async fn session_id() -> AppResult<Option<String>> {
+    Ok(session().await?.id().map(|id| id.to_string()))
 }
 
 pub async fn end_session() -> AppResult<()> {

@@ -213,7 +213,8 @@ pub fn DocView(
         {move || trashed.get().then(|| view! {
             <div class="readonly-banner" data-test="trashed-banner">"This file is in the trash. Restore it from the trash to keep it."</div>
         })}
-        {move || (s.ready.get() && !s.writable.get()).then(|| view! {
+        // A revoked document says why on its error line instead.
+        {move || (s.ready.get() && !s.writable.get() && s.error.get().is_none()).then(|| view! {
             <div class="readonly-banner" data-test="readonly-banner">"Read-only: you are a viewer of this project."</div>
         })}
         {move || s.error.get().map(|e| view! { <div class="error editor-error" role="alert">{e}</div> })}

@@ -148,7 +148,7 @@ pub async fn duplicate_entry(project: ProjectId, id: FileId) -> Result<FileEntry
 #[server(endpoint = "files/can_open_dirs")]
 pub async fn can_open_dirs() -> Result<bool, AppError> {
     let user = crate::auth::ssr::current_user().await?;
-    Ok(ssr::files()?.is_admin(&user.name))
+    crate::auth::ssr::accounts()?.is_admin(user.id).await
 }
 
 /// Opens a folder on the server's disk as a disk-backed project (server admins only); the same
@@ -156,11 +156,10 @@ pub async fn can_open_dirs() -> Result<bool, AppError> {
 #[server(endpoint = "files/open_dir")]
 pub async fn open_dir(path: String) -> Result<ProjectId, AppError> {
     let user = crate::auth::ssr::current_user().await?;
-    let files = ssr::files()?;
-    if !files.is_admin(&user.name) {
+    if !crate::auth::ssr::accounts()?.is_admin(user.id).await? {
         return Err(AppError::Forbidden);
     }
-    files.open_dir(user.id, &path).await
+    ssr::files()?.open_dir(user.id, &path).await
 }
 
 /// Searches the live text of every file, bounded in time and results.

@@ -43,8 +43,6 @@ pub trait FileService: Send + Sync + 'static {
     async fn empty_trash(&self, project: ProjectId) -> AppResult<u64>;
     async fn duplicate(&self, project: ProjectId, by: UserId, id: FileId) -> AppResult<FileEntry>;
     async fn search(&self, project: ProjectId, query: SearchQuery) -> AppResult<SearchResults>;
-    /// A server admin (`--admin`), who may open server folders as projects.
-    fn is_admin(&self, name: &str) -> bool;
     /// Binds a directory on the server as a disk-backed project owned by `by` (if new).
     async fn open_dir(&self, by: UserId, path: &str) -> AppResult<ProjectId>;
 }

@@ -43,6 +43,13 @@ pub fn IdePage() -> impl IntoView {
     }
 }
 
+/// "an owner", "an editor", "a viewer".
+fn article(role: Role) -> String {
+    let label = role.label().to_lowercase();
+    let an = label.starts_with(['a', 'e', 'i', 'o', 'u']);
+    format!("{} {label}", if an { "an" } else { "a" })
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum MobileTab {
     Files,
@@ -74,12 +81,16 @@ fn IdeShell(ws: Workspace, file: Option<FileDoc>, entries: Vec<FileEntry>) -> im
         files.open(f.file);
     }
     let chat = ChatState::new(pid, &ws.me, role);
+    // The role as the server last said; documents follow it at once (the server reopens them
+    // with the new access), the menus built for the old one on the next load.
+    let role_now = RwSignal::new(role);
     let live = Live::new(
         pid,
         link,
         Callback::new(move |e: ServerEvent| {
             // A resync concerns both; everything else belongs to one of them.
             match &e {
+                ServerEvent::RoleChanged { role } => role_now.set(*role),
                 ServerEvent::Chat { .. }
                 | ServerEvent::ChatDelta { .. }
                 | ServerEvent::Typing { .. } => chat.on_event(e),
@@ -126,14 +137,20 @@ fn IdeShell(ws: Workspace, file: Option<FileDoc>, entries: Vec<FileEntry>) -> im
             <header class="ide-header">
                 <a href="/" class="brand" title="All projects">"Tandem"</a>
                 <h1 class="project-title" data-test="project-title">{ws.project.name.clone()}</h1>
-                <span class="badge" data-test="my-role">{role.label()}</span>
+                <span class="badge" data-test="my-role">{move || role_now.get().label()}</span>
+                {move || (role_now.get() != role).then(|| view! {
+                    <span class="role-note" role="status" data-test="role-changed">
+                        {format!("You are now {}. ", article(role_now.get()))}
+                        <a href=format!("/p/{pid}") rel="external">"Reload"</a>
+                    </span>
+                })}
                 <span class="spacer"></span>
                 <PaneToggle layout=layout pane=Pane::Tree label="files" badge=None/>
                 <PaneToggle layout=layout pane=Pane::Chat label="chat" badge=Some(chat.unread)/>
                 <a href=format!("/p/{pid}/settings") data-test="settings-link">
                     {if role == Role::Owner { "Share & settings" } else { "Members" }}
                 </a>
-                <span class="who" data-test="whoami">{ws.me.name.clone()}</span>
+                <a href="/account" class="who" data-test="whoami" title="Your account">{ws.me.name.clone()}</a>
                 <LogoutButton/>
             </header>
 

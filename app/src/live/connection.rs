@@ -33,6 +33,8 @@ pub(crate) trait DocChannel {
     fn saved(&self, n: u64);
     fn failed(&self, message: String);
     fn disconnected(&self);
+    /// Access to the project ended (removed, deleted, signed out): nothing more can be saved.
+    fn revoked(&self, why: &str);
     fn has_unsaved(&self) -> bool;
     fn dispose(&self);
 }
@@ -256,7 +258,8 @@ impl Connection {
             | ServerEvent::Resync
             | ServerEvent::Chat { .. }
             | ServerEvent::ChatDelta { .. }
-            | ServerEvent::Typing { .. }) => self.on_event.run(other),
+            | ServerEvent::Typing { .. }
+            | ServerEvent::RoleChanged { .. }) => self.on_event.run(other),
         }
     }
 
@@ -275,6 +278,10 @@ impl Connection {
         }
         if let Some(e) = e {
             leptos::logging::log!("socket closed ({}): {}", e.code, e.reason);
+            if let Some(last) = Link::final_for(e.code) {
+                self.revoked(last);
+                return;
+            }
         }
         if !was_open {
             // Refused before the upgrade: find out whether the session is gone, since no
@@ -282,6 +289,17 @@ impl Connection {
             self.check_session();
         }
         self.schedule_retry();
+    }
+
+    /// The server ended this tab's access: stop for good, lock the editors, say why.
+    fn revoked(&self, last: Link) {
+        self.cancel_retry();
+        self.stopped.set(true);
+        self.link.set(last);
+        let docs: Vec<_> = self.docs.borrow().values().cloned().collect();
+        for d in docs {
+            d.revoked(last.label());
+        }
     }
 
     fn check_session(self: &Rc<Self>) {
@@ -292,9 +310,7 @@ impl Connection {
                 Err(e) => e.needs_login(),
             };
             if let (true, Some(c)) = (signed_out, weak.upgrade()) {
-                c.cancel_retry();
-                c.stopped.set(true);
-                c.link.set(Link::SignedOut);
+                c.revoked(Link::SignedOut);
             }
         });
     }

@@ -4,7 +4,18 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::types::{DocId, FileId, MessageId, UserId, chat::ChatMessage, files::FileEntry};
+use crate::types::{DocId, FileId, MessageId, Role, UserId, chat::ChatMessage, files::FileEntry};
+
+/// Close codes (the 4000–4999 range is the application's) for a socket that lost its access
+/// while open. Reconnecting cannot help, so the browser stops trying and says why.
+pub mod close {
+    /// The session ended (signed out, here or in another tab) or expired.
+    pub const SIGNED_OUT: u16 = 4401;
+    /// The user was removed from the project.
+    pub const NO_ACCESS: u16 = 4403;
+    /// The project was deleted.
+    pub const DELETED: u16 = 4404;
+}
 
 /// Someone with files open in the project (all their tabs together).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +70,9 @@ pub enum ServerEvent {
         name: String,
         active: bool,
     },
+    /// The user's role on the project changed while the tab was open. Documents whose access
+    /// changed with it are `Closed` and reopen with the new access.
+    RoleChanged { role: Role },
 }
 
 impl ClientEvent {

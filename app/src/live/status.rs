@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use super::events::close;
+
 /// The tab's connection to the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Link {
@@ -16,6 +18,10 @@ pub enum Link {
     Offline,
     /// The session ended; reconnecting cannot help until the user logs in again.
     SignedOut,
+    /// The user was removed from the project while the tab was open.
+    NoAccess,
+    /// The project was deleted while the tab was open.
+    Deleted,
 }
 
 impl Link {
@@ -26,6 +32,8 @@ impl Link {
             Link::Reconnecting { .. } => "Reconnecting…",
             Link::Offline => "Offline",
             Link::SignedOut => "Signed out",
+            Link::NoAccess => "You no longer have access",
+            Link::Deleted => "This project was deleted",
         }
     }
 
@@ -33,7 +41,18 @@ impl Link {
         match self {
             Link::Connected => "ok",
             Link::Connecting | Link::Reconnecting { .. } => "warn",
-            Link::Offline | Link::SignedOut => "bad",
+            Link::Offline | Link::SignedOut | Link::NoAccess | Link::Deleted => "bad",
+        }
+    }
+
+    /// The state after the server closed the socket with `code`, when that code means
+    /// reconnecting cannot help (`events::close`).
+    pub fn final_for(code: u16) -> Option<Link> {
+        match code {
+            close::SIGNED_OUT => Some(Link::SignedOut),
+            close::NO_ACCESS => Some(Link::NoAccess),
+            close::DELETED => Some(Link::Deleted),
+            _ => None,
         }
     }
 }
@@ -50,6 +69,17 @@ pub fn backoff(attempt: u32, random: f64) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn revoking_close_codes_are_final() {
+        assert_eq!(Link::final_for(close::SIGNED_OUT), Some(Link::SignedOut));
+        assert_eq!(Link::final_for(close::NO_ACCESS), Some(Link::NoAccess));
+        assert_eq!(Link::final_for(close::DELETED), Some(Link::Deleted));
+        // Normal closes, slow-consumer drops and restarts are retried.
+        for code in [1000, 1001, 1006, 1008, 1011, 1012, 1013] {
+            assert_eq!(Link::final_for(code), None);
+        }
+    }
 
     #[test]
     fn backoff_grows_caps_and_jitters() {

@@ -112,6 +112,21 @@ pub struct UserInfo {
     pub name: String,
 }
 
+/// One signed-in browser of the current user, as the account page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// Names the session without revealing its id (which is the cookie).
+    pub handle: String,
+    /// The session of the browser asking.
+    pub current: bool,
+    /// The browser's User-Agent at sign-in, shortened.
+    pub agent: String,
+    /// RFC 3339; empty for sessions from before these were recorded.
+    pub signed_in_at: String,
+    pub last_used_at: String,
+    pub expires_at: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProjectSummary {
     pub id: ProjectId,

@@ -10,14 +10,17 @@ pub enum Signup {
     /// Anyone who reaches the server.
     #[default]
     Open,
+    /// Only someone holding a live invite link (signing up on the way to accepting it).
+    Invite,
     /// Nobody through the web: accounts come from `tandem user add`.
     Closed,
 }
 
 #[derive(ClapArgs, Debug, Clone)]
 pub struct Args {
-    /// Who may sign up: `open` (anyone who reaches the server) or `closed` (accounts are
-    /// made with `tandem user add`). Close it on a server reachable from the internet.
+    /// Who may sign up: `open` (anyone who reaches the server), `invite` (only on the way to
+    /// accepting a live invite link) or `closed` (accounts are made with `tandem user add`).
+    /// Use `invite` or `closed` on a server reachable from the internet.
     #[arg(long, env = "TANDEM_SIGNUP", value_enum, default_value_t = Signup::Open, global = true)]
     pub signup: Signup,
 

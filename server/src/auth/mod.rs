@@ -7,7 +7,7 @@ use app::{
     AppError, AppResult,
     auth::ssr::Accounts,
     projects::ssr::Projects,
-    types::{UserId, UserInfo},
+    types::{SessionInfo, UserId, UserInfo},
 };
 use async_trait::async_trait;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, SqlErr};
@@ -17,23 +17,40 @@ pub use args::{Args, Signup};
 pub mod guard;
 pub mod password;
 pub mod rate_limit;
+pub mod revoke;
 pub mod session_store;
 
 use crate::{
-    db::{entities::user, now},
+    db::{entities::user, now, rfc3339},
     error::{Result, ServerError},
 };
 use rate_limit::LoginLimiter;
+use revoke::{AccessWatch, Grant, Revocations};
+use session_store::DbSessionStore;
 
 /// Who may do what, for plain HTTP and websocket routes (server functions use
-/// `app::projects::ssr::authorize`): the accounts and the project roles.
+/// `app::projects::ssr::authorize`): the accounts, the project roles, the sessions, and the
+/// announcements that keep open sockets honest.
 #[derive(Clone)]
 pub struct Membership {
     pub accounts: Arc<dyn Accounts>,
     pub projects: Arc<dyn Projects>,
+    pub sessions: DbSessionStore,
+    pub revocations: Revocations,
 }
 
 impl Membership {
+    /// Starts watching `grant` for the socket about to open with it.
+    pub async fn watch(&self, grant: Grant) -> AccessWatch {
+        AccessWatch::new(
+            grant,
+            &self.revocations,
+            self.projects.clone(),
+            self.sessions.clone(),
+        )
+        .await
+    }
+
     /// The signed-in user of `session`, who must have at least `min` on `project`.
     pub async fn member_of(
         &self,
@@ -62,6 +79,8 @@ pub struct AccountService {
     db: DatabaseConnection,
     limiter: Arc<LoginLimiter>,
     signup: Signup,
+    /// For ending sessions (password change, "sign out everywhere").
+    sessions: DbSessionStore,
 }
 
 fn info(u: user::Model) -> UserInfo {
@@ -71,13 +90,73 @@ fn info(u: user::Model) -> UserInfo {
     }
 }
 
+/// Names a session without giving away its id (the cookie): the first 64 bits of its SHA-256.
+fn handle(id: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(id.as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn session_info(row: &crate::db::entities::session::Model, current: Option<&str>) -> SessionInfo {
+    let data: serde_json::Value = serde_json::from_str(&row.data).unwrap_or_default();
+    let at = |key: &str| {
+        data.get(key)
+            .and_then(serde_json::Value::as_i64)
+            .map(rfc3339)
+            .unwrap_or_default()
+    };
+    SessionInfo {
+        handle: handle(&row.id),
+        current: current == Some(row.id.as_str()),
+        agent: data
+            .get(app::auth::ssr::AGENT_KEY)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        signed_in_at: at(app::auth::ssr::SINCE_KEY),
+        last_used_at: at(app::auth::ssr::TOUCHED_KEY),
+        expires_at: rfc3339(row.expires_at),
+    }
+}
+
 impl AccountService {
-    pub fn new(db: DatabaseConnection, limiter: LoginLimiter) -> Self {
+    pub fn new(db: DatabaseConnection, limiter: LoginLimiter, sessions: DbSessionStore) -> Self {
         Self {
             db,
             limiter: Arc::new(limiter),
             signup: Signup::Open,
+            sessions,
         }
+    }
+
+    /// Sets a new password (already validated) and ends the user's sessions but `keep`.
+    pub async fn set_password(
+        &self,
+        user: UserId,
+        password: &str,
+        keep: Option<String>,
+    ) -> AppResult<u64> {
+        let hash = password::hash(password.to_owned()).await?;
+        let res = user::Entity::update_many()
+            .col_expr(user::Column::PasswordHash, hash.into())
+            .filter(user::Column::Id.eq(user.0))
+            .exec(&self.db)
+            .await?;
+        if res.rows_affected == 0 {
+            return Err(AppError::NotFound("User".into()));
+        }
+        tracing::info!(user = user.0, "password changed");
+        self.end_other_sessions(user, keep).await
+    }
+
+    /// Grants or withdraws "open server folders" (`tandem user admin NAME [--off]`).
+    pub async fn set_admin(&self, user: UserId, on: bool) -> AppResult<()> {
+        user::Entity::update_many()
+            .col_expr(user::Column::IsAdmin, on.into())
+            .filter(user::Column::Id.eq(user.0))
+            .exec(&self.db)
+            .await?;
+        Ok(())
     }
 
     /// Who may sign up through the web (the CLI's `tandem user add` always may).
@@ -118,11 +197,23 @@ impl AccountService {
 
 #[async_trait]
 impl Accounts for AccountService {
-    async fn sign_up(&self, name: &str, password: &str) -> AppResult<UserInfo> {
-        if self.signup == Signup::Closed {
-            return Err(AppError::Unavailable(
-                "Sign-up is closed on this server; ask its administrator for an account.".into(),
-            ));
+    async fn sign_up(&self, name: &str, password: &str, invited: bool) -> AppResult<UserInfo> {
+        match self.signup {
+            Signup::Open => {}
+            Signup::Invite if invited => {}
+            Signup::Invite => {
+                return Err(AppError::Unavailable(
+                    "Sign-up on this server is by invitation: open the invite link you were \
+                     sent, then sign up."
+                        .into(),
+                ));
+            }
+            Signup::Closed => {
+                return Err(AppError::Unavailable(
+                    "Sign-up is closed on this server; ask its administrator for an account."
+                        .into(),
+                ));
+            }
         }
         self.create_user(name, password).await
     }
@@ -156,5 +247,54 @@ impl Accounts for AccountService {
             .one(&self.db)
             .await?
             .map(info))
+    }
+
+    async fn is_admin(&self, id: UserId) -> AppResult<bool> {
+        Ok(user::Entity::find_by_id(id.0)
+            .one(&self.db)
+            .await?
+            .is_some_and(|u| u.is_admin))
+    }
+
+    async fn change_password(
+        &self,
+        user: UserId,
+        current: &str,
+        new: &str,
+        keep: Option<String>,
+    ) -> AppResult<()> {
+        let found = user::Entity::find_by_id(user.0).one(&self.db).await?;
+        let name = found.as_ref().map(|u| u.name.clone()).unwrap_or_default();
+        let ok = password::verify(current.to_owned(), found.map(|u| u.password_hash)).await?;
+        if !ok {
+            return Err(AppError::invalid(
+                "current",
+                "That is not your current password.",
+            ));
+        }
+        app::validate::password(new, &name).map_err(|e| e.for_field("new"))?;
+        self.set_password(user, new, keep).await.map(|_| ())
+    }
+
+    async fn sessions(&self, user: UserId, current: Option<String>) -> AppResult<Vec<SessionInfo>> {
+        let rows = self.sessions.of_user(user).await?;
+        Ok(rows
+            .iter()
+            .map(|row| session_info(row, current.as_deref()))
+            .collect())
+    }
+
+    async fn end_session(&self, user: UserId, handle_of: &str) -> AppResult<()> {
+        let rows = self.sessions.of_user(user).await?;
+        let Some(row) = rows.into_iter().find(|r| handle(&r.id) == handle_of) else {
+            return Err(AppError::NotFound("Session".into()));
+        };
+        self.sessions.end(vec![row.id]).await?;
+        Ok(())
+    }
+
+    async fn end_other_sessions(&self, user: UserId, keep: Option<String>) -> AppResult<u64> {
+        let keep = keep.and_then(|k| k.parse::<tower_sessions::session::Id>().ok());
+        Ok(self.sessions.end_for_user(user, keep.as_ref()).await?)
     }
 }

@@ -2,9 +2,11 @@
 //! PostgreSQL) as everything else and survive restarts. sea-orm 2 uses sqlx 0.9 while the
 //! ready-made sqlx store is on 0.8; this small store avoids building two sqlx versions.
 
+use app::types::UserId;
 use async_trait::async_trait;
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, sea_query::OnConflict,
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+    sea_query::OnConflict,
 };
 use tower_sessions::{
     SessionStore,
@@ -12,16 +14,25 @@ use tower_sessions::{
     session_store::{self, Error},
 };
 
+use super::revoke::{AccessChange, Revocations};
 use crate::db::{entities::session, now};
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DbSessionStore {
     db: DatabaseConnection,
+    /// Told when a session is deleted, so its open sockets close at once.
+    revocations: Revocations,
+}
+
+impl std::fmt::Debug for DbSessionStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DbSessionStore")
+    }
 }
 
 impl DbSessionStore {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: DatabaseConnection, revocations: Revocations) -> Self {
+        Self { db, revocations }
     }
 
     /// Deletes expired sessions; run periodically so the table does not grow forever.
@@ -40,7 +51,60 @@ impl DbSessionStore {
                 serde_json::to_string(&record.data).map_err(|e| Error::Encode(e.to_string()))?
             ),
             expires_at: Set(record.expiry_date.unix_timestamp()),
+            user_id: Set(record
+                .data
+                .get(app::auth::ssr::USER_KEY)
+                .and_then(serde_json::Value::as_i64)),
         })
+    }
+
+    /// The user's live sessions, most recently used first.
+    pub async fn of_user(&self, user: UserId) -> Result<Vec<session::Model>, sea_orm::DbErr> {
+        session::Entity::find()
+            .filter(session::Column::UserId.eq(user.0))
+            .filter(session::Column::ExpiresAt.gt(now()))
+            .order_by_desc(session::Column::ExpiresAt)
+            .all(&self.db)
+            .await
+    }
+
+    /// Ends the user's sessions but `keep` (none when `None`), closing their open sockets;
+    /// returns how many ended.
+    pub async fn end_for_user(
+        &self,
+        user: UserId,
+        keep: Option<&Id>,
+    ) -> Result<u64, sea_orm::DbErr> {
+        let keep = keep.map(Id::to_string);
+        let ids: Vec<String> = session::Entity::find()
+            .filter(session::Column::UserId.eq(user.0))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|s| s.id)
+            .filter(|id| Some(id) != keep.as_ref())
+            .collect();
+        self.end(ids).await
+    }
+
+    /// Deletes sessions by id and announces each (to this process's sockets directly, to
+    /// every other process through the shared table; see `revoke`).
+    pub async fn end(&self, ids: Vec<String>) -> Result<u64, sea_orm::DbErr> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let res = session::Entity::delete_many()
+            .filter(session::Column::Id.is_in(ids.clone()))
+            .exec(&self.db)
+            .await?;
+        for id in ids {
+            if let Ok(session) = id.parse::<Id>() {
+                self.revocations
+                    .announce(&self.db, AccessChange::SessionEnded { session })
+                    .await;
+            }
+        }
+        Ok(res.rows_affected)
     }
 }
 
@@ -75,7 +139,11 @@ impl SessionStore for DbSessionStore {
         session::Entity::insert(Self::row(record)?)
             .on_conflict(
                 OnConflict::column(session::Column::Id)
-                    .update_columns([session::Column::Data, session::Column::ExpiresAt])
+                    .update_columns([
+                        session::Column::Data,
+                        session::Column::ExpiresAt,
+                        session::Column::UserId,
+                    ])
                     .to_owned(),
             )
             .exec(&self.db)
@@ -103,11 +171,15 @@ impl SessionStore for DbSessionStore {
         }))
     }
 
+    /// Sign-out (`flush`) and the id change at sign-in (`cycle_id`) both end up here.
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         session::Entity::delete_by_id(id.to_string())
             .exec(&self.db)
             .await
             .map_err(backend)?;
+        self.revocations
+            .announce(&self.db, AccessChange::SessionEnded { session: *id })
+            .await;
         Ok(())
     }
 }

@@ -13,7 +13,8 @@ use futures_util::{SinkExt, StreamExt, stream::SplitSink};
 use tokio::time::{Instant, interval};
 
 use super::SocketLimits;
-use app::AppError;
+use crate::auth::revoke::Revoked;
+use app::{AppError, live::events::close};
 
 /// Per-socket read and write buffer size.
 const SOCKET_BUFFER: usize = 4 * 1024;
@@ -39,6 +40,22 @@ impl Closing {
         Self {
             code: close_code::POLICY,
             reason: reason.into(),
+        }
+    }
+
+    /// The user lost access while connected; the code tells the browser not to reconnect.
+    pub(crate) fn revoked(why: Revoked) -> Self {
+        let (code, reason) = match why {
+            Revoked::SignedOut => (close::SIGNED_OUT, "signed out"),
+            Revoked::NoAccess => (
+                close::NO_ACCESS,
+                "you no longer have access to this project",
+            ),
+            Revoked::ProjectDeleted => (close::DELETED, "this project was deleted"),
+        };
+        Self {
+            code,
+            reason: reason.to_owned(),
         }
     }
 

@@ -11,7 +11,7 @@ use axum::{
 use bytes::Bytes;
 use collab::{
     DocId,
-    engine::{Access, Outbound, Subscription},
+    engine::{Outbound, Subscription},
 };
 use serde::Deserialize;
 use tower_sessions::Session;
@@ -21,7 +21,13 @@ use super::{
     socket::{Closing, Endpoint, configure, drive, refuse},
     token,
 };
-use crate::{auth::Membership, db::now};
+use crate::{
+    auth::{
+        Membership,
+        revoke::{AccessWatch, Grant, Verdict},
+    },
+    db::now,
+};
 
 #[derive(Debug, Deserialize)]
 pub struct YjsQuery {
@@ -38,24 +44,27 @@ pub async fn yjs(
     State(membership): State<Membership>,
 ) -> Response {
     match authorize(&editor, &membership, &session, &doc, &query).await {
-        Ok((doc, access)) => configure(ws, &editor.limits)
-            .on_upgrade(move |socket| serve(socket, editor, doc, access)),
+        Ok((doc, grant)) => {
+            let watch = membership.watch(grant).await;
+            configure(ws, &editor.limits)
+                .on_upgrade(move |socket| serve(socket, editor, doc, watch))
+        }
         Err(e) => refuse(&e),
     }
 }
 
-/// Who is asking (token or session), which document, and with what access.
+/// Who is asking (token or session), which document, and with what role.
 async fn authorize(
     editor: &Editor,
     membership: &Membership,
     session: &Session,
     doc: &str,
     query: &YjsQuery,
-) -> Result<(DocId, Access), AppError> {
+) -> Result<(DocId, Grant), AppError> {
     let doc = DocRef::parse(doc)?;
     // A token names one document of one project; the session cookie opens any document of the
     // user's projects. Either way the user's current role decides.
-    let (user, project, token_doc) = match &query.token {
+    let (user, project, token_doc, session_id) = match &query.token {
         Some(t) => {
             let claims = token::verify(editor.secret(), t, now()).map_err(|e| {
                 tracing::info!(error = %e, "refused a Yjs token");
@@ -68,31 +77,43 @@ async fn authorize(
                 app::types::UserId(claims.u),
                 Some(ProjectId(claims.p)),
                 Some(claims.d),
+                None,
             )
         }
         None => {
             let user = user_id_in(session).await?.ok_or(AppError::NotSignedIn)?;
-            (user, query.project.map(ProjectId), None)
+            (user, query.project.map(ProjectId), None, session.id())
         }
     };
     if membership.accounts.user(user).await?.is_none() {
         return Err(AppError::NotSignedIn);
     }
-    let (doc, _, role) = editor
+    let (doc, project, role) = editor
         .resolve(&doc, project, user, membership.projects.as_ref())
         .await?;
     if token_doc.is_some_and(|d| d != doc.0) {
         return Err(AppError::Forbidden);
     }
-    Ok((doc, access_for(role)))
+    Ok((
+        doc,
+        Grant {
+            user,
+            project,
+            role,
+            session: session_id,
+        },
+    ))
 }
 
 /// Plain y-websocket: the socket carries one document's messages as they are.
-struct YjsEndpoint(Subscription);
+struct YjsEndpoint {
+    sub: Subscription,
+    access: AccessWatch,
+}
 
 impl Endpoint for YjsEndpoint {
     async fn received(&mut self, frame: Bytes) -> Result<Vec<Bytes>, Closing> {
-        self.0
+        self.sub
             .send(frame)
             .await
             .map_err(|e| Closing::invalid(e.to_string()))?;
@@ -100,7 +121,20 @@ impl Endpoint for YjsEndpoint {
     }
 
     async fn next(&mut self) -> Result<Option<Bytes>, Closing> {
-        match self.0.recv().await {
+        let before = access_for(self.access.role());
+        let out = tokio::select! {
+            out = self.sub.recv() => out,
+            verdict = self.access.changed() => return match verdict {
+                // One document per socket and no way to say "reopen" in plain y-websocket:
+                // close, and the client's reconnect subscribes with the new access.
+                Verdict::Role(role) if access_for(role) != before => {
+                    Err(Closing::again("your role changed; reconnect"))
+                }
+                Verdict::Role(_) => Ok(None),
+                Verdict::Revoked(why) => Err(Closing::revoked(why)),
+            },
+        };
+        match out {
             Some(Outbound::Message(bytes)) => Ok(Some(bytes)),
             // Durability acks travel on `/ws`; plain y-websocket has no message for them.
             Some(Outbound::Saved(_)) => Ok(None),
@@ -110,9 +144,18 @@ impl Endpoint for YjsEndpoint {
     }
 }
 
-async fn serve(socket: axum::extract::ws::WebSocket, editor: Editor, doc: DocId, access: Access) {
-    match editor.engine.subscribe(doc, access).await {
-        Ok(sub) => drive(socket, editor.limits, YjsEndpoint(sub)).await,
+async fn serve(
+    socket: axum::extract::ws::WebSocket,
+    editor: Editor,
+    doc: DocId,
+    access: AccessWatch,
+) {
+    match editor
+        .engine
+        .subscribe(doc, access_for(access.role()))
+        .await
+    {
+        Ok(sub) => drive(socket, editor.limits, YjsEndpoint { sub, access }).await,
         Err(e) => {
             tracing::error!(doc = doc.0, error = %e, "cannot open document");
             let (sink, _) = futures_util::StreamExt::split(socket);

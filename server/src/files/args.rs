@@ -34,17 +34,8 @@ pub struct Args {
     )]
     pub dirs: Vec<PathBuf>,
 
-    /// Accounts that may open folders on this server as projects from the web UI (repeatable).
-    /// They can read and change any folder the server process can.
-    #[arg(
-        long = "admin",
-        env = "TANDEM_ADMINS",
-        value_delimiter = ',',
-        global = true
-    )]
-    pub admins: Vec<String>,
-
-    /// The account that owns projects created for `--dir` (default: the first account).
+    /// The account that owns the projects created for `--dir`. Required with `--dir`: a
+    /// default ("the first account") would hand the folders to whoever signs up first.
     #[arg(long, env = "TANDEM_DIR_OWNER", global = true)]
     pub dir_owner: Option<String>,
 

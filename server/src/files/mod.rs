@@ -34,10 +34,9 @@ pub struct Files {
     import: archive::ImportLimits,
 }
 
-/// How disk-backed projects are served, and who may open them from the UI.
+/// How disk-backed projects are served.
 #[derive(Debug, Clone, Default)]
 pub struct DirSettings {
-    pub admins: Vec<String>,
     pub ignore: Vec<String>,
     pub flush: std::time::Duration,
 }
@@ -49,7 +48,6 @@ impl Files {
             projects,
             texts: Arc::default(),
             dirs: Arc::new(DirSettings {
-                admins: args.admins.clone(),
                 ignore: args.dir_ignore.clone(),
                 flush: std::time::Duration::from_millis(args.dir_flush_ms),
             }),
@@ -121,10 +119,6 @@ impl FileService for Files {
 
     async fn search(&self, project: ProjectId, query: SearchQuery) -> AppResult<SearchResults> {
         self.tree.search(&self.texts, project, query).await
-    }
-
-    fn is_admin(&self, name: &str) -> bool {
-        self.dirs.admins.iter().any(|a| a == name)
     }
 
     async fn open_dir(&self, by: UserId, path: &str) -> AppResult<ProjectId> {

@@ -26,18 +26,15 @@ pub mod site;
 
 use self::metrics::Metrics;
 use crate::{
-    auth::{Membership, session_store::DbSessionStore},
-    chat::Chat,
-    config::Config,
-    editor::Editor,
-    files::Files,
-    live::Hub,
+    auth::Membership, chat::Chat, config::Config, editor::Editor, files::Files, live::Hub,
 };
 
 /// Everything the routes need. Each handler takes only its part (`State<Editor>`,
 /// `State<Membership>`, …) through `FromRef`, so no feature depends on the whole.
 #[derive(Clone, FromRef)]
 pub struct AppState {
+    /// The accounts service itself (the operator commands use what the trait does not show).
+    pub accounts: crate::auth::AccountService,
     pub leptos_options: LeptosOptions,
     pub db: DatabaseConnection,
     pub metrics: Metrics,
@@ -56,7 +53,7 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let services = state.services.clone();
     let context = move || provide_context(services.clone());
-    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
+    let sessions = SessionManagerLayer::new(state.membership.sessions.clone())
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
@@ -92,7 +89,10 @@ pub fn router(state: AppState) -> Router {
         })
         .fallback(static_or_app(state.site.clone(), context))
         .layer(middleware::from_fn(error_status::server_fn_status))
-        .layer(middleware::from_fn(crate::auth::guard::guard))
+        .layer(middleware::from_fn_with_state(
+            crate::auth::guard::SessionIdle(state.config.auth.session_idle()),
+            crate::auth::guard::guard,
+        ))
         .layer(sessions)
         .layer(middleware::from_fn(self::metrics::track))
         .layer(

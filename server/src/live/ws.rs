@@ -4,7 +4,7 @@
 //! project are checked before the upgrade, the role on each document when the tab opens it.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, VecDeque},
     future::poll_fn,
     sync::Arc,
     task::Poll,
@@ -31,7 +31,10 @@ use tower_sessions::Session;
 
 use super::{Hub, TabId, frame};
 use crate::{
-    auth::Membership,
+    auth::{
+        Membership,
+        revoke::{AccessWatch, Grant, Verdict},
+    },
     editor::{
         DocRef, Editor, access_for,
         socket::{Closing, Endpoint, configure, drive, refuse},
@@ -60,7 +63,15 @@ pub async fn ws(
     let project = query.project;
     // Any role may connect; documents check theirs when opened.
     match membership.member_of(&session, project, Role::Viewer).await {
-        Ok((user, _)) => {
+        Ok((user, role)) => {
+            let access = membership
+                .watch(Grant {
+                    user: user.id,
+                    project,
+                    role,
+                    session: session.id(),
+                })
+                .await;
             let (tab, events) = hub.join(project, user.id, user.name.clone());
             let greeting = frame(&ServerEvent::Viewers {
                 viewers: hub.viewers(project),
@@ -78,7 +89,8 @@ pub async fn ws(
                 hub,
                 tab,
                 events,
-                greeting: Some(greeting),
+                access,
+                outbox: VecDeque::from([greeting]),
             };
             configure(ws, &limits).on_upgrade(move |socket| drive(socket, limits, endpoint))
         }
@@ -103,8 +115,11 @@ struct TabSocket {
     tab: TabId,
     /// Tree changes and presence for the whole project.
     events: broadcast::Receiver<Bytes>,
-    /// Sent before anything else: who has which files open right now.
-    greeting: Option<Bytes>,
+    /// This tab's user's access, kept current while the socket is open.
+    access: AccessWatch,
+    /// Frames to send before anything else: first who has which files open right now, later
+    /// what a role change means for the open documents.
+    outbox: VecDeque<Bytes>,
 }
 
 impl Drop for TabSocket {
@@ -114,6 +129,24 @@ impl Drop for TabSocket {
 }
 
 impl TabSocket {
+    /// The user's role changed while connected: say so, and close the documents whose access
+    /// changed with it (the tab reopens them, and the new subscription has the new access).
+    fn role_changed(&mut self, role: Role, before: Access) -> Result<(), Closing> {
+        self.outbox
+            .push_back(frame(&ServerEvent::RoleChanged { role }));
+        if access_for(role) != before {
+            let open: Vec<collab::DocId> = self.subs.drain().map(|(id, _)| id).collect();
+            for id in open {
+                let doc = DocId::try_from(id).map_err(|e| Closing::policy(e.to_string()))?;
+                self.outbox.push_back(frame(&ServerEvent::Closed {
+                    doc,
+                    reason: "your role changed".to_owned(),
+                }));
+            }
+        }
+        Ok(())
+    }
+
     async fn open(&mut self, doc: DocId) -> ServerEvent {
         let Ok(id) = collab::DocId::try_from(doc) else {
             return ServerEvent::DocError {
@@ -247,11 +280,17 @@ impl Endpoint for TabSocket {
     }
 
     async fn next(&mut self) -> Result<Option<Bytes>, Closing> {
-        if let Some(hello) = self.greeting.take() {
-            return Ok(Some(hello));
+        if let Some(first) = self.outbox.pop_front() {
+            return Ok(Some(first));
         }
-        // Both arms are cancel-safe: a broadcast receive and a poll of the subscriptions.
+        // Every arm is cancel-safe: a broadcast receive, the access watch, and a poll of the
+        // subscriptions.
+        let before = access_for(self.access.role());
         let (id, out) = tokio::select! {
+            verdict = self.access.changed() => return match verdict {
+                Verdict::Role(role) => self.role_changed(role, before).map(|()| None),
+                Verdict::Revoked(why) => Err(Closing::revoked(why)),
+            },
             project_event = self.events.recv() => return Ok(match project_event {
                 Ok(bytes) => Some(bytes),
                 Err(broadcast::error::RecvError::Lagged(_)) => Some(frame(&ServerEvent::Resync)),

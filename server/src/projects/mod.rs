@@ -20,14 +20,20 @@ use sea_orm::{
     QueryOrder, Set, TransactionTrait,
 };
 
-use crate::db::{
-    entities::{invite, member, project, user},
-    now, rfc3339,
+use crate::{
+    auth::revoke::{AccessChange, Revocations},
+    db::{
+        entities::{invite, member, project, user},
+        now, rfc3339,
+    },
 };
 
 #[derive(Clone)]
 pub struct ProjectService {
     db: DatabaseConnection,
+    /// Told about role changes, removals and deletions once committed, so the affected
+    /// sockets narrow or close at once.
+    revocations: Revocations,
 }
 
 fn parse_role(raw: &str) -> AppResult<Role> {
@@ -69,8 +75,8 @@ async fn owner_count(db: &impl ConnectionTrait, project: ProjectId) -> AppResult
 }
 
 impl ProjectService {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: DatabaseConnection, revocations: Revocations) -> Self {
+        Self { db, revocations }
     }
 
     /// Builds summaries for `projects` as seen by `viewer`, with three queries in all.
@@ -250,6 +256,9 @@ impl Projects for ProjectService {
             .await?;
         project::Entity::delete_by_id(project.0).exec(&txn).await?;
         txn.commit().await?;
+        self.revocations
+            .announce(&self.db, AccessChange::ProjectDeleted { project })
+            .await;
         tracing::info!(project = project.0, "project deleted");
         Ok(())
     }
@@ -335,7 +344,18 @@ impl Projects for ProjectService {
             .filter(member::Column::UserId.eq(user.0))
             .exec(&txn)
             .await?;
-        Ok(txn.commit().await?)
+        txn.commit().await?;
+        self.revocations
+            .announce(
+                &self.db,
+                AccessChange::Role {
+                    project,
+                    user,
+                    role: Some(role),
+                },
+            )
+            .await;
+        Ok(())
     }
 
     async fn remove_member(&self, project: ProjectId, user: UserId) -> AppResult<()> {
@@ -353,7 +373,19 @@ impl Projects for ProjectService {
         member::Entity::delete_by_id((project.0, user.0))
             .exec(&txn)
             .await?;
-        Ok(txn.commit().await?)
+        txn.commit().await?;
+        self.revocations
+            .announce(
+                &self.db,
+                AccessChange::Role {
+                    project,
+                    user,
+                    role: None,
+                },
+            )
+            .await;
+        tracing::info!(project = project.0, user = user.0, "member removed");
+        Ok(())
     }
 
     async fn create_invite(
@@ -422,6 +454,10 @@ impl Projects for ProjectService {
             expires_at: rfc3339(inv.expires_at),
             current_role,
         })
+    }
+
+    async fn check_invite(&self, token: &str) -> AppResult<()> {
+        self.live_invite(token).await.map(|_| ())
     }
 
     async fn accept_invite(&self, token: &str, user: UserId) -> AppResult<ProjectId> {

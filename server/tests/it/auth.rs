@@ -71,6 +71,60 @@ async fn signup_errors(backend: Backend) {
     server.finish().await;
 }
 
+/// `--signup invite`: only someone on the way to accepting a live invite link may sign up.
+async fn invite_only_signup(backend: Backend) {
+    let server = TestServer::start_with(backend, |c| {
+        c.auth.signup = server::auth::Signup::Invite;
+    })
+    .await;
+    server
+        .state()
+        .accounts
+        .create_user("owner", PASSWORD)
+        .await
+        .expect("created");
+    let owner = server.client();
+    owner
+        .ok("login", &[("name", "owner"), ("password", PASSWORD)])
+        .await;
+    let project = owner.create_project("Invited").await.to_string();
+    let link = owner
+        .ok(
+            "projects/invite-links/create",
+            &[("project", &project), ("role", "editor"), ("hours", "24")],
+        )
+        .await;
+    let token = link["token"].as_str().expect("token");
+
+    let stranger = server.client();
+    for next in ["", "/", "/invite/not-a-real-token", "/invite/"] {
+        let refused = stranger
+            .call(
+                "signup",
+                &[("name", "walkin"), ("password", PASSWORD), ("next", next)],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE, "{next:?}");
+        assert!(
+            refused.message().contains("by invitation"),
+            "{}",
+            refused.message()
+        );
+    }
+    let next = format!("/invite/{token}");
+    stranger
+        .ok(
+            "signup",
+            &[("name", "guest"), ("password", PASSWORD), ("next", &next)],
+        )
+        .await;
+    assert_eq!(
+        stranger.ok("invites/accept", &[("token", token)]).await,
+        serde_json::json!(project.parse::<i64>().expect("id"))
+    );
+    server.finish().await;
+}
+
 /// Finding 2: sign-up could not be turned off, so a stranger could claim any unused name.
 /// `--signup closed` refuses every web sign-up; accounts made from the CLI still log in.
 async fn closed_signup(backend: Backend) {
@@ -90,11 +144,9 @@ async fn closed_signup(backend: Backend) {
     assert_eq!(stranger.ok("me", &[]).await, serde_json::Value::Null);
 
     // What `tandem user add` does.
-    let accounts = server::auth::AccountService::new(
-        server.db().await,
-        server::auth::rate_limit::LoginLimiter::new(5, 30, std::time::Duration::from_secs(60)),
-    );
-    accounts
+    server
+        .state()
+        .accounts
         .create_user("root", PASSWORD)
         .await
         .expect("created");
@@ -215,6 +267,7 @@ db_tests!(
     signup_login_logout,
     signup_errors,
     closed_signup,
+    invite_only_signup,
     login_rate_limit,
     expired_session_goes_back_to_login,
     page_guard,

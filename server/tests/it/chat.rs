@@ -99,6 +99,7 @@ async fn team(backend: Backend, tweak: impl FnOnce(&mut server::config::Config))
         editor,
         viewer,
         project,
+        ..
     } = server.team("Chatty", ["olive", "eddie", "vera"]).await;
     Team {
         server,

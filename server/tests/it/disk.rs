@@ -300,13 +300,28 @@ fn traversal_and_symlink_escapes_are_refused() {
     );
 }
 
+/// Finding 2: `--admin root` let whoever signed up as `root` first open `/etc`. Admin is now a
+/// property of an account, set by the operator (`tandem user admin NAME`); no name is special.
 async fn admins_open_server_folders(backend: Backend) {
     let dir = tree_dir();
-    let server = TestServer::start_with(backend, |c| c.files.admins = vec!["ada".into()]).await;
+    let server = TestServer::start(backend).await;
     let (admin, member) = (server.client(), server.client());
-    admin.signup("ada").await;
+    let ada = admin.signup("ada").await;
     member.signup("mel").await;
     let path = dir.path().to_string_lossy().into_owned();
+    assert_eq!(
+        admin.ok("files/can_open_dirs", &[]).await,
+        json!(false),
+        "nobody is an admin by signing up"
+    );
+    let refused = admin.call("files/open_dir", &[("path", &path)]).await;
+    assert_eq!(refused.status, reqwest::StatusCode::FORBIDDEN);
+    server
+        .state()
+        .accounts
+        .set_admin(app::types::UserId(ada), true)
+        .await
+        .expect("made admin");
     assert_eq!(admin.ok("files/can_open_dirs", &[]).await, json!(true));
     assert_eq!(member.ok("files/can_open_dirs", &[]).await, json!(false));
     let refused = member.call("files/open_dir", &[("path", &path)]).await;

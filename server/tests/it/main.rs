@@ -12,6 +12,7 @@ mod disk;
 mod files;
 mod ops;
 mod projects;
+mod revoke;
 mod store;
 mod ws;
 mod yjs;

@@ -83,6 +83,7 @@ async fn tabs_edit_live_with_acknowledgements(backend: Backend) {
         editor,
         viewer,
         project,
+        ..
     } = server.team("Live", ["ada", "ben", "cyd"]).await;
     let doc = default_doc(&owner, project).await.expect("default file");
     let url = server.ws_url(&format!("/ws?project={project}"));

@@ -103,6 +103,7 @@ async fn editors_converge_and_viewers_are_read_only(backend: Backend) {
         editor,
         viewer,
         project,
+        ..
     } = server.team("Live", ["ona", "eda", "vic"]).await;
     let url = server.ws_url(&format!("/yjs/main?project={project}"));
 

@@ -35,6 +35,9 @@ impl DocChannel for Attached {
     fn disconnected(&self) {
         self.0.disconnected();
     }
+    fn revoked(&self, why: &str) {
+        self.0.revoked(why);
+    }
     fn has_unsaved(&self) -> bool {
         self.0.has_unsaved()
     }

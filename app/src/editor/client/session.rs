@@ -514,6 +514,17 @@ impl DocSession {
         self.update_save();
     }
 
+    /// Access ended for good: the editor turns read-only, so no keystroke is taken that could
+    /// never be saved, and the error line says why.
+    pub(crate) fn revoked(&self, why: &str) {
+        self.disconnected();
+        self.signals.writable.set(false);
+        if let Some(editor) = self.editor.borrow().as_ref() {
+            editor.set_read_only(true);
+        }
+        self.signals.error.set(Some(why.to_owned()));
+    }
+
     pub(crate) fn has_unsaved(&self) -> bool {
         matches!(
             self.sync.borrow().save_state(),

@@ -1,5 +1,6 @@
 //! sea-orm entities, one file per table.
 
+pub mod access_change;
 pub mod chat_message;
 pub mod document;
 pub mod document_update;

@@ -9,6 +9,8 @@ pub struct Model {
     /// The session's key/value data as JSON.
     pub data: String,
     pub expires_at: i64,
+    /// The signed-in user, copied out of `data` so their sessions can be found.
+    pub user_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,6 +13,8 @@ pub struct Model {
     /// Argon2id PHC string.
     pub password_hash: String,
     pub created_at: i64,
+    /// May open folders of the server as projects (set with `tandem user admin NAME`).
+    pub is_admin: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -81,6 +81,7 @@ pub(super) enum Users {
     NameKey,
     PasswordHash,
     CreatedAt,
+    IsAdmin,
 }
 
 #[derive(DeriveIden)]
@@ -121,4 +122,14 @@ pub(super) enum Sessions {
     Id,
     Data,
     ExpiresAt,
+    UserId,
+}
+
+#[derive(DeriveIden)]
+pub(super) enum AccessChanges {
+    Table,
+    Id,
+    Origin,
+    Body,
+    CreatedAt,
 }

@@ -25,7 +25,7 @@ use app::{
     AppError, AppResult,
     types::{DocId, ProjectId, UserId},
 };
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use tokio::sync::{Notify, mpsc};
 
 mod mirror;
@@ -214,26 +214,22 @@ pub async fn bind_configured(
         return Ok(());
     }
     let db = &files.tree.db;
-    let owner = match &args.dir_owner {
-        Some(name) => {
-            user::Entity::find()
-                .filter(user::Column::Name.eq(name.as_str()))
-                .one(db)
-                .await?
-        }
-        None => {
-            user::Entity::find()
-                .order_by_asc(user::Column::Id)
-                .one(db)
-                .await?
-        }
-    };
-    let Some(owner) = owner else {
+    let Some(name) = &args.dir_owner else {
         return Err(crate::error::ServerError::Usage(
-            "--dir needs an account to own the project: sign up first (or `tandem user add NAME`), \
-             then start again (with --dir-owner NAME to pick the owner)"
+            "--dir needs --dir-owner NAME (or TANDEM_DIR_OWNER): the account that owns the \
+             folders' projects"
                 .into(),
         ));
+    };
+    let owner = user::Entity::find()
+        .filter(user::Column::NameKey.eq(name.to_lowercase()))
+        .one(db)
+        .await?;
+    let Some(owner) = owner else {
+        return Err(crate::error::ServerError::Usage(format!(
+            "--dir-owner {name}: no such account; create it with `tandem user add {name}`, \
+             then start again"
+        )));
     };
     for dir in &args.dirs {
         disks

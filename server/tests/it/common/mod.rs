@@ -196,9 +196,11 @@ impl TestServer {
     pub async fn team(&self, project: &str, names: [&str; 3]) -> Team {
         let [owner_name, editor_name, viewer_name] = names;
         let (owner, editor, viewer) = (self.client(), self.client(), self.client());
-        owner.signup(owner_name).await;
-        editor.signup(editor_name).await;
-        viewer.signup(viewer_name).await;
+        let ids = [
+            owner.signup(owner_name).await,
+            editor.signup(editor_name).await,
+            viewer.signup(viewer_name).await,
+        ];
         let project = owner.create_project(project).await;
         owner.invite(project, editor_name, "editor").await;
         owner.invite(project, viewer_name, "viewer").await;
@@ -207,6 +209,7 @@ impl TestServer {
             editor,
             viewer,
             project,
+            ids,
         }
     }
 
@@ -243,6 +246,8 @@ pub struct Team {
     pub editor: Api,
     pub viewer: Api,
     pub project: i64,
+    /// User ids of the owner, the editor and the viewer.
+    pub ids: [i64; 3],
 }
 
 pub struct Api {
