@@ -25,6 +25,9 @@ pub enum AppError {
     RateLimited { retry_after_secs: u64 },
     #[error("{0}")]
     Conflict(String),
+    /// A per-user limit is reached (open connections, projects); the message names it.
+    #[error("{0}")]
+    TooMany(String),
     /// A feature the server is not set up for (no AI provider configured); says how to set
     /// it up.
     #[error("{0}")]
@@ -56,6 +59,7 @@ impl AppError {
             Self::Invalid { .. } => 422,
             Self::RateLimited { .. } => 429,
             Self::Conflict(_) => 409,
+            Self::TooMany(_) => 429,
             Self::Unavailable(_) => 503,
             Self::Internal => 500,
             Self::Transport(_) => 502,

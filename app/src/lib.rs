@@ -13,6 +13,7 @@ use leptos_router::{
     path,
 };
 
+pub mod account;
 pub mod auth;
 pub mod browser;
 pub mod chat;
@@ -63,7 +64,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=dashboard::Dashboard ssr=SsrMode::Async/>
                 <Route path=path!("/login") view=auth::LoginPage/>
                 <Route path=path!("/signup") view=auth::SignupPage/>
-                <Route path=path!("/account") view=auth::account::AccountPage/>
+                <Route path=path!("/account") view=account::AccountPage/>
                 // Async SSR so a 403/404 from the data load becomes the page's HTTP status.
                 <Route path=path!("/p/:id") view=ide::IdePage ssr=SsrMode::Async/>
                 <Route path=path!("/p/:id/settings") view=projects::ProjectSettings ssr=SsrMode::Async/>

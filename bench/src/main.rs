@@ -10,9 +10,11 @@
 //!   tandem-bench chat --members 100 --messages 200 --rate 10
 //!   tandem-bench chat-history --messages 100000
 //!   tandem-bench revoke --members 100
+//!   tandem-bench logins --concurrency 32 --total 400
 
 mod chat;
 mod client;
+mod logins;
 mod revoke;
 mod server;
 mod tab;
@@ -102,6 +104,14 @@ enum Mode {
         #[arg(long, default_value_t = 100)]
         members: usize,
     },
+    /// C clients log in at once, N logins in all (set TANDEM_PASSWORD_HASH_CONCURRENCY to
+    /// compare caps): logins per second, latency, peak server RSS.
+    Logins {
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 400)]
+        total: usize,
+    },
 }
 
 pub(crate) type SentAt = Arc<Mutex<HashMap<u64, Instant>>>;
@@ -156,6 +166,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .await
             .map_err(|e| e.to_string().into()),
         Mode::Revoke { members } => revoke::removal(&server, members)
+            .await
+            .map_err(|e| e.to_string().into()),
+        Mode::Logins { concurrency, total } => logins::throughput(&server, concurrency, total)
             .await
             .map_err(|e| e.to_string().into()),
     };

@@ -42,6 +42,7 @@ async fn spawn(
         .env("TANDEM_LOG", "warn")
         // The load generator is one IP sending far more than a person types.
         .env("TANDEM_WS_MAX_MESSAGES_PER_SEC", "1000000")
+        .env("TANDEM_SIGNUPS_PER_IP_PER_HOUR", "1000000")
         .envs(
             std::env::var("TANDEM_COMPACT_AFTER_UPDATES")
                 .ok()
@@ -177,6 +178,11 @@ impl Server {
 
     pub(crate) fn rss_kb(&self) -> u64 {
         self.status_field("VmRSS:")
+    }
+
+    /// The most RSS the server has had (`VmHWM`).
+    pub(crate) fn peak_rss_kb(&self) -> u64 {
+        self.status_field("VmHWM:")
     }
 
     /// User + system CPU seconds the server has used (clock ticks of 1/100 s on Linux).

@@ -71,7 +71,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let owner = state
         .membership
         .accounts
-        .sign_up("bench", "correct horse battery staple", false)
+        .sign_up(
+            "bench",
+            "correct horse battery staple",
+            None,
+            std::net::IpAddr::from([127, 0, 0, 1]),
+        )
         .await
         .map_err(|e| e.to_string())?
         .id;

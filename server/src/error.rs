@@ -16,12 +16,18 @@ pub enum ServerError {
     Join(#[from] tokio::task::JoinError),
     #[error("{0}")]
     Usage(String),
+    /// A bounded resource is in use to its limit; the message says which and what to do.
+    #[error("{0}")]
+    Busy(String),
 }
 
 pub type Result<T, E = ServerError> = std::result::Result<T, E>;
 
 impl From<ServerError> for AppError {
     fn from(e: ServerError) -> Self {
+        if let ServerError::Busy(message) = e {
+            return AppError::Unavailable(message);
+        }
         tracing::error!(error = %e, "internal error");
         AppError::Internal
     }

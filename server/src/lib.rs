@@ -44,11 +44,16 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         LoginLimiter::new(
             config.auth.login_max_failures,
             config.auth.login_max_failures_per_ip,
+            config.auth.login_account_backstop,
             config.auth.login_window(),
         ),
         sessions.clone(),
     )
-    .with_signup(config.auth.signup);
+    .with_signup(config.auth.signup)
+    .with_limits(
+        config.auth.password_hash_concurrency,
+        config.auth.signups_per_ip_per_hour,
+    );
     let leptos_options = LeptosOptions::builder()
         .output_name("tandem")
         .site_root(config.site_dir().to_string_lossy().as_ref())
@@ -58,10 +63,10 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         .build();
     let editor = editor::Editor::new(&config.editor, &config.data_dir, db.clone()).await?;
     let hub = live::Hub::default();
-    let projects: Arc<dyn app::projects::ssr::Projects> = Arc::new(projects::ProjectService::new(
-        db.clone(),
-        revocations.clone(),
-    ));
+    let projects: Arc<dyn app::projects::ssr::Projects> = Arc::new(
+        projects::ProjectService::new(db.clone(), revocations.clone())
+            .with_max_owned(config.auth.max_projects_per_user),
+    );
     let files = files::Files::new(
         files::Tree::new(db.clone(), editor.clone(), hub.clone()),
         projects.clone(),
@@ -94,6 +99,7 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         projects,
         sessions,
         revocations,
+        sockets: auth::SocketSlots::new(config.editor.max_sockets_per_user),
     };
     Ok(AppState {
         accounts: account_service,

@@ -367,7 +367,9 @@ fn end_to_end(ctx: &Ctx, config: &str) -> Result {
         .env("TANDEM_DATA_DIR", &data.0)
         .env("TANDEM_LOG", "warn")
         .env("TANDEM_AI_BASE_URL", format!("{ai_url}/v1"))
-        .env("TANDEM_AI_MODEL", "fake");
+        .env("TANDEM_AI_MODEL", "fake")
+        // Every browser test signs up its own people, all from this machine's address.
+        .env("TANDEM_SIGNUPS_PER_IP_PER_HOUR", "100000");
     let (server, base) = spawn_listening("tandem", tandem)?;
     println!(
         "\n==> end-to-end: release server at {base}, data in {}",

@@ -6,7 +6,6 @@ use leptos_router::hooks::use_query_map;
 
 use crate::{browser::go_to, error::AppError, types::UserInfo, validate};
 
-pub mod account;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
@@ -19,18 +18,14 @@ pub async fn signup(
     let name = validate::username(&name)?;
     validate::password(&password, name)?;
     // Signing up on the way to an invite (the login page carries `next=/invite/{token}`).
-    let token = next
+    let invite = next
         .as_deref()
         .and_then(|n| n.strip_prefix("/invite/"))
         .filter(|t| !t.is_empty() && !t.contains(['/', '?', '#']));
-    let invited = match token {
-        Some(t) => crate::projects::ssr::projects()?
-            .check_invite(t)
-            .await
-            .is_ok(),
-        None => false,
-    };
-    let user = ssr::accounts()?.sign_up(name, &password, invited).await?;
+    let ip = ssr::client_ip().await;
+    let user = ssr::accounts()?
+        .sign_up(name, &password, invite, ip)
+        .await?;
     ssr::start_session(&user).await?;
     Ok(user)
 }

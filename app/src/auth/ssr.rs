@@ -27,9 +27,16 @@ pub const SESSION_COOKIE: &str = "tandem_session";
 
 #[async_trait]
 pub trait Accounts: Send + Sync + 'static {
-    /// Creates the account; `Invalid { field: "name" }` when the name is taken. `invited`: the
-    /// visitor holds a live invite link (what `--signup invite` asks for).
-    async fn sign_up(&self, name: &str, password: &str, invited: bool) -> AppResult<UserInfo>;
+    /// Creates the account; `Invalid { field: "name" }` when the name is taken. `invite`: the
+    /// invite link's token the visitor is signing up to accept (what `--signup invite` asks
+    /// for; checked to be live).
+    async fn sign_up(
+        &self,
+        name: &str,
+        password: &str,
+        invite: Option<&str>,
+        ip: IpAddr,
+    ) -> AppResult<UserInfo>;
     /// Checks the password, rate-limited per IP and per account.
     async fn log_in(&self, name: &str, password: &str, ip: IpAddr) -> AppResult<UserInfo>;
     async fn user(&self, id: UserId) -> AppResult<Option<UserInfo>>;
@@ -143,7 +150,17 @@ pub async fn end_session() -> AppResult<()> {
     })
 }
 
+/// The client's address as the server decided it (the peer, or what a trusted proxy reports),
+/// set on every request by the server's middleware.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientIp(pub IpAddr);
+
 pub async fn client_ip() -> IpAddr {
+    if let Ok(axum::Extension(ClientIp(ip))) =
+        leptos_axum::extract::<axum::Extension<ClientIp>>().await
+    {
+        return ip;
+    }
     leptos_axum::extract::<ConnectInfo<std::net::SocketAddr>>()
         .await
         .map(|ConnectInfo(addr)| addr.ip())

@@ -40,8 +40,6 @@ pub trait Projects: Send + Sync + 'static {
     async fn invites(&self, project: ProjectId) -> AppResult<Vec<InviteLink>>;
     async fn revoke_invite(&self, project: ProjectId, invite: InviteId) -> AppResult<()>;
     async fn invite_preview(&self, token: &str, user: UserId) -> AppResult<InvitePreview>;
-    /// Ok when `token` is a live (known, unexpired) invite link.
-    async fn check_invite(&self, token: &str) -> AppResult<()>;
     /// Joins with the invite's role; never lowers an existing member's role.
     async fn accept_invite(&self, token: &str, user: UserId) -> AppResult<ProjectId>;
 }

@@ -46,6 +46,9 @@ pub struct EngineConfig {
     pub outbound_capacity: usize,
     /// Commands queued per document before senders wait (backpressure on writers).
     pub command_capacity: usize,
+    /// Largest awareness state (cursor, name, colour: a few hundred bytes in practice) one
+    /// client may publish; a connection sending a larger one is closed.
+    pub max_awareness_bytes: usize,
 }
 
 impl Default for EngineConfig {
@@ -57,6 +60,7 @@ impl Default for EngineConfig {
             idle_unload: Duration::from_secs(30),
             outbound_capacity: 512,
             command_capacity: 1024,
+            max_awareness_bytes: 8 * 1024,
         }
     }
 }
@@ -96,6 +100,8 @@ pub enum EngineError {
 pub struct Stats {
     pub updates_applied: AtomicU64,
     pub refused_writes: AtomicU64,
+    /// Connections closed for an awareness state over the limit or too many awareness clients.
+    pub refused_awareness: AtomicU64,
     pub slow_disconnects: AtomicU64,
     pub commits: AtomicU64,
     pub commit_failures: AtomicU64,

@@ -50,6 +50,9 @@ pub(super) struct Committed {
     result: Result<u64, StoreError>,
 }
 
+/// Awareness client ids one connection may announce (a tab has one per open editor).
+pub(super) const MAX_AWARENESS_CLIENTS: usize = 16;
+
 /// Upper bound for the retry delay after failed commits.
 pub(super) const MAX_RETRY: Duration = Duration::from_secs(5);
 
@@ -181,6 +184,30 @@ impl Owner {
             Message::Sync(SyncMessage::SyncStep2(update)) => self.write(conn, None, update),
             Message::Sync(SyncMessage::Update(update)) => self.write(conn, Some(raw), update),
             Message::Awareness(update) => {
+                let limit = self.shared.config.max_awareness_bytes;
+                let largest = update.clients.values().map(|e| e.json.len()).max();
+                let announced = update
+                    .clients
+                    .keys()
+                    .filter(|id| !sub.clients.contains(id))
+                    .count();
+                let refusal = if largest.is_some_and(|n| n > limit) {
+                    Some(format!("awareness state over the limit of {limit} bytes"))
+                } else if sub.clients.len() + announced > MAX_AWARENESS_CLIENTS {
+                    Some(format!(
+                        "more than {MAX_AWARENESS_CLIENTS} awareness clients on one connection"
+                    ))
+                } else {
+                    None
+                };
+                if let Some(reason) = refusal {
+                    self.shared
+                        .stats
+                        .refused_awareness
+                        .fetch_add(1, Ordering::Relaxed);
+                    self.close(conn, &reason);
+                    return;
+                }
                 for (id, entry) in &update.clients {
                     if &*entry.json == "null" {
                         sub.clients.remove(id);

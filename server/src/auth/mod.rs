@@ -21,7 +21,10 @@ pub mod revoke;
 pub mod session_store;
 
 use crate::{
-    db::{entities::user, now, rfc3339},
+    db::{
+        entities::{invite, user},
+        now, rfc3339,
+    },
     error::{Result, ServerError},
 };
 use rate_limit::LoginLimiter;
@@ -37,6 +40,60 @@ pub struct Membership {
     pub projects: Arc<dyn Projects>,
     pub sessions: DbSessionStore,
     pub revocations: Revocations,
+    pub sockets: SocketSlots,
+}
+
+/// Open websockets per user (finding 6: each holds buffers and subscriptions). A slot is
+/// taken before the upgrade and given back when the socket's endpoint is dropped.
+#[derive(Clone)]
+pub struct SocketSlots {
+    max: usize,
+    open: Arc<std::sync::Mutex<std::collections::HashMap<UserId, usize>>>,
+}
+
+/// One open socket's slot.
+pub struct SocketSlot {
+    user: UserId,
+    open: Arc<std::sync::Mutex<std::collections::HashMap<UserId, usize>>>,
+}
+
+impl SocketSlots {
+    pub fn new(max: usize) -> Self {
+        Self {
+            max,
+            open: Arc::default(),
+        }
+    }
+
+    pub fn take(&self, user: UserId) -> AppResult<SocketSlot> {
+        let mut open = crate::lock::lock(&self.open);
+        let n = open.entry(user).or_default();
+        if *n >= self.max {
+            crate::http::metrics::refused("max-sockets-per-user");
+            return Err(AppError::TooMany(format!(
+                "Too many open connections for this account (the limit is {}); close some \
+                 tabs or Yjs clients.",
+                self.max
+            )));
+        }
+        *n += 1;
+        Ok(SocketSlot {
+            user,
+            open: self.open.clone(),
+        })
+    }
+}
+
+impl Drop for SocketSlot {
+    fn drop(&mut self) {
+        let mut open = crate::lock::lock(&self.open);
+        if let Some(n) = open.get_mut(&self.user) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.remove(&self.user);
+            }
+        }
+    }
 }
 
 impl Membership {
@@ -81,6 +138,9 @@ pub struct AccountService {
     signup: Signup,
     /// For ending sessions (password change, "sign out everywhere").
     sessions: DbSessionStore,
+    hasher: password::Hasher,
+    /// Web sign-ups per client address in the last hour.
+    signups: Arc<rate_limit::PerHour>,
 }
 
 fn info(u: user::Model) -> UserInfo {
@@ -126,7 +186,17 @@ impl AccountService {
             limiter: Arc::new(limiter),
             signup: Signup::Open,
             sessions,
+            hasher: password::Hasher::new(4),
+            signups: Arc::new(rate_limit::PerHour::new(20)),
         }
+    }
+
+    /// How many password hashes may run at once, and how many web sign-ups one client
+    /// address may make per hour.
+    pub fn with_limits(mut self, concurrent_hashes: usize, signups_per_hour: u32) -> Self {
+        self.hasher = password::Hasher::new(concurrent_hashes);
+        self.signups = Arc::new(rate_limit::PerHour::new(signups_per_hour));
+        self
     }
 
     /// Sets a new password (already validated) and ends the user's sessions but `keep`.
@@ -136,7 +206,7 @@ impl AccountService {
         password: &str,
         keep: Option<String>,
     ) -> AppResult<u64> {
-        let hash = password::hash(password.to_owned()).await?;
+        let hash = self.hasher.hash(password.to_owned()).await?;
         let res = user::Entity::update_many()
             .col_expr(user::Column::PasswordHash, hash.into())
             .filter(user::Column::Id.eq(user.0))
@@ -147,6 +217,19 @@ impl AccountService {
         }
         tracing::info!(user = user.0, "password changed");
         self.end_other_sessions(user, keep).await
+    }
+
+    /// Whether `token` names an invite link that has not expired.
+    async fn invite_is_live(&self, token: Option<&str>) -> AppResult<bool> {
+        let Some(token) = token else {
+            return Ok(false);
+        };
+        Ok(invite::Entity::find()
+            .filter(invite::Column::Token.eq(token))
+            .filter(invite::Column::ExpiresAt.gt(now()))
+            .one(&self.db)
+            .await?
+            .is_some())
     }
 
     /// Grants or withdraws "open server folders" (`tandem user admin NAME [--off]`).
@@ -167,7 +250,7 @@ impl AccountService {
 
     /// Also used by `tandem user add`.
     pub async fn create_user(&self, name: &str, password: &str) -> AppResult<UserInfo> {
-        let hash = password::hash(password.to_owned()).await?;
+        let hash = self.hasher.hash(password.to_owned()).await?;
         let row = user::ActiveModel {
             name: Set(name.to_owned()),
             name_key: Set(name.to_lowercase()),
@@ -197,10 +280,16 @@ impl AccountService {
 
 #[async_trait]
 impl Accounts for AccountService {
-    async fn sign_up(&self, name: &str, password: &str, invited: bool) -> AppResult<UserInfo> {
+    async fn sign_up(
+        &self,
+        name: &str,
+        password: &str,
+        invite: Option<&str>,
+        ip: IpAddr,
+    ) -> AppResult<UserInfo> {
         match self.signup {
             Signup::Open => {}
-            Signup::Invite if invited => {}
+            Signup::Invite if self.invite_is_live(invite).await? => {}
             Signup::Invite => {
                 return Err(AppError::Unavailable(
                     "Sign-up on this server is by invitation: open the invite link you were \
@@ -215,27 +304,53 @@ impl Accounts for AccountService {
                 ));
             }
         }
+        if !self.signups.take(ip, Instant::now()) {
+            crate::http::metrics::refused("signups-per-ip-per-hour");
+            tracing::warn!(%ip, "sign-up rate-limited");
+            return Err(AppError::RateLimited {
+                retry_after_secs: 3600,
+            });
+        }
         self.create_user(name, password).await
     }
 
     async fn log_in(&self, name: &str, password: &str, ip: IpAddr) -> AppResult<UserInfo> {
-        if let Err(retry_after_secs) = self.limiter.check(ip, name, Instant::now()) {
-            tracing::warn!(%ip, account = name, "login rate-limited");
-            return Err(AppError::RateLimited { retry_after_secs });
-        }
-        let found = self.find_by_name(name).await?;
-        let ok = password::verify(
-            password.to_owned(),
-            found.as_ref().map(|u| u.password_hash.clone()),
-        )
-        .await?;
+        let attempt = match self.limiter.begin(ip, name, Instant::now()) {
+            Ok(attempt) => attempt,
+            Err(retry_after_secs) => {
+                tracing::warn!(%ip, account = name, retry_after_secs, "login slowed down");
+                return Err(AppError::RateLimited { retry_after_secs });
+            }
+        };
+        let found = self.find_by_name(name).await;
+        let found = match found {
+            Ok(found) => found,
+            Err(e) => {
+                self.limiter.finish(attempt, false);
+                return Err(e.into());
+            }
+        };
+        let ok = self
+            .hasher
+            .verify(
+                password.to_owned(),
+                found.as_ref().map(|u| u.password_hash.clone()),
+            )
+            .await;
+        let ok = match ok {
+            Ok(ok) => ok,
+            Err(e) => {
+                self.limiter.finish(attempt, false);
+                return Err(e.into());
+            }
+        };
         match found {
             Some(u) if ok => {
-                self.limiter.succeeded(name);
+                self.limiter.finish(attempt, true);
                 Ok(info(u))
             }
             _ => {
-                self.limiter.failed(ip, name, Instant::now());
+                self.limiter.finish(attempt, false);
                 // One message for both cases, so the form does not confirm which names exist.
                 Err(AppError::invalid("password", "Wrong username or password."))
             }
@@ -265,7 +380,10 @@ impl Accounts for AccountService {
     ) -> AppResult<()> {
         let found = user::Entity::find_by_id(user.0).one(&self.db).await?;
         let name = found.as_ref().map(|u| u.name.clone()).unwrap_or_default();
-        let ok = password::verify(current.to_owned(), found.map(|u| u.password_hash)).await?;
+        let ok = self
+            .hasher
+            .verify(current.to_owned(), found.map(|u| u.password_hash))
+            .await?;
         if !ok {
             return Err(AppError::invalid(
                 "current",

@@ -1,96 +1,212 @@
-//! Failed-login limits per client IP and per account, in fixed windows. In memory: one process
-//! serves a team, and a restart forgetting the counts is acceptable for this purpose.
+//! Login attempt limits (finding 7 of the security review), in memory: one process serves a
+//! team, and a restart forgetting the counts is acceptable for this purpose.
+//!
+//! - Every attempt is counted when it starts, before the password is hashed, and refunded when
+//!   it succeeds, so concurrent guesses cannot all pass a check made before any failed.
+//! - Per (account, client IP) pair, the first `free` failures cost nothing; after that each
+//!   attempt waits twice as long as the one before (1 s, 2 s, 4 s, … up to 15 minutes). A
+//!   guesser slows down; the account's owner, on another address, does not.
+//! - Per client IP across accounts (password spraying): at most `per_ip` failures per window.
+//! - Per account across addresses (a distributed guess), a backstop: past `backstop` failures
+//!   per window every attempt waits, doubling up to 30 s; a delay, never a lock, so the owner
+//!   can still sign in.
 
 use std::{
     collections::HashMap,
-    hash::Hash,
     net::IpAddr,
     sync::Mutex,
     time::{Duration, Instant},
 };
 
+/// Longest wait between two attempts of one account and address.
+const PAIR_CAP: Duration = Duration::from_secs(15 * 60);
+/// Longest wait the account backstop imposes.
+const BACKSTOP_CAP: Duration = Duration::from_secs(30);
+/// Beyond this many tracked keys in a map, stale ones are swept on the next attempt.
+const SWEEP_AT: usize = 10_000;
+
+#[derive(Debug, Clone, Copy)]
+struct Count {
+    failures: u32,
+    /// The window of `failures` started here (per-IP and per-account counts).
+    since: Instant,
+    /// The last attempt (pairs and the backstop measure their delays from it).
+    last: Instant,
+}
+
+impl Count {
+    fn new(now: Instant) -> Self {
+        Self {
+            failures: 0,
+            since: now,
+            last: now,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Counts {
+    pairs: HashMap<(String, IpAddr), Count>,
+    ips: HashMap<IpAddr, Count>,
+    accounts: HashMap<String, Count>,
+}
+
 #[derive(Debug)]
 pub struct LoginLimiter {
-    per_ip: Counter<IpAddr>,
-    per_account: Counter<String>,
+    free: u32,
+    per_ip: u32,
+    backstop: u32,
+    window: Duration,
+    counts: Mutex<Counts>,
+}
+
+/// An attempt under way; hand it back to [`LoginLimiter::finish`].
+#[derive(Debug)]
+#[must_use]
+pub struct Attempt {
+    account: String,
+    ip: IpAddr,
+}
+
+/// `base · 2^(n-1)`, capped.
+fn doubling(base: Duration, n: u32, cap: Duration) -> Duration {
+    base.saturating_mul(1u32 << n.saturating_sub(1).min(20))
+        .min(cap)
+}
+
+fn sweep<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Count>, now: Instant, keep_for: Duration) {
+    if map.len() >= SWEEP_AT {
+        map.retain(|_, c| now.saturating_duration_since(c.last) < keep_for);
+    }
 }
 
 impl LoginLimiter {
-    pub fn new(max_per_account: u32, max_per_ip: u32, window: Duration) -> Self {
+    /// `free` failures per account and address before delays start, `per_ip` failures per
+    /// address per window, `backstop` failures per account per window before every attempt
+    /// on it waits.
+    pub fn new(free: u32, per_ip: u32, backstop: u32, window: Duration) -> Self {
         Self {
-            per_ip: Counter::new(max_per_ip, window),
-            per_account: Counter::new(max_per_account, window),
+            free,
+            per_ip,
+            backstop,
+            window,
+            counts: Mutex::new(Counts::default()),
         }
     }
 
-    /// `Err(seconds)` to wait when either the IP or the account used up its failures.
-    pub fn check(&self, ip: IpAddr, account: &str, now: Instant) -> Result<(), u64> {
-        let ip_wait = self.per_ip.blocked_for(&ip, now);
-        let account_wait = self.per_account.blocked_for(&account.to_lowercase(), now);
-        match ip_wait.max(account_wait) {
-            Some(wait) => Err(wait.as_secs().max(1)),
-            None => Ok(()),
+    /// Starts an attempt, or says how many seconds to wait first.
+    pub fn begin(&self, ip: IpAddr, account: &str, now: Instant) -> Result<Attempt, u64> {
+        let account = account.to_lowercase();
+        let window = self.window;
+        let mut counts = crate::lock::lock(&self.counts);
+        let Counts {
+            pairs,
+            ips,
+            accounts,
+        } = &mut *counts;
+        let pair_idle = PAIR_CAP.max(window) * 2;
+        sweep(pairs, now, pair_idle);
+        sweep(ips, now, window);
+        sweep(accounts, now, window);
+        // Windowed counts start over once their window has passed.
+        let windowed = |c: &mut Count| {
+            if now.saturating_duration_since(c.since) >= window {
+                *c = Count::new(now);
+            }
+        };
+        let ip_count = ips.entry(ip).or_insert_with(|| Count::new(now));
+        windowed(ip_count);
+        let account_count = accounts
+            .entry(account.clone())
+            .or_insert_with(|| Count::new(now));
+        windowed(account_count);
+        let pair = pairs
+            .entry((account.clone(), ip))
+            .or_insert_with(|| Count::new(now));
+        // A pair left alone for twice the longest delay starts over.
+        if now.saturating_duration_since(pair.last) >= pair_idle {
+            *pair = Count::new(now);
         }
+
+        let mut wait = Duration::ZERO;
+        if ip_count.failures >= self.per_ip {
+            wait = wait.max((ip_count.since + window).saturating_duration_since(now));
+        }
+        if pair.failures >= self.free {
+            let delay = doubling(
+                Duration::from_secs(1),
+                pair.failures - self.free + 1,
+                PAIR_CAP,
+            );
+            wait = wait.max((pair.last + delay).saturating_duration_since(now));
+        }
+        if account_count.failures >= self.backstop {
+            let delay = doubling(
+                Duration::from_secs(1),
+                account_count.failures - self.backstop + 1,
+                BACKSTOP_CAP,
+            );
+            wait = wait.max((account_count.last + delay).saturating_duration_since(now));
+        }
+        if !wait.is_zero() {
+            // Rounded up, so a client that waits exactly this long is let in.
+            return Err(wait.as_secs() + u64::from(wait.subsec_nanos() > 0));
+        }
+        // Counted as failed until it succeeds.
+        for c in [&mut *ip_count, &mut *account_count, &mut *pair] {
+            c.failures += 1;
+            c.last = now;
+        }
+        Ok(Attempt { account, ip })
     }
 
-    pub fn failed(&self, ip: IpAddr, account: &str, now: Instant) {
-        self.per_ip.hit(ip, now);
-        self.per_account.hit(account.to_lowercase(), now);
-    }
-
-    /// A successful login clears the account's failures (not the IP's: one good password must
-    /// not reset a guessing run against other accounts).
-    pub fn succeeded(&self, account: &str) {
-        self.per_account.clear(&account.to_lowercase());
+    /// Ends an attempt. A success refunds it everywhere and clears the pair's delays (not the
+    /// address's other failures: one good password must not reset a guessing run against
+    /// other accounts).
+    pub fn finish(&self, attempt: Attempt, succeeded: bool) {
+        if !succeeded {
+            return;
+        }
+        let mut counts = crate::lock::lock(&self.counts);
+        counts.pairs.remove(&(attempt.account.clone(), attempt.ip));
+        if let Some(c) = counts.ips.get_mut(&attempt.ip) {
+            c.failures = c.failures.saturating_sub(1);
+        }
+        if let Some(c) = counts.accounts.get_mut(&attempt.account) {
+            c.failures = c.failures.saturating_sub(1);
+        }
     }
 }
 
+/// At most `max` events per key in any hour (a sliding count of the last hour's events).
 #[derive(Debug)]
-struct Counter<K> {
+pub struct PerHour {
     max: u32,
-    window: Duration,
-    entries: Mutex<HashMap<K, (u32, Instant)>>,
+    events: Mutex<HashMap<IpAddr, Vec<Instant>>>,
 }
 
-/// Beyond this many tracked keys, expired ones are swept on the next hit.
-const SWEEP_AT: usize = 10_000;
-
-impl<K: Hash + Eq> Counter<K> {
-    fn new(max: u32, window: Duration) -> Self {
+impl PerHour {
+    pub fn new(max: u32) -> Self {
         Self {
             max,
-            window,
-            entries: Mutex::new(HashMap::new()),
+            events: Mutex::new(HashMap::new()),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, (u32, Instant)>> {
-        // A panic while holding this lock cannot leave the map inconsistent: keep going.
-        crate::lock::lock(&self.entries)
-    }
-
-    fn blocked_for(&self, key: &K, now: Instant) -> Option<Duration> {
-        let entries = self.lock();
-        let &(count, started) = entries.get(key)?;
-        let ends = started + self.window;
-        (count >= self.max && now < ends).then(|| ends - now)
-    }
-
-    fn hit(&self, key: K, now: Instant) {
-        let mut entries = self.lock();
-        if entries.len() >= SWEEP_AT {
-            let window = self.window;
-            entries.retain(|_, (_, started)| now < *started + window);
+    /// Records an event for `key` if it is under the limit; false when it is not.
+    pub fn take(&self, key: IpAddr, now: Instant) -> bool {
+        const HOUR: Duration = Duration::from_secs(3600);
+        let mut events = crate::lock::lock(&self.events);
+        if events.len() >= SWEEP_AT {
+            events.retain(|_, at| at.iter().any(|t| now.saturating_duration_since(*t) < HOUR));
         }
-        let entry = entries.entry(key).or_insert((0, now));
-        if now >= entry.1 + self.window {
-            *entry = (0, now);
+        let at = events.entry(key).or_default();
+        at.retain(|t| now.saturating_duration_since(*t) < HOUR);
+        if at.len() >= self.max as usize {
+            return false;
         }
-        entry.0 += 1;
-    }
-
-    fn clear(&self, key: &K) {
-        self.lock().remove(key);
+        at.push(now);
+        true
     }
 }
 
@@ -99,47 +215,112 @@ mod tests {
     use super::*;
 
     const IP: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+    const OWNER_IP: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 7));
+
+    fn limiter() -> LoginLimiter {
+        LoginLimiter::new(3, 100, 1_000, Duration::from_secs(900))
+    }
+
+    fn fail(l: &LoginLimiter, ip: IpAddr, account: &str, at: Instant) -> Result<(), u64> {
+        l.begin(ip, account, at).map(|a| l.finish(a, false))
+    }
 
     #[test]
-    fn locks_an_account_after_its_failures_then_unlocks() {
-        let limiter = LoginLimiter::new(3, 100, Duration::from_secs(60));
+    fn sign_ups_per_address_per_hour() {
+        let limit = PerHour::new(2);
+        let t0 = Instant::now();
+        assert!(limit.take(IP, t0));
+        assert!(limit.take(IP, t0 + Duration::from_secs(10)));
+        assert!(!limit.take(IP, t0 + Duration::from_secs(20)));
+        assert!(limit.take(OWNER_IP, t0 + Duration::from_secs(20)));
+        // An hour after the first, one slot is free again.
+        assert!(limit.take(IP, t0 + Duration::from_secs(3600)));
+        assert!(!limit.take(IP, t0 + Duration::from_secs(3601)));
+    }
+
+    #[test]
+    fn concurrent_guesses_are_counted_before_they_are_checked() {
+        let l = limiter();
+        let t0 = Instant::now();
+        // Four attempts start before any finishes: the fourth already waits.
+        let started: Vec<_> = (0..3).map(|_| l.begin(IP, "alice", t0)).collect();
+        assert!(started.iter().all(Result::is_ok));
+        assert_eq!(l.begin(IP, "alice", t0).err(), Some(1));
+    }
+
+    #[test]
+    fn delays_double_after_the_free_failures_and_spare_the_owner() {
+        let l = limiter();
         let t0 = Instant::now();
         for _ in 0..3 {
-            assert!(limiter.check(IP, "Alice", t0).is_ok());
-            limiter.failed(IP, "alice", t0);
+            assert!(fail(&l, IP, "alice", t0).is_ok());
         }
-        assert_eq!(limiter.check(IP, "ALICE", t0), Err(60));
-        assert!(
-            limiter.check(IP, "bob", t0).is_ok(),
-            "other accounts unaffected"
-        );
-        assert!(
-            limiter
-                .check(IP, "alice", t0 + Duration::from_secs(61))
-                .is_ok()
-        );
+        assert_eq!(fail(&l, IP, "Alice", t0), Err(1));
+        let mut at = t0;
+        for want in [1, 2, 4, 8] {
+            at += Duration::from_secs(want);
+            assert!(fail(&l, IP, "alice", at).is_ok(), "after {want} s");
+            let next = l.begin(IP, "alice", at).err();
+            assert_eq!(next, Some(want * 2));
+        }
+        // The owner, elsewhere, signs in at once; the guesser's delay stays.
+        let owner = l.begin(OWNER_IP, "alice", at).expect("not locked out");
+        l.finish(owner, true);
+        assert!(l.begin(IP, "alice", at).is_err());
+        // Other accounts from the guessing address are not slowed by alice's pair.
+        assert!(l.begin(IP, "bob", at).is_ok());
     }
 
     #[test]
-    fn limits_an_ip_across_accounts() {
-        let limiter = LoginLimiter::new(100, 2, Duration::from_secs(60));
-        let t0 = Instant::now();
-        limiter.failed(IP, "a", t0);
-        limiter.failed(IP, "b", t0);
-        assert!(limiter.check(IP, "c", t0).is_err());
-        let other: IpAddr = "10.0.0.1".parse().expect("ip");
-        assert!(limiter.check(other, "c", t0).is_ok());
+    fn the_delay_is_capped() {
+        let l = limiter();
+        let mut at = Instant::now();
+        for _ in 0..40 {
+            while let Err(wait) = fail(&l, IP, "alice", at) {
+                assert!(wait <= PAIR_CAP.as_secs(), "{wait}");
+                at += Duration::from_secs(wait);
+            }
+        }
     }
 
     #[test]
-    fn success_clears_the_account_only() {
-        let limiter = LoginLimiter::new(2, 3, Duration::from_secs(60));
+    fn an_address_spraying_accounts_is_stopped() {
+        let l = LoginLimiter::new(100, 3, 1_000, Duration::from_secs(60));
         let t0 = Instant::now();
-        limiter.failed(IP, "a", t0);
-        limiter.failed(IP, "a", t0);
-        limiter.succeeded("a");
-        assert!(limiter.check(IP, "a", t0).is_ok());
-        limiter.failed(IP, "b", t0);
-        assert!(limiter.check(IP, "a", t0).is_err(), "the IP still counts 3");
+        for name in ["a", "b", "c"] {
+            assert!(fail(&l, IP, name, t0).is_ok());
+        }
+        assert_eq!(l.begin(IP, "d", t0).err(), Some(60));
+        assert!(l.begin(OWNER_IP, "d", t0).is_ok());
+        assert!(l.begin(IP, "d", t0 + Duration::from_secs(60)).is_ok());
+    }
+
+    #[test]
+    fn the_account_backstop_slows_a_distributed_guess_but_never_locks() {
+        let l = LoginLimiter::new(100, 100, 5, Duration::from_secs(900));
+        let t0 = Instant::now();
+        for i in 0..5u8 {
+            let ip = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, i));
+            assert!(fail(&l, ip, "alice", t0).is_ok());
+        }
+        let wait = l.begin(OWNER_IP, "alice", t0).expect_err("slowed");
+        assert!(wait <= BACKSTOP_CAP.as_secs());
+        let owner = l
+            .begin(OWNER_IP, "alice", t0 + Duration::from_secs(wait))
+            .expect("let in after the delay");
+        l.finish(owner, true);
+    }
+
+    #[test]
+    fn success_refunds_and_clears_the_pair_only() {
+        let l = LoginLimiter::new(2, 3, 1_000, Duration::from_secs(60));
+        let t0 = Instant::now();
+        assert!(fail(&l, IP, "a", t0).is_ok());
+        let ok = l.begin(IP, "a", t0).expect("second try");
+        l.finish(ok, true);
+        assert!(l.begin(IP, "a", t0).is_ok(), "the pair starts over");
+        assert!(fail(&l, IP, "b", t0).is_ok());
+        // The address has a's first failure, the attempt above and b's: three.
+        assert!(l.begin(IP, "c", t0).is_err());
     }
 }

@@ -56,8 +56,9 @@ pub enum AccessChange {
     },
     /// The project and everything in it is gone.
     ProjectDeleted { project: ProjectId },
-    /// The session was signed out (or replaced at sign-in).
-    SessionEnded { session: Id },
+    /// The session was signed out (or replaced at sign-in); its id in string form (the
+    /// number does not fit JSON).
+    SessionEnded { session: String },
 }
 
 /// The announcement channel of one process, and its id among those sharing the database.
@@ -197,7 +198,7 @@ pub struct Grant {
     pub role: Role,
     /// The session the socket was opened with; `None` for a document token (which is not
     /// tied to a session: it lapses on its own and is checked against the role like a session).
-    pub session: Option<Id>,
+    pub session: Option<String>,
 }
 
 /// One socket's view of the announcements; see the module comment.
@@ -230,8 +231,8 @@ impl AccessWatch {
             recheck_at: None,
             stale: false,
         };
-        watch.recheck_at = match watch.grant.session {
-            Some(id) => match watch.session_expiry(id).await {
+        watch.recheck_at = match watch.grant.session.clone() {
+            Some(id) => match watch.session_expiry(&id).await {
                 Ok(Some(at)) => Some(at),
                 // Gone already (signed out in between): the first wait reports it.
                 Ok(None) => {
@@ -282,8 +283,8 @@ impl AccessWatch {
     /// Reads the session and the role from the database. `None` when nothing changed (or the
     /// database could not answer; then it tries again after [`RETRY`]).
     async fn reread(&mut self) -> Option<Verdict> {
-        if let Some(id) = self.grant.session {
-            match self.session_expiry(id).await {
+        if let Some(id) = self.grant.session.clone() {
+            match self.session_expiry(&id).await {
                 Ok(Some(at)) => self.recheck_at = Some(at),
                 Ok(None) => return Some(Verdict::Revoked(Revoked::SignedOut)),
                 Err(()) => return self.retry_later(),
@@ -317,7 +318,11 @@ impl AccessWatch {
     }
 
     /// When the stored session record expires, or `None` if it is gone (or expired).
-    async fn session_expiry(&self, id: Id) -> Result<Option<Instant>, ()> {
+    async fn session_expiry(&self, id: &str) -> Result<Option<Instant>, ()> {
+        // An id that does not parse names no session that could still be live.
+        let Ok(id) = id.parse::<Id>() else {
+            return Ok(None);
+        };
         match self.sessions.load(&id).await {
             Ok(Some(record)) => {
                 let left = record.expiry_date - time::OffsetDateTime::now_utc();
@@ -352,7 +357,7 @@ fn apply(grant: &mut Grant, change: &AccessChange) -> Option<Verdict> {
         AccessChange::ProjectDeleted { project } if project == grant.project => {
             Some(Verdict::Revoked(Revoked::ProjectDeleted))
         }
-        AccessChange::SessionEnded { session } if Some(session) == grant.session => {
+        AccessChange::SessionEnded { ref session } if grant.session.as_ref() == Some(session) => {
             Some(Verdict::Revoked(Revoked::SignedOut))
         }
         _ => None,
@@ -368,7 +373,7 @@ mod tests {
             user: UserId(2),
             project: ProjectId(5),
             role: Role::Editor,
-            session: Some(Id(42)),
+            session: Some(Id(42).to_string()),
         }
     }
 
@@ -389,7 +394,9 @@ mod tests {
             AccessChange::ProjectDeleted {
                 project: ProjectId(5),
             },
-            AccessChange::SessionEnded { session: Id(42) },
+            AccessChange::SessionEnded {
+                session: Id(42).to_string(),
+            },
         ];
         for c in changes {
             let json = serde_json::to_string(&c).expect("encodes");
@@ -415,7 +422,9 @@ mod tests {
             user: UserId(2),
             role: Some(Role::Editor),
         };
-        let other_session = AccessChange::SessionEnded { session: Id(43) };
+        let other_session = AccessChange::SessionEnded {
+            session: Id(43).to_string(),
+        };
         assert_eq!(
             verdicts(&[other_user, other_project, same_role, other_session]),
             vec![None, None, None, None]
@@ -442,7 +451,9 @@ mod tests {
                 AccessChange::ProjectDeleted {
                     project: ProjectId(5)
                 },
-                AccessChange::SessionEnded { session: Id(42) },
+                AccessChange::SessionEnded {
+                    session: Id(42).to_string(),
+                },
             ]),
             vec![
                 Some(Verdict::Role(Role::Viewer)),

@@ -97,12 +97,10 @@ impl DbSessionStore {
             .filter(session::Column::Id.is_in(ids.clone()))
             .exec(&self.db)
             .await?;
-        for id in ids {
-            if let Ok(session) = id.parse::<Id>() {
-                self.revocations
-                    .announce(&self.db, AccessChange::SessionEnded { session })
-                    .await;
-            }
+        for session in ids {
+            self.revocations
+                .announce(&self.db, AccessChange::SessionEnded { session })
+                .await;
         }
         Ok(res.rows_affected)
     }
@@ -178,7 +176,12 @@ impl SessionStore for DbSessionStore {
             .await
             .map_err(backend)?;
         self.revocations
-            .announce(&self.db, AccessChange::SessionEnded { session: *id })
+            .announce(
+                &self.db,
+                AccessChange::SessionEnded {
+                    session: id.to_string(),
+                },
+            )
             .await;
         Ok(())
     }

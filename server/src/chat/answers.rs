@@ -188,7 +188,7 @@ impl Chat {
                 Ok(state) => (state, None),
                 Err(e) => {
                     tracing::warn!(message = id.0, error = %e, "AI answer failed");
-                    (AiState::Failed, Some(e.to_string()))
+                    (AiState::Failed, Some(e.public()))
                 }
             };
             let body = lock(&text).clone();

@@ -31,6 +31,24 @@ pub struct Args {
     )]
     pub ws_idle_timeout_secs: u64,
 
+    /// Largest awareness state (cursor and name) one client may publish, in bytes.
+    #[arg(
+        long,
+        env = "TANDEM_MAX_AWARENESS_BYTES",
+        default_value_t = 8 * 1024,
+        global = true
+    )]
+    pub max_awareness_bytes: usize,
+
+    /// Websockets (`/ws` tabs and `/yjs` clients together) one account may hold open.
+    #[arg(
+        long,
+        env = "TANDEM_MAX_SOCKETS_PER_USER",
+        default_value_t = 32,
+        global = true
+    )]
+    pub max_sockets_per_user: usize,
+
     /// Fold a document's update log into a snapshot after this many logged updates.
     #[arg(
         long,

@@ -20,6 +20,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, Sq
 
 mod args;
 pub use args::Args;
+pub(crate) mod presence;
 pub(crate) mod socket;
 pub mod store;
 pub mod token;
@@ -86,6 +87,7 @@ impl Editor {
             EngineConfig {
                 compact_after: args.compact_after_updates.max(1),
                 commit_delay: Duration::from_millis(args.commit_delay_ms),
+                max_awareness_bytes: args.max_awareness_bytes,
                 ..EngineConfig::default()
             },
         );

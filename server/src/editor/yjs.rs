@@ -44,10 +44,23 @@ pub async fn yjs(
     State(membership): State<Membership>,
 ) -> Response {
     match authorize(&editor, &membership, &session, &doc, &query).await {
-        Ok((doc, grant)) => {
+        Ok((doc, grant, name)) => {
+            let slot = match membership.sockets.take(grant.user) {
+                Ok(slot) => slot,
+                Err(e) => return refuse(&e),
+            };
+            let user = grant.user;
             let watch = membership.watch(grant).await;
+            let access = access_for(watch.role());
+            let endpoint = move |sub| YjsEndpoint {
+                sub,
+                user,
+                name,
+                access: watch,
+                _slot: slot,
+            };
             configure(ws, &editor.limits)
-                .on_upgrade(move |socket| serve(socket, editor, doc, watch))
+                .on_upgrade(move |socket| serve(socket, editor, doc, access, endpoint))
         }
         Err(e) => refuse(&e),
     }
@@ -60,7 +73,7 @@ async fn authorize(
     session: &Session,
     doc: &str,
     query: &YjsQuery,
-) -> Result<(DocId, Grant), AppError> {
+) -> Result<(DocId, Grant, String), AppError> {
     let doc = DocRef::parse(doc)?;
     // A token names one document of one project; the session cookie opens any document of the
     // user's projects. Either way the user's current role decides.
@@ -82,12 +95,17 @@ async fn authorize(
         }
         None => {
             let user = user_id_in(session).await?.ok_or(AppError::NotSignedIn)?;
-            (user, query.project.map(ProjectId), None, session.id())
+            (
+                user,
+                query.project.map(ProjectId),
+                None,
+                session.id().map(|id| id.to_string()),
+            )
         }
     };
-    if membership.accounts.user(user).await?.is_none() {
+    let Some(account) = membership.accounts.user(user).await? else {
         return Err(AppError::NotSignedIn);
-    }
+    };
     let (doc, project, role) = editor
         .resolve(&doc, project, user, membership.projects.as_ref())
         .await?;
@@ -102,17 +120,24 @@ async fn authorize(
             role,
             session: session_id,
         },
+        account.name,
     ))
 }
 
 /// Plain y-websocket: the socket carries one document's messages as they are.
 struct YjsEndpoint {
     sub: Subscription,
+    /// Stamped into the awareness states this client publishes.
+    user: app::types::UserId,
+    name: String,
     access: AccessWatch,
+    /// This socket's place in the user's open-socket limit.
+    _slot: crate::auth::SocketSlot,
 }
 
 impl Endpoint for YjsEndpoint {
     async fn received(&mut self, frame: Bytes) -> Result<Vec<Bytes>, Closing> {
+        let frame = super::presence::stamp(frame, self.user, &self.name);
         self.sub
             .send(frame)
             .await
@@ -144,18 +169,17 @@ impl Endpoint for YjsEndpoint {
     }
 }
 
+/// Subscribes with `access` (the role's, read when the socket was authorised) and drives the
+/// socket; `endpoint` wraps the subscription with the rest of the connection's state.
 async fn serve(
     socket: axum::extract::ws::WebSocket,
     editor: Editor,
     doc: DocId,
-    access: AccessWatch,
+    access: collab::engine::Access,
+    endpoint: impl FnOnce(Subscription) -> YjsEndpoint,
 ) {
-    match editor
-        .engine
-        .subscribe(doc, access_for(access.role()))
-        .await
-    {
-        Ok(sub) => drive(socket, editor.limits, YjsEndpoint { sub, access }).await,
+    match editor.engine.subscribe(doc, access).await {
+        Ok(sub) => drive(socket, editor.limits, endpoint(sub)).await,
         Err(e) => {
             tracing::error!(doc = doc.0, error = %e, "cannot open document");
             let (sink, _) = futures_util::StreamExt::split(socket);

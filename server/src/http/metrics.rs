@@ -18,6 +18,13 @@ use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, Promet
 
 const REQUESTS: &str = "tandem_http_requests_total";
 const LATENCY: &str = "tandem_http_request_duration_seconds";
+/// Requests refused because a limit was reached, by `limit` (the flag's name without `--`).
+pub const LIMIT_REFUSALS: &str = "tandem_limit_refusals_total";
+
+/// Counts one refusal by the limit `limit`.
+pub fn refused(limit: &'static str) {
+    counter!(LIMIT_REFUSALS, "limit" => limit).increment(1);
+}
 
 /// Upper bounds in seconds, as Prometheus' default buckets.
 const BUCKETS: [f64; 11] = [
@@ -46,6 +53,10 @@ impl Metrics {
                 Ok(handle) => {
                     metrics::describe_counter!(REQUESTS, "HTTP requests by route and status.");
                     metrics::describe_histogram!(LATENCY, "HTTP request latency by route.");
+                    metrics::describe_counter!(
+                        LIMIT_REFUSALS,
+                        "Requests refused because a configured limit was reached, by limit."
+                    );
                     Some(handle)
                 }
                 Err(e) => {
@@ -122,6 +133,11 @@ fn publish_collab(stats: &collab::engine::Stats) {
             "updates_applied_total",
             "Document updates applied.",
             &stats.updates_applied,
+        ),
+        (
+            "refused_awareness_total",
+            "Connections closed for an awareness state over the size limit or too many awareness clients.",
+            &stats.refused_awareness,
         ),
         (
             "refused_writes_total",

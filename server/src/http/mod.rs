@@ -19,8 +19,11 @@ use sea_orm::DatabaseConnection;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
+pub mod client_ip;
 mod error_status;
+pub mod headers;
 pub mod metrics;
+pub mod origin;
 pub mod redact;
 pub mod site;
 
@@ -52,7 +55,10 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let services = state.services.clone();
-    let context = move || provide_context(services.clone());
+    let context = move || {
+        provide_context(services.clone());
+        headers::provide_page_policy();
+    };
     let sessions = SessionManagerLayer::new(state.membership.sessions.clone())
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
@@ -94,6 +100,18 @@ pub fn router(state: AppState) -> Router {
             crate::auth::guard::guard,
         ))
         .layer(sessions)
+        .layer(middleware::from_fn_with_state(
+            client_ip::TrustedProxies::new(&state.config.auth.trusted_proxies),
+            client_ip::client_ip,
+        ))
+        .layer(middleware::from_fn_with_state(
+            origin::Origins::new(&state.config.auth.allowed_origins),
+            origin::check,
+        ))
+        .layer(middleware::from_fn_with_state(
+            headers::Hsts(state.config.auth.secure_cookies),
+            headers::security_headers,
+        ))
         .layer(middleware::from_fn(self::metrics::track))
         .layer(
             TraceLayer::new_for_http()

@@ -64,12 +64,16 @@ pub async fn ws(
     // Any role may connect; documents check theirs when opened.
     match membership.member_of(&session, project, Role::Viewer).await {
         Ok((user, role)) => {
+            let slot = match membership.sockets.take(user.id) {
+                Ok(slot) => slot,
+                Err(e) => return refuse(&e),
+            };
             let access = membership
                 .watch(Grant {
                     user: user.id,
                     project,
                     role,
-                    session: session.id(),
+                    session: session.id().map(|id| id.to_string()),
                 })
                 .await;
             let (tab, events) = hub.join(project, user.id, user.name.clone());
@@ -91,6 +95,7 @@ pub async fn ws(
                 events,
                 access,
                 outbox: VecDeque::from([greeting]),
+                _slot: slot,
             };
             configure(ws, &limits).on_upgrade(move |socket| drive(socket, limits, endpoint))
         }
@@ -120,6 +125,8 @@ struct TabSocket {
     /// Frames to send before anything else: first who has which files open right now, later
     /// what a role change means for the open documents.
     outbox: VecDeque<Bytes>,
+    /// This socket's place in the user's open-socket limit.
+    _slot: crate::auth::SocketSlot,
 }
 
 impl Drop for TabSocket {
@@ -271,7 +278,9 @@ impl Endpoint for TabSocket {
                     .subs
                     .get(&id)
                     .ok_or_else(|| Closing::policy(format!("document {} is not open", id.0)))?;
-                sub.send(incoming.payload)
+                let payload =
+                    crate::editor::presence::stamp(incoming.payload, self.user, &self.name);
+                sub.send(payload)
                     .await
                     .map_err(|e| Closing::invalid(e.to_string()))?;
                 Ok(Vec::new())

@@ -34,6 +34,8 @@ pub struct ProjectService {
     /// Told about role changes, removals and deletions once committed, so the affected
     /// sockets narrow or close at once.
     revocations: Revocations,
+    /// Projects one account may own.
+    max_owned: u64,
 }
 
 fn parse_role(raw: &str) -> AppResult<Role> {
@@ -76,7 +78,16 @@ async fn owner_count(db: &impl ConnectionTrait, project: ProjectId) -> AppResult
 
 impl ProjectService {
     pub fn new(db: DatabaseConnection, revocations: Revocations) -> Self {
-        Self { db, revocations }
+        Self {
+            db,
+            revocations,
+            max_owned: 200,
+        }
+    }
+
+    pub fn with_max_owned(mut self, max: u64) -> Self {
+        self.max_owned = max;
+        self
     }
 
     /// Builds summaries for `projects` as seen by `viewer`, with three queries in all.
@@ -190,6 +201,18 @@ impl Projects for ProjectService {
     }
 
     async fn create(&self, owner: UserId, name: &str) -> AppResult<ProjectSummary> {
+        let owned = member::Entity::find()
+            .filter(member::Column::UserId.eq(owner.0))
+            .filter(member::Column::Role.eq(Role::Owner.as_str()))
+            .count(&self.db)
+            .await?;
+        if owned >= self.max_owned {
+            crate::http::metrics::refused("max-projects-per-user");
+            return Err(AppError::TooMany(format!(
+                "You own {owned} projects, the most this server allows; delete one you no \
+                 longer need first."
+            )));
+        }
         let t = now();
         let txn = self.db.begin().await?;
         let p = project::Entity::insert(project::ActiveModel {
@@ -325,25 +348,25 @@ impl Projects for ProjectService {
     }
 
     async fn set_role(&self, project: ProjectId, user: UserId, role: Role) -> AppResult<()> {
+        // The write comes first: on SQLite it takes the write lock (waiting its turn), so the
+        // owner count below reads the latest state; a read first could meet a newer commit
+        // at the write and fail instead of waiting.
         let txn = self.db.begin().await?;
-        let current = self
-            .member(&txn, project, user)
-            .await?
-            .ok_or_else(|| AppError::NotFound("Member".into()))?;
-        if current.role == Role::Owner.as_str()
-            && role != Role::Owner
-            && owner_count(&txn, project).await? <= 1
-        {
-            return Err(AppError::Conflict(
-                "A project needs at least one owner; make someone else owner first.".into(),
-            ));
-        }
-        member::Entity::update_many()
+        let changed = member::Entity::update_many()
             .col_expr(member::Column::Role, role.as_str().into())
             .filter(member::Column::ProjectId.eq(project.0))
             .filter(member::Column::UserId.eq(user.0))
             .exec(&txn)
             .await?;
+        if changed.rows_affected == 0 {
+            return Err(AppError::NotFound("Member".into()));
+        }
+        if owner_count(&txn, project).await? == 0 {
+            // Dropping the transaction rolls the change back.
+            return Err(AppError::Conflict(
+                "A project needs at least one owner; make someone else owner first.".into(),
+            ));
+        }
         txn.commit().await?;
         self.revocations
             .announce(
@@ -359,20 +382,20 @@ impl Projects for ProjectService {
     }
 
     async fn remove_member(&self, project: ProjectId, user: UserId) -> AppResult<()> {
+        // Write first, then check (see `set_role`).
         let txn = self.db.begin().await?;
-        let current = self
-            .member(&txn, project, user)
-            .await?
-            .ok_or_else(|| AppError::NotFound("Member".into()))?;
-        if current.role == Role::Owner.as_str() && owner_count(&txn, project).await? <= 1 {
+        let removed = member::Entity::delete_by_id((project.0, user.0))
+            .exec(&txn)
+            .await?;
+        if removed.rows_affected == 0 {
+            return Err(AppError::NotFound("Member".into()));
+        }
+        if owner_count(&txn, project).await? == 0 {
             return Err(AppError::Conflict(
                 "The last owner cannot leave; make someone else owner or delete the project."
                     .into(),
             ));
         }
-        member::Entity::delete_by_id((project.0, user.0))
-            .exec(&txn)
-            .await?;
         txn.commit().await?;
         self.revocations
             .announce(
@@ -454,10 +477,6 @@ impl Projects for ProjectService {
             expires_at: rfc3339(inv.expires_at),
             current_role,
         })
-    }
-
-    async fn check_invite(&self, token: &str) -> AppResult<()> {
-        self.live_invite(token).await.map(|_| ())
     }
 
     async fn accept_invite(&self, token: &str, user: UserId) -> AppResult<ProjectId> {

@@ -71,6 +71,37 @@ async fn signup_errors(backend: Backend) {
     server.finish().await;
 }
 
+/// Finding 6: sign-up had no rate limit. Now one address gets a few per hour, then 429.
+async fn signups_per_address(backend: Backend) {
+    let server = TestServer::start_with(backend, |c| c.auth.signups_per_ip_per_hour = 2).await;
+    for name in ["one", "two"] {
+        server.client().signup(name).await;
+    }
+    let third = server
+        .client()
+        .call("signup", &[("name", "three"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(third.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(third.error_kind(), "RateLimited");
+    // Logging in is not signing up.
+    server
+        .client()
+        .ok("login", &[("name", "one"), ("password", PASSWORD)])
+        .await;
+    let metrics = server
+        .client()
+        .get("/metrics")
+        .await
+        .text()
+        .await
+        .expect("metrics");
+    assert!(
+        metrics.contains(r#"tandem_limit_refusals_total{limit="signups-per-ip-per-hour"}"#),
+        "{metrics}"
+    );
+    server.finish().await;
+}
+
 /// `--signup invite`: only someone on the way to accepting a live invite link may sign up.
 async fn invite_only_signup(backend: Backend) {
     let server = TestServer::start_with(backend, |c| {
@@ -105,11 +136,8 @@ async fn invite_only_signup(backend: Backend) {
             )
             .await;
         assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE, "{next:?}");
-        assert!(
-            refused.message().contains("by invitation"),
-            "{}",
-            refused.message()
-        );
+        let message = refused.body["Unavailable"].as_str().unwrap_or_default();
+        assert!(message.contains("by invitation"), "{}", refused.body);
     }
     let next = format!("/invite/{token}");
     stranger
@@ -268,6 +296,7 @@ db_tests!(
     signup_errors,
     closed_signup,
     invite_only_signup,
+    signups_per_address,
     login_rate_limit,
     expired_session_goes_back_to_login,
     page_guard,

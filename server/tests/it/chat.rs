@@ -637,7 +637,12 @@ async fn ai_failures_are_shown_in_the_chat(backend: Backend) {
         ),
         (ai.base_url.as_str(), "unauthorized", "HTTP 401"),
         (ai.base_url.as_str(), "ratelimit", "rate-limiting"),
-        (ai.base_url.as_str(), "broken", "model crashed"),
+        // The provider's own words stay in the server log (finding 9: they may name hosts).
+        (
+            ai.base_url.as_str(),
+            "broken",
+            "The AI provider reported an error.",
+        ),
         (closed.as_str(), "echo", "Could not reach the AI provider"),
         (ai.base_url.as_str(), "json", ""),
     ];
@@ -669,6 +674,10 @@ async fn ai_failures_are_shown_in_the_chat(backend: Backend) {
             assert_eq!(state, "failed", "{model}");
             let error = error.unwrap_or_default();
             assert!(error.contains(want), "{model}: {error}");
+            assert!(
+                !error.contains("127.0.0.1") && !error.contains("model crashed"),
+                "provider details reached the members: {error}"
+            );
         }
         t.server.finish().await;
     }

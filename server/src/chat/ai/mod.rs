@@ -44,6 +44,20 @@ pub enum AiError {
     Malformed,
 }
 
+impl AiError {
+    /// What the members see: the kind of failure and what to do, never the provider's address,
+    /// network errors or its own messages (those may name internal hosts or accounts; the
+    /// server log has them in full).
+    pub fn public(&self) -> String {
+        match self {
+            Self::Unreachable(_) => "Could not reach the AI provider. Try again later.".into(),
+            Self::Status(code, _) => format!("The AI provider answered HTTP {code}."),
+            Self::Provider(_) => "The AI provider reported an error.".into(),
+            other => other.to_string(),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Provider {
     http: reqwest::Client,

@@ -10,7 +10,7 @@ use crate::{
 };
 
 #[cfg(feature = "ssr")]
-use super::ssr;
+use crate::auth::ssr;
 
 /// Sets a new password after checking the current one; every other session ends.
 #[server(endpoint = "account/change-password")]
