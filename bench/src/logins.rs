@@ -1,5 +1,5 @@
 //! Sign-in throughput with the password-hash cap: C clients log in concurrently (the right
-//! password, one account), N logins in all; reports logins per second, the latency of each
+//! password, an account each), N logins in all; reports logins per second, the latency of each
 //! login, and the server's peak RSS (`VmHWM`; every hash in flight holds Argon2's 19 MiB).
 
 use std::{
@@ -22,18 +22,25 @@ pub(crate) async fn throughput(
     total: usize,
 ) -> Result<(), Error> {
     let port = server.port();
-    let form = format!(
-        "name={}&password={}",
-        server::USER,
-        server::PASSWORD.replace(' ', "+")
-    );
+    // One account per client: the limiter counts attempts per account and address, as it
+    // would for that many people behind one address.
+    let mut forms = Vec::with_capacity(concurrency);
+    for i in 0..concurrency {
+        let name = format!("login{i:03}");
+        crate::chat::sign_up(port, &name).await?;
+        forms.push(format!(
+            "name={name}&password={}",
+            server::PASSWORD.replace(' ', "+")
+        ));
+    }
     let next = Arc::new(AtomicUsize::new(0));
     let rss0 = server.rss_kb();
     let cpu0 = server.cpu_secs();
     let t0 = Instant::now();
-    let workers: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let (next, form) = (next.clone(), form.clone());
+    let workers: Vec<_> = forms
+        .into_iter()
+        .map(|form| {
+            let next = next.clone();
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 while next.fetch_add(1, Ordering::Relaxed) < total {

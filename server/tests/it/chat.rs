@@ -641,7 +641,7 @@ async fn ai_failures_are_shown_in_the_chat(backend: Backend) {
         (
             ai.base_url.as_str(),
             "broken",
-            "The AI provider reported an error.",
+            "The AI provider answered HTTP 500.",
         ),
         (closed.as_str(), "echo", "Could not reach the AI provider"),
         (ai.base_url.as_str(), "json", ""),

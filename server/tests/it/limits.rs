@@ -84,7 +84,11 @@ async fn awareness_state_size(backend: Backend) {
         .await
         .expect("socket");
     let state = |bytes: usize| {
-        let json = format!(r#"{{"user":{{"name":"{}"}}}}"#, "a".repeat(bytes));
+        // The padding is not in `user`: the server overwrites that with the account.
+        let json = format!(
+            r#"{{"user":{{"name":"ava"}},"pad":"{}"}}"#,
+            "a".repeat(bytes)
+        );
         let update = AwarenessUpdate {
             clients: HashMap::from([(
                 yrs::ClientID::new(7),

@@ -272,9 +272,10 @@ impl Reply {
     }
 
     pub fn message(&self) -> String {
+        // `{"Invalid":{"message":…}}`, or a variant carrying its message (`{"Conflict":…}`).
         self.body
             .pointer("/Invalid/message")
-            .or_else(|| self.body.get("Conflict"))
+            .or_else(|| self.body.as_object()?.values().next())
             .and_then(|v| v.as_str())
             .unwrap_or_default()
             .to_owned()
