@@ -19,6 +19,7 @@ pub mod editor;
 pub mod error;
 pub mod files;
 pub mod http;
+pub mod limits;
 pub mod live;
 mod lock;
 pub mod projects;

@@ -69,7 +69,7 @@ impl SocketSlots {
         let mut open = crate::lock::lock(&self.open);
         let n = open.entry(user).or_default();
         if *n >= self.max {
-            crate::http::metrics::refused("max-sockets-per-user");
+            crate::limits::refused("max-sockets-per-user");
             return Err(AppError::TooMany(format!(
                 "Too many open connections for this account (the limit is {}); close some \
                  tabs or Yjs clients.",
@@ -305,7 +305,7 @@ impl Accounts for AccountService {
             }
         }
         if !self.signups.take(ip, Instant::now()) {
-            crate::http::metrics::refused("signups-per-ip-per-hour");
+            crate::limits::refused("signups-per-ip-per-hour");
             tracing::warn!(%ip, "sign-up rate-limited");
             return Err(AppError::RateLimited {
                 retry_after_secs: 3600,

@@ -37,7 +37,7 @@ impl Hasher {
         {
             Ok(Ok(slot)) => slot,
             _ => {
-                crate::http::metrics::refused("password-hash-concurrency");
+                crate::limits::refused("password-hash-concurrency");
                 return Err(ServerError::Busy(
                     "The server is busy checking passwords; try again in a few seconds.".into(),
                 ));

@@ -18,13 +18,6 @@ use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, Promet
 
 const REQUESTS: &str = "tandem_http_requests_total";
 const LATENCY: &str = "tandem_http_request_duration_seconds";
-/// Requests refused because a limit was reached, by `limit` (the flag's name without `--`).
-pub const LIMIT_REFUSALS: &str = "tandem_limit_refusals_total";
-
-/// Counts one refusal by the limit `limit`.
-pub fn refused(limit: &'static str) {
-    counter!(LIMIT_REFUSALS, "limit" => limit).increment(1);
-}
 
 /// Upper bounds in seconds, as Prometheus' default buckets.
 const BUCKETS: [f64; 11] = [
@@ -54,7 +47,7 @@ impl Metrics {
                     metrics::describe_counter!(REQUESTS, "HTTP requests by route and status.");
                     metrics::describe_histogram!(LATENCY, "HTTP request latency by route.");
                     metrics::describe_counter!(
-                        LIMIT_REFUSALS,
+                        crate::limits::LIMIT_REFUSALS,
                         "Requests refused because a configured limit was reached, by limit."
                     );
                     Some(handle)

@@ -207,7 +207,7 @@ impl Projects for ProjectService {
             .count(&self.db)
             .await?;
         if owned >= self.max_owned {
-            crate::http::metrics::refused("max-projects-per-user");
+            crate::limits::refused("max-projects-per-user");
             return Err(AppError::TooMany(format!(
                 "You own {owned} projects, the most this server allows; delete one you no \
                  longer need first."
