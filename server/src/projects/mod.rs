@@ -152,6 +152,21 @@ impl ProjectService {
             .await?)
     }
 
+    /// Tells the open sockets (here and in other processes) about a committed role change;
+    /// `None`: no longer a member.
+    async fn role_changed(&self, project: ProjectId, user: UserId, role: Option<Role>) {
+        self.revocations
+            .announce(
+                &self.db,
+                AccessChange::Role {
+                    project,
+                    user,
+                    role,
+                },
+            )
+            .await;
+    }
+
     /// A valid, unexpired invite or a clear reason why not.
     async fn live_invite(&self, token: &str) -> AppResult<invite::Model> {
         let found = invite::Entity::find()
@@ -368,16 +383,7 @@ impl Projects for ProjectService {
             ));
         }
         txn.commit().await?;
-        self.revocations
-            .announce(
-                &self.db,
-                AccessChange::Role {
-                    project,
-                    user,
-                    role: Some(role),
-                },
-            )
-            .await;
+        self.role_changed(project, user, Some(role)).await;
         Ok(())
     }
 
@@ -397,16 +403,7 @@ impl Projects for ProjectService {
             ));
         }
         txn.commit().await?;
-        self.revocations
-            .announce(
-                &self.db,
-                AccessChange::Role {
-                    project,
-                    user,
-                    role: None,
-                },
-            )
-            .await;
+        self.role_changed(project, user, None).await;
         tracing::info!(project = project.0, user = user.0, "member removed");
         Ok(())
     }

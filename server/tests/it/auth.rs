@@ -88,13 +88,7 @@ async fn signups_per_address(backend: Backend) {
         .client()
         .ok("login", &[("name", "one"), ("password", PASSWORD)])
         .await;
-    let metrics = server
-        .client()
-        .get("/metrics")
-        .await
-        .text()
-        .await
-        .expect("metrics");
+    let metrics = server.metrics().await;
     assert!(
         metrics.contains(r#"tandem_limit_refusals_total{limit="signups-per-ip-per-hour"}"#),
         "{metrics}"

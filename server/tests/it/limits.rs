@@ -63,13 +63,7 @@ async fn sockets_per_user(backend: Backend) {
     tokio::time::timeout(WAIT, reopened)
         .await
         .expect("a slot frees when a socket closes");
-    let metrics = server
-        .client()
-        .get("/metrics")
-        .await
-        .text()
-        .await
-        .expect("metrics");
+    let metrics = server.metrics().await;
     assert!(metrics.contains(r#"tandem_limit_refusals_total{limit="max-sockets-per-user"}"#));
     server.finish().await;
 }
@@ -110,13 +104,7 @@ async fn awareness_state_size(backend: Backend) {
         reason.contains("awareness state over the limit of 1024 bytes"),
         "{reason}"
     );
-    let metrics = server
-        .client()
-        .get("/metrics")
-        .await
-        .text()
-        .await
-        .expect("metrics");
+    let metrics = server.metrics().await;
     assert!(
         metrics.contains("tandem_collab_refused_awareness_total 1"),
         "{metrics}"

@@ -213,6 +213,16 @@ impl TestServer {
         }
     }
 
+    /// What `/metrics` shows now.
+    pub async fn metrics(&self) -> String {
+        self.client()
+            .get("/metrics")
+            .await
+            .text()
+            .await
+            .expect("metrics")
+    }
+
     pub fn ws_url(&self, path: &str) -> String {
         self.url(path).replacen("http://", "ws://", 1)
     }
