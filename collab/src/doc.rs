@@ -78,6 +78,20 @@ impl LiveDoc {
         }
     }
 
+    /// Whether `update` carries blocks this document does not have yet, integrated or waiting
+    /// for their dependencies (both are stored). False for one that only deletes or repeats what
+    /// is known, and for one that does not decode (`apply` reports that).
+    pub fn extends(&self, update: &[u8]) -> bool {
+        let sv = self.state_vector();
+        let Ok(Ok(update)) = crate::protocol::guarded(|| Update::decode_v1(update)) else {
+            return false;
+        };
+        update
+            .insertions(true)
+            .iter()
+            .any(|(client, ranges)| ranges.iter().any(|r| r.end > sv.get(client)))
+    }
+
     pub fn state_vector(&self) -> StateVector {
         self.doc().transact().state_vector()
     }
@@ -128,6 +142,29 @@ mod tests {
         let text = again.doc().get_or_insert_text("content");
         assert_eq!(text.get_string(&again.doc().transact()), "hello world");
         assert!(live.apply(&[1, 2, 3]).is_err());
+    }
+
+    #[test]
+    fn only_new_blocks_extend_a_document() {
+        let client = Doc::new();
+        let text = client.get_or_insert_text("content");
+        let hello = text_update(&client, 0, "hello");
+        let live = LiveDoc::restore(None, []).expect("restore");
+        assert!(live.extends(&hello));
+        live.apply(&hello).expect("apply");
+        assert!(!live.extends(&hello), "already known");
+        let before = client.transact().state_vector();
+        text.remove_range(&mut client.transact_mut(), 0, 2);
+        let delete = client.transact().encode_state_as_update_v1(&before);
+        assert!(!live.extends(&delete), "a delete adds no block");
+        let more = text_update(&client, 3, "!");
+        let later = text_update(&client, 4, "?");
+        assert!(
+            live.extends(&later),
+            "a block waiting for its dependency is stored too"
+        );
+        assert!(live.extends(&more));
+        assert!(!live.extends(&[1, 2, 3]));
     }
 
     /// Found by `cargo fuzz`: yrs accepts this update as pending (its dependencies never

@@ -179,6 +179,19 @@ pub fn permission_denied(reason: &str) -> Bytes {
     encode(&Message::Auth(Some(reason.to_owned())))
 }
 
+/// The start of the refusal reason for an update that would take a document past its size
+/// limit; clients tell it from "read-only" by this prefix.
+pub const DOCUMENT_FULL: &str = "document-full";
+
+/// The refusal reason for a document at its size limit of `limit` bytes.
+pub fn document_full_reason(limit: u64) -> String {
+    let mib = limit as f64 / f64::from(1u32 << 20);
+    format!(
+        "{DOCUMENT_FULL}: This file reached its size limit ({mib:.1} MiB). Your last edit was not \
+         saved: close and reopen the file, then make room by deleting text."
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

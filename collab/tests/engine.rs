@@ -122,6 +122,51 @@ async fn read_only_subscribers_cannot_write() {
 }
 
 #[tokio::test]
+async fn a_document_at_its_size_limit_refuses_growth_but_never_deletion() {
+    let store = Arc::new(MemoryStore::default());
+    let config = EngineConfig {
+        max_doc_bytes: Some(2_000),
+        ..fast()
+    };
+    let e = engine(store.clone(), InProcessBus::default(), 1, config);
+    let refused = || {
+        e.stats()
+            .refused_growth
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    let mut a = Client::join(&e, Access::ReadWrite).await;
+    a.insert(0, &"a".repeat(1_500)).await;
+    a.until_saved().await;
+
+    let mut b = Client::join(&e, Access::ReadWrite).await;
+    b.insert(0, &"b".repeat(600)).await;
+    b.until("the refusal", |c| c.denied).await;
+    // What builds on the refused edit is refused too, without another message.
+    b.insert(0, "c").await;
+    eventually("the second refusal", || refused() == 2).await;
+    // Neither stored nor forwarded.
+    assert_eq!(converge(&e, &mut [&mut a]).await, "a".repeat(1_500));
+
+    // Deleting from a full document works, and frees room for the next writer.
+    a.delete(0, 1_000).await;
+    assert_eq!(converge(&e, &mut [&mut a]).await, "a".repeat(500));
+    eventually("the refusal's compaction", || {
+        e.stats()
+            .compactions
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= 1
+    })
+    .await;
+    let mut c = Client::join(&e, Access::ReadWrite).await;
+    c.insert(0, &"c".repeat(600)).await;
+    let text = converge(&e, &mut [&mut a, &mut c]).await;
+    assert_eq!(text, "c".repeat(600) + &"a".repeat(500));
+    assert_eq!(refused(), 2);
+    let stored = store.load(DOC).await.expect("load");
+    assert_eq!(text_of(stored.snapshot.as_deref(), &stored.updates), text);
+}
+
+#[tokio::test]
 async fn malformed_messages_are_rejected_before_the_document() {
     let e = engine(
         Arc::new(MemoryStore::default()),

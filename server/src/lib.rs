@@ -24,6 +24,7 @@ pub mod live;
 mod lock;
 pub mod projects;
 pub mod rate;
+pub mod slots;
 
 use auth::{AccountService, rate_limit::LoginLimiter, session_store::DbSessionStore};
 use config::Config;
@@ -72,6 +73,7 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         files::Tree::new(db.clone(), editor.clone(), hub.clone()),
         projects.clone(),
         &config.files,
+        &config.data_dir,
     );
     // Edited documents of disk-backed projects are written back to their files.
     let disks = files.disks().clone();

@@ -1,8 +1,8 @@
-//! Rate limits on `governor` (GCRA, no background work): one limiter per websocket connection
-//! and one per user for chat sends and AI requests. In memory: a restart forgetting the counts is
+//! Rate limits on `governor` (GCRA, no background work): one limiter per websocket connection,
+//! and keyed ones per user for chat sends and AI requests and per project for AI requests. In memory: a restart forgetting the counts is
 //! harmless. (The login limiter counts failures rather than requests, so it is not one of these.)
 
-use std::num::NonZeroU32;
+use std::{hash::Hash, num::NonZeroU32};
 
 use app::types::UserId;
 use governor::{
@@ -43,20 +43,20 @@ impl<C: Clock> PerSecond<C> {
     }
 }
 
-/// A minute's allowance per user, refilled continuously, so a burst is allowed and a flood is
-/// not.
+/// A minute's allowance per key (a user, a project), refilled continuously, so a burst is
+/// allowed and a flood is not.
 #[derive(Debug)]
-pub struct PerMinute<C: Clock = DefaultClock>(
-    RateLimiter<UserId, DefaultKeyedStateStore<UserId>, C, NoOpMiddleware<C::Instant>>,
+pub struct PerMinute<K: Hash + Eq + Clone = UserId, C: Clock = DefaultClock>(
+    RateLimiter<K, DefaultKeyedStateStore<K>, C, NoOpMiddleware<C::Instant>>,
 );
 
-impl PerMinute {
+impl<K: Hash + Eq + Clone> PerMinute<K> {
     pub fn new(per_minute: u32) -> Self {
         Self::with_clock(per_minute, DefaultClock::default())
     }
 }
 
-impl<C: Clock> PerMinute<C> {
+impl<K: Hash + Eq + Clone, C: Clock> PerMinute<K, C> {
     fn with_clock(per_minute: u32, clock: C) -> Self {
         let n = at_least_one(per_minute);
         Self(RateLimiter::dashmap_with_clock(
@@ -65,12 +65,12 @@ impl<C: Clock> PerMinute<C> {
         ))
     }
 
-    /// Takes one of `user`'s tokens, or says how many seconds until one is free.
-    pub fn take(&self, user: UserId) -> Result<(), u64> {
+    /// Takes one of `key`'s tokens, or says how many seconds until one is free.
+    pub fn take(&self, key: K) -> Result<(), u64> {
         if self.0.len() > FORGET_ABOVE {
             self.0.retain_recent();
         }
-        self.0.check_key(&user).map_err(|not_until| {
+        self.0.check_key(&key).map_err(|not_until| {
             let wait = not_until.wait_time_from(self.0.clock().now());
             wait.as_secs_f64().ceil().max(1.0) as u64
         })
@@ -101,7 +101,7 @@ mod tests {
     #[test]
     fn a_minutes_allowance_per_user_then_a_steady_trickle() {
         let clock = FakeRelativeClock::default();
-        let limit = PerMinute::with_clock(6, clock.clone());
+        let limit: PerMinute<UserId, _> = PerMinute::with_clock(6, clock.clone());
         let ann = UserId(1);
         for _ in 0..6 {
             assert!(limit.take(ann).is_ok());

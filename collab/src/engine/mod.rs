@@ -49,6 +49,11 @@ pub struct EngineConfig {
     /// Largest awareness state (cursor, name, colour: a few hundred bytes in practice) one
     /// client may publish; a connection sending a larger one is closed.
     pub max_awareness_bytes: usize,
+    /// Bytes a document may hold in the store (its snapshot plus the updates logged after it).
+    /// An update that would take it past this and adds content is refused with a message; one
+    /// that only deletes (or brings nothing new) always passes, so a full document can shrink.
+    /// `None`: no limit.
+    pub max_doc_bytes: Option<u64>,
 }
 
 impl Default for EngineConfig {
@@ -61,6 +66,7 @@ impl Default for EngineConfig {
             outbound_capacity: 512,
             command_capacity: 1024,
             max_awareness_bytes: 8 * 1024,
+            max_doc_bytes: None,
         }
     }
 }
@@ -102,6 +108,8 @@ pub struct Stats {
     pub refused_writes: AtomicU64,
     /// Connections closed for an awareness state over the limit or too many awareness clients.
     pub refused_awareness: AtomicU64,
+    /// Updates refused because their document is at its size limit.
+    pub refused_growth: AtomicU64,
     pub slow_disconnects: AtomicU64,
     pub commits: AtomicU64,
     pub commit_failures: AtomicU64,
@@ -306,7 +314,7 @@ impl Engine {
                     );
                     match restored {
                         Ok(live) => {
-                            Owner::new(doc, live, shared.clone(), stored.updates.len() as u64)
+                            Owner::new(doc, live, shared.clone(), &stored)
                                 .run(rx, bus_rx)
                                 .await
                         }

@@ -24,7 +24,7 @@ use crate::{
     bus::BusMessage,
     doc::{DocError, LiveDoc},
     protocol::{self},
-    store::StoreError,
+    store::{StoreError, Stored},
 };
 
 use super::{Access, Command, ConnId, Outbound, Shared};
@@ -37,6 +37,9 @@ pub(super) struct Subscriber {
     /// Awareness client ids this subscriber announced, removed when it leaves.
     clients: HashSet<ClientID>,
     told_read_only: bool,
+    /// One of this subscriber's updates was refused for the size limit. Its later updates
+    /// build on that one, so they are refused too until it subscribes afresh.
+    over_limit: bool,
 }
 
 pub(super) struct Batch {
@@ -66,6 +69,11 @@ pub(super) struct Owner {
     writing: bool,
     retry: Duration,
     logged_since_snapshot: u64,
+    /// What the store holds for this document: the snapshot plus the updates logged after it
+    /// (and those queued), the measure of `max_doc_bytes`.
+    stored_bytes: u64,
+    /// The sequence number of the last update known to be in the store.
+    last_seq: u64,
     idle_at: Option<Instant>,
     /// yrs panicked inside this document; the owner stops (see `retire_if_poisoned`).
     poisoned: bool,
@@ -75,7 +83,10 @@ pub(super) struct Owner {
 }
 
 impl Owner {
-    pub(super) fn new(doc: DocId, live: LiveDoc, shared: Arc<Shared>, logged: u64) -> Self {
+    /// The owner of `live`, restored from `stored`.
+    pub(super) fn new(doc: DocId, live: LiveDoc, shared: Arc<Shared>, stored: &Stored) -> Self {
+        let stored_bytes = stored.snapshot.as_ref().map_or(0, |s| s.len() as u64)
+            + stored.updates.iter().map(|u| u.len() as u64).sum::<u64>();
         let (done_tx, done_rx) = mpsc::channel(2);
         let idle_at = Some(Instant::now() + shared.config.idle_unload);
         Self {
@@ -90,7 +101,9 @@ impl Owner {
             commit_at: None,
             writing: false,
             retry: Duration::from_millis(50),
-            logged_since_snapshot: logged,
+            logged_since_snapshot: stored.updates.len() as u64,
+            last_seq: stored.last_seq,
+            stored_bytes,
             idle_at,
             poisoned: false,
             compacting: Arc::default(),
@@ -157,6 +170,7 @@ impl Owner {
                         sent: 0,
                         clients: HashSet::new(),
                         told_read_only: false,
+                        over_limit: false,
                     },
                 );
                 let _ = joined.send(());
@@ -241,6 +255,14 @@ impl Owner {
         if update == [0, 0] {
             return;
         }
+        let over = self.would_overflow(&update) && {
+            // Deletions free room only once the log is folded into a snapshot: fold it now
+            // (one compaction at a time; it measures the real size) and look again.
+            if self.logged_since_snapshot > 0 && self.last_seq > 0 {
+                self.compact(self.last_seq);
+            }
+            self.would_overflow(&update)
+        };
         let Some(sub) = self.subs.get_mut(&conn) else {
             return;
         };
@@ -255,6 +277,22 @@ impl Owner {
                     .out
                     .try_send(Outbound::Message(protocol::permission_denied("read-only")));
             }
+            return;
+        }
+        if sub.over_limit || over {
+            self.shared
+                .stats
+                .refused_growth
+                .fetch_add(1, Ordering::Relaxed);
+            if std::mem::replace(&mut sub.over_limit, true) {
+                return;
+            }
+            let limit = self.shared.config.max_doc_bytes.unwrap_or_default();
+            let _ = sub
+                .out
+                .try_send(Outbound::Message(protocol::permission_denied(
+                    &protocol::document_full_reason(limit),
+                )));
             return;
         }
         if let Err(e) = self.live.apply(&update) {
@@ -275,6 +313,14 @@ impl Owner {
             self.pending.marks.push((conn, sub.sent));
         }
         self.queue(Bytes::from(update));
+    }
+
+    /// Whether `update` would take the document past its size limit: only an update that adds
+    /// content counts, so deleting from a full document always works.
+    fn would_overflow(&self, update: &[u8]) -> bool {
+        self.shared.config.max_doc_bytes.is_some_and(|max| {
+            self.stored_bytes.saturating_add(update.len() as u64) > max && self.live.extends(update)
+        })
     }
 
     /// An update from the server itself: no subscriber to check or acknowledge.
@@ -299,6 +345,7 @@ impl Owner {
 
     /// Queues an applied update for the next commit.
     pub(super) fn queue(&mut self, update: Bytes) {
+        self.stored_bytes += update.len() as u64;
         self.pending.updates.push(update);
         let now = Instant::now();
         if self.pending.updates.len() >= self.shared.config.max_batch {
@@ -498,6 +545,7 @@ impl Owner {
         let Committed { mut batch, result } = done;
         match result {
             Ok(last_seq) => {
+                self.last_seq = last_seq;
                 self.retry = Duration::from_millis(50);
                 self.shared.stats.commits.fetch_add(1, Ordering::Relaxed);
                 let mut acks: HashMap<ConnId, u64> = HashMap::new();
@@ -546,6 +594,10 @@ impl Owner {
         }
         self.logged_since_snapshot = 0;
         let snapshot = self.live.snapshot();
+        // The log up to here becomes this snapshot (updates still queued are counted already
+        // and will be logged after it: a slight overcount, never an undercount).
+        let queued: u64 = self.pending.updates.iter().map(|u| u.len() as u64).sum();
+        self.stored_bytes = snapshot.len() as u64 + queued;
         let store = self.shared.store.clone();
         let stats = self.shared.stats.clone();
         let compacting = self.compacting.clone();

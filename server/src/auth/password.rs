@@ -3,15 +3,16 @@
 //! at once (finding 6: a burst of sign-ups or logins could otherwise take all the memory and
 //! every core); the rest wait their turn for a few seconds, then are told the server is busy.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
+use crate::{
+    error::{Result, ServerError},
+    slots::Slots,
+};
 use argon2::{
     Argon2, PasswordHash, PasswordHasher, PasswordVerifier,
     password_hash::{SaltString, rand_core::OsRng},
 };
-use tokio::sync::Semaphore;
-
-use crate::error::{Result, ServerError};
 
 /// How long a password check waits for a free slot before the server says it is busy.
 const QUEUE_WAIT: Duration = Duration::from_secs(10);
@@ -19,13 +20,18 @@ const QUEUE_WAIT: Duration = Duration::from_secs(10);
 /// The slots for concurrent hashes, shared by sign-up, login and password changes.
 #[derive(Clone, Debug)]
 pub struct Hasher {
-    slots: Arc<Semaphore>,
+    slots: Slots,
 }
 
 impl Hasher {
     pub fn new(concurrent: usize) -> Self {
         Self {
-            slots: Arc::new(Semaphore::new(concurrent.max(1))),
+            slots: Slots::new(
+                concurrent,
+                "password-hash-concurrency",
+                QUEUE_WAIT,
+                "The server is busy checking passwords; try again in a few seconds.",
+            ),
         }
     }
 
@@ -33,16 +39,7 @@ impl Hasher {
         &self,
         work: impl FnOnce() -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let slot = match tokio::time::timeout(QUEUE_WAIT, self.slots.clone().acquire_owned()).await
-        {
-            Ok(Ok(slot)) => slot,
-            _ => {
-                crate::limits::refused("password-hash-concurrency");
-                return Err(ServerError::Busy(
-                    "The server is busy checking passwords; try again in a few seconds.".into(),
-                ));
-            }
-        };
+        let slot = self.slots.take().await?;
         tokio::task::spawn_blocking(move || {
             let _slot = slot;
             work()
@@ -82,7 +79,10 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    };
 
     use super::*;
 

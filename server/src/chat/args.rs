@@ -68,6 +68,15 @@ pub struct Args {
         global = true
     )]
     pub ai_requests_per_minute: u32,
+
+    /// AI requests one project may make per minute, all its members together.
+    #[arg(
+        long,
+        env = "TANDEM_AI_REQUESTS_PER_MINUTE_PER_PROJECT",
+        default_value_t = 30,
+        global = true
+    )]
+    pub ai_requests_per_minute_per_project: u32,
 }
 
 impl Args {
@@ -90,6 +99,7 @@ impl Args {
             max_message_bytes: self.chat_max_message_bytes.max(1),
             messages_per_minute: self.chat_messages_per_minute,
             ai_requests_per_minute: self.ai_requests_per_minute,
+            ai_requests_per_minute_per_project: self.ai_requests_per_minute_per_project,
             ai,
         })
     }

@@ -63,6 +63,8 @@ pub struct ChatSettings {
     pub max_message_bytes: usize,
     pub messages_per_minute: u32,
     pub ai_requests_per_minute: u32,
+    /// AI requests one project may make per minute, whoever asks.
+    pub ai_requests_per_minute_per_project: u32,
     pub ai: Option<ai::AiConfig>,
 }
 
@@ -78,6 +80,8 @@ struct Inner {
     provider: Option<ai::Provider>,
     sends: PerMinute,
     asks: PerMinute,
+    project_asks: PerMinute<ProjectId>,
+    project_asks_per_minute: u32,
     /// Answers being streamed, by message id.
     running: Mutex<HashMap<MessageId, Answer>>,
 }
@@ -122,6 +126,8 @@ impl Chat {
         Ok(Self(Arc::new(Inner {
             sends: PerMinute::new(settings.messages_per_minute),
             asks: PerMinute::new(settings.ai_requests_per_minute),
+            project_asks: PerMinute::new(settings.ai_requests_per_minute_per_project),
+            project_asks_per_minute: settings.ai_requests_per_minute_per_project,
             db,
             hub,
             projects,
@@ -154,6 +160,20 @@ impl Chat {
         limit
             .take(user)
             .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })
+    }
+
+    /// An AI request's allowance: the asker's own, then the project's (a team of many cannot
+    /// spend without bound by each staying under the personal limit).
+    fn may_ask(&self, project: ProjectId, user: UserId) -> AppResult<()> {
+        Self::rate(&self.0.asks, user)?;
+        self.0.project_asks.take(project).map_err(|wait| {
+            crate::limits::refused("ai-requests-per-minute-per-project");
+            AppError::TooMany(format!(
+                "The assistant takes at most {} requests a minute in one project; try again \
+                 in {wait} s.",
+                self.0.project_asks_per_minute
+            ))
+        })
     }
 
     fn publish(&self, project: ProjectId, message: &ChatMessage) {

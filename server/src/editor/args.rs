@@ -49,6 +49,25 @@ pub struct Args {
     )]
     pub max_sockets_per_user: usize,
 
+    /// Bytes one document (a file's text with its edit history, as stored) may take; an edit
+    /// that would go past it is refused with a message (deleting always works). 0: no limit.
+    #[arg(
+        long,
+        env = "TANDEM_MAX_DOC_BYTES",
+        default_value_t = 16 << 20,
+        global = true
+    )]
+    pub max_doc_bytes: u64,
+
+    /// Free-standing documents (opened by name over `/yjs`, not files) one project may hold.
+    #[arg(
+        long,
+        env = "TANDEM_MAX_NAMED_DOCS_PER_PROJECT",
+        default_value_t = 100,
+        global = true
+    )]
+    pub max_named_docs_per_project: u64,
+
     /// Fold a document's update log into a snapshot after this many logged updates.
     #[arg(
         long,

@@ -16,7 +16,9 @@ use collab::{
     engine::{Access, Engine, EngineConfig},
 };
 use rand::RngCore;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, SqlErr};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set, SqlErr,
+};
 
 mod args;
 pub use args::Args;
@@ -45,6 +47,8 @@ pub struct Editor {
     db: DatabaseConnection,
     secret: Arc<[u8]>,
     pub limits: SocketLimits,
+    /// Free-standing documents (opened by name over `/yjs`) one project may hold.
+    max_named: u64,
 }
 
 /// How a document is named in `/yjs/{doc}`: its id, or a name for a free-standing document.
@@ -88,6 +92,7 @@ impl Editor {
                 compact_after: args.compact_after_updates.max(1),
                 commit_delay: Duration::from_millis(args.commit_delay_ms),
                 max_awareness_bytes: args.max_awareness_bytes,
+                max_doc_bytes: Some(args.max_doc_bytes).filter(|&n| n > 0),
                 ..EngineConfig::default()
             },
         );
@@ -100,6 +105,7 @@ impl Editor {
                 messages_per_sec: args.ws_max_messages_per_sec,
                 idle_timeout: Duration::from_secs(args.ws_idle_timeout_secs),
             },
+            max_named: args.max_named_docs_per_project,
         })
     }
 
@@ -153,6 +159,7 @@ impl Editor {
                 if role < Role::Editor {
                     return Err(AppError::Forbidden);
                 }
+                self.check_named_room(project).await?;
                 (self.create(project, user, Some(name)).await?, project)
             }
         };
@@ -164,6 +171,24 @@ impl Editor {
             .await?
             .ok_or(AppError::Forbidden)?;
         Ok((engine_id(doc_id)?, project_id, role))
+    }
+
+    /// Refuses a new named document in a project that has `--max-named-docs-per-project`.
+    /// Two racing creations may both pass: the limit is one of size, not an exact count.
+    async fn check_named_room(&self, project: ProjectId) -> AppResult<()> {
+        let named = document::Entity::find()
+            .filter(document::Column::ProjectId.eq(project.0))
+            .filter(document::Column::Name.is_not_null())
+            .count(&self.db)
+            .await?;
+        if named >= self.max_named {
+            crate::limits::refused("max-named-docs-per-project");
+            return Err(AppError::TooMany(format!(
+                "A project holds at most {} named documents on this server.",
+                self.max_named
+            )));
+        }
+        Ok(())
     }
 
     /// A file's new document, starting from `snapshot` (a whole state as one v1 update).

@@ -9,7 +9,8 @@
 
 use std::{
     collections::HashMap,
-    io::{Cursor, Read, Write},
+    io::{Read, Seek, Write},
+    path::PathBuf,
 };
 
 use app::{
@@ -18,12 +19,15 @@ use app::{
     types::{DocId, FileId, ProjectId, Role, UserId},
 };
 use axum::{
+    body::Body,
     extract::{Multipart, Path, Query, State},
     http::{HeaderValue, StatusCode, header},
     response::{Html, IntoResponse, Redirect, Response},
 };
 use sea_orm::{EntityTrait, TransactionTrait};
 use serde::Deserialize;
+use tokio::io::AsyncWriteExt;
+use tokio_util::io::ReaderStream;
 use tower_sessions::Session;
 
 use super::{
@@ -31,7 +35,7 @@ use super::{
     text::{initial_state, text_of},
     tree::{NewEntry, snapshot},
 };
-use crate::{auth::Membership, db::entities::file_blob};
+use crate::{auth::Membership, db::entities::file_blob, error::ServerError};
 
 /// Limits on an uploaded zip.
 #[derive(Debug, Clone, Copy)]
@@ -40,7 +44,28 @@ pub struct ImportLimits {
     pub max_upload_bytes: usize,
     /// All files unpacked together.
     pub max_unpacked_bytes: u64,
+    /// One file unpacked: the most an import holds in memory at once.
+    pub max_file_bytes: u64,
     pub max_files: usize,
+}
+
+/// Where an entry's bytes are.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Data {
+    /// In memory (a file read from a mirrored directory).
+    Bytes(Vec<u8>),
+    /// Inflated into a scratch file, read when its row is made: an import holds one file in
+    /// memory at a time, not the whole archive.
+    Spooled(PathBuf),
+}
+
+impl Data {
+    async fn load(&self) -> std::io::Result<std::borrow::Cow<'_, [u8]>> {
+        Ok(match self {
+            Self::Bytes(b) => b.as_slice().into(),
+            Self::Spooled(path) => tokio::fs::read(path).await?.into(),
+        })
+    }
 }
 
 /// One file of an archive, checked.
@@ -48,9 +73,35 @@ pub struct ImportLimits {
 pub struct Unpacked {
     /// Path components, each a valid name.
     pub path: Vec<String>,
-    pub bytes: Vec<u8>,
+    pub data: Data,
     /// A folder (kept even when empty).
     pub is_dir: bool,
+}
+
+/// What an unpacked archive adds to a project: rows (files and every folder on their paths)
+/// and bytes.
+pub fn footprint(files: &[Unpacked]) -> (u64, u64) {
+    let mut folders: std::collections::HashSet<&[String]> = std::collections::HashSet::new();
+    let mut rows = 0u64;
+    let mut bytes = 0u64;
+    for f in files {
+        let parents = if f.is_dir {
+            f.path.len() + 1
+        } else {
+            f.path.len()
+        };
+        for depth in 1..parents {
+            folders.insert(&f.path[..depth]);
+        }
+        if !f.is_dir {
+            rows += 1;
+            bytes += match &f.data {
+                Data::Bytes(b) => b.len() as u64,
+                Data::Spooled(p) => std::fs::metadata(p).map_or(0, |m| m.len()),
+            };
+        }
+    }
+    (rows + folders.len() as u64, bytes)
 }
 
 /// Splits and checks an archive path: relative, no `..`, every part a valid tree name, not
@@ -86,16 +137,22 @@ pub fn check_path(raw: &str) -> Result<Vec<String>, String> {
     Ok(parts)
 }
 
-/// Reads every file of a zip within the limits. Sizes are enforced on the bytes actually
-/// inflated, not on what the archive claims, so a zip bomb stops at the limit.
-pub fn unpack(zip_bytes: &[u8], limits: &ImportLimits) -> Result<Vec<Unpacked>, String> {
-    let mut archive = zip::ZipArchive::new(Cursor::new(zip_bytes))
-        .map_err(|e| format!("This is not a readable zip file: {e}"))?;
+/// Reads every file of a zip within the limits, inflating each into a file under `scratch`.
+/// Sizes are enforced on the bytes actually inflated, not on what the archive claims, so a zip
+/// bomb stops at the limit; and nothing but one copy buffer is held in memory.
+pub fn unpack(
+    zip: impl Read + std::io::Seek,
+    limits: &ImportLimits,
+    scratch: &std::path::Path,
+) -> Result<Vec<Unpacked>, String> {
+    let mut archive =
+        zip::ZipArchive::new(zip).map_err(|e| format!("This is not a readable zip file: {e}"))?;
     if archive.len() > limits.max_files * 2 {
         return Err(format!("The zip has more than {} files.", limits.max_files));
     }
     let mut out = Vec::new();
     let mut total: u64 = 0;
+    let mut files = 0usize;
     for i in 0..archive.len() {
         let mut entry = archive
             .by_index(i)
@@ -110,21 +167,31 @@ pub fn unpack(zip_bytes: &[u8], limits: &ImportLimits) -> Result<Vec<Unpacked>, 
         if entry.is_dir() {
             out.push(Unpacked {
                 path,
-                bytes: Vec::new(),
+                data: Data::Bytes(Vec::new()),
                 is_dir: true,
             });
             continue;
         }
-        if out.iter().filter(|u| !u.is_dir).count() == limits.max_files {
+        if files == limits.max_files {
             return Err(format!("The zip has more than {} files.", limits.max_files));
         }
-        let room = limits.max_unpacked_bytes.saturating_sub(total);
-        let mut bytes = Vec::new();
-        (&mut entry)
-            .take(room + 1)
-            .read_to_end(&mut bytes)
+        files += 1;
+        let room = limits
+            .max_unpacked_bytes
+            .saturating_sub(total)
+            .min(limits.max_file_bytes);
+        let spool = scratch.join(files.to_string());
+        let mut file = std::fs::File::create(&spool)
             .map_err(|e| format!("“{name}” could not be unpacked: {e}"))?;
-        total += bytes.len() as u64;
+        let len = std::io::copy(&mut (&mut entry).take(room + 1), &mut file)
+            .map_err(|e| format!("“{name}” could not be unpacked: {e}"))?;
+        if len > limits.max_file_bytes {
+            return Err(format!(
+                "“{name}” unpacks to more than {} MB, the most one file may hold.",
+                limits.max_file_bytes >> 20
+            ));
+        }
+        total += len;
         if total > limits.max_unpacked_bytes {
             return Err(format!(
                 "The zip unpacks to more than {} MB.",
@@ -133,7 +200,7 @@ pub fn unpack(zip_bytes: &[u8], limits: &ImportLimits) -> Result<Vec<Unpacked>, 
         }
         out.push(Unpacked {
             path,
-            bytes,
+            data: Data::Spooled(spool),
             is_dir: false,
         });
     }
@@ -230,7 +297,11 @@ impl super::Files {
                 continue;
             }
             let name = f.path.last().map(String::as_str).unwrap_or_default();
-            let (kind, doc, size) = match as_text(&f.bytes) {
+            let bytes = f.data.load().await.map_err(|e| {
+                tracing::error!(error = %e, "an unpacked file could not be read back");
+                AppError::Internal
+            })?;
+            let (kind, doc, size) = match as_text(&bytes) {
                 Some(text) => {
                     let state = tokio::task::block_in_place(|| initial_state(text));
                     let doc = tree
@@ -239,7 +310,7 @@ impl super::Files {
                         .await?;
                     (FileKind::File, Some(doc), None)
                 }
-                None => (FileKind::Blob, None, Some(f.bytes.len() as i64)),
+                None => (FileKind::Blob, None, Some(bytes.len() as i64)),
             };
             let row = tree
                 .insert(
@@ -258,7 +329,7 @@ impl super::Files {
             if kind == FileKind::Blob {
                 file_blob::Entity::insert(file_blob::ActiveModel {
                     file_id: sea_orm::Set(row.id),
-                    data: sea_orm::Set(f.bytes.clone()),
+                    data: sea_orm::Set(bytes.into_owned()),
                 })
                 .exec(&txn)
                 .await?;
@@ -296,8 +367,30 @@ impl super::Files {
         }
     }
 
-    /// The live files under `folder` (or the whole project) as a zip.
-    pub async fn export(&self, project: ProjectId, folder: Option<FileId>) -> AppResult<Vec<u8>> {
+    /// The scratch folder, made if it is missing.
+    async fn scratch_dir(&self) -> AppResult<&std::path::Path> {
+        tokio::fs::create_dir_all(&self.scratch)
+            .await
+            .map_err(ServerError::from)?;
+        Ok(&self.scratch)
+    }
+
+    /// A folder of its own under the scratch folder for one import, removed when dropped.
+    async fn scratch(&self) -> AppResult<tempfile::TempDir> {
+        let dir = self.scratch_dir().await?.to_owned();
+        Ok(crate::error::blocking(move || tempfile::tempdir_in(dir))
+            .await?
+            .map_err(ServerError::from)?)
+    }
+
+    /// The live files under `folder` (or the whole project) as a zip in an unnamed scratch
+    /// file. The files are read here and compressed on the blocking pool as they come (a few
+    /// in flight), so neither the project's text nor the zip is held in memory.
+    pub async fn export(
+        &self,
+        project: ProjectId,
+        folder: Option<FileId>,
+    ) -> AppResult<std::fs::File> {
         let tree = snapshot(&self.tree.db, project).await?;
         if let Some(f) = folder
             && !tree
@@ -314,40 +407,56 @@ impl super::Files {
             .map(|(r, path)| (path, FileId(r.id), r.kind == FileKind::Folder.as_str()))
             .collect();
         ids.sort();
-        let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
-        let options = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated);
-        let zip_err = |e: zip::result::ZipError| {
-            tracing::error!(error = %e, "zip export failed");
-            AppError::Internal
-        };
         // Texts in bulk, as search reads them (one store query per few hundred files).
         let docs: Vec<DocId> = ids
             .iter()
             .filter_map(|(_, id, _)| tree.rows.get(id)?.document_id.map(DocId))
             .collect();
         let texts = self.tree.texts(&self.texts, project, &docs, None).await?;
-        for (path, id, is_folder) in ids {
-            if is_folder {
-                out.add_directory(path, options).map_err(zip_err)?;
-                continue;
+        let file = tempfile::tempfile_in(self.scratch_dir().await?).map_err(ServerError::from)?;
+        // (path, its bytes; none for a folder)
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<(String, Option<Vec<u8>>)>(4);
+        let writer = tokio::task::spawn_blocking(move || {
+            let options = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated)
+                .large_file(true);
+            let mut out = zip::ZipWriter::new(file);
+            while let Some((path, bytes)) = rx.blocking_recv() {
+                match bytes {
+                    None => out.add_directory(path, options)?,
+                    Some(bytes) => {
+                        out.start_file(path, options)?;
+                        out.write_all(&bytes)?;
+                    }
+                }
             }
-            let text = tree
-                .rows
-                .get(&id)
-                .and_then(|r| r.document_id)
-                .and_then(|d| texts.get(&DocId(d)));
-            let bytes = match text {
-                Some(t) => t.as_bytes().to_vec(),
-                None => self.content(project, id).await?.1,
+            let mut file = out.finish()?;
+            file.rewind()?;
+            Ok::<_, zip::result::ZipError>(file)
+        });
+        for (path, id, is_folder) in ids {
+            let bytes = if is_folder {
+                None
+            } else {
+                let text = tree
+                    .rows
+                    .get(&id)
+                    .and_then(|r| r.document_id)
+                    .and_then(|d| texts.get(&DocId(d)));
+                Some(match text {
+                    Some(t) => t.as_bytes().to_vec(),
+                    None => self.content(project, id).await?.1,
+                })
             };
-            out.start_file(path, options).map_err(zip_err)?;
-            out.write_all(&bytes).map_err(|e| {
-                tracing::error!(error = %e, "zip export failed");
-                AppError::Internal
-            })?;
+            if tx.send((path, bytes)).await.is_err() {
+                break; // the writer stopped; its error is below
+            }
         }
-        Ok(out.finish().map_err(zip_err)?.into_inner())
+        drop(tx);
+        writer.await.map_err(ServerError::from)?.map_err(|e| {
+            tracing::error!(error = %e, "zip export failed");
+            AppError::Internal
+        })
     }
 }
 
@@ -396,7 +505,9 @@ pub async fn export_zip(
             .member_of(&session, project, Role::Viewer)
             .await?;
         let name = membership.projects.summary(project, user.id).await?.name;
-        let bytes = files.export(project, q.folder).await?;
+        let _slot = files.archives.take().await?;
+        let zip = tokio::fs::File::from_std(files.export(project, q.folder).await?);
+        let len = zip.metadata().await.map_err(ServerError::from)?.len();
         Ok((
             [
                 (
@@ -407,8 +518,10 @@ pub async fn export_zip(
                     header::CONTENT_DISPOSITION,
                     attachment(&format!("{name}.zip")),
                 ),
+                (header::CONTENT_LENGTH, HeaderValue::from(len)),
             ],
-            bytes,
+            // The unnamed scratch file is gone once the body is sent (or dropped).
+            Body::from_stream(ReaderStream::new(zip)),
         )
             .into_response())
     }
@@ -471,48 +584,27 @@ pub async fn import_zip(
     State(files): State<Files>,
     State(membership): State<Membership>,
     session: Session,
-    mut form: Multipart,
+    form: Multipart,
 ) -> Response {
     let result: AppResult<i64> = async {
         let user = app::auth::ssr::user_id_in(&session)
             .await?
             .ok_or(AppError::NotSignedIn)?;
-        let mut name = String::new();
-        let mut bytes = Vec::new();
-        while let Some(field) = form.next_field().await.map_err(|e| {
-            AppError::invalid("file", format!("The upload failed: {}", e.body_text()))
-        })? {
-            match field.name() {
-                Some("name") => name = field.text().await.unwrap_or_default().trim().to_owned(),
-                Some("file") => {
-                    if name.is_empty() {
-                        name = field
-                            .file_name()
-                            .map(|f| f.trim_end_matches(".zip").to_owned())
-                            .unwrap_or_default();
-                    }
-                    bytes = field
-                        .bytes()
-                        .await
-                        .map_err(|e| {
-                            AppError::invalid(
-                                "file",
-                                format!("The upload failed: {}", e.body_text()),
-                            )
-                        })?
-                        .to_vec();
-                }
-                _ => {}
-            }
-        }
-        if bytes.is_empty() {
-            return Err(AppError::invalid("file", "Choose a zip file to import."));
-        }
+        let _slot = files.archives.take().await?;
+        // Removed with everything in it when the import ends, whichever way.
+        let scratch = files.scratch().await?;
+        let (name, upload) = receive(form, scratch.path()).await?;
         let limits = files.import;
-        let unpacked = crate::error::blocking(move || unpack(&bytes, &limits))
+        let dir = scratch.path().to_owned();
+        let unpacked = crate::error::blocking(move || unpack(upload, &limits, &dir))
             .await?
             .map_err(|m| AppError::invalid("file", m))?;
         app::validate::project_name(&name)?;
+        let (entries, bytes) = footprint(&unpacked);
+        files
+            .tree
+            .quota
+            .check(super::quota::Usage::default(), entries, bytes)?;
         let project = membership.projects.create(user, &name).await?;
         files.create_all(project.id, user, unpacked).await?;
         Ok(project.id.0)
@@ -528,9 +620,68 @@ pub async fn import_zip(
     }
 }
 
+/// Reads the import form: the project's name and the zip, written to a scratch file as it
+/// arrives (the router caps its size), so the upload is never held in memory.
+async fn receive(
+    mut form: Multipart,
+    scratch: &std::path::Path,
+) -> AppResult<(String, std::fs::File)> {
+    let failed = |e: axum::extract::multipart::MultipartError| {
+        AppError::invalid("file", format!("The upload failed: {}", e.body_text()))
+    };
+    let mut name = String::new();
+    let mut upload = None;
+    while let Some(mut field) = form.next_field().await.map_err(failed)? {
+        match field.name() {
+            Some("name") => name = field.text().await.unwrap_or_default().trim().to_owned(),
+            Some("file") => {
+                if name.is_empty() {
+                    name = field
+                        .file_name()
+                        .map(|f| f.trim_end_matches(".zip").to_owned())
+                        .unwrap_or_default();
+                }
+                let file = tempfile::tempfile_in(scratch).map_err(ServerError::from)?;
+                let mut out = tokio::fs::File::from_std(file);
+                let mut len = 0;
+                while let Some(chunk) = field.chunk().await.map_err(failed)? {
+                    len += chunk.len();
+                    out.write_all(&chunk).await.map_err(ServerError::from)?;
+                }
+                out.flush().await.map_err(ServerError::from)?;
+                let mut file = out.into_std().await;
+                file.rewind().map_err(ServerError::from)?;
+                upload = (len > 0).then_some(file);
+            }
+            _ => {}
+        }
+    }
+    let upload = upload.ok_or_else(|| AppError::invalid("file", "Choose a zip file to import."))?;
+    Ok((name, upload))
+}
+
 #[cfg(test)]
 mod tests {
+    use std::io::Cursor;
+
     use super::*;
+
+    /// Unpacks `zip` into a fresh scratch folder (kept alive with the result).
+    fn unpack_in(
+        zip: &[u8],
+        limits: &ImportLimits,
+    ) -> Result<(Vec<Unpacked>, tempfile::TempDir), String> {
+        let dir = tempfile::tempdir().expect("scratch");
+        let files = unpack(Cursor::new(zip), limits, dir.path())?;
+        Ok((files, dir))
+    }
+
+    fn read(u: &Unpacked) -> Vec<u8> {
+        match &u.data {
+            Data::Bytes(b) => b.clone(),
+            Data::Spooled(p) => std::fs::read(p).expect("spooled file"),
+        }
+    }
 
     fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
         let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
@@ -545,6 +696,7 @@ mod tests {
     const LIMITS: ImportLimits = ImportLimits {
         max_upload_bytes: 1 << 20,
         max_unpacked_bytes: 1 << 20,
+        max_file_bytes: 512 << 10,
         max_files: 10,
     };
 
@@ -573,17 +725,23 @@ mod tests {
     #[test]
     fn unpacks_within_limits() {
         let z = zip_of(&[("p/a.txt", b"hello"), ("p/img.bin", &[0, 1, 2])]);
-        let files = unpack(&z, &LIMITS).expect("unpacks");
+        let (files, _dir) = unpack_in(&z, &LIMITS).expect("unpacks");
         assert_eq!(files.len(), 2);
-        assert_eq!(as_text(&files[0].bytes), Some("hello"));
-        assert_eq!(as_text(&files[1].bytes), None);
+        assert_eq!(as_text(&read(&files[0])), Some("hello"));
+        assert_eq!(as_text(&read(&files[1])), None);
+        assert_eq!(footprint(&files), (3, 8), "two files and their folder");
     }
 
     #[test]
     fn refuses_slips_bombs_and_clashes() {
         let slip = zip_of(&[("../evil.sh", b"x")]);
-        assert!(unpack(&slip, &LIMITS).expect_err("refused").contains(".."));
-        // 8 MB of zeros compresses to a few kB; the limit stops inflating at 1 MB.
+        assert!(
+            unpack_in(&slip, &LIMITS)
+                .expect_err("refused")
+                .contains("..")
+        );
+        // 8 MB of zeros compresses to a few kB; inflating stops at the limit of one file
+        // (512 kB), and at the total (1 MB) for files under it.
         let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
         w.start_file(
             "bomb.txt",
@@ -595,9 +753,21 @@ mod tests {
         let bomb = w.finish().expect("finish").into_inner();
         assert!(bomb.len() < 100_000);
         assert!(
-            unpack(&bomb, &LIMITS)
+            unpack_in(&bomb, &LIMITS)
                 .expect_err("refused")
-                .contains("unpacks to more")
+                .contains("the most one file may hold")
+        );
+        let quarter = vec![b'q'; 300 << 10];
+        let four = zip_of(&[
+            ("1", &quarter),
+            ("2", &quarter),
+            ("3", &quarter),
+            ("4", &quarter),
+        ]);
+        assert!(
+            unpack_in(&four, &LIMITS)
+                .expect_err("refused")
+                .contains("The zip unpacks to more than 1 MB")
         );
         let many: Vec<(String, &[u8])> = (0..11).map(|i| (format!("f{i}"), &b"x"[..])).collect();
         let many = zip_of(
@@ -607,14 +777,14 @@ mod tests {
                 .collect::<Vec<_>>(),
         );
         assert!(
-            unpack(&many, &LIMITS)
+            unpack_in(&many, &LIMITS)
                 .expect_err("refused")
                 .contains("more than 10")
         );
         let clash = zip_of(&[("A.txt", b"1"), ("a.TXT", b"2")]);
-        assert!(unpack(&clash, &LIMITS).is_err());
+        assert!(unpack_in(&clash, &LIMITS).is_err());
         let both = zip_of(&[("x", b"1"), ("x/y", b"2")]);
-        assert!(unpack(&both, &LIMITS).is_err());
-        assert!(unpack(b"not a zip", &LIMITS).is_err());
+        assert!(unpack_in(&both, &LIMITS).is_err());
+        assert!(unpack_in(b"not a zip", &LIMITS).is_err());
     }
 }

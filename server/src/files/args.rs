@@ -1,4 +1,5 @@
-//! The project-files flags: zip import limits and disk-backed folders.
+//! The project-files flags: project quotas, zip import limits, the search cache and
+//! disk-backed folders.
 
 use std::path::PathBuf;
 
@@ -13,6 +14,41 @@ pub struct Args {
     /// Largest total size an imported zip may unpack to, in bytes (zip bombs stop here).
     #[arg(long, env = "TANDEM_IMPORT_MAX_UNPACKED_BYTES", default_value_t = 500 << 20, global = true)]
     pub import_max_unpacked_bytes: u64,
+
+    /// Largest size one file of an imported zip may unpack to, in bytes: an import holds one
+    /// file in memory at a time, so this bounds its memory.
+    #[arg(long, env = "TANDEM_IMPORT_MAX_FILE_BYTES", default_value_t = 64 << 20, global = true)]
+    pub import_max_file_bytes: u64,
+
+    /// Zip imports and exports the server builds at once (each compresses or inflates a whole
+    /// project); more wait up to 10 s, then are told the server is busy.
+    #[arg(
+        long,
+        env = "TANDEM_MAX_CONCURRENT_ARCHIVES",
+        default_value_t = 2,
+        global = true
+    )]
+    pub max_concurrent_archives: usize,
+
+    /// Files and folders one project may hold (trashed ones count until the trash is
+    /// emptied). Folders served from disk (`--dir`) are not limited.
+    #[arg(
+        long,
+        env = "TANDEM_MAX_FILES_PER_PROJECT",
+        default_value_t = 50_000,
+        global = true
+    )]
+    pub max_files_per_project: u64,
+
+    /// Bytes one project may store (documents with their edit logs, binary files), checked
+    /// when files are created, duplicated or imported.
+    #[arg(long, env = "TANDEM_MAX_PROJECT_BYTES", default_value_t = 1 << 30, global = true)]
+    pub max_project_bytes: u64,
+
+    /// Bytes of file text the search cache keeps (least recently searched documents go
+    /// first).
+    #[arg(long, env = "TANDEM_SEARCH_CACHE_BYTES", default_value_t = 128 << 20, global = true)]
+    pub search_cache_bytes: usize,
 
     /// Most files an imported zip may hold.
     #[arg(
@@ -65,7 +101,15 @@ impl Args {
         super::archive::ImportLimits {
             max_upload_bytes: self.import_max_upload_bytes,
             max_unpacked_bytes: self.import_max_unpacked_bytes,
+            max_file_bytes: self.import_max_file_bytes,
             max_files: self.import_max_files,
+        }
+    }
+
+    pub fn quota(&self) -> super::quota::Quota {
+        super::quota::Quota {
+            max_entries: self.max_files_per_project,
+            max_bytes: self.max_project_bytes,
         }
     }
 }

@@ -1,7 +1,10 @@
 //! Project files: the tree service behind the `files/*` server functions, content search,
 //! zip import and export, and projects mirrored from a directory on disk.
 
-use std::sync::Arc;
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 
 use app::{
     AppResult,
@@ -18,6 +21,7 @@ mod args;
 pub use args::Args;
 pub mod archive;
 pub mod disk;
+pub mod quota;
 pub mod search;
 pub mod text;
 pub mod tree;
@@ -32,6 +36,11 @@ pub struct Files {
     texts: Arc<search::TextCache>,
     dirs: Arc<DirSettings>,
     import: archive::ImportLimits,
+    /// Imports and exports building at once.
+    archives: crate::slots::Slots,
+    /// Where imports spool the upload and the unpacked files (`<data-dir>/tmp`: on the data
+    /// disk, not a `/tmp` that may be memory).
+    scratch: PathBuf,
 }
 
 /// How disk-backed projects are served.
@@ -42,16 +51,29 @@ pub struct DirSettings {
 }
 
 impl Files {
-    pub fn new(tree: Tree, projects: Arc<dyn app::projects::ssr::Projects>, args: &Args) -> Self {
+    pub fn new(
+        mut tree: Tree,
+        projects: Arc<dyn app::projects::ssr::Projects>,
+        args: &Args,
+        data_dir: &Path,
+    ) -> Self {
+        tree.quota = args.quota();
         Self {
             tree,
             projects,
-            texts: Arc::default(),
+            texts: Arc::new(search::TextCache::new(args.search_cache_bytes)),
             dirs: Arc::new(DirSettings {
                 ignore: args.dir_ignore.clone(),
                 flush: std::time::Duration::from_millis(args.dir_flush_ms),
             }),
             import: args.import_limits(),
+            archives: crate::slots::Slots::new(
+                args.max_concurrent_archives,
+                "max-concurrent-archives",
+                std::time::Duration::from_secs(10),
+                "The server is busy with other zip imports and exports; try again in a minute.",
+            ),
+            scratch: data_dir.join("tmp"),
         }
     }
 

@@ -13,6 +13,7 @@ use app::{
     files::{FileHits, FileKind, SearchHit, SearchQuery, SearchResults},
     types::{DocId, FileId, ProjectId},
 };
+use hashlink::LinkedHashMap;
 use regex::{Regex, RegexBuilder};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
@@ -35,24 +36,57 @@ const LOAD_CHUNK: usize = 300;
 /// Characters of context either side of a match in a preview.
 const PREVIEW_CONTEXT: usize = 60;
 
-#[derive(Default)]
+/// Texts of documents as last read, up to a byte budget: the least recently used go first
+/// when it is full, so the cache cannot grow with every document a server has ever searched.
 pub struct TextCache {
-    /// Document → (its last logged update when read, its text).
-    texts: Mutex<HashMap<DocId, (i64, Arc<str>)>>,
+    inner: Mutex<Cached>,
+    max_bytes: usize,
+}
+
+#[derive(Default)]
+struct Cached {
+    /// Document → (its last logged update when read, its text), least recently used first.
+    texts: LinkedHashMap<DocId, (i64, Arc<str>)>,
+    bytes: usize,
 }
 
 impl TextCache {
+    pub fn new(max_bytes: usize) -> Self {
+        Self {
+            inner: Mutex::default(),
+            max_bytes,
+        }
+    }
+
     fn get(&self, doc: DocId, seq: i64) -> Option<Arc<str>> {
-        let texts = crate::lock::lock(&self.texts);
-        texts
-            .get(&doc)
+        let mut cached = crate::lock::lock(&self.inner);
+        cached
+            .texts
+            .to_back(&doc)
             .filter(|(s, _)| *s == seq)
             .map(|(_, t)| t.clone())
     }
 
     fn put(&self, doc: DocId, seq: i64, text: Arc<str>) {
-        let mut texts = crate::lock::lock(&self.texts);
-        texts.insert(doc, (seq, text));
+        if text.len() > self.max_bytes {
+            return;
+        }
+        let mut cached = crate::lock::lock(&self.inner);
+        cached.bytes += text.len();
+        if let Some((_, old)) = cached.texts.insert(doc, (seq, text)) {
+            cached.bytes -= old.len();
+        }
+        while cached.bytes > self.max_bytes {
+            let Some((_, (_, gone))) = cached.texts.pop_front() else {
+                break;
+            };
+            cached.bytes -= gone.len();
+        }
+    }
+
+    /// Bytes of text held.
+    pub fn bytes(&self) -> usize {
+        crate::lock::lock(&self.inner).bytes
     }
 }
 
@@ -257,6 +291,26 @@ impl Tree {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cache_keeps_its_byte_budget_and_drops_the_least_recently_used() {
+        let cache = TextCache::new(10);
+        cache.put(DocId(1), 1, "aaaa".into());
+        cache.put(DocId(2), 1, "bbbb".into());
+        assert!(cache.get(DocId(1), 1).is_some(), "1 is now the most recent");
+        cache.put(DocId(3), 1, "cccc".into());
+        assert_eq!(cache.bytes(), 8);
+        assert!(cache.get(DocId(2), 1).is_none(), "2 was the least recent");
+        assert!(
+            cache.get(DocId(1), 2).is_none(),
+            "a newer version is a miss"
+        );
+        cache.put(DocId(1), 2, "a".into());
+        assert_eq!(cache.bytes(), 5, "a replaced text is not counted twice");
+        cache.put(DocId(4), 1, "far too long to keep".into());
+        assert!(cache.get(DocId(4), 1).is_none());
+        assert_eq!(cache.bytes(), 5);
+    }
 
     fn q(text: &str, regex: bool, case_sensitive: bool) -> SearchQuery {
         SearchQuery {

@@ -134,6 +134,8 @@ pub struct Tree {
     /// Directories mirroring projects; told about every change.
     pub(crate) disks: super::disk::Disks,
     locks: Arc<Mutex<HashMap<ProjectId, Arc<tokio::sync::Mutex<()>>>>>,
+    /// What one project may hold; set from the flags by `Files::new`.
+    pub(crate) quota: super::quota::Quota,
 }
 
 impl Tree {
@@ -144,7 +146,44 @@ impl Tree {
             hub,
             disks: super::disk::Disks::default(),
             locks: Arc::default(),
+            quota: super::quota::Quota {
+                max_entries: u64::MAX,
+                max_bytes: u64::MAX,
+            },
         }
+    }
+
+    /// Refuses `name` in the folder `chain` (nearest first) of a disk-backed project when the
+    /// project's ignore files keep that path off the disk.
+    async fn check_disk_path(
+        &self,
+        project: ProjectId,
+        chain: &[file::Model],
+        name: &str,
+        is_dir: bool,
+    ) -> AppResult<()> {
+        if !self.disks.is_bound(project) {
+            return Ok(());
+        }
+        let path: Vec<&str> = chain
+            .iter()
+            .rev()
+            .map(|f| f.name.as_str())
+            .chain([name])
+            .collect();
+        self.disks.check_path(project, path.join("/"), is_dir).await
+    }
+
+    /// Refuses adding `entries` entries and `bytes` bytes past the project's quota. The caller
+    /// holds the project's lock, so two additions cannot both pass on what they read.
+    pub(crate) async fn check_room(
+        &self,
+        project: ProjectId,
+        entries: u64,
+        bytes: u64,
+    ) -> AppResult<()> {
+        let usage = super::quota::usage(&self.db, project).await?;
+        self.quota.check(usage, entries, bytes)
     }
 
     /// Tree changes of one project happen one at a time (on this node).
@@ -333,7 +372,7 @@ impl Tree {
             ));
         }
         let _guard = self.lock(project).await;
-        let (depth, _) = self.target_folder(project, parent).await?;
+        let (depth, chain) = self.target_folder(project, parent).await?;
         if depth >= MAX_DEPTH {
             return Err(AppError::invalid(
                 "name",
@@ -341,6 +380,10 @@ impl Tree {
             ));
         }
         self.check_free(project, parent, name, None).await?;
+        self.check_disk_path(project, &chain, name, kind == FileKind::Folder)
+            .await?;
+        self.check_room(project, 1, text.map_or(0, |t| t.len() as u64))
+            .await?;
         let doc = match kind {
             FileKind::File => Some(
                 self.editor
@@ -394,12 +437,14 @@ impl Tree {
         validate_name(name)?;
         self.disks.check_name(project, name)?;
         let _guard = self.lock(project).await;
-        let (row, _) = self.live_row(project, id).await?;
+        let (row, above) = self.live_row(project, id).await?;
         if row.name == name {
             return Ok(entry(&row));
         }
         self.check_free(project, row.parent_id.map(FileId), name, Some(id))
             .await?;
+        let is_dir = row.kind == FileKind::Folder.as_str();
+        self.check_disk_path(project, &above, name, is_dir).await?;
         self.change(
             project,
             row,
@@ -437,6 +482,9 @@ impl Tree {
             }
         }
         self.check_free(project, parent, &row.name, Some(id))
+            .await?;
+        let is_dir = row.kind == FileKind::Folder.as_str();
+        self.check_disk_path(project, &chain, &row.name, is_dir)
             .await?;
         self.change(
             project,
@@ -540,23 +588,35 @@ impl Tree {
         let taken = self.taken(project, row.parent_id.map(FileId), None).await?;
         let name = copy_name(&row.name, |k| taken.contains(k));
         let tree = snapshot(&self.db, project).await?;
-        let mut made = Vec::new();
-        // Old id → new id, so children land in the copies of their folders.
-        let mut copies: HashMap<FileId, FileId> = HashMap::new();
+        // What is copied: the entry and what lives inside it (not what is in a trashed folder).
+        let mut plan: Vec<&file::Model> = Vec::new();
+        let mut kept: HashSet<FileId> = HashSet::new();
         for old in tree.subtree(id) {
             let Some(src) = tree.rows.get(&old) else {
                 continue;
             };
-            if src.deleted_at.is_some() && old != id {
-                continue;
+            let inside = src.parent_id.is_some_and(|p| kept.contains(&FileId(p)));
+            if old == id || (src.deleted_at.is_none() && inside) {
+                kept.insert(old);
+                plan.push(src);
             }
+        }
+        let docs: Vec<DocId> = plan
+            .iter()
+            .filter_map(|r| r.document_id.map(DocId))
+            .collect();
+        let blobs: i64 = plan.iter().filter_map(|r| r.size).sum();
+        let bytes = super::quota::stored_bytes(&self.db, &docs).await? + blobs.max(0) as u64;
+        self.check_room(project, plan.len() as u64, bytes).await?;
+        let mut made = Vec::new();
+        // Old id → new id, so children land in the copies of their folders.
+        let mut copies: HashMap<FileId, FileId> = HashMap::new();
+        for src in plan {
+            let old = FileId(src.id);
             let parent = if old == id {
                 row.parent_id.map(FileId)
             } else {
-                match src.parent_id.and_then(|p| copies.get(&FileId(p))) {
-                    Some(p) => Some(*p),
-                    None => continue, // inside a trashed folder
-                }
+                src.parent_id.and_then(|p| copies.get(&FileId(p)).copied())
             };
             let doc = match src.document_id {
                 Some(d) => {

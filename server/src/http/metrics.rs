@@ -133,6 +133,11 @@ fn publish_collab(stats: &collab::engine::Stats) {
             &stats.refused_awareness,
         ),
         (
+            "refused_growth_total",
+            "Document updates refused because the document is at its size limit (--max-doc-bytes).",
+            &stats.refused_growth,
+        ),
+        (
             "refused_writes_total",
             "Writes refused because the sender is read-only.",
             &stats.refused_writes,

@@ -767,6 +767,44 @@ async fn ai_requests_are_rate_limited(backend: Backend) {
     t.server.finish().await;
 }
 
+async fn ai_requests_are_limited_per_project_too(backend: Backend) {
+    let ai = FakeAi::start().await;
+    let base = ai.base_url.clone();
+    let t = team(backend, move |c| {
+        c.chat.ai_base_url = Some(base);
+        c.chat.ai_model = Some("echo".into());
+        c.chat.ai_requests_per_minute_per_project = 2;
+    })
+    .await;
+    let doc = || json!({ "task": "doc" });
+    for (who, id) in [(&t.owner, "p1"), (&t.editor, "p2")] {
+        let r = ask(who, t.project, id, doc(), no_context()).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    // A third member is within their own allowance, but the project's is spent.
+    let third = ask(&t.viewer, t.project, "p3", doc(), no_context()).await;
+    assert_eq!(third.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(third.error_kind(), "TooMany");
+    assert!(
+        third
+            .message()
+            .contains("at most 2 requests a minute in one project"),
+        "{}",
+        third.body
+    );
+    // Another project has its own.
+    let elsewhere = t.owner.create_project("Elsewhere").await;
+    let r = ask(&t.owner, elsewhere, "p4", doc(), no_context()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let metrics = t.server.metrics().await;
+    assert!(
+        metrics
+            .contains(r#"tandem_limit_refusals_total{limit="ai-requests-per-minute-per-project"}"#),
+        "{metrics}"
+    );
+    t.server.finish().await;
+}
+
 db_tests!(
     messages_reach_every_tab_in_order,
     a_retried_send_is_stored_once,
@@ -781,4 +819,5 @@ db_tests!(
     ai_failures_are_shown_in_the_chat,
     without_a_provider_ai_explains_how,
     ai_requests_are_rate_limited,
+    ai_requests_are_limited_per_project_too,
 );

@@ -384,6 +384,38 @@ async fn git_and_ignored_names_never_reach_the_disk(backend: Backend) {
         .await;
     assert_eq!(reply.error_kind(), "Invalid", "{:?}", reply.body);
 
+    // Paths the project's .gitignore keeps out (`build/`, `*.log`) are refused by path.
+    for (name, kind) in [("build", "folder"), ("trace.log", "file")] {
+        let reply = owner
+            .json(
+                "files/create",
+                json!({ "project": project, "parent": null, "name": name, "kind": kind }),
+            )
+            .await;
+        assert_eq!(reply.error_kind(), "Invalid", "{name}: {:?}", reply.body);
+        assert!(
+            reply
+                .message()
+                .contains("ignored by this project's .gitignore"),
+            "{}",
+            reply.message()
+        );
+    }
+    let reply = owner
+        .json(
+            "files/rename",
+            json!({ "project": project, "id": src, "name": "build" }),
+        )
+        .await;
+    assert_eq!(reply.error_kind(), "Invalid", "{:?}", reply.body);
+    let reply = owner
+        .json(
+            "files/create",
+            json!({ "project": project, "parent": src, "name": "lib.rs", "kind": "file" }),
+        )
+        .await;
+    assert_eq!(reply.status, reqwest::StatusCode::OK, "{:?}", reply.body);
+
     // What the tree still allows reaches the disk, so the refusals above were not a stall.
     new_folder_reaches_disk(&owner, project, &root, "docs").await;
     assert_eq!(
@@ -391,6 +423,12 @@ async fn git_and_ignored_names_never_reach_the_disk(backend: Backend) {
         config
     );
     assert!(!root.join("node_modules/.git").exists());
+    assert!(!root.join("trace.log").exists());
+    assert_eq!(
+        std::fs::read_to_string(root.join("build/out.txt")).expect("out"),
+        "ignored",
+        "the ignored folder on disk is untouched"
+    );
     server.finish().await;
 }
 

@@ -10,7 +10,13 @@ use app::live::events::ServerEvent;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-async fn create(api: &Api, project: i64, parent: Option<i64>, name: &str, kind: &str) -> Value {
+pub(crate) async fn create(
+    api: &Api,
+    project: i64,
+    parent: Option<i64>,
+    name: &str,
+    kind: &str,
+) -> Value {
     api.json_ok(
         "files/create",
         json!({ "project": project, "parent": parent, "name": name, "kind": kind }),
@@ -18,7 +24,7 @@ async fn create(api: &Api, project: i64, parent: Option<i64>, name: &str, kind: 
     .await
 }
 
-fn id(v: &Value) -> i64 {
+pub(crate) fn id(v: &Value) -> i64 {
     v["id"].as_i64().expect("entry id")
 }
 
@@ -361,7 +367,7 @@ async fn search_finds_live_text(backend: Backend) {
     server.finish().await;
 }
 
-fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+pub(crate) fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     for (name, bytes) in entries {
         w.start_file(*name, zip::write::SimpleFileOptions::default())
@@ -371,7 +377,7 @@ fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
     w.finish().expect("finish").into_inner()
 }
 
-async fn upload(api: &Api, name: &str, zip: Vec<u8>) -> reqwest::Response {
+pub(crate) async fn upload(api: &Api, name: &str, zip: Vec<u8>) -> reqwest::Response {
     let form = reqwest::multipart::Form::new()
         .text("name", name.to_owned())
         .part(

@@ -338,10 +338,16 @@ impl DocSession {
                 }
             }
             Message::AwarenessQuery => self.publish_presence(),
-            Message::Auth(Some(reason)) => {
-                leptos::logging::warn!("the server refused an edit: {reason}");
-                self.signals.writable.set(false);
-            }
+            Message::Auth(Some(reason)) => match reason.strip_prefix(protocol::DOCUMENT_FULL) {
+                // The refused edit stays in this tab's copy and everything typed after it
+                // builds on it, so the editor stops taking keystrokes that could never be
+                // saved, and says how to go on.
+                Some(why) => self.stop_writing(why.trim_start_matches(':').trim()),
+                None => {
+                    leptos::logging::warn!("the server refused an edit: {reason}");
+                    self.signals.writable.set(false);
+                }
+            },
             Message::Auth(None) | Message::Custom(..) => {}
         }
     }
@@ -518,6 +524,11 @@ impl DocSession {
     /// never be saved, and the error line says why.
     pub(crate) fn revoked(&self, why: &str) {
         self.disconnected();
+        self.stop_writing(why);
+    }
+
+    /// The editor turns read-only with `why` on the error line.
+    fn stop_writing(&self, why: &str) {
         self.signals.writable.set(false);
         if let Some(editor) = self.editor.borrow().as_ref() {
             editor.set_read_only(true);

@@ -19,7 +19,7 @@ use tokio::sync::{Notify, mpsc};
 
 use crate::db::entities::{file, file_blob};
 use crate::files::{
-    archive::{Unpacked, as_text},
+    archive::{Data, Unpacked, as_text},
     text::{diff_update, text_of},
     tree::snapshot,
 };
@@ -283,7 +283,7 @@ impl Bound {
                 (Some(id), Some(bytes)) => self.update(id, path, bytes).await,
                 (None, _) => new.push(Unpacked {
                     path: path.split('/').map(str::to_owned).collect(),
-                    bytes: bytes.clone().unwrap_or_default(),
+                    data: Data::Bytes(bytes.clone().unwrap_or_default()),
                     is_dir: bytes.is_none(),
                 }),
             }
@@ -379,7 +379,7 @@ impl Bound {
                 self.mirror.forget(id);
                 let unpacked = Unpacked {
                     path: path.split('/').map(str::to_owned).collect(),
-                    bytes: bytes.to_vec(),
+                    data: Data::Bytes(bytes.to_vec()),
                     is_dir: false,
                 };
                 if let Ok(rows) = self

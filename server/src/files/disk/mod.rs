@@ -74,6 +74,8 @@ struct DisksInner {
     dirty: Mutex<HashMap<ProjectId, Dirty>>,
     /// The `--dir-ignore` names of each bound project (besides `.git`, always kept out).
     ignore: Mutex<HashMap<ProjectId, Vec<String>>>,
+    /// Each bound project's folder, for the `.gitignore` check of new paths.
+    roots: Mutex<HashMap<ProjectId, Arc<Root>>>,
 }
 
 impl Disks {
@@ -95,6 +97,31 @@ impl Disks {
                 "name",
                 format!(
                     "“{name}” is kept out of this project's folder on disk (.git and the ignore list); choose another name."
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refuses a path (relative, `/`-separated) of a bound project that its `.gitignore` or
+    /// `.ignore` files keep out: the mirror never reads such paths, so the tree must not write
+    /// them either (a team's ignored `build/` or `.env` stays the machine's own).
+    pub async fn check_path(
+        &self,
+        project: ProjectId,
+        path: String,
+        is_dir: bool,
+    ) -> AppResult<()> {
+        let Some(root) = crate::lock::lock(&self.inner.roots).get(&project).cloned() else {
+            return Ok(());
+        };
+        let shown = path.clone();
+        if crate::error::blocking(move || scan::ignored(&root, &path, is_dir)).await? {
+            return Err(AppError::invalid(
+                "name",
+                format!(
+                    "“{shown}” is ignored by this project's .gitignore, so it would never reach \
+                     the folder on disk; choose another name or place."
                 ),
             ));
         }
@@ -187,6 +214,7 @@ impl Disks {
         task.sync_from_tree().await;
         let watcher = task.watch(tx.clone())?;
         crate::lock::lock(&self.inner.ignore).insert(project, task.ignore.clone());
+        crate::lock::lock(&self.inner.roots).insert(project, task.root.clone());
         crate::lock::lock(&self.inner.projects).insert(project, tx);
         tokio::spawn(task.run(rx, wake, watcher, flush_delay));
         tracing::info!(project = project.0, dir = %key, "mirroring directory");

@@ -7,6 +7,7 @@ use std::{
 };
 
 use app::files::names;
+use ignore::{Match, gitignore::GitignoreBuilder};
 
 use super::root::Root;
 
@@ -17,6 +18,42 @@ pub struct Scan {
     pub entries: HashMap<String, Option<Vec<u8>>>,
     /// Paths skipped, with why (symlinks, names the tree refuses, unreadable files).
     pub skipped: Vec<(String, String)>,
+}
+
+/// Whether the ignore files (`.gitignore`, then `.ignore`, as the scan reads them) of the
+/// folders from the root down to `path` ignore it or a folder above it; a deeper file's
+/// verdict wins, as in git.
+pub(super) fn ignored(root: &Root, path: &str, is_dir: bool) -> bool {
+    let parts: Vec<&str> = path.split('/').collect();
+    let full = root.path.join(path);
+    let mut verdict = false;
+    for depth in 0..parts.len() {
+        let dir = parts[..depth].join("/");
+        for name in [".gitignore", ".ignore"] {
+            let file = if dir.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{dir}/{name}")
+            };
+            let Ok(bytes) = root.read(&file) else {
+                continue;
+            };
+            let mut rules = GitignoreBuilder::new(root.path.join(&dir));
+            for line in String::from_utf8_lossy(&bytes).lines() {
+                // A malformed line is skipped, as git skips it.
+                let _ = rules.add_line(None, line);
+            }
+            let Ok(rules) = rules.build() else {
+                continue;
+            };
+            match rules.matched_path_or_any_parents(&full, is_dir) {
+                Match::Ignore(_) => verdict = true,
+                Match::Whitelist(_) => verdict = false,
+                Match::None => {}
+            }
+        }
+    }
+    verdict
 }
 
 /// Walks `under` (relative; `""` for the whole root), honouring `.gitignore` files and the
@@ -93,4 +130,31 @@ pub(super) fn hash(bytes: &[u8]) -> u64 {
     let mut h = DefaultHasher::new();
     bytes.hash(&mut h);
     h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ignore_files_from_the_root_down_decide_a_new_path() {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::write(dir.path().join(".gitignore"), "build/\n*.log\n.env\n").expect("write");
+        std::fs::create_dir_all(dir.path().join("logs")).expect("mkdir");
+        std::fs::write(dir.path().join("logs/.gitignore"), "!keep.log\n").expect("write");
+        let root = Root::open(dir.path()).expect("root");
+        for (path, is_dir, want) in [
+            ("build", true, true),
+            ("build/out/x.o", false, true),
+            ("src/build.rs", false, false),
+            ("debug.log", false, true),
+            ("logs/keep.log", false, false),
+            ("logs/other.log", false, true),
+            (".env", false, true),
+            ("src/main.rs", false, false),
+            ("notes", true, false),
+        ] {
+            assert_eq!(ignored(&root, path, is_dir), want, "{path}");
+        }
+    }
 }
