@@ -7,6 +7,10 @@ pub const PASSWORD_MIN: usize = 10;
 pub const PASSWORD_MAX: usize = 256;
 pub const PROJECT_NAME_MAX: usize = 64;
 
+/// A deleted account keeps its row (its chat messages and files still name an author) under
+/// the name `deleted-<id>`; nobody may sign up as one.
+pub const DELETED_PREFIX: &str = "deleted-";
+
 pub fn username(name: &str) -> Result<&str, AppError> {
     let name = name.trim();
     if name.len() < 2 || name.len() > USERNAME_MAX {
@@ -28,6 +32,12 @@ pub fn username(name: &str) -> Result<&str, AppError> {
         return Err(AppError::invalid(
             "name",
             "A username starts with a letter or digit.",
+        ));
+    }
+    if name.to_ascii_lowercase().starts_with(DELETED_PREFIX) {
+        return Err(AppError::invalid(
+            "name",
+            format!("Names starting with “{DELETED_PREFIX}” are kept for deleted accounts."),
         ));
     }
     Ok(name)
@@ -142,7 +152,17 @@ mod tests {
     #[test]
     fn usernames() {
         assert_eq!(username("  alice ").ok(), Some("alice"));
-        for bad in ["a", "", "-alice", "al ice", "al/ice", &"x".repeat(33)] {
+        assert!(username("deletedfan").is_ok());
+        for bad in [
+            "a",
+            "",
+            "-alice",
+            "al ice",
+            "al/ice",
+            &"x".repeat(33),
+            "deleted-7",
+            "Deleted-bob",
+        ] {
             assert!(username(bad).is_err(), "{bad:?} accepted");
         }
     }

@@ -1,9 +1,10 @@
 // Issue 12's live revocation in real Chromium: an editor removed while typing is told at once
 // and what they type after that reaches nobody; a demoted editor's file turns read-only
-// without a reload.
+// without a reload; an account deleted from the account page hands its project over and
+// stops its other tabs.
 import { type Page } from "@playwright/test";
 import { expect, test } from "./fixtures";
-import { twoEditors } from "./helpers";
+import { PASSWORD, hydrated, twoEditors } from "./helpers";
 
 function text(page: Page): Promise<string> {
   return page.evaluate(() => (window as any).monaco.editor.getModels()[0].getValue());
@@ -74,6 +75,47 @@ test("a demoted editor's file turns read-only without a reload", async ({ browse
   await a.page.waitForTimeout(300); // a quiet period is the assertion: nothing arrives
   expect(await text(a.page)).not.toContain("viewer keystrokes");
   await expect(b.page.getByTestId("link-status")).toHaveText("Connected");
+  await a.ctx.close();
+  await b.ctx.close();
+});
+
+test("deleting an account hands a project over and signs out its other tab", async ({
+  browser,
+}) => {
+  const [a, b, url] = await twoEditors(browser, ["del", "heir"], "Handed over");
+  for (const p of [a, b]) await ready(p.page);
+  // A second tab of the leaving account, open in the IDE.
+  const other = await a.ctx.newPage();
+  await other.goto(url);
+  await ready(other);
+
+  await a.page.goto("/account");
+  await hydrated(a.page);
+  const card = a.page.getByTestId("delete-account");
+  const choice = card.getByTestId("owned-project");
+  await expect(choice).toHaveCount(1);
+  await expect(choice.getByRole("combobox")).toHaveValue(await userId(b.page));
+  await expect(choice.getByRole("option", { name: `Hand it to ${b.name} (Editor)` })).toBeAttached();
+  await card.getByLabel("Your password").fill(PASSWORD);
+  await card.getByLabel("Type your username to confirm").fill("not me");
+  await card.getByRole("button", { name: "Delete my account" }).click();
+  await expect(card.getByText("Type your username to confirm.")).toBeVisible();
+  await card.getByLabel("Type your username to confirm").fill(a.name);
+  await card.getByRole("button", { name: "Delete my account" }).click();
+  await expect(a.page).toHaveURL(/\/login/);
+  // The other tab is told at once and stays stopped (no reconnect loop).
+  await expect(other.getByTestId("link-status")).toHaveText(
+    /^(You no longer have access|Signed out)$/,
+  );
+
+  // The heir owns the project now, and the old name signs in no more.
+  await b.page.reload();
+  await hydrated(b.page);
+  await expect(b.page.getByTestId("my-role")).toHaveText("Owner");
+  const res = await a.page.request.post("/api/login", {
+    form: { name: a.name, password: PASSWORD },
+  });
+  expect(res.ok()).toBeFalsy();
   await a.ctx.close();
   await b.ctx.close();
 });

@@ -1,5 +1,5 @@
 //! The account page: change the password (which signs out every other browser), see where the
-//! account is signed in, and sign out one browser or all the others.
+//! account is signed in, sign out one browser or all the others, and delete the account.
 
 use leptos::prelude::*;
 
@@ -11,6 +11,11 @@ use crate::{
 
 #[cfg(feature = "ssr")]
 use crate::auth::ssr;
+
+mod delete;
+pub use delete::AccountDeletion;
+#[cfg(feature = "ssr")]
+pub mod leaving;
 
 /// Sets a new password after checking the current one; every other session ends.
 #[server(endpoint = "account/change-password")]
@@ -126,6 +131,7 @@ pub fn AccountPage() -> impl IntoView {
                         .map(|e| e.to_string())}
                 </p>
             </section>
+            <AccountDeletion/>
         </main>
     }
 }

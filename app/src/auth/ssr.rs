@@ -57,6 +57,12 @@ pub trait Accounts: Send + Sync + 'static {
     async fn end_session(&self, user: UserId, handle: &str) -> AppResult<()>;
     /// Ends every session of the user but `keep`; returns how many ended.
     async fn end_other_sessions(&self, user: UserId, keep: Option<String>) -> AppResult<u64>;
+    /// `Invalid { field }` unless `password` is the user's.
+    async fn check_password(&self, user: UserId, password: &str, field: &str) -> AppResult<()>;
+    /// Deletes the account: its name (freed for others) and password are gone and every
+    /// session ends. The row stays as `deleted-<id>`, so what the user wrote keeps an author.
+    /// Memberships are the caller's to settle first (`account::leaving::leave_all`).
+    async fn delete_account(&self, user: UserId) -> AppResult<()>;
 }
 
 /// The accounts service, from the registry the binary provides.

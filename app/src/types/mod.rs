@@ -127,6 +127,24 @@ pub struct SessionInfo {
     pub expires_at: String,
 }
 
+/// What becomes of a project whose only owner deletes their account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Leaving {
+    /// The project and everything in it is deleted.
+    Delete,
+    /// This member becomes its owner.
+    HandOver(UserId),
+}
+
+/// A project only the caller owns: deleting the account needs a decision for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SoleOwned {
+    pub id: ProjectId,
+    pub name: String,
+    /// Its other members, who may take it over.
+    pub members: Vec<Member>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProjectSummary {
     pub id: ProjectId,

@@ -378,20 +378,48 @@ impl Accounts for AccountService {
         new: &str,
         keep: Option<String>,
     ) -> AppResult<()> {
+        self.check_password(user, current, "current").await?;
+        let name = user::Entity::find_by_id(user.0)
+            .one(&self.db)
+            .await?
+            .map(|u| u.name)
+            .unwrap_or_default();
+        app::validate::password(new, &name).map_err(|e| e.for_field("new"))?;
+        self.set_password(user, new, keep).await.map(|_| ())
+    }
+
+    async fn check_password(&self, user: UserId, password: &str, field: &str) -> AppResult<()> {
         let found = user::Entity::find_by_id(user.0).one(&self.db).await?;
-        let name = found.as_ref().map(|u| u.name.clone()).unwrap_or_default();
         let ok = self
             .hasher
-            .verify(current.to_owned(), found.map(|u| u.password_hash))
+            .verify(password.to_owned(), found.map(|u| u.password_hash))
             .await?;
         if !ok {
             return Err(AppError::invalid(
-                "current",
+                field,
                 "That is not your current password.",
             ));
         }
-        app::validate::password(new, &name).map_err(|e| e.for_field("new"))?;
-        self.set_password(user, new, keep).await.map(|_| ())
+        Ok(())
+    }
+
+    async fn delete_account(&self, user: UserId) -> AppResult<()> {
+        let res = user::Entity::update_many()
+            .col_expr(
+                user::Column::Name,
+                format!("{}{}", app::validate::DELETED_PREFIX, user.0).into(),
+            )
+            .col_expr(user::Column::PasswordHash, password::unusable().into())
+            .col_expr(user::Column::IsAdmin, false.into())
+            .filter(user::Column::Id.eq(user.0))
+            .exec(&self.db)
+            .await?;
+        if res.rows_affected == 0 {
+            return Err(AppError::NotFound("User".into()));
+        }
+        self.sessions.end_for_user(user, None).await?;
+        tracing::info!(user = user.0, "account deleted");
+        Ok(())
     }
 
     async fn sessions(&self, user: UserId, current: Option<String>) -> AppResult<Vec<SessionInfo>> {

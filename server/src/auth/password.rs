@@ -77,6 +77,17 @@ impl Hasher {
 /// Argon2id hash of a random string nobody knows, with the default parameters.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$y9ht6nY1ey1D5eRVi7zEWQ8MXvEoM2pD5Hq0qC1F8eE";
 
+/// A well-formed Argon2id hash of no password: random salt and output, so nothing verifies
+/// against it (a deleted account's). Costs no hashing.
+pub fn unusable() -> String {
+    use base64::Engine;
+    let mut output = [0u8; 32];
+    argon2::password_hash::rand_core::RngCore::fill_bytes(&mut OsRng, &mut output);
+    let salt = SaltString::generate(&mut OsRng);
+    let output = base64::engine::general_purpose::STANDARD_NO_PAD.encode(output);
+    format!("$argon2id$v=19$m=19456,t=2,p=1${}${output}", salt.as_str())
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::{
@@ -100,6 +111,16 @@ mod tests {
         );
         assert!(!h.verify("wrong".into(), Some(a)).await.expect("verify"));
         assert!(!h.verify("anything".into(), None).await.expect("verify"));
+        let nobody = unusable();
+        assert!(PasswordHash::new(&nobody).is_ok(), "well formed: {nobody}");
+        assert_ne!(nobody, unusable());
+        for guess in ["", "anything", "correct horse battery"] {
+            assert!(
+                !h.verify(guess.into(), Some(nobody.clone()))
+                    .await
+                    .expect("verify")
+            );
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

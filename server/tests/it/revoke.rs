@@ -423,7 +423,154 @@ async fn password_change_and_sessions(backend: Backend) {
     server.finish().await;
 }
 
+async fn account_deletion(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let Team {
+        owner: ada,
+        editor: ed,
+        project: shared,
+        ids: [ada_id, ed_id, _],
+        ..
+    } = server.team("Shared", ["ada", "ed", "vi"]).await;
+    let solo = ada.create_project("Solo").await;
+    let theirs = ed.create_project("Theirs").await;
+    ed.invite(theirs, "ada", "editor").await;
+    ada.json_ok(
+        "chat/send",
+        serde_json::json!({ "project": shared, "client_id": "c1", "body": "bye", "reply_to": null }),
+    )
+    .await;
+    let doc = default_doc(&ada, shared).await;
+    let mut ada_tab = tab(&server, &ada, shared, doc).await;
+
+    // Only the projects ada owns alone need a decision.
+    let owned = ada.ok("account/owned-alone", &[]).await;
+    let mut owned: Vec<(i64, usize)> = owned
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|p| {
+            let members = p["members"].as_array().map_or(0, Vec::len);
+            (p["id"].as_i64().unwrap_or_default(), members)
+        })
+        .collect();
+    owned.sort_unstable();
+    let mut want = vec![(shared, 2), (solo, 0)];
+    want.sort_unstable();
+    assert_eq!(owned, want);
+    let delete = |password: &str, confirm: &str, choices: serde_json::Value| {
+        let body =
+            serde_json::json!({ "password": password, "confirm": confirm, "choices": choices });
+        ada.json("account/delete", body)
+    };
+    let good = serde_json::json!([[shared, { "HandOver": ed_id }], [solo, "Delete"]]);
+    for (password, confirm, choices, field, says) in [
+        (
+            "wrong password",
+            "ada",
+            good.clone(),
+            "password",
+            "current password",
+        ),
+        (
+            PASSWORD,
+            "ad",
+            good.clone(),
+            "confirm",
+            "Type your username",
+        ),
+        (
+            PASSWORD,
+            "ada",
+            serde_json::json!([[shared, { "HandOver": ed_id }]]),
+            "choices",
+            "Choose what becomes of “Solo”",
+        ),
+        (
+            PASSWORD,
+            "ada",
+            serde_json::json!([[shared, { "HandOver": ed_id }], [solo, { "HandOver": ed_id }]]),
+            "choices",
+            "one of its members",
+        ),
+    ] {
+        let r = delete(password, confirm, choices).await;
+        assert_eq!(r.error_kind(), "Invalid", "{field}: {}", r.body);
+        assert!(r.message().contains(says), "{field}: {}", r.message());
+    }
+    assert_eq!(
+        ada.ok("projects/list", &[]).await.as_array().map(Vec::len),
+        Some(3),
+        "a refused deletion changes nothing"
+    );
+
+    let r = delete(PASSWORD, "ada", good).await;
+    assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.body);
+    ada_tab
+        .until("the deleted account's tab to close", |t| t.closed.is_some())
+        .await;
+    let code = ada_tab.closed.as_ref().map(|c| c.0);
+    assert!(
+        matches!(code, Some(close::SIGNED_OUT | close::NO_ACCESS)),
+        "{code:?}"
+    );
+    assert_eq!(
+        ada.call("projects/list", &[]).await.status,
+        reqwest::StatusCode::UNAUTHORIZED
+    );
+    let login = server
+        .client()
+        .call("login", &[("name", "ada"), ("password", PASSWORD)])
+        .await;
+    assert_ne!(login.status, reqwest::StatusCode::OK, "{}", login.body);
+
+    // Ed owns Shared now; Theirs goes on without ada; Solo is gone.
+    let eds = ed.ok("projects/list", &[]).await;
+    let role_of = |id: i64| {
+        eds.as_array()
+            .and_then(|l| l.iter().find(|p| p["id"] == id))
+            .map(|p| p["role"].clone())
+    };
+    assert_eq!(role_of(shared), Some(serde_json::json!("owner")), "{eds}");
+    let workspace = ed
+        .ok("projects/workspace", &[("project", &shared.to_string())])
+        .await;
+    let member_ids: Vec<i64> = workspace["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .filter_map(|m| m["user"]["id"].as_i64())
+        .collect();
+    assert!(!member_ids.contains(&ada_id), "{workspace}");
+    let db = server.db().await;
+    let sql = format!("SELECT id FROM projects WHERE id = {solo}");
+    let solo_row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            sql,
+        ))
+        .await
+        .expect("query");
+    assert!(solo_row.is_none(), "the project owned alone was deleted");
+    // What ada wrote stays, under the deleted account's name; the name itself is free again.
+    let history = ed
+        .json_ok(
+            "chat/history",
+            serde_json::json!({ "project": shared, "before": null, "after": null }),
+        )
+        .await;
+    assert_eq!(
+        history["messages"][0]["author"]["name"],
+        format!("deleted-{ada_id}")
+    );
+    let again = server.client();
+    again.signup("ada").await;
+    assert_eq!(again.ok("projects/list", &[]).await, serde_json::json!([]));
+    server.finish().await;
+}
+
 db_tests!(
+    account_deletion,
     cli_password_reset_signs_out_everywhere,
     password_change_and_sessions,
     removed_member_is_cut_off,
