@@ -11,9 +11,11 @@
 //!   tandem-bench chat-history --messages 100000
 //!   tandem-bench revoke --members 100
 //!   tandem-bench logins --concurrency 32 --total 400
+//!   tandem-bench import --files 7 --mib 64
 
 mod chat;
 mod client;
+mod import;
 mod logins;
 mod revoke;
 mod server;
@@ -112,6 +114,14 @@ enum Mode {
         #[arg(long, default_value_t = 400)]
         total: usize,
     },
+    /// Uploads a zip of N files of M MiB of zeros each (a few hundred kB compressed) to
+    /// "Import from zip": the answer, its time and the server's peak RSS.
+    Import {
+        #[arg(long, default_value_t = 7)]
+        files: usize,
+        #[arg(long, default_value_t = 64)]
+        mib: usize,
+    },
 }
 
 pub(crate) type SentAt = Arc<Mutex<HashMap<u64, Instant>>>;
@@ -169,6 +179,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .await
             .map_err(|e| e.to_string().into()),
         Mode::Logins { concurrency, total } => logins::throughput(&server, concurrency, total)
+            .await
+            .map_err(|e| e.to_string().into()),
+        Mode::Import { files, mib } => import::zeros(&server, files, mib)
             .await
             .map_err(|e| e.to_string().into()),
     };

@@ -142,6 +142,11 @@ impl Server {
         })
     }
 
+    /// The server's data folder.
+    pub(crate) fn data_dir(&self) -> &Path {
+        &self.data
+    }
+
     pub(crate) fn port(&self) -> u16 {
         self.port
     }

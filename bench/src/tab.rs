@@ -31,7 +31,7 @@ pub(crate) async fn post(
         port,
         path,
         "application/x-www-form-urlencoded",
-        form,
+        form.as_bytes(),
         cookie,
     )
     .await
@@ -44,14 +44,25 @@ pub(crate) async fn post_json(
     json: &str,
     cookie: Option<&str>,
 ) -> Result<(u16, Option<String>, String), Error> {
-    request(port, path, "application/json", json, cookie).await
+    request(port, path, "application/json", json.as_bytes(), cookie).await
+}
+
+/// POSTs any body (a multipart upload).
+pub(crate) async fn post_bytes(
+    port: u16,
+    path: &str,
+    content_type: &str,
+    body: &[u8],
+    cookie: Option<&str>,
+) -> Result<(u16, Option<String>, String), Error> {
+    request(port, path, content_type, body, cookie).await
 }
 
 async fn request(
     port: u16,
     path: &str,
     content_type: &str,
-    body: &str,
+    body: &[u8],
     cookie: Option<&str>,
 ) -> Result<(u16, Option<String>, String), Error> {
     let mut tcp = TcpStream::connect(("127.0.0.1", port)).await?;
@@ -59,12 +70,13 @@ async fn request(
     let cookie = cookie
         .map(|c| format!("Cookie: {c}\r\n"))
         .unwrap_or_default();
-    let request = format!(
+    let head = format!(
         "POST {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n\
-         Content-Type: {content_type}\r\nContent-Length: {}\r\n{cookie}\r\n{body}",
+         Content-Type: {content_type}\r\nContent-Length: {}\r\n{cookie}\r\n",
         body.len()
     );
-    tcp.write_all(request.as_bytes()).await?;
+    tcp.write_all(head.as_bytes()).await?;
+    tcp.write_all(body).await?;
     let mut raw = Vec::new();
     tcp.read_to_end(&mut raw).await?;
     let text = String::from_utf8_lossy(&raw);
