@@ -56,6 +56,9 @@ pub(super) struct Committed {
 /// Awareness client ids one connection may announce (a tab has one per open editor).
 pub(super) const MAX_AWARENESS_CLIENTS: usize = 16;
 
+/// How often an update at the size limit may fold the log to measure the document.
+pub(super) const MEASURE_EVERY: Duration = Duration::from_secs(1);
+
 /// Upper bound for the retry delay after failed commits.
 pub(super) const MAX_RETRY: Duration = Duration::from_secs(5);
 
@@ -74,6 +77,8 @@ pub(super) struct Owner {
     stored_bytes: u64,
     /// The sequence number of the last update known to be in the store.
     last_seq: u64,
+    /// When an update at the size limit last made the log fold to measure the document.
+    measured_at: Option<Instant>,
     idle_at: Option<Instant>,
     /// yrs panicked inside this document; the owner stops (see `retire_if_poisoned`).
     poisoned: bool,
@@ -103,6 +108,7 @@ impl Owner {
             retry: Duration::from_millis(50),
             logged_since_snapshot: stored.updates.len() as u64,
             last_seq: stored.last_seq,
+            measured_at: None,
             stored_bytes,
             idle_at,
             poisoned: false,
@@ -257,8 +263,14 @@ impl Owner {
         }
         let over = self.would_overflow(&update) && {
             // Deletions free room only once the log is folded into a snapshot: fold it now
-            // (one compaction at a time; it measures the real size) and look again.
-            if self.logged_since_snapshot > 0 && self.last_seq > 0 {
+            // (it measures the real size) and look again. At most once a second, so a writer
+            // at the limit cannot make every keystroke encode the whole document.
+            let now = Instant::now();
+            if self.logged_since_snapshot > 0
+                && self.last_seq > 0
+                && self.measured_at.is_none_or(|t| now >= t + MEASURE_EVERY)
+            {
+                self.measured_at = Some(now);
                 self.compact(self.last_seq);
             }
             self.would_overflow(&update)
