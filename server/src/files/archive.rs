@@ -590,10 +590,11 @@ pub async fn import_zip(
         let user = app::auth::ssr::user_id_in(&session)
             .await?
             .ok_or(AppError::NotSignedIn)?;
-        let _slot = files.archives.take().await?;
         // Removed with everything in it when the import ends, whichever way.
         let scratch = files.scratch().await?;
         let (name, upload) = receive(form, scratch.path()).await?;
+        // Only the unpacking and the writing take a slot: a slow upload holds none.
+        let _slot = files.archives.take().await?;
         let limits = files.import;
         let dir = scratch.path().to_owned();
         let unpacked = crate::error::blocking(move || unpack(upload, &limits, &dir))
