@@ -17,6 +17,9 @@ pub enum Signup {
 }
 
 #[derive(ClapArgs, Debug, Clone)]
+// Each feature's flags are a group named for the feature: four structs all called `Args` would
+// share one group id, which clap's debug assertions refuse.
+#[group(id = "auth_args")]
 pub struct Args {
     /// Who may sign up: `open` (anyone who reaches the server), `invite` (only on the way to
     /// accepting a live invite link) or `closed` (accounts are made with `tandem user add`).

@@ -404,11 +404,11 @@ impl Accounts for AccountService {
     }
 
     async fn delete_account(&self, user: UserId) -> AppResult<()> {
+        let placeholder = format!("{}{}", app::validate::DELETED_PREFIX, user.0);
         let res = user::Entity::update_many()
-            .col_expr(
-                user::Column::Name,
-                format!("{}{}", app::validate::DELETED_PREFIX, user.0).into(),
-            )
+            .col_expr(user::Column::Name, placeholder.clone().into())
+            // The unique, case-folded key too: that is what frees the name for others.
+            .col_expr(user::Column::NameKey, placeholder.into())
             .col_expr(user::Column::PasswordHash, password::unusable().into())
             .col_expr(user::Column::IsAdmin, false.into())
             .filter(user::Column::Id.eq(user.0))

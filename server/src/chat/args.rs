@@ -5,6 +5,9 @@ use std::time::Duration;
 use clap::Args as ClapArgs;
 
 #[derive(ClapArgs, Debug, Clone)]
+// Each feature's flags are a group named for the feature: four structs all called `Args` would
+// share one group id, which clap's debug assertions refuse.
+#[group(id = "chat_args")]
 pub struct Args {
     /// Largest chat message, in bytes (after trimming).
     #[arg(long, env = "TANDEM_CHAT_MAX_MESSAGE_BYTES", default_value_t = 16 * 1024, global = true)]

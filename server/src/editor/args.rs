@@ -3,6 +3,9 @@
 use clap::Args as ClapArgs;
 
 #[derive(ClapArgs, Debug, Clone)]
+// Each feature's flags are a group named for the feature: four structs all called `Args` would
+// share one group id, which clap's debug assertions refuse.
+#[group(id = "editor_args")]
 pub struct Args {
     /// Secret for signing Yjs access tokens. Defaults to a random one kept in
     /// `<data-dir>/secret`; set it explicitly when several nodes share a database.

@@ -54,16 +54,16 @@ pub struct ImportLimits {
 pub enum Data {
     /// In memory (a file read from a mirrored directory).
     Bytes(Vec<u8>),
-    /// Inflated into a scratch file, read when its row is made: an import holds one file in
-    /// memory at a time, not the whole archive.
-    Spooled(PathBuf),
+    /// Inflated into a scratch file of `len` bytes, read when its row is made: an import holds
+    /// one file in memory at a time, not the whole archive.
+    Spooled { path: PathBuf, len: u64 },
 }
 
 impl Data {
     async fn load(&self) -> std::io::Result<std::borrow::Cow<'_, [u8]>> {
         Ok(match self {
             Self::Bytes(b) => b.as_slice().into(),
-            Self::Spooled(path) => tokio::fs::read(path).await?.into(),
+            Self::Spooled { path, .. } => tokio::fs::read(path).await?.into(),
         })
     }
 }
@@ -97,7 +97,7 @@ pub fn footprint(files: &[Unpacked]) -> (u64, u64) {
             rows += 1;
             bytes += match &f.data {
                 Data::Bytes(b) => b.len() as u64,
-                Data::Spooled(p) => std::fs::metadata(p).map_or(0, |m| m.len()),
+                Data::Spooled { len, .. } => *len,
             };
         }
     }
@@ -200,7 +200,7 @@ pub fn unpack(
         }
         out.push(Unpacked {
             path,
-            data: Data::Spooled(spool),
+            data: Data::Spooled { path: spool, len },
             is_dir: false,
         });
     }
@@ -680,7 +680,7 @@ mod tests {
     fn read(u: &Unpacked) -> Vec<u8> {
         match &u.data {
             Data::Bytes(b) => b.clone(),
-            Data::Spooled(p) => std::fs::read(p).expect("spooled file"),
+            Data::Spooled { path, .. } => std::fs::read(path).expect("spooled file"),
         }
     }
 

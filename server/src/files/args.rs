@@ -6,6 +6,9 @@ use std::path::PathBuf;
 use clap::Args as ClapArgs;
 
 #[derive(ClapArgs, Debug, Clone)]
+// Each feature's flags are a group named for the feature: four structs all called `Args` would
+// share one group id, which clap's debug assertions refuse.
+#[group(id = "files_args")]
 pub struct Args {
     /// Largest zip upload accepted by "Import from zip", in bytes.
     #[arg(long, env = "TANDEM_IMPORT_MAX_UPLOAD_BYTES", default_value_t = 100 << 20, global = true)]
