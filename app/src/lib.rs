@@ -24,6 +24,7 @@ pub mod files;
 pub mod ide;
 pub mod live;
 pub mod projects;
+pub mod runs;
 #[cfg(feature = "ssr")]
 pub mod services;
 pub mod types;

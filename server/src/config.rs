@@ -135,6 +135,9 @@ pub struct Config {
     #[command(flatten)]
     pub chat: crate::chat::Args,
 
+    #[command(flatten)]
+    pub runs: crate::runs::Args,
+
     /// Seconds to let in-flight requests finish after SIGINT/SIGTERM.
     #[arg(
         long,

@@ -24,6 +24,7 @@ pub mod live;
 mod lock;
 pub mod projects;
 pub mod rate;
+pub mod runs;
 pub mod slots;
 
 use auth::{AccountService, rate_limit::LoginLimiter, session_store::DbSessionStore};
@@ -89,6 +90,15 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         config.chat.settings().map_err(error::ServerError::Usage)?,
     )
     .await?;
+    let runs = runs::Runs::new(
+        db.clone(),
+        hub.clone(),
+        files.clone(),
+        &config.runs,
+        &config.data_dir,
+        Duration::from_millis(config.files.dir_flush_ms),
+    )
+    .await?;
     let account_service = accounts.clone();
     let accounts: Arc<dyn Accounts> = Arc::new(accounts);
     let services = Services::default()
@@ -96,7 +106,8 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         .with(projects.clone())
         .with::<dyn Documents>(Arc::new(editor.clone()))
         .with::<dyn FileService>(Arc::new(files.clone()))
-        .with::<dyn ChatService>(Arc::new(chat.clone()));
+        .with::<dyn ChatService>(Arc::new(chat.clone()))
+        .with::<dyn app::runs::ssr::RunService>(Arc::new(runs.clone()));
     let membership = auth::Membership {
         accounts,
         projects,
@@ -111,6 +122,7 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         hub,
         files,
         chat,
+        runs,
         db,
         metrics: http::metrics::Metrics::install(),
         site: http::site::Site::default(),

@@ -11,6 +11,7 @@ use crate::{
     files::{EditorTabs, FileEntry, FileTree, Files, QuickOpen, default_file, list_files},
     live::{Live, events::ServerEvent, status::Link},
     projects::load_workspace,
+    runs::{RunPanel, RunState},
     types::{Role, Workspace},
     ui::{ErrorPage, loading, project_id_param},
 };
@@ -54,6 +55,7 @@ fn article(role: Role) -> String {
 enum MobileTab {
     Files,
     Editor,
+    Run,
     Chat,
 }
 
@@ -62,6 +64,7 @@ impl MobileTab {
         match self {
             MobileTab::Files => "files",
             MobileTab::Editor => "editor",
+            MobileTab::Run => "run",
             MobileTab::Chat => "chat",
         }
     }
@@ -84,6 +87,7 @@ fn IdeShell(ws: Workspace, file: Option<FileDoc>, entries: Vec<FileEntry>) -> im
     // The role as the server last said; documents follow it at once (the server reopens them
     // with the new access), the menus built for the old one on the next load.
     let role_now = RwSignal::new(role);
+    let runs = RunState::new(pid, role_now, files);
     let live = Live::new(
         pid,
         link,
@@ -94,8 +98,10 @@ fn IdeShell(ws: Workspace, file: Option<FileDoc>, entries: Vec<FileEntry>) -> im
                 ServerEvent::Chat { .. }
                 | ServerEvent::ChatDelta { .. }
                 | ServerEvent::Typing { .. } => chat.on_event(e),
+                ServerEvent::Run { .. } | ServerEvent::RunOutput { .. } => runs.on_event(e),
                 ServerEvent::Resync => {
                     chat.on_event(ServerEvent::Resync);
+                    runs.on_event(ServerEvent::Resync);
                     files.on_event(e);
                 }
                 _ => files.on_event(e),
@@ -162,6 +168,7 @@ fn IdeShell(ws: Workspace, file: Option<FileDoc>, entries: Vec<FileEntry>) -> im
 
             <main class="pane editor" aria-label="Editor">
                 <EditorTabs files=files me=ws.me.clone() docs=docs/>
+                <RunPanel runs=runs/>
             </main>
             <Splitter layout=layout pane=Pane::Chat/>
 
@@ -182,6 +189,7 @@ fn IdeShell(ws: Workspace, file: Option<FileDoc>, entries: Vec<FileEntry>) -> im
             <nav class="mobile-tabs" role="tablist" aria-label="Panels">
                 {tab_button(MobileTab::Files, "Files")}
                 {tab_button(MobileTab::Editor, "Editor")}
+                {tab_button(MobileTab::Run, "Run")}
                 {tab_button(MobileTab::Chat, "Chat")}
             </nav>
 

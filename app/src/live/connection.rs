@@ -259,7 +259,9 @@ impl Connection {
             | ServerEvent::Chat { .. }
             | ServerEvent::ChatDelta { .. }
             | ServerEvent::Typing { .. }
-            | ServerEvent::RoleChanged { .. }) => self.on_event.run(other),
+            | ServerEvent::RoleChanged { .. }
+            | ServerEvent::Run { .. }
+            | ServerEvent::RunOutput { .. }) => self.on_event.run(other),
         }
     }
 

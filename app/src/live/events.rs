@@ -4,7 +4,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::types::{DocId, FileId, MessageId, Role, UserId, chat::ChatMessage, files::FileEntry};
+use crate::types::{
+    DocId, FileId, MessageId, Role, RunId, UserId,
+    chat::ChatMessage,
+    files::FileEntry,
+    runs::{OutputChunk, RunInfo},
+};
 
 /// Close codes (the 4000–4999 range is the application's) for a socket that lost its access
 /// while open. Reconnecting cannot help, so the browser stops trying and says why.
@@ -73,6 +78,16 @@ pub enum ServerEvent {
     /// The user's role on the project changed while the tab was open. Documents whose access
     /// changed with it are `Closed` and reopen with the new access.
     RoleChanged { role: Role },
+    /// A run started or ended (replace by id).
+    Run { run: RunInfo },
+    /// More output of a running run, coalesced (every 16 ms or 16 KiB at most). `at` is the
+    /// byte offset of the first chunk in the run's output, so a tab that fetched the replay
+    /// knows what it already has, and sees a gap.
+    RunOutput {
+        run: RunId,
+        at: u64,
+        chunks: Vec<OutputChunk>,
+    },
 }
 
 impl ClientEvent {

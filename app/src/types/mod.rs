@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod chat;
 pub mod files;
+pub mod runs;
 
 macro_rules! id_type {
     ($name:ident) => {
@@ -38,6 +39,7 @@ id_type!(InviteId);
 id_type!(FileId);
 id_type!(DocId);
 id_type!(MessageId);
+id_type!(RunId);
 
 /// An id that does not fit where it is going: a negative database id for the engine, or an
 /// engine id past `i64::MAX` from the wire. Neither comes from a well-behaved peer.

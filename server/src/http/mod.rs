@@ -50,6 +50,7 @@ pub struct AppState {
     pub hub: Hub,
     pub files: Files,
     pub chat: Chat,
+    pub runs: crate::runs::Runs,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -148,13 +149,38 @@ fn static_or_app(
     }
 }
 
-/// Liveness and readiness in one: answers 200 only when the database answers.
-async fn health(State(db): State<DatabaseConnection>) -> impl IntoResponse {
+/// Liveness and readiness in one: answers 200 only when the database answers. `runs` says
+/// whether code can run here, what sandboxes it and the limits in force.
+async fn health(
+    State(db): State<DatabaseConnection>,
+    State(runs): State<crate::runs::Runs>,
+) -> impl IntoResponse {
     let backend = crate::db::migrate::backend_name(&db);
+    let a = runs.limits();
+    let runs = match runs.describe() {
+        Ok(sandbox) => serde_json::json!({
+            "enabled": true,
+            "sandbox": sandbox,
+            "running": runs.running(),
+            "limits": {
+                "time_secs": a.run_time_limit,
+                "memory_mib": a.run_memory_mib,
+                "processes": a.run_max_processes,
+                "cpu_secs": a.run_cpu_secs,
+                "file_mib": a.run_file_mib,
+                "open_files": a.run_open_files,
+                "output_mib": a.run_output_mib,
+                "output_kib_per_sec": a.run_output_kib_per_sec,
+                "per_project": a.runs_per_project,
+                "per_server": a.runs_per_server,
+            },
+        }),
+        Err(why) => serde_json::json!({ "enabled": false, "why": why }),
+    };
     match db.ping().await {
         Ok(()) => (
             StatusCode::OK,
-            Json(serde_json::json!({ "status": "ok", "database": backend })),
+            Json(serde_json::json!({ "status": "ok", "database": backend, "runs": runs })),
         ),
         Err(e) => {
             tracing::error!(error = %e, "health check: database unreachable");

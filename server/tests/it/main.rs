@@ -15,6 +15,7 @@ mod ops;
 mod projects;
 mod requests;
 mod revoke;
+mod runs;
 mod store;
 mod ws;
 mod yjs;

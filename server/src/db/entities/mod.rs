@@ -9,5 +9,7 @@ pub mod file_blob;
 pub mod invite;
 pub mod member;
 pub mod project;
+pub mod run;
+pub mod run_settings;
 pub mod session;
 pub mod user;

@@ -133,3 +133,26 @@ pub(super) enum AccessChanges {
     Body,
     CreatedAt,
 }
+
+#[derive(DeriveIden)]
+pub(super) enum Runs {
+    Table,
+    Id,
+    ProjectId,
+    Name,
+    Command,
+    StartedBy,
+    StartedByName,
+    StartedAt,
+    EndedAt,
+    ExitCode,
+    Reason,
+    Tail,
+}
+
+#[derive(DeriveIden)]
+pub(super) enum RunSettings {
+    Table,
+    ProjectId,
+    Network,
+}

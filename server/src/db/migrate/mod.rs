@@ -21,6 +21,7 @@ mod v3_files;
 mod v4_blobs_and_disks;
 mod v5_chat;
 mod v6_account_rights;
+mod v7_runs;
 
 /// A migration is the list of statements it runs, built for the connected backend.
 type Steps = fn(DbBackend) -> Vec<Statement>;
@@ -32,6 +33,7 @@ const MIGRATIONS: &[(i64, &str, Steps)] = &[
     (4, "blobs_and_disk_projects", v4_blobs_and_disks::steps),
     (5, "chat_messages", v5_chat::steps),
     (6, "account_rights", v6_account_rights::steps),
+    (7, "runs", v7_runs::steps),
 ];
 
 pub async fn run(db: &DatabaseConnection) -> Result<Vec<&'static str>> {

@@ -115,13 +115,24 @@ impl Bound {
             tokio::select! {
                 work = rx.recv() => {
                     let Some(work) = work else { break };
+                    // A flush is waited on (a run is about to start): no settling first.
+                    let work = match work {
+                        Work::Flush(done) => {
+                            self.flush().await;
+                            let _ = done.send(());
+                            continue;
+                        }
+                        other => other,
+                    };
                     let mut paths = Vec::new();
                     let mut renames = Vec::new();
                     let mut tree = false;
+                    let mut flushed = Vec::new();
                     let mut add = |w: Work| match w {
                         Work::Disk(p) => paths.extend(p),
                         Work::Renamed(from, to) => renames.push((from, to)),
                         Work::Tree => tree = true,
+                        Work::Flush(done) => flushed.push(done),
                     };
                     add(work);
                     // Let a burst settle, then handle it at once.
@@ -142,6 +153,12 @@ impl Bound {
                     }
                     if !paths.is_empty() {
                         self.disk_changed(paths).await;
+                    }
+                    if !flushed.is_empty() {
+                        self.flush().await;
+                        for done in flushed {
+                            let _ = done.send(());
+                        }
                     }
                 }
                 () = wake.notified() => {

@@ -54,6 +54,8 @@ pub(super) enum Work {
     Renamed(PathBuf, PathBuf),
     /// The tree changed in the database.
     Tree,
+    /// Write edited documents now and answer when they are on disk (before a run starts).
+    Flush(tokio::sync::oneshot::Sender<()>),
 }
 
 /// Documents edited since the last write, and the bell that wakes the writer.
@@ -197,10 +199,7 @@ impl Disks {
                 created.id
             }
         };
-        let (tx, rx) = mpsc::channel(64);
-        let wake = Arc::new(Notify::new());
-        crate::lock::lock(&self.inner.dirty).insert(project, (HashSet::new(), wake.clone()));
-        let mut task = Bound {
+        let task = Bound {
             project,
             owner,
             root,
@@ -210,15 +209,120 @@ impl Disks {
             mirror: Mirror::default(),
         };
         // Disk wins at start: whatever changed while the server was down is taken in.
-        task.reconcile("").await;
+        self.start(task, true, flush_delay).await?;
+        tracing::info!(project = project.0, dir = %key, "mirroring directory");
+        Ok(project)
+    }
+
+    /// Gives a project that lives in the database a working folder `dir` for runs and
+    /// terminals, kept in step with the tree by the same mirror as a disk-backed project's.
+    /// The tree wins: what the folder holds from an earlier run is replaced by the tree,
+    /// except the `keep` names (build caches such as `target`, `node_modules`), which also
+    /// stay out of the tree. Returns the folder. A project already bound keeps its folder.
+    pub async fn bind_work(
+        &self,
+        files: &Files,
+        project: ProjectId,
+        owner: UserId,
+        dir: &Path,
+        keep: Vec<String>,
+        flush_delay: Duration,
+    ) -> AppResult<PathBuf> {
+        if let Some(root) = self.root(project) {
+            return Ok(root);
+        }
+        let root = crate::error::blocking({
+            let dir = dir.to_owned();
+            let keep = keep.clone();
+            move || -> std::io::Result<Root> {
+                std::fs::create_dir_all(&dir)?;
+                // Start from the tree: remove what an earlier server left, but the caches.
+                for entry in std::fs::read_dir(&dir)? {
+                    let entry = entry?;
+                    let name = entry.file_name();
+                    let name = name.to_string_lossy();
+                    if name == ".git" || keep.iter().any(|k| *k == name) {
+                        continue;
+                    }
+                    if entry.file_type()?.is_dir() {
+                        std::fs::remove_dir_all(entry.path())?;
+                    } else {
+                        std::fs::remove_file(entry.path())?;
+                    }
+                }
+                Root::open(&dir)
+            }
+        })
+        .await?
+        .map_err(|e| {
+            tracing::error!(dir = %dir.display(), error = %e, "cannot prepare a working folder");
+            AppError::Internal
+        })?;
+        let path = root.path.clone();
+        let task = Bound {
+            project,
+            owner,
+            root: Arc::new(root),
+            ignore: keep,
+            files: files.clone(),
+            disks: self.clone(),
+            mirror: Mirror::default(),
+        };
+        self.start(task, false, flush_delay).await?;
+        tracing::info!(project = project.0, dir = %path.display(), "working folder ready");
+        Ok(path)
+    }
+
+    /// Brings a bound folder in step (disk first, or the tree first), then starts its task.
+    async fn start(
+        &self,
+        mut task: Bound,
+        disk_wins: bool,
+        flush_delay: Duration,
+    ) -> AppResult<()> {
+        let project = task.project;
+        let (tx, rx) = mpsc::channel(64);
+        let wake = Arc::new(Notify::new());
+        crate::lock::lock(&self.inner.dirty).insert(project, (HashSet::new(), wake.clone()));
+        if disk_wins {
+            task.reconcile("").await;
+        }
         task.sync_from_tree().await;
         let watcher = task.watch(tx.clone())?;
         crate::lock::lock(&self.inner.ignore).insert(project, task.ignore.clone());
         crate::lock::lock(&self.inner.roots).insert(project, task.root.clone());
         crate::lock::lock(&self.inner.projects).insert(project, tx);
         tokio::spawn(task.run(rx, wake, watcher, flush_delay));
-        tracing::info!(project = project.0, dir = %key, "mirroring directory");
-        Ok(project)
+        Ok(())
+    }
+
+    /// The folder of a bound project.
+    pub fn root(&self, project: ProjectId) -> Option<PathBuf> {
+        crate::lock::lock(&self.inner.roots)
+            .get(&project)
+            .map(|r| r.path.clone())
+    }
+
+    /// Writes the project's edited documents to its folder now and returns once they are
+    /// there (nothing to do for a project without one).
+    pub async fn flush(&self, project: ProjectId) {
+        let tx = crate::lock::lock(&self.inner.projects)
+            .get(&project)
+            .cloned();
+        if let Some(tx) = tx {
+            let (done, wait) = tokio::sync::oneshot::channel();
+            if tx.send(Work::Flush(done)).await.is_ok() {
+                let _ = wait.await;
+            }
+        }
+    }
+
+    /// Stops mirroring a project (deleted): its task ends with its queue.
+    pub fn unbind(&self, project: ProjectId) {
+        crate::lock::lock(&self.inner.projects).remove(&project);
+        crate::lock::lock(&self.inner.dirty).remove(&project);
+        crate::lock::lock(&self.inner.ignore).remove(&project);
+        crate::lock::lock(&self.inner.roots).remove(&project);
     }
 }
 

@@ -1,0 +1,261 @@
+//! The Run panel's state for one tab: the runs it shows with their output, the configurations
+//! on offer, the history. The shell creates it and feeds it project events.
+
+use std::collections::HashMap;
+
+use leptos::{prelude::*, task::spawn_local};
+
+mod panel;
+
+pub use panel::RunPanel;
+
+use super::{
+    get_run_record, list_run_configs,
+    model::{Applied, Output},
+    run_history, run_stdin, runs_now, set_run_network, start_run, stop_run,
+};
+use crate::{
+    files::Files,
+    live::events::ServerEvent,
+    types::{
+        ProjectId, Role, RunId,
+        runs::{ConfigSource, RunConfigs, RunInfo, RunRecord, RunTarget},
+    },
+};
+
+/// Runs of this session a tab keeps in its list (finished ones beyond it go to the history).
+const KEEP_RUNS: usize = 10;
+
+#[derive(Clone, Copy)]
+pub struct RunState {
+    project: ProjectId,
+    role: RwSignal<Role>,
+    files: Files,
+    /// Runs seen since the tab opened (running and finished), oldest first.
+    runs: RwSignal<Vec<RunInfo>>,
+    outputs: RwSignal<HashMap<RunId, Output>>,
+    selected: RwSignal<Option<RunId>>,
+    configs: RwSignal<RunConfigs>,
+    /// The configuration picked in the picker (by name).
+    choice: RwSignal<Option<String>>,
+    error: RwSignal<Option<String>>,
+    history: RwSignal<Option<Vec<RunInfo>>>,
+    /// A finished run from the history shown in the output area.
+    record: RwSignal<Option<(RunRecord, Output)>>,
+    /// The panel is expanded.
+    pub open: RwSignal<bool>,
+    busy: RwSignal<bool>,
+}
+
+impl RunState {
+    pub fn new(project: ProjectId, role: RwSignal<Role>, files: Files) -> Self {
+        let s = Self {
+            project,
+            role,
+            files,
+            runs: RwSignal::new(Vec::new()),
+            outputs: RwSignal::new(HashMap::new()),
+            selected: RwSignal::new(None),
+            configs: RwSignal::new(RunConfigs::default()),
+            choice: RwSignal::new(None),
+            error: RwSignal::new(None),
+            history: RwSignal::new(None),
+            record: RwSignal::new(None),
+            open: RwSignal::new(false),
+            busy: RwSignal::new(false),
+        };
+        // Browser only (effects do not run on the server): what is running now, then the
+        // configurations for whichever file is active.
+        Effect::new(move |prev: Option<()>| {
+            if prev.is_none() {
+                s.refresh();
+            }
+        });
+        Effect::new(move |_| {
+            let file = s.files.tabs.active.get();
+            spawn_local(async move {
+                if let Ok(c) = list_run_configs(s.project, file).await {
+                    s.configs.set(c);
+                }
+            });
+        });
+        s
+    }
+
+    pub fn can_run(&self) -> bool {
+        self.role.get() >= Role::Editor
+    }
+
+    /// Fetches the running runs with their output so far (on open, after a resync or a gap).
+    pub fn refresh(&self) {
+        let s = *self;
+        spawn_local(async move {
+            let Ok(now) = runs_now(s.project).await else {
+                return;
+            };
+            for r in now {
+                let out = Output::from_replay(&r);
+                s.outputs.update(|o| {
+                    o.insert(r.run.id, out);
+                });
+                s.upsert(r.run.clone());
+                if s.selected.get_untracked().is_none() {
+                    s.selected.set(Some(r.run.id));
+                    s.open.set(true);
+                }
+            }
+        });
+    }
+
+    fn upsert(&self, run: RunInfo) {
+        self.runs.update(|runs| {
+            match runs.iter_mut().find(|r| r.id == run.id) {
+                Some(r) => *r = run,
+                None => runs.push(run),
+            }
+            while runs.len() > KEEP_RUNS {
+                let old = runs.remove(0);
+                self.outputs.update(|o| {
+                    o.remove(&old.id);
+                });
+            }
+        });
+    }
+
+    pub fn on_event(&self, e: ServerEvent) {
+        match e {
+            ServerEvent::Run { run } => {
+                let id = run.id;
+                let new = self.runs.with_untracked(|r| !r.iter().any(|x| x.id == id));
+                if new {
+                    self.outputs.update(|o| {
+                        o.entry(id).or_default();
+                    });
+                    // A new run takes the panel (the output of who started it, for everyone).
+                    self.selected.set(Some(id));
+                    self.record.set(None);
+                    self.open.set(true);
+                }
+                self.upsert(run);
+                if self.history.get_untracked().is_some() {
+                    self.load_history();
+                }
+            }
+            ServerEvent::RunOutput { run, at, chunks } => {
+                let mut result = Applied::Gap;
+                self.outputs.update(|o| {
+                    if let Some(out) = o.get_mut(&run) {
+                        result = out.apply(at, &chunks);
+                    }
+                });
+                if result == Applied::Gap {
+                    self.refresh();
+                }
+            }
+            ServerEvent::Resync => self.refresh(),
+            _ => {}
+        }
+    }
+
+    /// The configuration the Run button starts.
+    fn chosen(&self) -> Option<crate::types::runs::RunConfig> {
+        let configs = self.configs.get_untracked().configs;
+        let choice = self.choice.get_untracked();
+        configs
+            .iter()
+            .find(|c| Some(&c.name) == choice.as_ref())
+            .or(configs.first())
+            .cloned()
+    }
+
+    pub fn start(&self, restart: bool) {
+        if !self.can_run() || self.busy.get_untracked() {
+            return;
+        }
+        let s = *self;
+        let file = self.files.tabs.active.get_untracked();
+        s.busy.set(true);
+        s.error.set(None);
+        s.open.set(true);
+        spawn_local(async move {
+            // The configurations may be stale (tandem.toml just edited): ask again.
+            if let Ok(c) = list_run_configs(s.project, file).await {
+                s.configs.set(c);
+            }
+            let target = match s.chosen() {
+                Some(c) if c.source == ConfigSource::File => RunTarget::Config { name: c.name },
+                _ => RunTarget::Detect { file },
+            };
+            match start_run(s.project, target, restart).await {
+                Ok(run) => {
+                    s.selected.set(Some(run.id));
+                    s.record.set(None);
+                }
+                Err(e) => s.error.set(Some(e.to_string())),
+            }
+            s.busy.set(false);
+        });
+    }
+
+    pub fn stop(&self) {
+        let Some(id) = self.selected.get_untracked() else {
+            return;
+        };
+        let s = *self;
+        spawn_local(async move {
+            if let Err(e) = stop_run(s.project, id).await {
+                s.error.set(Some(e.to_string()));
+            }
+        });
+    }
+
+    fn send_stdin(&self, line: String) {
+        let Some(id) = self.selected.get_untracked() else {
+            return;
+        };
+        let s = *self;
+        spawn_local(async move {
+            if let Err(e) = run_stdin(s.project, id, line).await {
+                s.error.set(Some(e.to_string()));
+            }
+        });
+    }
+
+    fn load_history(&self) {
+        let s = *self;
+        spawn_local(async move {
+            match run_history(s.project).await {
+                Ok(h) => s.history.set(Some(h)),
+                Err(e) => s.error.set(Some(e.to_string())),
+            }
+        });
+    }
+
+    fn show_record(&self, id: RunId) {
+        let s = *self;
+        spawn_local(async move {
+            match get_run_record(s.project, id).await {
+                Ok(r) => {
+                    let out = Output::from_text(&r.tail);
+                    s.record.set(Some((r, out)));
+                }
+                Err(e) => s.error.set(Some(e.to_string())),
+            }
+        });
+    }
+
+    fn set_network(&self, on: bool) {
+        let s = *self;
+        spawn_local(async move {
+            match set_run_network(s.project, on).await {
+                Ok(()) => s.configs.update(|c| c.network = on),
+                Err(e) => s.error.set(Some(e.to_string())),
+            }
+        });
+    }
+
+    fn selected_run(&self) -> Option<RunInfo> {
+        let id = self.selected.get()?;
+        self.runs.with(|r| r.iter().find(|x| x.id == id).cloned())
+    }
+}

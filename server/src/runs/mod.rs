@@ -1,0 +1,699 @@
+//! Runs: a project's code run in the server's sandbox, its output live for every member.
+//!
+//! - `configs`: `tandem.toml` and detection from the open file;
+//! - `sandbox` and `cgroup`: bubblewrap, cgroups and rlimits;
+//! - `drive`: one task per run (output, Stop, stdin, limits);
+//! - `output`: coalescing and the replay for members who arrive mid-run.
+//!
+//! A run works in the project's working folder: a disk-backed project's own directory, or
+//! `<data-dir>/work/<project>` kept in step with the tree by the disk mirror. Pending edits are
+//! written there before the run starts, and files the run writes come back into the tree
+//! (build output the project ignores stays out).
+
+use std::{
+    collections::{HashMap, HashSet},
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use app::{
+    AppError, AppResult,
+    live::events::ServerEvent,
+    runs::ssr::RunService,
+    types::{
+        FileId, ProjectId, RunId, UserInfo,
+        runs::{
+            OutputChunk, RunConfig, RunConfigs, RunInfo, RunRecord, RunReplay, RunTarget,
+            StopReason,
+        },
+    },
+};
+use async_trait::async_trait;
+use metrics::{counter, gauge, histogram};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, sea_query::OnConflict,
+};
+use tokio::sync::mpsc;
+
+mod args;
+pub mod cgroup;
+pub mod configs;
+mod drive;
+pub mod output;
+pub mod sandbox;
+
+pub use args::Args;
+use drive::{Control, Drive};
+use output::Replay;
+use sandbox::{Limits, Sandbox};
+
+use crate::{
+    db::entities::{project, run, run_settings},
+    files::Files,
+    live::Hub,
+};
+
+/// Bytes of output kept with a finished run in the history.
+const TAIL_BYTES: usize = 8 * 1024;
+/// Stdin lines queued for a run that is not reading them.
+const STDIN_QUEUE: usize = 64;
+
+/// The runs service.
+#[derive(Clone)]
+pub struct Runs(Arc<Inner>);
+
+struct Inner {
+    db: DatabaseConnection,
+    hub: Hub,
+    files: Files,
+    sandbox: Result<Sandbox, String>,
+    args: Args,
+    limits: Limits,
+    /// `<data-dir>/work`: working folders of projects that live in the database.
+    work: PathBuf,
+    flush_delay: Duration,
+    live: Mutex<HashMap<RunId, Arc<Live>>>,
+    /// Starts one at a time, so the per-project and per-server counts hold.
+    starting: tokio::sync::Mutex<()>,
+}
+
+/// A running run as every member sees it.
+pub struct Live {
+    project: ProjectId,
+    state: Mutex<LiveState>,
+    control: mpsc::Sender<Control>,
+}
+
+struct LiveState {
+    info: RunInfo,
+    replay: Replay,
+    /// Bytes of output so far: the next event's `at`.
+    end: u64,
+}
+
+impl Live {
+    /// Adds output to the replay and publishes it; under one lock, so `at` offsets reach the
+    /// project channel in order.
+    fn output(&self, hub: &Hub, chunks: Vec<OutputChunk>) {
+        let bytes: u64 = chunks.iter().map(|c| c.text.len() as u64).sum();
+        counter!("tandem_run_output_bytes_total").increment(bytes);
+        let mut s = crate::lock::lock(&self.state);
+        let at = s.end;
+        s.end += bytes;
+        s.replay.extend(&chunks);
+        hub.publish(
+            self.project,
+            &ServerEvent::RunOutput {
+                run: s.info.id,
+                at,
+                chunks,
+            },
+        );
+    }
+
+    fn replay(&self) -> RunReplay {
+        let s = crate::lock::lock(&self.state);
+        RunReplay {
+            run: s.info.clone(),
+            chunks: s.replay.chunks(),
+            truncated: s.replay.truncated,
+            end: s.end,
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+impl Runs {
+    /// Sets up the sandbox (or finds why there can be none) and closes the history rows of
+    /// runs a previous server left running.
+    pub async fn new(
+        db: DatabaseConnection,
+        hub: Hub,
+        files: Files,
+        args: &Args,
+        data_dir: &std::path::Path,
+        flush_delay: Duration,
+    ) -> crate::error::Result<Self> {
+        let sandbox = if args.runs_off {
+            Err("runs are turned off on this server (--runs-off)".to_owned())
+        } else {
+            Sandbox::probe(&args.run_ro_bind, data_dir).await
+        };
+        match &sandbox {
+            Ok(s) => tracing::info!(
+                sandbox = %s.describe(),
+                time_limit_s = args.run_time_limit,
+                memory_mib = args.run_memory_mib,
+                processes = args.run_max_processes,
+                cpu_s = args.run_cpu_secs,
+                file_mib = args.run_file_mib,
+                open_files = args.run_open_files,
+                output_mib = args.run_output_mib,
+                "runs enabled"
+            ),
+            Err(why) => tracing::warn!(%why, "runs disabled"),
+        }
+        let work = data_dir.join("work");
+        let runs = Runs(Arc::new(Inner {
+            db,
+            hub,
+            files,
+            sandbox,
+            args: args.clone(),
+            limits: args.limits(),
+            work,
+            flush_delay,
+            live: Mutex::new(HashMap::new()),
+            starting: tokio::sync::Mutex::new(()),
+        }));
+        runs.close_interrupted().await?;
+        runs.remove_orphan_folders().await;
+        Ok(runs)
+    }
+
+    /// Whether runs can start here, and what isolates them; or why not.
+    pub fn describe(&self) -> Result<String, String> {
+        self.0
+            .sandbox
+            .as_ref()
+            .map(Sandbox::describe)
+            .map_err(Clone::clone)
+    }
+
+    pub fn limits(&self) -> &Args {
+        &self.0.args
+    }
+
+    pub fn running(&self) -> usize {
+        crate::lock::lock(&self.0.live).len()
+    }
+
+    async fn close_interrupted(&self) -> crate::error::Result<()> {
+        let reason = serde_json::to_string(&StopReason::ServerStopped).unwrap_or_default();
+        run::Entity::update_many()
+            .col_expr(
+                run::Column::EndedAt,
+                sea_orm::sea_query::Expr::value(now_ms()),
+            )
+            .col_expr(run::Column::Reason, sea_orm::sea_query::Expr::value(reason))
+            .filter(run::Column::EndedAt.is_null())
+            .exec(&self.0.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Working folders of projects deleted since they were made.
+    async fn remove_orphan_folders(&self) {
+        let Ok(mut dir) = tokio::fs::read_dir(&self.0.work).await else {
+            return;
+        };
+        let Ok(ids) = project::Entity::find()
+            .select_only()
+            .column(project::Column::Id)
+            .into_tuple::<i64>()
+            .all(&self.0.db)
+            .await
+        else {
+            return;
+        };
+        let ids: HashSet<String> = ids.into_iter().map(|i| i.to_string()).collect();
+        while let Ok(Some(entry)) = dir.next_entry().await {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !ids.contains(&name) {
+                let _ = tokio::fs::remove_dir_all(entry.path()).await;
+            }
+        }
+    }
+
+    fn sandbox(&self) -> AppResult<&Sandbox> {
+        self.0
+            .sandbox
+            .as_ref()
+            .map_err(|why| AppError::Unavailable(format!("Run is disabled on this server: {why}.")))
+    }
+
+    fn find(&self, project: ProjectId, run: RunId) -> AppResult<Arc<Live>> {
+        crate::lock::lock(&self.0.live)
+            .get(&run)
+            .filter(|l| l.project == project)
+            .cloned()
+            .ok_or_else(|| AppError::NotFound("Running run".into()))
+    }
+
+    /// The project's live paths (relative, `/`-separated) by entry.
+    async fn paths(&self, project: ProjectId) -> AppResult<HashMap<FileId, String>> {
+        let tree = crate::files::tree::snapshot(&self.0.db, project).await?;
+        Ok(tree.live().map(|(r, p)| (FileId(r.id), p)).collect())
+    }
+
+    async fn read_configs(
+        &self,
+        project: ProjectId,
+        file: Option<FileId>,
+    ) -> AppResult<(Vec<RunConfig>, Vec<String>)> {
+        let paths = self.paths(project).await?;
+        let mut configs = Vec::new();
+        let mut problems = Vec::new();
+        if let Some((&id, _)) = paths.iter().find(|(_, p)| *p == configs::FILE) {
+            let (_, bytes) = self.0.files.content(project, id).await?;
+            (configs, problems) = configs::parse(&String::from_utf8_lossy(&bytes));
+        }
+        if configs.is_empty() {
+            let root: HashSet<String> = paths
+                .values()
+                .filter(|p| !p.contains('/'))
+                .cloned()
+                .collect();
+            let open = file.and_then(|f| paths.get(&f)).map(String::as_str);
+            configs.extend(configs::detect(open, &root));
+        }
+        Ok((configs, problems))
+    }
+
+    async fn network(&self, project: ProjectId) -> AppResult<bool> {
+        Ok(run_settings::Entity::find_by_id(project.0)
+            .one(&self.0.db)
+            .await?
+            .is_some_and(|s| s.network))
+    }
+
+    /// The project's working folder, made and filled from the tree on first use.
+    async fn workdir(&self, project: ProjectId, by: &UserInfo) -> AppResult<PathBuf> {
+        let disks = self.0.files.disks();
+        if let Some(root) = disks.root(project) {
+            return Ok(root);
+        }
+        disks
+            .bind_work(
+                &self.0.files,
+                project,
+                by.id,
+                &self.0.work.join(project.0.to_string()),
+                self.0.args.run_keep.clone(),
+                self.0.flush_delay,
+            )
+            .await
+    }
+
+    /// Stops a run and waits (a bounded time) until it has ended.
+    async fn stop_and_wait(&self, live: &Arc<Live>, by: &str) {
+        let id = crate::lock::lock(&live.state).info.id;
+        let _ = live.control.send(Control::Stop { by: by.to_owned() }).await;
+        let deadline =
+            tokio::time::Instant::now() + self.0.limits.stop_grace + Duration::from_secs(5);
+        while crate::lock::lock(&self.0.live).contains_key(&id)
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn launch(
+        &self,
+        project: ProjectId,
+        by: &UserInfo,
+        config: RunConfig,
+        restart: bool,
+    ) -> AppResult<RunInfo> {
+        let sandbox = self.sandbox()?.clone();
+        let _one_at_a_time = self.0.starting.lock().await;
+        let same = crate::lock::lock(&self.0.live)
+            .values()
+            .find(|l| l.project == project && crate::lock::lock(&l.state).info.name == config.name)
+            .cloned();
+        if let Some(same) = same {
+            if !restart {
+                return Err(AppError::Conflict(format!(
+                    "“{}” is already running: stop it or restart it.",
+                    config.name
+                )));
+            }
+            self.stop_and_wait(&same, &by.name).await;
+        }
+        let (in_project, in_server) = {
+            let live = crate::lock::lock(&self.0.live);
+            (
+                live.values().filter(|l| l.project == project).count(),
+                live.len(),
+            )
+        };
+        if in_project >= self.0.args.runs_per_project {
+            return Err(AppError::TooMany(format!(
+                "This project already has {in_project} runs going (the limit is {}); stop one first.",
+                self.0.args.runs_per_project
+            )));
+        }
+        if in_server >= self.0.args.runs_per_server {
+            return Err(AppError::TooMany(format!(
+                "The server is running {in_server} programs, its limit; try again when one ends."
+            )));
+        }
+        let work = self.workdir(project, by).await?;
+        self.0.files.disks().flush(project).await;
+        if !config.cwd.is_empty() && !work.join(&config.cwd).is_dir() {
+            return Err(AppError::invalid(
+                "cwd",
+                format!(
+                    "The working folder “{}” does not exist in the project.",
+                    config.cwd
+                ),
+            ));
+        }
+        let network = self.network(project).await?;
+        let wall = config.time_limit.map_or(self.0.limits.wall, |s| {
+            Duration::from_secs(s).min(self.0.limits.wall)
+        });
+        let started_at = now_ms();
+        let row = run::ActiveModel {
+            project_id: Set(project.0),
+            name: Set(config.name.clone()),
+            command: Set(config.command.clone()),
+            started_by: Set(by.id.0),
+            started_by_name: Set(by.name.clone()),
+            started_at: Set(started_at),
+            tail: Set(String::new()),
+            ..Default::default()
+        }
+        .insert(&self.0.db)
+        .await?;
+        let info = RunInfo {
+            id: RunId(row.id),
+            name: config.name.clone(),
+            command: config.command.clone(),
+            started_by: by.id,
+            started_by_name: by.name.clone(),
+            started_at,
+            ended_at: None,
+            exit_code: None,
+            reason: None,
+        };
+        let group = match &sandbox.cgroups {
+            Some(h) => {
+                let made = h.group(self.0.limits.memory_bytes, self.0.limits.max_processes);
+                match made {
+                    Ok(g) => Some(g),
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot make a run's cgroup");
+                        return self
+                            .failed(project, info, "the server could not set up its limits")
+                            .await;
+                    }
+                }
+            }
+            None => None,
+        };
+        let mut cmd = sandbox.command(
+            &work,
+            &config.cwd,
+            &config.command,
+            &config.env,
+            network,
+            group.as_ref(),
+            Some(&self.0.limits),
+        );
+        cmd.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start a sandbox");
+                return self.failed(project, info, &e.to_string()).await;
+            }
+        };
+        let (tx, rx) = mpsc::channel(STDIN_QUEUE);
+        let live = Arc::new(Live {
+            project,
+            state: Mutex::new(LiveState {
+                info: info.clone(),
+                replay: Replay::new(self.0.limits.replay_bytes),
+                end: 0,
+            }),
+            control: tx,
+        });
+        crate::lock::lock(&self.0.live).insert(info.id, live.clone());
+        counter!("tandem_runs_started_total").increment(1);
+        gauge!("tandem_runs_active").set(self.running() as f64);
+        self.0
+            .hub
+            .publish(project, &ServerEvent::Run { run: info.clone() });
+        let drive = Drive {
+            child,
+            group,
+            limits: self.0.limits.clone(),
+            wall,
+            live: live.clone(),
+            hub: self.0.hub.clone(),
+            control: rx,
+        };
+        let this = self.clone();
+        tokio::spawn(async move {
+            let ended = drive.run().await;
+            this.finish(&live, ended).await;
+        });
+        Ok(info)
+    }
+
+    /// A run the sandbox could not start: recorded as failed, told to everyone.
+    async fn failed(
+        &self,
+        project: ProjectId,
+        mut info: RunInfo,
+        message: &str,
+    ) -> AppResult<RunInfo> {
+        info.ended_at = Some(now_ms());
+        info.reason = Some(StopReason::Failed {
+            message: message.to_owned(),
+        });
+        self.record_end(&info, String::new()).await;
+        self.0
+            .hub
+            .publish(project, &ServerEvent::Run { run: info.clone() });
+        Ok(info)
+    }
+
+    async fn finish(&self, live: &Arc<Live>, ended: drive::Ended) {
+        let (info, tail) = {
+            let mut s = crate::lock::lock(&live.state);
+            s.info.ended_at = Some(now_ms());
+            s.info.exit_code = ended.exit_code;
+            s.info.reason = ended.reason;
+            (s.info.clone(), s.replay.tail(TAIL_BYTES))
+        };
+        crate::lock::lock(&self.0.live).remove(&info.id);
+        gauge!("tandem_runs_active").set(self.running() as f64);
+        let outcome = match &info.reason {
+            None if info.exit_code == Some(0) => "success",
+            None => "failure",
+            Some(StopReason::StoppedBy { .. }) => "stopped",
+            Some(StopReason::Failed { .. }) => "error",
+            Some(_) => "limit",
+        };
+        counter!("tandem_runs_finished_total", "outcome" => outcome).increment(1);
+        if let Some(r) = &info.reason
+            && outcome == "limit"
+        {
+            let limit = serde_json::to_value(r)
+                .ok()
+                .and_then(|v| v.get("reason").and_then(|r| r.as_str()).map(str::to_owned))
+                .unwrap_or_default();
+            counter!("tandem_run_limit_kills_total", "limit" => limit).increment(1);
+        }
+        if let Some(end) = info.ended_at {
+            histogram!("tandem_run_duration_seconds")
+                .record((end - info.started_at).max(0) as f64 / 1000.0);
+        }
+        self.record_end(&info, tail).await;
+        self.0
+            .hub
+            .publish(live.project, &ServerEvent::Run { run: info });
+    }
+
+    async fn record_end(&self, info: &RunInfo, tail: String) {
+        let result = run::ActiveModel {
+            id: Set(info.id.0),
+            ended_at: Set(info.ended_at),
+            exit_code: Set(info.exit_code),
+            reason: Set(info
+                .reason
+                .as_ref()
+                .and_then(|r| serde_json::to_string(r).ok())),
+            tail: Set(tail),
+            ..Default::default()
+        }
+        .update(&self.0.db)
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(run = info.id.0, error = %e, "could not record how a run ended");
+        }
+    }
+}
+
+fn info_of(r: &run::Model) -> RunInfo {
+    RunInfo {
+        id: RunId(r.id),
+        name: r.name.clone(),
+        command: r.command.clone(),
+        started_by: app::types::UserId(r.started_by),
+        started_by_name: r.started_by_name.clone(),
+        started_at: r.started_at,
+        ended_at: r.ended_at,
+        exit_code: r.exit_code,
+        reason: r
+            .reason
+            .as_deref()
+            .and_then(|s| serde_json::from_str(s).ok()),
+    }
+}
+
+#[async_trait]
+impl RunService for Runs {
+    async fn configs(&self, project: ProjectId, file: Option<FileId>) -> AppResult<RunConfigs> {
+        let (configs, problems) = self.read_configs(project, file).await?;
+        Ok(RunConfigs {
+            configs,
+            problems,
+            disabled: self.0.sandbox.as_ref().err().cloned(),
+            network: self.network(project).await?,
+        })
+    }
+
+    async fn start(
+        &self,
+        project: ProjectId,
+        by: &UserInfo,
+        target: RunTarget,
+        restart: bool,
+    ) -> AppResult<RunInfo> {
+        self.sandbox()?;
+        let (configs, problems) = match &target {
+            RunTarget::Config { .. } => self.read_configs(project, None).await?,
+            RunTarget::Detect { file } => {
+                let paths = self.paths(project).await?;
+                let root: HashSet<String> = paths
+                    .values()
+                    .filter(|p| !p.contains('/'))
+                    .cloned()
+                    .collect();
+                let open = file.and_then(|f| paths.get(&f)).map(String::as_str);
+                (
+                    configs::detect(open, &root).into_iter().collect(),
+                    Vec::new(),
+                )
+            }
+        };
+        let config = match &target {
+            RunTarget::Config { name } => configs.into_iter().find(|c| c.name == *name),
+            RunTarget::Detect { .. } => configs.into_iter().next(),
+        };
+        let Some(config) = config else {
+            let why = match (&target, problems.first()) {
+                (_, Some(p)) => p.clone(),
+                (RunTarget::Config { name }, None) => {
+                    format!("There is no run named “{name}” in {}.", configs::FILE)
+                }
+                (RunTarget::Detect { .. }, None) => format!(
+                    "Tandem does not know how to run this file: add a [[run]] to {} at the \
+                     project's root.",
+                    configs::FILE
+                ),
+            };
+            return Err(AppError::invalid("run", why));
+        };
+        self.launch(project, by, config, restart).await
+    }
+
+    async fn stop(&self, project: ProjectId, by: &UserInfo, run: RunId) -> AppResult<()> {
+        let live = self.find(project, run)?;
+        live.control
+            .send(Control::Stop {
+                by: by.name.clone(),
+            })
+            .await
+            .map_err(|_| AppError::NotFound("Running run".into()))
+    }
+
+    async fn stdin(
+        &self,
+        project: ProjectId,
+        _by: &UserInfo,
+        run: RunId,
+        line: String,
+    ) -> AppResult<()> {
+        let live = self.find(project, run)?;
+        live.control
+            .try_send(Control::Stdin(line))
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => AppError::TooMany(
+                    "The program is not reading its input; wait for it before sending more.".into(),
+                ),
+                mpsc::error::TrySendError::Closed(_) => AppError::NotFound("Running run".into()),
+            })
+    }
+
+    async fn now(&self, project: ProjectId) -> AppResult<Vec<RunReplay>> {
+        let lives: Vec<Arc<Live>> = crate::lock::lock(&self.0.live)
+            .values()
+            .filter(|l| l.project == project)
+            .cloned()
+            .collect();
+        let mut replays: Vec<RunReplay> = lives.iter().map(|l| l.replay()).collect();
+        replays.sort_by_key(|r| r.run.id);
+        Ok(replays)
+    }
+
+    async fn history(&self, project: ProjectId) -> AppResult<Vec<RunInfo>> {
+        let rows = run::Entity::find()
+            .filter(run::Column::ProjectId.eq(project.0))
+            .order_by_desc(run::Column::Id)
+            .limit(app::runs::HISTORY_SIZE)
+            .all(&self.0.db)
+            .await?;
+        Ok(rows.iter().map(info_of).collect())
+    }
+
+    async fn record(&self, project: ProjectId, id: RunId) -> AppResult<RunRecord> {
+        if let Ok(live) = self.find(project, id) {
+            let s = crate::lock::lock(&live.state);
+            return Ok(RunRecord {
+                run: s.info.clone(),
+                tail: s.replay.tail(TAIL_BYTES),
+            });
+        }
+        let row = run::Entity::find_by_id(id.0)
+            .filter(run::Column::ProjectId.eq(project.0))
+            .one(&self.0.db)
+            .await?
+            .ok_or_else(|| AppError::NotFound("Run".into()))?;
+        Ok(RunRecord {
+            run: info_of(&row),
+            tail: row.tail,
+        })
+    }
+
+    async fn set_network(&self, project: ProjectId, by: &UserInfo, on: bool) -> AppResult<()> {
+        run_settings::Entity::insert(run_settings::ActiveModel {
+            project_id: Set(project.0),
+            network: Set(on),
+        })
+        .on_conflict(
+            OnConflict::column(run_settings::Column::ProjectId)
+                .update_column(run_settings::Column::Network)
+                .to_owned(),
+        )
+        .exec(&self.0.db)
+        .await?;
+        tracing::info!(
+            project = project.0,
+            user = by.id.0,
+            on,
+            "run network setting changed"
+        );
+        Ok(())
+    }
+}
