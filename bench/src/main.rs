@@ -12,12 +12,14 @@
 //!   tandem-bench revoke --members 100
 //!   tandem-bench logins --concurrency 32 --total 400
 //!   tandem-bench import --files 7 --mib 64
+//!   tandem-bench runs --runs 30 --watchers 10 --flood-bytes 100000000
 
 mod chat;
 mod client;
 mod import;
 mod logins;
 mod revoke;
+mod runs;
 mod server;
 mod tab;
 mod trace;
@@ -122,6 +124,19 @@ enum Mode {
         #[arg(long, default_value_t = 64)]
         mib: usize,
     },
+    /// Runs in the sandbox (needs bubblewrap): Run click -> first output at a member for
+    /// `print("hi")` over R runs, the sandbox's start cost, and `yes | head -c B` streamed to W
+    /// watching members (output rate capped at K KiB/s; the default here is no cap).
+    Runs {
+        #[arg(long, default_value_t = 30)]
+        runs: usize,
+        #[arg(long, default_value_t = 10)]
+        watchers: usize,
+        #[arg(long, default_value_t = 100_000_000)]
+        flood_bytes: u64,
+        #[arg(long, default_value_t = 100_000_000)]
+        rate_kib: u64,
+    },
 }
 
 pub(crate) type SentAt = Arc<Mutex<HashMap<u64, Instant>>>;
@@ -151,6 +166,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Mode::Chat { .. } | Mode::ChatHistory { .. } => {
             vec![("TANDEM_CHAT_MESSAGES_PER_MINUTE", "1000000000".to_owned())]
         }
+        Mode::Runs {
+            rate_kib,
+            flood_bytes,
+            ..
+        } => runs::env(rate_kib, flood_bytes),
         _ => Vec::new(),
     };
     let mut server = server::Server::start(&tandem, &env).await?;
@@ -182,6 +202,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .await
             .map_err(|e| e.to_string().into()),
         Mode::Import { files, mib } => import::zeros(&server, files, mib)
+            .await
+            .map_err(|e| e.to_string().into()),
+        Mode::Runs {
+            runs,
+            watchers,
+            flood_bytes,
+            ..
+        } => runs::latency_and_throughput(&server, runs, watchers, flood_bytes)
             .await
             .map_err(|e| e.to_string().into()),
     };

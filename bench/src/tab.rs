@@ -146,20 +146,19 @@ pub(crate) async fn tab_socket(
     Ok(connect_async_with_config(request, None, true).await?.0)
 }
 
-/// Sends `updates` single-character edits (at `rate` per second, or as fast as the server takes
-/// them) over `/ws` and returns each one's edit→"saved" latency in microseconds.
-pub(crate) async fn edits_until_saved(
-    port: u16,
-    cookie: &str,
+pub(crate) type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+
+/// Asks the tab socket for document `doc` and waits for "opened" (the document's own
+/// handshake messages are not needed by the load generator).
+pub(crate) async fn open_doc(
+    sink: &mut futures_util::stream::SplitSink<Socket, Message>,
+    stream: &mut futures_util::stream::SplitStream<Socket>,
     doc: i64,
-    updates: usize,
-    rate: Option<f64>,
-) -> Result<Vec<u32>, Error> {
-    let (mut sink, mut stream) = tab_socket(port, cookie).await?.split();
+) -> Result<(), Error> {
     let open = format!(r#"{{"type":"open","doc":{doc}}}"#);
     sink.send(Message::Binary(Frame::new(Channel::Project, open).encode()))
         .await?;
-    // Wait for "opened"; the document's own handshake messages are not needed here.
     loop {
         let Some(msg) = stream.next().await else {
             return Err("closed before the document opened".into());
@@ -170,13 +169,64 @@ pub(crate) async fn edits_until_saved(
         {
             let e: serde_json::Value = serde_json::from_slice(&f.payload)?;
             match e["type"].as_str() {
-                Some("opened") => break,
+                Some("opened") => return Ok(()),
                 Some("doc_error") => return Err(format!("could not open: {e}").into()),
                 // Presence and other project events may come first.
                 _ => {}
             }
         }
     }
+}
+
+/// Creates a text file at the root of project 1 and writes `text` into it through its
+/// document, as a browser tab would; returns once the server has stored it.
+pub(crate) async fn write_file(
+    port: u16,
+    cookie: &str,
+    name: &str,
+    text: &str,
+) -> Result<(), Error> {
+    let json = serde_json::json!({"project": 1, "parent": null, "name": name, "kind": "file"});
+    let (status, _, body) =
+        post_json(port, "/api/files/create", &json.to_string(), Some(cookie)).await?;
+    let entry: serde_json::Value = serde_json::from_str(&body)?;
+    let doc = entry["doc"]
+        .as_i64()
+        .ok_or(format!("files/create {name}: {status} {body}"))?;
+    let (mut sink, mut stream) = tab_socket(port, cookie).await?.split();
+    open_doc(&mut sink, &mut stream, doc).await?;
+    let mut local = SyncClient::new();
+    let channel = Channel::Doc(DocId(u64::try_from(doc)?));
+    sink.send(Message::Binary(
+        Frame::new(channel, local.insert(0, text)).encode(),
+    ))
+    .await?;
+    while let Some(msg) = stream.next().await {
+        if let Message::Binary(b) = msg?
+            && let Ok(f) = Frame::decode(b, usize::MAX)
+            && f.channel == Channel::Project
+        {
+            let e: serde_json::Value = serde_json::from_slice(&f.payload)?;
+            if e["type"] == "saved" && e["n"].as_u64().unwrap_or(0) >= 1 {
+                return Ok(());
+            }
+        }
+    }
+    Err(format!("closed before {name} was saved").into())
+}
+
+/// Sends `updates` single-character edits (at `rate` per second, or as fast as the server takes
+/// them) over `/ws` and returns each one's edit→"saved" latency in microseconds.
+pub(crate) async fn edits_until_saved(
+    port: u16,
+    cookie: &str,
+    doc: i64,
+    updates: usize,
+    rate: Option<f64>,
+) -> Result<Vec<u32>, Error> {
+    let (sink, mut stream) = tab_socket(port, cookie).await?.split();
+    let mut sink = sink;
+    open_doc(&mut sink, &mut stream, doc).await?;
     let sent_at: Arc<Mutex<Vec<Instant>>> = Arc::new(Mutex::new(Vec::with_capacity(updates)));
     let writer = {
         let sent_at = sent_at.clone();

@@ -2,7 +2,7 @@
 // deletes and restores a file; a teammate sees every step live, and sees who has it open.
 import { type Page } from "@playwright/test";
 import { expect, test } from "./fixtures";
-import { hydrated, twoEditors } from "./helpers";
+import { create, hydrated, row, twoEditors } from "./helpers";
 
 /** The text of the active tab's Monaco model. */
 function text(page: Page): Promise<string> {
@@ -10,15 +10,6 @@ function text(page: Page): Promise<string> {
     const ed = (window as any).monaco.editor.getEditors().find((e: any) => e.hasTextFocus());
     return ed ? ed.getModel().getValue() : "";
   });
-}
-
-const row = (page: Page, name: string) => page.locator(`[data-test=tree-row][data-name="${name}"]`);
-
-async function create(page: Page, kind: "file" | "folder", name: string) {
-  await page.getByTestId(kind === "file" ? "new-file" : "new-folder").click();
-  await page.getByTestId("create-name").fill(name);
-  await page.getByTestId("create-name").press("Enter");
-  await expect(row(page, name)).toBeVisible();
 }
 
 test("a tree changes live for a teammate, with presence on open files", async ({ browser }) => {

@@ -64,3 +64,14 @@ export async function twoEditors(
   }
   return [a, b, url];
 }
+
+/** A row of the file tree by its name. */
+export const row = (page: Page, name: string) => page.locator(`[data-test=tree-row][data-name="${name}"]`);
+
+/** Creates a file or folder through the tree's buttons (next to the selection). */
+export async function create(page: Page, kind: "file" | "folder", name: string) {
+  await page.getByTestId(kind === "file" ? "new-file" : "new-folder").click();
+  await page.getByTestId("create-name").fill(name);
+  await page.getByTestId("create-name").press("Enter");
+  await expect(row(page, name)).toBeVisible();
+}

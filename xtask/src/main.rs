@@ -116,6 +116,7 @@ impl Ctx {
         tools::wasm_target(self)?;
         tools::wasm_bindgen(self)?;
         tools::npm_packages(self)?;
+        tools::bubblewrap(self)?;
         if for_tests {
             tools::chromium(self)?;
         }

@@ -75,7 +75,18 @@ fn newer_or_same(a: &Path, b: &Path) -> bool {
 }
 
 pub(crate) fn chromium(ctx: &Ctx) -> Result {
-    if Path::new("/usr/bin/chromium").exists() {
+    debian_package(ctx, "chromium", "/usr/bin/chromium")
+}
+
+/// bubblewrap sandboxes every run and terminal; without it the server starts with Run
+/// disabled, so `run` installs it as well as `test`.
+pub(crate) fn bubblewrap(ctx: &Ctx) -> Result {
+    debian_package(ctx, "bubblewrap", "/usr/bin/bwrap")
+}
+
+/// Installs a Debian package with apt (through sudo when not root) unless `marker` exists.
+fn debian_package(ctx: &Ctx, package: &str, marker: &str) -> Result {
+    if Path::new(marker).exists() {
         return Ok(());
     }
     let root = answers(ctx, "id", &["-u"]).is_some_and(|u| u.trim() == "0");
@@ -84,13 +95,14 @@ pub(crate) fn chromium(ctx: &Ctx) -> Result {
     } else {
         ("sudo", &["apt-get"])
     };
+    let title = format!("install {package}");
     for args in [
         &["update"][..],
-        &["install", "-y", "--no-install-recommends", "chromium"],
+        &["install", "-y", "--no-install-recommends", package],
     ] {
         let mut c = ctx.cmd(program, prefix);
         c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
-        crate::run_step("install chromium", c)?;
+        crate::run_step(&title, c)?;
     }
     Ok(())
 }

@@ -13,7 +13,16 @@ export function loadMonaco(base) {
     script.src = base + "/loader.js";
     script.onload = () => {
       window.require.config({ paths: { vs: base } });
-      window.require(["vs/editor/editor.main"], () => resolve(), reject);
+      window.require(["vs/editor/editor.main"], () => {
+        // Ctrl+Enter runs the project (the Run panel listens on the window); Monaco would
+        // insert a line and swallow the key otherwise.
+        const { KeyMod, KeyCode } = monaco;
+        monaco.editor.addKeybindingRule({
+          keybinding: KeyMod.CtrlCmd | KeyCode.Enter,
+          command: "-editor.action.insertLineAfter",
+        });
+        resolve();
+      }, reject);
     };
     script.onerror = () => reject(new Error("could not load " + script.src));
     document.head.appendChild(script);

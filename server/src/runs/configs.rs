@@ -107,10 +107,21 @@ pub fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
-/// A shell command that says plainly when `program` is missing, instead of `sh: 1: not found`.
-fn need(program: &str, then: String) -> String {
+/// The interpreters and tools detection may pick; a detected command starts with one of them.
+const DETECTED_PROGRAMS: [&str; 5] = ["python3", "node", "rustc", "cargo", "make"];
+
+/// The shell line a run executes: for a detected configuration, the command behind a check
+/// that says plainly when its program is missing ("python3 is not installed on this server",
+/// exit 127) instead of `sh: 1: python3: not found`. The check stays out of the command shown
+/// in the picker and the history, which is what the user would type.
+pub fn shell_line(config: &RunConfig) -> String {
+    let program = config.command.split(' ').next().unwrap_or_default();
+    if config.source != ConfigSource::Detected || !DETECTED_PROGRAMS.contains(&program) {
+        return config.command.clone();
+    }
     format!(
-        "command -v {program} >/dev/null 2>&1 || {{ echo \"{program} is not installed on this server\" >&2; exit 127; }}; {then}"
+        "command -v {program} >/dev/null 2>&1 || {{ echo \"{program} is not installed on this server\" >&2; exit 127; }}; {}",
+        config.command
     )
 }
 
@@ -132,13 +143,12 @@ pub fn detect(file: Option<&str>, root: &HashSet<String>) -> Option<RunConfig> {
         let q = quote(&base);
         let ext = base.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
         let by_file = match ext.as_deref() {
-            Some("py") => Some(need("python3", format!("python3 {q}"))),
-            Some("js" | "mjs" | "cjs") => Some(need("node", format!("node {q}"))),
+            Some("py") => Some(format!("python3 {q}")),
+            Some("js" | "mjs" | "cjs") => Some(format!("node {q}")),
             Some("sh") => Some(format!("sh {q}")),
             Some("rs") if root.contains("Cargo.toml") => None,
-            Some("rs") => Some(need(
-                "rustc",
-                format!("rustc --edition 2021 -o /tmp/main {q} && /tmp/main"),
+            Some("rs") => Some(format!(
+                "rustc --edition 2021 -o /tmp/main {q} && /tmp/main"
             )),
             _ => None,
         };
@@ -149,16 +159,12 @@ pub fn detect(file: Option<&str>, root: &HashSet<String>) -> Option<RunConfig> {
     if root.contains("Cargo.toml") {
         return Some(config(
             "cargo run".into(),
-            need("cargo", "cargo run".into()),
+            "cargo run".into(),
             String::new(),
         ));
     }
     if root.contains("Makefile") || root.contains("makefile") {
-        return Some(config(
-            "make".into(),
-            need("make", "make".into()),
-            String::new(),
-        ));
+        return Some(config("make".into(), "make".into(), String::new()));
     }
     None
 }
@@ -222,7 +228,12 @@ mod tests {
             "{}",
             py.command
         );
-        assert!(py.command.contains("python3 is not installed"));
+        assert!(
+            !py.command.contains("not installed"),
+            "the check is not shown"
+        );
+        assert!(shell_line(&py).contains("python3 is not installed on this server"));
+        assert!(shell_line(&py).ends_with(&py.command));
         assert!(
             detect(Some("a.js"), &none)
                 .expect("node")

@@ -230,7 +230,9 @@ impl Drive {
             Some(c) if c == 128 + Signal::XFSZ.as_raw() => Some(StopReason::FileSizeLimit {
                 mib: l.file_bytes >> 20,
             }),
-            Some(c) if c != 0 && self.group.as_ref().is_some_and(Group::pids_exhausted) => {
+            // A refused fork is reported even when the program then exits 0: a fork bomb's
+            // shell prints "Cannot fork" and returns, and the user should learn why.
+            _ if self.group.as_ref().is_some_and(Group::pids_exhausted) => {
                 Some(StopReason::ProcessLimit {
                     max: l.max_processes,
                 })

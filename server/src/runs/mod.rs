@@ -410,7 +410,7 @@ impl Runs {
         let mut cmd = sandbox.command(
             &work,
             &config.cwd,
-            &config.command,
+            &configs::shell_line(&config),
             &config.env,
             network,
             group.as_ref(),
@@ -470,7 +470,7 @@ impl Runs {
         info.reason = Some(StopReason::Failed {
             message: message.to_owned(),
         });
-        self.record_end(&info, String::new()).await;
+        self.record_end(project, &info, String::new()).await;
         self.0
             .hub
             .publish(project, &ServerEvent::Run { run: info.clone() });
@@ -508,13 +508,15 @@ impl Runs {
             histogram!("tandem_run_duration_seconds")
                 .record((end - info.started_at).max(0) as f64 / 1000.0);
         }
-        self.record_end(&info, tail).await;
+        self.record_end(live.project, &info, tail).await;
         self.0
             .hub
             .publish(live.project, &ServerEvent::Run { run: info });
     }
 
-    async fn record_end(&self, info: &RunInfo, tail: String) {
+    /// Stores how a run ended, and drops the project's runs beyond the history's length, so
+    /// the table stays bounded however often a project runs.
+    async fn record_end(&self, project: ProjectId, info: &RunInfo, tail: String) {
         let result = run::ActiveModel {
             id: Set(info.id.0),
             ended_at: Set(info.ended_at),
@@ -531,6 +533,31 @@ impl Runs {
         if let Err(e) = result {
             tracing::warn!(run = info.id.0, error = %e, "could not record how a run ended");
         }
+        if let Err(e) = self.prune(project).await {
+            tracing::warn!(project = project.0, error = %e, "could not prune the run history");
+        }
+    }
+
+    async fn prune(&self, project: ProjectId) -> Result<(), sea_orm::DbErr> {
+        let oldest_kept = run::Entity::find()
+            .select_only()
+            .column(run::Column::Id)
+            .filter(run::Column::ProjectId.eq(project.0))
+            .order_by_desc(run::Column::Id)
+            .offset(app::runs::HISTORY_SIZE - 1)
+            .limit(1)
+            .into_tuple::<i64>()
+            .one(&self.0.db)
+            .await?;
+        if let Some(id) = oldest_kept {
+            run::Entity::delete_many()
+                .filter(run::Column::ProjectId.eq(project.0))
+                .filter(run::Column::Id.lt(id))
+                .filter(run::Column::EndedAt.is_not_null())
+                .exec(&self.0.db)
+                .await?;
+        }
+        Ok(())
     }
 }
 
