@@ -9,7 +9,7 @@ import { create, hydrated, row, twoEditors } from "./helpers";
 /** Replaces the text of the editor showing `name` (a Python file here) and waits until the
  * server has it. */
 async function write(page: Page, text: string) {
-  await expect(page.locator("[data-test=editor][data-ready=true]")).toBeAttached();
+  await expect(page.locator("[data-test=editor][data-ready=true][data-mode-id=python]")).toBeAttached();
   await page.evaluate((t) => {
     const ed = (window as any).monaco.editor
       .getEditors()
@@ -79,7 +79,7 @@ test("Stop ends an endless loop for everyone", async ({ browser }) => {
   await create(a.page, "file", "spin.py");
   await write(a.page, "n = 0\nwhile True: n += 1\n");
   // Ctrl+Enter runs, like the Run button.
-  await a.page.locator(".monaco-host .view-lines").first().click();
+  await a.page.locator("[data-mode-id=python] .view-lines").click();
   await a.page.keyboard.press("Control+Enter");
   await expect(b.page.getByTestId("run-status")).toContainText("running");
   await b.page.getByTestId("run-stop").click();
