@@ -59,7 +59,10 @@ struct Seen {
     ended: Option<Instant>,
 }
 
+/// Runs by id; `RESYNCS` counts the times the server told the tab it fell behind (a browser
+/// tab then fetches the replay buffer).
 type Watch = Arc<Mutex<HashMap<i64, Seen>>>;
+const RESYNCS: i64 = -1;
 
 async fn watch(port: u16, cookie: String, seen: Watch) -> Result<(), Error> {
     let mut ws = tab::tab_socket(port, &cookie).await?;
@@ -84,6 +87,7 @@ async fn watch(port: u16, cookie: String, seen: Watch) -> Result<(), Error> {
                     .map(|c| c.iter().map(|c| c["text"].as_str().map_or(0, str::len)))
                     .map_or(0, |l| l.sum::<usize>()) as u64;
             }
+            Some("resync") => seen.entry(RESYNCS).or_default().bytes += 1,
             Some("run") if !e["run"]["ended_at"].is_null() => {
                 let s = seen
                     .entry(e["run"]["id"].as_i64().unwrap_or(0))
@@ -239,6 +243,25 @@ pub(crate) async fn latency_and_throughput(
         .collect();
     rates.sort_unstable();
     let short = all.iter().filter(|s| s.bytes != flood_bytes).count();
+    let got: Vec<u64> = all.iter().map(|s| s.bytes).collect();
+    let json = serde_json::json!({"project": 1});
+    let (_, _, history) =
+        tab::post_json(port, "/api/runs/history", &json.to_string(), Some(&owner)).await?;
+    let history: serde_json::Value = serde_json::from_str(&history)?;
+    let how = history
+        .as_array()
+        .and_then(|h| h.iter().find(|r| r["id"].as_i64() == Some(id)))
+        .map(|r| format!("exit {} reason {}", r["exit_code"], r["reason"]))
+        .unwrap_or_default();
+    let resyncs: u64 = seen
+        .iter()
+        .filter_map(|w| w.lock().ok().and_then(|m| m.get(&RESYNCS).map(|s| s.bytes)))
+        .sum();
+    println!(
+        "flood run {id}: {how}; bytes per watcher min {} max {}; resyncs told to watchers: {resyncs}",
+        got.iter().min().unwrap_or(&0),
+        got.iter().max().unwrap_or(&0)
+    );
     println!(
         "`yes | head -c {flood_bytes}` to {} watchers: per watcher p50 {:.1} MB/s, slowest {:.1} MB/s; \
          {short} watchers got other than {flood_bytes} bytes; server CPU {cpu:.1} s, peak RSS {} MB",
