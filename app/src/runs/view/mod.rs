@@ -94,9 +94,12 @@ impl RunState {
                 return;
             };
             for r in now {
-                let out = Output::from_replay(&r);
+                // Answers may cross live events (and each other): a replay never replaces
+                // output that already reaches further.
                 s.outputs.update(|o| {
-                    o.insert(r.run.id, out);
+                    if o.get(&r.run.id).is_none_or(|have| have.received < r.end) {
+                        o.insert(r.run.id, Output::from_replay(&r));
+                    }
                 });
                 s.upsert(r.run.clone());
                 if s.selected.get_untracked().is_none() {
