@@ -264,13 +264,7 @@ impl Runs {
             (configs, problems) = configs::parse(&String::from_utf8_lossy(&bytes));
         }
         if configs.is_empty() {
-            let root: HashSet<String> = paths
-                .values()
-                .filter(|p| !p.contains('/'))
-                .cloned()
-                .collect();
-            let open = file.and_then(|f| paths.get(&f)).map(String::as_str);
-            configs.extend(configs::detect(open, &root));
+            configs.extend(detect_in(&paths, file));
         }
         Ok((configs, problems))
     }
@@ -561,6 +555,17 @@ impl Runs {
     }
 }
 
+/// What detection offers for `file` among the project's `paths` (id -> path).
+fn detect_in(paths: &HashMap<FileId, String>, file: Option<FileId>) -> Option<RunConfig> {
+    let root: HashSet<String> = paths
+        .values()
+        .filter(|p| !p.contains('/'))
+        .cloned()
+        .collect();
+    let open = file.and_then(|f| paths.get(&f)).map(String::as_str);
+    configs::detect(open, &root)
+}
+
 fn info_of(r: &run::Model) -> RunInfo {
     RunInfo {
         id: RunId(r.id),
@@ -602,16 +607,7 @@ impl RunService for Runs {
             RunTarget::Config { .. } => self.read_configs(project, None).await?,
             RunTarget::Detect { file } => {
                 let paths = self.paths(project).await?;
-                let root: HashSet<String> = paths
-                    .values()
-                    .filter(|p| !p.contains('/'))
-                    .cloned()
-                    .collect();
-                let open = file.and_then(|f| paths.get(&f)).map(String::as_str);
-                (
-                    configs::detect(open, &root).into_iter().collect(),
-                    Vec::new(),
-                )
+                (detect_in(&paths, *file).into_iter().collect(), Vec::new())
             }
         };
         let config = match &target {
