@@ -27,6 +27,7 @@ pub mod projects;
 pub mod runs;
 #[cfg(feature = "ssr")]
 pub mod services;
+pub mod terminals;
 pub mod types;
 mod ui;
 pub mod validate;

@@ -22,6 +22,7 @@ mod revoke;
 mod runs;
 mod server;
 mod tab;
+mod terminal;
 mod trace;
 
 use std::{
@@ -137,6 +138,11 @@ enum Mode {
         #[arg(long, default_value_t = 100_000_000)]
         rate_kib: u64,
     },
+    /// A shared terminal (needs bubblewrap): keystroke -> echo at a second member, K keys.
+    Terminal {
+        #[arg(long, default_value_t = 500)]
+        keys: usize,
+    },
 }
 
 pub(crate) type SentAt = Arc<Mutex<HashMap<u64, Instant>>>;
@@ -210,6 +216,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             flood_bytes,
             ..
         } => runs::latency_and_throughput(&server, runs, watchers, flood_bytes)
+            .await
+            .map_err(|e| e.to_string().into()),
+        Mode::Terminal { keys } => terminal::keystroke_echo(&server, keys)
             .await
             .map_err(|e| e.to_string().into()),
     };

@@ -26,6 +26,7 @@ pub mod projects;
 pub mod rate;
 pub mod runs;
 pub mod slots;
+pub mod terminals;
 
 use auth::{AccountService, rate_limit::LoginLimiter, session_store::DbSessionStore};
 use config::Config;
@@ -99,6 +100,7 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         Duration::from_millis(config.files.dir_flush_ms),
     )
     .await?;
+    let terminals = terminals::Terminals::new(runs.clone(), hub.clone(), projects.clone());
     let account_service = accounts.clone();
     let accounts: Arc<dyn Accounts> = Arc::new(accounts);
     let services = Services::default()
@@ -107,7 +109,8 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         .with::<dyn Documents>(Arc::new(editor.clone()))
         .with::<dyn FileService>(Arc::new(files.clone()))
         .with::<dyn ChatService>(Arc::new(chat.clone()))
-        .with::<dyn app::runs::ssr::RunService>(Arc::new(runs.clone()));
+        .with::<dyn app::runs::ssr::RunService>(Arc::new(runs.clone()))
+        .with::<dyn app::terminals::ssr::TerminalService>(Arc::new(terminals.clone()));
     let membership = auth::Membership {
         accounts,
         projects,
@@ -123,6 +126,7 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         files,
         chat,
         runs,
+        terminals,
         db,
         metrics: http::metrics::Metrics::install(),
         site: http::site::Site::default(),
@@ -142,6 +146,12 @@ pub async fn serve(
     let grace = Duration::from_secs(state.config.shutdown_grace_secs);
     let sweeper = tokio::spawn(sweep_sessions(state.membership.sessions.clone()));
     let upkeep = tokio::spawn(state.metrics.clone().upkeep());
+    let terminals = tokio::spawn(
+        state
+            .terminals
+            .clone()
+            .follow(state.membership.revocations.subscribe()),
+    );
     let follower = tokio::spawn(
         state
             .membership
@@ -173,6 +183,7 @@ pub async fn serve(
     sweeper.abort();
     upkeep.abort();
     follower.abort();
+    terminals.abort();
     Ok(())
 }
 

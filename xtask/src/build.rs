@@ -165,7 +165,7 @@ impl Ctx {
         self.step("wasm-opt", "wasm-opt", &opt)?;
         copy(&self.root.join("style/main.css"), &pkg.join("tandem.css"))?;
         tools::copy_dir(&self.root.join("public"), &site)?;
-        tools::copy_monaco(self)
+        tools::copy_vendor(self)
     }
 
     /// `target/site` and a release `tandem` with it embedded. The wasm compiles in the

@@ -132,23 +132,47 @@ pub(crate) fn has_nextest(ctx: &Ctx) -> bool {
     answers(ctx, "cargo", &["nextest", "--version"]).is_some()
 }
 
-/// Monaco's AMD build goes into the site (never into git); skipped when the same version is
-/// already there.
-pub(crate) fn copy_monaco(ctx: &Ctx) -> Result {
-    let src = ctx.root.join("node_modules/monaco-editor/min/vs");
-    let dest = ctx.site_root().join("monaco/vs");
-    let version = fs::read_to_string(ctx.root.join("node_modules/monaco-editor/package.json"))
-        .map_err(|e| format!("monaco-editor is not installed: {e}"))?;
-    let stamp = ctx.site_root().join("monaco/package.json");
-    if fs::read_to_string(&stamp).ok().as_deref() == Some(version.as_str())
-        && dest.join("loader.js").exists()
-    {
-        return Ok(());
+/// Browser libraries from npm that go into the site (never into git): the package, what of
+/// it to copy, and where under the site.
+const VENDOR: &[(&str, &[&str], &str)] = &[
+    // Monaco's AMD build.
+    ("monaco-editor", &["min/vs"], "monaco/vs"),
+    // xterm.js and its fit add-on, as ES modules, with xterm's stylesheet.
+    ("@xterm/xterm", &["lib/xterm.mjs", "css/xterm.css"], "xterm"),
+    ("@xterm/addon-fit", &["lib/addon-fit.mjs"], "xterm"),
+];
+
+/// Copies the [`VENDOR`] files into the site; each package is skipped when the same version
+/// is already there.
+pub(crate) fn copy_vendor(ctx: &Ctx) -> Result {
+    for (package, parts, dest) in VENDOR {
+        let src = ctx.root.join("node_modules").join(package);
+        let dest = ctx.site_root().join(dest);
+        let version = fs::read_to_string(src.join("package.json"))
+            .map_err(|e| format!("{package} is not installed: {e}"))?;
+        // Beside the site, not in it: the site is embedded and served as it is.
+        let stamps = ctx.root.join("target/vendor-stamps");
+        fs::create_dir_all(&stamps).map_err(|e| format!("{}: {e}", stamps.display()))?;
+        let stamp = stamps.join(format!("{}.json", package.replace('/', "-")));
+        if fs::read_to_string(&stamp).ok().as_deref() == Some(version.as_str()) && dest.exists() {
+            continue;
+        }
+        for part in *parts {
+            let from = src.join(part);
+            if from.is_dir() {
+                let _ = fs::remove_dir_all(&dest);
+                copy_dir(&from, &dest)?;
+            } else {
+                fs::create_dir_all(&dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+                let name = from
+                    .file_name()
+                    .ok_or_else(|| format!("{} has no file name", from.display()))?;
+                fs::copy(&from, dest.join(name)).map_err(|e| format!("{}: {e}", from.display()))?;
+            }
+        }
+        fs::write(&stamp, version).map_err(|e| e.to_string())?;
+        println!("copied {package} into {}", dest.display());
     }
-    let _ = fs::remove_dir_all(&dest);
-    copy_dir(&src, &dest)?;
-    fs::write(&stamp, version).map_err(|e| e.to_string())?;
-    println!("copied Monaco into {}", dest.display());
     Ok(())
 }
 

@@ -12,6 +12,7 @@ use crate::{
     live::{Live, events::ServerEvent, status::Link},
     projects::load_workspace,
     runs::{RunPanel, RunState},
+    terminals::{TermState, view::Candidate},
     types::{Role, Workspace},
     ui::{ErrorPage, loading, project_id_param},
 };
@@ -88,6 +89,16 @@ fn IdeShell(ws: Workspace, file: Option<FileDoc>, entries: Vec<FileEntry>) -> im
     // with the new access), the menus built for the old one on the next load.
     let role_now = RwSignal::new(role);
     let runs = RunState::new(pid, role_now, files);
+    let candidates = ws
+        .members
+        .iter()
+        .filter(|m| m.role >= Role::Editor)
+        .map(|m| Candidate {
+            user: m.user.id,
+            name: m.user.name.clone(),
+        })
+        .collect();
+    let terms = TermState::new(pid, ws.me.id, role_now, link, runs.open, candidates);
     let live = Live::new(
         pid,
         link,
@@ -99,15 +110,20 @@ fn IdeShell(ws: Workspace, file: Option<FileDoc>, entries: Vec<FileEntry>) -> im
                 | ServerEvent::ChatDelta { .. }
                 | ServerEvent::Typing { .. } => chat.on_event(e),
                 ServerEvent::Run { .. } | ServerEvent::RunOutput { .. } => runs.on_event(e),
+                ServerEvent::Terminal { .. }
+                | ServerEvent::TermOutput { .. }
+                | ServerEvent::TermRefused { .. } => terms.on_event(e),
                 ServerEvent::Resync => {
                     chat.on_event(ServerEvent::Resync);
                     runs.on_event(ServerEvent::Resync);
+                    terms.on_event(ServerEvent::Resync);
                     files.on_event(e);
                 }
                 _ => files.on_event(e),
             }
         }),
     );
+    terms.connect(live);
     let docs = OpenDocs::new(live);
     // Unread messages count while the chat is out of sight: collapsed, or (on a phone)
     // another tab is showing.
@@ -168,7 +184,7 @@ fn IdeShell(ws: Workspace, file: Option<FileDoc>, entries: Vec<FileEntry>) -> im
 
             <main class="pane editor" aria-label="Editor">
                 <EditorTabs files=files me=ws.me.clone() docs=docs/>
-                <RunPanel runs=runs/>
+                <RunPanel runs=runs terms=terms/>
             </main>
             <Splitter layout=layout pane=Pane::Chat/>
 

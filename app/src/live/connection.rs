@@ -261,7 +261,10 @@ impl Connection {
             | ServerEvent::Typing { .. }
             | ServerEvent::RoleChanged { .. }
             | ServerEvent::Run { .. }
-            | ServerEvent::RunOutput { .. }) => self.on_event.run(other),
+            | ServerEvent::RunOutput { .. }
+            | ServerEvent::Terminal { .. }
+            | ServerEvent::TermOutput { .. }
+            | ServerEvent::TermRefused { .. }) => self.on_event.run(other),
         }
     }
 

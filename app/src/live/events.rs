@@ -5,10 +5,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::types::{
-    DocId, FileId, MessageId, Role, RunId, UserId,
+    DocId, FileId, MessageId, Role, RunId, TermId, UserId,
     chat::ChatMessage,
     files::FileEntry,
     runs::{OutputChunk, RunInfo},
+    terminals::TermInfo,
 };
 
 /// Close codes (the 4000–4999 range is the application's) for a socket that lost its access
@@ -42,6 +43,14 @@ pub enum ClientEvent {
     Close { doc: DocId },
     /// The user is (or stopped) typing in the chat; sent at most every few seconds.
     Typing { active: bool },
+    /// Keystrokes (or a paste, at most `terminals::MAX_INPUT` bytes) for a terminal; refused
+    /// unless the user may type in it.
+    TermInput { term: TermId, data: String },
+    /// The tab shows the terminal in a view of this size (sent again when it resizes); the
+    /// terminal takes the smallest size of the views attached to it.
+    TermAttach { term: TermId, cols: u16, rows: u16 },
+    /// The tab stopped showing the terminal.
+    TermDetach { term: TermId },
 }
 
 /// What the server tells a tab.
@@ -88,6 +97,13 @@ pub enum ServerEvent {
         at: u64,
         chunks: Vec<OutputChunk>,
     },
+    /// A terminal opened, changed (typists, size) or closed (replace by id).
+    Terminal { term: TermInfo },
+    /// More output of a terminal, coalesced like a run's. `at` is the byte offset of `data`
+    /// in the terminal's output.
+    TermOutput { term: TermId, at: u64, data: String },
+    /// The server refused this tab's input to a terminal, and why.
+    TermRefused { term: TermId, message: String },
 }
 
 impl ClientEvent {

@@ -45,6 +45,12 @@ impl Link {
         }
     }
 
+    /// Access is gone for good (signed out, removed, project deleted): views of live project
+    /// data close.
+    pub fn lost(self) -> bool {
+        matches!(self, Link::SignedOut | Link::NoAccess | Link::Deleted)
+    }
+
     /// The state after the server closed the socket with `code`, when that code means
     /// reconnecting cannot help (`events::close`).
     pub fn final_for(code: u16) -> Option<Link> {

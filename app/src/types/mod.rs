@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 pub mod chat;
 pub mod files;
 pub mod runs;
+pub mod terminals;
 
 macro_rules! id_type {
     ($name:ident) => {
@@ -40,6 +41,7 @@ id_type!(FileId);
 id_type!(DocId);
 id_type!(MessageId);
 id_type!(RunId);
+id_type!(TermId);
 
 /// An id that does not fit where it is going: a negative database id for the engine, or an
 /// engine id past `i64::MAX` from the wire. Neither comes from a well-behaved peer.

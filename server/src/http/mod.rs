@@ -51,6 +51,7 @@ pub struct AppState {
     pub files: Files,
     pub chat: Chat,
     pub runs: crate::runs::Runs,
+    pub terminals: crate::terminals::Terminals,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -154,6 +155,7 @@ fn static_or_app(
 async fn health(
     State(db): State<DatabaseConnection>,
     State(runs): State<crate::runs::Runs>,
+    State(terminals): State<crate::terminals::Terminals>,
 ) -> impl IntoResponse {
     let backend = crate::db::migrate::backend_name(&db);
     let a = runs.limits();
@@ -173,6 +175,13 @@ async fn health(
                 "output_kib_per_sec": a.run_output_kib_per_sec,
                 "per_project": a.runs_per_project,
                 "per_server": a.runs_per_server,
+            },
+            "terminals": {
+                "open": terminals.open_count(),
+                "per_project": a.terminals_per_project,
+                "per_server": a.terminals_per_server,
+                "idle_secs": a.terminal_idle_secs,
+                "scrollback_kib": a.terminal_scrollback_kib,
             },
         }),
         Err(why) => serde_json::json!({ "enabled": false, "why": why }),

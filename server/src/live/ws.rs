@@ -30,6 +30,7 @@ use tokio::sync::broadcast;
 use tower_sessions::Session;
 
 use super::{Hub, TabId, frame};
+use crate::terminals::Terminals;
 use crate::{
     auth::{
         Membership,
@@ -59,6 +60,7 @@ pub async fn ws(
     State(editor): State<Editor>,
     State(hub): State<Hub>,
     State(membership): State<Membership>,
+    State(terminals): State<Terminals>,
 ) -> Response {
     let project = query.project;
     // Any role may connect; documents check theirs when opened.
@@ -83,6 +85,7 @@ pub async fn ws(
             let limits = editor.limits;
             let endpoint = TabSocket {
                 editor,
+                terminals,
                 projects: membership.projects.clone(),
                 user: user.id,
                 name: user.name.clone(),
@@ -105,6 +108,7 @@ pub async fn ws(
 
 struct TabSocket {
     editor: Editor,
+    terminals: Terminals,
     projects: Arc<dyn Projects>,
     user: UserId,
     name: String,
@@ -132,6 +136,7 @@ struct TabSocket {
 impl Drop for TabSocket {
     fn drop(&mut self) {
         self.hub.leave(self.project, self.tab);
+        self.terminals.detach_tab(self.project, self.tab);
     }
 }
 
@@ -269,6 +274,25 @@ impl Endpoint for TabSocket {
                                 },
                             );
                         }
+                        Ok(Vec::new())
+                    }
+                    ClientEvent::TermInput { term, data } => {
+                        let role = self.access.role();
+                        Ok(self
+                            .terminals
+                            .input(self.project, self.user, role, term, data)
+                            .err()
+                            .map(|message| frame(&ServerEvent::TermRefused { term, message }))
+                            .into_iter()
+                            .collect())
+                    }
+                    ClientEvent::TermAttach { term, cols, rows } => {
+                        self.terminals
+                            .attach(self.project, self.tab, term, cols, rows);
+                        Ok(Vec::new())
+                    }
+                    ClientEvent::TermDetach { term } => {
+                        self.terminals.detach(self.project, self.tab, term);
                         Ok(Vec::new())
                     }
                 }

@@ -132,6 +132,42 @@ pub struct Args {
         global = true
     )]
     pub run_keep: Vec<String>,
+
+    /// Seconds without input or output after which a terminal closes.
+    #[arg(
+        long,
+        env = "TANDEM_TERMINAL_IDLE_SECS",
+        default_value_t = 1800,
+        global = true
+    )]
+    pub terminal_idle_secs: u64,
+
+    /// Terminals open at once in one project.
+    #[arg(
+        long,
+        env = "TANDEM_TERMINALS_PER_PROJECT",
+        default_value_t = 4,
+        global = true
+    )]
+    pub terminals_per_project: usize,
+
+    /// Terminals open at once on the server.
+    #[arg(
+        long,
+        env = "TANDEM_TERMINALS_PER_SERVER",
+        default_value_t = 16,
+        global = true
+    )]
+    pub terminals_per_server: usize,
+
+    /// Latest output of a terminal kept for members who open the project or reload, in KiB.
+    #[arg(
+        long,
+        env = "TANDEM_TERMINAL_SCROLLBACK_KIB",
+        default_value_t = 256,
+        global = true
+    )]
+    pub terminal_scrollback_kib: usize,
 }
 
 impl Args {

@@ -283,18 +283,23 @@ impl Drive {
 
     /// SIGKILL to everything in the sandbox.
     fn kill_all(&self) {
-        if let Some(g) = &self.group {
-            g.signal(Signal::KILL);
-        }
-        if let Some(pid) = self.child.id().and_then(|p| i32::try_from(p).ok()) {
-            // Our own child, not yet reaped: the pid is still its.
-            super::cgroup::send(pid, Signal::KILL);
-        }
+        kill_sandbox(self.group.as_ref(), &self.child);
+    }
+}
+
+/// SIGKILL to everything in a sandbox: its cgroup, and bubblewrap (our child, not yet
+/// reaped, so the pid is still its), whose end takes the PID namespace down with it.
+pub(crate) fn kill_sandbox(group: Option<&Group>, child: &Child) {
+    if let Some(g) = group {
+        g.signal(Signal::KILL);
+    }
+    if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
+        super::cgroup::send(pid, Signal::KILL);
     }
 }
 
 /// Exit status as a shell reports it: the code, or 128 + the signal that killed it.
-fn exit_code(status: std::process::ExitStatus) -> Option<i32> {
+pub(crate) fn exit_code(status: std::process::ExitStatus) -> Option<i32> {
     use std::os::unix::process::ExitStatusExt;
     status.code().or_else(|| status.signal().map(|s| 128 + s))
 }

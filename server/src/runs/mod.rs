@@ -40,14 +40,14 @@ use tokio::sync::mpsc;
 mod args;
 pub mod cgroup;
 pub mod configs;
-mod drive;
+pub(crate) mod drive;
 pub mod output;
 pub mod sandbox;
 
 pub use args::Args;
 use drive::{Control, Drive};
 use output::Replay;
-use sandbox::{Limits, Sandbox};
+use sandbox::{Job, Limits, Sandbox};
 
 use crate::{
     db::entities::{project, run, run_settings},
@@ -230,7 +230,7 @@ impl Runs {
         }
     }
 
-    fn sandbox(&self) -> AppResult<&Sandbox> {
+    pub(crate) fn sandbox(&self) -> AppResult<&Sandbox> {
         self.0
             .sandbox
             .as_ref()
@@ -243,6 +243,36 @@ impl Runs {
             .filter(|l| l.project == project)
             .cloned()
             .ok_or_else(|| AppError::NotFound("Running run".into()))
+    }
+
+    /// The limits every run and terminal gets.
+    pub(crate) fn run_limits(&self) -> &Limits {
+        &self.0.limits
+    }
+
+    /// The project's working folder with every pending edit written to it, and whether the
+    /// project lets its sandboxes use the network.
+    pub(crate) async fn prepare(
+        &self,
+        project: ProjectId,
+        by: &UserInfo,
+    ) -> AppResult<(PathBuf, bool)> {
+        let work = self.workdir(project, by).await?;
+        self.0.files.disks().flush(project).await;
+        Ok((work, self.network(project).await?))
+    }
+
+    /// A cgroup with the memory and process limits, where the host allows one.
+    pub(crate) fn group(&self) -> AppResult<Option<cgroup::Group>> {
+        let Some(h) = &self.sandbox()?.cgroups else {
+            return Ok(None);
+        };
+        h.group(self.0.limits.memory_bytes, self.0.limits.max_processes)
+            .map(Some)
+            .map_err(|e| {
+                tracing::error!(error = %e, "cannot make a sandbox's cgroup");
+                AppError::Unavailable("The server could not set up the sandbox's limits.".into())
+            })
     }
 
     /// The project's live paths (relative, `/`-separated) by entry.
@@ -347,8 +377,7 @@ impl Runs {
                 "The server is running {in_server} programs, its limit; try again when one ends."
             )));
         }
-        let work = self.workdir(project, by).await?;
-        self.0.files.disks().flush(project).await;
+        let (work, network) = self.prepare(project, by).await?;
         if !config.cwd.is_empty() && !work.join(&config.cwd).is_dir() {
             return Err(AppError::invalid(
                 "cwd",
@@ -358,7 +387,6 @@ impl Runs {
                 ),
             ));
         }
-        let network = self.network(project).await?;
         let wall = config.time_limit.map_or(self.0.limits.wall, |s| {
             Duration::from_secs(s).min(self.0.limits.wall)
         });
@@ -386,30 +414,21 @@ impl Runs {
             exit_code: None,
             reason: None,
         };
-        let group = match &sandbox.cgroups {
-            Some(h) => {
-                let made = h.group(self.0.limits.memory_bytes, self.0.limits.max_processes);
-                match made {
-                    Ok(g) => Some(g),
-                    Err(e) => {
-                        tracing::error!(error = %e, "cannot make a run's cgroup");
-                        return self
-                            .failed(project, info, "the server could not set up its limits")
-                            .await;
-                    }
-                }
-            }
-            None => None,
+        let Ok(group) = self.group() else {
+            return self
+                .failed(project, info, "the server could not set up its limits")
+                .await;
         };
-        let mut cmd = sandbox.command(
-            &work,
-            &config.cwd,
-            &configs::shell_line(&config),
-            &config.env,
+        let mut cmd = sandbox.command(&Job {
+            work: &work,
+            cwd: &config.cwd,
+            shell: &configs::shell_line(&config),
+            env: &config.env,
             network,
-            group.as_ref(),
-            Some(&self.0.limits),
-        );
+            group: group.as_ref(),
+            limits: Some(&self.0.limits),
+            tty: false,
+        });
         cmd.stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());

@@ -58,6 +58,8 @@ const USR_LINKS: &[&str] = &["bin", "sbin", "lib", "lib32", "lib64", "libx32"];
 #[derive(Debug, Clone)]
 pub struct Sandbox {
     bwrap: PathBuf,
+    /// util-linux `setsid`, which gives a terminal's sandbox its controlling terminal.
+    setsid: PathBuf,
     pub cgroups: Option<Hierarchy>,
     /// Extra read-only folders (toolchains outside /usr), bound at the same path.
     ro_binds: Vec<PathBuf>,
@@ -121,15 +123,27 @@ impl Sandbox {
                 ));
             }
         }
+        let setsid = which("setsid")
+            .ok_or_else(|| "setsid (util-linux) is not installed on the server".to_owned())?;
         let sandbox = Sandbox {
             bwrap,
+            setsid,
             cgroups: Hierarchy::detect(),
             ro_binds,
             path: path.join(":"),
             env,
         };
         let scratch = tempfile::tempdir().map_err(|e| format!("no temporary folder: {e}"))?;
-        let mut probe = sandbox.command(scratch.path(), "", "true", &[], false, None, None);
+        let mut probe = sandbox.command(&Job {
+            work: scratch.path(),
+            cwd: "",
+            shell: "true",
+            env: &[],
+            network: false,
+            group: None,
+            limits: None,
+            tty: false,
+        });
         probe.stdout(Stdio::null()).stderr(Stdio::piped());
         let out = probe
             .output()
@@ -154,33 +168,37 @@ impl Sandbox {
         }
     }
 
-    /// The command that runs `shell` (`sh -c`) in the sandbox, in `/project/<cwd>`, with the
-    /// project's working folder `work` at `/project`. The caller sets stdio.
+    /// The command that runs `job.shell` (`sh -c`) in the sandbox, in `/project/<cwd>`, with
+    /// the project's working folder at `/project`. The caller sets stdio.
     ///
     /// With a cgroup, a small shell joins the group (its own pid into each `cgroup.procs`)
     /// and then execs bubblewrap, so every process of the run starts inside the group. The
     /// rlimits are set by the sandboxed shell (`ulimit`, hard and soft) before the command:
     /// without capabilities, nothing in the sandbox can raise them again.
-    #[allow(clippy::too_many_arguments)]
-    pub fn command(
-        &self,
-        work: &Path,
-        cwd: &str,
-        shell: &str,
-        env: &[(String, String)],
-        network: bool,
-        group: Option<&Group>,
-        limits: Option<&Limits>,
-    ) -> tokio::process::Command {
-        let mut cmd = match group {
+    ///
+    /// A terminal (`job.tty`, stdio on a pty) starts through `setsid --ctty`, so the pty is the
+    /// sandbox's controlling terminal (Ctrl+C, job control), and without bubblewrap's
+    /// `--new-session`: that option guards against TIOCSTI, a sandboxed program pushing
+    /// keystrokes into the terminal bubblewrap was started from. Here that terminal is the
+    /// sandbox's own pty, whose only reader is the sandboxed shell itself.
+    pub fn command(&self, job: &Job<'_>) -> tokio::process::Command {
+        let mut cmd = match job.group {
             Some(g) => {
                 let mut c = tokio::process::Command::new("/bin/sh");
                 c.arg("-c")
                     .arg(JOIN_THEN_EXEC)
                     .arg("tandem-run")
                     .args(g.procs_files())
-                    .arg("--")
-                    .arg(&self.bwrap);
+                    .arg("--");
+                if job.tty {
+                    c.arg(&self.setsid).args(["--ctty", "--wait"]);
+                }
+                c.arg(&self.bwrap);
+                c
+            }
+            None if job.tty => {
+                let mut c = tokio::process::Command::new(&self.setsid);
+                c.args(["--ctty", "--wait"]).arg(&self.bwrap);
                 c
             }
             None => tokio::process::Command::new(&self.bwrap),
@@ -198,7 +216,6 @@ impl Sandbox {
             "--hostname",
             "tandem",
             "--die-with-parent",
-            "--new-session",
             "--cap-drop",
             "ALL",
             "--dev",
@@ -209,7 +226,10 @@ impl Sandbox {
             "/tmp",
         ];
         cmd.args(args);
-        if !network {
+        if !job.tty {
+            cmd.arg("--new-session");
+        }
+        if !job.network {
             cmd.arg("--unshare-net");
         }
         for dir in SYSTEM_DIRS.iter().chain(ETC) {
@@ -229,18 +249,18 @@ impl Sandbox {
         for dir in &self.ro_binds {
             cmd.arg("--ro-bind").arg(dir).arg(dir);
         }
-        let cwd = if cwd.is_empty() {
+        let cwd = if job.cwd.is_empty() {
             "/project".to_owned()
         } else {
-            format!("/project/{cwd}")
+            format!("/project/{}", job.cwd)
         };
-        cmd.arg("--bind").arg(work).arg("/project");
+        cmd.arg("--bind").arg(job.work).arg("/project");
         // The root bubblewrap builds (a tmpfs holding the mount points) read-only too: only
         // /project and /tmp take writes.
         cmd.args(["--remount-ro", "/"]);
-        let script = match limits {
-            Some(l) => format!("{}{shell}", ulimits(l, group.is_none())),
-            None => shell.to_owned(),
+        let script = match job.limits {
+            Some(l) => format!("{}{}", ulimits(l, job.group.is_none()), job.shell),
+            None => job.shell.to_owned(),
         };
         cmd.args(["--chdir", &cwd, "--", "/bin/sh", "-c", &script]);
         cmd.env_clear();
@@ -255,15 +275,34 @@ impl Sandbox {
             .env("FORCE_COLOR", "1")
             .env("CLICOLOR_FORCE", "1")
             .env("CARGO_TERM_COLOR", "always");
-        for (k, v) in self.env.iter().chain(env) {
+        for (k, v) in self.env.iter().chain(job.env) {
             cmd.env(k, v);
         }
-        cmd.current_dir(work);
+        cmd.current_dir(job.work);
         cmd.stdin(Stdio::null());
         cmd.kill_on_drop(true);
-        cmd.process_group(0);
+        // A terminal's `setsid` makes its own session (a process group leader could not).
+        if !job.tty {
+            cmd.process_group(0);
+        }
         cmd
     }
+}
+
+/// What to start in the sandbox.
+pub struct Job<'a> {
+    /// The project's working folder, seen as `/project`.
+    pub work: &'a Path,
+    /// Where the command starts, relative to `/project`.
+    pub cwd: &'a str,
+    /// A shell command line.
+    pub shell: &'a str,
+    pub env: &'a [(String, String)],
+    pub network: bool,
+    pub group: Option<&'a Group>,
+    pub limits: Option<&'a Limits>,
+    /// A terminal: stdio is a pty that becomes the controlling terminal.
+    pub tty: bool,
 }
 
 /// Joins the cgroups named by the arguments before `--`, then execs what follows.

@@ -17,5 +17,6 @@ mod requests;
 mod revoke;
 mod runs;
 mod store;
+mod terminals;
 mod ws;
 mod yjs;

@@ -34,22 +34,22 @@ async fn sandbox_or_skip(server: &TestServer) -> bool {
     }
 }
 
-struct Setup {
-    server: TestServer,
-    owner: Api,
-    editor: Api,
-    viewer: Api,
-    project: i64,
+pub(crate) struct Setup {
+    pub(crate) server: TestServer,
+    pub(crate) owner: Api,
+    pub(crate) editor: Api,
+    pub(crate) viewer: Api,
+    pub(crate) project: i64,
 }
 
-fn unique(prefix: &str) -> String {
+pub(crate) fn unique(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
     format!("{prefix}{}", N.fetch_add(1, Ordering::Relaxed))
 }
 
 /// A project holding `files`, owned by one user with an editor and a viewer.
-async fn setup(
+pub(crate) async fn setup(
     backend: Backend,
     files: &[(&str, &[u8])],
     tweak: impl FnOnce(&mut server::config::Config),
@@ -146,7 +146,7 @@ async fn ended(api: &Api, project: i64, run: &RunInfo, within: Duration) -> RunR
 }
 
 /// The server answers `/healthz` at once while an attack runs.
-async fn responsive(s: &Setup) {
+pub(crate) async fn responsive(s: &Setup) {
     let t = Instant::now();
     let res = s.owner.get("/healthz").await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -157,7 +157,7 @@ async fn responsive(s: &Setup) {
     );
 }
 
-async fn tab(s: &Setup, api: &Api) -> TabClient {
+pub(crate) async fn tab(s: &Setup, api: &Api) -> TabClient {
     let url = s.server.ws_url(&format!("/ws?project={}", s.project));
     TabClient::connect(&url, &api.cookie()).await.expect("tab")
 }
@@ -562,7 +562,7 @@ async fn attack_network_files_environment_and_kill(backend: Backend) {
 }
 
 /// Pids on this machine whose command line contains `marker`.
-fn processes_with(marker: &str) -> Vec<String> {
+pub(crate) fn processes_with(marker: &str) -> Vec<String> {
     std::fs::read_dir("/proc")
         .map(|d| {
             d.flatten()

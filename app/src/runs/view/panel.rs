@@ -14,6 +14,7 @@ use crate::{
         links::{Piece, link},
         model::{Block, Output},
     },
+    terminals::{TermState, TerminalView, view::TerminalTabs},
     types::{
         FileId, Role,
         runs::{ConfigSource, RunInfo, Stream},
@@ -21,11 +22,17 @@ use crate::{
 };
 
 #[component]
-pub fn RunPanel(runs: RunState) -> AnyView {
+pub fn RunPanel(runs: RunState, terms: TermState) -> AnyView {
     // Ctrl+Enter or F5 runs (F5 would reload the page otherwise).
     on_window(ev::keydown, move |e: ev::KeyboardEvent| {
         let run_key = e.key() == "F5" || (e.key() == "Enter" && (e.ctrl_key() || e.meta_key()));
-        if run_key && runs.can_run() {
+        // Keys typed into a terminal belong to the shell.
+        let in_terminal = e
+            .target()
+            .and_then(|t| leptos::wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
+            .and_then(|el| el.closest(".xterm").ok().flatten())
+            .is_some();
+        if run_key && runs.can_run() && !in_terminal {
             e.prevent_default();
             runs.start(false);
         }
@@ -42,10 +49,10 @@ pub fn RunPanel(runs: RunState) -> AnyView {
     let show_history = RwSignal::new(false);
     view! {
         <section class="run-panel" class:open=move || runs.open.get() aria-label="Run" data-test="run-panel">
-            <RunBar runs=runs now=now show_history=show_history/>
-            {move || runs.error.get().map(|e| view! {
+            <RunBar runs=runs terms=terms now=now show_history=show_history/>
+            {move || runs.error.get().or_else(|| terms.error.get()).map(|e| view! {
                 <p class="run-error" role="alert" data-test="run-error">{e}
-                    <button type="button" class="link" on:click=move |_| runs.error.set(None)>"Dismiss"</button></p>
+                    <button type="button" class="link" on:click=move |_| { runs.error.set(None); terms.error.set(None); }>"Dismiss"</button></p>
             })}
             {move || {
                 let c = runs.configs.get();
@@ -55,10 +62,11 @@ pub fn RunPanel(runs: RunState) -> AnyView {
                     .collect_view()
             }}
             <div class="run-body" hidden=move || !runs.open.get()>
-                {move || if show_history.get() {
-                    view! { <History runs=runs show=show_history/> }.into_any()
-                } else {
-                    view! { <OutputArea runs=runs/> }.into_any()
+                <PanelTabs runs=runs terms=terms/>
+                {move || match (show_history.get(), terms.selected.get()) {
+                    (true, _) => view! { <History runs=runs show=show_history/> }.into_any(),
+                    (false, Some(id)) => view! { <TerminalView terms=terms id=id/> }.into_any(),
+                    (false, None) => view! { <OutputArea runs=runs/> }.into_any(),
                 }}
             </div>
         </section>
@@ -96,7 +104,12 @@ fn status(run: &RunInfo, now: f64) -> String {
 }
 
 #[component]
-fn RunBar(runs: RunState, now: RwSignal<f64>, show_history: RwSignal<bool>) -> impl IntoView {
+fn RunBar(
+    runs: RunState,
+    terms: TermState,
+    now: RwSignal<f64>,
+    show_history: RwSignal<bool>,
+) -> impl IntoView {
     let running = move || runs.selected_run().is_some_and(|r| r.running());
     let picker = move || {
         let c = runs.configs.get();
@@ -150,6 +163,9 @@ fn RunBar(runs: RunState, now: RwSignal<f64>, show_history: RwSignal<bool>) -> i
                         on:change=move |e| runs.set_network(event_target_checked(&e))/>" Network"
                 </label>
             })}
+            <button type="button" data-test="terminal-new" title="A shell on the server, in the project's sandbox; everyone sees it"
+                disabled=move || !terms.can_open()
+                on:click=move |_| { show_history.set(false); runs.open.set(true); terms.open(); }>"⌨ New terminal"</button>
             <button type="button" class="link" data-test="run-history-toggle" aria-pressed=move || show_history.get().to_string()
                 on:click=move |_| {
                     let on = !show_history.get_untracked();
@@ -164,22 +180,6 @@ fn RunBar(runs: RunState, now: RwSignal<f64>, show_history: RwSignal<bool>) -> i
 #[component]
 fn OutputArea(runs: RunState) -> impl IntoView {
     let running = move || runs.selected_run().is_some_and(|r| r.running());
-    let tabs = move || {
-        let list = runs.runs.get();
-        (list.len() > 1).then(|| {
-            list.into_iter()
-                .rev()
-                .map(|r| {
-                    let id = r.id;
-                    view! {
-                        <button type="button" class="run-tab" class:active=move || runs.selected.get() == Some(id)
-                            class:running=r.running() on:click=move |_| { runs.selected.set(Some(id)); runs.record.set(None); }>
-                            {r.name.clone()}</button>
-                    }
-                })
-                .collect_view()
-        })
-    };
     let input = NodeRef::<leptos::html::Input>::new();
     let on_send = move |e: ev::SubmitEvent| {
         e.prevent_default();
@@ -190,7 +190,6 @@ fn OutputArea(runs: RunState) -> impl IntoView {
         }
     };
     view! {
-        <div class="run-tabs">{tabs}</div>
         {move || match runs.record.get() {
             Some((r, out)) => view! {
                 <p class="run-note">{format!("{} · {} · started by {}", r.run.name, r.run.outcome(), r.run.started_by_name)}
@@ -210,6 +209,35 @@ fn OutputArea(runs: RunState) -> impl IntoView {
                     placeholder="Input to the program (Enter sends it, everyone sees it)"/>
             </form>
         })}
+    }
+}
+
+/// Run and terminal tabs, shown when there is more than one thing to choose from.
+#[component]
+fn PanelTabs(runs: RunState, terms: TermState) -> impl IntoView {
+    let run_tabs = move || {
+        runs.runs
+            .get()
+            .into_iter()
+            .rev()
+            .map(|r| {
+                let id = r.id;
+                view! {
+                    <button type="button" class="run-tab" data-test="run-tab"
+                        class:active=move || terms.selected.get().is_none() && runs.selected.get() == Some(id)
+                        class:running=r.running()
+                        on:click=move |_| { terms.selected.set(None); runs.selected.set(Some(id)); runs.record.set(None); }>
+                        {r.name.clone()}</button>
+                }
+            })
+            .collect_view()
+    };
+    let shown = move || runs.runs.with(Vec::len) > 1 || terms.terms.with(|t| !t.is_empty());
+    view! {
+        <div class="run-tabs" hidden=move || !shown()>
+            {run_tabs}
+            <TerminalTabs terms=terms/>
+        </div>
     }
 }
 

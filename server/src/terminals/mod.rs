@@ -1,0 +1,542 @@
+//! Shared terminals: a shell in the project's sandbox (the runs' bubblewrap, cgroup and
+//! rlimits, see `runs::sandbox`), on a pty, working in the project's working folder.
+//!
+//! - Output goes to every member on the project channel (coalesced like run output), and a
+//!   bounded scrollback is kept for members who open the project or reload.
+//! - The opener types, and may let other editors type (owners may manage any terminal);
+//!   viewers never type. Input arrives on the tab socket (`ClientEvent::TermInput`) and is
+//!   checked against the socket's live role and the terminal's typists.
+//! - One size for everyone: the smallest view attached to the terminal, as tmux does.
+//! - Losing edit access (demoted, removed, project deleted) takes typing away at once; a
+//!   terminal whose opener lost it is closed. Idle terminals close after `--terminal-idle-secs`.
+//!
+//! Terminals live in memory: a server restart ends them (bubblewrap dies with the server).
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicI64, Ordering},
+    },
+    time::Duration,
+};
+
+use app::{
+    AppError, AppResult,
+    live::events::ServerEvent,
+    projects::ssr::Projects,
+    terminals::{scrollback::Scrollback, ssr::TerminalService},
+    types::{
+        ProjectId, Role, TermId, UserId, UserInfo,
+        terminals::{MAX_INPUT, TermInfo, TermReplay, Typist, clamp_size},
+    },
+};
+use async_trait::async_trait;
+use metrics::{counter, gauge};
+use tokio::sync::{broadcast, mpsc};
+
+mod drive;
+pub mod pty;
+
+use crate::{
+    auth::revoke::AccessChange,
+    live::{Hub, TabId},
+    runs::{Runs, sandbox::Job},
+};
+
+/// Keystroke events queued for a terminal whose shell is not reading them.
+const INPUT_QUEUE: usize = 64;
+/// The shell a terminal starts: bash where the system has it (line editing, job control),
+/// else the POSIX shell. No rc files: the prompt comes from the environment.
+const SHELL: &str = "if command -v bash >/dev/null 2>&1; then exec bash --noprofile --norc -i; \
+                     fi; exec sh -i";
+/// `/project $ ` in colour.
+const PROMPT: &str = "\\[\\e[1;34m\\]\\w\\[\\e[0m\\] \\$ ";
+
+/// The terminals service.
+#[derive(Clone)]
+pub struct Terminals(Arc<Inner>);
+
+struct Inner {
+    runs: Runs,
+    hub: Hub,
+    projects: Arc<dyn Projects>,
+    idle: Duration,
+    per_project: usize,
+    per_server: usize,
+    scrollback: usize,
+    live: Mutex<HashMap<TermId, Arc<Term>>>,
+    next: AtomicI64,
+    /// Opens one at a time, so the per-project and per-server counts hold.
+    opening: tokio::sync::Mutex<()>,
+}
+
+/// An open terminal as every member sees it.
+pub struct Term {
+    project: ProjectId,
+    master: Arc<pty::Master>,
+    state: Mutex<TermState>,
+    input: mpsc::Sender<Vec<u8>>,
+    close: mpsc::Sender<String>,
+}
+
+struct TermState {
+    info: TermInfo,
+    scrollback: Scrollback,
+    /// The size each attached view fits.
+    views: HashMap<TabId, (u16, u16)>,
+}
+
+impl Term {
+    /// Adds output to the scrollback and publishes it, under one lock so `at` offsets reach
+    /// the project channel in order.
+    fn output(&self, hub: &Hub, data: String) {
+        counter!("tandem_terminal_output_bytes_total").increment(data.len() as u64);
+        let mut s = crate::lock::lock(&self.state);
+        let at = s.scrollback.received;
+        s.scrollback.push(&data);
+        hub.publish(
+            self.project,
+            &ServerEvent::TermOutput {
+                term: s.info.id,
+                at,
+                data,
+            },
+        );
+    }
+
+    fn info(&self) -> TermInfo {
+        crate::lock::lock(&self.state).info.clone()
+    }
+
+    fn replay(&self) -> TermReplay {
+        let s = crate::lock::lock(&self.state);
+        TermReplay {
+            term: s.info.clone(),
+            data: s.scrollback.data.clone(),
+            truncated: s.scrollback.truncated,
+            end: s.scrollback.received,
+        }
+    }
+
+    /// Sets the shared size to the smallest attached view; publishes a change.
+    fn fit(&self, hub: &Hub) {
+        let changed = {
+            let mut s = crate::lock::lock(&self.state);
+            let smallest = s
+                .views
+                .values()
+                .copied()
+                .reduce(|(c, r), (c2, r2)| (c.min(c2), r.min(r2)));
+            match smallest {
+                Some((cols, rows)) if (cols, rows) != (s.info.cols, s.info.rows) => {
+                    s.info.cols = cols;
+                    s.info.rows = rows;
+                    Some(s.info.clone())
+                }
+                _ => None,
+            }
+        };
+        if let Some(info) = changed {
+            if let Err(e) = self.master.resize(info.cols, info.rows) {
+                tracing::debug!(error = %e, "cannot resize a terminal");
+            }
+            hub.publish(self.project, &ServerEvent::Terminal { term: info });
+        }
+    }
+
+    fn changed(&self, hub: &Hub, f: impl FnOnce(&mut TermInfo) -> bool) {
+        let info = {
+            let mut s = crate::lock::lock(&self.state);
+            f(&mut s.info).then(|| s.info.clone())
+        };
+        if let Some(info) = info {
+            hub.publish(self.project, &ServerEvent::Terminal { term: info });
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+impl Terminals {
+    pub fn new(runs: Runs, hub: Hub, projects: Arc<dyn Projects>) -> Self {
+        let a = runs.limits();
+        let inner = Inner {
+            idle: Duration::from_secs(a.terminal_idle_secs),
+            per_project: a.terminals_per_project,
+            per_server: a.terminals_per_server,
+            scrollback: a.terminal_scrollback_kib << 10,
+            runs,
+            hub,
+            projects,
+            live: Mutex::new(HashMap::new()),
+            next: AtomicI64::new(1),
+            opening: tokio::sync::Mutex::new(()),
+        };
+        Terminals(Arc::new(inner))
+    }
+
+    pub fn open_count(&self) -> usize {
+        crate::lock::lock(&self.0.live).len()
+    }
+
+    fn find(&self, project: ProjectId, term: TermId) -> Option<Arc<Term>> {
+        crate::lock::lock(&self.0.live)
+            .get(&term)
+            .filter(|t| t.project == project)
+            .cloned()
+    }
+
+    fn of_project(&self, project: ProjectId) -> Vec<Arc<Term>> {
+        crate::lock::lock(&self.0.live)
+            .values()
+            .filter(|t| t.project == project)
+            .cloned()
+            .collect()
+    }
+
+    /// Keystrokes from a tab: refused (with the reason the tab shows) unless the user, with
+    /// `role` as the socket knows it now, may type in the terminal.
+    pub fn input(
+        &self,
+        project: ProjectId,
+        user: UserId,
+        role: Role,
+        term: TermId,
+        data: String,
+    ) -> Result<(), String> {
+        let t = self
+            .find(project, term)
+            .ok_or_else(|| "This terminal is closed.".to_owned())?;
+        if role < Role::Editor {
+            return Err("Viewers watch terminals; they cannot type in them.".to_owned());
+        }
+        let info = t.info();
+        if !info.may_type(user) {
+            return Err(format!(
+                "{} has not let you type in this terminal.",
+                info.opened_by_name
+            ));
+        }
+        if data.len() > MAX_INPUT {
+            return Err(format!("At most {MAX_INPUT} bytes of input at once."));
+        }
+        t.input.try_send(data.into_bytes()).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => {
+                "The terminal is not reading its input; wait for it.".to_owned()
+            }
+            mpsc::error::TrySendError::Closed(_) => "This terminal is closed.".to_owned(),
+        })
+    }
+
+    /// A tab shows the terminal in a view of `cols` × `rows` (or resized it).
+    pub fn attach(&self, project: ProjectId, tab: TabId, term: TermId, cols: u16, rows: u16) {
+        if let Some(t) = self.find(project, term) {
+            crate::lock::lock(&t.state)
+                .views
+                .insert(tab, clamp_size(cols, rows));
+            t.fit(&self.0.hub);
+        }
+    }
+
+    pub fn detach(&self, project: ProjectId, tab: TabId, term: TermId) {
+        if let Some(t) = self.find(project, term) {
+            crate::lock::lock(&t.state).views.remove(&tab);
+            t.fit(&self.0.hub);
+        }
+    }
+
+    /// The tab is gone: its views of every terminal go with it.
+    pub fn detach_tab(&self, project: ProjectId, tab: TabId) {
+        for t in self.of_project(project) {
+            let had = crate::lock::lock(&t.state).views.remove(&tab).is_some();
+            if had {
+                t.fit(&self.0.hub);
+            }
+        }
+    }
+
+    /// Applies access changes as they are announced, until the server stops: a member who
+    /// can no longer edit loses typing everywhere in the project, and their own terminals
+    /// close.
+    pub async fn follow(self, mut changes: broadcast::Receiver<AccessChange>) {
+        loop {
+            match changes.recv().await {
+                Ok(AccessChange::Role {
+                    project,
+                    user,
+                    role,
+                }) if role.is_none_or(|r| r < Role::Editor) => self.lost_edit(project, user),
+                Ok(AccessChange::ProjectDeleted { project }) => {
+                    for t in self.of_project(project) {
+                        let _ = t.close.try_send("the project was deleted".to_owned());
+                    }
+                }
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    // Input is checked against each socket's own live role as well, so a
+                    // missed announcement leaves a stale name in a list, not a way in.
+                    tracing::warn!(missed = n, "terminals missed access changes");
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    }
+
+    fn lost_edit(&self, project: ProjectId, user: UserId) {
+        for t in self.of_project(project) {
+            let info = t.info();
+            if info.opened_by == user {
+                let why = format!("{} can no longer edit the project", info.opened_by_name);
+                let _ = t.close.try_send(why);
+            } else {
+                t.changed(&self.0.hub, |i| {
+                    let before = i.typists.len();
+                    i.typists.retain(|x| x.user != user);
+                    i.typists.len() != before
+                });
+            }
+        }
+    }
+
+    /// Who may manage (grant typing, close) a terminal: its opener, and owners.
+    fn manage(
+        &self,
+        project: ProjectId,
+        by: &UserInfo,
+        role: Role,
+        term: TermId,
+    ) -> AppResult<Arc<Term>> {
+        let t = self
+            .find(project, term)
+            .ok_or_else(|| AppError::NotFound("Open terminal".into()))?;
+        let opener = t.info().opened_by;
+        if opener != by.id && role != Role::Owner {
+            return Err(AppError::Forbidden);
+        }
+        Ok(t)
+    }
+
+    async fn finish(&self, term: &Arc<Term>, reason: String) {
+        let info = {
+            let mut s = crate::lock::lock(&term.state);
+            s.info.ended = Some(reason);
+            s.views.clear();
+            s.info.clone()
+        };
+        crate::lock::lock(&self.0.live).remove(&info.id);
+        gauge!("tandem_terminals_active").set(self.open_count() as f64);
+        self.0
+            .hub
+            .publish(term.project, &ServerEvent::Terminal { term: info });
+    }
+}
+
+#[async_trait]
+impl TerminalService for Terminals {
+    async fn now(&self, project: ProjectId) -> AppResult<Vec<TermReplay>> {
+        let mut all: Vec<TermReplay> = self
+            .of_project(project)
+            .iter()
+            .map(|t| t.replay())
+            .collect();
+        all.sort_by_key(|r| r.term.id);
+        Ok(all)
+    }
+
+    async fn open(
+        &self,
+        project: ProjectId,
+        by: &UserInfo,
+        cols: u16,
+        rows: u16,
+    ) -> AppResult<TermInfo> {
+        let runs = &self.0.runs;
+        let sandbox = runs.sandbox()?.clone();
+        let _one_at_a_time = self.0.opening.lock().await;
+        let (in_project, in_server) = {
+            let live = crate::lock::lock(&self.0.live);
+            (
+                live.values().filter(|t| t.project == project).count(),
+                live.len(),
+            )
+        };
+        if in_project >= self.0.per_project {
+            return Err(AppError::TooMany(format!(
+                "This project already has {in_project} terminals open (the limit is {}); close one first.",
+                self.0.per_project
+            )));
+        }
+        if in_server >= self.0.per_server {
+            return Err(AppError::TooMany(format!(
+                "The server has {in_server} terminals open, its limit; try again when one closes."
+            )));
+        }
+        let (work, network) = runs.prepare(project, by).await?;
+        let group = runs.group()?;
+        let (cols, rows) = clamp_size(cols, rows);
+        let (master, slave) = pty::open(cols, rows).map_err(|e| {
+            tracing::error!(error = %e, "cannot open a pty");
+            AppError::Unavailable("The server could not open a terminal.".into())
+        })?;
+        let stdio = |f: &std::fs::File| {
+            f.try_clone().map_err(|e| {
+                tracing::error!(error = %e, "cannot share a pty");
+                AppError::Unavailable("The server could not open a terminal.".into())
+            })
+        };
+        let (stdin, stdout) = (stdio(&slave)?, stdio(&slave)?);
+        let env = [("PS1".to_owned(), PROMPT.to_owned())];
+        let limits = runs.run_limits().clone();
+        let mut cmd = sandbox.command(&Job {
+            work: &work,
+            cwd: "",
+            shell: SHELL,
+            env: &env,
+            network,
+            group: group.as_ref(),
+            limits: Some(&limits),
+            tty: true,
+        });
+        cmd.stdin(stdin).stdout(stdout).stderr(slave);
+        let child = cmd.spawn().map_err(|e| {
+            tracing::error!(error = %e, "cannot start a terminal's sandbox");
+            AppError::Unavailable("The server could not start a terminal.".into())
+        })?;
+        // The command holds the server's copies of the slave: without them, the master
+        // reads the end of the terminal once the sandbox is gone.
+        drop(cmd);
+        let info = TermInfo {
+            id: TermId(self.0.next.fetch_add(1, Ordering::Relaxed)),
+            opened_by: by.id,
+            opened_by_name: by.name.clone(),
+            opened_at: now_ms(),
+            typists: vec![Typist {
+                user: by.id,
+                name: by.name.clone(),
+            }],
+            cols,
+            rows,
+            ended: None,
+        };
+        let (input_tx, input_rx) = mpsc::channel(INPUT_QUEUE);
+        let (close_tx, close_rx) = mpsc::channel(1);
+        let master = Arc::new(master);
+        let term = Arc::new(Term {
+            project,
+            master: master.clone(),
+            state: Mutex::new(TermState {
+                info: info.clone(),
+                scrollback: Scrollback::with_cap(self.0.scrollback),
+                views: HashMap::new(),
+            }),
+            input: input_tx,
+            close: close_tx,
+        });
+        crate::lock::lock(&self.0.live).insert(info.id, term.clone());
+        counter!("tandem_terminals_opened_total").increment(1);
+        gauge!("tandem_terminals_active").set(self.open_count() as f64);
+        self.0
+            .hub
+            .publish(project, &ServerEvent::Terminal { term: info.clone() });
+        let drive = drive::Drive {
+            child,
+            group,
+            master,
+            term: term.clone(),
+            hub: self.0.hub.clone(),
+            input: input_rx,
+            close: close_rx,
+            idle: self.0.idle,
+            rate: limits.output_bytes_per_sec,
+        };
+        let this = self.clone();
+        tokio::spawn(async move {
+            let reason = drive.run().await;
+            this.finish(&term, reason).await;
+        });
+        tracing::info!(
+            project = project.0,
+            term = info.id.0,
+            user = by.id.0,
+            "terminal opened"
+        );
+        Ok(info)
+    }
+
+    async fn close(
+        &self,
+        project: ProjectId,
+        by: &UserInfo,
+        role: Role,
+        term: TermId,
+    ) -> AppResult<()> {
+        let t = self.manage(project, by, role, term)?;
+        // Full: it is closing already.
+        let _ = t.close.try_send(format!("closed by {}", by.name));
+        Ok(())
+    }
+
+    async fn grant(
+        &self,
+        project: ProjectId,
+        by: &UserInfo,
+        role: Role,
+        term: TermId,
+        user: UserId,
+        on: bool,
+    ) -> AppResult<TermInfo> {
+        let t = self.manage(project, by, role, term)?;
+        let opener = t.info().opened_by;
+        if user == opener {
+            return Err(AppError::invalid(
+                "user",
+                "The person who opened a terminal always types in it.",
+            ));
+        }
+        if on {
+            let Some(their_role) = self.0.projects.role_of(project, user).await? else {
+                return Err(AppError::NotFound("Member".into()));
+            };
+            if their_role < Role::Editor {
+                return Err(AppError::invalid(
+                    "user",
+                    "Viewers watch terminals; make them an editor to let them type.",
+                ));
+            }
+            let name = self
+                .0
+                .projects
+                .members(project)
+                .await?
+                .into_iter()
+                .find(|m| m.user.id == user)
+                .map(|m| m.user.name)
+                .ok_or_else(|| AppError::NotFound("Member".into()))?;
+            t.changed(&self.0.hub, |i| {
+                let new = !i.typists.iter().any(|x| x.user == user);
+                if new {
+                    i.typists.push(Typist { user, name });
+                }
+                new
+            });
+        } else {
+            t.changed(&self.0.hub, |i| {
+                let before = i.typists.len();
+                i.typists.retain(|x| x.user != user);
+                i.typists.len() != before
+            });
+        }
+        tracing::info!(
+            project = project.0,
+            term = term.0,
+            user = user.0,
+            on,
+            by = by.id.0,
+            "terminal typing changed"
+        );
+        Ok(t.info())
+    }
+}
