@@ -126,6 +126,7 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         files,
         chat,
         runs,
+        terminal_port: live::TerminalHandle(Arc::new(terminals.clone())),
         terminals,
         db,
         metrics: http::metrics::Metrics::install(),

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 pub(crate) mod connection;
 pub mod events;
 pub mod status;
+pub mod stream;
 
 use crate::types::ProjectId;
 use status::Link;

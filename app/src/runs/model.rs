@@ -5,6 +5,7 @@
 use std::{collections::VecDeque, sync::Arc};
 
 use super::ansi::{Ansi, Span};
+pub use crate::live::stream::Applied;
 use crate::types::runs::{OutputChunk, RunReplay, Stream};
 
 /// Output a tab keeps per run; older blocks are dropped (the server's replay is the bound
@@ -17,16 +18,6 @@ pub struct Block {
     pub stream: Stream,
     pub spans: Arc<Vec<Span>>,
     bytes: usize,
-}
-
-/// What an output event did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Applied {
-    Appended,
-    /// Already had it (it was in the replay).
-    Duplicate,
-    /// Something was missed: fetch the replay again.
-    Gap,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -64,11 +55,9 @@ impl Output {
     }
 
     pub fn apply(&mut self, at: u64, chunks: &[OutputChunk]) -> Applied {
-        if at < self.received {
-            return Applied::Duplicate;
-        }
-        if at > self.received {
-            return Applied::Gap;
+        let joined = Applied::join(self.received, at);
+        if joined != Applied::Appended {
+            return joined;
         }
         self.received += chunks.iter().map(|c| c.text.len() as u64).sum::<u64>();
         self.push(chunks);

@@ -2,7 +2,7 @@
 //! so the replay and the live events join without a gap or a repeat. xterm.js keeps the
 //! rendered screen; this is what a view is rebuilt from when it opens again.
 
-use crate::{runs::model::Applied, types::terminals::TermReplay};
+use crate::{live::stream::Applied, types::terminals::TermReplay};
 
 /// Output a tab keeps per terminal; the oldest lines go first.
 pub const MAX_BYTES: usize = 1 << 20;
@@ -53,14 +53,11 @@ impl Scrollback {
     }
 
     pub fn apply(&mut self, at: u64, data: &str) -> Applied {
-        if at < self.received {
-            return Applied::Duplicate;
+        let joined = Applied::join(self.received, at);
+        if joined == Applied::Appended {
+            self.push(data);
         }
-        if at > self.received {
-            return Applied::Gap;
-        }
-        self.push(data);
-        Applied::Appended
+        joined
     }
 
     /// Past the bound, drops the oldest output up to a line start (a quarter at a time, so

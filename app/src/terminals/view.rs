@@ -8,8 +8,7 @@ use leptos::{prelude::*, task::spawn_local};
 
 use super::{close_terminal, grant_typing, open_terminal, scrollback::Scrollback, terminals_now};
 use crate::{
-    live::{Live, events::ServerEvent, status::Link},
-    runs::model::Applied,
+    live::{Live, events::ServerEvent, status::Link, stream::Applied},
     types::{
         ProjectId, Role, TermId, UserId,
         terminals::{TermInfo, TermReplay},
@@ -41,6 +40,8 @@ pub struct TermState {
     buffers: StoredValue<HashMap<TermId, Scrollback>>,
     /// The terminal the Run panel shows (`None`: the run output).
     pub selected: RwSignal<Option<TermId>>,
+    /// The Run panel is expanded (a new terminal opens it for everyone, as a new run does).
+    panel: RwSignal<bool>,
     pub error: RwSignal<Option<String>>,
     busy: RwSignal<bool>,
     #[cfg(feature = "hydrate")]
@@ -179,7 +180,7 @@ impl TermState {
                     self.panel.set(true);
                     // The opener's new terminal takes their panel; others see its tab appear.
                     if term.opened_by == self.me {
-                        self.selected.set(Some(term.id));
+                        self.select(term.id);
                     }
                 }
                 self.upsert(term);
@@ -220,7 +221,7 @@ impl TermState {
                         b.entry(term.id).or_default();
                     });
                     s.upsert(term.clone());
-                    s.selected.set(Some(term.id));
+                    s.select(term.id);
                 }
                 Err(e) => s.error.set(Some(e.to_string())),
             }
@@ -235,6 +236,13 @@ impl TermState {
                 s.error.set(Some(e.to_string()));
             }
         });
+    }
+
+    /// Shows a terminal in the panel (setting the same one again would rebuild its view).
+    fn select(&self, id: TermId) {
+        if self.selected.get_untracked() != Some(id) {
+            self.selected.set(Some(id));
+        }
     }
 
     /// Removes a closed terminal from the list.
@@ -260,7 +268,8 @@ impl TermState {
 
     #[cfg(feature = "hydrate")]
     fn send(&self, event: &crate::live::events::ClientEvent) {
-        if let Some(live) = self.live.get_value() {
+        // `try_`: a view closing with the page may outlive the page's state.
+        if let Some(Some(live)) = self.live.try_get_value() {
             live.send(event);
         }
     }
@@ -269,7 +278,8 @@ impl TermState {
     fn on_screen(&self, id: TermId, f: impl FnOnce(&super::client::TandemTerminal)) {
         let shown = self
             .screen
-            .with_value(|s| s.as_ref().filter(|(t, _)| *t == id).map(|(_, x)| x.clone()));
+            .try_with_value(|s| s.as_ref().filter(|(t, _)| *t == id).map(|(_, x)| x.clone()))
+            .flatten();
         if let Some(t) = shown {
             f(&t);
         }
@@ -440,11 +450,12 @@ fn mount(
                     .set(Some(format!("The terminal could not load: {e:?}")));
                 return;
             }
-            let Some(t) = info.get_untracked() else {
+            // The view may have gone while xterm.js loaded.
+            let Some(Some(t)) = info.try_get_untracked() else {
                 return;
             };
             let on_data = Closure::<dyn FnMut(String)>::new(move |data: String| {
-                if !may_type.get_untracked() {
+                if may_type.try_get_untracked() != Some(true) {
                     return;
                 }
                 for piece in input_pieces(&data) {
@@ -461,11 +472,12 @@ fn mount(
                     rows,
                 });
             });
+            let writable = may_type.try_get_untracked().unwrap_or(false);
             let screen = Rc::new(TandemTerminal::new(
                 &el,
                 t.cols,
                 t.rows,
-                may_type.get_untracked(),
+                writable,
                 on_data.as_ref().unchecked_ref(),
                 on_fit.as_ref().unchecked_ref(),
             ));
@@ -479,7 +491,7 @@ fn mount(
                 .with_value(|b| b.get(&id).map(|s| s.data.clone()))
                 .unwrap_or_default();
             screen.write(&data);
-            if may_type.get_untracked() {
+            if writable {
                 screen.focus();
             }
             terms.screen.set_value(Some((id, screen)));

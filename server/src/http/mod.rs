@@ -52,6 +52,8 @@ pub struct AppState {
     pub chat: Chat,
     pub runs: crate::runs::Runs,
     pub terminals: crate::terminals::Terminals,
+    /// The same terminals, as the tab socket sees them.
+    pub terminal_port: crate::live::TerminalHandle,
 }
 
 pub fn router(state: AppState) -> Router {

@@ -3,6 +3,8 @@
 //! through [`Hub`]; documents on the same socket go through the editor's engine.
 
 pub mod hub;
+pub mod terminals;
 pub mod ws;
 
 pub use hub::{Hub, TabId, frame};
+pub use terminals::{TerminalHandle, TerminalPort};

@@ -29,8 +29,7 @@ use serde::Deserialize;
 use tokio::sync::broadcast;
 use tower_sessions::Session;
 
-use super::{Hub, TabId, frame};
-use crate::terminals::Terminals;
+use super::{Hub, TabId, TerminalHandle, frame};
 use crate::{
     auth::{
         Membership,
@@ -60,7 +59,7 @@ pub async fn ws(
     State(editor): State<Editor>,
     State(hub): State<Hub>,
     State(membership): State<Membership>,
-    State(terminals): State<Terminals>,
+    State(TerminalHandle(terminals)): State<TerminalHandle>,
 ) -> Response {
     let project = query.project;
     // Any role may connect; documents check theirs when opened.
@@ -108,7 +107,7 @@ pub async fn ws(
 
 struct TabSocket {
     editor: Editor,
-    terminals: Terminals,
+    terminals: Arc<dyn super::TerminalPort>,
     projects: Arc<dyn Projects>,
     user: UserId,
     name: String,

@@ -40,7 +40,7 @@ pub mod pty;
 
 use crate::{
     auth::revoke::AccessChange,
-    live::{Hub, TabId},
+    live::{Hub, TabId, TerminalPort},
     runs::{Runs, sandbox::Job},
 };
 
@@ -197,67 +197,6 @@ impl Terminals {
             .collect()
     }
 
-    /// Keystrokes from a tab: refused (with the reason the tab shows) unless the user, with
-    /// `role` as the socket knows it now, may type in the terminal.
-    pub fn input(
-        &self,
-        project: ProjectId,
-        user: UserId,
-        role: Role,
-        term: TermId,
-        data: String,
-    ) -> Result<(), String> {
-        let t = self
-            .find(project, term)
-            .ok_or_else(|| "This terminal is closed.".to_owned())?;
-        if role < Role::Editor {
-            return Err("Viewers watch terminals; they cannot type in them.".to_owned());
-        }
-        let info = t.info();
-        if !info.may_type(user) {
-            return Err(format!(
-                "{} has not let you type in this terminal.",
-                info.opened_by_name
-            ));
-        }
-        if data.len() > MAX_INPUT {
-            return Err(format!("At most {MAX_INPUT} bytes of input at once."));
-        }
-        t.input.try_send(data.into_bytes()).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => {
-                "The terminal is not reading its input; wait for it.".to_owned()
-            }
-            mpsc::error::TrySendError::Closed(_) => "This terminal is closed.".to_owned(),
-        })
-    }
-
-    /// A tab shows the terminal in a view of `cols` × `rows` (or resized it).
-    pub fn attach(&self, project: ProjectId, tab: TabId, term: TermId, cols: u16, rows: u16) {
-        if let Some(t) = self.find(project, term) {
-            crate::lock::lock(&t.state)
-                .views
-                .insert(tab, clamp_size(cols, rows));
-            t.fit(&self.0.hub);
-        }
-    }
-
-    pub fn detach(&self, project: ProjectId, tab: TabId, term: TermId) {
-        if let Some(t) = self.find(project, term) {
-            crate::lock::lock(&t.state).views.remove(&tab);
-            t.fit(&self.0.hub);
-        }
-    }
-
-    /// The tab is gone: its views of every terminal go with it.
-    pub fn detach_tab(&self, project: ProjectId, tab: TabId) {
-        for t in self.of_project(project) {
-            let had = crate::lock::lock(&t.state).views.remove(&tab).is_some();
-            if had {
-                t.fit(&self.0.hub);
-            }
-        }
-    }
-
     /// Applies access changes as they are announced, until the server stops: a member who
     /// can no longer edit loses typing everywhere in the project, and their own terminals
     /// close.
@@ -331,6 +270,69 @@ impl Terminals {
         self.0
             .hub
             .publish(term.project, &ServerEvent::Terminal { term: info });
+    }
+}
+
+impl TerminalPort for Terminals {
+    /// Keystrokes from a tab: refused (with the reason the tab shows) unless the user, with
+    /// `role` as the socket knows it now, may type in the terminal.
+    fn input(
+        &self,
+        project: ProjectId,
+        user: UserId,
+        role: Role,
+        term: TermId,
+        data: String,
+    ) -> Result<(), String> {
+        let t = self
+            .find(project, term)
+            .ok_or_else(|| "This terminal is closed.".to_owned())?;
+        if role < Role::Editor {
+            return Err("Viewers watch terminals; they cannot type in them.".to_owned());
+        }
+        let info = t.info();
+        if !info.may_type(user) {
+            return Err(format!(
+                "{} has not let you type in this terminal.",
+                info.opened_by_name
+            ));
+        }
+        if data.len() > MAX_INPUT {
+            return Err(format!("At most {MAX_INPUT} bytes of input at once."));
+        }
+        t.input.try_send(data.into_bytes()).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => {
+                "The terminal is not reading its input; wait for it.".to_owned()
+            }
+            mpsc::error::TrySendError::Closed(_) => "This terminal is closed.".to_owned(),
+        })
+    }
+
+    /// A tab shows the terminal in a view of `cols` × `rows` (or resized it).
+    fn attach(&self, project: ProjectId, tab: TabId, term: TermId, cols: u16, rows: u16) {
+        if let Some(t) = self.find(project, term) {
+            crate::lock::lock(&t.state)
+                .views
+                .insert(tab, clamp_size(cols, rows));
+            t.fit(&self.0.hub);
+        }
+    }
+
+    fn detach(&self, project: ProjectId, tab: TabId, term: TermId) {
+        if let Some(t) = self.find(project, term) {
+            crate::lock::lock(&t.state).views.remove(&tab);
+            t.fit(&self.0.hub);
+        }
+    }
+
+    /// The tab is gone: its views of every terminal go with it.
+    fn detach_tab(&self, project: ProjectId, tab: TabId) {
+        for t in self.of_project(project) {
+            let had = crate::lock::lock(&t.state).views.remove(&tab).is_some();
+            if had {
+                t.fit(&self.0.hub);
+            }
+        }
     }
 }
 

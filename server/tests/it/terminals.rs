@@ -132,7 +132,7 @@ async fn shared_typing_size_and_revocation(backend: Backend) {
         .await;
     // The opener grants typing; viewers cannot be granted it.
     let r = grant(&s, &s.editor, t.id, viewer_id, true).await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     let r = grant(&s, &s.viewer, t.id, owner_id, true).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let r = grant(&s, &s.editor, t.id, owner_id, true).await;

@@ -47,8 +47,11 @@ pub fn RunPanel(runs: RunState, terms: TermState) -> AnyView {
         }
     });
     let show_history = RwSignal::new(false);
+    // A memo: the view is rebuilt when another terminal is chosen, not when the same one is.
+    let selected = Memo::new(move |_| terms.selected.get());
     view! {
-        <section class="run-panel" class:open=move || runs.open.get() aria-label="Run" data-test="run-panel">
+        <section class="run-panel" class:open=move || runs.open.get() class:term-open=move || selected.get().is_some()
+            aria-label="Run" data-test="run-panel">
             <RunBar runs=runs terms=terms now=now show_history=show_history/>
             {move || runs.error.get().or_else(|| terms.error.get()).map(|e| view! {
                 <p class="run-error" role="alert" data-test="run-error">{e}
@@ -63,7 +66,7 @@ pub fn RunPanel(runs: RunState, terms: TermState) -> AnyView {
             }}
             <div class="run-body" hidden=move || !runs.open.get()>
                 <PanelTabs runs=runs terms=terms/>
-                {move || match (show_history.get(), terms.selected.get()) {
+                {move || match (show_history.get(), selected.get()) {
                     (true, _) => view! { <History runs=runs show=show_history/> }.into_any(),
                     (false, Some(id)) => view! { <TerminalView terms=terms id=id/> }.into_any(),
                     (false, None) => view! { <OutputArea runs=runs/> }.into_any(),
