@@ -142,6 +142,9 @@ enum Mode {
     Terminal {
         #[arg(long, default_value_t = 500)]
         keys: usize,
+        /// Pause between keys, in ms.
+        #[arg(long, default_value_t = 30)]
+        gap_ms: u64,
     },
 }
 
@@ -218,9 +221,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         } => runs::latency_and_throughput(&server, runs, watchers, flood_bytes)
             .await
             .map_err(|e| e.to_string().into()),
-        Mode::Terminal { keys } => terminal::keystroke_echo(&server, keys)
-            .await
-            .map_err(|e| e.to_string().into()),
+        Mode::Terminal { keys, gap_ms } => {
+            terminal::keystroke_echo(&server, keys, Duration::from_millis(gap_ms))
+                .await
+                .map_err(|e| e.to_string().into())
+        }
     };
     server.stop();
     result

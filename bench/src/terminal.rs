@@ -3,7 +3,9 @@
 //! mode without the tty's own echo, so every keystroke comes back as exactly one byte written
 //! by a program in the sandbox, the round trip a shell's line editor or an editor makes.
 //!
-//! Measured: keystroke sent -> its echo at the second member, one key at a time.
+//! Measured: keystroke sent -> its echo at the second member, one key at a time, `--gap-ms`
+//! apart (30 ms: faster than anyone types; 0: back to back, where the output pacing of one
+//! event per 16 ms is what shows).
 
 use std::{
     sync::{Arc, Mutex},
@@ -77,7 +79,11 @@ async fn until(shared: &Shared, what: &str, cond: impl Fn(&Seen) -> bool) -> Res
     }
 }
 
-pub(crate) async fn keystroke_echo(server: &Server, keys: usize) -> Result<(), Error> {
+pub(crate) async fn keystroke_echo(
+    server: &Server,
+    keys: usize,
+    gap: Duration,
+) -> Result<(), Error> {
     let port = server.port();
     let (owner, _) = tab::login(port, server::USER, server::PASSWORD).await?;
     let (member, _) = chat::sign_up(port, "watcher").await?;
@@ -116,6 +122,7 @@ pub(crate) async fn keystroke_echo(server: &Server, keys: usize) -> Result<(), E
     let mut times = Vec::with_capacity(keys);
     for i in 0..keys {
         let key = char::from(b'a' + (i % 26) as u8).to_string();
+        tokio::time::sleep(gap).await;
         let base = seen.seen.lock().map(|s| s.bytes).unwrap_or(0);
         let t = Instant::now();
         send(&key).await?;
@@ -126,11 +133,43 @@ pub(crate) async fn keystroke_echo(server: &Server, keys: usize) -> Result<(), E
         times.push(t.elapsed().as_micros() as u32);
     }
     times.sort_unstable();
+    let direct = tokio::task::spawn_blocking(move || direct_cat(keys)).await??;
     println!(
-        "terminal keystroke -> echo at a second member: p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms  ({keys} keys)",
+        "baseline: one byte through `cat` on pipes spawned by this process (no server, no sandbox): p50 {:.3} ms  p99 {:.3} ms",
+        percentile(&direct, 0.5),
+        percentile(&direct, 0.99),
+    );
+    println!(
+        "terminal keystroke -> echo at a second member: p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms  ({keys} keys, {} ms apart)",
         percentile(&times, 0.5),
         percentile(&times, 0.99),
         percentile(&times, 1.0),
+        gap.as_millis(),
     );
     Ok(())
+}
+
+/// The same round trip without Tandem: a byte written to a local `cat` and read back.
+fn direct_cat(keys: usize) -> Result<Vec<u32>, Error> {
+    use std::io::{Read, Write};
+    let mut cat = std::process::Command::new("cat")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()?;
+    let (Some(mut input), Some(mut output)) = (cat.stdin.take(), cat.stdout.take()) else {
+        return Err("cat has no pipes".into());
+    };
+    let mut times = Vec::with_capacity(keys);
+    let mut byte = [0u8; 1];
+    for i in 0..keys {
+        let t = Instant::now();
+        input.write_all(&[b'a' + (i % 26) as u8])?;
+        input.flush()?;
+        output.read_exact(&mut byte)?;
+        times.push(t.elapsed().as_micros() as u32);
+    }
+    drop(input);
+    cat.wait()?;
+    times.sort_unstable();
+    Ok(times)
 }

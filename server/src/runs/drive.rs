@@ -16,7 +16,7 @@ use tokio::{
 use super::{
     Live,
     cgroup::Group,
-    output::{FLUSH_EVERY, Pending, Utf8Tail},
+    output::{Pace, Pending, Utf8Tail},
     sandbox::Limits,
 };
 use crate::live::Hub;
@@ -74,6 +74,7 @@ impl Drive {
         let (mut out_text, mut err_text) = (Utf8Tail::default(), Utf8Tail::default());
         let mut pending = Pending::default();
         let mut flush_at: Option<Instant> = None;
+        let mut pace = Pace::default();
         let started = Instant::now();
         let wall_at = started + self.wall;
         let mut kill_at: Option<Instant> = None;
@@ -126,9 +127,10 @@ impl Drive {
                         window_bytes += n as u64;
                         total += n as u64;
                         pending.push(stream, text);
-                        flush_at.get_or_insert(Instant::now() + FLUSH_EVERY);
+                        flush_at.get_or_insert(pace.due());
                         if pending.full() {
                             self.publish(pending.take());
+                            pace.sent();
                             flush_at = None;
                         }
                         if total > limits.output_bytes && reason.is_none() {
@@ -147,6 +149,7 @@ impl Drive {
                 },
                 () = async { sleep_until(flush_at.unwrap_or(wall_at)).await }, if flush_at.is_some() => {
                     self.publish(pending.take());
+                    pace.sent();
                     flush_at = None;
                 }
                 c = self.control.recv(), if exit.is_none() => match c {

@@ -12,6 +12,26 @@ pub const FLUSH_EVERY: Duration = Duration::from_millis(16);
 /// Pending bytes that are sent at once, without waiting.
 pub const FLUSH_BYTES: usize = 16 * 1024;
 
+/// When pending output goes out: at once after a quiet spell (a keystroke's echo, a program's
+/// first line), else [`FLUSH_EVERY`] after the previous event, so a steady stream still makes
+/// at most about 60 events a second.
+#[derive(Default)]
+pub struct Pace {
+    last: Option<tokio::time::Instant>,
+}
+
+impl Pace {
+    pub fn due(&self) -> tokio::time::Instant {
+        let now = tokio::time::Instant::now();
+        self.last.map_or(now, |l| (l + FLUSH_EVERY).max(now))
+    }
+
+    /// An event went out now.
+    pub fn sent(&mut self) {
+        self.last = Some(tokio::time::Instant::now());
+    }
+}
+
 /// Turns a byte stream into text without splitting a character across chunks; invalid bytes
 /// become U+FFFD.
 #[derive(Default)]
@@ -159,6 +179,25 @@ impl Replay {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn output_after_a_quiet_spell_goes_at_once_and_a_stream_is_paced() {
+        let mut pace = Pace::default();
+        let now = tokio::time::Instant::now();
+        assert_eq!(pace.due(), now, "the first bytes wait for nothing");
+        pace.sent();
+        assert_eq!(
+            pace.due(),
+            now + FLUSH_EVERY,
+            "the next event waits its turn"
+        );
+        tokio::time::advance(FLUSH_EVERY * 3).await;
+        assert_eq!(
+            pace.due(),
+            tokio::time::Instant::now(),
+            "quiet again: at once"
+        );
+    }
 
     #[test]
     fn characters_are_never_split() {

@@ -18,7 +18,7 @@ use crate::{
     runs::{
         cgroup::Group,
         drive::{exit_code, kill_sandbox},
-        output::{FLUSH_BYTES, FLUSH_EVERY, Utf8Tail},
+        output::{FLUSH_BYTES, Pace, Utf8Tail},
     },
 };
 
@@ -48,6 +48,7 @@ impl Drive {
         let mut text = Utf8Tail::default();
         let mut pending = String::new();
         let mut flush_at: Option<Instant> = None;
+        let mut pace = Pace::default();
         let mut keys: Vec<u8> = Vec::new();
         let mut active = Instant::now();
         let (mut window, mut window_bytes) = (Instant::now(), 0u64);
@@ -76,9 +77,10 @@ impl Drive {
                         window_bytes += n as u64;
                         active = Instant::now();
                         pending.push_str(&text.push(&buf[..n]));
-                        flush_at.get_or_insert(Instant::now() + FLUSH_EVERY);
+                        flush_at.get_or_insert(pace.due());
                         if pending.len() >= FLUSH_BYTES {
                             self.publish(&mut pending);
+                            pace.sent();
                             flush_at = None;
                         }
                     }
@@ -89,6 +91,7 @@ impl Drive {
                 }
                 () = sleep_until(flush_at.unwrap_or(far)), if flush_at.is_some() => {
                     self.publish(&mut pending);
+                    pace.sent();
                     flush_at = None;
                 }
                 k = self.input.recv(), if keys.len() < PENDING_INPUT && exit.is_none() => {
@@ -149,7 +152,7 @@ impl Drive {
 /// "30 min", "45 s".
 fn idle_label(d: Duration) -> String {
     let s = d.as_secs();
-    if s >= 60 && s % 60 == 0 {
+    if s >= 60 && s.is_multiple_of(60) {
         format!("{} min", s / 60)
     } else {
         format!("{s} s")

@@ -78,7 +78,7 @@ impl Master {
         loop {
             self.reader.readable().await?;
             match self.reader.try_read(buf) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) if e.raw_os_error() == Some(rustix::io::Errno::IO.raw_os_error()) => {
                     return Ok(0);
                 }
@@ -92,7 +92,7 @@ impl Master {
         loop {
             self.writer.writable().await?;
             match self.writer.try_write(data) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 r => return r,
             }
         }
