@@ -10,7 +10,10 @@ use crate::types::runs::{OutputChunk, RunReplay, Stream};
 
 /// Output a tab keeps per run; older blocks are dropped (the server's replay is the bound
 /// for late joiners, this one for a tab that watches a long run).
-pub const MAX_BYTES: usize = 1 << 20;
+pub const MAX_BYTES: usize = 256 << 10;
+/// Lines a tab shows per run: the browser lays out every line of the output on each update,
+/// so a program printing short lines as fast as it may (`yes`) must not grow it without end.
+pub const MAX_LINES: usize = 2_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Block {
@@ -18,12 +21,14 @@ pub struct Block {
     pub stream: Stream,
     pub spans: Arc<Vec<Span>>,
     bytes: usize,
+    lines: usize,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct Output {
     pub blocks: VecDeque<Block>,
     bytes: usize,
+    lines: usize,
     /// Byte offset just past what this tab has.
     pub received: u64,
     /// Older output is not shown (dropped here or before the replay).
@@ -76,21 +81,79 @@ impl Output {
                 }],
             };
             let bytes = c.text.len();
+            let lines = newlines(&c.text);
             self.bytes += bytes;
+            self.lines += lines;
             self.blocks.push_back(Block {
                 key: self.next,
                 stream: c.stream,
                 spans: Arc::new(spans),
                 bytes,
+                lines,
             });
             self.next += 1;
         }
-        while self.bytes > MAX_BYTES && self.blocks.len() > 1 {
-            if let Some(b) = self.blocks.pop_front() {
-                self.bytes -= b.bytes;
-                self.truncated = true;
+        // Whole blocks go first: past the byte bound, or while enough lines are left without
+        // them; then the first block is cut to the line bound.
+        while let Some(f) = self.blocks.front()
+            && self.blocks.len() > 1
+            && (self.bytes > MAX_BYTES
+                || self.lines - f.lines >= MAX_LINES && self.lines > MAX_LINES)
+        {
+            let (bytes, lines) = (f.bytes, f.lines);
+            self.blocks.pop_front();
+            self.bytes -= bytes;
+            self.lines -= lines;
+            self.truncated = true;
+        }
+        if self.lines > MAX_LINES {
+            self.cut_front(self.lines - MAX_LINES);
+        }
+    }
+
+    /// Drops the first `drop` lines of the first block (it holds more than the limit on its
+    /// own); the block gets a new key, so the view draws it again.
+    fn cut_front(&mut self, drop: usize) {
+        let Some(front) = self.blocks.pop_front() else {
+            return;
+        };
+        let mut left = drop;
+        let mut spans = Vec::with_capacity(front.spans.len());
+        for span in front.spans.iter() {
+            if left == 0 {
+                spans.push(span.clone());
+                continue;
+            }
+            let mut cut = None;
+            for (i, _) in span.text.match_indices('\n') {
+                left -= 1;
+                if left == 0 {
+                    cut = Some(i + 1);
+                    break;
+                }
+            }
+            if let Some(at) = cut
+                && at < span.text.len()
+            {
+                spans.push(Span {
+                    style: span.style,
+                    text: span.text[at..].to_owned(),
+                });
             }
         }
+        let bytes: usize = spans.iter().map(|s| s.text.len()).sum();
+        let lines = front.lines - drop;
+        self.bytes = self.bytes - front.bytes + bytes;
+        self.lines = self.lines - front.lines + lines;
+        self.truncated = true;
+        self.blocks.push_front(Block {
+            key: self.next,
+            stream: front.stream,
+            spans: Arc::new(spans),
+            bytes,
+            lines,
+        });
+        self.next += 1;
     }
 
     /// All the text shown, for tests and copying.
@@ -100,6 +163,10 @@ impl Output {
             .flat_map(|b| b.spans.iter().map(|s| s.text.as_str()))
             .collect()
     }
+}
+
+fn newlines(text: &str) -> usize {
+    text.bytes().filter(|&b| b == b'\n').count()
 }
 
 #[cfg(test)]
@@ -153,5 +220,25 @@ mod tests {
         }
         assert!(o.truncated);
         assert!(o.text().len() <= MAX_BYTES);
+    }
+
+    #[test]
+    fn a_flood_of_short_lines_keeps_the_last_lines_only() {
+        let mut o = Output::default();
+        let chunk16k = "y\n".repeat(8192);
+        let mut at = 0;
+        for _ in 0..5 {
+            assert_eq!(o.apply(at, &[chunk(&chunk16k)]), Applied::Appended);
+            at += chunk16k.len() as u64;
+        }
+        let text = o.text();
+        assert_eq!(text.matches('\n').count(), MAX_LINES);
+        assert!(text.starts_with("y\n") && text.ends_with("y\n"));
+        assert!(o.truncated);
+        assert_eq!(o.received, at);
+        // Keys stay unique, so the view never confuses two blocks.
+        let mut keys: Vec<u64> = o.blocks.iter().map(|b| b.key).collect();
+        keys.dedup();
+        assert_eq!(keys.len(), o.blocks.len());
     }
 }

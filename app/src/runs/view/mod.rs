@@ -19,7 +19,7 @@ use crate::{
     live::events::ServerEvent,
     types::{
         ProjectId, Role, RunId,
-        runs::{ConfigSource, RunConfigs, RunInfo, RunRecord, RunTarget},
+        runs::{ConfigSource, OutputChunk, RunConfigs, RunInfo, RunRecord, RunTarget},
     },
 };
 
@@ -45,6 +45,9 @@ pub struct RunState {
     /// The panel is expanded.
     pub open: RwSignal<bool>,
     busy: RwSignal<bool>,
+    /// Output events not yet shown: applied together once per animation frame, so a program
+    /// printing as fast as it may costs the page one update a frame, not one an event.
+    incoming: StoredValue<Vec<(RunId, u64, Vec<OutputChunk>)>>,
 }
 
 impl RunState {
@@ -63,6 +66,7 @@ impl RunState {
             record: RwSignal::new(None),
             open: RwSignal::new(false),
             busy: RwSignal::new(false),
+            incoming: StoredValue::new(Vec::new()),
         };
         // Browser only (effects do not run on the server): what is running now, then the
         // configurations for whichever file is active.
@@ -145,18 +149,34 @@ impl RunState {
                 }
             }
             ServerEvent::RunOutput { run, at, chunks } => {
-                let mut result = Applied::Gap;
-                self.outputs.update(|o| {
-                    if let Some(out) = o.get_mut(&run) {
-                        result = out.apply(at, &chunks);
-                    }
-                });
-                if result == Applied::Gap {
-                    self.refresh();
+                let first = self.incoming.with_value(Vec::is_empty);
+                self.incoming.update_value(|q| q.push((run, at, chunks)));
+                if first {
+                    let s = *self;
+                    request_animation_frame(move || s.show_incoming());
                 }
             }
             ServerEvent::Resync => self.refresh(),
             _ => {}
+        }
+    }
+
+    /// Applies the output that arrived since the last frame, in one update.
+    fn show_incoming(&self) {
+        let Some(events) = self.incoming.try_update_value(std::mem::take) else {
+            return;
+        };
+        let mut gap = false;
+        self.outputs.update(|o| {
+            for (run, at, chunks) in &events {
+                match o.get_mut(run).map(|out| out.apply(*at, chunks)) {
+                    Some(Applied::Appended | Applied::Duplicate) => {}
+                    Some(Applied::Gap) | None => gap = true,
+                }
+            }
+        });
+        if gap {
+            self.refresh();
         }
     }
 
