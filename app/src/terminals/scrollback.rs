@@ -67,10 +67,10 @@ impl Scrollback {
             return;
         }
         let mut cut = self.data.len() - self.cap * 3 / 4;
-        cut = self.data[cut..].find('\n').map_or(cut, |i| cut + i + 1);
         while !self.data.is_char_boundary(cut) {
             cut += 1;
         }
+        cut = self.data[cut..].find('\n').map_or(cut, |i| cut + i + 1);
         self.data.drain(..cut);
         self.truncated = true;
     }
