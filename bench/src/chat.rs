@@ -8,10 +8,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use collab::{Channel, Frame};
-use futures_util::StreamExt;
-use tokio_tungstenite::tungstenite::Message;
-
 use crate::{
     percentile,
     server::{self, Server},
@@ -74,16 +70,8 @@ async fn send(port: u16, cookie: &str, client_id: &str, body: &str) -> Result<()
 /// One member's tab: notes when each chat message (by client id) arrives.
 async fn listen(port: u16, cookie: String, arrivals: Arrivals) -> Result<(), Error> {
     let mut ws = tab::tab_socket(port, &cookie).await?;
-    while let Some(msg) = ws.next().await {
-        let Message::Binary(b) = msg? else { continue };
-        let Ok(f) = Frame::decode(b, usize::MAX) else {
-            continue;
-        };
-        if f.channel != Channel::Project {
-            continue;
-        }
+    while let Some(e) = tab::next_event(&mut ws).await? {
         let at = Instant::now();
-        let e: serde_json::Value = serde_json::from_slice(&f.payload)?;
         if e["type"] == "chat"
             && let Some(id) = e["message"]["client_id"].as_str()
             && let Ok(mut a) = arrivals.lock()

@@ -14,10 +14,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use collab::{Channel, Frame};
-use futures_util::StreamExt;
-use tokio_tungstenite::tungstenite::Message;
-
 use crate::{
     chat, percentile,
     server::{self, Server},
@@ -66,16 +62,8 @@ const RESYNCS: i64 = -1;
 
 async fn watch(port: u16, cookie: String, seen: Watch) -> Result<(), Error> {
     let mut ws = tab::tab_socket(port, &cookie).await?;
-    while let Some(msg) = ws.next().await {
-        let Message::Binary(b) = msg? else { continue };
-        let Ok(f) = Frame::decode(b, usize::MAX) else {
-            continue;
-        };
-        if f.channel != Channel::Project {
-            continue;
-        }
+    while let Some(e) = tab::next_event(&mut ws).await? {
         let at = Instant::now();
-        let e: serde_json::Value = serde_json::from_slice(&f.payload)?;
         let Ok(mut seen) = seen.lock() else { continue };
         match e["type"].as_str() {
             Some("run_output") => {

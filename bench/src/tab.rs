@@ -146,6 +146,26 @@ pub(crate) async fn tab_socket(
     Ok(connect_async_with_config(request, None, true).await?.0)
 }
 
+/// The next event of the project channel on a tab socket, document frames skipped; `None`
+/// once the socket ends.
+pub(crate) async fn next_event(
+    ws: &mut (
+             impl futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>>
+             + Unpin
+         ),
+) -> Result<Option<serde_json::Value>, Error> {
+    while let Some(msg) = ws.next().await {
+        let Message::Binary(b) = msg? else { continue };
+        let Ok(f) = Frame::decode(b, usize::MAX) else {
+            continue;
+        };
+        if f.channel == Channel::Project {
+            return Ok(Some(serde_json::from_slice(&f.payload)?));
+        }
+    }
+    Ok(None)
+}
+
 pub(crate) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
 
@@ -250,17 +270,9 @@ pub(crate) async fn edits_until_saved(
     let mut latencies = Vec::with_capacity(updates);
     let mut acked = 0usize;
     while acked < updates {
-        let Some(msg) = stream.next().await else {
+        let Some(e) = next_event(&mut stream).await? else {
             return Err(format!("closed after {acked} acknowledgements").into());
         };
-        let Message::Binary(b) = msg? else { continue };
-        let Ok(f) = Frame::decode(b, usize::MAX) else {
-            continue;
-        };
-        if f.channel != Channel::Project {
-            continue;
-        }
-        let e: serde_json::Value = serde_json::from_slice(&f.payload)?;
         if e["type"] == "saved" {
             let n = e["n"].as_u64().unwrap_or(0) as usize;
             let now = Instant::now();

@@ -39,15 +39,7 @@ struct Shared {
 
 async fn watch(port: u16, cookie: String, term: i64, shared: Arc<Shared>) -> Result<(), Error> {
     let mut ws = tab::tab_socket(port, &cookie).await?;
-    while let Some(msg) = ws.next().await {
-        let Message::Binary(b) = msg? else { continue };
-        let Ok(f) = Frame::decode(b, usize::MAX) else {
-            continue;
-        };
-        if f.channel != Channel::Project {
-            continue;
-        }
-        let e: serde_json::Value = serde_json::from_slice(&f.payload)?;
+    while let Some(e) = tab::next_event(&mut ws).await? {
         if e["type"] == "term_output" && e["term"].as_i64() == Some(term) {
             let data = e["data"].as_str().unwrap_or_default();
             if let Ok(mut s) = shared.seen.lock() {
