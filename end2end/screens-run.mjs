@@ -1,24 +1,17 @@
-// Screenshots of the Run panel for a stop's review (not part of the test suite): a finished
-// Python run and a shared terminal, at desktop size and on a phone (390x844).
+// Screenshots of the Run panel for a stop's review (not part of the test suite): a shared
+// terminal, then the same project after leaving it and coming back, at desktop size and on a
+// phone (390x844). Prints any console error or page error (wasm panics included).
 // Usage: BASE_URL=http://127.0.0.1:PORT OUT=/tmp/shots node end2end/screens-run.mjs
-import { chromium, selectors } from "@playwright/test";
-
-const base = process.env.BASE_URL;
-const out = process.env.OUT ?? "/tmp/shots";
-const PASSWORD = "correct horse battery staple";
-selectors.setTestIdAttribute("data-test");
+import { chromium } from "@playwright/test";
+import { out, person } from "./screens-common.mjs";
 
 const browser = await chromium.launch({ executablePath: "/usr/bin/chromium" });
 for (const [label, viewport] of [["desktop", { width: 1280, height: 800 }], ["phone", { width: 390, height: 844 }]]) {
   const name = `shot${label}${Date.now().toString(36)}`.slice(0, 24);
-  const ctx = await browser.newContext({ viewport, baseURL: base });
-  const page = await ctx.newPage();
-  await page.goto("/signup");
-  await page.locator("body[data-hydrated=true]").waitFor({ state: "attached" });
-  await page.getByLabel("Username").fill(name);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign up" }).click();
-  await page.waitForURL(/\/$/);
+  const { ctx, page } = await person(browser, name, viewport);
+  const errors = [];
+  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  page.on("pageerror", (e) => errors.push(String(e)));
   await page.getByLabel("Project name").fill("Run demo");
   await page.getByRole("button", { name: "Create project" }).click();
   await page.waitForURL(/\/p\/\d+$/);
@@ -31,6 +24,17 @@ for (const [label, viewport] of [["desktop", { width: 1280, height: 800 }], ["ph
   await page.keyboard.press("Enter");
   await page.locator("[data-test=terminal-screen] .xterm-rows").getByText("README.md").waitFor();
   await page.screenshot({ path: `${out}/terminal-${label}.png` });
+  // Away and back: the terminal is still there with its scrollback.
+  const project = page.url();
+  await page.getByRole("link", { name: "Tandem" }).click();
+  await page.waitForURL(/\/$/);
+  await page.goto(project);
+  await page.locator("body[data-hydrated=true]").waitFor({ state: "attached" });
+  if (label === "phone") await page.getByRole("tab", { name: "Run" }).click();
+  await page.getByTestId("terminal-tab").click();
+  await page.locator("[data-test=terminal-screen] .xterm-rows").getByText("README.md").waitFor();
+  await page.screenshot({ path: `${out}/terminal-back-${label}.png` });
+  console.log(`${label}: ${errors.length} console/page errors`, errors);
   await ctx.close();
 }
 await browser.close();

@@ -1,24 +1,8 @@
 // Screenshots for a stop's review (not part of the test suite): the account page and a
 // removed member's IDE, at desktop size and on a phone (390x844).
 // Usage: BASE_URL=http://127.0.0.1:PORT OUT=/tmp/shots node end2end/screens.mjs
-import { chromium, selectors } from "@playwright/test";
-
-const base = process.env.BASE_URL;
-const out = process.env.OUT ?? "/tmp/shots";
-const PASSWORD = "correct horse battery staple";
-selectors.setTestIdAttribute("data-test");
-
-async function person(browser, name, viewport) {
-  const ctx = await browser.newContext({ viewport, baseURL: base });
-  const page = await ctx.newPage();
-  await page.goto("/signup");
-  await page.locator("body[data-hydrated=true]").waitFor({ state: "attached" });
-  await page.getByLabel("Username").fill(name);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign up" }).click();
-  await page.waitForURL(/\/$/);
-  return { ctx, page };
-}
+import { chromium } from "@playwright/test";
+import { base, out, PASSWORD, person } from "./screens-common.mjs";
 
 const browser = await chromium.launch({ executablePath: "/usr/bin/chromium" });
 for (const [label, viewport] of [["desktop", { width: 1280, height: 800 }], ["phone", { width: 390, height: 844 }]]) {
