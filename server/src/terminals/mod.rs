@@ -145,6 +145,15 @@ impl Term {
         }
     }
 
+    /// `user` may no longer type here (announced when they could).
+    fn take_typing(&self, hub: &Hub, user: UserId) {
+        self.changed(hub, |i| {
+            let before = i.typists.len();
+            i.typists.retain(|x| x.user != user);
+            i.typists.len() != before
+        });
+    }
+
     fn changed(&self, hub: &Hub, f: impl FnOnce(&mut TermInfo) -> bool) {
         let info = {
             let mut s = crate::lock::lock(&self.state);
@@ -231,11 +240,7 @@ impl Terminals {
                 let why = format!("{} can no longer edit the project", info.opened_by_name);
                 let _ = t.close.try_send(why);
             } else {
-                t.changed(&self.0.hub, |i| {
-                    let before = i.typists.len();
-                    i.typists.retain(|x| x.user != user);
-                    i.typists.len() != before
-                });
+                t.take_typing(&self.0.hub, user);
             }
         }
     }
@@ -499,24 +504,22 @@ impl TerminalService for Terminals {
             ));
         }
         if on {
-            let Some(their_role) = self.0.projects.role_of(project, user).await? else {
-                return Err(AppError::NotFound("Member".into()));
-            };
-            if their_role < Role::Editor {
-                return Err(AppError::invalid(
-                    "user",
-                    "Viewers watch terminals; make them an editor to let them type.",
-                ));
-            }
-            let name = self
+            // One query for both the role and the name.
+            let member = self
                 .0
                 .projects
                 .members(project)
                 .await?
                 .into_iter()
                 .find(|m| m.user.id == user)
-                .map(|m| m.user.name)
                 .ok_or_else(|| AppError::NotFound("Member".into()))?;
+            if member.role < Role::Editor {
+                return Err(AppError::invalid(
+                    "user",
+                    "Viewers watch terminals; make them an editor to let them type.",
+                ));
+            }
+            let name = member.user.name;
             t.changed(&self.0.hub, |i| {
                 let new = !i.typists.iter().any(|x| x.user == user);
                 if new {
@@ -525,11 +528,7 @@ impl TerminalService for Terminals {
                 new
             });
         } else {
-            t.changed(&self.0.hub, |i| {
-                let before = i.typists.len();
-                i.typists.retain(|x| x.user != user);
-                i.typists.len() != before
-            });
+            t.take_typing(&self.0.hub, user);
         }
         tracing::info!(
             project = project.0,
