@@ -61,10 +61,13 @@ enum Mode {
         #[arg(long, default_value_t = 10)]
         secs: u64,
     },
-    /// N idle clients with awareness state; reports server RSS per connection.
+    /// N idle clients with awareness state, spread evenly over D documents; reports server RSS
+    /// per connection.
     Connections {
         #[arg(long, default_value_t = 1000)]
         clients: usize,
+        #[arg(long, default_value_t = 1)]
+        docs: usize,
     },
     /// Replays a sequential editing trace (josephg/editing-traces format) through the server.
     Trace {
@@ -190,7 +193,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             rate,
             secs,
         } => run_clients(&server, clients, writers, rate, Duration::from_secs(secs)).await,
-        Mode::Connections { clients } => run_connections(&server, clients).await,
+        Mode::Connections { clients, docs } => run_connections(&server, clients, docs).await,
         Mode::Trace { file } => trace::run(&server, &file).await,
         Mode::Ack { updates, rate } => run_ack(&server, updates, rate).await,
         Mode::Coldload { updates, runs } => run_coldload(&mut server, updates, runs).await,
@@ -295,14 +298,16 @@ async fn run_clients(
 async fn run_connections(
     server: &server::Server,
     n: usize,
+    docs: usize,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    let urls = server.doc_urls(docs.max(1))?;
     let rss0 = server.rss_kb();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let sent: SentAt = Arc::default();
     let mut tasks = Vec::with_capacity(n);
     let t0 = Instant::now();
     for i in 0..n {
-        let mut c = client::Client::connect(&server.doc_url()).await?;
+        let mut c = client::Client::connect(&urls[i % urls.len()]).await?;
         c.announce(i as u64 + 1).await?;
         // Like an open tab: keeps reading (everyone's cursors) and otherwise stays idle.
         tasks.push(tokio::spawn(c.run(None, sent.clone(), stopped.clone())));
@@ -316,7 +321,7 @@ async fn run_connections(
         disconnected += usize::from(t.await?.disconnected);
     }
     println!(
-        "connections={n}: connected in {:.1} s; server RSS {rss0} -> {rss1} kB = {:.1} kB per connection; disconnected={disconnected}",
+        "connections={n} docs={docs}: connected in {:.1} s; server RSS {rss0} -> {rss1} kB = {:.1} kB per connection; disconnected={disconnected}",
         connect_time.as_secs_f64(),
         (rss1.saturating_sub(rss0)) as f64 / n as f64
     );

@@ -43,6 +43,9 @@ async fn spawn(
         // The load generator is one IP sending far more than a person types.
         .env("TANDEM_WS_MAX_MESSAGES_PER_SEC", "1000000")
         .env("TANDEM_SIGNUPS_PER_IP_PER_HOUR", "1000000")
+        // ...and one account holding thousands of sockets on hundreds of documents.
+        .env("TANDEM_MAX_SOCKETS_PER_USER", "1000000")
+        .env("TANDEM_MAX_NAMED_DOCS_PER_PROJECT", "1000000")
         .envs(
             std::env::var("TANDEM_COMPACT_AFTER_UPDATES")
                 .ok()
@@ -168,6 +171,36 @@ impl Server {
             "ws://127.0.0.1:{}/yjs/bench?project=1&token={}",
             self.port, self.token
         )
+    }
+
+    /// URLs for `n` documents (`bench`, then `bench-1` …), each with its own token from the
+    /// admin command (a token names one document).
+    pub(crate) fn doc_urls(&self, n: usize) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+        let mut urls = vec![self.doc_url()];
+        for i in 1..n {
+            let name = format!("bench-{i}");
+            let token = admin(
+                &self.bin,
+                &self.data,
+                &[
+                    "token",
+                    "--user",
+                    "bench",
+                    "--project",
+                    "1",
+                    "--doc",
+                    &name,
+                    "--ttl",
+                    "1d",
+                ],
+                None,
+            )?;
+            urls.push(format!(
+                "ws://127.0.0.1:{}/yjs/{name}?project=1&token={token}",
+                self.port
+            ));
+        }
+        Ok(urls)
     }
 
     fn status_field(&self, name: &str) -> u64 {

@@ -126,6 +126,17 @@ fn varint_len(mut n: u64) -> usize {
     len
 }
 
+/// The update inside an encoded sync step 2 or update message, without decoding (copying) it;
+/// `None` for every other message.
+pub fn update_payload(frame: &[u8]) -> Option<&[u8]> {
+    use crate::wire::read_varuint;
+    let (tag, a) = read_varuint(frame).ok()?;
+    let (sub, b) = read_varuint(frame.get(a..)?).ok()?;
+    let (len, c) = read_varuint(frame.get(a + b..)?).ok()?;
+    let body = frame.get(a + b + c..)?;
+    (tag == 0 && matches!(sub, 1 | 2) && body.len() as u64 == len).then_some(body)
+}
+
 pub fn encode(msg: &Message) -> Bytes {
     Bytes::from(msg.encode_v1())
 }
@@ -195,6 +206,18 @@ pub fn document_full_reason(limit: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn update_payloads_are_found_in_place() {
+        let payload = vec![7u8; 300];
+        for msg in [update(payload.clone()), sync_step2(payload.clone())] {
+            assert_eq!(update_payload(&msg), Some(&payload[..]));
+        }
+        assert_eq!(update_payload(&sync_step1(StateVector::default())), None);
+        assert_eq!(update_payload(&[1, 3, 0, 0, 0]), None);
+        assert_eq!(update_payload(&[0, 2, 5, 1]), None);
+        assert_eq!(update_payload(&[]), None);
+    }
 
     #[test]
     fn computed_lengths_match_encoding() {

@@ -74,6 +74,17 @@ impl SyncClient {
         t.get_string(&self.doc.transact())
     }
 
+    /// The text's length (in yrs's units), without building the string: cheap enough to check
+    /// after every message of a long burst.
+    pub fn len(&self) -> u32 {
+        let t = self.doc.get_or_insert_text(CONTENT);
+        t.len(&self.doc.transact())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Inserts locally; returns the update message to send.
     pub fn insert(&mut self, pos: u32, s: &str) -> Bytes {
         self.edit(|doc, t| t.insert(&mut doc.transact_mut(), pos, s))

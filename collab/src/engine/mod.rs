@@ -17,8 +17,11 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 use yrs::sync::Message;
 
+mod outbox;
 mod owner;
+mod presence;
 
+pub use outbox::Budget;
 use owner::Owner;
 
 use crate::{
@@ -42,8 +45,9 @@ pub struct EngineConfig {
     pub compact_after: u64,
     /// How long a document with no subscribers stays loaded.
     pub idle_unload: Duration,
-    /// Messages queued per subscriber before it counts as too slow and is disconnected.
-    pub outbound_capacity: usize,
+    /// Bytes queued per subscriber before the document updates waiting for it are merged into
+    /// one (`soft`), and after merging before it counts as too slow and is disconnected (`hard`).
+    pub outbound: Budget,
     /// Commands queued per document before senders wait (backpressure on writers).
     pub command_capacity: usize,
     /// Largest awareness state (cursor, name, colour: a few hundred bytes in practice) one
@@ -63,7 +67,12 @@ impl Default for EngineConfig {
             max_batch: 512,
             compact_after: 1000,
             idle_unload: Duration::from_secs(30),
-            outbound_capacity: 512,
+            // 1 MiB is a few thousand keystrokes or a large paste; 32 MiB fits twice the default
+            // document size limit (16 MiB), so a reader can always catch up in one message.
+            outbound: Budget {
+                soft: 1 << 20,
+                hard: 32 << 20,
+            },
             command_capacity: 1024,
             max_awareness_bytes: 8 * 1024,
             max_doc_bytes: None,
@@ -111,6 +120,8 @@ pub struct Stats {
     /// Updates refused because their document is at its size limit.
     pub refused_growth: AtomicU64,
     pub slow_disconnects: AtomicU64,
+    /// Times a subscriber's backlog was merged into one update instead of disconnecting it.
+    pub merged_backlogs: AtomicU64,
     pub commits: AtomicU64,
     pub commit_failures: AtomicU64,
     pub compactions: AtomicU64,
@@ -124,7 +135,7 @@ enum Command {
     Join {
         conn: ConnId,
         access: Access,
-        out: mpsc::Sender<Outbound>,
+        out: outbox::Sender,
         joined: oneshot::Sender<()>,
     },
     Leave {
@@ -263,7 +274,7 @@ impl Engine {
         // An owner that is unloading closes its queue; a second try opens a fresh one.
         for _ in 0..3 {
             let tx = self.owner(doc);
-            let (out, rx) = mpsc::channel(self.0.config.outbound_capacity);
+            let (out, rx) = outbox::outbox(self.0.config.outbound);
             let (joined, ok) = oneshot::channel();
             if tx
                 .send(Command::Join {
@@ -335,7 +346,7 @@ impl Engine {
 pub struct Subscription {
     pub conn: ConnId,
     tx: mpsc::Sender<Command>,
-    rx: mpsc::Receiver<Outbound>,
+    rx: outbox::Receiver,
     stats: Arc<Stats>,
 }
 
@@ -357,11 +368,11 @@ impl Subscription {
     /// The next message for the client; `None` when the engine dropped this subscriber (too
     /// slow, or the document closed), after which the client must reconnect and resync.
     pub async fn recv(&mut self) -> Option<Outbound> {
-        self.rx.recv().await
+        std::future::poll_fn(|cx| self.rx.poll_recv(cx)).await
     }
 
     pub fn try_recv(&mut self) -> Option<Outbound> {
-        self.rx.try_recv().ok()
+        self.rx.try_recv()
     }
 
     /// [`Self::recv`] as a poll, so one connection can wait on many subscriptions at once.

@@ -11,7 +11,7 @@ use std::{
 
 use bytes::Bytes;
 use tokio::{
-    sync::{broadcast, mpsc},
+    sync::mpsc,
     time::{Instant, sleep_until},
 };
 use yrs::{
@@ -21,17 +21,21 @@ use yrs::{
 
 use crate::{
     DocId,
-    bus::BusMessage,
+    bus::{BusEvent, BusMessage, BusReceiver},
     doc::{DocError, LiveDoc},
     protocol::{self},
     store::{StoreError, Stored},
 };
 
-use super::{Access, Command, ConnId, Outbound, Shared};
+use super::{
+    Access, Command, ConnId, Outbound, Shared,
+    outbox::{self, Push},
+    presence::{self, Pace},
+};
 
 pub(super) struct Subscriber {
     access: Access,
-    out: mpsc::Sender<Outbound>,
+    out: outbox::Sender,
     /// Document updates received from this subscriber so far.
     sent: u64,
     /// Awareness client ids this subscriber announced, removed when it leaves.
@@ -83,6 +87,8 @@ pub(super) struct Owner {
     /// yrs panicked inside this document; the owner stops (see `retire_if_poisoned`).
     poisoned: bool,
     compacting: Arc<std::sync::atomic::AtomicBool>,
+    /// Awareness changes gathered for the next tick.
+    awareness: Pace,
     done_tx: mpsc::Sender<Committed>,
     done_rx: mpsc::Receiver<Committed>,
 }
@@ -113,31 +119,30 @@ impl Owner {
             idle_at,
             poisoned: false,
             compacting: Arc::default(),
+            awareness: Pace::default(),
             done_tx,
             done_rx,
         }
     }
 
-    pub(super) async fn run(
-        mut self,
-        mut rx: mpsc::Receiver<Command>,
-        mut bus_rx: broadcast::Receiver<BusMessage>,
-    ) {
+    pub(super) async fn run(mut self, mut rx: mpsc::Receiver<Command>, mut bus_rx: BusReceiver) {
         while !self.poisoned {
             let commit_at = self.commit_at.filter(|_| !self.writing);
             let idle_at = self.idle_at;
+            let awareness_at = self.awareness.flush_at();
             tokio::select! {
                 cmd = rx.recv() => match cmd {
                     Some(cmd) => self.handle(cmd),
                     None => break,
                 },
                 Some(done) = self.done_rx.recv() => self.committed(done),
-                msg = bus_rx.recv() => match msg {
-                    Ok(msg) => self.apply_remote(msg.message),
-                    Err(broadcast::error::RecvError::Lagged(n)) => self.resync_after_lag(n).await,
-                    Err(broadcast::error::RecvError::Closed) => bus_rx = self.shared.bus.subscribe(self.doc, self.shared.node),
+                event = bus_rx.recv() => match event {
+                    BusEvent::Message(msg) => self.apply_remote(msg.message),
+                    BusEvent::Lagged(n) => self.resync_after_lag(n).await,
+                    BusEvent::Closed => bus_rx = self.shared.bus.subscribe(self.doc, self.shared.node),
                 },
                 () = sleep_until(commit_at.unwrap_or_else(Instant::now)), if commit_at.is_some() => self.flush(),
+                () = sleep_until(awareness_at.unwrap_or_else(Instant::now)), if awareness_at.is_some() => self.flush_awareness(),
                 () = sleep_until(idle_at.unwrap_or_else(Instant::now)), if idle_at.is_some() => {
                     if self.subs.is_empty() && self.pending.updates.is_empty() && !self.writing {
                         // Refuse new joins (they retry with a fresh owner, which loads what this
@@ -162,11 +167,13 @@ impl Owner {
                 joined,
             } => {
                 self.idle_at = None;
-                let _ = out.try_send(Outbound::Message(protocol::sync_step1(
+                // A fresh outbox takes these whole (the awareness snapshot is far below the
+                // budget), so the outcome needs no look.
+                out.push(Outbound::Message(protocol::sync_step1(
                     self.live.state_vector(),
                 )));
                 for states in protocol::awareness_snapshot(self.live.awareness()) {
-                    let _ = out.try_send(Outbound::Message(states));
+                    out.push(Outbound::Message(states));
                 }
                 self.subs.insert(
                     conn,
@@ -235,11 +242,14 @@ impl Owner {
                         sub.clients.insert(*id);
                     }
                 }
+                let clients: Vec<ClientID> = update.clients.keys().copied().collect();
                 if let Err(e) = self.live.awareness_mut().apply_update(update) {
                     self.close(conn, &format!("bad awareness update: {e}"));
                     return;
                 }
-                self.broadcast(Some(conn), &raw);
+                if self.awareness.now_or_later(clients) {
+                    self.broadcast(Some(conn), &raw);
+                }
                 self.publish(raw);
             }
             Message::AwarenessQuery => {
@@ -285,9 +295,7 @@ impl Owner {
                 .fetch_add(1, Ordering::Relaxed);
             if !sub.told_read_only {
                 sub.told_read_only = true;
-                let _ = sub
-                    .out
-                    .try_send(Outbound::Message(protocol::permission_denied("read-only")));
+                self.send_to(conn, protocol::permission_denied("read-only"));
             }
             return;
         }
@@ -300,11 +308,10 @@ impl Owner {
                 return;
             }
             let limit = self.shared.config.max_doc_bytes.unwrap_or_default();
-            let _ = sub
-                .out
-                .try_send(Outbound::Message(protocol::permission_denied(
-                    &protocol::document_full_reason(limit),
-                )));
+            self.send_to(
+                conn,
+                protocol::permission_denied(&protocol::document_full_reason(limit)),
+            );
             return;
         }
         if let Err(e) = self.live.apply(&update) {
@@ -400,7 +407,12 @@ impl Owner {
                 self.changed();
             }
             Ok(Message::Awareness(update)) => {
-                let _ = self.live.awareness_mut().apply_update(update);
+                let clients: Vec<ClientID> = update.clients.keys().copied().collect();
+                if self.live.awareness_mut().apply_update(update).is_err()
+                    || !self.awareness.now_or_later(clients)
+                {
+                    return;
+                }
             }
             _ => return,
         }
@@ -440,61 +452,79 @@ impl Owner {
         );
     }
 
+    /// Queues `item` for `sub`; counts a merged backlog.
+    fn offer(&self, sub: &Subscriber, item: Outbound) -> Push {
+        let push = sub.out.push(item);
+        if push == Push::Merged {
+            self.shared
+                .stats
+                .merged_backlogs
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        push
+    }
+
     pub(super) fn send_to(&mut self, conn: ConnId, message: Bytes) {
-        let full = match self.subs.get(&conn) {
-            Some(sub) => sub.out.try_send(Outbound::Message(message)).is_err(),
-            None => false,
+        let Some(sub) = self.subs.get(&conn) else {
+            return;
         };
-        if full {
-            self.drop_slow(vec![conn]);
+        match self.offer(sub, Outbound::Message(message)) {
+            Push::Queued | Push::Merged => {}
+            lost => self.drop_slow(vec![(conn, lost)]),
         }
     }
 
-    /// Sends to every subscriber but `except`. One that cannot keep up is disconnected rather
-    /// than silently skipped: it reconnects and resyncs, so it never misses an update.
+    /// Sends to every subscriber but `except`. One whose backlog passes the hard limit even
+    /// after merging is disconnected rather than silently skipped: it reconnects and resyncs,
+    /// so it never misses an update.
     pub(super) fn broadcast(&mut self, except: Option<ConnId>, message: &Bytes) {
         let slow = self.fan_out(except, message);
         self.drop_slow(slow);
     }
 
-    /// Offers `message` to every subscriber but `except`; returns those whose queue is full.
-    pub(super) fn fan_out(&self, except: Option<ConnId>, message: &Bytes) -> Vec<ConnId> {
-        self.subs
-            .iter()
-            .filter(|(id, _)| Some(**id) != except)
-            .filter(|(_, sub)| {
-                sub.out
-                    .try_send(Outbound::Message(message.clone()))
-                    .is_err()
-            })
-            .map(|(id, _)| *id)
-            .collect()
+    /// Offers `message` to every subscriber but `except`; returns those that cannot take it
+    /// (over the hard limit, or gone) with the reason.
+    pub(super) fn fan_out(&self, except: Option<ConnId>, message: &Bytes) -> Vec<(ConnId, Push)> {
+        let mut lost = Vec::new();
+        for (id, sub) in &self.subs {
+            if Some(*id) == except {
+                continue;
+            }
+            match self.offer(sub, Outbound::Message(message.clone())) {
+                Push::Queued | Push::Merged => {}
+                push => lost.push((*id, push)),
+            }
+        }
+        lost
     }
 
-    /// Disconnects slow subscribers. Each removal tells the others that its cursors are gone,
-    /// which can find more slow subscribers: a work list, not recursion, so a flood of slow
-    /// clients cannot exhaust the stack.
-    pub(super) fn drop_slow(&mut self, mut slow: Vec<ConnId>) {
-        while let Some(conn) = slow.pop() {
+    /// Disconnects subscribers that fell too far behind, and forgets those whose connection is
+    /// gone (their leave is on its way). Each removal tells the others that its cursors are
+    /// gone, which can find more: a work list, not recursion, so a flood of slow clients cannot
+    /// exhaust the stack.
+    pub(super) fn drop_slow(&mut self, mut lost: Vec<(ConnId, Push)>) {
+        while let Some((conn, why)) = lost.pop() {
             if !self.subs.contains_key(&conn) {
                 continue;
             }
-            self.shared
-                .stats
-                .slow_disconnects
-                .fetch_add(1, Ordering::Relaxed);
-            tracing::info!(
-                doc = self.doc.0,
-                conn = conn.0,
-                "subscriber too slow; disconnecting it"
-            );
-            slow.extend(self.detach(conn));
+            if why == Push::Full {
+                self.shared
+                    .stats
+                    .slow_disconnects
+                    .fetch_add(1, Ordering::Relaxed);
+                tracing::info!(
+                    doc = self.doc.0,
+                    conn = conn.0,
+                    "subscriber too far behind; disconnecting it"
+                );
+            }
+            lost.extend(self.detach(conn));
         }
     }
 
     pub(super) fn close(&mut self, conn: ConnId, reason: &str) {
         if let Some(sub) = self.subs.get(&conn) {
-            let _ = sub.out.try_send(Outbound::Close(reason.to_owned()));
+            sub.out.push(Outbound::Close(reason.to_owned()));
         }
         self.remove(conn);
     }
@@ -506,7 +536,7 @@ impl Owner {
 
     /// Removes a subscriber and announces that its awareness states are gone; returns the
     /// subscribers that were too slow to take that announcement.
-    pub(super) fn detach(&mut self, conn: ConnId) -> Vec<ConnId> {
+    pub(super) fn detach(&mut self, conn: ConnId) -> Vec<(ConnId, Push)> {
         let Some(sub) = self.subs.remove(&conn) else {
             return Vec::new();
         };
@@ -516,9 +546,11 @@ impl Owner {
             for id in &sub.clients {
                 awareness.remove_state(*id);
             }
-            if let Ok(update) = awareness.update_with_clients(sub.clients.iter().copied()) {
-                let gone = protocol::awareness(update);
-                slow = self.fan_out(None, &gone);
+            let clients: Vec<ClientID> = sub.clients.into_iter().collect();
+            if let Some(gone) = presence::states_of(self.live.awareness(), &clients) {
+                if self.awareness.now_or_later(clients) {
+                    slow = self.fan_out(None, &gone);
+                }
                 self.publish(gone);
             }
         }
@@ -526,6 +558,14 @@ impl Owner {
             self.idle_at = Some(Instant::now() + self.shared.config.idle_unload);
         }
         slow
+    }
+
+    /// Sends the awareness changes gathered during the tick, as one message to everyone.
+    pub(super) fn flush_awareness(&mut self) {
+        let clients = self.awareness.take();
+        if let Some(states) = presence::states_of(self.live.awareness(), &clients) {
+            self.broadcast(None, &states);
+        }
     }
 
     /// Hands the pending batch to a writer task; the owner keeps applying updates meanwhile,
@@ -565,12 +605,16 @@ impl Owner {
                     let e = acks.entry(*conn).or_default();
                     *e = (*e).max(*n);
                 }
+                let mut lost = Vec::new();
                 for (conn, n) in acks {
                     if let Some(sub) = self.subs.get(&conn) {
-                        // An ack that does not fit is superseded by the next one; never fatal.
-                        let _ = sub.out.try_send(Outbound::Saved(n));
+                        match self.offer(sub, Outbound::Saved(n)) {
+                            Push::Queued | Push::Merged => {}
+                            push => lost.push((conn, push)),
+                        }
                     }
                 }
+                self.drop_slow(lost);
                 self.logged_since_snapshot += batch.updates.len() as u64;
                 if self.logged_since_snapshot >= self.shared.config.compact_after {
                     self.compact(last_seq);

@@ -71,6 +71,26 @@ pub struct Args {
     )]
     pub max_named_docs_per_project: u64,
 
+    /// Bytes queued for one slow reader of a document before the updates waiting for it are
+    /// merged into one (it catches up in one message instead of being disconnected).
+    #[arg(
+        long,
+        env = "TANDEM_WS_BACKLOG_MERGE_BYTES",
+        default_value_t = 1 << 20,
+        global = true
+    )]
+    pub ws_backlog_merge_bytes: usize,
+
+    /// Bytes a reader's merged backlog may reach before it is disconnected (1013) and resyncs
+    /// on reconnect. At least twice `--max-doc-bytes`, so any document fits in one catch-up.
+    #[arg(
+        long,
+        env = "TANDEM_WS_BACKLOG_MAX_BYTES",
+        default_value_t = 32 << 20,
+        global = true
+    )]
+    pub ws_backlog_max_bytes: usize,
+
     /// Fold a document's update log into a snapshot after this many logged updates.
     #[arg(
         long,

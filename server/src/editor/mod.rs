@@ -13,7 +13,7 @@ use app::{
 use async_trait::async_trait;
 use collab::{
     bus::{InProcessBus, NodeId},
-    engine::{Access, Engine, EngineConfig},
+    engine::{Access, Budget, Engine, EngineConfig},
 };
 use rand::RngCore;
 use sea_orm::{
@@ -39,6 +39,8 @@ pub struct SocketLimits {
     pub max_message_bytes: usize,
     pub messages_per_sec: u32,
     pub idle_timeout: Duration,
+    /// The largest message the server may send: a slow reader's merged backlog.
+    pub max_backlog_bytes: usize,
 }
 
 #[derive(Clone)]
@@ -93,6 +95,10 @@ impl Editor {
                 commit_delay: Duration::from_millis(args.commit_delay_ms),
                 max_awareness_bytes: args.max_awareness_bytes,
                 max_doc_bytes: Some(args.max_doc_bytes).filter(|&n| n > 0),
+                outbound: Budget {
+                    soft: args.ws_backlog_merge_bytes,
+                    hard: args.ws_backlog_max_bytes.max(args.ws_backlog_merge_bytes),
+                },
                 ..EngineConfig::default()
             },
         );
@@ -104,6 +110,7 @@ impl Editor {
                 max_message_bytes: args.ws_max_message_bytes,
                 messages_per_sec: args.ws_max_messages_per_sec,
                 idle_timeout: Duration::from_secs(args.ws_idle_timeout_secs),
+                max_backlog_bytes: args.ws_backlog_max_bytes,
             },
             max_named: args.max_named_docs_per_project,
         })

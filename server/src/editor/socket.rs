@@ -9,15 +9,25 @@ use axum::{
     response::Response,
 };
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt, stream::SplitSink};
+use futures_util::{FutureExt, SinkExt, StreamExt, stream::SplitSink};
 use tokio::time::{Instant, interval};
 
 use super::SocketLimits;
 use crate::auth::revoke::Revoked;
 use app::{AppError, live::events::close};
 
-/// Per-socket read and write buffer size.
-const SOCKET_BUFFER: usize = 4 * 1024;
+/// Per-socket read buffer, allocated up front for every connection: 1 KiB holds any cursor or
+/// keystroke message, and a larger message is read in 1 KiB steps into a buffer of its own size.
+/// (4 KiB cost 3 KB more per idle connection, a seventh of its memory; heap profile in
+/// BENCHMARKS.md.)
+const READ_BUFFER: usize = 1024;
+
+/// Frames gathered before the socket writes them out. The buffer grows only as it is used.
+const WRITE_BUFFER: usize = 4 * 1024;
+
+/// Frames written per wake-up at most before the socket is flushed, so one busy connection
+/// cannot keep its task from reading.
+const FRAMES_PER_FLUSH: usize = 64;
 
 /// Why the server ends a connection: a websocket close code and a reason for the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,9 +98,13 @@ pub(crate) fn configure(ws: WebSocketUpgrade, limits: &SocketLimits) -> WebSocke
     // connection; y-sync messages are small, and larger ones still assemble.
     ws.max_message_size(limits.max_message_bytes)
         .max_frame_size(limits.max_message_bytes)
-        .read_buffer_size(SOCKET_BUFFER)
-        .write_buffer_size(SOCKET_BUFFER)
-        .max_write_buffer_size(limits.max_message_bytes + SOCKET_BUFFER)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
+        // What the server sends can be larger than what it accepts: a slow reader's backlog
+        // merged into one update.
+        .max_write_buffer_size(
+            limits.max_message_bytes.max(limits.max_backlog_bytes) + WRITE_BUFFER,
+        )
 }
 
 /// A refusal before the upgrade, as a plain HTTP response with the error's status.
@@ -107,6 +121,38 @@ pub(crate) async fn close(mut socket: SplitSink<WebSocket, WsMessage>, closing: 
             reason: reason.into(),
         })))
         .await;
+}
+
+/// Sends `first` and whatever else the endpoint has ready at once (at most
+/// [`FRAMES_PER_FLUSH`] polls) with one flush: the frames gather in the socket's buffer and go
+/// out in one write instead of a system call per message. Returns the endpoint's closing when
+/// it ended meanwhile; `Err` when the socket is gone.
+async fn send_ready<E: Endpoint>(
+    sink: &mut SplitSink<WebSocket, WsMessage>,
+    endpoint: &mut E,
+    first: Bytes,
+) -> Result<Option<Closing>, ()> {
+    let mut ended = None;
+    let mut frame = Some(first);
+    for _ in 0..FRAMES_PER_FLUSH {
+        if let Some(bytes) = frame.take() {
+            sink.feed(WsMessage::Binary(bytes)).await.map_err(drop)?;
+        }
+        // An output with nothing to send (an ack on `/yjs`) still counts as a poll.
+        match endpoint.next().now_or_never() {
+            Some(Ok(next)) => frame = next,
+            Some(Err(closing)) => {
+                ended = Some(closing);
+                break;
+            }
+            None => break,
+        }
+    }
+    if let Some(bytes) = frame {
+        sink.feed(WsMessage::Binary(bytes)).await.map_err(drop)?;
+    }
+    sink.flush().await.map_err(drop)?;
+    Ok(ended)
 }
 
 /// Runs one connection until either side ends it: client frames (rate-limited), the
@@ -152,11 +198,11 @@ pub(crate) async fn drive<E: Endpoint>(socket: WebSocket, limits: SocketLimits, 
                 }
             },
             out = endpoint.next() => match out {
-                Ok(Some(bytes)) => {
-                    if sink.send(WsMessage::Binary(bytes)).await.is_err() {
-                        return;
-                    }
-                }
+                Ok(Some(bytes)) => match send_ready(&mut sink, &mut endpoint, bytes).await {
+                    Ok(None) => {}
+                    Ok(Some(closing)) => break closing,
+                    Err(()) => return,
+                },
                 Ok(None) => {}
                 Err(closing) => break closing,
             },

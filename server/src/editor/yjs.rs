@@ -51,16 +51,28 @@ pub async fn yjs(
             };
             let user = grant.user;
             let watch = membership.watch(grant).await;
-            let access = access_for(watch.role());
-            let endpoint = move |sub| YjsEndpoint {
+            // Subscribed before the upgrade, so the upgrade task holds only the driver: a
+            // future that subscribed after the upgrade kept the socket, the endpoint and the
+            // subscribing future beside the driver for the life of the connection (5 KB).
+            let sub = match editor.engine.subscribe(doc, access_for(watch.role())).await {
+                Ok(sub) => sub,
+                Err(e) => {
+                    tracing::error!(doc = doc.0, error = %e, "cannot open document");
+                    return refuse(&AppError::Unavailable(
+                        "The document could not be opened; try again.".to_owned(),
+                    ));
+                }
+            };
+            let endpoint = YjsEndpoint {
                 sub,
                 user,
                 name,
                 access: watch,
                 _slot: slot,
             };
-            configure(ws, &editor.limits)
-                .on_upgrade(move |socket| serve(socket, editor, doc, access, endpoint))
+            let limits = editor.limits;
+            configure(ws, &limits)
+                .on_upgrade(move |socket| Box::pin(drive(socket, limits, endpoint)))
         }
         Err(e) => refuse(&e),
     }
@@ -165,32 +177,6 @@ impl Endpoint for YjsEndpoint {
             Some(Outbound::Saved(_)) => Ok(None),
             Some(Outbound::Close(reason)) => Err(Closing::invalid(reason)),
             None => Err(Closing::again("too slow to keep up; reconnect to resync")),
-        }
-    }
-}
-
-/// Subscribes with `access` (the role's, read when the socket was authorised) and drives the
-/// socket; `endpoint` wraps the subscription with the rest of the connection's state.
-async fn serve(
-    socket: axum::extract::ws::WebSocket,
-    editor: Editor,
-    doc: DocId,
-    access: collab::engine::Access,
-    endpoint: impl FnOnce(Subscription) -> YjsEndpoint,
-) {
-    match editor.engine.subscribe(doc, access).await {
-        Ok(sub) => drive(socket, editor.limits, endpoint(sub)).await,
-        Err(e) => {
-            tracing::error!(doc = doc.0, error = %e, "cannot open document");
-            let (sink, _) = futures_util::StreamExt::split(socket);
-            super::socket::close(
-                sink,
-                Closing {
-                    code: axum::extract::ws::close_code::ERROR,
-                    reason: "document unavailable".to_owned(),
-                },
-            )
-            .await;
         }
     }
 }

@@ -144,8 +144,13 @@ fn publish_collab(stats: &collab::engine::Stats) {
         ),
         (
             "slow_disconnects_total",
-            "Subscribers disconnected for not keeping up.",
+            "Subscribers disconnected because their backlog passed --ws-backlog-max-bytes even merged.",
             &stats.slow_disconnects,
+        ),
+        (
+            "merged_backlogs_total",
+            "Times a slow reader's waiting updates were merged into one (--ws-backlog-merge-bytes).",
+            &stats.merged_backlogs,
         ),
         (
             "commits_total",

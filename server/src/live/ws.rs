@@ -99,7 +99,9 @@ pub async fn ws(
                 outbox: VecDeque::from([greeting]),
                 _slot: slot,
             };
-            configure(ws, &limits).on_upgrade(move |socket| drive(socket, limits, endpoint))
+            // Boxed, as on `/yjs`: the connection's state in one allocation of its own size.
+            configure(ws, &limits)
+                .on_upgrade(move |socket| Box::pin(drive(socket, limits, endpoint)))
         }
         Err(e) => refuse(&e),
     }

@@ -414,7 +414,9 @@ async fn attack_fork_bomb_loop_and_memory(backend: Backend) {
     let Some(s) = setup(
         backend,
         &[
-            ("bomb.sh", b"bomb() { bomb | bomb & }; bomb; wait\n"),
+            // The shell stays on after starting the bomb: were it to exit first, the run
+            // would end with "exit 0" and its leftovers killed, before the limit is reached.
+            ("bomb.sh", b"bomb() { bomb | bomb & }; bomb; sleep 30\n"),
             ("spin.sh", b"while :; do :; done\n"),
             (
                 "hog.py",

@@ -184,10 +184,61 @@ async fn limits_close_the_connection(backend: Backend) {
     server.finish().await;
 }
 
+/// One writer sends thousands of updates as fast as it can while a reader does not read: the
+/// reader's backlog is merged instead of costing it the connection, and it converges.
+async fn a_reader_behind_a_burst_converges(backend: Backend) {
+    let server = TestServer::start_with(backend, |c| {
+        c.editor.ws_max_messages_per_sec = 1_000_000;
+        c.editor.ws_backlog_merge_bytes = 16 * 1024;
+    })
+    .await;
+    let owner = server.client();
+    owner.signup("bea").await;
+    let project = owner.create_project("Burst").await;
+    let url = server.ws_url(&format!("/yjs/doc?project={project}"));
+    let mut reader = YClient::connect(&url, Some(&owner.cookie()))
+        .await
+        .expect("connect");
+    let mut writer = YClient::connect(&url, Some(&owner.cookie()))
+        .await
+        .expect("connect");
+    // 4 MB in all: more than the loopback socket buffers hold, so the backlog builds up in
+    // the server (where it is merged), not only in the kernel.
+    const N: usize = 4000;
+    const LEN: usize = 1000;
+    let line = "z".repeat(LEN);
+    for i in 0..N {
+        writer.insert((i * LEN) as u32, &line).await;
+    }
+    // Another reader that keeps up sees the whole burst, so the server has taken it all in
+    // before the slow one reads a single message.
+    let mut checker = YClient::connect(&url, Some(&owner.cookie()))
+        .await
+        .expect("connect");
+    let whole = (N * LEN) as u32;
+    checker
+        .until("the whole burst", |c| c.sync.len() == whole)
+        .await;
+    reader
+        .until("the whole burst", |c| c.sync.len() == whole)
+        .await;
+    assert_eq!(reader.text(), checker.text());
+    assert!(reader.closed.is_none(), "{:?}", reader.closed);
+    // Whether a merge happened depends on how much the kernel buffered (the engine's tests
+    // check merging itself); what must hold is that nobody was disconnected.
+    let metrics = server.metrics().await;
+    assert!(
+        metrics.contains("tandem_collab_slow_disconnects_total 0"),
+        "{metrics}"
+    );
+    server.finish().await;
+}
+
 db_tests!(
     refused_before_upgrade,
     editors_converge_and_viewers_are_read_only,
-    limits_close_the_connection
+    limits_close_the_connection,
+    a_reader_behind_a_burst_converges
 );
 
 /// Acknowledged edits survive `kill -9`: the update log is written in a transaction before the
