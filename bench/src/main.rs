@@ -73,6 +73,9 @@ enum Mode {
     Trace {
         #[arg(long)]
         file: PathBuf,
+        /// Send every update at once (no window) and check that the reader converges.
+        #[arg(long)]
+        burst: bool,
     },
     /// One browser tab on `/ws` types R characters per second: edit -> "saved" latency.
     Ack {
@@ -194,7 +197,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             secs,
         } => run_clients(&server, clients, writers, rate, Duration::from_secs(secs)).await,
         Mode::Connections { clients, docs } => run_connections(&server, clients, docs).await,
-        Mode::Trace { file } => trace::run(&server, &file).await,
+        Mode::Trace { file, burst } => trace::run(&server, &file, burst).await,
         Mode::Ack { updates, rate } => run_ack(&server, updates, rate).await,
         Mode::Coldload { updates, runs } => run_coldload(&mut server, updates, runs).await,
         Mode::Chat {

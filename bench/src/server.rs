@@ -85,6 +85,7 @@ fn admin(
     let mut child = Command::new(bin)
         .args(args)
         .env("TANDEM_DATA_DIR", data)
+        .env("TANDEM_MAX_NAMED_DOCS_PER_PROJECT", "1000000")
         .env("TANDEM_LOG", "warn")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

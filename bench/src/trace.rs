@@ -34,19 +34,19 @@ struct Txn {
 /// enough that the reader's queue on the server never overflows.
 const WINDOW: u64 = 256;
 
-pub(crate) async fn run(server: &Server, file: &Path) -> Result<(), Box<dyn std::error::Error>> {
+pub(crate) async fn run(
+    server: &Server,
+    file: &Path,
+    burst: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
     let trace: Trace =
         serde_json::from_reader(flate2::read::GzDecoder::new(std::fs::File::open(file)?))?;
-    let ascii = trace
-        .txns
-        .iter()
-        .all(|t| t.patches.iter().all(|p| p.2.is_ascii()))
-        && trace.end_content.is_ascii();
-    if !ascii {
-        return Err("this replay maps positions as bytes, so it takes ASCII traces only".into());
-    }
     let mut writer = Client::connect(&server.doc_url()).await?;
     let reader = Client::connect(&server.doc_url()).await?;
+    if burst {
+        let updates = trace_updates(&trace)?;
+        return run_burst(server, writer, reader, updates, &trace.end_content).await;
+    }
     let received = Arc::new(AtomicU64::new(0));
     let counter = received.clone();
     let mut reader_stream = reader.stream;
@@ -58,34 +58,7 @@ pub(crate) async fn run(server: &Server, file: &Path) -> Result<(), Box<dyn std:
         }
     });
 
-    // Each transaction's own update, as a Yjs client emits it (`observe_update_v1`). Encoding
-    // the state since a state vector instead would resend the whole delete set every time.
-    let updates = {
-        let doc = Doc::new();
-        let text = doc.get_or_insert_text("content");
-        let out = Arc::new(std::sync::Mutex::new(Vec::with_capacity(trace.txns.len())));
-        let sink = out.clone();
-        doc.observe_update_v1(
-            "replay",
-            move |_: &yrs::TransactionMut<'_>, e: &yrs::UpdateEvent| {
-                if let Ok(mut v) = sink.lock() {
-                    v.push(protocol::update(e.update.clone()));
-                }
-            },
-        )?;
-        for txn in &trace.txns {
-            let mut t = doc.transact_mut();
-            for (pos, del, ins) in &txn.patches {
-                if *del > 0 {
-                    text.remove_range(&mut t, *pos as u32, *del as u32);
-                }
-                if !ins.is_empty() {
-                    text.insert(&mut t, *pos as u32, ins);
-                }
-            }
-        }
-        std::mem::take(&mut *out.lock().map_err(|_| "poisoned")?)
-    };
+    let updates = trace_updates(&trace)?;
     let (cpu0, t0) = (server.cpu_secs(), Instant::now());
     let mut sent = 0u64;
     for message in updates {
@@ -132,6 +105,105 @@ pub(crate) async fn run(server: &Server, file: &Path) -> Result<(), Box<dyn std:
     drop(writer.stream);
     if !matches {
         return Err("final text differs".into());
+    }
+    Ok(())
+}
+
+/// Each transaction's own update, as a Yjs client emits it (`observe_update_v1`). Encoding the
+/// state since a state vector instead would resend the whole delete set every time.
+fn trace_updates(trace: &Trace) -> Result<Vec<bytes::Bytes>, Box<dyn std::error::Error>> {
+    // The traces count positions in characters (UTF-16 units for all but astral ones).
+    let doc = Doc::with_options(yrs::Options {
+        offset_kind: yrs::OffsetKind::Utf16,
+        ..yrs::Options::default()
+    });
+    let text = doc.get_or_insert_text("content");
+    let out = Arc::new(std::sync::Mutex::new(Vec::with_capacity(trace.txns.len())));
+    let sink = out.clone();
+    doc.observe_update_v1(
+        "replay",
+        move |_: &yrs::TransactionMut<'_>, e: &yrs::UpdateEvent| {
+            if let Ok(mut v) = sink.lock() {
+                v.push(protocol::update(e.update.clone()));
+            }
+        },
+    )?;
+    for txn in &trace.txns {
+        let mut t = doc.transact_mut();
+        for (pos, del, ins) in &txn.patches {
+            if *del > 0 {
+                text.remove_range(&mut t, *pos as u32, *del as u32);
+            }
+            if !ins.is_empty() {
+                text.insert(&mut t, *pos as u32, ins);
+            }
+        }
+    }
+    Ok(std::mem::take(&mut *out.lock().map_err(|_| "poisoned")?))
+}
+
+/// The writer sends every update as fast as the socket takes them, with no window; the reader
+/// applies what it receives (single updates or merged backlogs) until it holds the final text.
+async fn run_burst(
+    server: &Server,
+    mut writer: Client,
+    reader: Client,
+    updates: Vec<bytes::Bytes>,
+    end: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let want = end.len() as u32;
+    let end_text = end.to_owned();
+    let mut sync = reader.sync;
+    let mut stream = reader.stream;
+    let t0 = Instant::now();
+    let cpu0 = server.cpu_secs();
+    let reading = tokio::spawn(async move {
+        let mut messages = 0u64;
+        let mut closed = None;
+        while let Some(msg) = stream.next().await {
+            match msg {
+                Ok(Message::Binary(b)) => {
+                    messages += 1;
+                    if sync.receive(&b).is_err() {
+                        closed = Some("undecodable message".to_owned());
+                        break;
+                    }
+                    // The length first: building the text after every message would cost more
+                    // than the whole replay.
+                    if sync.len() == want && sync.text() == end_text {
+                        break;
+                    }
+                }
+                Ok(Message::Close(frame)) => {
+                    closed = Some(format!("{frame:?}"));
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    closed = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        (messages, closed, sync.text(), Instant::now())
+    });
+    let n = updates.len();
+    for message in updates {
+        writer.sink.send(Message::Binary(message)).await?;
+    }
+    let sent_at = t0.elapsed();
+    let (messages, closed, text, done) =
+        tokio::time::timeout(Duration::from_secs(120), reading).await??;
+    let cpu = server.cpu_secs() - cpu0;
+    println!(
+        "burst: {n} updates written in {:.2} s; the reader converged={} after {:.2} s in {messages} messages; closed={closed:?}; server CPU {cpu:.2} s",
+        sent_at.as_secs_f64(),
+        text == end,
+        done.duration_since(t0).as_secs_f64(),
+    );
+    drop(writer.stream);
+    if text != end {
+        return Err("the reader did not converge".into());
     }
     Ok(())
 }

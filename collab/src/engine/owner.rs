@@ -563,8 +563,12 @@ impl Owner {
     /// Sends the awareness changes gathered during the tick, as one message to everyone.
     pub(super) fn flush_awareness(&mut self) {
         let clients = self.awareness.take();
-        if let Some(states) = presence::states_of(self.live.awareness(), &clients) {
-            self.broadcast(None, &states);
+        // In chunks, like the snapshot a newcomer gets: a socket's write buffer keeps the
+        // capacity of the largest message it ever sent.
+        for chunk in clients.chunks(protocol::AWARENESS_CHUNK) {
+            if let Some(states) = presence::states_of(self.live.awareness(), chunk) {
+                self.broadcast(None, &states);
+            }
         }
     }
 

@@ -11,6 +11,7 @@ mod chat;
 mod disk;
 mod files;
 mod limits;
+mod memory;
 mod ops;
 mod projects;
 mod requests;
