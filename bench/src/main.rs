@@ -260,9 +260,12 @@ async fn run_clients(
         .collect();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (rss0, cpu0, t0) = (server.rss_kb(), server.cpu_secs(), Instant::now());
+    let own0 = server::process_cpu_secs("self");
+    let lag = tokio::spawn(loop_lag(secs));
     tokio::time::sleep(secs).await;
     let _ = stop.send(true);
     let (rss1, cpu1, wall) = (server.rss_kb(), server.cpu_secs(), t0.elapsed());
+    let own = server::process_cpu_secs("self") - own0;
     let mut latencies = Vec::new();
     let mut disconnected = 0;
     for t in tasks {
@@ -295,7 +298,38 @@ async fn run_clients(
         100.0 * cpu / wall.as_secs_f64(),
         1e6 * cpu / latencies.len().max(1) as f64
     );
+    let (lag_p99, lag_max) = lag.await.unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let busy = own / wall.as_secs_f64();
+    println!(
+        "load generator: CPU {own:.2} s ({:.0}% of one core); timer lag p99 {lag_p99:.1} ms, max {lag_max:.1} ms{}",
+        100.0 * busy,
+        // Its own lag shows up as delivery latency: such a run measures the client, not the server.
+        if busy > 0.8 * cores || lag_p99 > 5.0 {
+            " -- CLIENT-BOUND: the latencies above are the load generator's, not the server's"
+        } else {
+            ""
+        }
+    );
     Ok(())
+}
+
+/// How late a 10 ms timer fires on the load generator's runtime over `secs` (p99 and max, in
+/// ms): a busy client delays reading, which would be read as server latency.
+async fn loop_lag(secs: Duration) -> (f64, f64) {
+    let mut lags = Vec::new();
+    let end = Instant::now() + secs;
+    while Instant::now() < end {
+        let asked = Instant::now();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        lags.push(asked.elapsed().as_secs_f64() * 1000.0 - 10.0);
+    }
+    lags.sort_by(f64::total_cmp);
+    let at = |p: f64| {
+        lags.get(((lags.len().max(1) - 1) as f64 * p) as usize)
+            .copied()
+    };
+    (at(0.99).unwrap_or(0.0), lags.last().copied().unwrap_or(0.0))
 }
 
 async fn run_connections(
