@@ -3,10 +3,11 @@
 //! The protocol is the shared test client's (`collab::testing`); what is lean here is that
 //! received updates are timed, not applied, so a thousand clients cost the bench little.
 
-use std::{collections::HashMap, sync::Arc, time::Instant};
+use std::time::Instant;
 
+use crate::{SentAt, key};
 use bytes::Bytes;
-use collab::{protocol, testing::SyncClient};
+use collab::testing::SyncClient;
 use futures_util::{
     SinkExt, StreamExt,
     stream::{SplitSink, SplitStream},
@@ -15,12 +16,6 @@ use tokio::{net::TcpStream, sync::watch};
 use tokio_tungstenite::{
     MaybeTlsStream, WebSocketStream, connect_async_with_config, tungstenite::Message,
 };
-use yrs::{
-    ClientID,
-    sync::{AwarenessUpdate, awareness::AwarenessUpdateEntry},
-};
-
-use crate::{SentAt, key};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -78,17 +73,11 @@ impl Client {
 
     /// Publishes an awareness state, as an editor tab does for its cursor.
     pub(crate) async fn announce(&mut self, id: u64) -> Result<(), Box<dyn std::error::Error>> {
-        let entry = AwarenessUpdateEntry {
-            clock: 1,
-            json: Arc::from(format!(
-                r##"{{"user":{{"name":"bench-{id}","color":"#2f6fed"}},"cursor":null}}"##
-            )),
-        };
-        let update = AwarenessUpdate {
-            clients: HashMap::from([(ClientID::new(id), entry)]),
-        };
         self.sink
-            .send(Message::Binary(protocol::awareness(update)))
+            .send(Message::Binary(collab::testing::cursor(
+                id,
+                &format!("bench-{id}"),
+            )))
             .await?;
         Ok(())
     }

@@ -101,6 +101,27 @@ fn admin(
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
+/// A day-long token for the bench user on document `doc` of project 1 (a token names one
+/// document).
+fn token(bin: &Path, data: &Path, doc: &str) -> Result<String, Box<dyn std::error::Error>> {
+    admin(
+        bin,
+        data,
+        &[
+            "token",
+            "--user",
+            "bench",
+            "--project",
+            "1",
+            "--doc",
+            doc,
+            "--ttl",
+            "1d",
+        ],
+        None,
+    )
+}
+
 impl Server {
     pub(crate) async fn start(
         bin: &Path,
@@ -120,22 +141,7 @@ impl Server {
             &["project", "add", "Bench", "--owner", "bench"],
             None,
         )?;
-        let token = admin(
-            bin,
-            &data,
-            &[
-                "token",
-                "--user",
-                "bench",
-                "--project",
-                "1",
-                "--doc",
-                "bench",
-                "--ttl",
-                "1d",
-            ],
-            None,
-        )?;
+        let token = token(bin, &data, "bench")?;
         let (child, port) = spawn(bin, &data, env).await?;
         Ok(Self {
             bin: bin.to_owned(),
@@ -180,22 +186,7 @@ impl Server {
         let mut urls = vec![self.doc_url()];
         for i in 1..n {
             let name = format!("bench-{i}");
-            let token = admin(
-                &self.bin,
-                &self.data,
-                &[
-                    "token",
-                    "--user",
-                    "bench",
-                    "--project",
-                    "1",
-                    "--doc",
-                    &name,
-                    "--ttl",
-                    "1d",
-                ],
-                None,
-            )?;
+            let token = token(&self.bin, &self.data, &name)?;
             urls.push(format!(
                 "ws://127.0.0.1:{}/yjs/{name}?project=1&token={token}",
                 self.port

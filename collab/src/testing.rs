@@ -17,6 +17,22 @@ use crate::protocol::{self, ProtocolError};
 /// The shared text every Tandem document keeps its content in.
 pub const CONTENT: &str = "content";
 
+/// An awareness message announcing awareness client `id` as `name` with no cursor yet, as an
+/// editor tab does when it opens a document.
+pub fn cursor(id: u64, name: &str) -> Bytes {
+    use std::{collections::HashMap, sync::Arc};
+    use yrs::sync::{AwarenessUpdate, awareness::AwarenessUpdateEntry};
+    let entry = AwarenessUpdateEntry {
+        clock: 1,
+        json: Arc::from(format!(
+            r##"{{"user":{{"name":"{name}","color":"#2f6fed"}},"cursor":null}}"##
+        )),
+    };
+    protocol::awareness(AwarenessUpdate {
+        clients: HashMap::from([(yrs::ClientID::new(id), entry)]),
+    })
+}
+
 /// What one incoming message did.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Received {

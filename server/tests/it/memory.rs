@@ -3,17 +3,13 @@
 //! steady enough to check here, with a wide margin over the goal (8 KB per connection, measured
 //! at about 10 KB with `tandem-bench connections`; BENCHMARKS.md).
 
-use std::{collections::HashMap, process::Command, sync::Arc, time::Duration};
+use std::{process::Command, time::Duration};
 
-use collab::{protocol, testing::SyncClient};
+use collab::testing::{SyncClient, cursor};
 use futures_util::SinkExt;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
-use yrs::{
-    ClientID,
-    sync::{AwarenessUpdate, awareness::AwarenessUpdateEntry},
-};
 
-use crate::common::{PASSWORD, Ws, spawn_listening, ws_connect};
+use crate::common::{Ws, signup_over_http, spawn_listening, ws_connect};
 
 /// Connections measured (after a warm-up that loads every document).
 const CONNECTIONS: usize = 300;
@@ -54,16 +50,7 @@ async fn idle(url: &str, cookie: &str, id: u64) -> Ws {
     ws.send(WsMessage::Binary(SyncClient::new().hello()))
         .await
         .expect("hello");
-    let entry = AwarenessUpdateEntry {
-        clock: 1,
-        json: Arc::from(format!(
-            r##"{{"user":{{"name":"idle-{id}","color":"#2f6fed"}},"cursor":null}}"##
-        )),
-    };
-    let update = AwarenessUpdate {
-        clients: HashMap::from([(ClientID::new(id), entry)]),
-    };
-    ws.send(WsMessage::Binary(protocol::awareness(update)))
+    ws.send(WsMessage::Binary(cursor(id, &format!("idle-{id}"))))
         .await
         .expect("awareness");
     ws
@@ -78,32 +65,7 @@ async fn idle_connections_stay_small() {
         .env("TANDEM_MAX_SOCKETS_PER_USER", "100000")
         .env_remove("TANDEM_DATABASE_URL");
     let (mut child, base) = spawn_listening(cmd);
-    let http = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .expect("client");
-    let signup = http
-        .post(format!("{base}/api/signup"))
-        .form(&[("name", "ida"), ("password", PASSWORD)])
-        .send()
-        .await
-        .expect("signup");
-    let cookie = signup.headers()["set-cookie"]
-        .to_str()
-        .expect("cookie")
-        .split(';')
-        .next()
-        .expect("pair")
-        .to_owned();
-    let project: serde_json::Value = http
-        .post(format!("{base}/api/projects/create"))
-        .form(&[("name", "Memory")])
-        .send()
-        .await
-        .expect("create")
-        .json()
-        .await
-        .expect("json");
+    let (http, cookie, project) = signup_over_http(&base, "ida", "Memory").await;
     let ws_base = base.replacen("http", "ws", 1);
     let url = |i: usize| format!("{ws_base}/yjs/idle-{}?project={}", i % DOCS, project["id"]);
     let until_subscribed = async |n: usize| {

@@ -3,7 +3,7 @@
 
 use std::{process::Command, time::Duration};
 
-use crate::common::{Backend, PASSWORD, TestServer, tab::TabClient, yjs::YClient};
+use crate::common::{Backend, TestServer, tab::TabClient, yjs::YClient};
 use sea_orm::{ConnectionTrait, Statement};
 use server::editor::token::{Claims, sign};
 
@@ -254,32 +254,7 @@ async fn committed_edits_survive_kill_9() {
         crate::common::spawn_listening(cmd)
     };
     let (mut child, base) = spawn();
-    let http = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .expect("client");
-    let signup = http
-        .post(format!("{base}/api/signup"))
-        .form(&[("name", "kim"), ("password", PASSWORD)])
-        .send()
-        .await
-        .expect("signup");
-    let cookie = signup.headers()["set-cookie"]
-        .to_str()
-        .expect("cookie")
-        .split(';')
-        .next()
-        .expect("pair")
-        .to_owned();
-    let project: serde_json::Value = http
-        .post(format!("{base}/api/projects/create"))
-        .form(&[("name", "Durable")])
-        .send()
-        .await
-        .expect("create")
-        .json()
-        .await
-        .expect("json");
+    let (http, cookie, project) = crate::common::signup_over_http(&base, "kim", "Durable").await;
     let file: serde_json::Value = http
         .post(format!("{base}/api/editor/default_file"))
         .form(&[("project", project["id"].to_string())])

@@ -91,6 +91,43 @@ fn unique(prefix: &str) -> String {
     )
 }
 
+/// Against a server running as its own process (`spawn_listening`): signs up `user`, creates a
+/// project named `project`, and returns the HTTP client, the session cookie (`name=value`, for
+/// websockets) and the project as the API answered it.
+pub async fn signup_over_http(
+    base: &str,
+    user: &str,
+    project: &str,
+) -> (Client, String, serde_json::Value) {
+    let http = Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client");
+    let signup = http
+        .post(format!("{base}/api/signup"))
+        .form(&[("name", user), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("signup");
+    let cookie = signup.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_owned();
+    let project: serde_json::Value = http
+        .post(format!("{base}/api/projects/create"))
+        .form(&[("name", project)])
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("json");
+    (http, cookie, project)
+}
+
 /// Starts a `tandem` process (its environment already set) on port 0 and returns it with its
 /// base URL, read from the `listening on http://…` line it prints once bound. Nothing picks a
 /// port, releases it and hands it over, which another process could take in between.
