@@ -2,12 +2,17 @@
 //! receives (timing each update it gets) or also writes single-character updates at a rate.
 //! The protocol is the shared test client's (`collab::testing`); what is lean here is that
 //! received updates are timed, not applied, so a thousand clients cost the bench little.
+//!
+//! The same client drives the peer servers of the comparison (`bench/peers`): y-websocket's and
+//! y-sweet's wire is plain y-sync like Tandem's; Hocuspocus prefixes every message with the
+//! document's name and wants an authentication message first ([`Framing::Hocuspocus`]).
 
 use std::time::Instant;
 
-use crate::{SentAt, key};
-use bytes::Bytes;
+use crate::SentAt;
+use bytes::{BufMut, Bytes, BytesMut};
 use collab::testing::SyncClient;
+use collab::wire::{read_varuint, write_varuint};
 use futures_util::{
     SinkExt, StreamExt,
     stream::{SplitSink, SplitStream},
@@ -19,7 +24,89 @@ use tokio_tungstenite::{
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
+/// How y-sync messages travel on the socket.
+#[derive(Clone, Debug, Default)]
+pub(crate) enum Framing {
+    /// As they are: Tandem, y-websocket, y-sweet.
+    #[default]
+    YSync,
+    /// Hocuspocus: each message behind the document's name (a lib0 var-string); the server's
+    /// sync replies come as type 4 (SyncReply), its acknowledgements as 8 (SyncStatus).
+    Hocuspocus(String),
+}
+
+impl Framing {
+    fn wrap(&self, msg: Bytes) -> Bytes {
+        match self {
+            Self::YSync => msg,
+            Self::Hocuspocus(name) => {
+                let mut out = BytesMut::with_capacity(name.len() + msg.len() + 2);
+                write_varuint(&mut out, name.len() as u64);
+                out.put_slice(name.as_bytes());
+                out.put_slice(&msg);
+                out.freeze()
+            }
+        }
+    }
+
+    /// The y-sync message in a frame, or `None` for what the plain protocol has no word for.
+    fn unwrap(&self, frame: Bytes) -> Option<Bytes> {
+        match self {
+            Self::YSync => Some(frame),
+            Self::Hocuspocus(_) => {
+                let (len, used) = read_varuint(&frame).ok()?;
+                let at = used.checked_add(usize::try_from(len).ok()?)?;
+                match frame.get(at)? {
+                    0 | 1 => Some(frame.slice(at..)),
+                    // A sync reply is a sync message answered in kind.
+                    4 => {
+                        let mut m = BytesMut::from(&frame[at..]);
+                        m[0] = 0;
+                        Some(m.freeze())
+                    }
+                    _ => None,
+                }
+            }
+        }
+    }
+
+    /// What must precede the first sync message: Hocuspocus queues everything until an auth
+    /// message (type 2, token 0) with any token, when no extension checks it.
+    fn greeting(&self) -> Option<Bytes> {
+        match self {
+            Self::YSync => None,
+            Self::Hocuspocus(_) => {
+                let mut m = BytesMut::new();
+                m.put_slice(&[2, 0]);
+                write_varuint(&mut m, 0);
+                Some(self.wrap(m.freeze()))
+            }
+        }
+    }
+}
+
+/// Who wrote an update message and at which clock: the first block of its first client. A
+/// writer's single insert is one block, and the pair survives a server that re-encodes the
+/// update (the Yjs peers do), where its bytes would not.
+pub(crate) fn update_key(msg: &[u8]) -> Option<u64> {
+    // An update message (not a sync step 2, which a reconnect would bring with old clocks).
+    if msg.get(1) != Some(&2) {
+        return None;
+    }
+    let mut update = collab::protocol::update_payload(msg)?;
+    let mut next = || -> Option<u64> {
+        let (v, used) = read_varuint(update).ok()?;
+        update = update.get(used..)?;
+        Some(v)
+    };
+    // Clients, blocks of the first client, its id, the first block's clock.
+    let (_clients, _blocks) = (next()?, next()?);
+    let (client, clock) = (next()?, next()?);
+    Some(client.rotate_left(32) ^ clock)
+}
+
 pub(crate) struct Client {
+    framing: Framing,
     pub(crate) sink: SplitSink<Ws, Message>,
     pub(crate) stream: SplitStream<Ws>,
     /// The document as the handshake brought it; writers append to it.
@@ -36,26 +123,34 @@ pub(crate) struct Report {
     pub(crate) disconnected: bool,
 }
 
-fn is_update(b: &[u8]) -> bool {
-    b.len() > 2 && b[0] == 0 && b[1] == 2
-}
-
 impl Client {
     pub(crate) async fn connect(url: &str) -> Result<Self, Box<dyn std::error::Error>> {
+        Self::connect_framed(url, Framing::YSync).await
+    }
+
+    pub(crate) async fn connect_framed(
+        url: &str,
+        framing: Framing,
+    ) -> Result<Self, Box<dyn std::error::Error>> {
         // TCP_NODELAY, as a browser sets it: small frames must not wait for Nagle.
         let (ws, _) = connect_async_with_config(url, None, true).await?;
         let (mut sink, mut stream) = ws.split();
         let mut sync = SyncClient::new();
-        sink.send(Message::Binary(sync.hello())).await?;
+        if let Some(greeting) = framing.greeting() {
+            sink.send(Message::Binary(greeting)).await?;
+        }
+        sink.send(Message::Binary(framing.wrap(sync.hello())))
+            .await?;
         // Answer the server's step 1 (we have nothing it lacks) and wait for its step 2.
         let mut synced_at = Instant::now();
         let mut initial_bytes = 0;
         while let Some(msg) = stream.next().await {
             let Message::Binary(b) = msg? else { continue };
             synced_at = Instant::now();
+            let Some(b) = framing.unwrap(b) else { continue };
             let got = sync.receive(&b)?;
             if let Some(reply) = got.reply {
-                sink.send(Message::Binary(reply)).await?;
+                sink.send(Message::Binary(framing.wrap(reply))).await?;
             }
             if got.applied {
                 initial_bytes = b.len();
@@ -63,6 +158,7 @@ impl Client {
             }
         }
         Ok(Self {
+            framing,
             sink,
             stream,
             sync,
@@ -74,10 +170,10 @@ impl Client {
     /// Publishes an awareness state, as an editor tab does for its cursor.
     pub(crate) async fn announce(&mut self, id: u64) -> Result<(), Box<dyn std::error::Error>> {
         self.sink
-            .send(Message::Binary(collab::testing::cursor(
-                id,
-                &format!("bench-{id}"),
-            )))
+            .send(Message::Binary(
+                self.framing
+                    .wrap(collab::testing::cursor(id, &format!("bench-{id}"))),
+            ))
             .await?;
         Ok(())
     }
@@ -111,17 +207,18 @@ impl Client {
                 () = tokio::time::sleep_until(until.unwrap_or_else(tokio::time::Instant::now)), if until.is_some() => break,
                 _ = tick.tick(), if writing => {
                     let msg: Bytes = self.sync.append("x");
-                    if let Ok(mut m) = sent.lock() {
-                        m.insert(key(&msg), Instant::now());
+                    if let (Ok(mut m), Some(k)) = (sent.lock(), update_key(&msg)) {
+                        m.insert(k, Instant::now());
                     }
-                    if self.sink.send(Message::Binary(msg)).await.is_err() {
+                    if self.sink.send(Message::Binary(self.framing.wrap(msg))).await.is_err() {
                         disconnected = true;
                         break;
                     }
                 }
                 msg = self.stream.next() => match msg {
-                    Some(Ok(Message::Binary(b))) if is_update(&b) => {
-                        let at = sent.lock().ok().and_then(|m| m.get(&key(&b)).copied());
+                    Some(Ok(Message::Binary(b))) => {
+                        let k = self.framing.unwrap(b).as_deref().and_then(update_key);
+                        let at = k.and_then(|k| sent.lock().ok().and_then(|m| m.get(&k).copied()));
                         if let Some(at) = at {
                             latencies_us.push(at.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
                         }
@@ -138,5 +235,47 @@ impl Client {
             latencies_us,
             disconnected,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_update_is_known_by_its_writer_and_clock_however_it_is_encoded() {
+        let mut writer = SyncClient::new();
+        let first = writer.append("x");
+        let second = writer.append("y");
+        let (a, b) = (update_key(&first), update_key(&second));
+        assert!(a.is_some() && b.is_some() && a != b);
+        // The Yjs peers re-encode what they forward: the same update through yrs again.
+        let payload = collab::protocol::update_payload(&first).expect("an update message");
+        let update =
+            <yrs::Update as yrs::updates::decoder::Decode>::decode_v1(payload).expect("decodes");
+        let again = collab::protocol::update(yrs::updates::encoder::Encode::encode_v1(&update));
+        assert_eq!(update_key(&again), a);
+        assert_eq!(update_key(&collab::testing::cursor(1, "a")), None);
+        assert_eq!(update_key(&[0, 2, 200]), None);
+    }
+
+    #[test]
+    fn hocuspocus_frames_carry_the_document_name() {
+        let framing = Framing::Hocuspocus("bench".into());
+        let msg = SyncClient::new().append("x");
+        let framed = framing.wrap(msg.clone());
+        assert_eq!(&framed[..6], b"\x05bench");
+        assert_eq!(framing.unwrap(framed), Some(msg.clone()));
+        // A sync reply is read as a sync message; acknowledgements and auth are not y-sync.
+        let mut reply = BytesMut::from(&b"\x05bench"[..]);
+        reply.put_slice(&[4, 1, 0]);
+        assert_eq!(
+            framing.unwrap(reply.freeze()).as_deref(),
+            Some(&[0, 1, 0][..])
+        );
+        let status = Bytes::from_static(b"\x05bench\x08\x01");
+        assert_eq!(framing.unwrap(status), None);
+        assert_eq!(framing.unwrap(Bytes::from_static(b"\x09ben")), None);
+        assert_eq!(Framing::YSync.unwrap(msg.clone()), Some(msg));
     }
 }

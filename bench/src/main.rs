@@ -27,7 +27,6 @@ mod trace;
 
 use std::{
     collections::HashMap,
-    hash::{DefaultHasher, Hash, Hasher},
     path::PathBuf,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
@@ -144,6 +143,25 @@ enum Mode {
         #[arg(long, default_value_t = 100_000_000)]
         rate_kib: u64,
     },
+    /// `clients` against a server that is already running, Tandem's or a peer's (the
+    /// comparison in `bench/peers` starts them): its document URL and process id.
+    Peer {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        pid: u32,
+        /// Hocuspocus's framing, with this document name.
+        #[arg(long)]
+        hocuspocus: Option<String>,
+        #[arg(long, default_value_t = 500)]
+        clients: usize,
+        #[arg(long, default_value_t = 5)]
+        writers: usize,
+        #[arg(long, default_value_t = 20.0)]
+        rate: f64,
+        #[arg(long, default_value_t = 10)]
+        secs: u64,
+    },
     /// A shared terminal (needs bubblewrap): keystroke -> echo at a second member, K keys.
     Terminal {
         #[arg(long, default_value_t = 500)]
@@ -156,12 +174,6 @@ enum Mode {
 
 pub(crate) type SentAt = Arc<Mutex<HashMap<u64, Instant>>>;
 
-pub(crate) fn key(bytes: &[u8]) -> u64 {
-    let mut h = DefaultHasher::new();
-    bytes.hash(&mut h);
-    h.finish()
-}
-
 pub(crate) fn percentile(sorted: &[u32], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -173,6 +185,25 @@ pub(crate) fn percentile(sorted: &[u32], p: f64) -> f64 {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cli = Cli::parse();
+    if let Mode::Peer {
+        url,
+        pid,
+        hocuspocus,
+        clients,
+        writers,
+        rate,
+        secs,
+    } = cli.mode
+    {
+        let framing = hocuspocus.map_or(client::Framing::YSync, client::Framing::Hocuspocus);
+        let load = Load {
+            n: clients,
+            writers,
+            rate,
+            secs: Duration::from_secs(secs),
+        };
+        return run_clients(server::Proc(pid), &url, &framing, load).await;
+    }
     let tandem = cli.tandem.unwrap_or_else(server::default_binary);
     // Cold load measures an uncompacted history first, so the server must not compact yet.
     let env: Vec<(&str, String)> = match cli.mode {
@@ -195,7 +226,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             writers,
             rate,
             secs,
-        } => run_clients(&server, clients, writers, rate, Duration::from_secs(secs)).await,
+        } => {
+            let load = Load {
+                n: clients,
+                writers,
+                rate,
+                secs: Duration::from_secs(secs),
+            };
+            run_clients(
+                server.process(),
+                &server.doc_url(),
+                &Default::default(),
+                load,
+            )
+            .await
+        }
+        // Answered above, before a server of its own is started.
+        Mode::Peer { .. } => Ok(()),
         Mode::Connections { clients, docs } => run_connections(&server, clients, docs).await,
         Mode::Trace { file, burst } => trace::run(&server, &file, burst).await,
         Mode::Ack { updates, rate } => run_ack(&server, updates, rate).await,
@@ -237,19 +284,32 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     result
 }
 
-async fn run_clients(
-    server: &server::Server,
+/// The `clients` load: N clients on one document, W writers at R updates a second each.
+struct Load {
     n: usize,
     writers: usize,
     rate: f64,
     secs: Duration,
+}
+
+async fn run_clients(
+    server: server::Proc,
+    url: &str,
+    framing: &client::Framing,
+    load: Load,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    let Load {
+        n,
+        writers,
+        rate,
+        secs,
+    } = load;
     let sent: SentAt = Arc::default();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     // Everyone connects before anyone writes, so every update is delivered as an update.
     let mut connected = Vec::with_capacity(n);
     for _ in 0..n {
-        connected.push(client::Client::connect(&server.doc_url()).await?);
+        connected.push(client::Client::connect_framed(url, framing.clone()).await?);
     }
     let tasks: Vec<_> = connected
         .into_iter()

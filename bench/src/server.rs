@@ -195,8 +195,33 @@ impl Server {
         Ok(urls)
     }
 
-    fn status_field(&self, name: &str) -> u64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+    /// The server process, for its CPU and memory.
+    pub(crate) fn process(&self) -> Proc {
+        Proc(self.child.id())
+    }
+
+    pub(crate) fn rss_kb(&self) -> u64 {
+        self.process().rss_kb()
+    }
+
+    /// The most RSS the server has had (`VmHWM`).
+    pub(crate) fn peak_rss_kb(&self) -> u64 {
+        self.process().status_field("VmHWM:")
+    }
+
+    /// User + system CPU seconds the server has used.
+    pub(crate) fn cpu_secs(&self) -> f64 {
+        self.process().cpu_secs()
+    }
+}
+
+/// A server process by pid: this crate's own `tandem`, or a peer the comparison started.
+#[derive(Clone, Copy)]
+pub(crate) struct Proc(pub(crate) u32);
+
+impl Proc {
+    fn status_field(self, name: &str) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.0))
             .ok()
             .and_then(|s| {
                 s.lines()
@@ -206,18 +231,13 @@ impl Server {
             .unwrap_or(0)
     }
 
-    pub(crate) fn rss_kb(&self) -> u64 {
+    pub(crate) fn rss_kb(self) -> u64 {
         self.status_field("VmRSS:")
     }
 
-    /// The most RSS the server has had (`VmHWM`).
-    pub(crate) fn peak_rss_kb(&self) -> u64 {
-        self.status_field("VmHWM:")
-    }
-
-    /// User + system CPU seconds the server has used (clock ticks of 1/100 s on Linux).
-    pub(crate) fn cpu_secs(&self) -> f64 {
-        process_cpu_secs(&self.child.id().to_string())
+    /// User + system CPU seconds (clock ticks of 1/100 s on Linux).
+    pub(crate) fn cpu_secs(self) -> f64 {
+        process_cpu_secs(&self.0.to_string())
     }
 }
 

@@ -31,7 +31,9 @@ commands:
   bench ARGS...   build (release) and run the load generator against a fresh server,
                   e.g. `cargo xtask bench clients --clients 100 --writers 5 --rate 20`
                   (see `cargo xtask bench --help`; numbers go to BENCHMARKS.md);
-                  `cargo xtask bench ui` runs the browser benchmarks (end2end/bench)
+                  `cargo xtask bench ui` runs the browser benchmarks (end2end/bench);
+                  `cargo xtask bench peers [SCENARIO...]` compares Tandem with
+                  y-websocket, Hocuspocus and y-sweet (bench/peers/run.mjs)
   setup           only install what is missing";
 
 fn main() -> ExitCode {
@@ -153,6 +155,20 @@ fn bench(args: &[String]) -> Result {
         &["build", "--release", "-p", "bench"],
     )?;
     let bench = ctx.target_dir.join("release/tandem-bench");
+    // The peer comparison: the peers from npm and crates.io, real Yjs clients in Node.
+    if args.first().map(String::as_str) == Some("peers") {
+        tools::npm_packages_in(&ctx, "bench/peers")?;
+        let mut cmd = ctx.cmd("node", &["bench/peers/run.mjs"]);
+        cmd.arg("--tandem")
+            .arg(ctx.tandem_bin())
+            .arg("--tandem-bench")
+            .arg(&bench);
+        if let Some(y_sweet) = tools::y_sweet(&ctx) {
+            cmd.arg("--y-sweet").arg(y_sweet);
+        }
+        cmd.args(&args[1..]);
+        return run_step("peer comparison", cmd);
+    }
     let mut cmd = ctx.cmd(&bench.to_string_lossy(), &[]);
     cmd.args(args).arg("--tandem").arg(ctx.tandem_bin());
     run_step("tandem-bench", cmd)

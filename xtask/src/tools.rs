@@ -57,16 +57,60 @@ pub(crate) fn wasm_bindgen(ctx: &Ctx) -> Result {
 }
 
 pub(crate) fn npm_packages(ctx: &Ctx) -> Result {
-    let stamp = ctx.root.join("node_modules/.package-lock.json");
-    let lock = ctx.root.join("package-lock.json");
-    if newer_or_same(&stamp, &lock) {
+    npm_packages_in(ctx, "")
+}
+
+/// `npm ci` in `dir` (relative to the root) unless its `node_modules` is as new as its lock.
+pub(crate) fn npm_packages_in(ctx: &Ctx, dir: &str) -> Result {
+    let at = ctx.root.join(dir);
+    if newer_or_same(
+        &at.join("node_modules/.package-lock.json"),
+        &at.join("package-lock.json"),
+    ) {
         return Ok(());
     }
-    ctx.step(
-        "install npm packages",
-        "npm",
-        &["ci", "--no-audit", "--no-fund"],
-    )
+    let mut c = ctx.cmd("npm", &["ci", "--no-audit", "--no-fund"]);
+    c.current_dir(&at);
+    let what = if dir.is_empty() {
+        "install npm packages".to_string()
+    } else {
+        format!("install npm packages in {dir}")
+    };
+    crate::run_step(&what, c)
+}
+
+/// y-sweet, the Rust peer of the sync-server comparison, from crates.io at the version the
+/// issue measured, once per machine (beside the target dir, not in the clone). `None` when it
+/// cannot be built here: the comparison then runs without it and says so.
+pub(crate) fn y_sweet(ctx: &Ctx) -> Option<std::path::PathBuf> {
+    const VERSION: &str = "0.9.1";
+    let root = ctx.target_dir.with_file_name("tandem-tools");
+    let bin = root.join("bin/y-sweet");
+    let have = answers(ctx, &bin.to_string_lossy(), &["version"]).unwrap_or_default();
+    if have.contains(VERSION) {
+        return Some(bin);
+    }
+    let root = root.to_string_lossy();
+    let installed = ctx.step(
+        "install y-sweet",
+        "cargo",
+        &[
+            "install",
+            "y-sweet",
+            "--version",
+            VERSION,
+            "--locked",
+            "--root",
+            &root,
+        ],
+    );
+    match installed {
+        Ok(()) => Some(bin),
+        Err(e) => {
+            eprintln!("y-sweet {VERSION} could not be installed ({e}); comparing without it");
+            None
+        }
+    }
 }
 
 fn newer_or_same(a: &Path, b: &Path) -> bool {
