@@ -32,7 +32,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
@@ -51,14 +51,8 @@ struct Cli {
 enum Mode {
     /// N clients on one document; W of them write R single-character updates per second.
     Clients {
-        #[arg(long, default_value_t = 10)]
-        clients: usize,
-        #[arg(long, default_value_t = 5)]
-        writers: usize,
-        #[arg(long, default_value_t = 20.0)]
-        rate: f64,
-        #[arg(long, default_value_t = 10)]
-        secs: u64,
+        #[command(flatten)]
+        load: Load,
     },
     /// N idle clients with awareness state, spread evenly over D documents; reports server RSS
     /// per connection.
@@ -153,14 +147,8 @@ enum Mode {
         /// Hocuspocus's framing, with this document name.
         #[arg(long)]
         hocuspocus: Option<String>,
-        #[arg(long, default_value_t = 500)]
-        clients: usize,
-        #[arg(long, default_value_t = 5)]
-        writers: usize,
-        #[arg(long, default_value_t = 20.0)]
-        rate: f64,
-        #[arg(long, default_value_t = 10)]
-        secs: u64,
+        #[command(flatten)]
+        load: Load,
     },
     /// A shared terminal (needs bubblewrap): keystroke -> echo at a second member, K keys.
     Terminal {
@@ -189,19 +177,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         url,
         pid,
         hocuspocus,
-        clients,
-        writers,
-        rate,
-        secs,
+        load,
     } = cli.mode
     {
         let framing = hocuspocus.map_or(client::Framing::YSync, client::Framing::Hocuspocus);
-        let load = Load {
-            n: clients,
-            writers,
-            rate,
-            secs: Duration::from_secs(secs),
-        };
         return run_clients(server::Proc(pid), &url, &framing, load).await;
     }
     let tandem = cli.tandem.unwrap_or_else(server::default_binary);
@@ -221,18 +200,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let mut server = server::Server::start(&tandem, &env).await?;
     let result = match cli.mode {
-        Mode::Clients {
-            clients,
-            writers,
-            rate,
-            secs,
-        } => {
-            let load = Load {
-                n: clients,
-                writers,
-                rate,
-                secs: Duration::from_secs(secs),
-            };
+        Mode::Clients { load } => {
             run_clients(
                 server.process(),
                 &server.doc_url(),
@@ -285,11 +253,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// The `clients` load: N clients on one document, W writers at R updates a second each.
+#[derive(Args)]
 struct Load {
+    #[arg(long = "clients", default_value_t = 10)]
     n: usize,
+    #[arg(long, default_value_t = 5)]
     writers: usize,
+    #[arg(long, default_value_t = 20.0)]
     rate: f64,
-    secs: Duration,
+    #[arg(long, default_value_t = 10)]
+    secs: u64,
 }
 
 async fn run_clients(
@@ -304,6 +277,7 @@ async fn run_clients(
         rate,
         secs,
     } = load;
+    let secs = Duration::from_secs(secs);
     let sent: SentAt = Arc::default();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     // Everyone connects before anyone writes, so every update is delivered as an update.
