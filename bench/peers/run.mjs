@@ -186,9 +186,10 @@ function parseRust(text) {
     deliveries: num(/deliveries=(\d+)/),
     expected: num(/\(expected (\d+)\)/),
     disconnects: num(/disconnected=(\d+)/),
-    p50_ms: num(/p50 ([\d.]+)/),
-    p99_ms: num(/p99 ([\d.]+)/),
-    max_ms: num(/max ([\d.]+)/),
+    // From the delivery line only: the load generator's own line has a p99 and a max too.
+    p50_ms: num(/delivery latency ms: p50 ([\d.]+)/),
+    p99_ms: num(/delivery latency ms: .*p99 ([\d.]+)/),
+    max_ms: num(/delivery latency ms: .*max ([\d.]+)/),
     cpu_us_per_delivery: num(/([\d.]+) us CPU per delivered update/),
     client_cpu_share: (num(/load generator: CPU [\d.]+ s \((\d+)% of one core/) ?? 0) / 100,
     client_bound: text.includes("CLIENT-BOUND"),

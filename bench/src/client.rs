@@ -85,15 +85,16 @@ impl Framing {
     }
 }
 
-/// Who wrote an update message and at which clock: the first block of its first client. A
-/// writer's single insert is one block, and the pair survives a server that re-encodes the
-/// update (the Yjs peers do), where its bytes would not.
+/// The key of one written character: who wrote it and at which clock. The pair survives a
+/// server that re-encodes the update (the Yjs peers do), where its bytes would not.
+fn key(client: u64, clock: u64) -> u64 {
+    client.rotate_left(32) ^ clock
+}
+
+/// The key of a writer's own update: its first block's client and clock (one insert is one
+/// block).
 pub(crate) fn update_key(msg: &[u8]) -> Option<u64> {
-    // An update message (not a sync step 2, which a reconnect would bring with old clocks).
-    if msg.get(1) != Some(&2) {
-        return None;
-    }
-    let mut update = collab::protocol::update_payload(msg)?;
+    let mut update = update_message(msg)?;
     let mut next = || -> Option<u64> {
         let (v, used) = read_varuint(update).ok()?;
         update = update.get(used..)?;
@@ -102,7 +103,51 @@ pub(crate) fn update_key(msg: &[u8]) -> Option<u64> {
     // Clients, blocks of the first client, its id, the first block's clock.
     let (_clients, _blocks) = (next()?, next()?);
     let (client, clock) = (next()?, next()?);
-    Some(client.rotate_left(32) ^ clock)
+    Some(key(client, clock))
+}
+
+/// Calls `found` with the key of every character a received update message carries. A server
+/// may merge several writers' updates into one message (Hocuspocus batches what arrives in one
+/// event-loop turn; Tandem merges a slow reader's backlog), so every block counts, not only
+/// the first. The common case, one writer's one character, is read off the header without
+/// decoding; anything else is decoded by yrs and its inserted ranges enumerated.
+pub(crate) fn for_each_key(msg: &[u8], mut found: impl FnMut(u64)) {
+    let Some(update) = update_message(msg) else {
+        return;
+    };
+    // One client, one block, ending in the one-character string content "x" and an empty
+    // delete set: exactly what a writer here sends.
+    if update.starts_with(&[1, 1]) && update.ends_with(&[1, b'x', 0]) {
+        if let Some(k) = update_key(msg) {
+            found(k);
+        }
+        return;
+    }
+    let Ok(decoded) = <yrs::Update as yrs::updates::decoder::Decode>::decode_v1(update) else {
+        return;
+    };
+    // A merged backlog is at most a few thousand characters; a bound keeps a bad message cheap.
+    let mut budget = 1 << 16;
+    for (client, ranges) in decoded.insertions(true).iter() {
+        for range in ranges.iter() {
+            for clock in range.clone() {
+                if budget == 0 {
+                    return;
+                }
+                budget -= 1;
+                found(key(client.get(), u64::from(clock)));
+            }
+        }
+    }
+}
+
+/// The update in an update message (not a sync step 2, which a reconnect would bring with old
+/// clocks).
+fn update_message(msg: &[u8]) -> Option<&[u8]> {
+    if msg.get(1) != Some(&2) {
+        return None;
+    }
+    collab::protocol::update_payload(msg)
 }
 
 pub(crate) struct Client {
@@ -136,6 +181,9 @@ impl Client {
         let (ws, _) = connect_async_with_config(url, None, true).await?;
         let (mut sink, mut stream) = ws.split();
         let mut sync = SyncClient::new();
+        // A 32-bit client id, as Yjs in a browser picks: y-sweet folds yrs's 53-bit ids into
+        // 32 bits when it forwards an update, and the writer would not know its own edit.
+        sync.doc = yrs::Doc::with_client_id(sync.doc.client_id().get() & u64::from(u32::MAX));
         if let Some(greeting) = framing.greeting() {
             sink.send(Message::Binary(greeting)).await?;
         }
@@ -217,10 +265,12 @@ impl Client {
                 }
                 msg = self.stream.next() => match msg {
                     Some(Ok(Message::Binary(b))) => {
-                        let k = self.framing.unwrap(b).as_deref().and_then(update_key);
-                        let at = k.and_then(|k| sent.lock().ok().and_then(|m| m.get(&k).copied()));
-                        if let Some(at) = at {
-                            latencies_us.push(at.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
+                        if let (Some(msg), Ok(m)) = (self.framing.unwrap(b), sent.lock()) {
+                            for_each_key(&msg, |k| {
+                                if let Some(at) = m.get(&k) {
+                                    latencies_us.push(at.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
+                                }
+                            });
                         }
                     }
                     Some(Ok(_)) => {}
@@ -257,6 +307,47 @@ mod tests {
         assert_eq!(update_key(&again), a);
         assert_eq!(update_key(&collab::testing::cursor(1, "a")), None);
         assert_eq!(update_key(&[0, 2, 200]), None);
+    }
+
+    fn keys(msg: &[u8]) -> Vec<u64> {
+        let mut found = Vec::new();
+        for_each_key(msg, |k| found.push(k));
+        found.sort_unstable();
+        found
+    }
+
+    #[test]
+    fn every_character_of_a_merged_update_is_counted() {
+        // Two writers typing at the end, each update seen by the other (as through a server).
+        let (mut a, mut b) = (SyncClient::new(), SyncClient::new());
+        let mut sent = Vec::new();
+        for turn in 0..6 {
+            let (from, to) = if turn % 2 == 0 {
+                (&mut a, &mut b)
+            } else {
+                (&mut b, &mut a)
+            };
+            let msg = from.append("x");
+            to.receive(&msg).expect("applies");
+            sent.push(msg);
+        }
+        let mut want: Vec<u64> = sent.iter().filter_map(|m| update_key(m)).collect();
+        want.sort_unstable();
+        assert_eq!(want.len(), 6);
+        // One at a time: the fast path, one key each.
+        for msg in &sent {
+            assert_eq!(keys(msg), vec![update_key(msg).expect("a key")]);
+        }
+        // Merged into one message, as Hocuspocus's flush or Tandem's backlog merge sends them.
+        let payloads: Vec<&[u8]> = sent
+            .iter()
+            .filter_map(|m| collab::protocol::update_payload(m))
+            .collect();
+        let merged = yrs::merge_updates_v1(payloads).expect("merges");
+        assert_eq!(keys(&collab::protocol::update(merged)), want);
+        // Not updates: nothing.
+        assert!(keys(&collab::testing::cursor(1, "a")).is_empty());
+        assert!(keys(&[0, 2, 3, 1, 1, 200]).is_empty());
     }
 
     #[test]

@@ -13,9 +13,11 @@
 //!   tandem-bench logins --concurrency 32 --total 400
 //!   tandem-bench import --files 7 --mib 64
 //!   tandem-bench runs --runs 30 --watchers 10 --flood-bytes 100000000
+//!   tandem-bench floor --conns 500 --rate 100 --secs 10
 
 mod chat;
 mod client;
+mod floor;
 mod import;
 mod logins;
 mod revoke;
@@ -150,6 +152,23 @@ enum Mode {
         #[command(flatten)]
         load: Load,
     },
+    /// The kernel's share: one small write per recipient per update to loopback sockets
+    /// whose readers wait in epoll, the sender's CPU per write (no server involved).
+    Floor {
+        #[arg(long, default_value_t = 500)]
+        conns: usize,
+        /// Rounds (one write to every socket) per second.
+        #[arg(long, default_value_t = 100.0)]
+        rate: f64,
+        #[arg(long, default_value_t = 10.0)]
+        secs: f64,
+        /// Bytes per frame (a one-character update in a websocket frame is about 30).
+        #[arg(long, default_value_t = 32)]
+        bytes: usize,
+        /// Frames per write.
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
+    },
     /// A shared terminal (needs bubblewrap): keystroke -> echo at a second member, K keys.
     Terminal {
         #[arg(long, default_value_t = 500)]
@@ -183,6 +202,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let framing = hocuspocus.map_or(client::Framing::YSync, client::Framing::Hocuspocus);
         return run_clients(server::Proc(pid), &url, &framing, load).await;
     }
+    if let Mode::Floor {
+        conns,
+        rate,
+        secs,
+        bytes,
+        batch,
+    } = cli.mode
+    {
+        let f = floor::Floor {
+            conns,
+            rate,
+            secs,
+            bytes,
+            batch,
+        };
+        return tokio::task::spawn_blocking(move || floor::run(&f).map_err(|e| e.to_string()))
+            .await?
+            .map_err(Into::into);
+    }
     let tandem = cli.tandem.unwrap_or_else(server::default_binary);
     // Cold load measures an uncompacted history first, so the server must not compact yet.
     let env: Vec<(&str, String)> = match cli.mode {
@@ -210,7 +248,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .await
         }
         // Answered above, before a server of its own is started.
-        Mode::Peer { .. } => Ok(()),
+        Mode::Peer { .. } | Mode::Floor { .. } => Ok(()),
         Mode::Connections { clients, docs } => run_connections(&server, clients, docs).await,
         Mode::Trace { file, burst } => trace::run(&server, &file, burst).await,
         Mode::Ack { updates, rate } => run_ack(&server, updates, rate).await,

@@ -18,6 +18,7 @@ pub mod db;
 pub mod editor;
 pub mod error;
 pub mod files;
+mod held;
 pub mod http;
 pub mod limits;
 pub mod live;
@@ -38,9 +39,8 @@ pub async fn prepare(config: Config) -> Result<AppState> {
     if config.database_url.is_none() {
         tokio::fs::create_dir_all(&config.data_dir).await?;
     }
-    let db = db::connect(&config.database_url()).await?;
+    let db = db::open(&config.database_url()).await?;
     private_data_dir(&config).await?;
-    db::migrate::run(&db).await?;
     let revocations = auth::revoke::Revocations::default();
     let sessions = DbSessionStore::new(db.clone(), revocations.clone());
     let accounts = AccountService::new(

@@ -31,6 +31,7 @@ use sea_orm::{
 
 use super::session_store::DbSessionStore;
 use crate::db::entities::access_change;
+use crate::held::Held;
 
 /// Announcements a watch may fall behind by before it rereads the database instead.
 const QUEUE: usize = 1024;
@@ -201,8 +202,52 @@ pub struct Grant {
     pub session: Option<String>,
 }
 
-/// One socket's view of the announcements; see the module comment.
+/// One socket's view of the announcements; see the module comment. Sockets race
+/// [`AccessWatch::changed`] against their output for every frame they send, so the wait is
+/// [`Held`] between those races: made afresh each time, it cost two locks on the announcement
+/// queue that every socket shares per delivered message (profile in BENCHMARKS.md).
 pub struct AccessWatch {
+    role: Role,
+    wait: Held<Watcher, Verdict>,
+}
+
+async fn wait(mut watcher: Watcher) -> (Watcher, Verdict) {
+    let verdict = watcher.changed().await;
+    (watcher, verdict)
+}
+
+impl AccessWatch {
+    pub async fn new(
+        grant: Grant,
+        revocations: &Revocations,
+        projects: std::sync::Arc<dyn Projects>,
+        sessions: DbSessionStore,
+    ) -> Self {
+        let watcher = Watcher::new(grant, revocations, projects, sessions).await;
+        Self {
+            role: watcher.grant.role,
+            wait: Held::new(wait(watcher)),
+        }
+    }
+
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Waits until this socket's access changes. Cancel-safe: the wait stays in `self`.
+    pub async fn changed(&mut self) -> Verdict {
+        let role = &mut self.role;
+        self.wait
+            .next(|watcher| {
+                *role = watcher.grant.role;
+                wait(watcher)
+            })
+            .await
+    }
+}
+
+/// The state behind an [`AccessWatch`].
+struct Watcher {
     grant: Grant,
     rx: broadcast::Receiver<AccessChange>,
     projects: std::sync::Arc<dyn Projects>,
@@ -213,8 +258,8 @@ pub struct AccessWatch {
     stale: bool,
 }
 
-impl AccessWatch {
-    pub async fn new(
+impl Watcher {
+    async fn new(
         grant: Grant,
         revocations: &Revocations,
         projects: std::sync::Arc<dyn Projects>,
@@ -246,14 +291,10 @@ impl AccessWatch {
         watch
     }
 
-    pub fn role(&self) -> Role {
-        self.grant.role
-    }
-
     /// Waits until this socket's access changes. Cancel-safe: an announcement is taken from
     /// the queue and acted on without awaiting, and a database reread that is cancelled is
     /// started again by the next call.
-    pub async fn changed(&mut self) -> Verdict {
+    async fn changed(&mut self) -> Verdict {
         loop {
             if self.stale {
                 if let Some(verdict) = self.reread().await {

@@ -13,12 +13,30 @@ pub mod migrate;
 
 use crate::error::Result;
 
+/// Connects and brings the schema up to date. The migrations run on a connection of their own,
+/// closed before the pool opens: an SQLite connection that was open while a migration altered
+/// a table prepares its next statement against the schema it remembers, and sqlx keeps that
+/// statement's columns even after SQLite re-prepares it for the new schema. Seen as "Missing
+/// value for column 'is_admin'" on a fresh server's first sign-ups, a few runs in a hundred,
+/// whenever the pool handed out a connection last used before `v6` added the column.
+pub async fn open(url: &str) -> Result<DatabaseConnection> {
+    let migrating = connect_with(url, 1).await?;
+    migrate::run(&migrating).await?;
+    migrating.close().await?;
+    connect(url).await
+}
+
+/// The serving pool (the schema must be current: see [`open`]).
 pub async fn connect(url: &str) -> Result<DatabaseConnection> {
+    // SQLite has one writer at a time; a few connections serve readers, more only contend.
+    let max = if url.starts_with("sqlite:") { 8 } else { 20 };
+    connect_with(url, max).await
+}
+
+async fn connect_with(url: &str, max_connections: u32) -> Result<DatabaseConnection> {
     let mut opts = ConnectOptions::new(url.to_owned());
-    let sqlite = url.starts_with("sqlite:");
     opts.sqlx_logging(false)
-        // SQLite has one writer at a time; a few connections serve readers, more only contend.
-        .max_connections(if sqlite { 8 } else { 20 })
+        .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))
         // WAL keeps readers off the writer's back, and a committed transaction survives a
         // killed process (NORMAL only risks the last commits on power loss).

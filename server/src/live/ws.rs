@@ -39,6 +39,7 @@ use crate::{
         DocRef, Editor, access_for,
         socket::{Closing, Endpoint, configure, drive, refuse},
     },
+    held::Held,
 };
 
 /// Documents one tab may have open at once; each costs the server a subscription.
@@ -94,7 +95,7 @@ pub async fn ws(
                 turn: 0,
                 hub,
                 tab,
-                events,
+                events: Held::new(next_event(events)),
                 access,
                 outbox: VecDeque::from([greeting]),
                 _slot: slot,
@@ -124,7 +125,7 @@ struct TabSocket {
     hub: Hub,
     tab: TabId,
     /// Tree changes and presence for the whole project.
-    events: broadcast::Receiver<Bytes>,
+    events: Held<broadcast::Receiver<Bytes>, Result<Bytes, broadcast::error::RecvError>>,
     /// This tab's user's access, kept current while the socket is open.
     access: AccessWatch,
     /// Frames to send before anything else: first who has which files open right now, later
@@ -132,6 +133,17 @@ struct TabSocket {
     outbox: VecDeque<Bytes>,
     /// This socket's place in the user's open-socket limit.
     _slot: crate::auth::SocketSlot,
+}
+
+/// The project's next event, its receiver kept for the one after (see [`Held`]).
+async fn next_event(
+    mut events: broadcast::Receiver<Bytes>,
+) -> (
+    broadcast::Receiver<Bytes>,
+    Result<Bytes, broadcast::error::RecvError>,
+) {
+    let event = events.recv().await;
+    (events, event)
 }
 
 impl Drop for TabSocket {
@@ -325,7 +337,7 @@ impl Endpoint for TabSocket {
                 Verdict::Role(role) => self.role_changed(role, before).map(|()| None),
                 Verdict::Revoked(why) => Err(Closing::revoked(why)),
             },
-            project_event = self.events.recv() => return Ok(match project_event {
+            project_event = self.events.next(next_event) => return Ok(match project_event {
                 Ok(bytes) => Some(bytes),
                 Err(broadcast::error::RecvError::Lagged(_)) => Some(frame(&ServerEvent::Resync)),
                 Err(broadcast::error::RecvError::Closed) => {

@@ -170,6 +170,12 @@ impl TestServer {
     }
 
     pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
+        // The server's warnings and errors in the test's captured output: a failing test shows
+        // why the server answered as it did (an `Internal` is logged with its cause).
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+            .with_test_writer()
+            .try_init();
         let data = tempfile::Builder::new()
             .prefix("tandem_test")
             .tempdir()
