@@ -487,6 +487,49 @@ async fn a_flood_of_slow_subscribers_does_not_overflow_the_stack() {
     );
 }
 
+/// y-websocket's `WebsocketProvider` sends every awareness change it receives back to the
+/// server. Those echoes are not the connection's own clients: they must not count towards its
+/// 16-client limit (which closed such clients in a loop once 17 others were present).
+#[tokio::test]
+async fn awareness_echoes_are_not_a_connections_own_clients() {
+    let e = engine(
+        Arc::new(MemoryStore::default()),
+        InProcessBus::default(),
+        1,
+        fast(),
+    );
+    let mut others = Vec::new();
+    for i in 0..20u64 {
+        let c = Client::join(&e, Access::ReadWrite).await;
+        c.sub()
+            .send(testing::cursor(100 + i, &format!("u{i}")))
+            .await
+            .expect("send");
+        others.push(c);
+    }
+    // Joins after the 20 cursors (one inbox, in order), so its snapshot holds them all.
+    let mut echo = Client::join(&e, Access::ReadWrite).await;
+    assert!(!echo.awareness_seen.is_empty(), "the snapshot arrived");
+    for message in echo.awareness_seen.clone() {
+        echo.sub().send(message).await.expect("send the echo");
+    }
+    echo.insert(0, "still connected").await;
+    echo.until_saved().await;
+    assert_eq!(
+        e.stats()
+            .refused_awareness
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+    // Its own cursor still counts as its own.
+    echo.sub()
+        .send(testing::cursor(999, "echo"))
+        .await
+        .expect("send");
+    echo.insert(0, "and again ").await;
+    echo.until_saved().await;
+}
+
 /// Found by `cargo fuzz`: this update overflows yrs's block arithmetic while integrating (a
 /// panic with overflow checks). The owner retires the document instead of dying with the lock
 /// held; subscribers reconnect, the store still has every acknowledged edit, and the document

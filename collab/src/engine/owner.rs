@@ -16,7 +16,7 @@ use tokio::{
 };
 use yrs::{
     ClientID,
-    sync::{Message, SyncMessage},
+    sync::{AwarenessUpdate, Message, SyncMessage},
 };
 
 use crate::{
@@ -71,6 +71,9 @@ pub(super) struct Owner {
     live: LiveDoc,
     shared: Arc<Shared>,
     subs: HashMap<ConnId, Subscriber>,
+    /// Which connection announced each awareness client, to tell a client's own state from an
+    /// echo of it (see `own_awareness`).
+    announcers: HashMap<ClientID, ConnId>,
     pending: Batch,
     commit_at: Option<Instant>,
     writing: bool,
@@ -105,6 +108,7 @@ impl Owner {
             live,
             shared,
             subs: HashMap::new(),
+            announcers: HashMap::new(),
             pending: Batch {
                 updates: Vec::new(),
                 marks: Vec::new(),
@@ -200,9 +204,9 @@ impl Owner {
     }
 
     pub(super) fn message(&mut self, conn: ConnId, raw: Bytes, msg: Message) {
-        let Some(sub) = self.subs.get_mut(&conn) else {
+        if !self.subs.contains_key(&conn) {
             return;
-        };
+        }
         match msg {
             Message::Sync(SyncMessage::SyncStep1(sv)) => {
                 let reply = protocol::sync_step2(self.live.diff(&sv));
@@ -210,7 +214,20 @@ impl Owner {
             }
             Message::Sync(SyncMessage::SyncStep2(update)) => self.write(conn, None, update),
             Message::Sync(SyncMessage::Update(update)) => self.write(conn, Some(raw), update),
-            Message::Awareness(update) => {
+            Message::Awareness(mut update) => {
+                let before = update.clients.len();
+                self.own_awareness(conn, &mut update);
+                if update.clients.is_empty() {
+                    return;
+                }
+                let raw = if update.clients.len() == before {
+                    raw
+                } else {
+                    protocol::encode(&Message::Awareness(update.clone()))
+                };
+                let Some(sub) = self.subs.get_mut(&conn) else {
+                    return;
+                };
                 let limit = self.shared.config.max_awareness_bytes;
                 let largest = update.clients.values().map(|e| e.json.len()).max();
                 let announced = update
@@ -238,8 +255,10 @@ impl Owner {
                 for (id, entry) in &update.clients {
                     if &*entry.json == "null" {
                         sub.clients.remove(id);
+                        self.announcers.remove(id);
                     } else {
                         sub.clients.insert(*id);
+                        self.announcers.insert(*id, conn);
                     }
                 }
                 let clients: Vec<ClientID> = update.clients.keys().copied().collect();
@@ -259,6 +278,36 @@ impl Owner {
             }
             // Auth is server-to-client only; custom tags are not ours to interpret.
             Message::Auth(_) | Message::Custom(..) => {}
+        }
+    }
+
+    /// Drops the echoes from an awareness update: states of clients another connection
+    /// announced, at a clock the document already has. y-websocket's `WebsocketProvider` sends
+    /// every awareness change it receives back to the server; counted as the echoing
+    /// connection's own, they broke its 16-client limit and closed it in a loop. A newer clock
+    /// is the client itself on a new connection: it moves to this one.
+    fn own_awareness(&mut self, conn: ConnId, update: &mut AwarenessUpdate) {
+        let awareness = self.live.awareness();
+        let mut moved = Vec::new();
+        update
+            .clients
+            .retain(|id, entry| match self.announcers.get(id) {
+                Some(by) if *by != conn => {
+                    let newer = awareness
+                        .meta(*id)
+                        .is_none_or(|(clock, _)| entry.clock > clock);
+                    if newer {
+                        moved.push((*id, *by));
+                    }
+                    newer
+                }
+                _ => true,
+            });
+        for (id, from) in moved {
+            if let Some(other) = self.subs.get_mut(&from) {
+                other.clients.remove(&id);
+            }
+            self.announcers.insert(id, conn);
         }
     }
 
@@ -545,6 +594,7 @@ impl Owner {
             let awareness = self.live.awareness_mut();
             for id in &sub.clients {
                 awareness.remove_state(*id);
+                self.announcers.remove(id);
             }
             let clients: Vec<ClientID> = sub.clients.into_iter().collect();
             if let Some(gone) = presence::states_of(self.live.awareness(), &clients) {
