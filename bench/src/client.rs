@@ -94,13 +94,17 @@ fn key(client: u64, clock: u64) -> u64 {
 /// The key of a writer's own update: its first block's client and clock (one insert is one
 /// block).
 pub(crate) fn update_key(msg: &[u8]) -> Option<u64> {
-    let mut update = update_message(msg)?;
+    update_message(msg).and_then(first_key)
+}
+
+/// The first block's key of an update (the v1 encoding: clients, blocks of the first client,
+/// its id, the first block's clock).
+fn first_key(mut update: &[u8]) -> Option<u64> {
     let mut next = || -> Option<u64> {
         let (v, used) = read_varuint(update).ok()?;
         update = update.get(used..)?;
         Some(v)
     };
-    // Clients, blocks of the first client, its id, the first block's clock.
     let (_clients, _blocks) = (next()?, next()?);
     let (client, clock) = (next()?, next()?);
     Some(key(client, clock))
@@ -118,7 +122,7 @@ pub(crate) fn for_each_key(msg: &[u8], mut found: impl FnMut(u64)) {
     // One client, one block, ending in the one-character string content "x" and an empty
     // delete set: exactly what a writer here sends.
     if update.starts_with(&[1, 1]) && update.ends_with(&[1, b'x', 0]) {
-        if let Some(k) = update_key(msg) {
+        if let Some(k) = first_key(update) {
             found(k);
         }
         return;
