@@ -2,13 +2,13 @@
 // provider for Hocuspocus) in one Node process, against one server already running. Prints one
 // JSON line with the result; run.mjs starts the servers and reads it.
 //
-//   node clients.mjs '<target json>' latency --clients 100 --writers 5 --rate 20 --secs 10
+//   node clients.mjs '<target json>' latency --clients 100 --writers 5 --rate 20 --secs 10 [--window 300]
 //   node clients.mjs '<target json>' idle --clients 1000 --docs 100
 //   node clients.mjs '<target json>' burst --trace rustcode.json.gz
 //
 // The target is {kind, base, pid, tokens?}: kind is tandem | y-websocket | hocuspocus | y-sweet,
-// base the server's ws:// origin, pid its process (CPU and RSS are read from /proc/<pid>), and
-// tokens Tandem's document tokens by document name.
+// base the server's ws:// origin, pid its process (CPU and RSS are read from /proc/<pid>), data
+// its data folder (sizes on disk, for long runs) and tokens Tandem's document tokens by name.
 //
 // The process also reports its own CPU and event-loop delay: a client process that is itself
 // busy delays reading, and that delay would otherwise be read as the server's latency.
@@ -172,7 +172,40 @@ async function latency() {
       c.text.insert(c.text.length, "x");
     }, 1000 / rate),
   );
-  await sleep(secs * 1000);
+  // A long run reports every `window` seconds what that stretch alone cost and how it went, so
+  // anything that grows with time (backlogs, the update log, allocator retention) shows as a
+  // trend rather than hiding in one median.
+  const window = num("window", 0);
+  const windows = [];
+  if (window > 0) {
+    let from = { at: now(), cpu: cpu0, delivered: 0, closes: 0 };
+    for (let left = secs; left > 0; left -= window) {
+      await sleep(Math.min(window, left) * 1000);
+      const to = {
+        at: now(),
+        cpu: procStat(target.pid),
+        delivered: latencies.length,
+        closes: clients.reduce((s, c) => s + c.closes, 0),
+      };
+      const slice = latencies.slice(from.delivered).sort((a, b) => a - b);
+      const w = {
+        end_s: Math.round((to.at - t0) / 1000),
+        deliveries: slice.length,
+        p50_ms: percentile(slice, 0.5),
+        p99_ms: percentile(slice, 0.99),
+        max_ms: percentile(slice, 1),
+        cpu_us_per_delivery: (1e6 * (to.cpu - from.cpu)) / Math.max(1, slice.length),
+        disconnects: to.closes - from.closes,
+        server_rss_kb: rssKb(target.pid),
+        data_kb: target.data ? folderKb(target.data) : null,
+      };
+      windows.push(w);
+      console.error(`window ${JSON.stringify(w)}`);
+      from = to;
+    }
+  } else {
+    await sleep(secs * 1000);
+  }
   timers.forEach(clearInterval);
   const cpu = procStat(target.pid) - cpu0;
   const wall = (now() - t0) / 1000;
@@ -197,10 +230,20 @@ async function latency() {
     server_cpu_share: cpu / wall,
     cpu_us_per_delivery: (1e6 * cpu) / Math.max(1, latencies.length),
     server_rss_kb: rssKb(target.pid),
+    ...(windows.length ? { windows } : {}),
     ...self,
   };
   clients.forEach((c) => c.destroy());
   return result;
+}
+
+/** What a server's data folder holds on disk (database, WAL, checkpoints), in kB. */
+function folderKb(dir) {
+  let bytes = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) bytes += fs.statSync(`${e.parentPath ?? e.path}/${e.name}`).size;
+  }
+  return Math.round(bytes / 1024);
 }
 
 /** N clients with a cursor each, spread over D documents, then idle. */

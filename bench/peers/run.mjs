@@ -4,7 +4,7 @@
 // peers and calls this; the medians and ratios it prints go to BENCHMARKS.md.
 //
 //   node run.mjs --tandem BIN [--y-sweet BIN] [--tandem-base BIN] [--reps 3] [--servers a,b]
-//                [--out FILE] SCENARIO...
+//                [--secs S] [--window W] [--out FILE] SCENARIO...
 //
 // `--tandem-base` adds an older Tandem build as one more server ("tandem-base"), for before and
 // after in the same run.
@@ -15,6 +15,7 @@
 //   idle5000    5,000 on 500 documents
 //   burst       one writer sends the rustcode trace (36,981 updates) at once; one reader
 //   sustained   60 clients, 5 writers x 10/s, 4 minutes
+//   soak        the same for an hour, with CPU, latency, RSS and disk per 5-minute window
 //   rust500     500 clients, 5 writers x 20/s, 10 s, driven by the Rust load generator
 //   rust1000    1,000 clients, the same (one Node process of Yjs clients is itself the
 //               bottleneck above ~150 clients; `tandem-bench peer` is not)
@@ -34,6 +35,8 @@ const SCENARIOS = {
   idle5000: { mode: "idle", args: { clients: 5000, docs: 500 }, docs: 500 },
   burst: { mode: "burst", args: { trace: path.join(traces, "rustcode.json.gz") }, docs: 1 },
   sustained: { mode: "latency", args: { clients: 60, writers: 5, rate: 10, secs: 240 }, docs: 1 },
+  // The sustained load for an hour, reported per 5 minutes (clients.mjs `--window`).
+  soak: { mode: "latency", args: { clients: 60, writers: 5, rate: 10, secs: 3600, window: 300 }, docs: 1 },
   rust500: { mode: "rust", args: { clients: 500, writers: 5, rate: 20, secs: 10 }, docs: 1 },
   rust1000: { mode: "rust", args: { clients: 1000, writers: 5, rate: 20, secs: 10 }, docs: 1 },
 };
@@ -110,7 +113,7 @@ async function start(label, o, docs) {
   let started;
   const kind = label === "tandem-base" ? "tandem" : label;
   const bin = label === "tandem-base" ? o["tandem-base"] : o.tandem;
-  const target = { kind, label };
+  const target = { kind, label, data };
   if (kind === "tandem") {
     const env = {
       TANDEM_DATA_DIR: data,
@@ -210,7 +213,10 @@ async function measure(target, scenario) {
       : { server: target.label, mode: s.mode, ...s.args, ...r };
   }
   const args = [path.join(here, "clients.mjs"), JSON.stringify(target), s.mode];
-  for (const [k, v] of Object.entries(s.args)) args.push(`--${k}`, String(v));
+  // `--secs` and `--window` on the command line shorten or split a scenario's run.
+  const given = {};
+  for (const k of ["secs", "window"]) if (o[k] !== undefined) given[k] = o[k];
+  for (const [k, v] of Object.entries({ ...s.args, ...given })) args.push(`--${k}`, String(v));
   const line = (await output(process.execPath, args)).split("\n").pop() ?? "";
   try {
     return { ...JSON.parse(line), server: target.label };
@@ -255,6 +261,20 @@ function table(scenario, results, servers) {
   return rows.join("\n");
 }
 
+/** A long run's windows, one row each: whether anything drifts with time. */
+function windowTable(r) {
+  const rows = [
+    `| ${r.server}, repetition ${r.rep + 1}: minute | deliveries | CPU per delivery (µs) | p50 (ms) | p99 (ms) | max (ms) | disconnects | RSS (MB) | data on disk (MB) |`,
+    "|---|---|---|---|---|---|---|---|---|",
+  ];
+  for (const w of r.windows) {
+    const mb = (kb) => (kb === null ? null : kb / 1024);
+    const cells = [w.deliveries, w.cpu_us_per_delivery, w.p50_ms, w.p99_ms, w.max_ms, w.disconnects, mb(w.server_rss_kb), mb(w.data_kb)];
+    rows.push(`| ${fmt(w.end_s / 60)} | ${cells.map(fmt).join(" | ")} |`);
+  }
+  return rows.join("\n");
+}
+
 const o = parseArgs(process.argv.slice(2));
 const out = o.out ? fs.createWriteStream(o.out, { flags: "a" }) : null;
 const all = {};
@@ -275,5 +295,6 @@ for (const scenario of o.scenarios) {
     }
   }
   console.log(`\n${table(scenario, all[scenario], o.servers)}\n`);
+  for (const r of all[scenario].filter((r) => r.windows)) console.log(`${windowTable(r)}\n`);
 }
 out?.end();

@@ -216,6 +216,15 @@ async fn wait(mut watcher: Watcher) -> (Watcher, Verdict) {
     (watcher, verdict)
 }
 
+/// What one socket's held access wait takes on the heap.
+#[cfg(test)]
+pub(crate) fn wait_size() -> usize {
+    fn output_size<A, F>(_: impl FnOnce(A) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+    output_size(wait)
+}
+
 impl AccessWatch {
     pub async fn new(
         grant: Grant,

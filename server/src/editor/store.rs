@@ -10,8 +10,9 @@ use collab::{
     store::{DocStore, StoreError, Stored},
 };
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
-    sea_query::{Expr, ExprTrait},
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
+    sea_query::{Expr, ExprTrait, Query},
 };
 
 use crate::db::entities::{document, document_update};
@@ -73,18 +74,24 @@ impl DocStore for DbDocStore {
         // Reserve the sequence numbers with a write first: on SQLite a transaction that read
         // before writing fails with BUSY(_SNAPSHOT) when another writer got in between, while
         // one that starts by writing waits its turn (busy_timeout).
-        let row = document::Entity::update_many()
-            .col_expr(
+        // Returning only the counter: the whole row (what `exec_with_returning` reads) carries
+        // the snapshot, which grows with the document and was copied out on every commit.
+        let reserve = Query::update()
+            .table(document::Entity)
+            .value(
                 document::Column::LastSeq,
                 Expr::col(document::Column::LastSeq).add(n),
             )
-            .filter(document::Column::Id.eq(doc_id))
-            .exec_with_returning(&txn)
+            .and_where(Expr::col(document::Column::Id).eq(doc_id))
+            .returning_col(document::Column::LastSeq)
+            .to_owned();
+        let last: i64 = txn
+            .query_one(&reserve)
             .await
             .map_err(err)?
-            .pop()
-            .ok_or_else(|| StoreError(format!("document {doc_id} does not exist")))?;
-        let last = row.last_seq;
+            .ok_or_else(|| StoreError(format!("document {doc_id} does not exist")))?
+            .try_get("", "last_seq")
+            .map_err(err)?;
         // A batch grows without bound while the previous commit is being written (and a failed
         // one is retried together with newer updates), so it is inserted in statements of
         // bounded size: one statement for all of it would exceed the database's limit on bound

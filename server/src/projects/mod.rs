@@ -253,11 +253,16 @@ impl Projects for ProjectService {
     }
 
     async fn role_of(&self, project: ProjectId, user: UserId) -> AppResult<Option<Role>> {
-        self.find_project(project).await?;
-        self.member(&self.db, project, user)
-            .await?
-            .map(|m| parse_role(&m.role))
-            .transpose()
+        // One query when the user is a member (every request and socket asks this): a member
+        // row cannot outlive its project (foreign key), so only a miss needs to tell a
+        // deleted project (404) from a stranger (no role).
+        match self.member(&self.db, project, user).await? {
+            Some(m) => parse_role(&m.role).map(Some),
+            None => {
+                self.find_project(project).await?;
+                Ok(None)
+            }
+        }
     }
 
     async fn summary(&self, project: ProjectId, user: UserId) -> AppResult<ProjectSummary> {
