@@ -22,6 +22,16 @@ fn engine(store: Arc<MemoryStore>, bus: InProcessBus, node: u64, config: EngineC
     Engine::new(store, Arc::new(bus), NodeId(node), config)
 }
 
+/// One node on a store of its own that the test does not look into.
+fn memory_engine() -> Engine {
+    engine(
+        Arc::new(MemoryStore::default()),
+        InProcessBus::default(),
+        1,
+        fast(),
+    )
+}
+
 fn fast() -> EngineConfig {
     EngineConfig {
         idle_unload: Duration::from_millis(100),
@@ -171,12 +181,7 @@ async fn a_document_at_its_size_limit_refuses_growth_but_never_deletion() {
 
 #[tokio::test]
 async fn malformed_messages_are_rejected_before_the_document() {
-    let e = engine(
-        Arc::new(MemoryStore::default()),
-        InProcessBus::default(),
-        1,
-        fast(),
-    );
+    let e = memory_engine();
     let a = Client::join(&e, Access::ReadWrite).await;
     for bad in [&b""[..], b"\x00\x09", b"\x00\x02\x05\x01", b"\xff\xff\xff"] {
         assert!(
@@ -342,12 +347,7 @@ async fn compaction_folds_the_log_into_a_snapshot() {
 
 #[tokio::test]
 async fn awareness_is_shared_and_removed_on_leave() {
-    let e = engine(
-        Arc::new(MemoryStore::default()),
-        InProcessBus::default(),
-        1,
-        fast(),
-    );
+    let e = memory_engine();
     let a = Client::join(&e, Access::ReadWrite).await;
     let mut awareness = Awareness::new(Doc::new());
     awareness.set_local_state_raw(r#"{"user":{"name":"alice"}}"#);
@@ -378,12 +378,7 @@ async fn awareness_is_shared_and_removed_on_leave() {
 /// fewer messages than one per client (the first goes at once, the rest once per tick).
 #[tokio::test]
 async fn a_join_storm_reaches_a_watcher_in_a_few_awareness_messages() {
-    let e = engine(
-        Arc::new(MemoryStore::default()),
-        InProcessBus::default(),
-        1,
-        fast(),
-    );
+    let e = memory_engine();
     let mut watcher = Client::join(&e, Access::ReadOnly).await;
     let mut subs = Vec::new();
     for i in 0..200u64 {
@@ -492,12 +487,7 @@ async fn a_flood_of_slow_subscribers_does_not_overflow_the_stack() {
 /// 16-client limit (which closed such clients in a loop once 17 others were present).
 #[tokio::test]
 async fn awareness_echoes_are_not_a_connections_own_clients() {
-    let e = engine(
-        Arc::new(MemoryStore::default()),
-        InProcessBus::default(),
-        1,
-        fast(),
-    );
+    let e = memory_engine();
     let mut others = Vec::new();
     for i in 0..20u64 {
         let c = Client::join(&e, Access::ReadWrite).await;
