@@ -18,6 +18,7 @@ use collab::{
 use rand::RngCore;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set, SqlErr,
+    TransactionTrait,
 };
 
 mod args;
@@ -205,7 +206,10 @@ impl Editor {
         by: UserId,
         snapshot: Option<Vec<u8>>,
     ) -> AppResult<DocId> {
-        self.insert_doc(&self.db, project, by, snapshot).await
+        let txn = self.db.begin().await?;
+        let doc = self.insert_doc(&txn, project, by, snapshot).await?;
+        txn.commit().await?;
+        Ok(doc)
     }
 
     /// [`Self::create_with`] inside a caller's transaction.
@@ -221,15 +225,14 @@ impl Editor {
             name: Set(None),
             created_by: Set(by.0),
             created_at: Set(now()),
-            snapshot: Set(snapshot),
-            snapshot_seq: Set(0),
             last_seq: Set(0),
             ..Default::default()
         };
-        let made = document::Entity::insert(row)
-            .exec_with_returning(db)
-            .await?;
-        Ok(DocId(made.id))
+        let made = document::Entity::insert(row).exec(db).await?;
+        if let Some(snapshot) = snapshot {
+            store::save_snapshot(db, made.last_insert_id, 0, snapshot).await?;
+        }
+        Ok(DocId(made.last_insert_id))
     }
 
     pub async fn create(
@@ -243,8 +246,6 @@ impl Editor {
             name: Set(name.map(str::to_owned)),
             created_by: Set(by.0),
             created_at: Set(now()),
-            snapshot: Set(None),
-            snapshot_seq: Set(0),
             last_seq: Set(0),
             ..Default::default()
         };

@@ -1,5 +1,6 @@
-//! The durable update log over sea-orm (SQLite or PostgreSQL): `documents` holds the snapshot
-//! and the last sequence number, `document_updates` the updates logged since the snapshot.
+//! The durable update log over sea-orm (SQLite or PostgreSQL): `documents` holds the last
+//! sequence number, `document_snapshots` the log folded so far, `document_updates` the updates
+//! logged after it.
 //! Each `append` is one transaction (the engine's group commit), so an acknowledged update is
 //! committed; with SQLite in WAL mode that survives a killed process.
 
@@ -10,12 +11,12 @@ use collab::{
     store::{DocStore, StoreError, Stored},
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
-    sea_query::{Expr, ExprTrait, Query},
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
+    sea_query::{Expr, ExprTrait, OnConflict, Query},
 };
 
-use crate::db::entities::{document, document_update};
+use crate::db::entities::{document, document_snapshot, document_update};
 
 /// Rows per `INSERT`: 3 bound variables each keeps a statement under SQLite's historical limit
 /// of 999 (and far under PostgreSQL's 65,535).
@@ -43,27 +44,40 @@ fn id(doc: DocId) -> Result<i64, StoreError> {
 #[async_trait]
 impl DocStore for DbDocStore {
     async fn load(&self, doc: DocId) -> Result<Stored, StoreError> {
-        let Some(row) = document::Entity::find_by_id(id(doc)?)
+        let doc_id = id(doc)?;
+        let Some(last_seq) = document::Entity::find_by_id(doc_id)
+            .select_only()
+            .column(document::Column::LastSeq)
+            .into_tuple::<i64>()
             .one(&self.db)
             .await
             .map_err(err)?
         else {
             return Ok(Stored::default());
         };
-        let updates = document_update::Entity::find()
-            .filter(document_update::Column::DocumentId.eq(row.id))
-            .filter(document_update::Column::Seq.gt(row.snapshot_seq))
+        // The log before the snapshot: a compaction in between then leaves only updates the
+        // newer snapshot already holds, which the filter drops (the other order would miss
+        // the ones folded in between).
+        let logged = document_update::Entity::find()
+            .filter(document_update::Column::DocumentId.eq(doc_id))
             .order_by_asc(document_update::Column::Seq)
             .all(&self.db)
             .await
-            .map_err(err)?
+            .map_err(err)?;
+        let snapshot = document_snapshot::Entity::find_by_id(doc_id)
+            .one(&self.db)
+            .await
+            .map_err(err)?;
+        let folded = snapshot.as_ref().map_or(0, |s| s.seq);
+        let updates = logged
             .into_iter()
+            .filter(|u| u.seq > folded)
             .map(|u| Bytes::from(u.data))
             .collect();
         Ok(Stored {
-            snapshot: row.snapshot,
+            snapshot: snapshot.map(|s| s.data),
             updates,
-            last_seq: u64::try_from(row.last_seq).unwrap_or(0),
+            last_seq: u64::try_from(last_seq).unwrap_or(0),
         })
     }
 
@@ -74,8 +88,8 @@ impl DocStore for DbDocStore {
         // Reserve the sequence numbers with a write first: on SQLite a transaction that read
         // before writing fails with BUSY(_SNAPSHOT) when another writer got in between, while
         // one that starts by writing waits its turn (busy_timeout).
-        // Returning only the counter: the whole row (what `exec_with_returning` reads) carries
-        // the snapshot, which grows with the document and was copied out on every commit.
+        // The row holds only the counter (the snapshot has its own table), so this rewrites a
+        // few dozen bytes; returning just the column keeps it that way if the row grows.
         let reserve = Query::update()
             .table(document::Entity)
             .value(
@@ -121,11 +135,7 @@ impl DocStore for DbDocStore {
         let through =
             i64::try_from(through).map_err(|_| StoreError("sequence out of range".into()))?;
         let txn = self.db.begin().await.map_err(err)?;
-        document::Entity::update_many()
-            .col_expr(document::Column::Snapshot, Some(snapshot).into())
-            .col_expr(document::Column::SnapshotSeq, through.into())
-            .filter(document::Column::Id.eq(doc_id))
-            .exec(&txn)
+        save_snapshot(&txn, doc_id, through, snapshot)
             .await
             .map_err(err)?;
         document_update::Entity::delete_many()
@@ -136,4 +146,30 @@ impl DocStore for DbDocStore {
             .map_err(err)?;
         txn.commit().await.map_err(err)
     }
+}
+
+/// Writes (or replaces) the snapshot of `doc`, folded through update `seq`.
+pub(crate) async fn save_snapshot(
+    db: &impl ConnectionTrait,
+    doc: i64,
+    seq: i64,
+    data: Vec<u8>,
+) -> Result<(), sea_orm::DbErr> {
+    let row = document_snapshot::ActiveModel {
+        document_id: Set(doc),
+        seq: Set(seq),
+        data: Set(data),
+    };
+    document_snapshot::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(document_snapshot::Column::DocumentId)
+                .update_columns([
+                    document_snapshot::Column::Seq,
+                    document_snapshot::Column::Data,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await
+        .map(drop)
 }

@@ -13,7 +13,7 @@ use sea_orm::{
     sea_query::{Expr, IntoCondition, Query},
 };
 
-use crate::db::entities::{document, document_update, file};
+use crate::db::entities::{document, document_snapshot, document_update, file};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Quota {
@@ -65,7 +65,7 @@ pub async fn usage(db: &impl ConnectionTrait, project: ProjectId) -> AppResult<U
         .to_owned();
     let documents = documents_bytes(
         db,
-        document::Column::ProjectId.eq(project.0),
+        document_snapshot::Column::DocumentId.in_subquery(docs.clone()),
         document_update::Column::DocumentId.in_subquery(docs),
     )
     .await?;
@@ -82,7 +82,7 @@ pub async fn stored_bytes(db: &impl ConnectionTrait, docs: &[DocId]) -> AppResul
         let ids: Vec<i64> = ids.iter().map(|d| d.0).collect();
         total += documents_bytes(
             db,
-            document::Column::Id.is_in(ids.clone()),
+            document_snapshot::Column::DocumentId.is_in(ids.clone()),
             document_update::Column::DocumentId.is_in(ids),
         )
         .await?;
@@ -92,13 +92,13 @@ pub async fn stored_bytes(db: &impl ConnectionTrait, docs: &[DocId]) -> AppResul
 
 async fn documents_bytes(
     db: &impl ConnectionTrait,
-    which: impl IntoCondition,
+    their_snapshots: impl IntoCondition,
     their_log: impl IntoCondition,
 ) -> AppResult<u64> {
-    let snapshots = document::Entity::find()
+    let snapshots = document_snapshot::Entity::find()
         .select_only()
-        .column_as(sum_of("LENGTH(snapshot)"), "b")
-        .filter(which)
+        .column_as(sum_of("LENGTH(data)"), "b")
+        .filter(their_snapshots)
         .into_tuple::<i64>()
         .one(db)
         .await?

@@ -21,7 +21,7 @@ use super::{
     text::{text_of, text_of_parts},
     tree::Tree,
 };
-use crate::db::entities::{document, document_update};
+use crate::db::entities::{document, document_snapshot, document_update};
 
 /// Longest query accepted.
 const MAX_QUERY: usize = 1000;
@@ -196,34 +196,42 @@ impl Tree {
             }
             let seq_of: HashMap<DocId, i64> = chunk.iter().copied().collect();
             let ids: Vec<i64> = chunk.iter().map(|(d, _)| d.0).collect();
-            let rows = document::Entity::find()
-                .filter(document::Column::Id.is_in(ids.clone()))
-                .all(&self.db)
-                .await?;
-            let mut updates: HashMap<i64, Vec<Vec<u8>>> = HashMap::new();
-            for u in document_update::Entity::find()
-                .filter(document_update::Column::DocumentId.is_in(ids))
+            // The log before the snapshots: a compaction in between then only leaves updates
+            // that the newer snapshot already holds, which the filter below drops.
+            let logged = document_update::Entity::find()
+                .filter(document_update::Column::DocumentId.is_in(ids.clone()))
                 .order_by_asc(document_update::Column::DocumentId)
                 .order_by_asc(document_update::Column::Seq)
                 .all(&self.db)
-                .await?
-            {
-                updates.entry(u.document_id).or_default().push(u.data);
+                .await?;
+            let mut snapshots: HashMap<i64, document_snapshot::Model> =
+                document_snapshot::Entity::find()
+                    .filter(document_snapshot::Column::DocumentId.is_in(ids.clone()))
+                    .all(&self.db)
+                    .await?
+                    .into_iter()
+                    .map(|s| (s.document_id, s))
+                    .collect();
+            let mut updates: HashMap<i64, Vec<Vec<u8>>> = HashMap::new();
+            for u in logged {
+                if u.seq > snapshots.get(&u.document_id).map_or(0, |s| s.seq) {
+                    updates.entry(u.document_id).or_default().push(u.data);
+                }
             }
+            // Documents that no longer exist (deleted meanwhile) are left out.
+            let present: Vec<i64> = ids.into_iter().filter(|i| seqs.contains_key(i)).collect();
             let decoded = crate::error::blocking(move || {
-                rows.into_iter()
-                    .map(|row| {
-                        let logged = updates.remove(&row.id).unwrap_or_default();
-                        let mut parts: Vec<&[u8]> = Vec::with_capacity(logged.len() + 1);
-                        if let Some(s) = &row.snapshot {
-                            parts.push(s);
-                        }
-                        // Only updates after the snapshot; earlier ones are folded into it.
-                        let after = logged.len().saturating_sub(
-                            usize::try_from(row.last_seq - row.snapshot_seq).unwrap_or(0),
-                        );
-                        parts.extend(logged[after..].iter().map(Vec::as_slice));
-                        (DocId(row.id), text_of_parts(&parts).unwrap_or_default())
+                present
+                    .into_iter()
+                    .map(|id| {
+                        let logged = updates.remove(&id).unwrap_or_default();
+                        let snapshot = snapshots.remove(&id).map(|s| s.data);
+                        let parts: Vec<&[u8]> = snapshot
+                            .iter()
+                            .chain(logged.iter())
+                            .map(Vec::as_slice)
+                            .collect();
+                        (DocId(id), text_of_parts(&parts).unwrap_or_default())
                     })
                     .collect::<Vec<_>>()
             })

@@ -34,4 +34,58 @@ async fn huge_batches_commit_whole(backend: Backend) {
     server.finish().await;
 }
 
-db_tests!(huge_batches_commit_whole);
+/// A folded log loads as its snapshot plus what was logged after it, a second fold replaces the
+/// first, and the stored bytes count the snapshot and the log still held.
+async fn folded_logs_load_whole(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let owner = server.client();
+    owner.signup("fold").await;
+    let project = owner.create_project("Fold").await;
+    let file = owner
+        .ok("editor/default_file", &[("project", &project.to_string())])
+        .await;
+    let doc = DocId(file["doc"].as_u64().expect("doc id"));
+    let store = DbDocStore::new(server.db().await);
+    let update = |i: u8| Bytes::from(vec![i; 10]);
+    let before = store.load(doc).await.expect("loads");
+    let first = (1..=3).map(update).collect::<Vec<_>>();
+    assert_eq!(
+        store.append(doc, &first).await.expect("commits"),
+        before.last_seq + 3
+    );
+    let folded = before.last_seq + 2;
+    store
+        .compact(doc, vec![7; 100], folded)
+        .await
+        .expect("folds");
+    assert_eq!(
+        store
+            .append(doc, &[update(4), update(5)])
+            .await
+            .expect("commits"),
+        folded + 3
+    );
+    let stored = store.load(doc).await.expect("loads");
+    assert_eq!(stored.snapshot.as_deref(), Some(&[7u8; 100][..]));
+    assert_eq!(stored.updates, [update(3), update(4), update(5)]);
+    assert_eq!(stored.last_seq, folded + 3);
+    let db = server.db().await;
+    let bytes = |db| async move {
+        server::files::quota::stored_bytes(&db, &[app::types::DocId(doc.0 as i64)])
+            .await
+            .expect("sums")
+    };
+    assert_eq!(bytes(db.clone()).await, 100 + 3 * 10);
+
+    store
+        .compact(doc, vec![8; 50], folded + 2)
+        .await
+        .expect("folds again");
+    let stored = store.load(doc).await.expect("loads");
+    assert_eq!(stored.snapshot.as_deref(), Some(&[8u8; 50][..]));
+    assert_eq!(stored.updates, [update(5)]);
+    assert_eq!(bytes(db).await, 50 + 10);
+    server.finish().await;
+}
+
+db_tests!(huge_batches_commit_whole, folded_logs_load_whole);

@@ -10,10 +10,8 @@ pub struct Model {
     pub name: Option<String>,
     pub created_by: i64,
     pub created_at: i64,
-    /// The whole document as one yrs v1 update, as of `snapshot_seq`.
-    pub snapshot: Option<Vec<u8>>,
-    pub snapshot_seq: i64,
-    /// Sequence number of the last logged update.
+    /// Sequence number of the last logged update. Its snapshot, if the log was ever folded, is
+    /// in `document_snapshots`: this row is rewritten on every commit and stays small.
     pub last_seq: i64,
 }
 

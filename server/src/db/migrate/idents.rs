@@ -66,6 +66,14 @@ pub(super) enum DocumentUpdates {
 }
 
 #[derive(DeriveIden)]
+pub(super) enum DocumentSnapshots {
+    Table,
+    DocumentId,
+    Seq,
+    Data,
+}
+
+#[derive(DeriveIden)]
 pub(super) enum SchemaMigrations {
     Table,
     Version,

@@ -22,6 +22,7 @@ mod v4_blobs_and_disks;
 mod v5_chat;
 mod v6_account_rights;
 mod v7_runs;
+mod v8_document_snapshots;
 
 /// A migration is the list of statements it runs, built for the connected backend.
 type Steps = fn(DbBackend) -> Vec<Statement>;
@@ -34,9 +35,15 @@ const MIGRATIONS: &[(i64, &str, Steps)] = &[
     (5, "chat_messages", v5_chat::steps),
     (6, "account_rights", v6_account_rights::steps),
     (7, "runs", v7_runs::steps),
+    (8, "document_snapshots", v8_document_snapshots::steps),
 ];
 
 pub async fn run(db: &DatabaseConnection) -> Result<Vec<&'static str>> {
+    apply(db, i64::MAX).await
+}
+
+/// Applies the migrations not yet applied, up to and including version `through`.
+async fn apply(db: &DatabaseConnection, through: i64) -> Result<Vec<&'static str>> {
     db.execute(
         &Table::create()
             .table(SchemaMigrations::Table)
@@ -65,7 +72,7 @@ pub async fn run(db: &DatabaseConnection) -> Result<Vec<&'static str>> {
         .collect();
     let mut ran = Vec::new();
     for &(version, name, steps) in MIGRATIONS {
-        if applied.contains(&version) {
+        if applied.contains(&version) || version > through {
             continue;
         }
         // One transaction per migration: PostgreSQL rolls DDL back on failure; SQLite too.
@@ -141,4 +148,50 @@ pub mod applied {
     pub enum Relation {}
 
     impl ActiveModelBehavior for ActiveModel {}
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+    /// A database written before v8 keeps its documents: snapshots move to their own table
+    /// and the document rows lose the columns that held them.
+    #[tokio::test]
+    async fn v8_moves_snapshots_out_of_document_rows() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let db = super::super::connect_with(&url, 1).await.expect("connects");
+        super::apply(&db, 7).await.expect("v1 to v7");
+        let sql = |s: &str| Statement::from_string(DbBackend::Sqlite, s.to_owned());
+        for s in [
+            "INSERT INTO users (id, name, name_key, password_hash, created_at) VALUES (1, 'a', 'a', 'x', 0)",
+            "INSERT INTO projects (id, name, created_by, created_at, updated_at) VALUES (1, 'p', 1, 0, 0)",
+            "INSERT INTO documents (id, project_id, created_by, created_at, snapshot, \
+             snapshot_seq, last_seq) VALUES (1, 1, 1, 0, X'0102', 5, 9), (2, 1, 1, 0, NULL, 0, 3)",
+        ] {
+            db.execute_raw(sql(s)).await.expect(s);
+        }
+        assert_eq!(super::run(&db).await.expect("v8"), ["document_snapshots"]);
+        let rows = db
+            .query_all_raw(sql("SELECT document_id, seq, data FROM document_snapshots"))
+            .await
+            .expect("reads");
+        assert_eq!(rows.len(), 1, "only the document that had a snapshot");
+        let row = &rows[0];
+        assert_eq!(row.try_get::<i64>("", "document_id").expect("id"), 1);
+        assert_eq!(row.try_get::<i64>("", "seq").expect("seq"), 5);
+        assert_eq!(row.try_get::<Vec<u8>>("", "data").expect("data"), [1, 2]);
+        let columns: Vec<String> = db
+            .query_all_raw(sql("SELECT name FROM pragma_table_info('documents')"))
+            .await
+            .expect("reads")
+            .iter()
+            .filter_map(|r| r.try_get::<String>("", "name").ok())
+            .collect();
+        assert!(columns.contains(&"last_seq".to_owned()), "{columns:?}");
+        assert!(
+            !columns.iter().any(|c| c.starts_with("snapshot")),
+            "{columns:?}"
+        );
+    }
 }
