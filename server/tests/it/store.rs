@@ -6,16 +6,22 @@ use bytes::Bytes;
 use collab::{DocId, store::DocStore};
 use server::editor::store::DbDocStore;
 
-async fn huge_batches_commit_whole(backend: Backend) {
+/// A server with one account, one project and its default file's document, and the store.
+async fn one_document(backend: Backend) -> (TestServer, DocId, DbDocStore) {
     let server = TestServer::start(backend).await;
     let owner = server.client();
-    owner.signup("bulk").await;
-    let project = owner.create_project("Bulk").await;
+    owner.signup("owner").await;
+    let project = owner.create_project("Store").await;
     let file = owner
         .ok("editor/default_file", &[("project", &project.to_string())])
         .await;
     let doc = DocId(file["doc"].as_u64().expect("doc id"));
     let store = DbDocStore::new(server.db().await);
+    (server, doc, store)
+}
+
+async fn huge_batches_commit_whole(backend: Backend) {
+    let (server, doc, store) = one_document(backend).await;
 
     // 20,000 rows × 3 columns is 60,000 bound variables: over SQLite's limit for one statement.
     let batch: Vec<Bytes> = (0..20_000u32)
@@ -37,15 +43,7 @@ async fn huge_batches_commit_whole(backend: Backend) {
 /// A folded log loads as its snapshot plus what was logged after it, a second fold replaces the
 /// first, and the stored bytes count the snapshot and the log still held.
 async fn folded_logs_load_whole(backend: Backend) {
-    let server = TestServer::start(backend).await;
-    let owner = server.client();
-    owner.signup("fold").await;
-    let project = owner.create_project("Fold").await;
-    let file = owner
-        .ok("editor/default_file", &[("project", &project.to_string())])
-        .await;
-    let doc = DocId(file["doc"].as_u64().expect("doc id"));
-    let store = DbDocStore::new(server.db().await);
+    let (server, doc, store) = one_document(backend).await;
     let update = |i: u8| Bytes::from(vec![i; 10]);
     let before = store.load(doc).await.expect("loads");
     let first = (1..=3).map(update).collect::<Vec<_>>();
