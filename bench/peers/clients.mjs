@@ -19,6 +19,7 @@ import * as Y from "yjs";
 import WebSocket from "ws";
 import { WebsocketProvider } from "y-websocket";
 import { HocuspocusProvider } from "@hocuspocus/provider";
+import { folderKb, procStat, rssKb } from "./proc.mjs";
 
 const [targetJson, mode, ...rest] = process.argv.slice(2);
 const target = JSON.parse(targetJson);
@@ -29,18 +30,6 @@ const num = (name, fallback) => (opts[name] === undefined ? fallback : Number(op
 const TEXT = "content";
 // Every provider registers an exit handler; thousands of them are expected here.
 process.setMaxListeners(0);
-const CLK_TCK = 100;
-
-function procStat(pid) {
-  // utime and stime are fields 14 and 15; the command name in parentheses may hold spaces.
-  const s = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-}
-function rssKb(pid) {
-  const line = fs.readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"));
-  return line ? Number(line.split(/\s+/)[1]) : 0;
-}
 const now = () => performance.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -238,14 +227,6 @@ async function latency() {
 }
 
 /** What a server's data folder holds on disk (database, WAL, checkpoints), in kB. */
-function folderKb(dir) {
-  let bytes = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (e.isFile()) bytes += fs.statSync(`${e.parentPath ?? e.path}/${e.name}`).size;
-  }
-  return Math.round(bytes / 1024);
-}
-
 /** N clients with a cursor each, spread over D documents, then idle. */
 async function idle() {
   const n = num("clients", 1000);
@@ -259,8 +240,9 @@ async function idle() {
     (c, i) => c.announce(i),
   );
   const connectS = (now() - t0) / 1000;
-  // Let the join storm's awareness traffic drain before reading memory.
-  await sleep(3000);
+  // Let the join storm's awareness traffic drain before reading memory (`--hold S` waits
+  // longer, to look at the server from outside meanwhile).
+  await sleep(num("hold", 3) * 1000);
   const rss1 = rssKb(target.pid);
   const result = {
     mode: "idle",

@@ -19,12 +19,16 @@
 //   rust500     500 clients, 5 writers x 20/s, 10 s, driven by the Rust load generator
 //   rust1000    1,000 clients, the same (one Node process of Yjs clients is itself the
 //               bottleneck above ~150 clients; `tandem-bench peer` is not)
+//   rustsoak    the soak's load (60 clients, 5 writers x 10/s, an hour) from the Rust load
+//               generator, one run per 5-minute window on the same server: the server's drift
+//               without a client that itself slows down as the document grows
 import { spawn, execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
 import { fileURLToPath } from "node:url";
+import { folderKb, rssKb } from "./proc.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const traces = process.env.TANDEM_TRACES ?? path.resolve(here, "../../../shared/traces");
@@ -39,6 +43,7 @@ const SCENARIOS = {
   soak: { mode: "latency", args: { clients: 60, writers: 5, rate: 10, secs: 3600, window: 300 }, docs: 1 },
   rust500: { mode: "rust", args: { clients: 500, writers: 5, rate: 20, secs: 10 }, docs: 1 },
   rust1000: { mode: "rust", args: { clients: 1000, writers: 5, rate: 20, secs: 10 }, docs: 1 },
+  rustsoak: { mode: "rust", args: { clients: 60, writers: 5, rate: 10, secs: 300 }, windows: 12, docs: 1 },
 };
 // What each scenario's table shows: [field, label, lower is better].
 const COLUMNS = {
@@ -205,17 +210,44 @@ async function measure(target, scenario) {
   if (s.mode === "rust") {
     const [url, ...extra] = rustTarget(target);
     const args = ["peer", "--url", url, "--pid", String(target.pid), ...extra];
-    for (const [k, v] of Object.entries(s.args)) args.push(`--${k}`, String(v));
-    const text = await output(o["tandem-bench"], args);
-    const r = parseRust(text);
-    return r.deliveries === null
-      ? { server: target.label, mode: s.mode, error: `no result: ${text.split("\n").pop()}` }
-      : { server: target.label, mode: s.mode, ...s.args, ...r };
+    const given = o.secs === undefined ? {} : { secs: o.secs };
+    for (const [k, v] of Object.entries({ ...s.args, ...given })) args.push(`--${k}`, String(v));
+    const once = async () => {
+      const text = await output(o["tandem-bench"], args);
+      const r = parseRust(text);
+      return r.deliveries === null ? { error: `no result: ${text.split("\n").pop()}` } : r;
+    };
+    if (!s.windows) {
+      const r = await once();
+      return { server: target.label, mode: s.mode, ...s.args, ...r };
+    }
+    // One load-generator run per window against the same server and document, which keeps
+    // growing: what drifts with time is the server's.
+    const windows = [];
+    const t0 = Date.now();
+    for (let i = 0; i < Number(o.windows ?? s.windows); i++) {
+      const r = await once();
+      if (r.error) return { server: target.label, mode: s.mode, ...s.args, windows, error: r.error };
+      const w = { ...r, end_s: Math.round((Date.now() - t0) / 1000), server_rss_kb: rssKb(target.pid), data_kb: folderKb(target.data) };
+      console.error(JSON.stringify(w));
+      windows.push(w);
+    }
+    const sum = (f) => windows.reduce((a, w) => a + (w[f] ?? 0), 0);
+    // The whole run's CPU per delivery, weighted by each window's deliveries.
+    const cpu = windows.reduce((a, w) => a + w.cpu_us_per_delivery * w.deliveries, 0) / Math.max(1, sum("deliveries"));
+    return {
+      server: target.label, mode: s.mode, ...s.args, windows,
+      deliveries: sum("deliveries"), expected: sum("expected"), disconnects: sum("disconnects"),
+      cpu_us_per_delivery: cpu,
+      // Medians of the windows; the window table shows each.
+      p50_ms: median(windows.map((w) => w.p50_ms)), p99_ms: median(windows.map((w) => w.p99_ms)),
+      client_bound: windows.some((w) => w.client_bound),
+    };
   }
   const args = [path.join(here, "clients.mjs"), JSON.stringify(target), s.mode];
   // `--secs` and `--window` on the command line shorten or split a scenario's run.
   const given = {};
-  for (const k of ["secs", "window"]) if (o[k] !== undefined) given[k] = o[k];
+  for (const k of ["secs", "window", "hold"]) if (o[k] !== undefined) given[k] = o[k];
   for (const [k, v] of Object.entries({ ...s.args, ...given })) args.push(`--${k}`, String(v));
   const line = (await output(process.execPath, args)).split("\n").pop() ?? "";
   try {

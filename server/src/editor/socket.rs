@@ -16,11 +16,13 @@ use super::SocketLimits;
 use crate::auth::revoke::Revoked;
 use app::{AppError, live::events::close};
 
-/// Per-socket read buffer, allocated up front for every connection: 1 KiB holds any cursor or
-/// keystroke message, and a larger message is read in 1 KiB steps into a buffer of its own size.
-/// (4 KiB cost 3 KB more per idle connection, a seventh of its memory; heap profile in
-/// BENCHMARKS.md.)
-const READ_BUFFER: usize = 1024;
+/// Per-socket read buffer, allocated up front for every connection: 256 B holds a keystroke or a
+/// cursor message, and a frame whose header says it is larger is read into a buffer of its own
+/// size (tungstenite reserves the frame's length). The buffer is also what a received frame's
+/// bytes point into, so a frame kept after reading (an awareness state) keeps its chunk alive:
+/// 1 KiB cost ~1.3 KB more per idle connection than 256 B, 4 KiB another 3 KB (heap profiles
+/// in BENCHMARKS.md).
+const READ_BUFFER: usize = 256;
 
 /// Frames gathered before the socket writes them out. The buffer grows only as it is used.
 const WRITE_BUFFER: usize = 4 * 1024;
@@ -93,7 +95,7 @@ pub(crate) trait Endpoint: Send {
 }
 
 /// Applies the size limits and small buffers to an upgrade.
-pub(crate) fn configure(ws: WebSocketUpgrade, limits: &SocketLimits) -> WebSocketUpgrade {
+fn configure(ws: WebSocketUpgrade, limits: &SocketLimits) -> WebSocketUpgrade {
     // tungstenite's 128 KiB read and write buffers per socket dominate the memory of an idle
     // connection; y-sync messages are small, and larger ones still assemble.
     ws.max_message_size(limits.max_message_bytes)
@@ -105,6 +107,18 @@ pub(crate) fn configure(ws: WebSocketUpgrade, limits: &SocketLimits) -> WebSocke
         .max_write_buffer_size(
             limits.max_message_bytes.max(limits.max_backlog_bytes) + WRITE_BUFFER,
         )
+}
+
+/// Upgrades to a websocket run by [`drive`] with `endpoint`. The driver runs inline in the task
+/// axum spawns for the upgrade rather than in a box of its own: the task is sized for the
+/// largest of its states anyway, and a boxed driver added a second allocation (~760 B of task
+/// beside the ~1,450 B box per idle connection, heap profile in BENCHMARKS.md).
+pub(crate) fn upgrade<E: Endpoint + 'static>(
+    ws: WebSocketUpgrade,
+    limits: SocketLimits,
+    endpoint: E,
+) -> Response {
+    configure(ws, &limits).on_upgrade(move |socket| drive(socket, limits, endpoint))
 }
 
 /// A refusal before the upgrade, as a plain HTTP response with the error's status.

@@ -37,7 +37,7 @@ use crate::{
     },
     editor::{
         DocRef, Editor, access_for,
-        socket::{Closing, Endpoint, configure, drive, refuse},
+        socket::{Closing, Endpoint, refuse, upgrade},
     },
     held::Held,
 };
@@ -100,9 +100,7 @@ pub async fn ws(
                 outbox: VecDeque::from([greeting]),
                 _slot: slot,
             };
-            // Boxed, as on `/yjs`: the connection's state in one allocation of its own size.
-            configure(ws, &limits)
-                .on_upgrade(move |socket| Box::pin(drive(socket, limits, endpoint)))
+            upgrade(ws, limits, endpoint)
         }
         Err(e) => refuse(&e),
     }
