@@ -3,7 +3,8 @@
 //! - `configs`: `tandem.toml` and detection from the open file;
 //! - `sandbox` and `cgroup`: bubblewrap, cgroups and rlimits;
 //! - `drive`: one task per run (output, Stop, stdin, limits);
-//! - `output`: coalescing and the replay for members who arrive mid-run.
+//! - `output`: coalescing and the replay for members who arrive mid-run;
+//! - `history`: the runs' rows (history, how each ended, the network setting).
 //!
 //! A run works in the project's working folder: a disk-backed project's own directory, or
 //! `<data-dir>/work/<project>` kept in step with the tree by the disk mirror. Pending edits are
@@ -31,16 +32,14 @@ use app::{
 };
 use async_trait::async_trait;
 use metrics::{counter, gauge, histogram};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, sea_query::OnConflict,
-};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
 use tokio::sync::mpsc;
 
 mod args;
 pub mod cgroup;
 pub mod configs;
 pub(crate) mod drive;
+mod history;
 pub mod output;
 pub mod sandbox;
 
@@ -49,11 +48,7 @@ use drive::{Control, Drive};
 use output::Replay;
 use sandbox::{Job, Limits, Sandbox};
 
-use crate::{
-    db::entities::{project, run, run_settings},
-    files::Files,
-    live::Hub,
-};
+use crate::{db::entities::run, files::Files, live::Hub};
 
 /// Bytes of output kept with a finished run in the history.
 const TAIL_BYTES: usize = 8 * 1024;
@@ -193,43 +188,6 @@ impl Runs {
         crate::lock::lock(&self.0.live).len()
     }
 
-    async fn close_interrupted(&self) -> crate::error::Result<()> {
-        let reason = serde_json::to_string(&StopReason::ServerStopped).unwrap_or_default();
-        run::Entity::update_many()
-            .col_expr(
-                run::Column::EndedAt,
-                sea_orm::sea_query::Expr::value(now_ms()),
-            )
-            .col_expr(run::Column::Reason, sea_orm::sea_query::Expr::value(reason))
-            .filter(run::Column::EndedAt.is_null())
-            .exec(&self.0.db)
-            .await?;
-        Ok(())
-    }
-
-    /// Working folders of projects deleted since they were made.
-    async fn remove_orphan_folders(&self) {
-        let Ok(mut dir) = tokio::fs::read_dir(&self.0.work).await else {
-            return;
-        };
-        let Ok(ids) = project::Entity::find()
-            .select_only()
-            .column(project::Column::Id)
-            .into_tuple::<i64>()
-            .all(&self.0.db)
-            .await
-        else {
-            return;
-        };
-        let ids: HashSet<String> = ids.into_iter().map(|i| i.to_string()).collect();
-        while let Ok(Some(entry)) = dir.next_entry().await {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if !ids.contains(&name) {
-                let _ = tokio::fs::remove_dir_all(entry.path()).await;
-            }
-        }
-    }
-
     pub(crate) fn sandbox(&self) -> AppResult<&Sandbox> {
         self.0
             .sandbox
@@ -297,13 +255,6 @@ impl Runs {
             configs.extend(detect_in(&paths, file));
         }
         Ok((configs, problems))
-    }
-
-    async fn network(&self, project: ProjectId) -> AppResult<bool> {
-        Ok(run_settings::Entity::find_by_id(project.0)
-            .one(&self.0.db)
-            .await?
-            .is_some_and(|s| s.network))
     }
 
     /// The project's working folder, made and filled from the tree on first use.
@@ -526,52 +477,6 @@ impl Runs {
             .hub
             .publish(live.project, &ServerEvent::Run { run: info });
     }
-
-    /// Stores how a run ended, and drops the project's runs beyond the history's length, so
-    /// the table stays bounded however often a project runs.
-    async fn record_end(&self, project: ProjectId, info: &RunInfo, tail: String) {
-        let result = run::ActiveModel {
-            id: Set(info.id.0),
-            ended_at: Set(info.ended_at),
-            exit_code: Set(info.exit_code),
-            reason: Set(info
-                .reason
-                .as_ref()
-                .and_then(|r| serde_json::to_string(r).ok())),
-            tail: Set(tail),
-            ..Default::default()
-        }
-        .update(&self.0.db)
-        .await;
-        if let Err(e) = result {
-            tracing::warn!(run = info.id.0, error = %e, "could not record how a run ended");
-        }
-        if let Err(e) = self.prune(project).await {
-            tracing::warn!(project = project.0, error = %e, "could not prune the run history");
-        }
-    }
-
-    async fn prune(&self, project: ProjectId) -> Result<(), sea_orm::DbErr> {
-        let oldest_kept = run::Entity::find()
-            .select_only()
-            .column(run::Column::Id)
-            .filter(run::Column::ProjectId.eq(project.0))
-            .order_by_desc(run::Column::Id)
-            .offset(app::runs::HISTORY_SIZE - 1)
-            .limit(1)
-            .into_tuple::<i64>()
-            .one(&self.0.db)
-            .await?;
-        if let Some(id) = oldest_kept {
-            run::Entity::delete_many()
-                .filter(run::Column::ProjectId.eq(project.0))
-                .filter(run::Column::Id.lt(id))
-                .filter(run::Column::EndedAt.is_not_null())
-                .exec(&self.0.db)
-                .await?;
-        }
-        Ok(())
-    }
 }
 
 /// What detection offers for `file` among the project's `paths` (id -> path).
@@ -583,23 +488,6 @@ fn detect_in(paths: &HashMap<FileId, String>, file: Option<FileId>) -> Option<Ru
         .collect();
     let open = file.and_then(|f| paths.get(&f)).map(String::as_str);
     configs::detect(open, &root)
-}
-
-fn info_of(r: &run::Model) -> RunInfo {
-    RunInfo {
-        id: RunId(r.id),
-        name: r.name.clone(),
-        command: r.command.clone(),
-        started_by: app::types::UserId(r.started_by),
-        started_by_name: r.started_by_name.clone(),
-        started_at: r.started_at,
-        ended_at: r.ended_at,
-        exit_code: r.exit_code,
-        reason: r
-            .reason
-            .as_deref()
-            .and_then(|s| serde_json::from_str(s).ok()),
-    }
 }
 
 #[async_trait]
@@ -689,16 +577,6 @@ impl RunService for Runs {
         Ok(replays)
     }
 
-    async fn history(&self, project: ProjectId) -> AppResult<Vec<RunInfo>> {
-        let rows = run::Entity::find()
-            .filter(run::Column::ProjectId.eq(project.0))
-            .order_by_desc(run::Column::Id)
-            .limit(app::runs::HISTORY_SIZE)
-            .all(&self.0.db)
-            .await?;
-        Ok(rows.iter().map(info_of).collect())
-    }
-
     async fn record(&self, project: ProjectId, id: RunId) -> AppResult<RunRecord> {
         if let Ok(live) = self.find(project, id) {
             let s = crate::lock::lock(&live.state);
@@ -707,35 +585,14 @@ impl RunService for Runs {
                 tail: s.replay.tail(TAIL_BYTES),
             });
         }
-        let row = run::Entity::find_by_id(id.0)
-            .filter(run::Column::ProjectId.eq(project.0))
-            .one(&self.0.db)
-            .await?
-            .ok_or_else(|| AppError::NotFound("Run".into()))?;
-        Ok(RunRecord {
-            run: info_of(&row),
-            tail: row.tail,
-        })
+        self.stored(project, id).await
+    }
+
+    async fn history(&self, project: ProjectId) -> AppResult<Vec<RunInfo>> {
+        self.list(project).await
     }
 
     async fn set_network(&self, project: ProjectId, by: &UserInfo, on: bool) -> AppResult<()> {
-        run_settings::Entity::insert(run_settings::ActiveModel {
-            project_id: Set(project.0),
-            network: Set(on),
-        })
-        .on_conflict(
-            OnConflict::column(run_settings::Column::ProjectId)
-                .update_column(run_settings::Column::Network)
-                .to_owned(),
-        )
-        .exec(&self.0.db)
-        .await?;
-        tracing::info!(
-            project = project.0,
-            user = by.id.0,
-            on,
-            "run network setting changed"
-        );
-        Ok(())
+        self.store_network(project, by, on).await
     }
 }
