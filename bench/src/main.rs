@@ -15,6 +15,7 @@
 //!   tandem-bench runs --runs 30 --watchers 10 --flood-bytes 100000000
 //!   tandem-bench floor --conns 500 --rate 100 --secs 10
 
+mod broker;
 mod chat;
 mod client;
 mod floor;
@@ -169,6 +170,13 @@ enum Mode {
         #[arg(long, default_value_t = 1)]
         batch: usize,
     },
+    /// A broker scale-out could use (`nats://…` or `redis://…`, running on this machine):
+    /// N subscriber connections (nodes) on T topics (documents), R messages a second of B bytes
+    /// from one publisher, batched per millisecond: latency, deliveries, broker CPU.
+    Broker {
+        #[command(flatten)]
+        load: broker::Load,
+    },
     /// A shared terminal (needs bubblewrap): keystroke -> echo at a second member, K keys.
     Terminal {
         #[arg(long, default_value_t = 500)]
@@ -221,6 +229,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .await?
             .map_err(Into::into);
     }
+    if let Mode::Broker { load } = &cli.mode {
+        return broker::run(load).await.map_err(|e| e.to_string().into());
+    }
     let tandem = cli.tandem.unwrap_or_else(server::default_binary);
     // Cold load measures an uncompacted history first, so the server must not compact yet.
     let env: Vec<(&str, String)> = match cli.mode {
@@ -248,7 +259,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .await
         }
         // Answered above, before a server of its own is started.
-        Mode::Peer { .. } | Mode::Floor { .. } => Ok(()),
+        Mode::Peer { .. } | Mode::Floor { .. } | Mode::Broker { .. } => Ok(()),
         Mode::Connections { clients, docs } => run_connections(&server, clients, docs).await,
         Mode::Trace { file, burst } => trace::run(&server, &file, burst).await,
         Mode::Ack { updates, rate } => run_ack(&server, updates, rate).await,

@@ -1,6 +1,7 @@
 //! Fan-out between server nodes. Each document owner publishes what its own clients sent and
 //! applies what other nodes publish. [`InProcessBus`] links owners inside one process (one node,
-//! or several simulated nodes in tests); Redis or NATS implementations come with scale-out.
+//! or several simulated nodes in tests); the server's `cluster` module carries the same
+//! messages over a broker (NATS) and feeds them into the same [`BusReceiver`].
 
 use std::sync::{
     Arc, Mutex,
@@ -9,6 +10,9 @@ use std::sync::{
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
+
+#[cfg(feature = "nats")]
+pub mod nats;
 
 use crate::DocId;
 
@@ -46,15 +50,23 @@ pub enum BusEvent {
 /// document, 64 KiB each, even on a single node where nothing is ever sent to it), plus a count
 /// of the messages dropped while it was full.
 pub struct BusReceiver {
-    rx: mpsc::Receiver<BusMessage>,
+    rx: mpsc::Receiver<Item>,
     lagged: Arc<AtomicU64>,
 }
 
 /// The sending end, kept by the bus.
 #[derive(Clone)]
 pub struct BusSender {
-    tx: mpsc::Sender<BusMessage>,
+    tx: mpsc::Sender<Item>,
     lagged: Arc<AtomicU64>,
+}
+
+/// What travels in a topic queue: a message, or a wake-up for a receiver parked on an empty
+/// queue when a loss was counted without a message behind it.
+#[derive(Debug)]
+enum Item {
+    Message(BusMessage),
+    Lost,
 }
 
 /// A topic queue of `capacity` messages.
@@ -74,7 +86,7 @@ impl BusSender {
     /// Queues `message`, or counts it as lost when the receiver is this far behind. False once
     /// the receiver is gone.
     pub fn send(&self, message: BusMessage) -> bool {
-        match self.tx.try_send(message) {
+        match self.tx.try_send(Item::Message(message)) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
                 self.lagged.fetch_add(1, Ordering::Relaxed);
@@ -87,6 +99,20 @@ impl BusSender {
     pub fn is_closed(&self) -> bool {
         self.tx.is_closed()
     }
+
+    /// Counts `n` messages as lost without one to deliver, so the receiver resyncs from the
+    /// store: a broker-backed bus reports this way what it cannot have delivered (published
+    /// before its subscription was live, or while it was disconnected from the broker).
+    pub fn lost(&self, n: u64) {
+        self.lagged.fetch_add(n, Ordering::Relaxed);
+        // A full queue wakes the receiver anyway; a closed one has nobody to tell.
+        let _ = self.tx.try_send(Item::Lost);
+    }
+
+    /// Resolves once the receiver is gone (the document was closed on this node).
+    pub async fn closed(&self) {
+        self.tx.closed().await;
+    }
 }
 
 impl BusReceiver {
@@ -94,13 +120,17 @@ impl BusReceiver {
     /// which is early rather than late: the resync merges the store, and applying a message
     /// twice changes nothing.
     pub async fn recv(&mut self) -> BusEvent {
-        let lost = self.lagged.swap(0, Ordering::Relaxed);
-        if lost > 0 {
-            return BusEvent::Lagged(lost);
-        }
-        match self.rx.recv().await {
-            Some(m) => BusEvent::Message(m),
-            None => BusEvent::Closed,
+        loop {
+            let lost = self.lagged.swap(0, Ordering::Relaxed);
+            if lost > 0 {
+                return BusEvent::Lagged(lost);
+            }
+            match self.rx.recv().await {
+                Some(Item::Message(m)) => return BusEvent::Message(m),
+                None => return BusEvent::Closed,
+                // Counted before it was sent: the swap above reports it (or already did).
+                Some(Item::Lost) => {}
+            }
         }
     }
 }
@@ -174,5 +204,23 @@ mod tests {
         assert!(matches!(rx.recv().await, BusEvent::Message(_)));
         drop(rx);
         assert!(!tx.send(msg(1, b"x")));
+    }
+
+    #[tokio::test]
+    async fn a_loss_without_a_message_wakes_a_waiting_receiver() {
+        let (tx, mut rx) = topic(4);
+        let waiting = tokio::spawn(async move { rx.recv().await });
+        tokio::task::yield_now().await;
+        tx.lost(1);
+        assert!(matches!(waiting.await, Ok(BusEvent::Lagged(1))));
+    }
+
+    #[tokio::test]
+    async fn closed_resolves_when_the_receiver_is_dropped() {
+        let (tx, rx) = topic(4);
+        drop(rx);
+        tokio::time::timeout(std::time::Duration::from_secs(5), tx.closed())
+            .await
+            .expect("closed() resolves once the receiver is gone");
     }
 }

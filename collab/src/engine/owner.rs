@@ -450,14 +450,34 @@ impl Owner {
     pub(super) fn apply_remote(&mut self, message: Bytes) {
         // Another node already validated, applied and stored this; apply and fan out locally.
         match protocol::decode(&message) {
-            Ok(Message::Sync(SyncMessage::Update(u)))
-            | Ok(Message::Sync(SyncMessage::SyncStep2(u))) => {
+            Ok(Message::Sync(SyncMessage::Update(u))) => {
                 if let Err(e) = self.live.apply(&u) {
                     tracing::warn!(doc = self.doc.0, error = %e, "bad update from the bus");
                     self.retire_if_poisoned(&e);
                     return;
                 }
                 self.changed();
+            }
+            // A node that lost bus messages asks for what it lacks (`resync_after_lag`).
+            Ok(Message::Sync(SyncMessage::SyncStep1(sv))) => {
+                self.answer_peer(&sv);
+                return;
+            }
+            // An answer to some node's request: fan out only what was new here.
+            Ok(Message::Sync(SyncMessage::SyncStep2(u))) => {
+                let before = self.live.state_vector();
+                if let Err(e) = self.live.apply(&u) {
+                    tracing::warn!(doc = self.doc.0, error = %e, "bad update from the bus");
+                    self.retire_if_poisoned(&e);
+                    return;
+                }
+                let news = self.live.diff(&before);
+                if news == [0, 0] {
+                    return;
+                }
+                self.changed();
+                self.broadcast(None, &protocol::update(news));
+                return;
             }
             Ok(Message::Awareness(update)) => {
                 let clients: Vec<ClientID> = update.clients.keys().copied().collect();
@@ -475,10 +495,12 @@ impl Owner {
     /// A lagged bus subscriber missed updates from other nodes: they are in the store, so load
     /// and merge it, then send everyone the merged state.
     pub(super) async fn resync_after_lag(&mut self, missed: u64) {
-        tracing::warn!(
+        // Info, not warning: a broker-backed bus reports one loss on every document open
+        // (whatever was published before its subscription was live).
+        tracing::info!(
             doc = self.doc.0,
             missed,
-            "bus lagged; resyncing from the store"
+            "bus reported lost messages; resyncing from the store and the other nodes"
         );
         if let Ok(stored) = self.shared.store.load(self.doc).await {
             let before = self.live.state_vector();
@@ -492,6 +514,23 @@ impl Owner {
             }
             let catch_up = protocol::update(self.live.diff(&before));
             self.broadcast(None, &catch_up);
+        }
+        // The store lacks what other nodes published but have not committed yet (and the
+        // cursors of their clients): ask them, the y-sync way.
+        self.publish(protocol::sync_step1(self.live.state_vector()));
+    }
+
+    /// Another node's state vector: publish what it lacks and this node's clients' cursors.
+    fn answer_peer(&mut self, sv: &yrs::StateVector) {
+        let diff = self.live.diff(sv);
+        if diff != [0, 0] {
+            self.publish(protocol::sync_step2(diff));
+        }
+        let own: Vec<ClientID> = self.announcers.keys().copied().collect();
+        for chunk in own.chunks(protocol::AWARENESS_CHUNK) {
+            if let Some(states) = presence::states_of(self.live.awareness(), chunk) {
+                self.publish(states);
+            }
         }
     }
 

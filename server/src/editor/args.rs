@@ -110,4 +110,20 @@ pub struct Args {
         global = true
     )]
     pub commit_delay_ms: u64,
+
+    /// Link this node with the other Tandem nodes that share its database, over NATS
+    /// (`nats://host:4222`): edits and cursors in a document open on several nodes reach every
+    /// node's clients. Every node needs the same `--secret`. Without it, one process is the
+    /// whole server (the in-process bus).
+    #[arg(long, env = "TANDEM_BUS", global = true)]
+    pub bus: Option<String>,
+
+    /// Subject prefix on the bus, so several deployments can share one NATS server.
+    #[arg(
+        long,
+        env = "TANDEM_BUS_PREFIX",
+        default_value = "tandem",
+        global = true
+    )]
+    pub bus_prefix: String,
 }

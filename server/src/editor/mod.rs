@@ -12,7 +12,7 @@ use app::{
 };
 use async_trait::async_trait;
 use collab::{
-    bus::{InProcessBus, NodeId},
+    bus::{Bus, InProcessBus, NodeId, nats::NatsBus},
     engine::{Access, Budget, Engine, EngineConfig},
 };
 use rand::RngCore;
@@ -31,7 +31,7 @@ pub mod yjs;
 
 use crate::{
     db::{entities::document, now},
-    error::Result,
+    error::{Result, ServerError},
 };
 
 /// Limits applied to every document websocket.
@@ -87,10 +87,25 @@ impl Editor {
         let secret = load_secret(args, data_dir).await?;
         let mut node = [0u8; 8];
         rand::rng().fill_bytes(&mut node);
+        let node = NodeId(u64::from_le_bytes(node));
+        let bus: Arc<dyn Bus> = match &args.bus {
+            Some(url) => {
+                let bus = NatsBus::connect(url, &args.bus_prefix, node)
+                    .await
+                    .map_err(|e| ServerError::Usage(format!("--bus: {e}")))?;
+                tracing::info!(
+                    url,
+                    node = node.0,
+                    "documents shared with other nodes over NATS"
+                );
+                Arc::new(bus)
+            }
+            None => Arc::new(InProcessBus::default()),
+        };
         let engine = Engine::new(
-            Arc::new(store::DbDocStore::new(db.clone())),
-            Arc::new(InProcessBus::default()),
-            NodeId(u64::from_le_bytes(node)),
+            Arc::new(store::DbDocStore::new(db.clone()).shared(args.bus.is_some())),
+            bus,
+            node,
             EngineConfig {
                 compact_after: args.compact_after_updates.max(1),
                 commit_delay: Duration::from_millis(args.commit_delay_ms),

@@ -8,6 +8,7 @@ mod common;
 
 mod auth;
 mod chat;
+mod cluster;
 mod disk;
 mod files;
 mod limits;

@@ -86,4 +86,51 @@ async fn folded_logs_load_whole(backend: Backend) {
     server.finish().await;
 }
 
-db_tests!(huge_batches_commit_whole, folded_logs_load_whole);
+/// Shared by several nodes, a compaction whose snapshot lacks an update another node logged
+/// below the folded sequence number still keeps it: the store merges its log into the snapshot.
+async fn a_shared_store_folds_what_another_node_logged(backend: Backend) {
+    use yrs::{GetString, Text, Transact, updates::decoder::Decode};
+    let (server, doc, store) = one_document(backend).await;
+    let store = store.shared(true);
+    // Two nodes' documents: each has one edit the other has not seen.
+    let edit = |text: &str| {
+        let d = yrs::Doc::new();
+        let t = d.get_or_insert_text("content");
+        let mut txn = d.transact_mut();
+        t.insert(&mut txn, 0, text);
+        txn.encode_update_v1()
+    };
+    let mine = edit("mine ");
+    let theirs = edit("theirs ");
+    store
+        .append(doc, &[Bytes::from(theirs)])
+        .await
+        .expect("the other node commits");
+    let through = store
+        .append(doc, &[Bytes::from(mine.clone())])
+        .await
+        .expect("this node commits");
+    // This node's snapshot holds only its own edit.
+    store.compact(doc, mine, through).await.expect("folds");
+    let stored = store.load(doc).await.expect("loads");
+    assert!(stored.updates.is_empty(), "the log is folded");
+    let d = yrs::Doc::new();
+    let t = d.get_or_insert_text("content");
+    let mut txn = d.transact_mut();
+    let snapshot = stored.snapshot.expect("a snapshot");
+    txn.apply_update(yrs::Update::decode_v1(&snapshot).expect("decodes"))
+        .expect("applies");
+    let text = t.get_string(&txn);
+    assert!(
+        text.contains("mine") && text.contains("theirs"),
+        "both nodes' edits survive compaction: {text:?}"
+    );
+    drop(txn);
+    server.finish().await;
+}
+
+db_tests!(
+    huge_batches_commit_whole,
+    folded_logs_load_whole,
+    a_shared_store_folds_what_another_node_logged
+);

@@ -161,7 +161,61 @@ pub struct TestServer {
     /// Removes the data dir when the test ends, however it ends.
     _data: tempfile::TempDir,
     pub database_url: String,
-    pg_database: Option<String>,
+    pg_database: Option<PgDatabase>,
+}
+
+/// A fresh PostgreSQL database of one test's own, on the server `TANDEM_TEST_POSTGRES_URL`
+/// names; [`PgDatabase::drop`] removes it.
+pub struct PgDatabase {
+    pub name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    pub async fn create(admin: &str) -> Self {
+        let name = unique("tandem_t");
+        let db = Database::connect(admin)
+            .await
+            .expect("connect to PostgreSQL");
+        db.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await
+            .expect("create test database");
+        let base = admin
+            .rsplit_once('/')
+            .map(|(b, _)| b)
+            .expect("url has a database");
+        Self {
+            url: format!("{base}/{name}"),
+            name,
+        }
+    }
+
+    /// For a test that needs PostgreSQL itself: `None` (said on stderr) when none is
+    /// configured; under `CI` that is a broken setup and fails the test.
+    pub async fn create_or_skip() -> Option<Self> {
+        let Some(admin) = postgres_admin_url() else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI is set but TANDEM_TEST_POSTGRES_URL is not: this test needs PostgreSQL"
+            );
+            eprintln!("skipped: TANDEM_TEST_POSTGRES_URL is not set");
+            return None;
+        };
+        Some(Self::create(&admin).await)
+    }
+
+    pub async fn drop(self) {
+        if let Some(admin) = postgres_admin_url()
+            && let Ok(db) = Database::connect(&admin).await
+        {
+            let _ = db
+                .execute_unprepared(&format!(
+                    "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                    self.name
+                ))
+                .await;
+        }
+    }
 }
 
 impl TestServer {
@@ -187,19 +241,9 @@ impl TestServer {
         let mut pg_database = None;
         if backend == Backend::Postgres {
             let admin = postgres_admin_url().expect("postgres configured");
-            let name = unique("tandem_t");
-            let db = Database::connect(&admin)
-                .await
-                .expect("connect to PostgreSQL");
-            db.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                .await
-                .expect("create test database");
-            let base = admin
-                .rsplit_once('/')
-                .map(|(b, _)| b)
-                .expect("url has a database");
-            config.database_url = Some(format!("{base}/{name}"));
-            pg_database = Some(name);
+            let db = PgDatabase::create(&admin).await;
+            config.database_url = Some(db.url.clone());
+            pg_database = Some(db);
         }
         tweak(&mut config);
         let database_url = config.database_url();
@@ -282,12 +326,8 @@ impl TestServer {
         if let Some(r) = self.running.take() {
             r.stop().await.expect("clean shutdown");
         }
-        if let (Some(name), Some(admin)) = (self.pg_database.take(), postgres_admin_url())
-            && let Ok(db) = Database::connect(&admin).await
-        {
-            let _ = db
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                .await;
+        if let Some(db) = self.pg_database.take() {
+            db.drop().await;
         }
     }
 }
