@@ -5,7 +5,10 @@ use std::{
     collections::HashMap,
     io,
     path::{Path, PathBuf},
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
     time::Duration,
 };
 
@@ -108,6 +111,7 @@ impl Bound {
         mut self,
         mut rx: mpsc::Receiver<Work>,
         wake: Arc<Notify>,
+        tree_changed: Arc<AtomicBool>,
         _watcher: notify::RecommendedWatcher,
         flush_delay: Duration,
     ) {
@@ -148,7 +152,8 @@ impl Bound {
                     for (from, to) in renames {
                         self.renamed(&from, &to).await;
                     }
-                    if tree {
+                    // Also when the change's queue message was dropped (`Disks::tree_changed`).
+                    if tree_changed.swap(false, Ordering::AcqRel) || tree {
                         self.sync_from_tree().await;
                     }
                     if !paths.is_empty() {

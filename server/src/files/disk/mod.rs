@@ -17,7 +17,10 @@
 use std::{
     collections::{HashMap, HashSet},
     path::{Path, PathBuf},
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
     time::Duration,
 };
 
@@ -67,9 +70,17 @@ pub struct Disks {
     inner: Arc<DisksInner>,
 }
 
+/// A bound project's task: its work queue, and a flag for tree changes. The flag carries a
+/// tree change the full queue could not take: a queue full of disk events would not re-read
+/// the tree, and the change would reach the disk only with the next one.
+struct Queue {
+    tx: mpsc::Sender<Work>,
+    tree: Arc<AtomicBool>,
+}
+
 #[derive(Default)]
 struct DisksInner {
-    projects: Mutex<HashMap<ProjectId, mpsc::Sender<Work>>>,
+    projects: Mutex<HashMap<ProjectId, Queue>>,
     /// Document → project, for the engine's change hook.
     docs: Mutex<HashMap<DocId, ProjectId>>,
     /// Edited documents per project, written after the debounce.
@@ -132,9 +143,10 @@ impl Disks {
 
     /// Called by the tree after every change it commits.
     pub fn tree_changed(&self, project: ProjectId) {
-        if let Some(tx) = crate::lock::lock(&self.inner.projects).get(&project) {
-            // A full queue already holds work that will re-read the whole tree.
-            let _ = tx.try_send(Work::Tree);
+        if let Some(q) = crate::lock::lock(&self.inner.projects).get(&project) {
+            q.tree.store(true, Ordering::Release);
+            // Full: the task reads the flag after the batch it is handling.
+            let _ = q.tx.try_send(Work::Tree);
         }
     }
 
@@ -291,8 +303,15 @@ impl Disks {
         let watcher = task.watch(tx.clone())?;
         crate::lock::lock(&self.inner.ignore).insert(project, task.ignore.clone());
         crate::lock::lock(&self.inner.roots).insert(project, task.root.clone());
-        crate::lock::lock(&self.inner.projects).insert(project, tx);
-        tokio::spawn(task.run(rx, wake, watcher, flush_delay));
+        let tree = Arc::new(AtomicBool::new(false));
+        crate::lock::lock(&self.inner.projects).insert(
+            project,
+            Queue {
+                tx,
+                tree: tree.clone(),
+            },
+        );
+        tokio::spawn(task.run(rx, wake, tree, watcher, flush_delay));
         Ok(())
     }
 
@@ -308,7 +327,7 @@ impl Disks {
     pub async fn flush(&self, project: ProjectId) {
         let tx = crate::lock::lock(&self.inner.projects)
             .get(&project)
-            .cloned();
+            .map(|q| q.tx.clone());
         if let Some(tx) = tx {
             let (done, wait) = tokio::sync::oneshot::channel();
             if tx.send(Work::Flush(done)).await.is_ok() {
