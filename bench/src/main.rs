@@ -170,6 +170,21 @@ enum Mode {
         #[arg(long, default_value_t = 1)]
         batch: usize,
     },
+    /// `clients` over several nodes sharing a PostgreSQL database (empty, made beforehand) and
+    /// a NATS server: the writers on the first node, the readers spread over all of them;
+    /// delivery latency per node (same node as the writers, or across the bus) and each node's
+    /// CPU.
+    Cluster {
+        /// `postgres://…` of an empty database.
+        #[arg(long)]
+        database_url: String,
+        #[arg(long, default_value = "nats://127.0.0.1:4222")]
+        bus: String,
+        #[arg(long, default_value_t = 2)]
+        nodes: usize,
+        #[command(flatten)]
+        load: Load,
+    },
     /// A broker scale-out could use (`nats://…` or `redis://…`, running on this machine):
     /// N subscriber connections (nodes) on T topics (documents), R messages a second of B bytes
     /// from one publisher, batched per millisecond: latency, deliveries, broker CPU.
@@ -245,6 +260,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             flood_bytes,
             ..
         } => runs::env(rate_kib, flood_bytes),
+        Mode::Cluster {
+            ref database_url,
+            ref bus,
+            ..
+        } => vec![
+            ("TANDEM_DATABASE_URL", database_url.clone()),
+            ("TANDEM_BUS", bus.clone()),
+            ("TANDEM_BUS_PREFIX", format!("bench{}", std::process::id())),
+            (
+                "TANDEM_SECRET",
+                "tandem-bench: one secret shared by every node".to_owned(),
+            ),
+        ],
         _ => Vec::new(),
     };
     let mut server = server::Server::start(&tandem, &env).await?;
@@ -257,6 +285,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 load,
             )
             .await
+        }
+        Mode::Cluster { nodes, load, .. } => {
+            let mut others = Vec::new();
+            for k in 1..nodes.max(1) {
+                others.push(server.join(k, &env).await?);
+            }
+            let all: Vec<&server::Server> = std::iter::once(&server).chain(&others).collect();
+            let procs: Vec<server::Proc> = all.iter().map(|s| s.process()).collect();
+            let urls: Vec<String> = all.iter().map(|s| s.doc_url()).collect();
+            let result = run_spread(&procs, &urls, &Default::default(), load).await;
+            for o in others {
+                o.stop();
+            }
+            result
         }
         // Answered above, before a server of its own is started.
         Mode::Peer { .. } | Mode::Floor { .. } | Mode::Broker { .. } => Ok(()),
@@ -320,6 +362,23 @@ async fn run_clients(
     framing: &client::Framing,
     load: Load,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    run_spread(&[server], &[url.to_owned()], framing, load).await
+}
+
+/// The node client `i` joins: every writer on the first, readers round-robin over all, so a
+/// reader on another node measures the bus.
+fn node_of(i: usize, writers: usize, nodes: usize) -> usize {
+    if i < writers { 0 } else { i % nodes }
+}
+
+/// `clients` with the clients spread over `urls` (one per node, `servers` their processes);
+/// with one node, the single-server benchmark.
+async fn run_spread(
+    servers: &[server::Proc],
+    urls: &[String],
+    framing: &client::Framing,
+    load: Load,
+) -> Result<(), Box<dyn std::error::Error>> {
     let Load {
         n,
         writers,
@@ -331,7 +390,8 @@ async fn run_clients(
     let (stop, stopped) = tokio::sync::watch::channel(false);
     // Everyone connects before anyone writes, so every update is delivered as an update.
     let mut connected = Vec::with_capacity(n);
-    for _ in 0..n {
+    for i in 0..n {
+        let url = &urls[node_of(i, writers, urls.len())];
         connected.push(client::Client::connect_framed(url, framing.clone()).await?);
     }
     let tasks: Vec<_> = connected
@@ -342,21 +402,50 @@ async fn run_clients(
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(500)).await;
+    let server = servers[0];
+    let cpu_each = || servers.iter().map(|s| s.cpu_secs()).collect::<Vec<_>>();
+    let each0 = cpu_each();
     let (rss0, cpu0, t0) = (server.rss_kb(), server.cpu_secs(), Instant::now());
     let own0 = server::process_cpu_secs("self");
     let lag = tokio::spawn(loop_lag(secs));
     tokio::time::sleep(secs).await;
     let _ = stop.send(true);
     let (rss1, cpu1, wall) = (server.rss_kb(), server.cpu_secs(), t0.elapsed());
+    let each1 = cpu_each();
     let own = server::process_cpu_secs("self") - own0;
     let mut latencies = Vec::new();
+    let mut per_node = vec![Vec::new(); urls.len()];
     let mut disconnected = 0;
-    for t in tasks {
+    for (i, t) in tasks.into_iter().enumerate() {
         let r = t.await?;
+        per_node[node_of(i, writers, urls.len())].extend_from_slice(&r.latencies_us);
         latencies.extend(r.latencies_us);
         disconnected += usize::from(r.disconnected);
     }
     latencies.sort_unstable();
+    if urls.len() > 1 {
+        let total: f64 = each1.iter().zip(&each0).map(|(a, b)| a - b).sum();
+        for (k, mut l) in per_node.into_iter().enumerate() {
+            l.sort_unstable();
+            println!(
+                "node {k}{}: readers' deliveries {}, latency ms p50 {:.2} p99 {:.2} max {:.2}; node CPU {:.2} s",
+                if k == 0 {
+                    " (the writers' node)"
+                } else {
+                    " (across the bus)"
+                },
+                l.len(),
+                percentile(&l, 0.5),
+                percentile(&l, 0.99),
+                percentile(&l, 1.0),
+                each1[k] - each0[k],
+            );
+        }
+        println!(
+            "all nodes: CPU {total:.2} s, {:.1} us per delivered update",
+            1e6 * total / latencies.len().max(1) as f64
+        );
+    }
     let updates = sent.lock().map(|m| m.len()).unwrap_or(0);
     let cpu = cpu1 - cpu0;
     println!(

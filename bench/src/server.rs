@@ -23,6 +23,8 @@ pub(crate) struct Server {
     data: PathBuf,
     port: u16,
     token: String,
+    /// The environment the admin commands get too (a shared database's URL and secret).
+    env: Vec<(String, String)>,
 }
 
 /// The user every benchmark acts as, created with the admin commands.
@@ -79,11 +81,13 @@ async fn spawn(
 fn admin(
     bin: &Path,
     data: &Path,
+    env: &[(String, String)],
     args: &[&str],
     stdin: Option<&str>,
 ) -> Result<String, Box<dyn std::error::Error>> {
     let mut child = Command::new(bin)
         .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .env("TANDEM_DATA_DIR", data)
         .env("TANDEM_MAX_NAMED_DOCS_PER_PROJECT", "1000000")
         .env("TANDEM_LOG", "warn")
@@ -103,10 +107,16 @@ fn admin(
 
 /// A day-long token for the bench user on document `doc` of project 1 (a token names one
 /// document).
-fn token(bin: &Path, data: &Path, doc: &str) -> Result<String, Box<dyn std::error::Error>> {
+fn token(
+    bin: &Path,
+    data: &Path,
+    env: &[(String, String)],
+    doc: &str,
+) -> Result<String, Box<dyn std::error::Error>> {
     admin(
         bin,
         data,
+        env,
         &[
             "token",
             "--user",
@@ -129,19 +139,25 @@ impl Server {
     ) -> Result<Self, Box<dyn std::error::Error>> {
         let data = std::env::temp_dir().join(format!("tandem-bench-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&data);
+        let owned: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect();
         admin(
             bin,
             &data,
+            &owned,
             &["user", "add", USER],
             Some(&format!("{PASSWORD}\n")),
         )?;
         admin(
             bin,
             &data,
+            &owned,
             &["project", "add", "Bench", "--owner", "bench"],
             None,
         )?;
-        let token = token(bin, &data, "bench")?;
+        let token = token(bin, &data, &owned, "bench")?;
         let (child, port) = spawn(bin, &data, env).await?;
         Ok(Self {
             bin: bin.to_owned(),
@@ -149,6 +165,29 @@ impl Server {
             data,
             port,
             token,
+            env: owned,
+        })
+    }
+
+    /// Another node of the same deployment (`env` names the shared database and bus): a data
+    /// folder of its own, the same user, project and token.
+    pub(crate) async fn join(
+        &self,
+        node: usize,
+        env: &[(&str, String)],
+    ) -> Result<Self, Box<dyn std::error::Error>> {
+        let mut data = self.data.clone().into_os_string();
+        data.push(format!("-node{node}"));
+        let data = PathBuf::from(data);
+        let _ = std::fs::remove_dir_all(&data);
+        let (child, port) = spawn(&self.bin, &data, env).await?;
+        Ok(Self {
+            bin: self.bin.clone(),
+            child,
+            data,
+            port,
+            token: self.token.clone(),
+            env: self.env.clone(),
         })
     }
 
@@ -186,7 +225,7 @@ impl Server {
         let mut urls = vec![self.doc_url()];
         for i in 1..n {
             let name = format!("bench-{i}");
-            let token = token(&self.bin, &self.data, &name)?;
+            let token = token(&self.bin, &self.data, &self.env, &name)?;
             urls.push(format!(
                 "ws://127.0.0.1:{}/yjs/{name}?project=1&token={token}",
                 self.port
