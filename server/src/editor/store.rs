@@ -203,9 +203,12 @@ async fn fold_logged(
         .chain(logged.iter().map(|u| u.data.as_slice()))
         .chain(std::iter::once(snapshot.as_slice()))
         .collect();
-    // A union of updates (no garbage collection): the next load applies it like any update,
-    // and the compaction after that encodes the document afresh.
-    yrs::merge_updates_v1(parts).map_err(|e| StoreError(format!("cannot merge the log: {e}")))
+    // A union of updates (no garbage collection): the next load applies it like any update.
+    // yrs panics on some malformed updates (the log holds client data): guarded, such a log
+    // fails this compaction and stays as it is.
+    collab::protocol::guarded(|| yrs::merge_updates_v1(parts))
+        .map_err(|e| StoreError(format!("cannot merge the log: {e}")))?
+        .map_err(|e| StoreError(format!("cannot merge the log: {e}")))
 }
 
 /// Writes (or replaces) the snapshot of `doc`, folded through update `seq`.
