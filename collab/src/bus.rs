@@ -27,12 +27,26 @@ pub struct BusMessage {
     pub message: Bytes,
 }
 
+/// What a bus message is about: one document (its y-sync and awareness traffic), or one
+/// project's channel (tree events, chat, presence; the server's `live` hub).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Topic {
+    Doc(DocId),
+    Project(u64),
+}
+
+impl From<DocId> for Topic {
+    fn from(doc: DocId) -> Self {
+        Self::Doc(doc)
+    }
+}
+
 pub trait Bus: Send + Sync + 'static {
-    /// Delivers `message` to every other node that has `doc` open; never back to its sender.
-    fn publish(&self, doc: DocId, message: BusMessage);
-    /// Messages other nodes publish for `doc` from now on. A lagging receiver loses messages
-    /// and must resync, which the owner does by merging the store.
-    fn subscribe(&self, doc: DocId, node: NodeId) -> BusReceiver;
+    /// Delivers `message` to every other node subscribed to `topic`; never back to its sender.
+    fn publish(&self, topic: Topic, message: BusMessage);
+    /// Messages other nodes publish on `topic` from now on. A lagging receiver loses messages
+    /// and must resync (a document owner merges the store; the hub tells its tabs to refetch).
+    fn subscribe(&self, topic: Topic, node: NodeId) -> BusReceiver;
 }
 
 /// What a node hears on a document's topic.
@@ -139,7 +153,7 @@ impl BusReceiver {
 /// busy node is never flooded (and lagged) by its own messages.
 #[derive(Clone, Default)]
 pub struct InProcessBus {
-    topics: Arc<Mutex<std::collections::HashMap<DocId, Vec<NodeChannel>>>>,
+    topics: Arc<Mutex<std::collections::HashMap<Topic, Vec<NodeChannel>>>>,
 }
 
 /// One node's queue for one document.
@@ -149,22 +163,22 @@ type NodeChannel = (NodeId, BusSender);
 const TOPIC_CAPACITY: usize = 1024;
 
 impl Bus for InProcessBus {
-    fn publish(&self, doc: DocId, message: BusMessage) {
+    fn publish(&self, topic: Topic, message: BusMessage) {
         let mut topics = self.topics.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(nodes) = topics.get_mut(&doc) else {
+        let Some(nodes) = topics.get_mut(&topic) else {
             return;
         };
         // Forget nodes that closed the document.
         nodes.retain(|(node, tx)| *node == message.from || tx.send(message.clone()));
         nodes.retain(|(_, tx)| !tx.is_closed());
         if nodes.is_empty() {
-            topics.remove(&doc);
+            topics.remove(&topic);
         }
     }
 
-    fn subscribe(&self, doc: DocId, node: NodeId) -> BusReceiver {
+    fn subscribe(&self, on: Topic, node: NodeId) -> BusReceiver {
         let mut topics = self.topics.lock().unwrap_or_else(|p| p.into_inner());
-        let nodes = topics.entry(doc).or_default();
+        let nodes = topics.entry(on).or_default();
         nodes.retain(|(_, tx)| !tx.is_closed());
         let (tx, rx) = topic(TOPIC_CAPACITY);
         nodes.push((node, tx));
@@ -186,11 +200,11 @@ mod tests {
     #[tokio::test]
     async fn other_nodes_hear_a_message_and_its_sender_does_not() {
         let bus = InProcessBus::default();
-        let mut a = bus.subscribe(crate::DocId(1), NodeId(1));
-        let mut b = bus.subscribe(crate::DocId(1), NodeId(2));
-        bus.publish(crate::DocId(1), msg(1, b"hi"));
+        let mut a = bus.subscribe(crate::DocId(1).into(), NodeId(1));
+        let mut b = bus.subscribe(crate::DocId(1).into(), NodeId(2));
+        bus.publish(crate::DocId(1).into(), msg(1, b"hi"));
         assert!(matches!(b.recv().await, BusEvent::Message(m) if &m.message[..] == b"hi"));
-        bus.publish(crate::DocId(1), msg(2, b"back"));
+        bus.publish(crate::DocId(1).into(), msg(2, b"back"));
         assert!(matches!(a.recv().await, BusEvent::Message(m) if &m.message[..] == b"back"));
     }
 

@@ -20,6 +20,7 @@ pub mod error;
 pub mod files;
 mod held;
 pub mod http;
+pub mod lease;
 pub mod limits;
 pub mod live;
 mod lock;
@@ -43,7 +44,13 @@ pub async fn prepare(config: Config) -> Result<AppState> {
     private_data_dir(&config).await?;
     let revocations = auth::revoke::Revocations::default();
     let sessions = DbSessionStore::new(db.clone(), revocations.clone());
-    let accounts = AccountService::new(
+    // Several nodes share their rate limits through the database.
+    let shared_counts = config
+        .editor
+        .bus
+        .is_some()
+        .then(|| rate::shared::SharedCounts::new(db.clone()));
+    let mut accounts = AccountService::new(
         db.clone(),
         LoginLimiter::new(
             config.auth.login_max_failures,
@@ -58,6 +65,9 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         config.auth.password_hash_concurrency,
         config.auth.signups_per_ip_per_hour,
     );
+    if let Some(counts) = &shared_counts {
+        accounts = accounts.with_shared_counts(counts.clone());
+    }
     let leptos_options = LeptosOptions::builder()
         .output_name("tandem")
         .site_root(config.site_dir().to_string_lossy().as_ref())
@@ -66,13 +76,19 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         .site_addr(config.bind)
         .build();
     let editor = editor::Editor::new(&config.editor, &config.data_dir, db.clone()).await?;
-    let hub = live::Hub::default();
+    let hub = live::Hub::new(editor.bus.clone(), editor.node);
     let projects: Arc<dyn app::projects::ssr::Projects> = Arc::new(
         projects::ProjectService::new(db.clone(), revocations.clone())
             .with_max_owned(config.auth.max_projects_per_user),
     );
     let files = files::Files::new(
-        files::Tree::new(db.clone(), editor.clone(), hub.clone()),
+        {
+            let tree = files::Tree::new(db.clone(), editor.clone(), hub.clone());
+            match &shared_counts {
+                Some(_) => tree.shared(lease::Leases::new(db.clone(), TREE_LEASE)),
+                None => tree,
+            }
+        },
         projects.clone(),
         &config.files,
         &config.data_dir,
@@ -89,6 +105,7 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         projects.clone(),
         editor.clone(),
         config.chat.settings().map_err(error::ServerError::Usage)?,
+        shared_counts,
     )
     .await?;
     let runs = runs::Runs::new(
@@ -136,6 +153,9 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         config: Arc::new(config),
     })
 }
+
+/// How long a node that died holding a project's tree lease blocks tree changes on the others.
+const TREE_LEASE: Duration = Duration::from_secs(15);
 
 /// Serves until `shutdown` resolves, then lets in-flight requests finish for the configured
 /// grace period.

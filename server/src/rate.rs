@@ -1,8 +1,13 @@
 //! Rate limits on `governor` (GCRA, no background work): one limiter per websocket connection,
-//! and keyed ones per user for chat sends and AI requests and per project for AI requests. In memory: a restart forgetting the counts is
-//! harmless. (The login limiter counts failures rather than requests, so it is not one of these.)
+//! and keyed ones per user for chat sends and AI requests and per project for AI requests. In
+//! memory: a restart forgetting the counts is harmless. With several nodes the keyed ones
+//! count in the shared database instead ([`shared`]), so a user cannot multiply an allowance
+//! by the number of nodes. (The login limiter counts failures rather than requests, so it is
+//! not one of these; it has its own shared mode.)
 
-use std::{hash::Hash, num::NonZeroU32};
+pub mod shared;
+
+use std::{fmt::Display, hash::Hash, num::NonZeroU32, time::Duration};
 
 use app::types::UserId;
 use governor::{
@@ -44,34 +49,81 @@ impl<C: Clock> PerSecond<C> {
 }
 
 /// A minute's allowance per key (a user, a project), refilled continuously, so a burst is
-/// allowed and a flood is not.
+/// allowed and a flood is not. Shared between nodes, it is a count per minute-long window
+/// instead (at most twice the allowance in any sliding minute).
 #[derive(Debug)]
-pub struct PerMinute<K: Hash + Eq + Clone = UserId, C: Clock = DefaultClock>(
-    RateLimiter<K, DefaultKeyedStateStore<K>, C, NoOpMiddleware<C::Instant>>,
-);
+pub struct PerMinute<K: Hash + Eq + Clone = UserId, C: Clock = DefaultClock> {
+    local: RateLimiter<K, DefaultKeyedStateStore<K>, C, NoOpMiddleware<C::Instant>>,
+    shared: Option<Shared>,
+}
 
-impl<K: Hash + Eq + Clone> PerMinute<K> {
+/// Where a shared allowance is counted.
+#[derive(Debug, Clone)]
+struct Shared {
+    counts: shared::SharedCounts,
+    /// Names the limit in the counters' keys (`chat-sends:<user>`).
+    name: &'static str,
+    per_minute: u32,
+}
+
+impl<K: Hash + Eq + Clone + Display> PerMinute<K> {
     pub fn new(per_minute: u32) -> Self {
         Self::with_clock(per_minute, DefaultClock::default())
+    }
+
+    /// Counts in the shared database (several nodes), under keys that start with `name`.
+    pub fn shared(per_minute: u32, counts: shared::SharedCounts, name: &'static str) -> Self {
+        let mut limit = Self::new(per_minute);
+        limit.shared = Some(Shared {
+            counts,
+            name,
+            per_minute,
+        });
+        limit
+    }
+
+    /// Takes one of `key`'s tokens wherever they are counted, or says how many seconds until
+    /// one is free. A database that cannot be reached lets the request through on this
+    /// node's own count rather than refusing everyone.
+    pub async fn take_now(&self, key: K) -> Result<(), u64> {
+        let Some(s) = &self.shared else {
+            return self.take(key);
+        };
+        let counted = s
+            .counts
+            .take(
+                &format!("{}:{key}", s.name),
+                s.per_minute,
+                Duration::from_secs(60),
+                shared::Millis::now(),
+            )
+            .await;
+        match counted {
+            Ok(decided) => decided,
+            Err(e) => {
+                tracing::warn!(error = %e, limit = s.name, "cannot read a shared rate counter");
+                self.take(key)
+            }
+        }
     }
 }
 
 impl<K: Hash + Eq + Clone, C: Clock> PerMinute<K, C> {
     fn with_clock(per_minute: u32, clock: C) -> Self {
         let n = at_least_one(per_minute);
-        Self(RateLimiter::dashmap_with_clock(
-            Quota::per_minute(n).allow_burst(n),
-            clock,
-        ))
+        Self {
+            local: RateLimiter::dashmap_with_clock(Quota::per_minute(n).allow_burst(n), clock),
+            shared: None,
+        }
     }
 
     /// Takes one of `key`'s tokens, or says how many seconds until one is free.
     pub fn take(&self, key: K) -> Result<(), u64> {
-        if self.0.len() > FORGET_ABOVE {
-            self.0.retain_recent();
+        if self.local.len() > FORGET_ABOVE {
+            self.local.retain_recent();
         }
-        self.0.check_key(&key).map_err(|not_until| {
-            let wait = not_until.wait_time_from(self.0.clock().now());
+        self.local.check_key(&key).map_err(|not_until| {
+            let wait = not_until.wait_time_from(self.local.clock().now());
             wait.as_secs_f64().ceil().max(1.0) as u64
         })
     }

@@ -1,5 +1,5 @@
-//! The document bus over NATS core pub/sub. One subject per open document,
-//! `<prefix>.doc.<id>`, subscribed only while this node has the document open, so a node does
+//! The bus over NATS core pub/sub. One subject per open document, `<prefix>.doc.<id>`, and
+//! per project with tabs, `<prefix>.project.<id>`, subscribed only while this node has it open, so a node does
 //! no work for documents its clients do not use (NATS routes by interest: a message reaches
 //! only the connections subscribed to its subject). Core NATS is at-most-once: whatever this
 //! node cannot have received (published before its subscription was live, while it was
@@ -30,8 +30,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::StreamExt;
 use tokio::sync::{mpsc, watch};
 
-use super::{Bus, BusMessage, BusReceiver, BusSender, NodeId, topic};
-use crate::DocId;
+use super::{Bus, BusMessage, BusReceiver, BusSender, NodeId, Topic, topic};
 
 /// Messages one node's subscription to one document may queue before its owner is told it
 /// lagged (and resyncs from the store), as on the in-process bus.
@@ -66,7 +65,7 @@ pub struct NatsBus(Arc<Inner>);
 struct Inner {
     client: Client,
     prefix: String,
-    out: mpsc::Sender<(DocId, Bytes)>,
+    out: mpsc::Sender<(Topic, Bytes)>,
     /// Bumped when every local subscription must resync: after a reconnect, or when this
     /// node or a peer dropped messages.
     losses: watch::Sender<u64>,
@@ -138,8 +137,11 @@ impl NatsBus {
 }
 
 impl Inner {
-    fn subject(&self, doc: DocId) -> String {
-        format!("{}.doc.{}", self.prefix, doc.0)
+    fn subject(&self, topic: Topic) -> String {
+        match topic {
+            Topic::Doc(doc) => format!("{}.doc.{}", self.prefix, doc.0),
+            Topic::Project(project) => format!("{}.project.{project}", self.prefix),
+        }
     }
 
     fn subject_resync(&self) -> String {
@@ -171,13 +173,13 @@ fn decode(payload: &Bytes) -> Option<BusMessage> {
 /// asks every node to resync once.
 async fn publisher(
     inner: std::sync::Weak<Inner>,
-    mut rx: mpsc::Receiver<(DocId, Bytes)>,
+    mut rx: mpsc::Receiver<(Topic, Bytes)>,
     node: NodeId,
 ) {
-    while let Some((doc, payload)) = rx.recv().await {
+    while let Some((topic, payload)) = rx.recv().await {
         let Some(inner) = inner.upgrade() else { break };
-        if let Err(e) = inner.client.publish(inner.subject(doc), payload).await {
-            tracing::warn!(doc = doc.0, error = %e, "cannot publish to NATS");
+        if let Err(e) = inner.client.publish(inner.subject(topic), payload).await {
+            tracing::warn!(?topic, error = %e, "cannot publish to NATS");
         }
         if inner.dropped.swap(0, Ordering::Relaxed) > 0 {
             let _ = inner
@@ -189,22 +191,22 @@ async fn publisher(
 }
 
 impl Bus for NatsBus {
-    fn publish(&self, doc: DocId, message: BusMessage) {
+    fn publish(&self, topic: Topic, message: BusMessage) {
         if self
             .0
             .out
-            .try_send((doc, encode(message.from, &message.message)))
+            .try_send((topic, encode(message.from, &message.message)))
             .is_err()
         {
             self.0.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
 
-    fn subscribe(&self, doc: DocId, node: NodeId) -> BusReceiver {
+    fn subscribe(&self, on: Topic, node: NodeId) -> BusReceiver {
         let (tx, rx) = topic(TOPIC_CAPACITY);
         let inner = self.0.clone();
         tokio::spawn(async move {
-            forward(inner, doc, node, tx).await;
+            forward(inner, on, node, tx).await;
         });
         rx
     }
@@ -213,14 +215,14 @@ impl Bus for NatsBus {
 /// Feeds one local subscription from its subject until the owner closes the document. When
 /// the subject cannot be read, the queue is closed after a pause, and the owner subscribes
 /// again (the pause keeps a broken client from spinning it).
-async fn forward(inner: Arc<Inner>, doc: DocId, node: NodeId, tx: BusSender) {
-    let subject = inner.subject(doc);
+async fn forward(inner: Arc<Inner>, topic: Topic, node: NodeId, tx: BusSender) {
+    let subject = inner.subject(topic);
     let mut sub = match inner.client.subscribe(subject.clone()).await {
         Ok(sub) => sub,
         Err(e) => {
             // The owner keeps serving its own clients; a loss makes it merge the store
             // (what other nodes commit) and the next document open subscribes again.
-            tracing::warn!(doc = doc.0, error = %e, "cannot subscribe to NATS");
+            tracing::warn!(?topic, error = %e, "cannot subscribe to NATS");
             tx.lost(1);
             tokio::time::sleep(RETRY).await;
             return;

@@ -319,7 +319,7 @@ impl Engine {
         let shared = self.0.clone();
         tokio::spawn(async move {
             shared.stats.live_docs.fetch_add(1, Ordering::Relaxed);
-            let bus_rx = shared.bus.subscribe(doc, shared.node);
+            let bus_rx = shared.bus.subscribe(doc.into(), shared.node);
             match shared.store.load(doc).await {
                 Ok(stored) => {
                     let restored = LiveDoc::restore(

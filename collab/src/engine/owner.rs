@@ -147,7 +147,7 @@ impl Owner {
                 event = bus_rx.recv() => match event {
                     BusEvent::Message(msg) => self.apply_remote(msg.message),
                     BusEvent::Lagged(n) => self.resync_after_lag(n).await,
-                    BusEvent::Closed => bus_rx = self.shared.bus.subscribe(self.doc, self.shared.node),
+                    BusEvent::Closed => bus_rx = self.shared.bus.subscribe(self.doc.into(), self.shared.node),
                 },
                 () = sleep_until(commit_at.unwrap_or_else(Instant::now)), if commit_at.is_some() => self.flush(),
                 () = sleep_until(awareness_at.unwrap_or_else(Instant::now)), if awareness_at.is_some() => self.flush_awareness(),
@@ -536,7 +536,7 @@ impl Owner {
 
     pub(super) fn publish(&self, message: Bytes) {
         self.shared.bus.publish(
-            self.doc,
+            self.doc.into(),
             BusMessage {
                 from: self.shared.node,
                 message,

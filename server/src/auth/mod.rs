@@ -1,7 +1,7 @@
 //! Accounts: sign-up, login with rate limits, sessions in the database, and the page guard that
 //! sends signed-out visitors to the login page.
 
-use std::{net::IpAddr, sync::Arc, time::Instant};
+use std::{net::IpAddr, sync::Arc};
 
 use app::{
     AppError, AppResult,
@@ -199,6 +199,20 @@ impl AccountService {
         self
     }
 
+    /// Counts sign-in attempts and sign-ups in the shared database (several nodes), so the
+    /// limits hold for the cluster rather than per node. Call after [`Self::with_limits`].
+    pub fn with_shared_counts(mut self, counts: crate::rate::shared::SharedCounts) -> Self {
+        let limiter = Arc::try_unwrap(self.limiter)
+            .unwrap_or_else(|shared| shared.as_ref().clone_rules())
+            .shared(counts.clone());
+        self.limiter = Arc::new(limiter);
+        let signups = Arc::try_unwrap(self.signups)
+            .unwrap_or_else(|shared| rate_limit::PerHour::new(shared.max()))
+            .shared(counts);
+        self.signups = Arc::new(signups);
+        self
+    }
+
     /// Sets a new password (already validated) and ends the user's sessions but `keep`.
     pub async fn set_password(
         &self,
@@ -304,7 +318,7 @@ impl Accounts for AccountService {
                 ));
             }
         }
-        if !self.signups.take(ip, Instant::now()) {
+        if !self.signups.allow(ip).await? {
             crate::limits::refused("signups-per-ip-per-hour");
             tracing::warn!(%ip, "sign-up rate-limited");
             return Err(AppError::RateLimited {
@@ -315,18 +329,20 @@ impl Accounts for AccountService {
     }
 
     async fn log_in(&self, name: &str, password: &str, ip: IpAddr) -> AppResult<UserInfo> {
-        let attempt = match self.limiter.begin(ip, name, Instant::now()) {
+        let attempt = match self.limiter.start(ip, name).await {
             Ok(attempt) => attempt,
-            Err(retry_after_secs) => {
-                tracing::warn!(%ip, account = name, retry_after_secs, "login slowed down");
-                return Err(AppError::RateLimited { retry_after_secs });
+            Err(e) => {
+                if let AppError::RateLimited { retry_after_secs } = e {
+                    tracing::warn!(%ip, account = name, retry_after_secs, "login slowed down");
+                }
+                return Err(e);
             }
         };
         let found = self.find_by_name(name).await;
         let found = match found {
             Ok(found) => found,
             Err(e) => {
-                self.limiter.finish(attempt, false);
+                self.limiter.end(attempt, false).await;
                 return Err(e.into());
             }
         };
@@ -340,17 +356,17 @@ impl Accounts for AccountService {
         let ok = match ok {
             Ok(ok) => ok,
             Err(e) => {
-                self.limiter.finish(attempt, false);
+                self.limiter.end(attempt, false).await;
                 return Err(e.into());
             }
         };
         match found {
             Some(u) if ok => {
-                self.limiter.finish(attempt, true);
+                self.limiter.end(attempt, true).await;
                 Ok(info(u))
             }
             _ => {
-                self.limiter.finish(attempt, false);
+                self.limiter.end(attempt, false).await;
                 // One message for both cases, so the form does not confirm which names exist.
                 Err(AppError::invalid("password", "Wrong username or password."))
             }

@@ -1,5 +1,7 @@
-//! Login attempt limits (finding 7 of the security review), in memory: one process serves a
-//! team, and a restart forgetting the counts is acceptable for this purpose.
+//! Login attempt limits (finding 7 of the security review). One node counts in memory (a
+//! restart forgetting the counts is acceptable for this purpose); several nodes (`--bus`)
+//! count in the shared database ([`crate::rate::shared`]), with the same rules, so five nodes
+//! allow what one would.
 //!
 //! - Every attempt is counted when it starts, before the password is hashed, and refunded when
 //!   it succeeds, so concurrent guesses cannot all pass a check made before any failed.
@@ -14,8 +16,16 @@
 use std::{
     collections::HashMap,
     net::IpAddr,
+    ops::Add,
     sync::Mutex,
     time::{Duration, Instant},
+};
+
+use app::{AppError, AppResult};
+
+use crate::{
+    error::ServerError,
+    rate::shared::{Counter, Millis, SharedCounts},
 };
 
 /// Longest wait between two attempts of one account and address.
@@ -25,24 +35,26 @@ const BACKSTOP_CAP: Duration = Duration::from_secs(30);
 /// Beyond this many tracked keys in a map, stale ones are swept on the next attempt.
 const SWEEP_AT: usize = 10_000;
 
-#[derive(Debug, Clone, Copy)]
-struct Count {
-    failures: u32,
-    /// The window of `failures` started here (per-IP and per-account counts).
-    since: Instant,
-    /// The last attempt (pairs and the backstop measure their delays from it).
-    last: Instant,
+/// A point in time the rules can measure from: an `Instant` in memory, [`Millis`] in the
+/// shared database.
+pub trait Moment: Copy + Add<Duration, Output = Self> {
+    /// How long after `earlier` this is (zero when it is not after it).
+    fn after(self, earlier: Self) -> Duration;
 }
 
-impl Count {
-    fn new(now: Instant) -> Self {
-        Self {
-            failures: 0,
-            since: now,
-            last: now,
-        }
+impl Moment for Instant {
+    fn after(self, earlier: Self) -> Duration {
+        self.saturating_duration_since(earlier)
     }
 }
+
+impl Moment for Millis {
+    fn after(self, earlier: Self) -> Duration {
+        self.since(earlier)
+    }
+}
+
+type Count = Counter<Instant>;
 
 #[derive(Debug, Default)]
 struct Counts {
@@ -58,6 +70,8 @@ pub struct LoginLimiter {
     backstop: u32,
     window: Duration,
     counts: Mutex<Counts>,
+    /// Set when several nodes share the database: the counts live there instead.
+    shared: Option<SharedCounts>,
 }
 
 /// An attempt under way; hand it back to [`LoginLimiter::finish`].
@@ -80,6 +94,21 @@ fn sweep<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Count>, now: Instant, kee
     }
 }
 
+/// The rate-limited answer: how many seconds to wait, rounded up so a client that waits
+/// exactly this long is let in.
+fn wait_secs(wait: Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+}
+
+/// The keys of one attempt's counters in the shared database.
+fn shared_keys(ip: IpAddr, account: &str) -> [String; 3] {
+    [
+        format!("login:pair:{ip}:{account}"),
+        format!("login:ip:{ip}"),
+        format!("login:account:{account}"),
+    ]
+}
+
 impl LoginLimiter {
     /// `free` failures per account and address before delays start, `per_ip` failures per
     /// address per window, `backstop` failures per account per window before every attempt
@@ -91,10 +120,67 @@ impl LoginLimiter {
             backstop,
             window,
             counts: Mutex::new(Counts::default()),
+            shared: None,
         }
     }
 
-    /// Starts an attempt, or says how many seconds to wait first.
+    /// Counts in the shared database from now on (several nodes).
+    pub fn shared(mut self, counts: SharedCounts) -> Self {
+        self.shared = Some(counts);
+        self
+    }
+
+    /// The same rules with no counts yet.
+    pub fn clone_rules(&self) -> Self {
+        Self::new(self.free, self.per_ip, self.backstop, self.window)
+    }
+
+    /// Starts an attempt now, where the counts live; `RateLimited` says how long to wait.
+    pub async fn start(&self, ip: IpAddr, account: &str) -> AppResult<Attempt> {
+        let Some(shared) = &self.shared else {
+            return self
+                .begin(ip, account, Instant::now())
+                .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs });
+        };
+        let account = account.to_lowercase();
+        let keys = shared_keys(ip, &account);
+        let now = Millis::now();
+        let decided = shared
+            .update(&[&keys[0], &keys[1], &keys[2]], now, |c| match c {
+                [Some(pair), Some(ip), Some(account)] => self.check(now, pair, ip, account),
+                _ => Ok(()),
+            })
+            .await
+            .map_err(ServerError::from)?;
+        decided
+            .map(|()| Attempt { account, ip })
+            .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })
+    }
+
+    /// Ends an attempt started with [`Self::start`].
+    pub async fn end(&self, attempt: Attempt, succeeded: bool) {
+        let Some(shared) = &self.shared else {
+            return self.finish(attempt, succeeded);
+        };
+        if !succeeded {
+            return;
+        }
+        let keys = shared_keys(attempt.ip, &attempt.account);
+        let refunded = shared
+            .update(&[&keys[0], &keys[1], &keys[2]], Millis::now(), |c| {
+                c[0] = None;
+                for c in c[1..].iter_mut().flatten() {
+                    c.count = c.count.saturating_sub(1);
+                }
+            })
+            .await;
+        if let Err(e) = refunded {
+            // The owner is in; at worst their next failure waits a little sooner.
+            tracing::warn!(error = %e, "cannot refund a successful sign-in's count");
+        }
+    }
+
+    /// Starts an attempt, or says how many seconds to wait first (the counts in memory).
     pub fn begin(&self, ip: IpAddr, account: &str, now: Instant) -> Result<Attempt, u64> {
         let account = account.to_lowercase();
         let window = self.window;
@@ -104,60 +190,64 @@ impl LoginLimiter {
             ips,
             accounts,
         } = &mut *counts;
-        let pair_idle = PAIR_CAP.max(window) * 2;
-        sweep(pairs, now, pair_idle);
+        sweep(pairs, now, PAIR_CAP.max(window) * 2);
         sweep(ips, now, window);
         sweep(accounts, now, window);
-        // Windowed counts start over once their window has passed.
-        let windowed = |c: &mut Count| {
-            if now.saturating_duration_since(c.since) >= window {
-                *c = Count::new(now);
-            }
-        };
         let ip_count = ips.entry(ip).or_insert_with(|| Count::new(now));
-        windowed(ip_count);
         let account_count = accounts
             .entry(account.clone())
             .or_insert_with(|| Count::new(now));
-        windowed(account_count);
         let pair = pairs
             .entry((account.clone(), ip))
             .or_insert_with(|| Count::new(now));
-        // A pair left alone for twice the longest delay starts over.
-        if now.saturating_duration_since(pair.last) >= pair_idle {
-            *pair = Count::new(now);
-        }
+        self.check(now, pair, ip_count, account_count)?;
+        Ok(Attempt { account, ip })
+    }
 
+    /// The rules, wherever the counts live: the wait, or the attempt counted (as failed until
+    /// it succeeds).
+    fn check<T: Moment>(
+        &self,
+        now: T,
+        pair: &mut Counter<T>,
+        ip: &mut Counter<T>,
+        account: &mut Counter<T>,
+    ) -> Result<(), u64> {
+        let window = self.window;
+        // Windowed counts start over once their window has passed.
+        for c in [&mut *ip, &mut *account] {
+            if now.after(c.since) >= window {
+                *c = Counter::new(now);
+            }
+        }
+        // A pair left alone for twice the longest delay starts over.
+        if now.after(pair.last) >= PAIR_CAP.max(window) * 2 {
+            *pair = Counter::new(now);
+        }
         let mut wait = Duration::ZERO;
-        if ip_count.failures >= self.per_ip {
-            wait = wait.max((ip_count.since + window).saturating_duration_since(now));
+        if ip.count >= self.per_ip {
+            wait = wait.max((ip.since + window).after(now));
         }
-        if pair.failures >= self.free {
+        if pair.count >= self.free {
+            let delay = doubling(Duration::from_secs(1), pair.count - self.free + 1, PAIR_CAP);
+            wait = wait.max((pair.last + delay).after(now));
+        }
+        if account.count >= self.backstop {
             let delay = doubling(
                 Duration::from_secs(1),
-                pair.failures - self.free + 1,
-                PAIR_CAP,
-            );
-            wait = wait.max((pair.last + delay).saturating_duration_since(now));
-        }
-        if account_count.failures >= self.backstop {
-            let delay = doubling(
-                Duration::from_secs(1),
-                account_count.failures - self.backstop + 1,
+                account.count - self.backstop + 1,
                 BACKSTOP_CAP,
             );
-            wait = wait.max((account_count.last + delay).saturating_duration_since(now));
+            wait = wait.max((account.last + delay).after(now));
         }
         if !wait.is_zero() {
-            // Rounded up, so a client that waits exactly this long is let in.
-            return Err(wait.as_secs() + u64::from(wait.subsec_nanos() > 0));
+            return Err(wait_secs(wait));
         }
-        // Counted as failed until it succeeds.
-        for c in [&mut *ip_count, &mut *account_count, &mut *pair] {
-            c.failures += 1;
+        for c in [ip, account, pair] {
+            c.count += 1;
             c.last = now;
         }
-        Ok(Attempt { account, ip })
+        Ok(())
     }
 
     /// Ends an attempt. A success refunds it everywhere and clears the pair's delays (not the
@@ -170,19 +260,22 @@ impl LoginLimiter {
         let mut counts = crate::lock::lock(&self.counts);
         counts.pairs.remove(&(attempt.account.clone(), attempt.ip));
         if let Some(c) = counts.ips.get_mut(&attempt.ip) {
-            c.failures = c.failures.saturating_sub(1);
+            c.count = c.count.saturating_sub(1);
         }
         if let Some(c) = counts.accounts.get_mut(&attempt.account) {
-            c.failures = c.failures.saturating_sub(1);
+            c.count = c.count.saturating_sub(1);
         }
     }
 }
 
 /// At most `max` events per key in any hour (a sliding count of the last hour's events).
+/// In the shared database (several nodes) the hour is a window that starts at the first
+/// event after the last one ended, which allows at most twice `max` in any sliding hour.
 #[derive(Debug)]
 pub struct PerHour {
     max: u32,
     events: Mutex<HashMap<IpAddr, Vec<Instant>>>,
+    shared: Option<SharedCounts>,
 }
 
 impl PerHour {
@@ -190,7 +283,35 @@ impl PerHour {
         Self {
             max,
             events: Mutex::new(HashMap::new()),
+            shared: None,
         }
+    }
+
+    /// Counts in the shared database from now on (several nodes).
+    pub fn shared(mut self, counts: SharedCounts) -> Self {
+        self.shared = Some(counts);
+        self
+    }
+
+    pub fn max(&self) -> u32 {
+        self.max
+    }
+
+    /// Records an event for `key` now, where the counts live; false when over the limit.
+    pub async fn allow(&self, key: IpAddr) -> AppResult<bool> {
+        let Some(shared) = &self.shared else {
+            return Ok(self.take(key, Instant::now()));
+        };
+        let taken = shared
+            .take(
+                &format!("signup:{key}"),
+                self.max,
+                Duration::from_secs(3600),
+                Millis::now(),
+            )
+            .await
+            .map_err(ServerError::from)?;
+        Ok(taken.is_ok())
     }
 
     /// Records an event for `key` if it is under the limit; false when it is not.

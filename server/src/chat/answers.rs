@@ -233,7 +233,7 @@ impl Chat {
         {
             return self.ask_reply(project, q, a, by).await;
         }
-        self.may_ask(project, by.id)?;
+        self.may_ask(project, by.id).await?;
         let prompt = self.prompt(project, &request, budget).await?;
         let prompt_json = serde_json::to_string(&prompt).map_err(|e| {
             tracing::error!(error = %e, "cannot encode a prompt");
@@ -318,7 +318,7 @@ impl Chat {
             .as_deref()
             .and_then(|j| serde_json::from_str(j).ok())
             .ok_or_else(|| AppError::Conflict("This answer cannot be regenerated.".into()))?;
-        self.may_ask(project, by.id)?;
+        self.may_ask(project, by.id).await?;
         let claim = self.reserve(id).ok_or_else(|| {
             AppError::Conflict("This answer is still being written; stop it first.".into())
         })?;

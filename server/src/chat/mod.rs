@@ -40,7 +40,7 @@ use crate::{
     error::ServerError,
     live::Hub,
     lock::lock,
-    rate::PerMinute,
+    rate::{PerMinute, shared::SharedCounts},
 };
 
 /// What the AI commands answer when the server has no provider.
@@ -102,6 +102,18 @@ fn check_client_id(id: &str) -> AppResult<()> {
     }
 }
 
+/// A per-minute allowance, shared between nodes when they share the database.
+fn per_minute<K: std::hash::Hash + Eq + Clone + std::fmt::Display>(
+    n: u32,
+    shared: &Option<SharedCounts>,
+    name: &'static str,
+) -> PerMinute<K> {
+    match shared {
+        Some(counts) => PerMinute::shared(n, counts.clone(), name),
+        None => PerMinute::new(n),
+    }
+}
+
 impl Chat {
     /// Answers cut off by a restart are marked failed, since nothing will finish them.
     pub async fn new(
@@ -110,6 +122,7 @@ impl Chat {
         projects: Arc<dyn Projects>,
         editor: Editor,
         settings: ChatSettings,
+        shared: Option<SharedCounts>,
     ) -> crate::error::Result<Self> {
         let provider = settings
             .ai
@@ -124,9 +137,13 @@ impl Chat {
             .exec(&db)
             .await?;
         Ok(Self(Arc::new(Inner {
-            sends: PerMinute::new(settings.messages_per_minute),
-            asks: PerMinute::new(settings.ai_requests_per_minute),
-            project_asks: PerMinute::new(settings.ai_requests_per_minute_per_project),
+            sends: per_minute(settings.messages_per_minute, &shared, "chat-sends"),
+            asks: per_minute(settings.ai_requests_per_minute, &shared, "ai-asks"),
+            project_asks: per_minute(
+                settings.ai_requests_per_minute_per_project,
+                &shared,
+                "ai-project-asks",
+            ),
             project_asks_per_minute: settings.ai_requests_per_minute_per_project,
             db,
             hub,
@@ -156,17 +173,18 @@ impl Chat {
         Ok(body)
     }
 
-    fn rate(limit: &PerMinute, user: UserId) -> AppResult<()> {
+    async fn rate(limit: &PerMinute, user: UserId) -> AppResult<()> {
         limit
-            .take(user)
+            .take_now(user)
+            .await
             .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })
     }
 
     /// An AI request's allowance: the asker's own, then the project's (a team of many cannot
     /// spend without bound by each staying under the personal limit).
-    fn may_ask(&self, project: ProjectId, user: UserId) -> AppResult<()> {
-        Self::rate(&self.0.asks, user)?;
-        self.0.project_asks.take(project).map_err(|wait| {
+    async fn may_ask(&self, project: ProjectId, user: UserId) -> AppResult<()> {
+        Self::rate(&self.0.asks, user).await?;
+        self.0.project_asks.take_now(project).await.map_err(|wait| {
             crate::limits::refused("ai-requests-per-minute-per-project");
             AppError::TooMany(format!(
                 "The assistant takes at most {} requests a minute in one project; try again \
@@ -274,7 +292,7 @@ impl ChatService for Chat {
                 .await
                 .map_err(|_| AppError::invalid("reply_to", "The message you reply to is gone."))?;
         }
-        if let Err(limited) = Self::rate(&self.0.sends, by.id) {
+        if let Err(limited) = Self::rate(&self.0.sends, by.id).await {
             // A retry of a message already stored is not a new message: it is never refused.
             return match self.by_client_id(project, by.id, client_id).await? {
                 Some(existing) => self.one(project, &existing, Some(by)).await,

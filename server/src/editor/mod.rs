@@ -47,6 +47,10 @@ pub struct SocketLimits {
 #[derive(Clone)]
 pub struct Editor {
     pub engine: Engine,
+    /// The bus between nodes (in-process on a single node) and this node's id on it; the
+    /// project channel shares them.
+    pub bus: Arc<dyn Bus>,
+    pub node: NodeId,
     db: DatabaseConnection,
     secret: Arc<[u8]>,
     pub limits: SocketLimits,
@@ -104,7 +108,7 @@ impl Editor {
         };
         let engine = Engine::new(
             Arc::new(store::DbDocStore::new(db.clone()).shared(args.bus.is_some())),
-            bus,
+            bus.clone(),
             node,
             EngineConfig {
                 compact_after: args.compact_after_updates.max(1),
@@ -120,6 +124,8 @@ impl Editor {
         );
         Ok(Self {
             engine,
+            bus,
+            node,
             db,
             secret: secret.into(),
             limits: SocketLimits {

@@ -249,7 +249,7 @@ impl super::Files {
         files: Vec<Unpacked>,
     ) -> AppResult<Vec<(String, crate::db::entities::file::Model)>> {
         let tree = &self.tree;
-        let _guard = tree.lock(project).await;
+        let _guard = tree.lock(project).await?;
         let existing = snapshot(&tree.db, project).await?;
         // Live folders by their path of clash keys.
         let mut folders: HashMap<Vec<String>, FileId> = existing

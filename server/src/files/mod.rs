@@ -204,7 +204,7 @@ impl Files {
             return Ok(None);
         }
         // Two tabs opening a new project at once must not create two READMEs (on this node).
-        let _guard = self.tree.lock(project).await;
+        let _guard = self.tree.lock(project).await?;
         if has_any_entry(db, project).await? {
             return first_file(db, project).await;
         }

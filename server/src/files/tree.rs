@@ -67,8 +67,17 @@ pub struct Tree {
     /// Directories mirroring projects; told about every change.
     pub(crate) disks: super::disk::Disks,
     locks: Arc<Mutex<HashMap<ProjectId, Arc<tokio::sync::Mutex<()>>>>>,
+    /// With several nodes, a project's tree changes also hold its lease in the database.
+    leases: Option<crate::lease::Leases>,
     /// What one project may hold; set from the flags by `Files::new`.
     pub(crate) quota: super::quota::Quota,
+}
+
+/// A project's tree held for one change; let go when dropped.
+pub(crate) struct TreeLock {
+    // Dropped first: the lease goes back before this node's next change may start.
+    _lease: Option<crate::lease::Lease>,
+    _local: tokio::sync::OwnedMutexGuard<()>,
 }
 
 impl Tree {
@@ -79,6 +88,7 @@ impl Tree {
             hub,
             disks: super::disk::Disks::default(),
             locks: Arc::default(),
+            leases: None,
             quota: super::quota::Quota {
                 max_entries: u64::MAX,
                 max_bytes: u64::MAX,
@@ -119,13 +129,34 @@ impl Tree {
         self.quota.check(usage, entries, bytes)
     }
 
-    /// Tree changes of one project happen one at a time (on this node).
-    pub(crate) async fn lock(&self, project: ProjectId) -> tokio::sync::OwnedMutexGuard<()> {
+    /// Several nodes share the database: tree changes take the project's lease as well.
+    pub fn shared(mut self, leases: crate::lease::Leases) -> Self {
+        self.leases = Some(leases);
+        self
+    }
+
+    /// Tree changes of one project happen one at a time: on this node (a mutex), and across
+    /// nodes when they share the database (the project's lease), so the checks a change makes
+    /// (a free name, the quota, an empty project's README) still hold when it writes.
+    pub(crate) async fn lock(&self, project: ProjectId) -> AppResult<TreeLock> {
         let lock = {
             let mut locks = crate::lock::lock(&self.locks);
             locks.entry(project).or_default().clone()
         };
-        lock.lock_owned().await
+        let local = lock.lock_owned().await;
+        let lease = match &self.leases {
+            Some(leases) => Some(
+                leases
+                    .acquire(&format!("tree:{}", project.0))
+                    .await
+                    .map_err(crate::error::ServerError::from)?,
+            ),
+            None => None,
+        };
+        Ok(TreeLock {
+            _lease: lease,
+            _local: local,
+        })
     }
 
     pub(crate) fn announce(&self, project: ProjectId, rows: &[file::Model]) {
@@ -304,7 +335,7 @@ impl Tree {
                 "Binary files come from an upload or import.",
             ));
         }
-        let _guard = self.lock(project).await;
+        let _guard = self.lock(project).await?;
         let (depth, chain) = self.target_folder(project, parent).await?;
         if depth >= MAX_DEPTH {
             return Err(AppError::invalid(
@@ -369,7 +400,7 @@ impl Tree {
     pub async fn rename(&self, project: ProjectId, id: FileId, name: &str) -> AppResult<FileEntry> {
         validate_name(name)?;
         self.disks.check_name(project, name)?;
-        let _guard = self.lock(project).await;
+        let _guard = self.lock(project).await?;
         let (row, above) = self.live_row(project, id).await?;
         if row.name == name {
             return Ok(entry(&row));
@@ -395,7 +426,7 @@ impl Tree {
         id: FileId,
         parent: Option<FileId>,
     ) -> AppResult<FileEntry> {
-        let _guard = self.lock(project).await;
+        let _guard = self.lock(project).await?;
         let (row, _) = self.live_row(project, id).await?;
         if row.parent_id.map(FileId) == parent {
             return Ok(entry(&row));
@@ -431,7 +462,7 @@ impl Tree {
     }
 
     pub async fn trash(&self, project: ProjectId, id: FileId) -> AppResult<FileEntry> {
-        let _guard = self.lock(project).await;
+        let _guard = self.lock(project).await?;
         let (row, _) = self.live_row(project, id).await?;
         self.change(
             project,
@@ -445,7 +476,7 @@ impl Tree {
     }
 
     pub async fn restore(&self, project: ProjectId, id: FileId) -> AppResult<FileEntry> {
-        let _guard = self.lock(project).await;
+        let _guard = self.lock(project).await?;
         let row = self.row(project, id).await?;
         if row.deleted_at.is_none() {
             return Err(AppError::Conflict("That is not in the trash.".into()));
@@ -471,7 +502,7 @@ impl Tree {
     }
 
     pub async fn empty_trash(&self, project: ProjectId) -> AppResult<u64> {
-        let _guard = self.lock(project).await;
+        let _guard = self.lock(project).await?;
         let tree = snapshot(&self.db, project).await?;
         let ids: Vec<FileId> = tree
             .rows
@@ -516,7 +547,7 @@ impl Tree {
         by: UserId,
         id: FileId,
     ) -> AppResult<FileEntry> {
-        let _guard = self.lock(project).await;
+        let _guard = self.lock(project).await?;
         let (row, _) = self.live_row(project, id).await?;
         let taken = self.taken(project, row.parent_id.map(FileId), None).await?;
         let name = copy_name(&row.name, |k| taken.contains(k));

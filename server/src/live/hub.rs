@@ -2,6 +2,10 @@
 //! messages, answer tokens, typing) and who has which file open. An event is encoded into its frame once and the
 //! same bytes go to every tab. Each project has a bounded broadcast queue; a tab that falls
 //! more than a queue behind is told to resync (refetch) instead of slowing everyone down.
+//!
+//! With several nodes (`--bus`), every event also goes out on the project's bus topic and the
+//! other nodes' events come in through it ([`super::nodes`]); a node follows a project's topic
+//! only while one of its own tabs has the project open.
 
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
@@ -16,8 +20,13 @@ use app::{
     types::{DocId, ProjectId, UserId},
 };
 use bytes::Bytes;
-use collab::{Channel, Frame};
+use collab::{
+    Channel, Frame,
+    bus::{Bus, InProcessBus, NodeId},
+};
 use tokio::sync::broadcast;
+
+use super::nodes::{self, Remote};
 
 /// Events queued per project before a slow tab is told to resync.
 const CAPACITY: usize = 256;
@@ -32,16 +41,28 @@ struct TabPresence {
     docs: HashSet<DocId>,
 }
 
-#[derive(Default)]
 struct Project {
-    tx: Option<broadcast::Sender<Bytes>>,
+    tx: broadcast::Sender<Bytes>,
     tabs: BTreeMap<TabId, TabPresence>,
+    /// Who has files open through other nodes, as each node last said.
+    remote: HashMap<NodeId, Remote>,
+    /// Follows the project's bus topic; ends (and unsubscribes) when the last tab leaves.
+    _follow: nodes::Follow,
 }
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Hub {
     projects: Arc<Mutex<HashMap<ProjectId, Project>>>,
     next_tab: Arc<AtomicU64>,
+    pub(super) bus: Arc<dyn Bus>,
+    pub(super) node: NodeId,
+}
+
+/// One node on its own (tests, and the embedded default).
+impl Default for Hub {
+    fn default() -> Self {
+        Self::new(Arc::new(InProcessBus::default()), NodeId(0))
+    }
 }
 
 pub fn frame(event: &ServerEvent) -> Bytes {
@@ -49,16 +70,34 @@ pub fn frame(event: &ServerEvent) -> Bytes {
 }
 
 impl Hub {
+    /// A hub whose projects reach the other nodes on `bus` (the editor's), as `node`.
+    pub fn new(bus: Arc<dyn Bus>, node: NodeId) -> Self {
+        Self {
+            projects: Arc::default(),
+            next_tab: Arc::default(),
+            bus,
+            node,
+        }
+    }
+
     fn with<R>(&self, f: impl FnOnce(&mut HashMap<ProjectId, Project>) -> R) -> R {
         let mut p = crate::lock::lock(&self.projects);
         f(&mut p)
     }
 
-    /// Sends `event` to every tab of the project (none listening: nothing to do).
+    /// Sends `event` to every tab of the project, on this node and the others.
     pub fn publish(&self, project: ProjectId, event: &ServerEvent) {
-        let tx = self.with(|p| p.get(&project).and_then(|p| p.tx.clone()));
+        let frame = frame(event);
+        self.publish_here(project, frame.clone());
+        nodes::send(self, project, nodes::Message::Event(frame));
+    }
+
+    /// Sends an encoded event to this node's tabs of the project (none listening: nothing to
+    /// do).
+    pub(super) fn publish_here(&self, project: ProjectId, frame: Bytes) {
+        let tx = self.with(|p| p.get(&project).map(|p| p.tx.clone()));
         if let Some(tx) = tx {
-            let _ = tx.send(frame(event));
+            let _ = tx.send(frame);
         }
     }
 
@@ -70,8 +109,14 @@ impl Hub {
         name: String,
     ) -> (TabId, broadcast::Receiver<Bytes>) {
         let tab = TabId(self.next_tab.fetch_add(1, Ordering::Relaxed));
-        let rx = self.with(|p| {
-            let entry = p.entry(project).or_default();
+        let (rx, first) = self.with(|p| {
+            let first = !p.contains_key(&project);
+            let entry = p.entry(project).or_insert_with(|| Project {
+                tx: broadcast::channel(CAPACITY).0,
+                tabs: BTreeMap::new(),
+                remote: HashMap::new(),
+                _follow: nodes::follow(self, project),
+            });
             entry.tabs.insert(
                 tab,
                 TabPresence {
@@ -80,11 +125,12 @@ impl Hub {
                     docs: HashSet::new(),
                 },
             );
-            entry
-                .tx
-                .get_or_insert_with(|| broadcast::channel(CAPACITY).0)
-                .subscribe()
+            (entry.tx.subscribe(), first)
         });
+        if first {
+            // The other nodes say who has files open there.
+            nodes::send(self, project, nodes::Message::Hello);
+        }
         (tab, rx)
     }
 
@@ -122,39 +168,80 @@ impl Hub {
         }
     }
 
-    /// Who has which documents open, one entry per user (their tabs merged).
+    /// Who has which documents open, one entry per user (their tabs merged, on every node).
     pub fn viewers(&self, project: ProjectId) -> Vec<Viewer> {
         self.with(|p| {
-            let mut by_user: BTreeMap<UserId, Viewer> = BTreeMap::new();
-            for t in p
-                .get(&project)
-                .map(|p| p.tabs.values())
-                .into_iter()
-                .flatten()
-            {
-                let v = by_user.entry(t.user).or_insert_with(|| Viewer {
-                    user: t.user,
-                    name: t.name.clone(),
-                    docs: Vec::new(),
-                });
-                v.docs.extend(t.docs.iter().copied());
-            }
-            by_user
-                .into_values()
-                .filter(|v| !v.docs.is_empty())
-                .map(|mut v| {
-                    v.docs.sort_unstable();
-                    v.docs.dedup();
-                    v
-                })
-                .collect()
+            let Some(p) = p.get(&project) else {
+                return Vec::new();
+            };
+            let remote = p.remote.values().flat_map(|r| r.viewers.iter().cloned());
+            merge(local(p).chain(remote))
         })
     }
 
-    fn announce(&self, project: ProjectId) {
-        let viewers = self.viewers(project);
-        self.publish(project, &ServerEvent::Viewers { viewers });
+    /// This node's viewers of the project (what it tells the others).
+    pub(super) fn local_viewers(&self, project: ProjectId) -> Vec<Viewer> {
+        self.with(|p| p.get(&project).map(|p| merge(local(p))).unwrap_or_default())
     }
+
+    /// Runs `f` on the other nodes' presence of a followed project; true when it changed it.
+    pub(super) fn with_remote(
+        &self,
+        project: ProjectId,
+        f: impl FnOnce(&mut HashMap<NodeId, Remote>) -> bool,
+    ) -> bool {
+        self.with(|p| p.get_mut(&project).is_some_and(|p| f(&mut p.remote)))
+    }
+
+    /// This node's presence changed: its tabs get the new list, the other nodes this node's
+    /// part of it.
+    fn announce(&self, project: ProjectId) {
+        self.show_viewers(project);
+        nodes::send(
+            self,
+            project,
+            nodes::Message::Presence(self.local_viewers(project)),
+        );
+    }
+
+    /// Sends the merged viewer list to this node's tabs.
+    pub(super) fn show_viewers(&self, project: ProjectId) {
+        let viewers = self.viewers(project);
+        self.publish_here(project, frame(&ServerEvent::Viewers { viewers }));
+    }
+}
+
+fn local(p: &Project) -> impl Iterator<Item = Viewer> + '_ {
+    p.tabs.values().map(|t| Viewer {
+        user: t.user,
+        name: t.name.clone(),
+        docs: t.docs.iter().copied().collect(),
+    })
+}
+
+/// One entry per user with their documents together; users with nothing open left out.
+fn merge(viewers: impl Iterator<Item = Viewer>) -> Vec<Viewer> {
+    let mut by_user: BTreeMap<UserId, Viewer> = BTreeMap::new();
+    for v in viewers {
+        by_user
+            .entry(v.user)
+            .or_insert_with(|| Viewer {
+                user: v.user,
+                name: v.name.clone(),
+                docs: Vec::new(),
+            })
+            .docs
+            .extend(v.docs);
+    }
+    by_user
+        .into_values()
+        .filter(|v| !v.docs.is_empty())
+        .map(|mut v| {
+            v.docs.sort_unstable();
+            v.docs.dedup();
+            v
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! through [`Hub`]; documents on the same socket go through the editor's engine.
 
 pub mod hub;
+pub mod nodes;
 pub mod terminals;
 pub mod ws;
 

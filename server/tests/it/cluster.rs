@@ -1,11 +1,15 @@
-//! Several `tandem` processes sharing one PostgreSQL database and the machine's NATS server
-//! (scale-out's first part: documents and cursors cross nodes). PostgreSQL comes from
+//! Several `tandem` processes sharing one PostgreSQL database and the machine's NATS server:
+//! documents and cursors, the project channel (tree, chat, presence) and the sign-in limits
+//! cross nodes. PostgreSQL comes from
 //! `TANDEM_TEST_POSTGRES_URL`, NATS from `TANDEM_TEST_NATS_URL` (default
 //! `nats://127.0.0.1:4222`); without them the test says so and passes, except under `CI`.
 
 use std::process::{Child, Command};
 
-use crate::common::{PgDatabase, signup_over_http, spawn_listening, yjs::YClient};
+use app::live::events::ServerEvent;
+use serde_json::json;
+
+use crate::common::{PgDatabase, signup_over_http, spawn_listening, tab::TabClient, yjs::YClient};
 
 fn nats_url() -> Option<String> {
     let url = std::env::var("TANDEM_TEST_NATS_URL")
@@ -45,6 +49,7 @@ impl Node {
             )
             .env("TANDEM_BUS", bus)
             .env("TANDEM_BUS_PREFIX", prefix)
+            .env("TANDEM_LOGIN_MAX_FAILURES", "3")
             .env("TANDEM_LOG", "warn");
         let (child, base) = spawn_listening(cmd);
         Self {
@@ -101,5 +106,113 @@ async fn yjs_clients_on_two_nodes_converge_with_one_session() {
     c.until("the whole text", |c| c.text() == "from one, from two")
         .await;
     drop((one, two));
+    db.drop().await;
+}
+
+/// Whether `tab` has seen an event `f` accepts.
+fn seen(tab: &TabClient, f: impl Fn(&ServerEvent) -> bool) -> bool {
+    tab.events.iter().any(f)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_project_channel_and_sign_in_limits_span_nodes() {
+    let Some(db) = PgDatabase::create_or_skip().await else {
+        return;
+    };
+    let Some(bus) = nats_url() else { return };
+    let prefix = format!("tandem-cluster-{}", db.name);
+    let one = Node::start(&db.url, &bus, &prefix);
+    let two = Node::start(&db.url, &bus, &prefix);
+    let (http, cookie, project) = signup_over_http(&one.base, "ora", "Channel").await;
+    let id = project["id"].as_i64().expect("project id");
+    let path = format!("/ws?project={id}");
+    let mut a = TabClient::connect(&one.ws(&path), &cookie)
+        .await
+        .expect("node one");
+    let mut b = TabClient::connect(&two.ws(&path), &cookie)
+        .await
+        .expect("node two");
+    let file: serde_json::Value = http
+        .post(format!("{}/api/editor/default_file", one.base))
+        .form(&[("project", id.to_string())])
+        .send()
+        .await
+        .expect("default file")
+        .json()
+        .await
+        .expect("json");
+    let doc = file["doc"].as_i64().expect("doc");
+
+    // Presence: a file opened through node one shows on node two's tab.
+    a.open(doc).await;
+    b.until("node one's viewer on node two", |t| {
+        seen(t, |e| {
+            matches!(e, ServerEvent::Viewers { viewers }
+            if viewers.iter().any(|v| v.name == "ora" && v.docs.iter().any(|d| d.0 == doc)))
+        })
+    })
+    .await;
+
+    // A tree change made through node two reaches node one's tab.
+    let created = http
+        .post(format!("{}/api/files/create", two.base))
+        .json(&json!({ "project": id, "parent": null, "name": "from-two.rs", "kind": "file" }))
+        .send()
+        .await
+        .expect("create");
+    assert!(created.status().is_success(), "{}", created.status());
+    a.until("node two's new file on node one", |t| {
+        seen(t, |e| {
+            matches!(e, ServerEvent::Tree { entries }
+            if entries.iter().any(|f| f.name == "from-two.rs"))
+        })
+    })
+    .await;
+
+    // A chat message sent through node one reaches node two's tab.
+    let sent = http
+        .post(format!("{}/api/chat/send", one.base))
+        .json(&json!({ "project": id, "client_id": "c1", "body": "hello two", "reply_to": null }))
+        .send()
+        .await
+        .expect("send");
+    assert!(sent.status().is_success(), "{}", sent.status());
+    b.until("node one's chat message on node two", |t| {
+        seen(
+            t,
+            |e| matches!(e, ServerEvent::Chat { message } if message.body == "hello two"),
+        )
+    })
+    .await;
+
+    // Closing the tab on node one clears its presence on node two.
+    drop(a);
+    b.until("node one's viewer gone from node two", |t| {
+        matches!(t.events.iter().rev().find(|e| matches!(e, ServerEvent::Viewers { .. })),
+            Some(ServerEvent::Viewers { viewers }) if viewers.is_empty())
+    })
+    .await;
+
+    // Sign-in failures count across nodes: three free (TANDEM_LOGIN_MAX_FAILURES), then the
+    // fourth waits, whichever node it reaches.
+    let anon = reqwest::Client::new();
+    let login = |base: &str| {
+        anon.post(format!("{base}/api/login"))
+            .form(&[("name", "ora"), ("password", "wrong password")])
+            .send()
+    };
+    for base in [&one.base, &two.base, &one.base] {
+        let r = login(base).await.expect("login");
+        assert_ne!(r.status().as_u16(), 429, "a free failure");
+    }
+    for base in [&two.base, &one.base] {
+        let r = login(base).await.expect("login");
+        assert_eq!(
+            r.status().as_u16(),
+            429,
+            "the fourth failure waits on every node"
+        );
+    }
+    drop((b, one, two));
     db.drop().await;
 }

@@ -18,6 +18,7 @@ mod projects;
 mod requests;
 mod revoke;
 mod runs;
+mod shared_state;
 mod store;
 mod terminals;
 mod ws;

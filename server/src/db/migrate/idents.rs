@@ -164,3 +164,20 @@ pub(super) enum RunSettings {
     ProjectId,
     Network,
 }
+
+#[derive(DeriveIden)]
+pub(super) enum RateCounts {
+    Table,
+    Key,
+    Count,
+    SinceMs,
+    LastMs,
+}
+
+#[derive(DeriveIden)]
+pub(super) enum Leases {
+    Table,
+    Name,
+    Holder,
+    UntilMs,
+}

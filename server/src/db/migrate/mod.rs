@@ -23,6 +23,7 @@ mod v5_chat;
 mod v6_account_rights;
 mod v7_runs;
 mod v8_document_snapshots;
+mod v9_shared_state;
 
 /// A migration is the list of statements it runs, built for the connected backend.
 type Steps = fn(DbBackend) -> Vec<Statement>;
@@ -36,6 +37,7 @@ const MIGRATIONS: &[(i64, &str, Steps)] = &[
     (6, "account_rights", v6_account_rights::steps),
     (7, "runs", v7_runs::steps),
     (8, "document_snapshots", v8_document_snapshots::steps),
+    (9, "rate_counts_and_leases", v9_shared_state::steps),
 ];
 
 pub async fn run(db: &DatabaseConnection) -> Result<Vec<&'static str>> {
@@ -171,7 +173,10 @@ mod tests {
         ] {
             db.execute_raw(sql(s)).await.expect(s);
         }
-        assert_eq!(super::run(&db).await.expect("v8"), ["document_snapshots"]);
+        assert_eq!(
+            super::apply(&db, 8).await.expect("v8"),
+            ["document_snapshots"]
+        );
         let rows = db
             .query_all_raw(sql("SELECT document_id, seq, data FROM document_snapshots"))
             .await
