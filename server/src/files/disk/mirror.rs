@@ -29,7 +29,7 @@ use crate::files::{
 
 use super::{
     Bound, SETTLE, SETTLE_MAX, Work,
-    scan::{Scan, hash, is_temp, scan},
+    scan::{Scan, hash, ignored, is_temp, scan},
 };
 
 /// The mirror's view of the disk: what it last saw or wrote, by tree entry.
@@ -40,7 +40,13 @@ pub(super) struct Mirror {
     ids: HashMap<String, FileId>,
     /// Path → hash of the content last read from or written to it.
     seen: HashMap<String, u64>,
+    /// Entries trashed because their path vanished from disk, by that path, for a moment: a
+    /// rename whose event comes after the reconcile that missed the file claims them back.
+    vanished: HashMap<String, (FileId, std::time::Instant)>,
 }
+
+/// How long an entry trashed because its path vanished can still be claimed by a rename.
+const VANISHED_FOR: Duration = Duration::from_secs(10);
 
 impl Mirror {
     pub(super) fn set(&mut self, id: FileId, path: String) {
@@ -85,6 +91,13 @@ impl Bound {
         let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
             if let Ok(event) = res {
                 use notify::event::{EventKind, ModifyKind, RenameMode};
+                // Opening or reading changes nothing, and the mirror's own reads would come
+                // back as work: each reconcile reads what it reconciles, inotify reports the
+                // open, and the file (or, for a scan, the whole folder) is read again, for
+                // ever, ten times a second.
+                if matches!(event.kind, EventKind::Access(_)) {
+                    return;
+                }
                 // The watcher's own thread: waiting here is backpressure, not a stall.
                 if let (EventKind::Modify(ModifyKind::Name(RenameMode::Both)), [from, to]) =
                     (event.kind, event.paths.as_slice())
@@ -191,7 +204,17 @@ impl Bound {
         let (Some(from), Some(to)) = (self.rel(from), self.rel(to)) else {
             return;
         };
-        let Some(&id) = self.mirror.ids.get(&from) else {
+        let now = std::time::Instant::now();
+        self.mirror
+            .vanished
+            .retain(|_, (_, at)| now.duration_since(*at) < VANISHED_FOR);
+        // A file written and renamed at once (an editor's save, then `git mv`) can vanish
+        // from a reconcile before its rename event arrives: it was trashed; take it back.
+        let claimed = match self.mirror.ids.get(&from) {
+            Some(&id) => Some((id, false)),
+            None => self.mirror.vanished.remove(&from).map(|(id, _)| (id, true)),
+        };
+        let Some((id, was_trashed)) = claimed else {
             return; // ours (already moved in the mirror) or never tracked
         };
         if self.mirror.ids.contains_key(&to) {
@@ -209,6 +232,10 @@ impl Bound {
             None => None,
         };
         let tree = &self.files.tree;
+        if was_trashed && let Err(e) = tree.restore(self.project, id).await {
+            tracing::debug!(path = from, error = %e, "cannot take back an entry renamed on disk");
+            return;
+        }
         let Ok(row) = tree.row(self.project, id).await else {
             return;
         };
@@ -222,7 +249,25 @@ impl Bound {
         }
         // The disk already has it there: move the mirror (and everything below) along, so
         // replaying the tree finds nothing to do.
-        self.mirror.moved(&from, &to);
+        if was_trashed {
+            self.track_at(&to).await;
+        } else {
+            self.mirror.moved(&from, &to);
+        }
+    }
+
+    /// Tracks the tree's live entries at `path` and below it where the tree has them (the
+    /// disk has them there too: a rename on disk just put them there).
+    async fn track_at(&mut self, path: &str) {
+        let Ok(tree) = snapshot(&self.files.tree.db, self.project).await else {
+            return;
+        };
+        let below = format!("{path}/");
+        for (row, p) in tree.live() {
+            if p == path || p.starts_with(&below) {
+                self.track_row(row, p);
+            }
+        }
     }
 
     pub(super) async fn disk_changed(&mut self, paths: Vec<PathBuf>) {
@@ -251,8 +296,17 @@ impl Bound {
             if prefix_owned.is_empty() {
                 return scan(&root, "", &ignore);
             }
+            // A path the ignore files keep out is not there, as far as the tree goes (the
+            // walk below honours them for what is under it, not for where it starts).
+            let meta = root.dir.symlink_metadata(&prefix_owned);
+            if meta
+                .as_ref()
+                .is_ok_and(|m| ignored(&root, &prefix_owned, m.is_dir()))
+            {
+                return Scan::default();
+            }
             // A single changed file needs no walk.
-            match root.dir.symlink_metadata(&prefix_owned) {
+            match meta {
                 Ok(m) if m.is_file() => {
                     let mut s = Scan::default();
                     match root.read(&prefix_owned) {
@@ -271,10 +325,6 @@ impl Bound {
         let Ok(found) = found else {
             return;
         };
-        if prefix.is_empty() {
-            // First sight of the tree: learn what the database already has at each path.
-            self.learn_tree().await;
-        }
         // Gone from disk: to the trash (restorable; the content is still in the database).
         let mut gone: Vec<(String, FileId)> = self
             .mirror
@@ -286,8 +336,16 @@ impl Bound {
         let mut trashed: Vec<String> = Vec::new();
         for (path, id) in gone {
             if !trashed.iter().any(|t| path.starts_with(&format!("{t}/"))) {
-                if let Err(e) = self.files.tree.trash(self.project, id).await {
-                    tracing::debug!(path, error = %e, "could not trash an entry removed on disk");
+                match self.files.tree.trash(self.project, id).await {
+                    Ok(_) => {
+                        let now = std::time::Instant::now();
+                        let vanished = &mut self.mirror.vanished;
+                        vanished.retain(|_, (_, at)| now.duration_since(*at) < VANISHED_FOR);
+                        vanished.insert(path.clone(), (id, now));
+                    }
+                    Err(e) => {
+                        tracing::debug!(path, error = %e, "could not trash an entry removed on disk");
+                    }
                 }
                 trashed.push(path.clone());
             }
@@ -417,7 +475,9 @@ impl Bound {
         }
     }
 
-    /// Learns the database's live entries and their paths (at start).
+    /// Learns the database's live entries and their paths: at start only, before the first
+    /// reconcile, when the disk wins. Never later: an entry the tree has and the disk does not
+    /// yet (a restore this task has not replayed) would look deleted on disk and be trashed.
     pub(super) async fn learn_tree(&mut self) {
         let Ok(tree) = snapshot(&self.files.tree.db, self.project).await else {
             return;

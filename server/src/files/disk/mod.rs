@@ -297,6 +297,8 @@ impl Disks {
         let wake = Arc::new(Notify::new());
         crate::lock::lock(&self.inner.dirty).insert(project, (HashSet::new(), wake.clone()));
         if disk_wins {
+            // First sight of the tree: what the database already has at each path.
+            task.learn_tree().await;
             task.reconcile("").await;
         }
         task.sync_from_tree().await;
