@@ -80,6 +80,11 @@ impl Hub {
         }
     }
 
+    /// This node's id on the bus.
+    pub fn node(&self) -> NodeId {
+        self.node
+    }
+
     fn with<R>(&self, f: impl FnOnce(&mut HashMap<ProjectId, Project>) -> R) -> R {
         let mut p = crate::lock::lock(&self.projects);
         f(&mut p)

@@ -165,12 +165,20 @@ impl Term {
     }
 }
 
+/// Terminal ids are per process, and their output crosses nodes on the project channel: each
+/// node numbers from its own block (20 bits of its id, then 32 of count), so two nodes' ids
+/// never meet and stay exact in a browser's numbers (under 2^53).
+fn first_id(node: collab::bus::NodeId) -> i64 {
+    (((node.0 & 0xF_FFFF) as i64) << 32) | 1
+}
+
 fn now_ms() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 impl Terminals {
     pub fn new(runs: Runs, hub: Hub, projects: Arc<dyn Projects>) -> Self {
+        let node = hub.node();
         let a = runs.limits();
         let inner = Inner {
             idle: Duration::from_secs(a.terminal_idle_secs),
@@ -181,7 +189,7 @@ impl Terminals {
             hub,
             projects,
             live: Mutex::new(HashMap::new()),
-            next: AtomicI64::new(1),
+            next: AtomicI64::new(first_id(node)),
             opening: tokio::sync::Mutex::new(()),
         };
         Terminals(Arc::new(inner))
