@@ -71,16 +71,22 @@ impl Drop for Node {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn yjs_clients_on_two_nodes_converge_with_one_session() {
-    let Some(db) = PgDatabase::create_or_skip().await else {
-        return;
-    };
-    let Some(bus) = nats_url() else { return };
+/// A fresh database and two nodes on it and the bus (`None`: skipped, outside CI).
+async fn two_nodes() -> Option<(PgDatabase, Node, Node)> {
+    let db = PgDatabase::create_or_skip().await?;
+    let bus = nats_url()?;
     let prefix = format!("tandem-cluster-{}", db.name);
     let one = Node::start(&db.url, &bus, &prefix);
     // Started after the first has migrated the database.
     let two = Node::start(&db.url, &bus, &prefix);
+    Some((db, one, two))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn yjs_clients_on_two_nodes_converge_with_one_session() {
+    let Some((db, one, two)) = two_nodes().await else {
+        return;
+    };
     // Signed up on node one; the session is in the shared database, so node two knows it.
     let (_http, cookie, project) = signup_over_http(&one.base, "nia", "Cluster").await;
     let id = project["id"].as_i64().expect("project id");
@@ -116,13 +122,9 @@ fn seen(tab: &TabClient, f: impl Fn(&ServerEvent) -> bool) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_project_channel_and_sign_in_limits_span_nodes() {
-    let Some(db) = PgDatabase::create_or_skip().await else {
+    let Some((db, one, two)) = two_nodes().await else {
         return;
     };
-    let Some(bus) = nats_url() else { return };
-    let prefix = format!("tandem-cluster-{}", db.name);
-    let one = Node::start(&db.url, &bus, &prefix);
-    let two = Node::start(&db.url, &bus, &prefix);
     let (http, cookie, project) = signup_over_http(&one.base, "ora", "Channel").await;
     let id = project["id"].as_i64().expect("project id");
     let path = format!("/ws?project={id}");
