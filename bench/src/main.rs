@@ -18,6 +18,7 @@
 mod broker;
 mod chat;
 mod client;
+mod cluster;
 mod floor;
 mod import;
 mod logins;
@@ -182,6 +183,20 @@ enum Mode {
         bus: String,
         #[arg(long, default_value_t = 2)]
         nodes: usize,
+        /// More nodes that get none of the document's clients, only `--bystander-clients`
+        /// idle ones on another document: their CPU shows what a node does for a document
+        /// its clients do not have open (nothing, by design).
+        #[arg(long, default_value_t = 0)]
+        bystanders: usize,
+        #[arg(long, default_value_t = 10)]
+        bystander_clients: usize,
+        /// Instead of the editing load: this many idle connections (with a cursor each)
+        /// spread over the nodes and `--docs` documents; each node's share of connections,
+        /// documents and memory.
+        #[arg(long)]
+        idle: Option<usize>,
+        #[arg(long, default_value_t = 100)]
+        docs: usize,
         #[command(flatten)]
         load: Load,
     },
@@ -286,15 +301,33 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             )
             .await
         }
-        Mode::Cluster { nodes, load, .. } => {
+        Mode::Cluster {
+            nodes,
+            bystanders,
+            bystander_clients,
+            idle,
+            docs,
+            load,
+            ..
+        } => {
+            let nodes = nodes.max(1);
             let mut others = Vec::new();
-            for k in 1..nodes.max(1) {
+            for k in 1..nodes + bystanders {
                 others.push(server.join(k, &env).await?);
             }
             let all: Vec<&server::Server> = std::iter::once(&server).chain(&others).collect();
-            let procs: Vec<server::Proc> = all.iter().map(|s| s.process()).collect();
-            let urls: Vec<String> = all.iter().map(|s| s.doc_url()).collect();
-            let result = run_spread(&procs, &urls, &Default::default(), load).await;
+            let (active, standing) = all.split_at(nodes);
+            let result = match idle {
+                Some(n) => cluster::idle(active, n, docs).await,
+                None => {
+                    let procs: Vec<server::Proc> = active.iter().map(|s| s.process()).collect();
+                    let urls: Vec<String> = active.iter().map(|s| s.doc_url()).collect();
+                    let watch = cluster::Bystanders::start(standing, bystander_clients).await?;
+                    let result = run_spread(&procs, &urls, &Default::default(), load).await;
+                    watch.report(nodes);
+                    result
+                }
+            };
             for o in others {
                 o.stop();
             }

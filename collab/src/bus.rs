@@ -41,12 +41,27 @@ impl From<DocId> for Topic {
     }
 }
 
+/// Whether a node's messages reach the other nodes now (for `/healthz` and `/metrics`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BusHealth {
+    /// One process: nothing to reach.
+    Local,
+    /// Connected to the broker; `reconnects` counts the connections after the first.
+    Connected { reconnects: u64 },
+    /// The broker is unreachable: this node serves its own clients alone until it returns.
+    Disconnected { reconnects: u64 },
+}
+
 pub trait Bus: Send + Sync + 'static {
     /// Delivers `message` to every other node subscribed to `topic`; never back to its sender.
     fn publish(&self, topic: Topic, message: BusMessage);
     /// Messages other nodes publish on `topic` from now on. A lagging receiver loses messages
     /// and must resync (a document owner merges the store; the hub tells its tabs to refetch).
     fn subscribe(&self, topic: Topic, node: NodeId) -> BusReceiver;
+    /// How the link to the other nodes is now.
+    fn health(&self) -> BusHealth {
+        BusHealth::Local
+    }
 }
 
 /// What a node hears on a document's topic.

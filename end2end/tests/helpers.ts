@@ -33,15 +33,17 @@ export async function logIn(page: Page, name: string, next = "") {
 export type Person = { ctx: BrowserContext; page: Page; name: string };
 
 /** Two signed-up users in their own browser contexts; the first creates `project` and adds
- * the second as an editor; both then open it. Returns them and the project's URL. */
+ * the second as an editor; both then open it. Returns them and the project's URL. `bases`
+ * puts each person on a server of their own (two nodes of one deployment). */
 export async function twoEditors(
   browser: Browser,
   prefixes: [string, string],
   project: string,
+  bases?: [string, string],
 ): Promise<[Person, Person, string]> {
   const people: Person[] = [];
-  for (const prefix of prefixes) {
-    const ctx = await browser.newContext();
+  for (const [i, prefix] of prefixes.entries()) {
+    const ctx = await browser.newContext(bases ? { baseURL: bases[i] } : {});
     const page = await ctx.newPage();
     const name = uniqueName(prefix);
     await signUp(page, name);
@@ -58,7 +60,7 @@ export async function twoEditors(
   });
   expect(res.ok()).toBeTruthy();
   for (const p of people) {
-    await p.page.goto(url);
+    await p.page.goto(new URL(url).pathname);
     await hydrated(p.page);
     await expect(p.page.getByTestId("link-status")).toHaveText("Connected");
   }

@@ -13,6 +13,7 @@ use std::{
 };
 
 mod build;
+mod cluster;
 mod cycles;
 mod tools;
 
@@ -34,6 +35,9 @@ commands:
                   `cargo xtask bench ui` runs the browser benchmarks (end2end/bench);
                   `cargo xtask bench peers [SCENARIO...]` compares Tandem with
                   y-websocket, Hocuspocus and y-sweet (bench/peers/run.mjs)
+  cluster [--nodes N] [--port P]
+                  build (release) and start N nodes (default 2) on the local PostgreSQL
+                  and NATS behind one address, http://127.0.0.1:3000, to try scale-out
   setup           only install what is missing";
 
 fn main() -> ExitCode {
@@ -43,6 +47,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("bench") => bench(&args[1..]),
         Some("setup") => Ctx::new().and_then(|ctx| ctx.setup(false)),
+        Some("cluster") => cluster::cluster(&args[1..]),
         Some("cycles") => Ctx::new().and_then(|ctx| cycles::check(&ctx.root)),
         _ => {
             eprintln!("{USAGE}");
@@ -393,10 +398,21 @@ fn end_to_end(ctx: &Ctx, config: &str) -> Result {
         data.0.display()
     );
     wait_healthy(&base)?;
+    // The main suite has a test with two browsers on two nodes of one deployment.
+    let cluster = match config {
+        "end2end/playwright.config.ts" => cluster::for_browsers(ctx)?,
+        _ => None,
+    };
     let mut playwright = ctx.cmd("npx", &["playwright", "test", "--config", config]);
     playwright.env("BASE_URL", &base);
+    if let Some(c) = &cluster {
+        playwright
+            .env("CLUSTER_A", &c.bases[0])
+            .env("CLUSTER_B", &c.bases[1]);
+    }
     let result = run_step("playwright", playwright);
     drop(server);
+    drop(cluster);
     result
 }
 

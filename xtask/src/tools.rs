@@ -128,6 +128,11 @@ pub(crate) fn bubblewrap(ctx: &Ctx) -> Result {
     debian_package(ctx, "bubblewrap", "/usr/bin/bwrap")
 }
 
+/// `createdb` and `dropdb`, with which the test command makes the browser cluster's database.
+pub(crate) fn postgres_client(ctx: &Ctx) -> Result {
+    debian_package(ctx, "postgresql-client", "/usr/bin/createdb")
+}
+
 /// Installs a Debian package with apt (through sudo when not root) unless `marker` exists.
 fn debian_package(ctx: &Ctx, package: &str, marker: &str) -> Result {
     if Path::new(marker).exists() {

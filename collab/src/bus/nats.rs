@@ -30,7 +30,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::StreamExt;
 use tokio::sync::{mpsc, watch};
 
-use super::{Bus, BusMessage, BusReceiver, BusSender, NodeId, Topic, topic};
+use super::{Bus, BusHealth, BusMessage, BusReceiver, BusSender, NodeId, Topic, topic};
 
 /// Messages one node's subscription to one document may queue before its owner is told it
 /// lagged (and resyncs from the store), as on the in-process bus.
@@ -70,6 +70,13 @@ struct Inner {
     /// node or a peer dropped messages.
     losses: watch::Sender<u64>,
     dropped: AtomicU64,
+    link: Arc<Link>,
+}
+
+/// Connections made to the broker, the first included (from the client's events).
+#[derive(Default)]
+struct Link {
+    connects: AtomicU64,
 }
 
 impl NatsBus {
@@ -78,15 +85,19 @@ impl NatsBus {
     pub async fn connect(url: &str, prefix: &str, node: NodeId) -> Result<Self, NatsBusError> {
         let losses = watch::Sender::new(0u64);
         let on_event = losses.clone();
+        let link = Arc::new(Link::default());
+        let on_link = link.clone();
         let client = ConnectOptions::new()
             .name(format!("tandem node {:016x}", node.0))
             .event_callback(move |event| {
                 let losses = on_event.clone();
+                let link = on_link.clone();
                 async move {
                     match event {
                         // Resubscribed by the client; whatever was published meanwhile is gone.
                         Event::Connected => {
                             tracing::info!("connected to NATS");
+                            link.connects.fetch_add(1, Ordering::Relaxed);
                             losses.send_modify(|n| *n += 1);
                         }
                         Event::Disconnected => tracing::warn!("lost the NATS connection"),
@@ -111,6 +122,7 @@ impl NatsBus {
             out,
             losses,
             dropped: AtomicU64::new(0),
+            link,
         });
         let resync = inner.subject_resync();
         let mut peers = inner
@@ -199,6 +211,19 @@ impl Bus for NatsBus {
             .is_err()
         {
             self.0.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn health(&self) -> BusHealth {
+        let reconnects = self
+            .0
+            .link
+            .connects
+            .load(Ordering::Relaxed)
+            .saturating_sub(1);
+        match self.0.client.connection_state() {
+            async_nats::connection::State::Connected => BusHealth::Connected { reconnects },
+            _ => BusHealth::Disconnected { reconnects },
         }
     }
 

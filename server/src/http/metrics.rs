@@ -198,11 +198,32 @@ fn publish_collab(stats: &collab::engine::Stats) {
     }
 }
 
+/// Whether the node reaches the others (absent on a single node).
+fn publish_bus(health: collab::bus::BusHealth) {
+    use collab::bus::BusHealth;
+    let (up, reconnects) = match health {
+        BusHealth::Local => return,
+        BusHealth::Connected { reconnects } => (1.0, reconnects),
+        BusHealth::Disconnected { reconnects } => (0.0, reconnects),
+    };
+    metrics::describe_gauge!(
+        "tandem_bus_connected",
+        "1 while this node is connected to the broker (--bus), 0 while it serves only its own clients."
+    );
+    gauge!("tandem_bus_connected").set(up);
+    metrics::describe_counter!(
+        "tandem_bus_reconnects_total",
+        "Times this node reconnected to the broker (each followed by a resync of its open documents)."
+    );
+    counter!("tandem_bus_reconnects_total").absolute(reconnects);
+}
+
 pub async fn handler(
     State(metrics): State<Metrics>,
     State(editor): State<crate::editor::Editor>,
 ) -> impl IntoResponse {
     publish_collab(editor.engine.stats());
+    publish_bus(editor.bus.health());
     (
         [(
             axum::http::header::CONTENT_TYPE,

@@ -154,12 +154,33 @@ fn static_or_app(
 
 /// Liveness and readiness in one: answers 200 only when the database answers. `runs` says
 /// whether code can run here, what sandboxes it and the limits in force.
+/// The bus as `/healthz` shows it; false when this node is cut off from the others.
+fn bus_health(bus: &dyn collab::bus::Bus) -> (serde_json::Value, bool) {
+    use collab::bus::BusHealth;
+    match bus.health() {
+        BusHealth::Local => (serde_json::json!({ "kind": "local" }), true),
+        BusHealth::Connected { reconnects } => (
+            serde_json::json!({ "kind": "nats", "connected": true, "reconnects": reconnects }),
+            true,
+        ),
+        BusHealth::Disconnected { reconnects } => (
+            serde_json::json!({ "kind": "nats", "connected": false, "reconnects": reconnects }),
+            false,
+        ),
+    }
+}
+
 async fn health(
     State(db): State<DatabaseConnection>,
     State(runs): State<crate::runs::Runs>,
     State(terminals): State<crate::terminals::Terminals>,
+    State(editor): State<crate::editor::Editor>,
 ) -> impl IntoResponse {
     let backend = crate::db::migrate::backend_name(&db);
+    // Cut off from the other nodes, this one still serves its own clients: degraded, not down
+    // (a load balancer should keep sending it the clients it has).
+    let (bus, linked) = bus_health(editor.bus.as_ref());
+    let status = if linked { "ok" } else { "degraded" };
     let a = runs.limits();
     let runs = match runs.describe() {
         Ok(sandbox) => serde_json::json!({
@@ -191,13 +212,17 @@ async fn health(
     match db.ping().await {
         Ok(()) => (
             StatusCode::OK,
-            Json(serde_json::json!({ "status": "ok", "database": backend, "runs": runs })),
+            Json(
+                serde_json::json!({ "status": status, "database": backend, "bus": bus, "runs": runs }),
+            ),
         ),
         Err(e) => {
             tracing::error!(error = %e, "health check: database unreachable");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(serde_json::json!({ "status": "unavailable", "database": backend })),
+                Json(
+                    serde_json::json!({ "status": "unavailable", "database": backend, "bus": bus }),
+                ),
             )
         }
     }

@@ -266,16 +266,7 @@ impl TestServer {
     }
 
     pub fn client(&self) -> Api {
-        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
-        Api {
-            base: self.url(""),
-            http: Client::builder()
-                .cookie_provider(jar.clone())
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("client"),
-            jar,
-        }
+        Api::at(&self.url(""))
     }
 
     /// A fresh project `project` with an owner, an editor and a viewer, named by `names` in
@@ -376,6 +367,29 @@ impl Reply {
 }
 
 impl Api {
+    /// A new user (no cookies yet) of the server at `base`.
+    pub fn at(base: &str) -> Self {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        Api {
+            base: base.trim_end_matches('/').to_owned(),
+            http: Client::builder()
+                .cookie_provider(jar.clone())
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            jar,
+        }
+    }
+
+    /// The same user (same cookies) talking to another server of the same deployment.
+    pub fn on(&self, base: &str) -> Self {
+        Api {
+            base: base.trim_end_matches('/').to_owned(),
+            http: self.http.clone(),
+            jar: self.jar.clone(),
+        }
+    }
+
     /// Calls a server function the way the browser does (form-encoded POST, JSON back).
     pub async fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> Reply {
         let req = self
