@@ -172,6 +172,16 @@ fn first_id(node: collab::bus::NodeId) -> i64 {
     (((node.0 & 0xF_FFFF) as i64) << 32) | 1
 }
 
+/// Whether `term` was opened by another node (its id is from another node's block).
+fn elsewhere(term: TermId, node: collab::bus::NodeId) -> bool {
+    term.0 >> 32 != first_id(node) >> 32
+}
+
+/// Why a terminal this node does not have cannot be used from here. Control of a terminal
+/// stays on the node that runs it (its output reaches every node).
+const ON_ANOTHER_NODE: &str = "This terminal runs on another Tandem node; typing into it and \
+                              managing it work only through that node for now.";
+
 fn now_ms() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
@@ -261,9 +271,13 @@ impl Terminals {
         role: Role,
         term: TermId,
     ) -> AppResult<Arc<Term>> {
-        let t = self
-            .find(project, term)
-            .ok_or_else(|| AppError::NotFound("Open terminal".into()))?;
+        let t = self.find(project, term).ok_or_else(|| {
+            if elsewhere(term, self.0.hub.node()) {
+                AppError::Unavailable(ON_ANOTHER_NODE.into())
+            } else {
+                AppError::NotFound("Open terminal".into())
+            }
+        })?;
         let opener = t.info().opened_by;
         if opener != by.id && role != Role::Owner {
             return Err(AppError::Forbidden);
@@ -297,9 +311,13 @@ impl TerminalPort for Terminals {
         term: TermId,
         data: String,
     ) -> Result<(), String> {
-        let t = self
-            .find(project, term)
-            .ok_or_else(|| "This terminal is closed.".to_owned())?;
+        let t = self.find(project, term).ok_or_else(|| {
+            if elsewhere(term, self.0.hub.node()) {
+                ON_ANOTHER_NODE.to_owned()
+            } else {
+                "This terminal is closed.".to_owned()
+            }
+        })?;
         if role < Role::Editor {
             return Err("Viewers watch terminals; they cannot type in them.".to_owned());
         }
@@ -547,5 +565,23 @@ impl TerminalService for Terminals {
             "terminal typing changed"
         );
         Ok(t.info())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use collab::bus::NodeId;
+
+    #[test]
+    fn a_terminal_id_names_the_node_that_opened_it() {
+        let (one, two) = (NodeId(0x1234_5678_9abc), NodeId(0x1234_5678_9abd));
+        let first = TermId(first_id(one));
+        assert!(!elsewhere(first, one));
+        assert!(!elsewhere(TermId(first.0 + 41), one));
+        assert!(elsewhere(first, two));
+        assert!(elsewhere(TermId(first_id(two)), one));
+        // Exact in a browser's numbers.
+        assert!(first_id(NodeId(u64::MAX)) < 1 << 53);
     }
 }
