@@ -97,8 +97,9 @@ fn on_node(url: &str, node: &Server) -> String {
     }
 }
 
-/// `n` idle connections with a cursor each, connection `i` on node `i % nodes` and document
-/// `i % docs`; then each node's connections, live documents and memory.
+/// `n` idle connections with a cursor each, connection `i` on document `i % docs` and node
+/// `(i / docs) % nodes`, so that each document has clients on every node (its worst case:
+/// every node holds every document); then each node's connections, live documents and memory.
 pub(crate) async fn idle(nodes: &[&Server], n: usize, docs: usize) -> Result<(), Error> {
     let urls = nodes[0].doc_urls(docs.max(1))?;
     let rss0: Vec<u64> = nodes.iter().map(|s| s.rss_kb()).collect();
@@ -107,7 +108,7 @@ pub(crate) async fn idle(nodes: &[&Server], n: usize, docs: usize) -> Result<(),
     let mut tasks = Vec::with_capacity(n);
     let t0 = Instant::now();
     for i in 0..n {
-        let node = nodes[i % nodes.len()];
+        let node = nodes[(i / docs.max(1)) % nodes.len()];
         let mut c = Client::connect(&on_node(&urls[i % urls.len()], node)).await?;
         c.announce(i as u64 + 1).await?;
         tasks.push(tokio::spawn(c.run(None, sent.clone(), stopped.clone())));
@@ -123,7 +124,9 @@ pub(crate) async fn idle(nodes: &[&Server], n: usize, docs: usize) -> Result<(),
     for (k, node) in nodes.iter().enumerate() {
         let m = metrics(node.port()).await.unwrap_or_default();
         let rss = node.rss_kb();
-        let conns = (n + nodes.len() - 1 - k) / nodes.len();
+        let conns = (0..n)
+            .filter(|i| (i / docs.max(1)) % nodes.len() == k)
+            .count();
         println!(
             "node {k}: connections {conns}, subscribers {}, live documents {}, RSS {} -> {rss} kB ({:.1} kB per connection)",
             gauge(&m, "tandem_collab_subscribers"),

@@ -186,19 +186,22 @@ impl TermState {
                 self.upsert(term);
             }
             ServerEvent::TermOutput { term, at, data } => {
-                let mut result = Applied::Gap;
+                // `None`: a terminal this page does not list. Refetching would not bring it
+                // when it runs on another node (the list is the page's node's), and would
+                // refetch on every chunk of its output; its output is left alone.
+                let mut result = None;
                 self.buffers.update_value(|b| {
                     if let Some(sb) = b.get_mut(&term) {
-                        result = sb.apply(at, &data);
+                        result = Some(sb.apply(at, &data));
                     }
                 });
                 match result {
-                    Applied::Appended => {
+                    Some(Applied::Appended) => {
                         #[cfg(feature = "hydrate")]
                         self.on_screen(term, |t| t.write(&data));
                     }
-                    Applied::Duplicate => {}
-                    Applied::Gap => self.refresh(),
+                    Some(Applied::Duplicate) | None => {}
+                    Some(Applied::Gap) => self.refresh(),
                 }
             }
             ServerEvent::TermRefused { message, .. } => self.error.set(Some(message)),

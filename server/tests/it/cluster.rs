@@ -132,9 +132,12 @@ async fn yjs_clients_on_two_nodes_converge_with_one_session() {
         return;
     };
     // Signed up on node one; the session is in the shared database, so node two knows it.
-    let (_http, cookie, project) = signup_over_http(&one.base, "nia", "Cluster").await;
-    let id = project["id"].as_i64().expect("project id");
-    let path = format!("/yjs/notes?project={id}");
+    let owner = Api::at(&one.base);
+    owner.signup("nia").await;
+    let id = owner.create_project("Cluster").await;
+    let cookie = owner.cookie();
+    let doc = default_doc(&owner, id).await;
+    let path = format!("/yjs/{doc}?project={id}");
     let mut a = YClient::connect(&one.ws(&path), Some(&cookie))
         .await
         .expect("node one accepts");
@@ -155,6 +158,17 @@ async fn yjs_clients_on_two_nodes_converge_with_one_session() {
         .expect("connect");
     c.until("the whole text", |c| c.text() == "from one, from two")
         .await;
+    // A browser tab (`/ws`) on node two edits the same document with the Yjs clients.
+    let mut tab = TabClient::connect(&two.ws(&format!("/ws?project={id}")), &cookie)
+        .await
+        .expect("tab on node two");
+    tab.open(doc).await;
+    assert_eq!(tab.text(doc), "from one, from two");
+    tab.insert(doc, 0, "tab: ").await;
+    a.until("the tab's edit on node one", |c| {
+        c.text() == "tab: from one, from two"
+    })
+    .await;
     drop((one, two));
     db.drop().await;
 }
