@@ -2,15 +2,10 @@
 // PostgreSQL database, one NATS server) edit one file and chat, and see each other's text,
 // cursors, presence and messages as if they were on one server. `cargo xtask test` starts the
 // two nodes and passes their addresses in CLUSTER_A and CLUSTER_B.
-import { type Page } from "@playwright/test";
 import { expect, test } from "./fixtures";
-import { twoEditors } from "./helpers";
+import { editorText, seeEachOther, twoEditors, typeTogether } from "./helpers";
 
 const nodes = [process.env.CLUSTER_A, process.env.CLUSTER_B];
-
-function text(page: Page): Promise<string> {
-  return page.evaluate(() => (window as any).monaco.editor.getModels()[0].getValue());
-}
 
 test("two people on two nodes edit one file, see each other's cursors and chat", async ({ browser }) => {
   const [nodeA, nodeB] = nodes;
@@ -27,27 +22,10 @@ test("two people on two nodes edit one file, see each other's cursors and chat",
   }
 
   // Both type at once, each through their own node; the text converges on both.
-  for (const p of [a, b]) {
-    await p.page.locator(".monaco-host .view-lines").click();
-    await p.page.keyboard.press("Control+End");
-  }
-  await Promise.all([
-    a.page.keyboard.type("typed on node A. ", { delay: 15 }),
-    b.page.keyboard.type("typed on node B. ", { delay: 15 }),
-  ]);
-  await expect.poll(async () => (await text(a.page)) === (await text(b.page)), { timeout: 10_000 }).toBe(true);
-  const final = await text(a.page);
-  expect(final).toContain("typed on node A. ");
-  expect(final).toContain("typed on node B. ");
+  const final = await typeTogether(a, b, "typed on node A. ", "typed on node B. ");
 
   // Cursors and presence cross the bus.
-  await expect(a.page.locator(".tandem-cursor-label", { hasText: b.name })).toBeVisible();
-  await expect(b.page.locator(".tandem-cursor-label", { hasText: a.name })).toBeVisible();
-  for (const p of [a, b]) {
-    for (const who of [a, b]) {
-      await expect(p.page.locator(`[data-test=doc-people] [data-name="${who.name}"]`)).toBeAttached();
-    }
-  }
+  await seeEachOther(a, b);
 
   // Chat, with typing, from node B to node A and back.
   const input = b.page.getByTestId("chat-input");
@@ -65,7 +43,7 @@ test("two people on two nodes edit one file, see each other's cursors and chat",
   await expect(b.page.getByTestId("save-status")).toHaveText("Saved");
   await b.page.reload();
   await expect(b.page.locator("[data-test=editor][data-ready=true]")).toBeAttached();
-  expect(await text(b.page)).toBe(final);
+  expect(await editorText(b.page)).toBe(final);
 
   // One leaves; their cursor goes from the other node's view.
   await b.ctx.close();

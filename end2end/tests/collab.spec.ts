@@ -2,7 +2,16 @@
 // other's named cursors, keep typing through a network cut, and undo only their own edits.
 import { type Browser, type Page } from "@playwright/test";
 import { allowConsoleErrors, expect, test } from "./fixtures";
-import { hydrated, type Person, twoEditors as twoEditorsIn } from "./helpers";
+import {
+  converged,
+  editorText,
+  focusEnd,
+  hydrated,
+  type Person,
+  seeEachOther,
+  twoEditors as twoEditorsIn,
+  typeTogether,
+} from "./helpers";
 
 /** Two editors of a new project, each with its editor showing the project's README. */
 async function twoEditors(browser: Browser): Promise<[Person, Person, string]> {
@@ -17,41 +26,15 @@ async function editorReady(page: Page) {
 }
 
 /** The text in the page's Monaco model. */
-function text(page: Page): Promise<string> {
-  return page.evaluate(() => (window as any).monaco.editor.getModels()[0].getValue());
-}
-
-async function focusEnd(page: Page) {
-  await page.locator(".monaco-host .view-lines").click();
-  await page.keyboard.press("Control+End");
-}
-
-async function converged(a: Page, b: Page): Promise<string> {
-  await expect.poll(async () => (await text(a)) === (await text(b)), { timeout: 10_000 }).toBe(true);
-  return text(a);
-}
+const text = editorText;
 
 test("two people type at once, converge, and see each other's cursors", async ({ browser }) => {
   const [a, b] = await twoEditors(browser);
-  await focusEnd(a.page);
-  await focusEnd(b.page);
-  await Promise.all([
-    a.page.keyboard.type("alpha types here. ", { delay: 15 }),
-    b.page.keyboard.type("bravo types there. ", { delay: 15 }),
-  ]);
-  const final = await converged(a.page, b.page);
   // Each person's words stay together: remote typing never moves the local cursor.
-  expect(final).toContain("alpha types here. ");
-  expect(final).toContain("bravo types there. ");
+  const final = await typeTogether(a, b, "alpha types here. ", "bravo types there. ");
 
   // Named cursors of the other person, and both people in the file's avatars.
-  await expect(a.page.locator(".tandem-cursor-label", { hasText: b.name })).toBeVisible();
-  await expect(b.page.locator(".tandem-cursor-label", { hasText: a.name })).toBeVisible();
-  for (const p of [a, b]) {
-    for (const who of [a, b]) {
-      await expect(p.page.locator(`[data-test=doc-people] [data-name="${who.name}"]`)).toBeAttached();
-    }
-  }
+  await seeEachOther(a, b);
 
   // "Saved" means the server has it: a reload shows the same text.
   await expect(a.page.getByTestId("save-status")).toHaveText("Saved");

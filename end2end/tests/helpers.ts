@@ -77,3 +77,42 @@ export async function create(page: Page, kind: "file" | "folder", name: string) 
   await page.getByTestId("create-name").press("Enter");
   await expect(row(page, name)).toBeVisible();
 }
+
+/** The text in the page's Monaco model. */
+export function editorText(page: Page): Promise<string> {
+  return page.evaluate(() => (window as any).monaco.editor.getModels()[0].getValue());
+}
+
+/** Puts the caret at the end of the editor's text. */
+export async function focusEnd(page: Page) {
+  await page.locator(".monaco-host .view-lines").click();
+  await page.keyboard.press("Control+End");
+}
+
+/** Waits until both pages hold the same text; returns it. */
+export async function converged(a: Page, b: Page): Promise<string> {
+  await expect.poll(async () => (await editorText(a)) === (await editorText(b)), { timeout: 10_000 }).toBe(true);
+  return editorText(a);
+}
+
+/** Both people type at once at the end of the file; the text converges and holds both. */
+export async function typeTogether(a: Person, b: Person, aText: string, bText: string): Promise<string> {
+  await focusEnd(a.page);
+  await focusEnd(b.page);
+  await Promise.all([a.page.keyboard.type(aText, { delay: 15 }), b.page.keyboard.type(bText, { delay: 15 })]);
+  const final = await converged(a.page, b.page);
+  expect(final).toContain(aText);
+  expect(final).toContain(bText);
+  return final;
+}
+
+/** Each page shows the other person's named cursor and both people in the file's avatars. */
+export async function seeEachOther(a: Person, b: Person) {
+  await expect(a.page.locator(".tandem-cursor-label", { hasText: b.name })).toBeVisible();
+  await expect(b.page.locator(".tandem-cursor-label", { hasText: a.name })).toBeVisible();
+  for (const p of [a, b]) {
+    for (const who of [a, b]) {
+      await expect(p.page.locator(`[data-test=doc-people] [data-name="${who.name}"]`)).toBeAttached();
+    }
+  }
+}

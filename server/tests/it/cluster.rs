@@ -13,7 +13,8 @@ use app::live::events::{ServerEvent, close};
 use serde_json::json;
 
 use crate::common::{
-    Api, PgDatabase, WAIT, signup_over_http, spawn_listening, tab::TabClient, yjs::YClient,
+    Api, PgDatabase, WAIT, first_line_with, signup_over_http, spawn_listening, tab::TabClient,
+    yjs::YClient,
 };
 
 fn nats_url() -> Option<String> {
@@ -132,11 +133,8 @@ async fn yjs_clients_on_two_nodes_converge_with_one_session() {
         return;
     };
     // Signed up on node one; the session is in the shared database, so node two knows it.
-    let owner = Api::at(&one.base);
-    owner.signup("nia").await;
-    let id = owner.create_project("Cluster").await;
+    let (owner, id, doc) = owner_on(&one, "nia", "Cluster").await;
     let cookie = owner.cookie();
-    let doc = default_doc(&owner, id).await;
     let path = format!("/yjs/{doc}?project={id}");
     let mut a = YClient::connect(&one.ws(&path), Some(&cookie))
         .await
@@ -277,6 +275,16 @@ async fn the_project_channel_and_sign_in_limits_span_nodes() {
     db.drop().await;
 }
 
+/// `name` signed up on `node`, owning a new project `project` with its default file:
+/// the owner, the project and the file's document.
+async fn owner_on(node: &Node, name: &str, project: &str) -> (Api, i64, i64) {
+    let owner = Api::at(&node.base);
+    owner.signup(name).await;
+    let project = owner.create_project(project).await;
+    let doc = default_doc(&owner, project).await;
+    (owner, project, doc)
+}
+
 /// The project's default file, created through `base`.
 async fn default_doc(api: &Api, project: i64) -> i64 {
     api.ok("editor/default_file", &[("project", &project.to_string())])
@@ -290,10 +298,7 @@ async fn acknowledged_edits_survive_kill_9_of_their_node() {
     let Some((db, mut one, two)) = two_nodes().await else {
         return;
     };
-    let owner = Api::at(&one.base);
-    owner.signup("kai").await;
-    let project = owner.create_project("Failover").await;
-    let doc = default_doc(&owner, project).await;
+    let (owner, project, doc) = owner_on(&one, "kai", "Failover").await;
     let path = format!("/ws?project={project}");
     let cookie = owner.cookie();
     let mut writer = TabClient::connect(&one.ws(&path), &cookie)
@@ -360,13 +365,10 @@ async fn sign_out_and_removal_on_one_node_reach_sockets_on_another() {
     let Some((db, one, two)) = two_nodes().await else {
         return;
     };
-    let owner = Api::at(&one.base);
-    owner.signup("pam").await;
-    let project = owner.create_project("Access").await;
+    let (owner, project, doc) = owner_on(&one, "pam", "Access").await;
     let member = Api::at(&two.base);
     let member_id = member.signup("max").await;
     owner.invite(project, "max", "editor").await;
-    let doc = default_doc(&owner, project).await;
     let path = format!("/ws?project={project}");
 
     // The member, signed in on node two, works through node one; the owner removes them
@@ -450,7 +452,6 @@ impl PrivateNats {
 
     /// Starts `nats-server` on `port` (`-1`: any) and reads the port from its log.
     fn spawn(port: &str) -> (Child, u16) {
-        use std::io::BufRead;
         let mut child = Command::new("nats-server")
             .args(["-a", "127.0.0.1", "-p", port])
             .stderr(Stdio::piped())
@@ -458,20 +459,10 @@ impl PrivateNats {
             .spawn()
             .expect("nats-server");
         let stderr = child.stderr.take().expect("stderr");
-        let mut lines = std::io::BufReader::new(stderr).lines();
-        let port = loop {
-            match lines.next() {
-                Some(Ok(line)) => {
-                    if let Some(at) = line.split("Listening for client connections on ").nth(1)
-                        && let Some(p) = at.trim().rsplit(':').next()
-                    {
-                        break p.parse().expect("port");
-                    }
-                }
-                _ => panic!("nats-server exited before it listened"),
-            }
-        };
-        std::thread::spawn(move || lines.for_each(drop));
+        let port = first_line_with(stderr, "nats-server", |line| {
+            let at = line.split("Listening for client connections on ").nth(1)?;
+            at.trim().rsplit(':').next()?.parse().ok()
+        });
         (child, port)
     }
 

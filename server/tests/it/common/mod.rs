@@ -132,27 +132,40 @@ pub async fn signup_over_http(
 /// base URL, read from the `listening on http://…` line it prints once bound. Nothing picks a
 /// port, releases it and hands it over, which another process could take in between.
 pub fn spawn_listening(mut cmd: std::process::Command) -> (std::process::Child, String) {
-    use std::io::BufRead;
     let mut child = cmd
         .env("TANDEM_BIND", "127.0.0.1:0")
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("spawn tandem");
     let stdout = child.stdout.take().expect("stdout");
-    let mut lines = std::io::BufReader::new(stdout).lines();
-    let base = loop {
+    let base = first_line_with(stdout, "tandem", |line| {
+        line.strip_prefix("listening on ")
+            .map(|url| url.trim().to_owned())
+    });
+    (child, base)
+}
+
+/// Reads a child's output line by line until `found` accepts one (panics, naming `what`, if
+/// the output ends first), then keeps draining it so the child never blocks on a full pipe.
+pub fn first_line_with<T>(
+    output: impl std::io::Read + Send + 'static,
+    what: &str,
+    found: impl Fn(&str) -> Option<T>,
+) -> T {
+    use std::io::BufRead;
+    let mut lines = std::io::BufReader::new(output).lines();
+    let value = loop {
         match lines.next() {
             Some(Ok(line)) => {
-                if let Some(url) = line.strip_prefix("listening on ") {
-                    break url.trim().to_owned();
+                if let Some(v) = found(&line) {
+                    break v;
                 }
             }
-            _ => panic!("tandem exited before it was listening"),
+            _ => panic!("{what} exited before it was listening"),
         }
     };
-    // Keep reading, so the child never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
-    (child, base)
+    value
 }
 
 pub struct TestServer {
