@@ -46,9 +46,10 @@ impl TermInfo {
         self.open() && self.typists.iter().any(|t| t.user == user)
     }
 
-    /// "Terminal 3".
+    /// "Terminal 3": the count within the node that opened it (an id's low 32 bits; the high
+    /// bits name the node, which would make a 16-digit title on a cluster node).
     pub fn title(&self) -> String {
-        format!("Terminal {}", self.id)
+        format!("Terminal {}", self.id.0 & 0xFFFF_FFFF)
     }
 }
 
@@ -93,6 +94,9 @@ mod tests {
         };
         assert!(t.may_type(UserId(1)));
         assert!(!t.may_type(UserId(2)));
+        assert_eq!(t.title(), "Terminal 3");
+        // A cluster node's terminal: its node's block in the high bits.
+        t.id = TermId((516_842 << 32) | 3);
         assert_eq!(t.title(), "Terminal 3");
         t.ended = Some("exit 0".into());
         assert!(!t.may_type(UserId(1)));
