@@ -214,6 +214,12 @@ enum Mode {
         /// Pause between keys, in ms.
         #[arg(long, default_value_t = 30)]
         gap_ms: u64,
+        /// `postgres://…` of an empty database: the terminal runs on one node and both
+        /// members' tabs are on a second one (keys and output cross the bus).
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long, default_value = "nats://127.0.0.1:4222")]
+        bus: String,
     },
 }
 
@@ -277,6 +283,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         } => runs::env(rate_kib, flood_bytes),
         Mode::Cluster {
             ref database_url,
+            ref bus,
+            ..
+        }
+        | Mode::Terminal {
+            database_url: Some(ref database_url),
             ref bus,
             ..
         } => vec![
@@ -366,10 +377,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         } => runs::latency_and_throughput(&server, runs, watchers, flood_bytes)
             .await
             .map_err(|e| e.to_string().into()),
-        Mode::Terminal { keys, gap_ms } => {
-            terminal::keystroke_echo(&server, keys, Duration::from_millis(gap_ms))
-                .await
-                .map_err(|e| e.to_string().into())
+        Mode::Terminal {
+            keys,
+            gap_ms,
+            database_url,
+            ..
+        } => {
+            let gap = Duration::from_millis(gap_ms);
+            let result = match database_url {
+                Some(_) => match server.join(1, &env).await {
+                    Ok(tabs) => {
+                        let r = terminal::keystroke_echo(&server, tabs.port(), keys, gap).await;
+                        tabs.stop();
+                        r
+                    }
+                    Err(e) => Err(e.to_string().into()),
+                },
+                None => terminal::keystroke_echo(&server, server.port(), keys, gap).await,
+            };
+            result.map_err(|e| e.to_string().into())
         }
     };
     server.stop();

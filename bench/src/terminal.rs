@@ -71,8 +71,11 @@ async fn until(shared: &Shared, what: &str, cond: impl Fn(&Seen) -> bool) -> Res
     }
 }
 
+/// The terminal opens on `server`; both members' tabs connect to `tabs` (the same server's
+/// port, or another node's).
 pub(crate) async fn keystroke_echo(
     server: &Server,
+    tabs: u16,
     keys: usize,
     gap: Duration,
 ) -> Result<(), Error> {
@@ -88,8 +91,8 @@ pub(crate) async fn keystroke_echo(
         .as_i64()
         .ok_or_else(|| format!("terminals/open: {status} {body}"))?;
     let seen = Arc::new(Shared::default());
-    tokio::spawn(watch(port, member, term, seen.clone()));
-    let (mut sink, mut stream) = tab::tab_socket(port, &owner).await?.split();
+    tokio::spawn(watch(tabs, member, term, seen.clone()));
+    let (mut sink, mut stream) = tab::tab_socket(tabs, &owner).await?.split();
     // The typist's own socket must be read too, or its queue fills.
     tokio::spawn(async move { while stream.next().await.is_some() {} });
     let mut send = async |data: &str| -> Result<(), Error> {
@@ -131,8 +134,13 @@ pub(crate) async fn keystroke_echo(
         percentile(&direct, 0.5),
         percentile(&direct, 0.99),
     );
+    let place = if tabs == port {
+        "tabs on the terminal's node"
+    } else {
+        "tabs on another node"
+    };
     println!(
-        "terminal keystroke -> echo at a second member: p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms  ({keys} keys, {} ms apart)",
+        "terminal keystroke -> echo at a second member ({place}): p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms  ({keys} keys, {} ms apart)",
         percentile(&times, 0.5),
         percentile(&times, 0.99),
         percentile(&times, 1.0),

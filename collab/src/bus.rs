@@ -27,12 +27,15 @@ pub struct BusMessage {
     pub message: Bytes,
 }
 
-/// What a bus message is about: one document (its y-sync and awareness traffic), or one
-/// project's channel (tree events, chat, presence; the server's `live` hub).
+/// What a bus message is about: one document (its y-sync and awareness traffic), one
+/// project's channel (tree events, chat, presence; the server's `live` hub), or one node's
+/// inbox (requests addressed to the node that runs a terminal or a run, and their answers),
+/// named by the node's 20-bit block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Topic {
     Doc(DocId),
     Project(u64),
+    Node(u64),
 }
 
 impl From<DocId> for Topic {

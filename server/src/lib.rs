@@ -26,6 +26,7 @@ pub mod live;
 mod lock;
 pub mod projects;
 pub mod rate;
+pub mod remote;
 pub mod runs;
 pub mod slots;
 pub mod terminals;
@@ -108,6 +109,12 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         shared_counts,
     )
     .await?;
+    // Several nodes count a project's runs and terminals against one limit.
+    let work_leases = config
+        .editor
+        .bus
+        .is_some()
+        .then(|| lease::Leases::new(db.clone(), TREE_LEASE));
     let runs = runs::Runs::new(
         db.clone(),
         hub.clone(),
@@ -115,9 +122,23 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         &config.runs,
         &config.data_dir,
         Duration::from_millis(config.files.dir_flush_ms),
+        work_leases.clone(),
     )
     .await?;
-    let terminals = terminals::Terminals::new(runs.clone(), hub.clone(), projects.clone());
+    let terminals = terminals::Terminals::new(
+        runs.clone(),
+        hub.clone(),
+        projects.clone(),
+        work_leases.clone(),
+    );
+    remote::start(
+        db.clone(),
+        &hub,
+        terminals.clone(),
+        runs.clone(),
+        work_leases.is_some(),
+    )
+    .await?;
     let account_service = accounts.clone();
     let accounts: Arc<dyn Accounts> = Arc::new(accounts);
     let services = Services::default()

@@ -186,9 +186,9 @@ impl TermState {
                 self.upsert(term);
             }
             ServerEvent::TermOutput { term, at, data } => {
-                // `None`: a terminal this page does not list. Refetching would not bring it
-                // when it runs on another node (the list is the page's node's), and would
-                // refetch on every chunk of its output; its output is left alone.
+                // `None`: a terminal this page does not list (it ended, or its announcement
+                // came before the page's list). Refetching on every chunk of its output would
+                // flood the server; a missed announcement is repaired by the lag refetch.
                 let mut result = None;
                 self.buffers.update_value(|b| {
                     if let Some(sb) = b.get_mut(&term) {

@@ -153,6 +153,7 @@ impl Inner {
         match topic {
             Topic::Doc(doc) => format!("{}.doc.{}", self.prefix, doc.0),
             Topic::Project(project) => format!("{}.project.{project}", self.prefix),
+            Topic::Node(block) => format!("{}.node.{block}", self.prefix),
         }
     }
 

@@ -26,14 +26,26 @@ use collab::{
 };
 use tokio::sync::broadcast;
 
-use super::nodes::{self, Remote};
+use super::{
+    ask::Asks,
+    nodes::{self, Remote},
+};
 
 /// Events queued per project before a slow tab is told to resync.
 const CAPACITY: usize = 256;
 
 /// One `/ws` tab as presence sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct TabId(u64);
+
+/// A tab anywhere in the cluster: its node's block and its id there (tab ids are per node).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct View {
+    pub node: u64,
+    pub tab: TabId,
+}
 
 struct TabPresence {
     user: UserId,
@@ -56,6 +68,7 @@ pub struct Hub {
     next_tab: Arc<AtomicU64>,
     pub(super) bus: Arc<dyn Bus>,
     pub(super) node: NodeId,
+    asks: Arc<Asks>,
 }
 
 /// One node on its own (tests, and the embedded default).
@@ -75,6 +88,7 @@ impl Hub {
         Self {
             projects: Arc::default(),
             next_tab: Arc::default(),
+            asks: Arc::new(Asks::new(bus.clone(), node)),
             bus,
             node,
         }
@@ -83,6 +97,24 @@ impl Hub {
     /// This node's id on the bus.
     pub fn node(&self) -> NodeId {
         self.node
+    }
+
+    /// This node's block (what its terminal ids and its inbox carry).
+    pub fn block(&self) -> u64 {
+        super::ask::block(self.node)
+    }
+
+    /// Requests to and from the other nodes.
+    pub fn asks(&self) -> &Arc<Asks> {
+        &self.asks
+    }
+
+    /// `tab` of this node, as the other nodes name it.
+    pub fn view(&self, tab: TabId) -> View {
+        View {
+            node: self.block(),
+            tab,
+        }
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut HashMap<ProjectId, Project>) -> R) -> R {

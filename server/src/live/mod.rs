@@ -2,10 +2,12 @@
 //! (tree, presence, chat, typing) and the `/ws` endpoint each tab connects to. Features publish
 //! through [`Hub`]; documents on the same socket go through the editor's engine.
 
+pub mod ask;
 pub mod hub;
 pub mod nodes;
+pub mod requests;
 pub mod terminals;
 pub mod ws;
 
-pub use hub::{Hub, TabId, frame};
+pub use hub::{Hub, TabId, View, frame};
 pub use terminals::{TerminalHandle, TerminalPort};

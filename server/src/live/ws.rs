@@ -292,6 +292,7 @@ impl Endpoint for TabSocket {
                         Ok(self
                             .terminals
                             .input(self.project, self.user, role, term, data)
+                            .await
                             .err()
                             .map(|message| frame(&ServerEvent::TermRefused { term, message }))
                             .into_iter()
@@ -299,11 +300,12 @@ impl Endpoint for TabSocket {
                     }
                     ClientEvent::TermAttach { term, cols, rows } => {
                         self.terminals
-                            .attach(self.project, self.tab, term, cols, rows);
+                            .attach(self.project, self.tab, term, cols, rows)
+                            .await;
                         Ok(Vec::new())
                     }
                     ClientEvent::TermDetach { term } => {
-                        self.terminals.detach(self.project, self.tab, term);
+                        self.terminals.detach(self.project, self.tab, term).await;
                         Ok(Vec::new())
                     }
                 }

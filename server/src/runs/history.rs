@@ -1,5 +1,5 @@
 //! The runs' rows in the database: the history every member sees (bounded per project), how
-//! a run ended, rows a previous server left open, and the project's network setting.
+//! a run ended, and the project's network setting.
 
 use std::collections::HashSet;
 
@@ -7,30 +7,18 @@ use app::{
     AppError, AppResult,
     types::{
         ProjectId, RunId, UserInfo,
-        runs::{RunInfo, RunRecord, StopReason},
+        runs::{RunInfo, RunRecord},
     },
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    sea_query::{Expr, OnConflict},
+    sea_query::OnConflict,
 };
 
-use super::{Runs, now_ms};
+use super::Runs;
 use crate::db::entities::{project, run, run_settings};
 
 impl Runs {
-    /// Marks the runs a previous server left open as ended by its stop.
-    pub(super) async fn close_interrupted(&self) -> crate::error::Result<()> {
-        let reason = serde_json::to_string(&StopReason::ServerStopped).unwrap_or_default();
-        run::Entity::update_many()
-            .col_expr(run::Column::EndedAt, Expr::value(now_ms()))
-            .col_expr(run::Column::Reason, Expr::value(reason))
-            .filter(run::Column::EndedAt.is_null())
-            .exec(&self.0.db)
-            .await?;
-        Ok(())
-    }
-
     /// Working folders of projects deleted since they were made.
     pub(super) async fn remove_orphan_folders(&self) {
         let Ok(mut dir) = tokio::fs::read_dir(&self.0.work).await else {
@@ -159,7 +147,7 @@ impl Runs {
     }
 }
 
-fn info_of(r: &run::Model) -> RunInfo {
+pub(super) fn info_of(r: &run::Model) -> RunInfo {
     RunInfo {
         id: RunId(r.id),
         name: r.name.clone(),

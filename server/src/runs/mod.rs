@@ -10,6 +10,10 @@
 //! `<data-dir>/work/<project>` kept in step with the tree by the disk mirror. Pending edits are
 //! written there before the run starts, and files the run writes come back into the tree
 //! (build output the project ignores stays out).
+//!
+//! A run lives in the node that started it; its row names that node, so every node lists it,
+//! counts it against the project's limit, and routes Stop and stdin to it (`live::requests`,
+//! answered by `crate::remote`).
 
 use std::{
     collections::{HashMap, HashSet},
@@ -40,6 +44,7 @@ pub mod cgroup;
 pub mod configs;
 pub(crate) mod drive;
 mod history;
+mod nodes;
 pub mod output;
 pub mod sandbox;
 
@@ -48,7 +53,13 @@ use drive::{Control, Drive};
 use output::Replay;
 use sandbox::{Job, Limits, Sandbox};
 
-use crate::{db::entities::run, files::Files, live::Hub};
+use crate::{
+    db::entities::run,
+    files::Files,
+    lease::Leases,
+    live::Hub,
+    live::requests::{self, Request},
+};
 
 /// Bytes of output kept with a finished run in the history.
 const TAIL_BYTES: usize = 8 * 1024;
@@ -69,6 +80,9 @@ struct Inner {
     /// `<data-dir>/work`: working folders of projects that live in the database.
     work: PathBuf,
     flush_delay: Duration,
+    /// With several nodes: one starts a project's run at a time, so its limit holds across
+    /// them.
+    leases: Option<Leases>,
     live: Mutex<HashMap<RunId, Arc<Live>>>,
     /// Starts one at a time, so the per-project and per-server counts hold.
     starting: tokio::sync::Mutex<()>,
@@ -124,8 +138,8 @@ fn now_ms() -> i64 {
 }
 
 impl Runs {
-    /// Sets up the sandbox (or finds why there can be none) and closes the history rows of
-    /// runs a previous server left running.
+    /// Sets up the sandbox (or finds why there can be none). What a previous process left
+    /// running is closed by `crate::remote::start`.
     pub async fn new(
         db: DatabaseConnection,
         hub: Hub,
@@ -133,6 +147,7 @@ impl Runs {
         args: &Args,
         data_dir: &std::path::Path,
         flush_delay: Duration,
+        leases: Option<Leases>,
     ) -> crate::error::Result<Self> {
         let sandbox = if args.runs_off {
             Err("runs are turned off on this server (--runs-off)".to_owned())
@@ -163,10 +178,10 @@ impl Runs {
             limits: args.limits(),
             work,
             flush_delay,
+            leases,
             live: Mutex::new(HashMap::new()),
             starting: tokio::sync::Mutex::new(()),
         }));
-        runs.close_interrupted().await?;
         runs.remove_orphan_folders().await;
         Ok(runs)
     }
@@ -182,6 +197,10 @@ impl Runs {
 
     pub fn limits(&self) -> &Args {
         &self.0.args
+    }
+
+    pub(crate) fn db(&self) -> &DatabaseConnection {
+        &self.0.db
     }
 
     pub fn running(&self) -> usize {
@@ -297,26 +316,26 @@ impl Runs {
     ) -> AppResult<RunInfo> {
         let sandbox = self.sandbox()?.clone();
         let _one_at_a_time = self.0.starting.lock().await;
-        let same = crate::lock::lock(&self.0.live)
-            .values()
-            .find(|l| l.project == project && crate::lock::lock(&l.state).info.name == config.name)
-            .cloned();
-        if let Some(same) = same {
+        // Across nodes, one starts a project's run at a time (given back when this ends).
+        let _lease = match &self.0.leases {
+            Some(l) => Some(l.acquire(&format!("runs.{}", project.0)).await?),
+            None => None,
+        };
+        // Every node's runs of the project, from their rows.
+        let going = self.going(project).await?;
+        if let Some(same) = going.iter().find(|r| r.name == config.name) {
             if !restart {
                 return Err(AppError::Conflict(format!(
                     "“{}” is already running: stop it or restart it.",
                     config.name
                 )));
             }
-            self.stop_and_wait(&same, &by.name).await;
+            self.stop_anywhere(project, by, RunId(same.id), true)
+                .await?;
         }
-        let (in_project, in_server) = {
-            let live = crate::lock::lock(&self.0.live);
-            (
-                live.values().filter(|l| l.project == project).count(),
-                live.len(),
-            )
-        };
+        let in_project =
+            going.len() - usize::from(restart && going.iter().any(|r| r.name == config.name));
+        let in_server = self.running();
         if in_project >= self.0.args.runs_per_project {
             return Err(AppError::TooMany(format!(
                 "This project already has {in_project} runs going (the limit is {}); stop one first.",
@@ -350,6 +369,7 @@ impl Runs {
             started_by_name: Set(by.name.clone()),
             started_at: Set(started_at),
             tail: Set(String::new()),
+            node: Set(Some(self.0.hub.block() as i64)),
             ..Default::default()
         }
         .insert(&self.0.db)
@@ -539,40 +559,34 @@ impl RunService for Runs {
     }
 
     async fn stop(&self, project: ProjectId, by: &UserInfo, run: RunId) -> AppResult<()> {
-        let live = self.find(project, run)?;
-        live.control
-            .send(Control::Stop {
-                by: by.name.clone(),
-            })
-            .await
-            .map_err(|_| AppError::NotFound("Running run".into()))
+        self.stop_anywhere(project, by, run, false).await
     }
 
     async fn stdin(
         &self,
         project: ProjectId,
-        _by: &UserInfo,
+        by: &UserInfo,
         run: RunId,
         line: String,
     ) -> AppResult<()> {
-        let live = self.find(project, run)?;
-        live.control
-            .try_send(Control::Stdin(line))
-            .map_err(|e| match e {
-                mpsc::error::TrySendError::Full(_) => AppError::TooMany(
-                    "The program is not reading its input; wait for it before sending more.".into(),
-                ),
-                mpsc::error::TrySendError::Closed(_) => AppError::NotFound("Running run".into()),
-            })
+        if self.find(project, run).is_err()
+            && let Some(node) = self.elsewhere(project, run).await?
+        {
+            let by = by.clone();
+            let request = Request::RunStdin {
+                project,
+                by,
+                run,
+                line,
+            };
+            return requests::ask(&self.0.hub, node, request).await;
+        }
+        self.stdin_here(project, run, line)
     }
 
     async fn now(&self, project: ProjectId) -> AppResult<Vec<RunReplay>> {
-        let lives: Vec<Arc<Live>> = crate::lock::lock(&self.0.live)
-            .values()
-            .filter(|l| l.project == project)
-            .cloned()
-            .collect();
-        let mut replays: Vec<RunReplay> = lives.iter().map(|l| l.replay()).collect();
+        let mut replays = self.replays_here(project);
+        replays.extend(self.replays_elsewhere(project).await?);
         replays.sort_by_key(|r| r.run.id);
         Ok(replays)
     }

@@ -10,10 +10,14 @@
 //! - Losing edit access (demoted, removed, project deleted) takes typing away at once; a
 //!   terminal whose opener lost it is closed. Idle terminals close after `--terminal-idle-secs`.
 //!
-//! Terminals live in memory: a server restart ends them (bubblewrap dies with the server).
+//! Terminals live in their node's memory: a restart ends them (bubblewrap dies with the
+//! server). Each open terminal also has a row in the database, so every node lists it, counts
+//! it against the project's limit and routes keystrokes, sizes, grants and closes to the node
+//! that runs it (`live::requests`, answered by `crate::remote`); the rows a dead node leaves
+//! are swept by the others.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     sync::{
         Arc, Mutex,
         atomic::{AtomicI64, Ordering},
@@ -33,6 +37,7 @@ use app::{
 };
 use async_trait::async_trait;
 use metrics::{counter, gauge};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use tokio::sync::{broadcast, mpsc};
 
 mod drive;
@@ -40,7 +45,12 @@ pub mod pty;
 
 use crate::{
     auth::revoke::AccessChange,
-    live::{Hub, TabId, TerminalPort},
+    db::entities::terminal,
+    lease::Leases,
+    live::{
+        Hub, TabId, TerminalPort, View,
+        requests::{self, Request},
+    },
     runs::{Runs, sandbox::Job},
 };
 
@@ -60,6 +70,12 @@ pub struct Terminals(Arc<Inner>);
 struct Inner {
     runs: Runs,
     hub: Hub,
+    db: DatabaseConnection,
+    /// With several nodes: one opens a project's terminal at a time, so the project's limit
+    /// holds across them.
+    leases: Option<Leases>,
+    /// Terminals on other nodes each of this node's tabs shows, to detach when the tab goes.
+    remote_views: Mutex<HashMap<(ProjectId, TabId), HashSet<TermId>>>,
     projects: Arc<dyn Projects>,
     idle: Duration,
     per_project: usize,
@@ -83,8 +99,8 @@ pub struct Term {
 struct TermState {
     info: TermInfo,
     scrollback: Scrollback,
-    /// The size each attached view fits.
-    views: HashMap<TabId, (u16, u16)>,
+    /// The size each attached view (on any node) fits.
+    views: HashMap<View, (u16, u16)>,
 }
 
 impl Term {
@@ -168,38 +184,39 @@ impl Term {
 /// Terminal ids are per process, and their output crosses nodes on the project channel: each
 /// node numbers from its own block (20 bits of its id, then 32 of count), so two nodes' ids
 /// never meet and stay exact in a browser's numbers (under 2^53).
-fn first_id(node: collab::bus::NodeId) -> i64 {
-    (((node.0 & 0xF_FFFF) as i64) << 32) | 1
+fn first_id(block: u64) -> i64 {
+    ((block as i64) << 32) | 1
 }
 
-/// Whether `term` was opened by another node (its id is from another node's block).
-fn elsewhere(term: TermId, node: collab::bus::NodeId) -> bool {
-    term.0 >> 32 != first_id(node) >> 32
+/// The block of the node that opened `term`.
+fn owner(term: TermId) -> u64 {
+    (term.0 >> 32) as u64
 }
 
-/// Why a terminal this node does not have cannot be used from here. Control of a terminal
-/// stays on the node that runs it (its output reaches every node).
-const ON_ANOTHER_NODE: &str = "This terminal runs on another Tandem node; typing into it and \
-                              managing it work only through that node for now.";
+/// Why the tab is told "closed".
+const CLOSED: &str = "This terminal is closed.";
 
 fn now_ms() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 impl Terminals {
-    pub fn new(runs: Runs, hub: Hub, projects: Arc<dyn Projects>) -> Self {
-        let node = hub.node();
+    pub fn new(runs: Runs, hub: Hub, projects: Arc<dyn Projects>, leases: Option<Leases>) -> Self {
+        let block = hub.block();
         let a = runs.limits();
         let inner = Inner {
             idle: Duration::from_secs(a.terminal_idle_secs),
             per_project: a.terminals_per_project,
             per_server: a.terminals_per_server,
             scrollback: a.terminal_scrollback_kib << 10,
+            db: runs.db().clone(),
             runs,
             hub,
             projects,
+            leases,
+            remote_views: Mutex::default(),
             live: Mutex::new(HashMap::new()),
-            next: AtomicI64::new(first_id(node)),
+            next: AtomicI64::new(first_id(block)),
             opening: tokio::sync::Mutex::new(()),
         };
         Terminals(Arc::new(inner))
@@ -271,13 +288,9 @@ impl Terminals {
         role: Role,
         term: TermId,
     ) -> AppResult<Arc<Term>> {
-        let t = self.find(project, term).ok_or_else(|| {
-            if elsewhere(term, self.0.hub.node()) {
-                AppError::Unavailable(ON_ANOTHER_NODE.into())
-            } else {
-                AppError::NotFound("Open terminal".into())
-            }
-        })?;
+        let t = self
+            .find(project, term)
+            .ok_or_else(|| AppError::NotFound("Open terminal".into()))?;
         let opener = t.info().opened_by;
         if opener != by.id && role != Role::Owner {
             return Err(AppError::Forbidden);
@@ -294,16 +307,26 @@ impl Terminals {
         };
         crate::lock::lock(&self.0.live).remove(&info.id);
         gauge!("tandem_terminals_active").set(self.open_count() as f64);
+        if let Err(e) = terminal::Entity::delete_by_id(info.id.0)
+            .exec(&self.0.db)
+            .await
+        {
+            // The other nodes list it until they sweep rows of terminals nobody runs.
+            tracing::warn!(term = info.id.0, error = %e, "cannot forget a closed terminal");
+        }
         self.0
             .hub
             .publish(term.project, &ServerEvent::Terminal { term: info });
     }
-}
 
-impl TerminalPort for Terminals {
-    /// Keystrokes from a tab: refused (with the reason the tab shows) unless the user, with
-    /// `role` as the socket knows it now, may type in the terminal.
-    fn input(
+    /// The node that runs `term`, when it is not this one.
+    fn elsewhere(&self, term: TermId) -> Option<u64> {
+        let node = owner(term);
+        (node != self.0.hub.block()).then_some(node)
+    }
+
+    /// Keystrokes for a terminal of this node (from a tab here or on another node).
+    pub(crate) fn input_here(
         &self,
         project: ProjectId,
         user: UserId,
@@ -311,13 +334,7 @@ impl TerminalPort for Terminals {
         term: TermId,
         data: String,
     ) -> Result<(), String> {
-        let t = self.find(project, term).ok_or_else(|| {
-            if elsewhere(term, self.0.hub.node()) {
-                ON_ANOTHER_NODE.to_owned()
-            } else {
-                "This terminal is closed.".to_owned()
-            }
-        })?;
+        let t = self.find(project, term).ok_or_else(|| CLOSED.to_owned())?;
         if role < Role::Editor {
             return Err("Viewers watch terminals; they cannot type in them.".to_owned());
         }
@@ -335,34 +352,291 @@ impl TerminalPort for Terminals {
             mpsc::error::TrySendError::Full(_) => {
                 "The terminal is not reading its input; wait for it.".to_owned()
             }
-            mpsc::error::TrySendError::Closed(_) => "This terminal is closed.".to_owned(),
+            mpsc::error::TrySendError::Closed(_) => CLOSED.to_owned(),
         })
     }
 
-    /// A tab shows the terminal in a view of `cols` × `rows` (or resized it).
-    fn attach(&self, project: ProjectId, tab: TabId, term: TermId, cols: u16, rows: u16) {
+    /// A view (on any node) shows a terminal of this node at `cols` × `rows`.
+    pub(crate) fn attach_here(
+        &self,
+        project: ProjectId,
+        view: View,
+        term: TermId,
+        cols: u16,
+        rows: u16,
+    ) {
         if let Some(t) = self.find(project, term) {
             crate::lock::lock(&t.state)
                 .views
-                .insert(tab, clamp_size(cols, rows));
+                .insert(view, clamp_size(cols, rows));
             t.fit(&self.0.hub);
         }
     }
 
-    fn detach(&self, project: ProjectId, tab: TabId, term: TermId) {
+    pub(crate) fn detach_here(&self, project: ProjectId, view: View, term: TermId) {
         if let Some(t) = self.find(project, term) {
-            crate::lock::lock(&t.state).views.remove(&tab);
+            crate::lock::lock(&t.state).views.remove(&view);
             t.fit(&self.0.hub);
+        }
+    }
+
+    /// This node's terminals of the project, with their scrollback.
+    pub(crate) fn replays_here(&self, project: ProjectId) -> Vec<TermReplay> {
+        self.of_project(project)
+            .iter()
+            .map(|t| t.replay())
+            .collect()
+    }
+
+    pub(crate) async fn close_here(
+        &self,
+        project: ProjectId,
+        by: &UserInfo,
+        role: Role,
+        term: TermId,
+    ) -> AppResult<()> {
+        let t = self.manage(project, by, role, term)?;
+        // Full: it is closing already.
+        let _ = t.close.try_send(format!("closed by {}", by.name));
+        Ok(())
+    }
+
+    /// Lets `user` type in a terminal of this node (`on`), or takes it away.
+    pub(crate) async fn grant_here(
+        &self,
+        project: ProjectId,
+        by: &UserInfo,
+        role: Role,
+        term: TermId,
+        user: UserId,
+        on: bool,
+    ) -> AppResult<TermInfo> {
+        let t = self.manage(project, by, role, term)?;
+        let opener = t.info().opened_by;
+        if user == opener {
+            return Err(AppError::invalid(
+                "user",
+                "The person who opened a terminal always types in it.",
+            ));
+        }
+        if on {
+            // One query for both the role and the name.
+            let member = self
+                .0
+                .projects
+                .members(project)
+                .await?
+                .into_iter()
+                .find(|m| m.user.id == user)
+                .ok_or_else(|| AppError::NotFound("Member".into()))?;
+            if member.role < Role::Editor {
+                return Err(AppError::invalid(
+                    "user",
+                    "Viewers watch terminals; make them an editor to let them type.",
+                ));
+            }
+            let name = member.user.name;
+            t.changed(&self.0.hub, |i| {
+                let new = !i.typists.iter().any(|x| x.user == user);
+                if new {
+                    i.typists.push(Typist { user, name });
+                }
+                new
+            });
+        } else {
+            t.take_typing(&self.0.hub, user);
+        }
+        tracing::info!(
+            project = project.0,
+            term = term.0,
+            user = user.0,
+            on,
+            by = by.id.0,
+            "terminal typing changed"
+        );
+        Ok(t.info())
+    }
+
+    /// Views of this node's terminals whose node is gone no longer hold their size down.
+    pub(crate) fn forget_views(&self, gone: impl Fn(u64) -> bool) {
+        let all: Vec<Arc<Term>> = crate::lock::lock(&self.0.live).values().cloned().collect();
+        for t in all {
+            let changed = {
+                let mut s = crate::lock::lock(&t.state);
+                let before = s.views.len();
+                s.views.retain(|v, _| !gone(v.node));
+                s.views.len() != before
+            };
+            if changed {
+                t.fit(&self.0.hub);
+            }
+        }
+    }
+
+    /// Rows of terminals that nodes for which `gone` holds left behind: removed, and every
+    /// tab told they ended.
+    pub(crate) async fn sweep(&self, gone: impl Fn(u64) -> bool) -> Result<(), sea_orm::DbErr> {
+        let mine = self.0.hub.block() as i64;
+        let rows = terminal::Entity::find()
+            .filter(terminal::Column::Node.ne(mine))
+            .all(&self.0.db)
+            .await?;
+        for row in rows.into_iter().filter(|r| gone(r.node as u64)) {
+            let deleted = terminal::Entity::delete_by_id(row.id)
+                .exec(&self.0.db)
+                .await?;
+            // Another node may have swept it first: one announcement is enough.
+            if deleted.rows_affected == 1 {
+                let mut term = info_of(&row);
+                term.ended = Some("the Tandem node running it stopped".to_owned());
+                self.0
+                    .hub
+                    .publish(ProjectId(row.project_id), &ServerEvent::Terminal { term });
+            }
+        }
+        Ok(())
+    }
+
+    /// Every row a previous process left (one node without a bus: nothing else runs any).
+    pub(crate) async fn forget_all(&self) -> Result<(), sea_orm::DbErr> {
+        terminal::Entity::delete_many().exec(&self.0.db).await?;
+        Ok(())
+    }
+
+    /// Terminals of the project that run on other nodes, as those nodes replay them (or, for a
+    /// node that does not answer, as the database knows them, without output).
+    async fn replays_elsewhere(&self, project: ProjectId) -> AppResult<Vec<TermReplay>> {
+        let rows = terminal::Entity::find()
+            .filter(terminal::Column::ProjectId.eq(project.0))
+            .filter(terminal::Column::Node.ne(self.0.hub.block() as i64))
+            .all(&self.0.db)
+            .await?;
+        let mut by_node: HashMap<u64, Vec<terminal::Model>> = HashMap::new();
+        for row in rows {
+            by_node.entry(row.node as u64).or_default().push(row);
+        }
+        let mut all = Vec::new();
+        for (node, rows) in by_node {
+            let asked: AppResult<Vec<TermReplay>> =
+                requests::ask(&self.0.hub, node, Request::Terminals { project }).await;
+            match asked {
+                Ok(replays) => all.extend(replays.into_iter().filter(|r| owner(r.term.id) == node)),
+                Err(e) => {
+                    tracing::debug!(node, error = %e, "a node did not replay its terminals");
+                    all.extend(rows.iter().map(|r| TermReplay {
+                        term: info_of(r),
+                        data: String::new(),
+                        truncated: true,
+                        end: 0,
+                    }));
+                }
+            }
+        }
+        Ok(all)
+    }
+}
+
+/// A terminal as its row knows it (a node that does not answer; a swept row).
+fn info_of(row: &terminal::Model) -> TermInfo {
+    TermInfo {
+        id: TermId(row.id),
+        opened_by: UserId(row.opened_by),
+        opened_by_name: row.opened_by_name.clone(),
+        opened_at: row.opened_at,
+        typists: vec![Typist {
+            user: UserId(row.opened_by),
+            name: row.opened_by_name.clone(),
+        }],
+        cols: 80,
+        rows: 24,
+        ended: None,
+    }
+}
+
+#[async_trait]
+impl TerminalPort for Terminals {
+    /// Keystrokes from a tab: refused (with the reason the tab shows) unless the user, with
+    /// `role` as the socket knows it now, may type in the terminal.
+    async fn input(
+        &self,
+        project: ProjectId,
+        user: UserId,
+        role: Role,
+        term: TermId,
+        data: String,
+    ) -> Result<(), String> {
+        let Some(node) = self.elsewhere(term) else {
+            return self.input_here(project, user, role, term, data);
+        };
+        let request = Request::TermInput {
+            project,
+            user,
+            role,
+            term,
+            data,
+        };
+        requests::ask::<()>(&self.0.hub, node, request)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// A tab shows the terminal in a view of `cols` × `rows` (or resized it).
+    async fn attach(&self, project: ProjectId, tab: TabId, term: TermId, cols: u16, rows: u16) {
+        let view = self.0.hub.view(tab);
+        let Some(node) = self.elsewhere(term) else {
+            return self.attach_here(project, view, term, cols, rows);
+        };
+        crate::lock::lock(&self.0.remote_views)
+            .entry((project, tab))
+            .or_default()
+            .insert(term);
+        let request = Request::TermAttach {
+            project,
+            view,
+            term,
+            cols,
+            rows,
+        };
+        if let Err(e) = requests::ask::<()>(&self.0.hub, node, request).await {
+            tracing::debug!(term = term.0, error = %e, "cannot size a terminal on another node");
+        }
+    }
+
+    async fn detach(&self, project: ProjectId, tab: TabId, term: TermId) {
+        let view = self.0.hub.view(tab);
+        let Some(node) = self.elsewhere(term) else {
+            return self.detach_here(project, view, term);
+        };
+        if let Some(terms) = crate::lock::lock(&self.0.remote_views).get_mut(&(project, tab)) {
+            terms.remove(&term);
+        }
+        let request = Request::TermDetach {
+            project,
+            view,
+            term,
+        };
+        if let Err(e) = requests::ask::<()>(&self.0.hub, node, request).await {
+            tracing::debug!(term = term.0, error = %e, "cannot detach from a terminal on another node");
         }
     }
 
     /// The tab is gone: its views of every terminal go with it.
     fn detach_tab(&self, project: ProjectId, tab: TabId) {
+        let view = self.0.hub.view(tab);
         for t in self.of_project(project) {
-            let had = crate::lock::lock(&t.state).views.remove(&tab).is_some();
+            let had = crate::lock::lock(&t.state).views.remove(&view).is_some();
             if had {
                 t.fit(&self.0.hub);
             }
+        }
+        let elsewhere = crate::lock::lock(&self.0.remote_views).remove(&(project, tab));
+        if let (Some(terms), Ok(rt)) = (elsewhere, tokio::runtime::Handle::try_current()) {
+            let this = self.clone();
+            rt.spawn(async move {
+                for term in terms {
+                    this.detach(project, tab, term).await;
+                }
+            });
         }
     }
 }
@@ -370,11 +644,8 @@ impl TerminalPort for Terminals {
 #[async_trait]
 impl TerminalService for Terminals {
     async fn now(&self, project: ProjectId) -> AppResult<Vec<TermReplay>> {
-        let mut all: Vec<TermReplay> = self
-            .of_project(project)
-            .iter()
-            .map(|t| t.replay())
-            .collect();
+        let mut all = self.replays_here(project);
+        all.extend(self.replays_elsewhere(project).await?);
         all.sort_by_key(|r| r.term.id);
         Ok(all)
     }
@@ -389,13 +660,17 @@ impl TerminalService for Terminals {
         let runs = &self.0.runs;
         let sandbox = runs.sandbox()?.clone();
         let _one_at_a_time = self.0.opening.lock().await;
-        let (in_project, in_server) = {
-            let live = crate::lock::lock(&self.0.live);
-            (
-                live.values().filter(|t| t.project == project).count(),
-                live.len(),
-            )
+        // Across nodes, one opens a project's terminal at a time (given back when this ends).
+        let _lease = match &self.0.leases {
+            Some(l) => Some(l.acquire(&format!("terminals.{}", project.0)).await?),
+            None => None,
         };
+        // The project's limit counts every node's terminals; the server's, this node's.
+        let in_project = terminal::Entity::find()
+            .filter(terminal::Column::ProjectId.eq(project.0))
+            .count(&self.0.db)
+            .await? as usize;
+        let in_server = self.open_count();
         if in_project >= self.0.per_project {
             return Err(AppError::TooMany(format!(
                 "This project already has {in_project} terminals open (the limit is {}); close one first.",
@@ -469,6 +744,18 @@ impl TerminalService for Terminals {
             close: close_tx,
         });
         crate::lock::lock(&self.0.live).insert(info.id, term.clone());
+        let row = terminal::ActiveModel {
+            id: Set(info.id.0),
+            project_id: Set(project.0),
+            node: Set(self.0.hub.block() as i64),
+            opened_by: Set(by.id.0),
+            opened_by_name: Set(by.name.clone()),
+            opened_at: Set(info.opened_at),
+        };
+        if let Err(e) = terminal::Entity::insert(row).exec(&self.0.db).await {
+            // It works for this node's tabs; the others do not list it.
+            tracing::error!(term = info.id.0, error = %e, "cannot record an open terminal");
+        }
         counter!("tandem_terminals_opened_total").increment(1);
         gauge!("tandem_terminals_active").set(self.open_count() as f64);
         self.0
@@ -506,10 +793,19 @@ impl TerminalService for Terminals {
         role: Role,
         term: TermId,
     ) -> AppResult<()> {
-        let t = self.manage(project, by, role, term)?;
-        // Full: it is closing already.
-        let _ = t.close.try_send(format!("closed by {}", by.name));
-        Ok(())
+        match self.elsewhere(term) {
+            None => self.close_here(project, by, role, term).await,
+            Some(node) => {
+                let by = by.clone();
+                let request = Request::TermClose {
+                    project,
+                    by,
+                    role,
+                    term,
+                };
+                requests::ask(&self.0.hub, node, request).await
+            }
+        }
     }
 
     async fn grant(
@@ -521,67 +817,38 @@ impl TerminalService for Terminals {
         user: UserId,
         on: bool,
     ) -> AppResult<TermInfo> {
-        let t = self.manage(project, by, role, term)?;
-        let opener = t.info().opened_by;
-        if user == opener {
-            return Err(AppError::invalid(
-                "user",
-                "The person who opened a terminal always types in it.",
-            ));
+        if let Some(node) = self.elsewhere(term) {
+            let by = by.clone();
+            let request = Request::TermGrant {
+                project,
+                by,
+                role,
+                term,
+                user,
+                on,
+            };
+            return requests::ask(&self.0.hub, node, request).await;
         }
-        if on {
-            // One query for both the role and the name.
-            let member = self
-                .0
-                .projects
-                .members(project)
-                .await?
-                .into_iter()
-                .find(|m| m.user.id == user)
-                .ok_or_else(|| AppError::NotFound("Member".into()))?;
-            if member.role < Role::Editor {
-                return Err(AppError::invalid(
-                    "user",
-                    "Viewers watch terminals; make them an editor to let them type.",
-                ));
-            }
-            let name = member.user.name;
-            t.changed(&self.0.hub, |i| {
-                let new = !i.typists.iter().any(|x| x.user == user);
-                if new {
-                    i.typists.push(Typist { user, name });
-                }
-                new
-            });
-        } else {
-            t.take_typing(&self.0.hub, user);
-        }
-        tracing::info!(
-            project = project.0,
-            term = term.0,
-            user = user.0,
-            on,
-            by = by.id.0,
-            "terminal typing changed"
-        );
-        Ok(t.info())
+        self.grant_here(project, by, role, term, user, on).await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::live::ask::block;
     use collab::bus::NodeId;
 
     #[test]
     fn a_terminal_id_names_the_node_that_opened_it() {
         let (one, two) = (NodeId(0x1234_5678_9abc), NodeId(0x1234_5678_9abd));
+        let (one, two) = (block(one), block(two));
         let first = TermId(first_id(one));
-        assert!(!elsewhere(first, one));
-        assert!(!elsewhere(TermId(first.0 + 41), one));
-        assert!(elsewhere(first, two));
-        assert!(elsewhere(TermId(first_id(two)), one));
+        assert_eq!(owner(first), one);
+        assert_eq!(owner(TermId(first.0 + 41)), one);
+        assert_ne!(owner(first), two);
+        assert_eq!(owner(TermId(first_id(two))), two);
         // Exact in a browser's numbers.
-        assert!(first_id(NodeId(u64::MAX)) < 1 << 53);
+        assert!(first_id(block(NodeId(u64::MAX))) < 1 << 53);
     }
 }

@@ -34,9 +34,9 @@ fn nats_url() -> Option<String> {
 }
 
 /// One node: its own data folder, the shared database, secret and bus.
-struct Node {
+pub(crate) struct Node {
     child: Child,
-    base: String,
+    pub(crate) base: String,
     _data: tempfile::TempDir,
 }
 
@@ -65,12 +65,12 @@ impl Node {
         }
     }
 
-    fn ws(&self, path: &str) -> String {
+    pub(crate) fn ws(&self, path: &str) -> String {
         format!("{}{path}", self.base.replacen("http://", "ws://", 1))
     }
 
     /// `kill -9`: no shutdown, nothing flushed that was not already.
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -112,7 +112,7 @@ impl Drop for Node {
 }
 
 /// A fresh database and two nodes on it and the machine's NATS (`None`: skipped, outside CI).
-async fn two_nodes() -> Option<(PgDatabase, Node, Node)> {
+pub(crate) async fn two_nodes() -> Option<(PgDatabase, Node, Node)> {
     let bus = nats_url()?;
     two_nodes_on(&bus).await
 }
@@ -470,7 +470,7 @@ impl PrivateNats {
         format!("nats://127.0.0.1:{}", self.port)
     }
 
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

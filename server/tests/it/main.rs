@@ -9,6 +9,7 @@ mod common;
 mod auth;
 mod chat;
 mod cluster;
+mod cluster_work;
 mod disk;
 mod files;
 mod limits;

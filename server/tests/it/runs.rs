@@ -92,7 +92,7 @@ async fn entry(api: &Api, project: i64, name: &str) -> Value {
         .unwrap_or_else(|| panic!("no file {name} in {list}"))
 }
 
-async fn file_id(api: &Api, project: i64, name: &str) -> i64 {
+pub(crate) async fn file_id(api: &Api, project: i64, name: &str) -> i64 {
     entry(api, project, name).await["id"].as_i64().expect("id")
 }
 
@@ -103,7 +103,7 @@ async fn doc_id(api: &Api, project: i64, name: &str) -> i64 {
         .unwrap_or_else(|| panic!("no document: {e}"))
 }
 
-async fn start(api: &Api, project: i64, target: Value) -> crate::common::Reply {
+pub(crate) async fn start(api: &Api, project: i64, target: Value) -> crate::common::Reply {
     api.json(
         "runs/start",
         json!({ "project": project, "target": target, "restart": false }),
@@ -111,13 +111,13 @@ async fn start(api: &Api, project: i64, target: Value) -> crate::common::Reply {
     .await
 }
 
-async fn start_ok(api: &Api, project: i64, target: Value) -> RunInfo {
+pub(crate) async fn start_ok(api: &Api, project: i64, target: Value) -> RunInfo {
     let r = start(api, project, target).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     serde_json::from_value(r.body).expect("run info")
 }
 
-fn detect(file: i64) -> Value {
+pub(crate) fn detect(file: i64) -> Value {
     json!({ "kind": "detect", "file": file })
 }
 
@@ -162,7 +162,7 @@ pub(crate) async fn tab(s: &Setup, api: &Api) -> TabClient {
     TabClient::connect(&url, &api.cookie()).await.expect("tab")
 }
 
-fn output_of(tab: &TabClient, run: i64) -> String {
+pub(crate) fn output_of(tab: &TabClient, run: i64) -> String {
     tab.events
         .iter()
         .filter_map(|e| match e {
@@ -174,7 +174,7 @@ fn output_of(tab: &TabClient, run: i64) -> String {
         .collect()
 }
 
-fn run_ended(tab: &TabClient, run: i64) -> Option<RunInfo> {
+pub(crate) fn run_ended(tab: &TabClient, run: i64) -> Option<RunInfo> {
     tab.events.iter().rev().find_map(|e| match e {
         ServerEvent::Run { run: r } if r.id.0 == run && !r.running() => Some(r.clone()),
         _ => None,

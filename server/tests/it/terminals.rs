@@ -17,7 +17,7 @@ use app::{
 use reqwest::StatusCode;
 use serde_json::json;
 
-async fn open(api: &Api, project: i64) -> crate::common::Reply {
+pub(crate) async fn open(api: &Api, project: i64) -> crate::common::Reply {
     api.json(
         "terminals/open",
         json!({ "project": project, "cols": 80, "rows": 24 }),
@@ -25,7 +25,7 @@ async fn open(api: &Api, project: i64) -> crate::common::Reply {
     .await
 }
 
-async fn open_ok(api: &Api, project: i64) -> TermInfo {
+pub(crate) async fn open_ok(api: &Api, project: i64) -> TermInfo {
     let r = open(api, project).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     serde_json::from_value(r.body).expect("terminal info")
@@ -35,7 +35,7 @@ async fn user_id(api: &Api) -> i64 {
     api.ok("me", &[]).await["id"].as_i64().expect("id")
 }
 
-fn output(tab: &TabClient, term: TermId) -> String {
+pub(crate) fn output(tab: &TabClient, term: TermId) -> String {
     tab.events
         .iter()
         .filter_map(|e| match e {
@@ -45,7 +45,7 @@ fn output(tab: &TabClient, term: TermId) -> String {
         .collect()
 }
 
-fn latest(tab: &TabClient, term: TermId) -> Option<TermInfo> {
+pub(crate) fn latest(tab: &TabClient, term: TermId) -> Option<TermInfo> {
     tab.events.iter().rev().find_map(|e| match e {
         ServerEvent::Terminal { term: t } if t.id == term => Some(t.clone()),
         _ => None,
@@ -74,7 +74,7 @@ async fn eventually(what: &str, cond: impl Fn() -> bool) {
     }
 }
 
-async fn keys(tab: &mut TabClient, term: TermId, data: &str) {
+pub(crate) async fn keys(tab: &mut TabClient, term: TermId, data: &str) {
     tab.event(&ClientEvent::TermInput {
         term,
         data: data.to_owned(),

@@ -15,4 +15,5 @@ pub mod rate_count;
 pub mod run;
 pub mod run_settings;
 pub mod session;
+pub mod terminal;
 pub mod user;

@@ -19,6 +19,9 @@ pub struct Model {
     pub reason: Option<String>,
     /// The last few KiB of output.
     pub tail: String,
+    /// The block of the node running it (`live::ask::block`); null for runs from before
+    /// migration 10.
+    pub node: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

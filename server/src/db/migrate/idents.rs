@@ -156,6 +156,18 @@ pub(super) enum Runs {
     ExitCode,
     Reason,
     Tail,
+    Node,
+}
+
+#[derive(DeriveIden)]
+pub(super) enum Terminals {
+    Table,
+    Id,
+    ProjectId,
+    Node,
+    OpenedBy,
+    OpenedByName,
+    OpenedAt,
 }
 
 #[derive(DeriveIden)]

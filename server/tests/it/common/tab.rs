@@ -109,7 +109,17 @@ impl TabClient {
 
     /// Handles frames until `cond` holds; panics after [`super::WAIT`] naming `what`.
     pub async fn until(&mut self, what: &str, cond: impl Fn(&Self) -> bool) {
-        let deadline = Instant::now() + super::WAIT;
+        self.until_within(what, super::WAIT, cond).await;
+    }
+
+    /// [`Self::until`] for a condition that takes longer by design (a lease running out).
+    pub async fn until_within(
+        &mut self,
+        what: &str,
+        within: Duration,
+        cond: impl Fn(&Self) -> bool,
+    ) {
+        let deadline = Instant::now() + within;
         while !cond(self) {
             let left = deadline.saturating_duration_since(Instant::now());
             match tokio::time::timeout(left, self.ws.next()).await {
