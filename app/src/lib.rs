@@ -21,6 +21,7 @@ pub mod dashboard;
 pub mod editor;
 pub mod error;
 pub mod files;
+pub mod history;
 pub mod ide;
 pub mod live;
 pub mod projects;

@@ -347,7 +347,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Answered above, before a server of its own is started.
         Mode::Peer { .. } | Mode::Floor { .. } | Mode::Broker { .. } => Ok(()),
         Mode::Connections { clients, docs } => run_connections(&server, clients, docs).await,
-        Mode::Trace { file, burst } => trace::run(&server, &file, burst).await,
+        Mode::Trace { file, burst } => trace::run(&mut server, &file, burst).await,
         Mode::Ack { updates, rate } => run_ack(&server, updates, rate).await,
         Mode::Coldload { updates, runs } => run_coldload(&mut server, updates, runs).await,
         Mode::Chat {

@@ -295,6 +295,23 @@ pub(crate) fn process_cpu_secs(pid: &str) -> f64 {
 }
 
 impl Server {
+    /// Stops the process as an operator would (SIGTERM: it closes its database, which folds
+    /// SQLite's write-ahead log into the file) and returns the bytes of its database files.
+    pub(crate) fn terminate(&mut self) -> u64 {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        std::fs::read_dir(&self.data)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("tandem.db"))
+            .filter_map(|e| e.metadata().ok())
+            .map(|m| m.len())
+            .sum()
+    }
+
     pub(crate) fn stop(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -35,7 +35,7 @@ struct Txn {
 const WINDOW: u64 = 256;
 
 pub(crate) async fn run(
-    server: &Server,
+    server: &mut Server,
     file: &Path,
     burst: bool,
 ) -> Result<(), Box<dyn std::error::Error>> {
@@ -103,6 +103,13 @@ pub(crate) async fn run(
         trace.end_content.chars().count()
     );
     drop(writer.stream);
+    drop(fresh);
+    let stored = server.terminate();
+    println!(
+        "database files after a clean stop: {} bytes ({:.1} bytes per update)",
+        stored,
+        stored as f64 / sent as f64
+    );
     if !matches {
         return Err("final text differs".into());
     }

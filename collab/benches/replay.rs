@@ -18,7 +18,7 @@ use collab::{
     bus::{InProcessBus, NodeId},
     engine::{Access, Engine, EngineConfig, Outbound},
     protocol,
-    store::MemoryStore,
+    store::{Author, MemoryStore},
 };
 use yrs::{Doc, GetString, Text, Transact, Update, updates::decoder::Decode};
 
@@ -104,11 +104,11 @@ async fn main() {
             config,
         );
         let writer = engine
-            .subscribe(DocId(1), Access::ReadWrite)
+            .subscribe(DocId(1), Access::ReadWrite, Author::default())
             .await
             .expect("writer");
         let mut reader = engine
-            .subscribe(DocId(1), Access::ReadOnly)
+            .subscribe(DocId(1), Access::ReadOnly, Author::default())
             .await
             .expect("reader");
         let received = Arc::new(AtomicU64::new(0));

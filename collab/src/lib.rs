@@ -6,6 +6,8 @@ pub mod protocol;
 pub mod wire;
 
 #[cfg(feature = "server")]
+pub mod attribution;
+#[cfg(feature = "server")]
 pub mod bus;
 #[cfg(feature = "server")]
 pub mod doc;

@@ -12,7 +12,7 @@ use collab::{
     bus::{InProcessBus, NodeId},
     engine::{Access, Budget, Engine, EngineConfig, Outbound},
     protocol,
-    store::{DocStore, MemoryStore},
+    store::{Author, DocStore, MemoryStore},
     testing,
 };
 use common::{Client, DOC, converge, eventually, text_of};
@@ -62,6 +62,39 @@ async fn two_clients_converge_and_edits_are_acknowledged_once_durable() {
         text_of(stored.snapshot.as_deref(), &stored.updates),
         ">> hello world"
     );
+}
+
+#[tokio::test]
+async fn each_update_is_logged_with_its_subscribers_author_and_server_writes_with_theirs() {
+    let store = Arc::new(MemoryStore::default());
+    let e = engine(store.clone(), InProcessBus::default(), 1, fast());
+    let ann = Author {
+        user: Some(1),
+        via: 1,
+    };
+    let bob = Author {
+        user: Some(2),
+        via: 2,
+    };
+    let mut a = Client::join_as(&e, Access::ReadWrite, ann).await;
+    let mut b = Client::join_as(&e, Access::ReadWrite, bob).await;
+    a.insert(0, "a").await;
+    b.until_text("a").await;
+    b.insert(1, "b").await;
+    a.until_text("ab").await;
+    a.insert(2, "c").await;
+    converge(&e, &mut [&mut a, &mut b]).await;
+    let disk = Author { user: None, via: 3 };
+    let update = {
+        let writer = Doc::new();
+        let text = writer.get_or_insert_text(testing::CONTENT);
+        let mut txn = writer.transact_mut();
+        text.insert(&mut txn, 0, "from disk ");
+        txn.encode_update_v1()
+    };
+    e.write(DOC, update, disk).await.expect("server write");
+    eventually("the server's write is logged", || store.log_len(DOC) == 4).await;
+    assert_eq!(store.authors(DOC), vec![ann, bob, ann, disk]);
 }
 
 #[tokio::test]
@@ -383,7 +416,7 @@ async fn a_join_storm_reaches_a_watcher_in_a_few_awareness_messages() {
     let mut subs = Vec::new();
     for i in 0..200u64 {
         let sub = e
-            .subscribe(DOC, Access::ReadWrite)
+            .subscribe(DOC, Access::ReadWrite, Author::default())
             .await
             .expect("subscribe");
         let mut awareness = Awareness::new(Doc::new());
@@ -447,7 +480,7 @@ async fn a_flood_of_slow_subscribers_does_not_overflow_the_stack() {
     let mut subs = Vec::new();
     for i in 0..3000u64 {
         let sub = e
-            .subscribe(DOC, Access::ReadWrite)
+            .subscribe(DOC, Access::ReadWrite, Author::default())
             .await
             .expect("subscribe");
         let mut awareness = Awareness::new(Doc::new());
@@ -468,7 +501,7 @@ async fn a_flood_of_slow_subscribers_does_not_overflow_the_stack() {
         text.insert(&mut txn, 0, "still alive");
         txn.encode_update_v1()
     };
-    e.write(DOC, update)
+    e.write(DOC, update, Author::default())
         .await
         .expect("the owner applies a write after the flood");
     eventually("the write is committed", || store.log_len(DOC) == 1).await;
@@ -536,7 +569,7 @@ async fn an_update_that_panics_yrs_retires_the_document_and_it_reloads() {
     a.until_saved().await;
 
     let mut bad = e
-        .subscribe(DOC, Access::ReadWrite)
+        .subscribe(DOC, Access::ReadWrite, Author::default())
         .await
         .expect("subscribe");
     bad.send(Bytes::from_static(CRASH))

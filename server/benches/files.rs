@@ -149,7 +149,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .find(|e| e.name == "file_00042.rs")
         .ok_or("file missing")?;
     let doc = DocId::try_from(target.doc.ok_or("not a text file")?)?;
-    let mut sub = state.editor.engine.subscribe(doc, Access::ReadOnly).await?;
+    let mut sub = state
+        .editor
+        .engine
+        .subscribe(doc, Access::ReadOnly, Default::default())
+        .await?;
     while tokio::time::timeout(Duration::from_millis(200), sub.recv())
         .await
         .is_ok()

@@ -19,6 +19,7 @@ pub mod editor;
 pub mod error;
 pub mod files;
 mod held;
+pub mod history;
 pub mod http;
 pub mod lease;
 pub mod limits;
@@ -148,7 +149,11 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         .with::<dyn FileService>(Arc::new(files.clone()))
         .with::<dyn ChatService>(Arc::new(chat.clone()))
         .with::<dyn app::runs::ssr::RunService>(Arc::new(runs.clone()))
-        .with::<dyn app::terminals::ssr::TerminalService>(Arc::new(terminals.clone()));
+        .with::<dyn app::terminals::ssr::TerminalService>(Arc::new(terminals.clone()))
+        .with::<dyn app::history::ssr::HistoryService>(Arc::new(history::History::new(
+            db.clone(),
+            editor.clone(),
+        )));
     let membership = auth::Membership {
         accounts,
         projects,

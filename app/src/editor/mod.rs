@@ -52,6 +52,8 @@ pub struct LiveSignals {
     /// The editor is created and shows the synced document.
     pub ready: RwSignal<bool>,
     pub error: RwSignal<Option<String>>,
+    /// Counts changes to the text (local or remote), for views that follow it.
+    pub changed: RwSignal<u64>,
 }
 
 impl LiveSignals {
@@ -63,6 +65,7 @@ impl LiveSignals {
             writable: RwSignal::new(false),
             ready: RwSignal::new(false),
             error: RwSignal::new(None),
+            changed: RwSignal::new(0),
         }
     }
 }
@@ -172,6 +175,7 @@ pub fn DocView(
     trashed: Signal<bool>,
 ) -> impl IntoView {
     let host = NodeRef::<leptos::html::Div>::new();
+    let blame = Blame::new();
     #[cfg(feature = "hydrate")]
     {
         let session: StoredValue<Option<std::rc::Rc<client::DocSession>>, LocalStorage> =
@@ -200,6 +204,13 @@ pub fn DocView(
                 reveal.set(None);
             }
         });
+        blame.follow(project, doc, signals, move |json| {
+            session.with_value(|s| {
+                if let Some(s) = s {
+                    s.set_blame(json);
+                }
+            });
+        });
         on_cleanup(move || docs.close(doc));
     }
     #[cfg(not(feature = "hydrate"))]
@@ -209,6 +220,7 @@ pub fn DocView(
         <div class="doc-tools">
             <People people=s.people/>
             <CopyYjsLink project=project doc=file.doc/>
+            <BlameToggle blame=blame/>
         </div>
         {move || trashed.get().then(|| view! {
             <div class="readonly-banner" data-test="trashed-banner">"This file is in the trash. Restore it from the trash to keep it."</div>
@@ -308,5 +320,124 @@ pub fn LiveStatus(live: Live, #[prop(into)] active: Signal<Option<LiveSignals>>)
             role="status">{move || link.get().label()}</span>
         <span class="save-status" data-test="save-status" role="status"
             data-state=move || format!("{:?}", save())>{move || save().label()}</span>
+    }
+}
+
+/// The "who wrote this" view of one editor: on or off, the people in its legend (name and
+/// colour), and why it could not be shown.
+#[derive(Clone, Copy)]
+struct Blame {
+    on: RwSignal<bool>,
+    legend: RwSignal<Vec<(String, Option<usize>)>>,
+    error: RwSignal<Option<String>>,
+}
+
+impl Blame {
+    fn new() -> Self {
+        Self {
+            on: RwSignal::new(false),
+            legend: RwSignal::new(Vec::new()),
+            error: RwSignal::new(None),
+        }
+    }
+
+    /// While on, fetches the blame when turned on and again shortly after the text stops
+    /// changing (the server needs the last edits committed), and hands it to `draw` as the
+    /// editor's JSON; off, clears it.
+    #[cfg(feature = "hydrate")]
+    fn follow(
+        self,
+        project: ProjectId,
+        doc: DocId,
+        signals: LiveSignals,
+        draw: impl Fn(&str) + Copy + 'static,
+    ) {
+        /// Quiet time after a change before the blame is fetched again.
+        const SETTLE: std::time::Duration = std::time::Duration::from_millis(800);
+        let asked = StoredValue::new(0u64);
+        Effect::new(move |_| {
+            let on = self.on.get();
+            let ready = signals.ready.get();
+            signals.changed.track();
+            let ask = asked.get_value().wrapping_add(1);
+            asked.set_value(ask);
+            if !(on && ready) {
+                draw("[]");
+                self.legend.set(Vec::new());
+                self.error.set(None);
+                return;
+            }
+            let current = move || asked.get_value() == ask && self.on.get_untracked();
+            let wait = if self.legend.with_untracked(Vec::is_empty) {
+                std::time::Duration::ZERO
+            } else {
+                SETTLE
+            };
+            set_timeout(
+                move || {
+                    if !current() {
+                        return;
+                    }
+                    leptos::task::spawn_local(async move {
+                        let result = crate::history::file_blame(project, doc).await;
+                        if !current() {
+                            return;
+                        }
+                        match result {
+                            Ok(b) => {
+                                let now = crate::browser::now_ms() as i64;
+                                let shades = crate::history::shades(&b, now, presence::color_index);
+                                draw(
+                                    &serde_json::to_string(&shades).unwrap_or_else(|_| "[]".into()),
+                                );
+                                self.legend.set(legend_of(&b));
+                                self.error.set(None);
+                            }
+                            Err(e) => self.error.set(Some(e.to_string())),
+                        }
+                    });
+                },
+                wait,
+            );
+        });
+    }
+}
+
+/// Each author once, as the legend names them.
+#[cfg(feature = "hydrate")]
+fn legend_of(blame: &crate::types::history::Blame) -> Vec<(String, Option<usize>)> {
+    blame
+        .authors
+        .iter()
+        .map(|a| {
+            let name = match a.via.label() {
+                Some(how) => format!("{} ({how})", a.name),
+                None => a.name.clone(),
+            };
+            (name, a.user.map(presence::color_index))
+        })
+        .collect()
+}
+
+/// The toggle that colours the text by author, with its legend.
+#[component]
+fn BlameToggle(blame: Blame) -> impl IntoView {
+    let on = blame.on;
+    view! {
+        <button type="button" class="link" data-test="blame-toggle"
+            aria-pressed=move || on.get().to_string()
+            title="Colour the text by who wrote it; hover over text for who and when"
+            on:click=move |_| on.update(|b| *b = !*b)>
+            {move || if on.get() { "Hide authors" } else { "Who wrote this" }}
+        </button>
+        {move || on.get().then(|| view! {
+            <span class="blame-legend" data-test="blame-legend">
+                {move || blame.legend.get().into_iter().map(|(name, color)| {
+                    let class = format!("blame-dot tandem-rc-{}", color.map_or_else(|| "none".to_owned(), |c| c.to_string()));
+                    view! { <span class="blame-who"><span class=class></span>{name}</span> }
+                }).collect_view()}
+            </span>
+        })}
+        {move || blame.error.get().map(|e| view! { <span class="error small" role="alert" data-test="blame-error">{e}</span> })}
     }
 }

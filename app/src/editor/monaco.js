@@ -175,6 +175,39 @@ export class TandemEditor {
     this.decorations.set(decorations);
   }
 
+  /**
+   * Colours the text by author: `[{start, len, color, label}]` (UTF-16 offsets, a palette
+   * index or null, the hover text). Labels hold account names, so they are escaped as
+   * markdown and never rendered as HTML. An empty list takes the colours away.
+   */
+  setBlame(json) {
+    const m = this.model;
+    const max = m.getValueLength();
+    if (!this.blame) this.blame = this.editor.createDecorationsCollection();
+    const decorations = [];
+    for (const s of JSON.parse(json)) {
+      if (s.start >= max) continue;
+      const from = m.getPositionAt(s.start);
+      let to = m.getPositionAt(Math.min(s.start + s.len, max));
+      // A stretch that ends with a line break would draw an empty tinted span at the start of
+      // the next line: it ends at the end of its own last line instead.
+      if (to.column === 1 && to.lineNumber > from.lineNumber) {
+        to = new monaco.Position(to.lineNumber - 1, m.getLineMaxColumn(to.lineNumber - 1));
+      }
+      const color = s.color === null ? "none" : Number(s.color) | 0;
+      decorations.push({
+        range: monaco.Range.fromPositions(from, to),
+        options: {
+          inlineClassName: `tandem-blame tandem-rc-${color}`,
+          hoverMessage: { value: escapeMarkdown(s.label), supportHtml: false, isTrusted: false },
+          // Text typed at either edge after the blame was taken is not this author's.
+          stickiness: monaco.editor.TrackedRangeStickiness.NeverGrowsWhenTypingAtEdges,
+        },
+      });
+    }
+    this.blame.set(decorations);
+  }
+
   setLanguage(language) {
     monaco.editor.setModelLanguage(this.model, language);
   }
@@ -225,6 +258,11 @@ export class TandemEditor {
     this.editor.dispose();
     this.model.dispose();
   }
+}
+
+/** `text` shown literally by Monaco's markdown hover (names may hold `*`, `[`, `<`, …). */
+function escapeMarkdown(text) {
+  return String(text).replace(/[\\`*_{}\[\]()#+\-.!|<>&~]/g, "\\$&");
 }
 
 /** Monaco's language id for a code fence's language (`rust`, `js`, `py`, `sh`, …). */

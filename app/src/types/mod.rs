@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod chat;
 pub mod files;
+pub mod history;
 pub mod runs;
 pub mod terminals;
 

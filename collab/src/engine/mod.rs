@@ -29,7 +29,7 @@ use crate::{
     bus::{Bus, NodeId},
     doc::LiveDoc,
     protocol::{self, ProtocolError},
-    store::DocStore,
+    store::{Author, DocStore},
 };
 
 #[derive(Debug, Clone)]
@@ -135,6 +135,7 @@ enum Command {
     Join {
         conn: ConnId,
         access: Access,
+        author: Author,
         out: outbox::Sender,
         joined: oneshot::Sender<()>,
     },
@@ -157,6 +158,7 @@ enum Command {
     /// every subscriber like a client's.
     Write {
         update: Vec<u8>,
+        author: Author,
         done: oneshot::Sender<Result<(), String>>,
     },
 }
@@ -243,12 +245,22 @@ impl Engine {
 
     /// Applies an update made by the server (not by a client) to `doc`, opening it if needed;
     /// stored and forwarded like any client's. Resolves once it is applied (not yet durable).
-    pub async fn write(&self, doc: DocId, update: Vec<u8>) -> Result<(), EngineError> {
+    pub async fn write(
+        &self,
+        doc: DocId,
+        update: Vec<u8>,
+        author: Author,
+    ) -> Result<(), EngineError> {
         for _ in 0..3 {
             let tx = self.owner(doc);
             let (done, rx) = oneshot::channel();
             let update = update.clone();
-            if tx.send(Command::Write { update, done }).await.is_err() {
+            let write = Command::Write {
+                update,
+                author,
+                done,
+            };
+            if tx.send(write).await.is_err() {
                 continue;
             }
             return match rx.await {
@@ -272,7 +284,13 @@ impl Engine {
 
     /// Joins `doc`, opening (loading) it if needed. The subscription receives sync step 1 and
     /// the current awareness states first, as y-websocket servers send them.
-    pub async fn subscribe(&self, doc: DocId, access: Access) -> Result<Subscription, EngineError> {
+    /// `author`: whom the subscriber's updates are logged as.
+    pub async fn subscribe(
+        &self,
+        doc: DocId,
+        access: Access,
+        author: Author,
+    ) -> Result<Subscription, EngineError> {
         let conn = ConnId(self.0.next_conn.fetch_add(1, Ordering::Relaxed));
         // An owner that is unloading closes its queue; a second try opens a fresh one.
         for _ in 0..3 {
@@ -283,6 +301,7 @@ impl Engine {
                 .send(Command::Join {
                     conn,
                     access,
+                    author,
                     out,
                     joined,
                 })

@@ -26,7 +26,7 @@ use crate::{
     bus::{BusEvent, BusMessage, BusReceiver},
     doc::{DocError, LiveDoc},
     protocol::{self},
-    store::{StoreError, Stored},
+    store::{Author, Logged, StoreError, Stored},
 };
 
 use super::{
@@ -37,6 +37,8 @@ use super::{
 
 pub(super) struct Subscriber {
     access: Access,
+    /// Whom this subscriber's updates are logged as.
+    author: Author,
     out: outbox::Sender,
     /// Document updates received from this subscriber so far.
     sent: u64,
@@ -49,7 +51,7 @@ pub(super) struct Subscriber {
 }
 
 pub(super) struct Batch {
-    updates: Vec<Bytes>,
+    updates: Vec<Logged>,
     /// (subscriber, its `sent` count) for acknowledgements once the batch is durable.
     marks: Vec<(ConnId, u64)>,
 }
@@ -171,6 +173,7 @@ impl Owner {
             Command::Join {
                 conn,
                 access,
+                author,
                 out,
                 joined,
             } => {
@@ -187,6 +190,7 @@ impl Owner {
                     conn,
                     Subscriber {
                         access,
+                        author,
                         out,
                         sent: 0,
                         clients: HashSet::new(),
@@ -201,8 +205,12 @@ impl Owner {
             Command::Read { reply } => {
                 let _ = reply.send(self.live.snapshot());
             }
-            Command::Write { update, done } => {
-                let _ = done.send(self.server_write(update));
+            Command::Write {
+                update,
+                author,
+                done,
+            } => {
+                let _ = done.send(self.server_write(update, author));
             }
         }
     }
@@ -380,11 +388,13 @@ impl Owner {
         let forward = raw.unwrap_or_else(|| protocol::update(update.clone()));
         self.broadcast(Some(conn), &forward);
         self.publish(forward);
+        let mut author = Author::default();
         if let Some(sub) = self.subs.get_mut(&conn) {
             sub.sent += 1;
+            author = sub.author;
             self.pending.marks.push((conn, sub.sent));
         }
-        self.queue(Bytes::from(update));
+        self.queue(Bytes::from(update), author);
     }
 
     /// Whether `update` would take the document past its size limit: only an update that adds
@@ -396,7 +406,7 @@ impl Owner {
     }
 
     /// An update from the server itself: no subscriber to check or acknowledge.
-    pub(super) fn server_write(&mut self, update: Vec<u8>) -> Result<(), String> {
+    pub(super) fn server_write(&mut self, update: Vec<u8>, author: Author) -> Result<(), String> {
         if update == [0, 0] {
             return Ok(());
         }
@@ -408,7 +418,7 @@ impl Owner {
         let forward = protocol::update(update.clone());
         self.broadcast(None, &forward);
         self.publish(forward);
-        self.queue(Bytes::from(update));
+        self.queue(Bytes::from(update), author);
         self.idle_at = self
             .idle_at
             .map(|_| Instant::now() + self.shared.config.idle_unload);
@@ -416,9 +426,9 @@ impl Owner {
     }
 
     /// Queues an applied update for the next commit.
-    pub(super) fn queue(&mut self, update: Bytes) {
+    pub(super) fn queue(&mut self, update: Bytes, author: Author) {
         self.stored_bytes += update.len() as u64;
-        self.pending.updates.push(update);
+        self.pending.updates.push(Logged { update, author });
         let now = Instant::now();
         if self.pending.updates.len() >= self.shared.config.max_batch {
             self.commit_at = Some(now);

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use collab::{
     DocId,
     engine::{Access, Engine, Outbound, Subscription},
+    store::Author,
     testing::SyncClient,
 };
 use yrs::{GetString, Transact};
@@ -27,10 +28,16 @@ pub struct Client {
     /// The server's step 2 arrived since the last (re)join.
     pub synced: bool,
     pub awareness_seen: Vec<Bytes>,
+    /// Whom the engine logs this client's updates as.
+    pub author: Author,
 }
 
 impl Client {
     pub async fn join(engine: &Engine, access: Access) -> Self {
+        Self::join_as(engine, access, Author::default()).await
+    }
+
+    pub async fn join_as(engine: &Engine, access: Access, author: Author) -> Self {
         let mut c = Self {
             sync: SyncClient::new(),
             sub: None,
@@ -39,6 +46,7 @@ impl Client {
             denied: false,
             synced: false,
             awareness_seen: Vec::new(),
+            author,
         };
         c.reconnect(engine, access).await;
         c
@@ -47,7 +55,8 @@ impl Client {
     /// (Re)joins with the local document as it is. Client side of the handshake: our step 1,
     /// then answering the server's step 1 with what it lacks, merges both sides.
     pub async fn reconnect(&mut self, engine: &Engine, access: Access) {
-        self.sub = Some(engine.subscribe(DOC, access).await.expect("subscribe"));
+        let sub = engine.subscribe(DOC, access, self.author).await;
+        self.sub = Some(sub.expect("subscribe"));
         self.saved = 0;
         self.sent = 0;
         self.synced = false;

@@ -8,12 +8,14 @@ use app::{
     AppError, AppResult,
     editor::ssr::Documents,
     projects::ssr::Projects,
-    types::{DocId, ProjectId, Role, UserId},
+    types::{DocId, ProjectId, Role, UserId, history::Via},
 };
 use async_trait::async_trait;
 use collab::{
+    attribution::{self, LoggedUpdate},
     bus::{Bus, InProcessBus, NodeId, nats::NatsBus},
     engine::{Access, Budget, Engine, EngineConfig},
+    store::Author,
 };
 use rand::RngCore;
 use sea_orm::{
@@ -30,7 +32,7 @@ pub mod token;
 pub mod yjs;
 
 use crate::{
-    db::{entities::document, now},
+    db::{entities::document, now, now_ms},
     error::{Result, ServerError},
 };
 
@@ -251,6 +253,17 @@ impl Editor {
         };
         let made = document::Entity::insert(row).exec(db).await?;
         if let Some(snapshot) = snapshot {
+            // The first text is its creator's.
+            let created = LoggedUpdate {
+                data: &snapshot,
+                author: Author {
+                    user: Some(by.0),
+                    via: Via::Created.code(),
+                },
+                at_ms: now_ms(),
+            };
+            let spans = attribution::spans_of([created], 0);
+            store::save_spans(db, made.last_insert_id, &spans).await?;
             store::save_snapshot(db, made.last_insert_id, 0, snapshot).await?;
         }
         Ok(DocId(made.last_insert_id))
@@ -375,4 +388,12 @@ async fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     tokio::io::AsyncWriteExt::write_all(&mut file, bytes).await?;
     file.sync_all().await?;
     Ok(())
+}
+
+/// Whom the engine logs a connection's or the server's updates as.
+pub fn author(user: Option<UserId>, via: Via) -> Author {
+    Author {
+        user: user.map(|u| u.0),
+        via: via.code(),
+    }
 }

@@ -4,16 +4,27 @@
 //! Each `append` is one transaction (the engine's group commit), so an acknowledged update is
 //! committed; with SQLite in WAL mode that survives a killed process.
 //!
+//! Each logged update carries its author; the time is marked per document (`document_times`)
+//! at most every [`TIME_STEP_MS`] of a node's activity on it rather than stored in every row. A
+//! compaction first turns the log it folds into authorship spans (`document_authorship`), so
+//! attribution survives it.
+//!
 //! Shared by several nodes (`--bus`), a node's compaction folds in what the log holds rather
 //! than trusting its own copy of the document: another node's update can be logged (or still
 //! be committing) below the sequence number the compaction folds through, before this node
 //! has received it over the bus.
 
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
 use async_trait::async_trait;
 use bytes::Bytes;
 use collab::{
     DocId,
-    store::{DocStore, StoreError, Stored},
+    attribution::{self, LoggedUpdate, Span},
+    store::{Author, DocStore, Logged, StoreError, Stored},
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
@@ -21,22 +32,41 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait, OnConflict, Query},
 };
 
-use crate::db::entities::{document, document_snapshot, document_update};
+use crate::db::{
+    entities::{document, document_authorship, document_snapshot, document_time, document_update},
+    now_ms,
+};
 
-/// Rows per `INSERT`: 3 bound variables each keeps a statement under SQLite's historical limit
+/// Rows per `INSERT`: 5 bound variables each keeps a statement under SQLite's historical limit
 /// of 999 (and far under PostgreSQL's 65,535).
-const ROWS_PER_INSERT: usize = 300;
+const ROWS_PER_INSERT: usize = 190;
+/// Authorship rows per `INSERT` (7 bound variables each).
+const SPANS_PER_INSERT: usize = 140;
+/// A node marks the time of a document's updates at most this often: the precision of "when"
+/// in attribution and history.
+pub const TIME_STEP_MS: i64 = 30_000;
+/// One author's adjacent text stays one span while stored within this of the span's start.
+pub const MERGE_MS: i64 = 10 * 60_000;
+/// Documents whose last mark this node remembers; past it, it forgets them all (and marks each
+/// again on its next commit: one extra row, never a missing one).
+const MARKS_REMEMBERED: usize = 10_000;
 
 #[derive(Clone)]
 pub struct DbDocStore {
     db: DatabaseConnection,
     /// Other nodes write to the same documents.
     shared: bool,
+    /// When this node last marked each document's time (ms).
+    marked: Arc<Mutex<HashMap<i64, i64>>>,
 }
 
 impl DbDocStore {
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db, shared: false }
+        Self {
+            db,
+            shared: false,
+            marked: Arc::default(),
+        }
     }
 
     /// A store other nodes append to as well: compaction merges the log into the snapshot.
@@ -94,8 +124,12 @@ impl DocStore for DbDocStore {
         })
     }
 
-    async fn append(&self, doc: DocId, updates: &[Bytes]) -> Result<u64, StoreError> {
+    async fn append(&self, doc: DocId, updates: &[Logged]) -> Result<u64, StoreError> {
         let doc_id = id(doc)?;
+        let now = now_ms();
+        let mark = crate::lock::lock(&self.marked)
+            .get(&doc_id)
+            .is_none_or(|&at| now - at >= TIME_STEP_MS);
         let n = i64::try_from(updates.len()).map_err(|_| StoreError("batch too large".into()))?;
         let txn = self.db.begin().await.map_err(err)?;
         // Reserve the sequence numbers with a write first: on SQLite a transaction that read
@@ -132,14 +166,34 @@ impl DocStore for DbDocStore {
                 .map(|(u, seq)| document_update::ActiveModel {
                     document_id: Set(doc_id),
                     seq: Set(seq),
-                    data: Set(u.to_vec()),
+                    data: Set(u.update.to_vec()),
+                    author_id: Set(u.author.user),
+                    via: Set(i16::from(u.author.via)),
                 });
             document_update::Entity::insert_many(rows)
                 .exec(&txn)
                 .await
                 .map_err(err)?;
         }
+        if mark {
+            let row = document_time::ActiveModel {
+                document_id: Set(doc_id),
+                seq: Set(first),
+                at_ms: Set(now),
+            };
+            document_time::Entity::insert(row)
+                .exec_without_returning(&txn)
+                .await
+                .map_err(err)?;
+        }
         txn.commit().await.map_err(err)?;
+        if mark {
+            let mut marked = crate::lock::lock(&self.marked);
+            if marked.len() >= MARKS_REMEMBERED {
+                marked.clear();
+            }
+            marked.insert(doc_id, now);
+        }
         Ok(u64::try_from(last).unwrap_or(0))
     }
 
@@ -148,8 +202,32 @@ impl DocStore for DbDocStore {
         let through =
             i64::try_from(through).map_err(|_| StoreError("sequence out of range".into()))?;
         let txn = self.db.begin().await.map_err(err)?;
+        if self.shared {
+            // Writing the document's row first waits for appends other nodes have in flight
+            // (they hold the row until they commit), so every sequence number up to `through`
+            // is logged by the time the log is read.
+            let touch = Query::update()
+                .table(document::Entity)
+                .value(
+                    document::Column::LastSeq,
+                    Expr::col(document::Column::LastSeq),
+                )
+                .and_where(Expr::col(document::Column::Id).eq(doc_id))
+                .to_owned();
+            txn.execute(&touch).await.map_err(err)?;
+        }
+        let logged = document_update::Entity::find()
+            .filter(document_update::Column::DocumentId.eq(doc_id))
+            .filter(document_update::Column::Seq.lte(through))
+            .order_by_asc(document_update::Column::Seq)
+            .all(&txn)
+            .await
+            .map_err(err)?;
+        let times = times_through(&txn, doc_id, through).await.map_err(err)?;
+        let spans = spans_of(&logged, &times);
+        save_spans(&txn, doc_id, &spans).await.map_err(err)?;
         let snapshot = if self.shared {
-            fold_logged(&txn, doc_id, through, snapshot).await?
+            fold_logged(&txn, doc_id, &logged, snapshot).await?
         } else {
             snapshot
         };
@@ -162,38 +240,102 @@ impl DocStore for DbDocStore {
             .exec(&txn)
             .await
             .map_err(err)?;
+        // The last mark at or before `through` still dates the updates after it.
+        if let Some(keep) = times.last() {
+            document_time::Entity::delete_many()
+                .filter(document_time::Column::DocumentId.eq(doc_id))
+                .filter(document_time::Column::Seq.lt(keep.seq))
+                .exec(&txn)
+                .await
+                .map_err(err)?;
+        }
         txn.commit().await.map_err(err)
     }
 }
 
-/// `snapshot` merged with the stored snapshot and every update logged through `through`.
-/// Starts by writing the document's row: that waits for appends other nodes have in flight
-/// (they hold the row until they commit), so every sequence number up to `through` is logged
-/// by the time the log is read.
+/// The time marks of `doc` up to update `through`, oldest first.
+pub(crate) async fn times_through(
+    db: &impl ConnectionTrait,
+    doc: i64,
+    through: i64,
+) -> Result<Vec<document_time::Model>, sea_orm::DbErr> {
+    document_time::Entity::find()
+        .filter(document_time::Column::DocumentId.eq(doc))
+        .filter(document_time::Column::Seq.lte(through))
+        .order_by_asc(document_time::Column::Seq)
+        .all(db)
+        .await
+}
+
+/// When update `seq` was logged, by the marks (0: before any mark).
+pub(crate) fn time_of(seq: i64, times: &[document_time::Model]) -> i64 {
+    match times.partition_point(|t| t.seq <= seq) {
+        0 => 0,
+        i => times[i - 1].at_ms,
+    }
+}
+
+/// The authorship spans of logged updates (those logged before attribution claim nothing).
+pub(crate) fn spans_of(
+    logged: &[document_update::Model],
+    times: &[document_time::Model],
+) -> Vec<Span> {
+    let updates = logged
+        .iter()
+        .filter(|u| u.author_id.is_some() || u.via != 0)
+        .map(|u| LoggedUpdate {
+            data: &u.data,
+            author: Author {
+                user: u.author_id,
+                via: u8::try_from(u.via).unwrap_or(0),
+            },
+            at_ms: time_of(u.seq, times),
+        });
+    attribution::spans_of(updates, MERGE_MS)
+}
+
+/// Stores authorship spans; a range already claimed keeps its first claim.
+pub(crate) async fn save_spans(
+    db: &impl ConnectionTrait,
+    doc: i64,
+    spans: &[Span],
+) -> Result<(), sea_orm::DbErr> {
+    for chunk in spans.chunks(SPANS_PER_INSERT) {
+        let rows = chunk.iter().map(|s| document_authorship::ActiveModel {
+            document_id: Set(doc),
+            client: Set(s.client.cast_signed()),
+            clock_start: Set(i64::from(s.start)),
+            clock_end: Set(i64::from(s.end)),
+            author_id: Set(s.author.user),
+            via: Set(i16::from(s.author.via)),
+            at_ms: Set(s.at_ms),
+        });
+        document_authorship::Entity::insert_many(rows)
+            .on_conflict(
+                OnConflict::columns([
+                    document_authorship::Column::DocumentId,
+                    document_authorship::Column::Client,
+                    document_authorship::Column::ClockStart,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// `snapshot` merged with the stored snapshot and the logged updates (everything through the
+/// sequence number being folded).
 async fn fold_logged(
     txn: &sea_orm::DatabaseTransaction,
     doc: i64,
-    through: i64,
+    logged: &[document_update::Model],
     snapshot: Vec<u8>,
 ) -> Result<Vec<u8>, StoreError> {
-    let touch = Query::update()
-        .table(document::Entity)
-        .value(
-            document::Column::LastSeq,
-            Expr::col(document::Column::LastSeq),
-        )
-        .and_where(Expr::col(document::Column::Id).eq(doc))
-        .to_owned();
-    txn.execute(&touch).await.map_err(err)?;
     let stored = document_snapshot::Entity::find_by_id(doc)
         .one(txn)
-        .await
-        .map_err(err)?;
-    let logged = document_update::Entity::find()
-        .filter(document_update::Column::DocumentId.eq(doc))
-        .filter(document_update::Column::Seq.lte(through))
-        .order_by_asc(document_update::Column::Seq)
-        .all(txn)
         .await
         .map_err(err)?;
     let parts: Vec<&[u8]> = stored

@@ -3,7 +3,11 @@
 //! Authentication (session cookie or `?token=`) and the role check happen before the upgrade;
 //! the shared driver (`socket.rs`) runs the connection.
 
-use app::{AppError, auth::ssr::user_id_in, types::ProjectId};
+use app::{
+    AppError,
+    auth::ssr::user_id_in,
+    types::{ProjectId, history::Via},
+};
 use axum::{
     extract::{Path, Query, State, ws::WebSocketUpgrade},
     response::Response,
@@ -54,7 +58,11 @@ pub async fn yjs(
             // Subscribed before the upgrade, so the upgrade task holds only the driver: a
             // future that subscribed after the upgrade kept the socket, the endpoint and the
             // subscribing future beside the driver for the life of the connection (5 KB).
-            let sub = match editor.engine.subscribe(doc, access_for(watch.role())).await {
+            let author = super::author(Some(user), Via::Yjs);
+            let joined = editor
+                .engine
+                .subscribe(doc, access_for(watch.role()), author);
+            let sub = match joined.await {
                 Ok(sub) => sub,
                 Err(e) => {
                     tracing::error!(doc = doc.0, error = %e, "cannot open document");

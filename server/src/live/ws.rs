@@ -14,7 +14,7 @@ use std::{
 use app::{
     live::events::{ClientEvent, ServerEvent},
     projects::ssr::Projects,
-    types::{DocId, ProjectId, Role, UserId},
+    types::{DocId, ProjectId, Role, UserId, history::Via},
 };
 use axum::{
     extract::{Query, State, ws::WebSocketUpgrade},
@@ -203,7 +203,8 @@ impl TabSocket {
                 };
             }
         };
-        match self.editor.engine.subscribe(id, access).await {
+        let author = crate::editor::author(Some(self.user), Via::Browser);
+        match self.editor.engine.subscribe(id, access, author).await {
             Ok(sub) => {
                 self.subs.insert(id, sub);
                 self.hub.viewing(self.project, self.tab, doc, true);

@@ -133,9 +133,7 @@ impl Live {
     }
 }
 
-fn now_ms() -> i64 {
-    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
-}
+use crate::db::now_ms;
 
 impl Runs {
     /// Sets up the sandbox (or finds why there can be none). What a previous process left

@@ -196,9 +196,7 @@ fn owner(term: TermId) -> u64 {
 /// Why the tab is told "closed".
 const CLOSED: &str = "This terminal is closed.";
 
-fn now_ms() -> i64 {
-    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
-}
+use crate::db::now_ms;
 
 impl Terminals {
     pub fn new(runs: Runs, hub: Hub, projects: Arc<dyn Projects>, leases: Option<Leases>) -> Self {

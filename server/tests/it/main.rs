@@ -12,6 +12,7 @@ mod cluster;
 mod cluster_work;
 mod disk;
 mod files;
+mod history;
 mod limits;
 mod memory;
 mod ops;

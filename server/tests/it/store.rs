@@ -3,8 +3,19 @@
 
 use crate::common::{Backend, TestServer};
 use bytes::Bytes;
-use collab::{DocId, store::DocStore};
+use collab::{
+    DocId,
+    store::{Author, DocStore, Logged},
+};
 use server::editor::store::DbDocStore;
+
+/// An update logged with no author (the server's).
+fn logged(update: Bytes) -> Logged {
+    Logged {
+        update,
+        author: Author::default(),
+    }
+}
 
 /// A server with one account, one project and its default file's document, and the store.
 async fn one_document(backend: Backend) -> (TestServer, DocId, DbDocStore) {
@@ -23,9 +34,10 @@ async fn one_document(backend: Backend) -> (TestServer, DocId, DbDocStore) {
 async fn huge_batches_commit_whole(backend: Backend) {
     let (server, doc, store) = one_document(backend).await;
 
-    // 20,000 rows × 3 columns is 60,000 bound variables: over SQLite's limit for one statement.
-    let batch: Vec<Bytes> = (0..20_000u32)
-        .map(|i| Bytes::from(i.to_le_bytes().to_vec()))
+    // 20,000 rows × 5 columns is 100,000 bound variables: over the limit of both databases for
+    // one statement.
+    let batch: Vec<Logged> = (0..20_000u32)
+        .map(|i| logged(Bytes::from(i.to_le_bytes().to_vec())))
         .collect();
     assert_eq!(store.append(doc, &batch).await.expect("commits"), 20_000);
     assert_eq!(
@@ -35,8 +47,8 @@ async fn huge_batches_commit_whole(backend: Backend) {
     let stored = store.load(doc).await.expect("loads");
     assert_eq!(stored.last_seq, 20_003);
     assert_eq!(stored.updates.len(), 20_003);
-    assert_eq!(stored.updates[19_999], batch[19_999], "in order");
-    assert_eq!(stored.updates[20_002], batch[2]);
+    assert_eq!(stored.updates[19_999], batch[19_999].update, "in order");
+    assert_eq!(stored.updates[20_002], batch[2].update);
     server.finish().await;
 }
 
@@ -45,8 +57,9 @@ async fn huge_batches_commit_whole(backend: Backend) {
 async fn folded_logs_load_whole(backend: Backend) {
     let (server, doc, store) = one_document(backend).await;
     let update = |i: u8| Bytes::from(vec![i; 10]);
+    let logged_update = |i: u8| logged(update(i));
     let before = store.load(doc).await.expect("loads");
-    let first = (1..=3).map(update).collect::<Vec<_>>();
+    let first = (1..=3).map(logged_update).collect::<Vec<_>>();
     assert_eq!(
         store.append(doc, &first).await.expect("commits"),
         before.last_seq + 3
@@ -58,7 +71,7 @@ async fn folded_logs_load_whole(backend: Backend) {
         .expect("folds");
     assert_eq!(
         store
-            .append(doc, &[update(4), update(5)])
+            .append(doc, &[logged_update(4), logged_update(5)])
             .await
             .expect("commits"),
         folded + 3
@@ -103,11 +116,11 @@ async fn a_shared_store_folds_what_another_node_logged(backend: Backend) {
     let mine = edit("mine ");
     let theirs = edit("theirs ");
     store
-        .append(doc, &[Bytes::from(theirs)])
+        .append(doc, &[logged(Bytes::from(theirs))])
         .await
         .expect("the other node commits");
     let through = store
-        .append(doc, &[Bytes::from(mine.clone())])
+        .append(doc, &[logged(Bytes::from(mine.clone()))])
         .await
         .expect("this node commits");
     // This node's snapshot holds only its own edit.

@@ -56,6 +56,9 @@ extern "C" {
     #[wasm_bindgen(method, js_name = setReadOnly)]
     pub(crate) fn set_read_only(this: &TandemEditor, read_only: bool);
 
+    #[wasm_bindgen(method, js_name = setBlame)]
+    pub(crate) fn set_blame(this: &TandemEditor, json: &str);
+
     #[wasm_bindgen(method, js_name = setLanguage)]
     pub(crate) fn set_language(this: &TandemEditor, language: &str);
 

@@ -211,6 +211,13 @@ impl DocSession {
     }
 
     /// Selects a range on one line and scrolls it into view (1-based, UTF-16 columns).
+    /// Colours the text by author (`history::shades` as JSON; `[]` for none).
+    pub(crate) fn set_blame(&self, json: &str) {
+        if let Some(editor) = self.editor.borrow().as_ref() {
+            editor.set_blame(json);
+        }
+    }
+
     pub(crate) fn reveal(&self, line: u32, column: u32, end_column: u32) {
         if let Some(editor) = self.editor.borrow().as_ref() {
             editor.reveal(line, column, end_column);
@@ -398,6 +405,8 @@ impl DocSession {
             editor.apply_remote(&json, selections);
         }
         self.send_outbox();
+        let changed = self.signals.changed;
+        changed.set(changed.get_untracked().wrapping_add(1));
         if !edits.is_empty() {
             self.render_cursors();
         }

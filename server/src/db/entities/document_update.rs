@@ -9,6 +9,10 @@ pub struct Model {
     pub seq: i64,
     /// One yrs v1 update, as the client sent it.
     pub data: Vec<u8>,
+    /// Who sent it (`None`: the server, or logged before attribution).
+    pub author_id: Option<i64>,
+    /// How it came (`app::types::history::Via` code).
+    pub via: i16,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -3,7 +3,9 @@
 pub mod access_change;
 pub mod chat_message;
 pub mod document;
+pub mod document_authorship;
 pub mod document_snapshot;
+pub mod document_time;
 pub mod document_update;
 pub mod file;
 pub mod file_blob;

@@ -63,6 +63,28 @@ pub(super) enum DocumentUpdates {
     DocumentId,
     Seq,
     Data,
+    AuthorId,
+    Via,
+}
+
+#[derive(DeriveIden)]
+pub(super) enum DocumentTimes {
+    Table,
+    DocumentId,
+    Seq,
+    AtMs,
+}
+
+#[derive(DeriveIden)]
+pub(super) enum DocumentAuthorship {
+    Table,
+    DocumentId,
+    Client,
+    ClockStart,
+    ClockEnd,
+    AuthorId,
+    Via,
+    AtMs,
 }
 
 #[derive(DeriveIden)]

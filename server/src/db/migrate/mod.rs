@@ -16,6 +16,7 @@ use crate::{db::now, error::Result};
 mod idents;
 use idents::SchemaMigrations;
 mod v10_node_work;
+mod v11_attribution;
 mod v1_accounts;
 mod v2_documents;
 mod v3_files;
@@ -40,6 +41,7 @@ const MIGRATIONS: &[(i64, &str, Steps)] = &[
     (8, "document_snapshots", v8_document_snapshots::steps),
     (9, "rate_counts_and_leases", v9_shared_state::steps),
     (10, "terminals_and_run_nodes", v10_node_work::steps),
+    (11, "attribution", v11_attribution::steps),
 ];
 
 pub async fn run(db: &DatabaseConnection) -> Result<Vec<&'static str>> {

@@ -15,7 +15,7 @@ use std::{
 use app::{
     AppError, AppResult,
     files::FileKind,
-    types::{DocId, FileId},
+    types::{DocId, FileId, history::Via},
 };
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use tokio::sync::{Notify, mpsc};
@@ -418,7 +418,9 @@ impl Bound {
                 let update =
                     tokio::task::spawn_blocking(move || diff_update(&state, &target)).await;
                 if let Ok(Ok(Some(update))) = update
-                    && let Err(e) = engine.write(key, update).await
+                    && let Err(e) = engine
+                        .write(key, update, crate::editor::author(None, Via::Disk))
+                        .await
                 {
                     tracing::warn!(path, error = %e, "could not apply a change from disk");
                 }

@@ -326,6 +326,20 @@ impl TestServer {
             .expect("connect")
     }
 
+    /// Stops the server and starts it again on the same data, on a new port: what survives a
+    /// restart of the process. Clients reach it with `Api::on(&server.url(""))`.
+    pub async fn restart(&mut self, tweak: impl FnOnce(&mut Config)) {
+        if let Some(r) = self.running.take() {
+            r.stop().await.expect("clean shutdown");
+        }
+        let mut config = Config::for_data_dir(&self.data_dir);
+        config.bind = "127.0.0.1:0".parse().expect("addr");
+        config.shutdown_grace_secs = 2;
+        config.database_url = Some(self.database_url.clone());
+        tweak(&mut config);
+        self.running = Some(server::start(config).await.expect("server restarts"));
+    }
+
     pub async fn finish(mut self) {
         if let Some(r) = self.running.take() {
             r.stop().await.expect("clean shutdown");
