@@ -14,6 +14,7 @@ use leptos_router::{
 };
 
 pub mod account;
+pub mod audit;
 pub mod auth;
 pub mod browser;
 pub mod chat;
@@ -71,6 +72,7 @@ pub fn App() -> impl IntoView {
                 // Async SSR so a 403/404 from the data load becomes the page's HTTP status.
                 <Route path=path!("/p/:id") view=ide::IdePage ssr=SsrMode::Async/>
                 <Route path=path!("/p/:id/settings") view=projects::ProjectSettings ssr=SsrMode::Async/>
+                <Route path=path!("/p/:id/audit") view=projects::AuditPage ssr=SsrMode::Async/>
                 <Route path=path!("/invite/:token") view=projects::InvitePage ssr=SsrMode::Async/>
             </Routes>
         </Router>

@@ -125,6 +125,29 @@ pub fn project_name(name: &str) -> Result<&str, AppError> {
     Ok(name)
 }
 
+/// Longest name of a saved version of a file.
+pub const VERSION_NAME_MAX: usize = 100;
+
+pub fn version_name(name: &str) -> Result<String, AppError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(AppError::invalid("name", "Give the version a name."));
+    }
+    if name.chars().count() > VERSION_NAME_MAX {
+        return Err(AppError::invalid(
+            "name",
+            format!("Version names have at most {VERSION_NAME_MAX} characters."),
+        ));
+    }
+    if name.chars().any(|c| c.is_control() || is_deceptive(c)) {
+        return Err(AppError::invalid(
+            "name",
+            "Version names cannot contain control, invisible or text-direction characters.",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
 /// Where to send someone after logging in: only paths on this site, so a crafted link cannot
 /// bounce a fresh session to another origin.
 pub fn local_redirect(next: Option<&str>) -> String {

@@ -7,6 +7,7 @@
 //!   tandem-bench trace --file ../shared/traces/automerge-paper.json.gz
 //!   tandem-bench ack --updates 2000 --rate 50
 //!   tandem-bench coldload --updates 100000
+//!   tandem-bench timeline --updates 100000 --named 120
 //!   tandem-bench chat --members 100 --messages 200 --rate 10
 //!   tandem-bench chat-history --messages 100000
 //!   tandem-bench revoke --members 100
@@ -20,6 +21,7 @@ mod chat;
 mod client;
 mod cluster;
 mod floor;
+mod history;
 mod import;
 mod logins;
 mod revoke;
@@ -87,6 +89,16 @@ enum Mode {
         #[arg(long, default_value_t = 100_000)]
         updates: usize,
         #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
+    /// A file with an N-update history (compaction on) and K named versions: timeline page
+    /// and version-text times, server memory.
+    Timeline {
+        #[arg(long, default_value_t = 100_000)]
+        updates: usize,
+        #[arg(long, default_value_t = 120)]
+        named: usize,
+        #[arg(long, default_value_t = 21)]
         runs: usize,
     },
     /// M member accounts each hold a `/ws` tab; one member posts N chat messages at R per
@@ -350,6 +362,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Mode::Trace { file, burst } => trace::run(&mut server, &file, burst).await,
         Mode::Ack { updates, rate } => run_ack(&server, updates, rate).await,
         Mode::Coldload { updates, runs } => run_coldload(&mut server, updates, runs).await,
+        Mode::Timeline {
+            updates,
+            named,
+            runs,
+        } => history::timeline(&server, updates, named, runs)
+            .await
+            .map_err(|e| e.to_string().into()),
         Mode::Chat {
             members,
             messages,

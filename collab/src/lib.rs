@@ -17,5 +17,7 @@ pub mod engine;
 pub mod store;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
+#[cfg(feature = "server")]
+pub mod versions;
 
 pub use wire::{Channel, DocId, Frame, WireError};

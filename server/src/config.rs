@@ -138,6 +138,15 @@ pub struct Config {
     #[command(flatten)]
     pub runs: crate::runs::Args,
 
+    /// Days a project's audit log keeps its entries (0: for ever).
+    #[arg(
+        long,
+        env = "TANDEM_AUDIT_RETENTION_DAYS",
+        default_value_t = 365,
+        global = true
+    )]
+    pub audit_retention_days: u32,
+
     /// Seconds to let in-flight requests finish after SIGINT/SIGTERM.
     #[arg(
         long,

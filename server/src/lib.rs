@@ -11,6 +11,7 @@ use leptos::config::{Env, LeptosOptions};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod chat;
 pub mod config;
@@ -140,6 +141,7 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         work_leases.is_some(),
     )
     .await?;
+    let audit = audit::Audit::new(db.clone(), config.audit_retention_days);
     let account_service = accounts.clone();
     let accounts: Arc<dyn Accounts> = Arc::new(accounts);
     let services = Services::default()
@@ -153,7 +155,8 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         .with::<dyn app::history::ssr::HistoryService>(Arc::new(history::History::new(
             db.clone(),
             editor.clone(),
-        )));
+        )))
+        .with::<dyn app::audit::ssr::AuditService>(Arc::new(audit.clone()));
     let membership = auth::Membership {
         accounts,
         projects,
@@ -163,6 +166,7 @@ pub async fn prepare(config: Config) -> Result<AppState> {
     };
     Ok(AppState {
         accounts: account_service,
+        audit,
         leptos_options,
         editor,
         hub,
@@ -192,6 +196,7 @@ pub async fn serve(
 ) -> Result<()> {
     let grace = Duration::from_secs(state.config.shutdown_grace_secs);
     let sweeper = tokio::spawn(sweep_sessions(state.membership.sessions.clone()));
+    let forgetter = tokio::spawn(sweep_kept(state.files.tree.clone(), state.audit.clone()));
     let upkeep = tokio::spawn(state.metrics.clone().upkeep());
     let terminals = tokio::spawn(
         state
@@ -228,6 +233,7 @@ pub async fn serve(
         } => tracing::warn!(?grace, "requests still running after the grace period; stopping anyway"),
     }
     sweeper.abort();
+    forgetter.abort();
     upkeep.abort();
     follower.abort();
     terminals.abort();
@@ -294,6 +300,24 @@ async fn private_data_dir(config: &Config) -> Result<()> {
     #[cfg(not(unix))]
     let _ = config;
     Ok(())
+}
+
+/// Hourly: files kept after an emptied trash and audit entries go once their retention ends.
+async fn sweep_kept(tree: files::Tree, audit: audit::Audit) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match tree.sweep_purged().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(n, "deleted files whose retention ended"),
+            Err(e) => tracing::warn!(error = %e, "could not delete files past retention"),
+        }
+        match audit.sweep().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(n, "deleted audit entries past retention"),
+            Err(e) => tracing::warn!(error = %e, "could not delete old audit entries"),
+        }
+    }
 }
 
 async fn sweep_sessions(store: DbSessionStore) {

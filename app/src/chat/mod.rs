@@ -17,6 +17,12 @@ pub mod commands;
 pub mod model;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+#[cfg(feature = "ssr")]
+use crate::{
+    audit::ssr::record as audit,
+    types::audit::{AuditAction as Act, AuditTarget as On},
+};
+
 mod view;
 
 pub use crate::types::chat::{AiInfo, AiState, ChatMessage, MessageKind};
@@ -126,7 +132,10 @@ pub async fn delete_message(project: ProjectId, id: MessageId) -> Result<ChatMes
 #[server(endpoint = "chat/ask", input = Json)]
 pub async fn ask_ai(project: ProjectId, request: AiRequest) -> Result<AskReply, AppError> {
     let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
-    ssr::chat()?.ask(project, &ctx.user, request).await
+    let detail = format!("{:?}", request.task);
+    let reply = ssr::chat()?.ask(project, &ctx.user, request).await?;
+    audit(project, ctx.user.id, Act::AiRequest, On::None, detail).await;
+    Ok(reply)
 }
 
 /// Stops an answer that is still streaming (who asked, or an editor/owner).
@@ -140,7 +149,10 @@ pub async fn stop_ai(project: ProjectId, id: MessageId) -> Result<(), AppError> 
 #[server(endpoint = "chat/regenerate", input = Json)]
 pub async fn regenerate_ai(project: ProjectId, id: MessageId) -> Result<ChatMessage, AppError> {
     let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
-    ssr::chat()?
+    let message = ssr::chat()?
         .regenerate(project, &ctx.user, ctx.role, id)
-        .await
+        .await?;
+    let on = On::Text(format!("message {id}"));
+    audit(project, ctx.user.id, Act::AiRequest, on, "regenerate").await;
+    Ok(message)
 }

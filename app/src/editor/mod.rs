@@ -216,12 +216,26 @@ pub fn DocView(
     #[cfg(not(feature = "hydrate"))]
     let _ = (&me, docs, reveal, name);
     let s = signals;
-    view! {
+    let history = RwSignal::new(false);
+    let doc = file.doc;
+    let tools = view! {
         <div class="doc-tools">
             <People people=s.people/>
             <CopyYjsLink project=project doc=file.doc/>
             <BlameToggle blame=blame/>
+            <button type="button" class="link" data-test="history-toggle"
+                title="Earlier versions of this file: compare and restore"
+                on:click=move |_| history.set(true)>"History"</button>
         </div>
+    }
+    .into_any();
+    view! {
+        {tools}
+        {move || history.get().then(|| view! {
+            <crate::history::HistoryPanel project=project doc=doc title=name
+                language=lang::language_for(&name.get_untracked())
+                can_edit=s.writable on_close=Callback::new(move |_| history.set(false))/>
+        }.into_any())}
         {move || trashed.get().then(|| view! {
             <div class="readonly-banner" data-test="trashed-banner">"This file is in the trash. Restore it from the trash to keep it."</div>
         })}

@@ -261,6 +261,63 @@ export class TandemEditor {
 }
 
 /** `text` shown literally by Monaco's markdown hover (names may hold `*`, `[`, `<`, …). */
+/**
+ * A read-only side-by-side diff for a file's history: a version on the left, what it is
+ * compared with on the right. The left side keeps its selection so "restore the selected
+ * lines" can ask for it.
+ */
+export class TandemDiff {
+  constructor(el, language) {
+    this.el = el;
+    this.language = language;
+    this.diff = null;
+    this.models = [];
+  }
+
+  /** Shows `original` against `modified`; resolves once drawn. */
+  async show(original, modified) {
+    await loadMonaco("/monaco/vs");
+    if (!this.diff) {
+      const dark = window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches;
+      this.diff = monaco.editor.createDiffEditor(this.el, {
+        readOnly: true,
+        originalEditable: false,
+        automaticLayout: true,
+        theme: dark ? "vs-dark" : "vs",
+        minimap: { enabled: false },
+        fontSize: 13,
+        scrollBeyondLastLine: false,
+        renderSideBySide: this.el.clientWidth > 700,
+      });
+    }
+    const old = this.models;
+    this.models = [
+      monaco.editor.createModel(original, this.language),
+      monaco.editor.createModel(modified, this.language),
+    ];
+    this.diff.setModel({ original: this.models[0], modified: this.models[1] });
+    for (const m of old) m.dispose();
+  }
+
+  /** `[from, to]` (1-based lines) selected on the left or right side, or "" for none. */
+  selectedLines(left) {
+    if (!this.diff) return "";
+    const side = left ? this.diff.getOriginalEditor() : this.diff.getModifiedEditor();
+    const s = side.getSelection();
+    if (!s || s.isEmpty()) return "";
+    // A selection ending at column 1 does not take that line.
+    const to = s.endColumn === 1 && s.endLineNumber > s.startLineNumber ? s.endLineNumber - 1 : s.endLineNumber;
+    return JSON.stringify([s.startLineNumber, to]);
+  }
+
+  dispose() {
+    if (this.diff) this.diff.dispose();
+    for (const m of this.models) m.dispose();
+    this.diff = null;
+    this.models = [];
+  }
+}
+
 function escapeMarkdown(text) {
   return String(text).replace(/[\\`*_{}\[\]()#+\-.!|<>&~]/g, "\\$&");
 }

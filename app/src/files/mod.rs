@@ -17,6 +17,12 @@ pub mod fuzzy;
 pub mod names;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+#[cfg(feature = "ssr")]
+use crate::{
+    audit::ssr::record as audit,
+    types::audit::{AuditAction as Act, AuditTarget as On},
+};
+
 pub mod tree;
 mod view;
 
@@ -99,8 +105,11 @@ pub async fn rename_entry(
     id: FileId,
     name: String,
 ) -> Result<FileEntry, AppError> {
-    crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
-    ssr::files()?.rename(project, id, &name).await
+    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
+    let done = ssr::files()?.rename(project, id, &name).await?;
+    let detail = format!("now {}", done.name);
+    audit(project, ctx.user.id, Act::FileRenamed, On::File(id), detail).await;
+    Ok(done)
 }
 
 /// Moves an entry into `parent` (`None`: the root). Refused if it would put a folder inside
@@ -111,30 +120,61 @@ pub async fn move_entry(
     id: FileId,
     parent: Option<FileId>,
 ) -> Result<FileEntry, AppError> {
-    crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
-    ssr::files()?.move_to(project, id, parent).await
+    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
+    let done = ssr::files()?.move_to(project, id, parent).await?;
+    audit(project, ctx.user.id, Act::FileMoved, On::File(id), "").await;
+    Ok(done)
 }
 
 /// Moves an entry (with everything in it) to the trash.
 #[server(endpoint = "files/trash", input = Json)]
 pub async fn trash_entry(project: ProjectId, id: FileId) -> Result<FileEntry, AppError> {
-    crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
-    ssr::files()?.trash(project, id).await
+    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
+    let done = ssr::files()?.trash(project, id).await?;
+    audit(project, ctx.user.id, Act::FileDeleted, On::File(id), "").await;
+    Ok(done)
 }
 
 /// Brings an entry back from the trash: into its old folder if that still exists, else the
 /// root; renamed `name (2)` if its name has been taken meanwhile.
 #[server(endpoint = "files/restore", input = Json)]
 pub async fn restore_entry(project: ProjectId, id: FileId) -> Result<FileEntry, AppError> {
-    crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
-    ssr::files()?.restore(project, id).await
+    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
+    let done = ssr::files()?.restore(project, id).await?;
+    audit(project, ctx.user.id, Act::FileRestored, On::File(id), "").await;
+    Ok(done)
 }
 
-/// Deletes everything in the trash for good; returns how many entries went.
+/// Empties the trash; returns how many entries went. Text files stay restorable by owners
+/// for the server's retention period.
 #[server(endpoint = "files/empty_trash", input = Json)]
 pub async fn empty_trash(project: ProjectId) -> Result<u64, AppError> {
-    crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
-    ssr::files()?.empty_trash(project).await
+    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
+    let n = ssr::files()?.empty_trash(project, ctx.user.id).await?;
+    let detail = format!("{n} entries");
+    audit(project, ctx.user.id, Act::TrashEmptied, On::None, detail).await;
+    Ok(n)
+}
+
+/// Text files of emptied trashes still kept (their history can be read). Members may look.
+#[server(endpoint = "files/purged", input = Json)]
+pub async fn purged_files(
+    project: ProjectId,
+) -> Result<Vec<crate::types::files::PurgedFile>, AppError> {
+    crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
+    ssr::files()?.purged(project).await
+}
+
+/// Brings back a file deleted for good, within the retention period. Owners only.
+#[server(endpoint = "files/restore_purged", input = Json)]
+pub async fn restore_purged(project: ProjectId, id: i64) -> Result<FileEntry, AppError> {
+    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Owner).await?;
+    let done = ssr::files()?
+        .restore_purged(project, ctx.user.id, id)
+        .await?;
+    let on = On::File(done.id);
+    audit(project, ctx.user.id, Act::PurgedRestored, on, "").await;
+    Ok(done)
 }
 
 /// Copies a file (with its current text) or a folder (with everything in it) next to itself.
@@ -159,7 +199,9 @@ pub async fn open_dir(path: String) -> Result<ProjectId, AppError> {
     if !crate::auth::ssr::accounts()?.is_admin(user.id).await? {
         return Err(AppError::Forbidden);
     }
-    ssr::files()?.open_dir(user.id, &path).await
+    let project = ssr::files()?.open_dir(user.id, &path).await?;
+    audit(project, user.id, Act::FolderOpened, On::Text(path), "").await;
+    Ok(project)
 }
 
 /// Searches the live text of every file, bounded in time and results.

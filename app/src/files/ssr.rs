@@ -9,7 +9,7 @@ use super::{FileEntry, FileKind, SearchQuery, SearchResults};
 use crate::{
     editor::FileDoc,
     error::AppResult,
-    types::{FileId, ProjectId, UserId},
+    types::{FileId, ProjectId, UserId, files::PurgedFile},
 };
 
 #[async_trait]
@@ -40,7 +40,13 @@ pub trait FileService: Send + Sync + 'static {
     ) -> AppResult<FileEntry>;
     async fn trash(&self, project: ProjectId, id: FileId) -> AppResult<FileEntry>;
     async fn restore(&self, project: ProjectId, id: FileId) -> AppResult<FileEntry>;
-    async fn empty_trash(&self, project: ProjectId) -> AppResult<u64>;
+    /// Empties the trash; text files are kept for the retention period.
+    async fn empty_trash(&self, project: ProjectId, by: UserId) -> AppResult<u64>;
+    /// The text files of emptied trashes still kept.
+    async fn purged(&self, project: ProjectId) -> AppResult<Vec<PurgedFile>>;
+    /// Brings a kept file back at the root.
+    async fn restore_purged(&self, project: ProjectId, by: UserId, id: i64)
+    -> AppResult<FileEntry>;
     async fn duplicate(&self, project: ProjectId, by: UserId, id: FileId) -> AppResult<FileEntry>;
     async fn search(&self, project: ProjectId, query: SearchQuery) -> AppResult<SearchResults>;
     /// Binds a directory on the server as a disk-backed project owned by `by` (if new).

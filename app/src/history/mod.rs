@@ -7,17 +7,92 @@ use server_fn::codec::Json;
 
 use crate::{
     error::AppError,
-    types::{DocId, ProjectId, history::Blame},
+    types::{
+        DocId, ProjectId,
+        history::{Blame, LineRange, Timeline, VersionCursor, VersionId},
+    },
 };
 
+#[cfg(feature = "hydrate")]
+mod diff;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+#[cfg(feature = "ssr")]
+use crate::{
+    audit::ssr::record as audit,
+    types::audit::{AuditAction as Act, AuditTarget as On},
+};
+
+mod view;
+
+pub use view::HistoryPanel;
 
 /// The current text of a document of the project, by author.
 #[server(endpoint = "history/blame", input = Json)]
 pub async fn file_blame(project: ProjectId, doc: DocId) -> Result<Blame, AppError> {
     crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
     ssr::history()?.blame(project, doc).await
+}
+
+/// A page of a file's timeline, newest first. Viewers may look.
+#[server(endpoint = "history/timeline", input = Json)]
+pub async fn file_timeline(
+    project: ProjectId,
+    doc: DocId,
+    before: Option<VersionCursor>,
+) -> Result<Timeline, AppError> {
+    crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
+    ssr::history()?.timeline(project, doc, before).await
+}
+
+/// The text of one version of a file. Viewers may look.
+#[server(endpoint = "history/text", input = Json)]
+pub async fn version_text(
+    project: ProjectId,
+    doc: DocId,
+    version: VersionId,
+) -> Result<String, AppError> {
+    crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
+    ssr::history()?.version_text(project, doc, version).await
+}
+
+/// Restores a version (or some of its lines) as a new edit by the caller. Editors only.
+#[server(endpoint = "history/restore", input = Json)]
+pub async fn restore_version(
+    project: ProjectId,
+    doc: DocId,
+    version: VersionId,
+    lines: Option<LineRange>,
+) -> Result<(), AppError> {
+    let who = crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
+    ssr::history()?
+        .restore(project, doc, version, lines, who.user.id)
+        .await?;
+    let detail = match lines {
+        Some(r) => format!("lines {}–{}", r.from, r.to),
+        None => "the whole file".to_owned(),
+    };
+    audit(
+        project,
+        who.user.id,
+        Act::VersionRestored,
+        On::Doc(doc),
+        detail,
+    )
+    .await;
+    Ok(())
+}
+
+/// Keeps the file's current text as a named version. Editors only.
+#[server(endpoint = "history/name", input = Json)]
+pub async fn name_version(project: ProjectId, doc: DocId, name: String) -> Result<(), AppError> {
+    let who = crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
+    let name = crate::validate::version_name(&name)?;
+    ssr::history()?
+        .name_version(project, doc, name.clone(), who.user.id)
+        .await?;
+    audit(project, who.user.id, Act::VersionNamed, On::Doc(doc), name).await;
+    Ok(())
 }
 
 /// How long ago `at` was, as the hover says it ("3 days ago").

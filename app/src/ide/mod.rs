@@ -79,7 +79,7 @@ fn IdeShell(ws: Workspace, file: Option<FileDoc>, entries: Vec<FileEntry>) -> im
     let role = ws.project.role;
     let member_count = ws.members.len();
     let link = RwSignal::new(Link::Connecting);
-    let files = Files::new(pid, &ws.me, role >= Role::Editor, entries, link);
+    let files = Files::new(pid, &ws.me, role, entries, link);
     // The server renders the default file's tab; the browser then restores its own tabs.
     if let Some(f) = &file {
         files.open(f.file);

@@ -11,10 +11,18 @@ use crate::{
     },
 };
 
+#[cfg(feature = "ssr")]
+use crate::{
+    audit::ssr::record as audit,
+    types::audit::{AuditAction as Act, AuditTarget as On},
+};
+
+mod audit_page;
 mod pages;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
+pub(crate) use audit_page::AuditPage;
 pub(crate) use pages::{InvitePage, ProjectSettings};
 
 /// Longest invite-link lifetime an owner may choose: 30 days.
@@ -49,9 +57,17 @@ pub async fn load_workspace(project: ProjectId) -> Result<Workspace, AppError> {
 
 #[server(endpoint = "projects/rename")]
 pub async fn rename_project(project: ProjectId, name: String) -> Result<String, AppError> {
-    ssr::authorize(project, Role::Editor).await?;
+    let ctx = ssr::authorize(project, Role::Editor).await?;
     let name = crate::validate::project_name(&name)?;
     ssr::projects()?.rename(project, name).await?;
+    audit(
+        project,
+        ctx.user.id,
+        Act::ProjectRenamed,
+        On::Text(name.to_owned()),
+        "",
+    )
+    .await;
     Ok(name.to_owned())
 }
 
@@ -75,16 +91,29 @@ pub async fn invite_member(
     username: String,
     role: Role,
 ) -> Result<Member, AppError> {
-    ssr::authorize(project, Role::Owner).await?;
-    ssr::projects()?
+    let ctx = ssr::authorize(project, Role::Owner).await?;
+    let member = ssr::projects()?
         .add_member(project, username.trim(), role)
-        .await
+        .await?;
+    let (act, on) = (Act::MemberAdded, On::User(member.user.id));
+    audit(project, ctx.user.id, act, on, role.as_str()).await;
+    Ok(member)
 }
 
 #[server(endpoint = "projects/set-role")]
 pub async fn set_member_role(project: ProjectId, user: UserId, role: Role) -> Result<(), AppError> {
-    ssr::authorize(project, Role::Owner).await?;
-    ssr::projects()?.set_role(project, user, role).await
+    let ctx = ssr::authorize(project, Role::Owner).await?;
+    ssr::projects()?.set_role(project, user, role).await?;
+    let detail = format!("now {}", role.as_str());
+    audit(
+        project,
+        ctx.user.id,
+        Act::RoleChanged,
+        On::User(user),
+        detail,
+    )
+    .await;
+    Ok(())
 }
 
 /// Owners remove anyone; every member may remove themselves (leave).
@@ -94,7 +123,14 @@ pub async fn remove_member(project: ProjectId, user: UserId) -> Result<(), AppEr
     if user != ctx.user.id && ctx.role < Role::Owner {
         return Err(AppError::Forbidden);
     }
-    ssr::projects()?.remove_member(project, user).await
+    ssr::projects()?.remove_member(project, user).await?;
+    let act = if user == ctx.user.id {
+        Act::MemberLeft
+    } else {
+        Act::MemberRemoved
+    };
+    audit(project, ctx.user.id, act, On::User(user), "").await;
+    Ok(())
 }
 
 #[server(endpoint = "projects/invite-links/create")]
@@ -110,9 +146,12 @@ pub async fn create_invite_link(
             format!("Choose an expiry between 1 hour and {INVITE_MAX_HOURS} hours."),
         ));
     }
-    ssr::projects()?
+    let link = ssr::projects()?
         .create_invite(project, ctx.user.id, role, hours)
-        .await
+        .await?;
+    let detail = format!("{}, for {hours} h", role.as_str());
+    audit(project, ctx.user.id, Act::InviteCreated, On::None, detail).await;
+    Ok(link)
 }
 
 #[server(endpoint = "projects/invite-links")]
@@ -123,8 +162,11 @@ pub async fn invite_links(project: ProjectId) -> Result<Vec<InviteLink>, AppErro
 
 #[server(endpoint = "projects/invite-links/revoke")]
 pub async fn revoke_invite_link(project: ProjectId, invite: InviteId) -> Result<(), AppError> {
-    ssr::authorize(project, Role::Owner).await?;
-    ssr::projects()?.revoke_invite(project, invite).await
+    let ctx = ssr::authorize(project, Role::Owner).await?;
+    ssr::projects()?.revoke_invite(project, invite).await?;
+    let detail = format!("link {invite}");
+    audit(project, ctx.user.id, Act::InviteRevoked, On::None, detail).await;
+    Ok(())
 }
 
 #[server(endpoint = "invites/preview")]
@@ -138,5 +180,20 @@ pub async fn preview_invite(token: String) -> Result<InvitePreview, AppError> {
 pub async fn accept_invite(token: String) -> Result<ProjectId, AppError> {
     use crate::auth::ssr::current_user;
     let me = current_user().await?;
-    ssr::projects()?.accept_invite(&token, me.id).await
+    let project = ssr::projects()?.accept_invite(&token, me.id).await?;
+    audit(project, me.id, Act::InviteUsed, On::None, "").await;
+    Ok(project)
+}
+
+/// A page of the project's log, newest first. Owners only.
+#[server(endpoint = "audit/list", input = server_fn::codec::Json)]
+pub async fn audit_log(
+    project: ProjectId,
+    filter: crate::types::audit::AuditFilter,
+    before: Option<i64>,
+) -> Result<crate::types::audit::AuditPage, AppError> {
+    ssr::authorize(project, Role::Owner).await?;
+    crate::audit::ssr::audit()?
+        .list(project, filter, before)
+        .await
 }

@@ -88,6 +88,7 @@ pub(crate) fn ProjectSettings() -> impl IntoView {
                         <MembersSection pid=pid me=me is_owner=is_owner members=ws.members set_role=set_role
                             remove=remove leaving=leaving/>
                         {is_owner.then(|| view! {
+                            <p><a href=format!("/p/{pid}/audit") data-test="audit-link">"Audit log: who did what in this project →"</a></p>
                             <InviteSection pid=pid invite=invite/>
                             <InviteLinksSection pid=pid links=links create_link=create_link revoke_link=revoke_link/>
                             <DeleteSection pid=pid name=name_for_delete delete=delete/>

@@ -19,6 +19,12 @@ pub mod links;
 pub mod model;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+#[cfg(feature = "ssr")]
+use crate::{
+    audit::ssr::record as audit,
+    types::audit::{AuditAction as Act, AuditTarget as On},
+};
+
 mod view;
 
 pub use view::{RunPanel, RunState};
@@ -47,16 +53,29 @@ pub async fn start_run(
     restart: bool,
 ) -> Result<RunInfo, AppError> {
     let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
-    ssr::runs()?
+    let run = ssr::runs()?
         .start(project, &ctx.user, target, restart)
-        .await
+        .await?;
+    let detail = format!("run {}: {}", run.id, run.command);
+    audit(
+        project,
+        ctx.user.id,
+        Act::RunStarted,
+        On::Text(run.name.clone()),
+        detail,
+    )
+    .await;
+    Ok(run)
 }
 
 /// Stops a run: SIGTERM to everything in its sandbox, SIGKILL after the grace period.
 #[server(endpoint = "runs/stop", input = Json)]
 pub async fn stop_run(project: ProjectId, run: RunId) -> Result<(), AppError> {
     let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
-    ssr::runs()?.stop(project, &ctx.user, run).await
+    ssr::runs()?.stop(project, &ctx.user, run).await?;
+    let on = On::Text(format!("run {run}"));
+    audit(project, ctx.user.id, Act::RunStopped, on, "").await;
+    Ok(())
 }
 
 /// Sends a line (a newline is added) to a run's input; everyone sees it echoed.

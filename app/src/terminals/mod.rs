@@ -20,6 +20,12 @@ mod client;
 pub mod scrollback;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+#[cfg(feature = "ssr")]
+use crate::{
+    audit::ssr::record as audit,
+    types::audit::{AuditAction as Act, AuditTarget as On},
+};
+
 pub mod view;
 
 pub use view::{TermState, TerminalView};
@@ -36,7 +42,12 @@ pub async fn terminals_now(project: ProjectId) -> Result<Vec<TermReplay>, AppErr
 #[server(endpoint = "terminals/open", input = Json)]
 pub async fn open_terminal(project: ProjectId, cols: u16, rows: u16) -> Result<TermInfo, AppError> {
     let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
-    ssr::terminals()?.open(project, &ctx.user, cols, rows).await
+    let term = ssr::terminals()?
+        .open(project, &ctx.user, cols, rows)
+        .await?;
+    let on = On::Text(format!("terminal {}", term.id));
+    audit(project, ctx.user.id, Act::TerminalOpened, on, "").await;
+    Ok(term)
 }
 
 /// Closes a terminal (its opener or an owner): everything running in it is killed.
@@ -45,7 +56,10 @@ pub async fn close_terminal(project: ProjectId, term: TermId) -> Result<(), AppE
     let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
     ssr::terminals()?
         .close(project, &ctx.user, ctx.role, term)
-        .await
+        .await?;
+    let on = On::Text(format!("terminal {term}"));
+    audit(project, ctx.user.id, Act::TerminalClosed, on, "").await;
+    Ok(())
 }
 
 /// Lets `user` type in the terminal, or takes it back (its opener or an owner). Only editors

@@ -47,3 +47,17 @@ pub struct FileEntry {
     /// Set while in the trash.
     pub deleted_at: Option<i64>,
 }
+
+/// A text file whose trash was emptied, kept with its history until `expires_at` (seconds
+/// since the epoch, like the other times here). Owners may bring it back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurgedFile {
+    pub id: i64,
+    pub name: String,
+    /// Where it was ("src/lib.rs").
+    pub path: String,
+    pub doc: DocId,
+    pub purged_at: i64,
+    pub purged_by: String,
+    pub expires_at: i64,
+}

@@ -99,6 +99,61 @@ pub struct Blame {
     pub text_len: u32,
 }
 
+/// A version of a file: stored in its timeline, or still in the log compaction has not
+/// folded yet (named by the last update it includes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "n", rename_all = "snake_case")]
+pub enum VersionId {
+    Stored(i64),
+    Pending(i64),
+}
+
+/// Where the next page of a timeline starts (older than this).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionCursor {
+    pub seq: i64,
+    pub id: i64,
+}
+
+/// One entry of a file's timeline: the text after a burst of editing, or a named version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionEntry {
+    pub id: VersionId,
+    /// The version before it (what "compare with previous" shows), if any.
+    pub previous: Option<VersionId>,
+    /// When the burst started and ended (ms since the epoch; 0: before Tandem kept history).
+    pub started: i64,
+    pub at: i64,
+    /// Who edited, in order of their first edit (names as they are now).
+    pub authors: Vec<String>,
+    pub vias: Vec<Via>,
+    /// A version someone named, and who.
+    pub name: Option<String>,
+    pub named_by: Option<String>,
+}
+
+impl VersionEntry {
+    /// The entry is a restore of an earlier version.
+    pub fn is_restore(&self) -> bool {
+        self.vias.contains(&Via::Restore)
+    }
+}
+
+/// A page of a file's timeline, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timeline {
+    pub entries: Vec<VersionEntry>,
+    /// Ask again with this for older entries.
+    pub more: Option<VersionCursor>,
+}
+
+/// Lines of a version (1-based, inclusive) to restore instead of the whole file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineRange {
+    pub from: u32,
+    pub to: u32,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

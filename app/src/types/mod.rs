@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub mod audit;
 pub mod chat;
 pub mod files;
 pub mod history;

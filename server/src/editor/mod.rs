@@ -29,7 +29,11 @@ pub(crate) mod presence;
 pub(crate) mod socket;
 pub mod store;
 pub mod token;
+pub mod versions;
 pub mod yjs;
+
+/// The shared text's name in a file's document; the browser binding uses the same.
+pub const CONTENT: &str = "content";
 
 use crate::{
     db::{entities::document, now, now_ms},

@@ -226,6 +226,15 @@ impl DocStore for DbDocStore {
         let times = times_through(&txn, doc_id, through).await.map_err(err)?;
         let spans = spans_of(&logged, &times);
         save_spans(&txn, doc_id, &spans).await.map_err(err)?;
+        match super::versions::record(&txn, doc_id, &logged, &times).await {
+            Ok(()) => {}
+            // A failed statement ends the transaction (PostgreSQL): the compaction is retried.
+            Err(super::versions::VersionError::Db(e)) => return Err(err(e)),
+            // The log folds anyway: a gap in the timeline beats a log that never compacts.
+            Err(e) => {
+                tracing::warn!(doc = doc_id, error = %e, "no versions for this stretch of the log")
+            }
+        }
         let snapshot = if self.shared {
             fold_logged(&txn, doc_id, &logged, snapshot).await?
         } else {

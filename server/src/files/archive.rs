@@ -15,8 +15,12 @@ use std::{
 
 use app::{
     AppError, AppResult,
+    audit::ssr::AuditService,
     files::{FileKind, MAX_TEXT_BYTES, names},
-    types::{DocId, FileId, ProjectId, Role, UserId},
+    types::{
+        DocId, FileId, ProjectId, Role, UserId,
+        audit::{AuditAction, AuditTarget},
+    },
 };
 use axum::{
     body::Body,
@@ -496,6 +500,7 @@ pub struct ExportQuery {
 pub async fn export_zip(
     State(files): State<Files>,
     State(membership): State<Membership>,
+    State(audit): State<crate::audit::Audit>,
     session: Session,
     Path(project): Path<ProjectId>,
     Query(q): Query<ExportQuery>,
@@ -508,6 +513,16 @@ pub async fn export_zip(
         let _slot = files.archives.take().await?;
         let zip = tokio::fs::File::from_std(files.export(project, q.folder).await?);
         let len = zip.metadata().await.map_err(ServerError::from)?.len();
+        let on = q.folder.map_or(AuditTarget::None, AuditTarget::File);
+        audit
+            .record(
+                project,
+                Some(user.id),
+                AuditAction::Exported,
+                on,
+                format!("{len} bytes"),
+            )
+            .await;
         Ok((
             [
                 (
@@ -583,6 +598,7 @@ fn refused_page(status: StatusCode, message: &str) -> Response {
 pub async fn import_zip(
     State(files): State<Files>,
     State(membership): State<Membership>,
+    State(audit): State<crate::audit::Audit>,
     session: Session,
     form: Multipart,
 ) -> Response {
@@ -607,7 +623,17 @@ pub async fn import_zip(
             .quota
             .check(super::quota::Usage::default(), entries, bytes)?;
         let project = membership.projects.create(user, &name).await?;
+        let detail = format!("{entries} entries, {bytes} bytes");
         files.create_all(project.id, user, unpacked).await?;
+        audit
+            .record(
+                project.id,
+                Some(user),
+                AuditAction::Imported,
+                AuditTarget::None,
+                detail,
+            )
+            .await;
         Ok(project.id.0)
     }
     .await;

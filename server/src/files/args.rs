@@ -43,6 +43,17 @@ pub struct Args {
     )]
     pub max_files_per_project: u64,
 
+    /// Days the text files of an emptied trash are kept, with their history, before they are
+    /// deleted for good (owners can bring them back meanwhile; kept files do not count toward
+    /// the project's quota). 0 deletes them at once.
+    #[arg(
+        long,
+        env = "TANDEM_TRASH_RETENTION_DAYS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub trash_retention_days: u32,
+
     /// Bytes one project may store (documents with their edit logs, binary files), checked
     /// when files are created, duplicated or imported.
     #[arg(long, env = "TANDEM_MAX_PROJECT_BYTES", default_value_t = 1 << 30, global = true)]

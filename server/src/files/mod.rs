@@ -10,7 +10,7 @@ use app::{
     AppResult,
     editor::FileDoc,
     files::{FileEntry, FileKind, SearchQuery, SearchResults, ssr::FileService},
-    types::{DocId, FileId, ProjectId, UserId},
+    types::{DocId, FileId, ProjectId, UserId, files::PurgedFile},
 };
 use async_trait::async_trait;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
@@ -21,6 +21,7 @@ mod args;
 pub use args::Args;
 pub mod archive;
 pub mod disk;
+mod purged;
 pub mod quota;
 pub mod search;
 pub mod text;
@@ -58,6 +59,7 @@ impl Files {
         data_dir: &Path,
     ) -> Self {
         tree.quota = args.quota();
+        tree.trash_retention_secs = i64::from(args.trash_retention_days) * 86_400;
         Self {
             tree,
             projects,
@@ -131,8 +133,21 @@ impl FileService for Files {
         self.tree.restore(project, id).await
     }
 
-    async fn empty_trash(&self, project: ProjectId) -> AppResult<u64> {
-        self.tree.empty_trash(project).await
+    async fn empty_trash(&self, project: ProjectId, by: UserId) -> AppResult<u64> {
+        self.tree.empty_trash(project, by).await
+    }
+
+    async fn purged(&self, project: ProjectId) -> AppResult<Vec<PurgedFile>> {
+        self.tree.purged(project).await
+    }
+
+    async fn restore_purged(
+        &self,
+        project: ProjectId,
+        by: UserId,
+        id: i64,
+    ) -> AppResult<FileEntry> {
+        self.tree.restore_purged(project, by, id).await
     }
 
     async fn duplicate(&self, project: ProjectId, by: UserId, id: FileId) -> AppResult<FileEntry> {

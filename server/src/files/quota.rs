@@ -13,7 +13,7 @@ use sea_orm::{
     sea_query::{Expr, IntoCondition, Query},
 };
 
-use crate::db::entities::{document, document_snapshot, document_update, file};
+use crate::db::entities::{document, document_snapshot, document_update, file, purged_file};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Quota {
@@ -58,10 +58,17 @@ pub async fn usage(db: &impl ConnectionTrait, project: ProjectId) -> AppResult<U
         .one(db)
         .await?
         .unwrap_or_default();
+    // Files kept after the trash was emptied do not count: they go when retention ends.
+    let kept = Query::select()
+        .column(purged_file::Column::DocumentId)
+        .from(purged_file::Entity)
+        .and_where(purged_file::Column::ProjectId.eq(project.0))
+        .to_owned();
     let docs = Query::select()
         .column(document::Column::Id)
         .from(document::Entity)
         .and_where(document::Column::ProjectId.eq(project.0))
+        .and_where(document::Column::Id.not_in_subquery(kept))
         .to_owned();
     let documents = documents_bytes(
         db,

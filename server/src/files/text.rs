@@ -8,8 +8,7 @@ use yrs::{
     updates::decoder::Decode,
 };
 
-/// The shared text's name; the browser binding uses the same.
-pub const CONTENT: &str = "content";
+pub use crate::editor::CONTENT;
 
 /// A document replica for one server-made change. Each gets a fresh random client id (53
 /// bits, as Yjs requires): two writers sharing an id could mint two different items with

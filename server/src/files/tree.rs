@@ -28,7 +28,7 @@ use sea_orm::{
 
 use crate::{
     db::{
-        entities::{document, file, file_blob},
+        entities::{document, file, file_blob, purged_file},
         now,
     },
     editor::Editor,
@@ -71,6 +71,8 @@ pub struct Tree {
     leases: Option<crate::lease::Leases>,
     /// What one project may hold; set from the flags by `Files::new`.
     pub(crate) quota: super::quota::Quota,
+    /// How long text files of an emptied trash are kept (0: not at all).
+    pub(crate) trash_retention_secs: i64,
 }
 
 /// A project's tree held for one change; let go when dropped.
@@ -93,12 +95,13 @@ impl Tree {
                 max_entries: u64::MAX,
                 max_bytes: u64::MAX,
             },
+            trash_retention_secs: 0,
         }
     }
 
     /// Refuses `name` in the folder `chain` (nearest first) of a disk-backed project when the
     /// project's ignore files keep that path off the disk.
-    async fn check_disk_path(
+    pub(super) async fn check_disk_path(
         &self,
         project: ProjectId,
         chain: &[file::Model],
@@ -235,7 +238,7 @@ impl Tree {
     }
 
     /// Keys of the live names in a folder, except `except`.
-    async fn taken(
+    pub(super) async fn taken(
         &self,
         project: ProjectId,
         parent: Option<FileId>,
@@ -501,7 +504,9 @@ impl Tree {
         .await
     }
 
-    pub async fn empty_trash(&self, project: ProjectId) -> AppResult<u64> {
+    /// Deletes what is in the trash. Text files are kept out of sight (with their documents
+    /// and history) for the retention period, when there is one: owners can bring them back.
+    pub async fn empty_trash(&self, project: ProjectId, by: UserId) -> AppResult<u64> {
         let _guard = self.lock(project).await?;
         let tree = snapshot(&self.db, project).await?;
         let ids: Vec<FileId> = tree
@@ -510,11 +515,37 @@ impl Tree {
             .copied()
             .filter(|id| !tree.is_live(*id))
             .collect();
-        let docs: Vec<i64> = ids
-            .iter()
-            .filter_map(|id| tree.rows.get(id).and_then(|r| r.document_id))
-            .collect();
+        let keep = self.trash_retention_secs > 0;
+        let at = now();
+        let mut kept = Vec::new();
+        let mut docs: Vec<i64> = Vec::new();
+        for id in &ids {
+            let Some(row) = tree.rows.get(id) else {
+                continue;
+            };
+            match row.document_id {
+                Some(doc) if keep && row.kind == FileKind::File.as_str() => {
+                    kept.push(purged_file::ActiveModel {
+                        project_id: Set(project.0),
+                        document_id: Set(doc),
+                        name: Set(row.name.clone()),
+                        path: Set(tree.path(*id).unwrap_or_else(|| row.name.clone())),
+                        purged_at: Set(at),
+                        purged_by: Set(by.0),
+                        ..Default::default()
+                    });
+                }
+                Some(doc) => docs.push(doc),
+                None => {}
+            }
+        }
         let txn = self.db.begin().await?;
+        // 7 bound variables a row: 100 rows stay under SQLite's historical limit of 999.
+        for chunk in kept.chunks(100) {
+            purged_file::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(&txn)
+                .await?;
+        }
         for chunk in ids.chunks(CHUNK) {
             file_blob::Entity::delete_many()
                 .filter(file_blob::Column::FileId.is_in(chunk.iter().map(|i| i.0)))
@@ -525,7 +556,7 @@ impl Tree {
                 .exec(&txn)
                 .await?;
         }
-        // The documents go too (their update logs cascade).
+        // The other documents go now (their update logs cascade).
         for chunk in docs.chunks(CHUNK) {
             document::Entity::delete_many()
                 .filter(document::Column::Id.is_in(chunk.iter().copied()))

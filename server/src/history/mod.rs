@@ -10,7 +10,9 @@ use app::{
     history::ssr::HistoryService,
     types::{
         DocId, ProjectId, UserId,
-        history::{Blame, BlameAuthor, BlameRun, Via},
+        history::{
+            Blame, BlameAuthor, BlameRun, LineRange, Timeline, VersionCursor, VersionId, Via,
+        },
     },
 };
 use async_trait::async_trait;
@@ -26,8 +28,10 @@ use crate::{
         Editor,
         store::{self, times_through},
     },
-    files::text::CONTENT,
+    files::text::{CONTENT, diff_update, text_of},
 };
+
+pub mod timeline;
 
 #[derive(Clone)]
 pub struct History {
@@ -76,6 +80,16 @@ impl History {
         Ok(spans)
     }
 
+    /// Not found unless `doc` is a document of `project`.
+    async fn check_doc(&self, project: ProjectId, doc: DocId) -> AppResult<()> {
+        document::Entity::find_by_id(doc.0)
+            .filter(document::Column::ProjectId.eq(project.0))
+            .one(&self.db)
+            .await?
+            .map(drop)
+            .ok_or_else(|| AppError::NotFound("Document".into()))
+    }
+
     /// Display names of the accounts (deleted ones are missing).
     async fn names(&self, ids: Vec<i64>) -> AppResult<HashMap<i64, String>> {
         if ids.is_empty() {
@@ -96,11 +110,7 @@ impl History {
 #[async_trait]
 impl HistoryService for History {
     async fn blame(&self, project: ProjectId, doc: DocId) -> AppResult<Blame> {
-        document::Entity::find_by_id(doc.0)
-            .filter(document::Column::ProjectId.eq(project.0))
-            .one(&self.db)
-            .await?
-            .ok_or_else(|| AppError::NotFound("Document".into()))?;
+        self.check_doc(project, doc).await?;
         let key = crate::editor::engine_id(doc)?;
         let state = self.editor.engine.state(key).await.map_err(|e| {
             tracing::warn!(doc = doc.0, error = %e, "cannot read a document for its blame");
@@ -158,5 +168,85 @@ impl HistoryService for History {
             runs,
             text_len,
         })
+    }
+
+    async fn timeline(
+        &self,
+        project: ProjectId,
+        doc: DocId,
+        before: Option<VersionCursor>,
+    ) -> AppResult<Timeline> {
+        self.check_doc(project, doc).await?;
+        let (raw, more) = timeline::page(&self.db, doc.0, before).await?;
+        let names = self.names(timeline::people(&raw)).await?;
+        Ok(timeline::entries(raw, more, &names))
+    }
+
+    async fn version_text(
+        &self,
+        project: ProjectId,
+        doc: DocId,
+        version: VersionId,
+    ) -> AppResult<String> {
+        self.check_doc(project, doc).await?;
+        timeline::text(&self.db, doc.0, version)
+            .await
+            .map_err(|e| timeline::internal(doc, e))
+    }
+
+    async fn restore(
+        &self,
+        project: ProjectId,
+        doc: DocId,
+        version: VersionId,
+        lines: Option<LineRange>,
+        by: UserId,
+    ) -> AppResult<()> {
+        self.check_doc(project, doc).await?;
+        let old = timeline::text(&self.db, doc.0, version)
+            .await
+            .map_err(|e| timeline::internal(doc, e))?;
+        let state = self.editor.state(doc).await?;
+        // Diffing and re-encoding is CPU work proportional to the file.
+        let update = crate::error::blocking(move || {
+            let current = text_of(&state)?;
+            let target = timeline::restored(&current, &old, lines);
+            diff_update(&state, &target)
+        })
+        .await?
+        .map_err(|e| {
+            tracing::error!(doc = doc.0, error = %e, "a live document does not decode");
+            AppError::Internal
+        })?;
+        let Some(update) = update else {
+            return Ok(());
+        };
+        let key = crate::editor::engine_id(doc)?;
+        self.editor
+            .engine
+            .write(key, update, crate::editor::author(Some(by), Via::Restore))
+            .await
+            .map_err(|e| {
+                tracing::warn!(doc = doc.0, error = %e, "a restore could not be applied");
+                AppError::Unavailable("The file could not be changed just now; try again.".into())
+            })
+    }
+
+    async fn name_version(
+        &self,
+        project: ProjectId,
+        doc: DocId,
+        name: String,
+        by: UserId,
+    ) -> AppResult<()> {
+        self.check_doc(project, doc).await?;
+        let state = self.editor.state(doc).await?;
+        let text = crate::error::blocking(move || text_of(&state))
+            .await?
+            .map_err(|e| {
+                tracing::error!(doc = doc.0, error = %e, "a live document does not decode");
+                AppError::Internal
+            })?;
+        timeline::name(&self.db, doc.0, &text, name, by).await
     }
 }

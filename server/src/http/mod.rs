@@ -38,6 +38,7 @@ use crate::{
 pub struct AppState {
     /// The accounts service itself (the operator commands use what the trait does not show).
     pub accounts: crate::auth::AccountService,
+    pub audit: crate::audit::Audit,
     pub leptos_options: LeptosOptions,
     pub db: DatabaseConnection,
     pub metrics: Metrics,
@@ -78,6 +79,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(self::metrics::handler))
         .route("/yjs/{doc}", get(crate::editor::yjs::yjs))
         .route("/ws", get(crate::live::ws::ws))
+        .route("/api/projects/{id}/audit", get(crate::audit::export))
         .route(
             "/api/projects/{id}/export.zip",
             get(crate::files::archive::export_zip),

@@ -53,6 +53,8 @@ pub struct WsQuery {
     project: ProjectId,
 }
 
+// An axum handler: each state it needs is one extractor argument.
+#[allow(clippy::too_many_arguments)]
 pub async fn ws(
     ws: WebSocketUpgrade,
     Query(query): Query<WsQuery>,
@@ -61,6 +63,7 @@ pub async fn ws(
     State(hub): State<Hub>,
     State(membership): State<Membership>,
     State(TerminalHandle(terminals)): State<TerminalHandle>,
+    State(audit): State<crate::audit::Audit>,
 ) -> Response {
     let project = query.project;
     // Any role may connect; documents check theirs when opened.
@@ -70,6 +73,8 @@ pub async fn ws(
                 Ok(slot) => slot,
                 Err(e) => return refuse(&e),
             };
+            let who = user.id;
+            tokio::spawn(async move { audit.opened(project, who).await });
             let access = membership
                 .watch(Grant {
                     user: user.id,

@@ -486,6 +486,8 @@ async fn ai_answers_stream_to_everyone(backend: Backend) {
     )
     .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let asked = crate::audit::entry(&t.owner, t.project, "ai_request").await;
+    assert_eq!(asked["actor_name"], "eddie");
     let answer = reply.body["answer"]["id"].as_i64().expect("answer id");
     assert_eq!(reply.body["question"]["body"], "/ai question");
     assert_eq!(reply.body["answer"]["ai"]["state"], "streaming");

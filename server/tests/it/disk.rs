@@ -334,6 +334,11 @@ async fn admins_open_server_folders(backend: Backend) {
     assert_eq!(missing.status, reqwest::StatusCode::UNPROCESSABLE_ENTITY);
     let project = admin.ok("files/open_dir", &[("path", &path)]).await;
     let project = project.as_i64().expect("a project id");
+    let opened = crate::audit::entry(&admin, project, "folder_opened").await;
+    assert_eq!(
+        (opened["actor_name"].as_str(), opened["target"].as_str()),
+        (Some("ada"), Some(path.as_str()))
+    );
     assert!(
         paths(&admin, project)
             .await

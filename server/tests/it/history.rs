@@ -161,4 +161,229 @@ async fn attribution_survives_concurrency_compaction_and_restart(backend: Backen
     server.finish().await;
 }
 
-crate::db_tests!(attribution_survives_concurrency_compaction_and_restart);
+async fn timeline(api: &Api, project: i64, doc: i64) -> Vec<Value> {
+    let t = api
+        .json_ok(
+            "history/timeline",
+            json!({ "project": project, "doc": doc, "before": null }),
+        )
+        .await;
+    t["entries"].as_array().expect("entries").clone()
+}
+
+async fn version_text(api: &Api, project: i64, doc: i64, version: &Value) -> String {
+    api.json_ok(
+        "history/text",
+        json!({ "project": project, "doc": doc, "version": version }),
+    )
+    .await
+    .as_str()
+    .expect("a text")
+    .to_owned()
+}
+
+/// The file's text as the server holds it now.
+async fn current(api: &Api, project: i64, doc: i64) -> String {
+    version_text(
+        api,
+        project,
+        doc,
+        &json!({ "kind": "pending", "n": i64::MAX }),
+    )
+    .await
+}
+
+async fn versions_restore_while_others_type(backend: Backend) {
+    let mut server = TestServer::start_with(backend, |c| c.editor.compact_after_updates = 3).await;
+    let team = server.team("Versions", ["ann", "bob", "cid"]).await;
+    let dee = server.client();
+    dee.signup("dee").await;
+    team.owner.invite(team.project, "dee", "editor").await;
+    let project = team.project;
+    let file = team
+        .owner
+        .ok(DOC_FILE, &[("project", &project.to_string())])
+        .await;
+    let doc = file["doc"].as_i64().expect("doc");
+    let url = server.ws_url(&format!("/ws?project={project}"));
+    let mut ann = TabClient::connect(&url, &team.owner.cookie())
+        .await
+        .expect("ann");
+    let mut bob = TabClient::connect(&url, &team.editor.cookie())
+        .await
+        .expect("bob");
+    ann.open(doc).await;
+    bob.open(doc).await;
+    let base = ann.text(doc).encode_utf16().count() as u32;
+
+    // ann writes a first version and names it.
+    for line in ["fn main() {\n", "    hello();\n", "}\n"] {
+        let at = ann.text(doc).encode_utf16().count() as u32;
+        ann.insert(doc, at, line).await;
+    }
+    assert!(ann.wait_saved(doc, Duration::from_secs(10)).await);
+    let v1 = ann.text(doc);
+    let body = v1.clone();
+    team.owner
+        .json_ok(
+            "history/name",
+            json!({ "project": project, "doc": doc, "name": "Before the rewrite" }),
+        )
+        .await;
+    // A viewer may read the timeline and any version, but neither name nor restore.
+    let entries = timeline(&team.viewer, project, doc).await;
+    let named = entries
+        .iter()
+        .find(|e| e["name"] == "Before the rewrite")
+        .unwrap_or_else(|| panic!("the named version is listed: {entries:?}"));
+    assert_eq!(named["named_by"], "ann");
+    assert_eq!(
+        version_text(&team.viewer, project, doc, &named["id"]).await,
+        v1
+    );
+    let refused = team
+        .viewer
+        .json(
+            "history/restore",
+            json!({ "project": project, "doc": doc, "version": named["id"], "lines": null }),
+        )
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.message());
+    let refused = team
+        .viewer
+        .json(
+            "history/name",
+            json!({ "project": project, "doc": doc, "name": "mine" }),
+        )
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.message());
+
+    // ann and bob rewrite it.
+    let len = ann.text(doc).encode_utf16().count() as u32;
+    ann.delete(doc, base, len - base).await;
+    ann.insert(doc, base, "fn main() { world(); }\n").await;
+    assert!(ann.wait_saved(doc, Duration::from_secs(10)).await);
+    bob.until("ann's rewrite", |t| t.text(doc).contains("world"))
+        .await;
+    let end = bob.text(doc).encode_utf16().count() as u32;
+    bob.insert(doc, end, "// bob\n").await;
+    assert!(bob.wait_saved(doc, Duration::from_secs(10)).await);
+
+    // dee restores the named version while ann and bob go on typing.
+    let restore = {
+        let dee = dee.on(&server.url(""));
+        let version = named["id"].clone();
+        tokio::spawn(async move {
+            dee.json_ok(
+                "history/restore",
+                json!({ "project": project, "doc": doc, "version": version, "lines": null }),
+            )
+            .await
+        })
+    };
+    for i in 0..3 {
+        ann.insert(doc, 0, "a").await;
+        let end = bob.text(doc).encode_utf16().count() as u32;
+        bob.insert(doc, end, &format!("b{i}")).await;
+    }
+    restore.await.expect("the restore request");
+    assert!(ann.wait_saved(doc, Duration::from_secs(10)).await);
+    assert!(bob.wait_saved(doc, Duration::from_secs(10)).await);
+    let settled = current(&team.owner, project, doc).await;
+    ann.until("the restore", |t| t.text(doc) == settled).await;
+    bob.until("the restore", |t| t.text(doc) == settled).await;
+    assert!(settled.contains("    hello();\n"), "{settled:?}");
+    assert!(!settled.contains("world"), "{settled:?}");
+
+    // The restore is an entry of its own, by dee.
+    let entries = timeline(&team.viewer, project, doc).await;
+    let restored = entries
+        .iter()
+        .find(|e| {
+            e["vias"]
+                .as_array()
+                .is_some_and(|v| v.contains(&json!("restore")))
+        })
+        .unwrap_or_else(|| panic!("the restore is in the timeline: {entries:?}"));
+    assert_eq!(restored["authors"], json!(["dee"]));
+
+    // bob deletes the hello line; dee restores only that line of the named version.
+    bob.until("settled", |t| t.text(doc) == settled).await;
+    let at = settled.find("    hello();").expect("the line") as u32;
+    bob.delete(doc, at, "    hello();\n".len() as u32).await;
+    let end = bob.text(doc).encode_utf16().count() as u32;
+    bob.insert(doc, end, "// kept\n").await;
+    assert!(bob.wait_saved(doc, Duration::from_secs(10)).await);
+    let line = body
+        .lines()
+        .position(|l| l == "    hello();")
+        .expect("in v1") as u32
+        + 1;
+    dee.json_ok(
+        "history/restore",
+        json!({ "project": project, "doc": doc, "version": named["id"],
+                "lines": { "from": line, "to": line } }),
+    )
+    .await;
+    let now = current(&team.owner, project, doc).await;
+    assert!(now.contains("    hello();\n"), "the line is back: {now:?}");
+    assert!(now.contains("// kept\n"), "bob's other edit stays: {now:?}");
+    bob.until("the line restored", |t| t.text(doc) == now).await;
+    // Its characters are dee's, by restore.
+    let seen = blame(&team.viewer, project, doc).await;
+    let units: Vec<u16> = now.encode_utf16().collect();
+    let hello = now.find("hello").expect("hello") as u64;
+    let run = seen["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .find(|r| {
+            let s = r["start"].as_u64().unwrap_or(0);
+            s <= hello && hello < s + r["len"].as_u64().unwrap_or(0)
+        })
+        .expect("a run over hello");
+    let author = &seen["authors"][run["author"].as_u64().expect("author") as usize];
+    assert_eq!(
+        (author["name"].as_str(), author["via"].as_str()),
+        (Some("dee"), Some("restore")),
+        "{seen} over {:?}",
+        String::from_utf16_lossy(&units)
+    );
+
+    // Everything compacted and reloaded: every listed version still reads.
+    drop((ann, bob));
+    server.restart(|c| c.editor.compact_after_updates = 3).await;
+    let owner = team.owner.on(&server.url(""));
+    let entries = timeline(&owner, project, doc).await;
+    assert!(entries.len() >= 3, "{entries:?}");
+    for e in &entries {
+        version_text(&owner, project, doc, &e["id"]).await;
+    }
+    let named = entries
+        .iter()
+        .find(|e| e["name"] == "Before the rewrite")
+        .expect("still named");
+    assert_eq!(version_text(&owner, project, doc, &named["id"]).await, v1);
+    // Unknown versions and other projects' documents: not found / refused, never a panic.
+    let missing = owner
+        .json(
+            "history/text",
+            json!({ "project": project, "doc": doc, "version": { "kind": "stored", "n": 999_999 } }),
+        )
+        .await;
+    assert_eq!(missing.status, 404, "{}", missing.message());
+    let other = owner.create_project("Elsewhere").await;
+    let reply = owner
+        .json(
+            "history/timeline",
+            json!({ "project": other, "doc": doc, "before": null }),
+        )
+        .await;
+    assert_eq!(reply.status, 404, "{}", reply.message());
+    server.finish().await;
+}
+
+crate::db_tests!(
+    attribution_survives_concurrency_compaction_and_restart,
+    versions_restore_while_others_type,
+);

@@ -343,6 +343,19 @@ async fn stdin_stop_and_restart(backend: Backend) {
         rec.run.outcome()
     );
     assert!(matches!(rec.run.reason, Some(StopReason::StoppedBy { .. })));
+    // Both are in the project's audit log, with who.
+    let started = crate::audit::entry(&s.owner, s.project, "run_started").await;
+    assert!(
+        started["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains(&format!("run {}", second.id)))
+    );
+    let stopped = crate::audit::entry(&s.owner, s.project, "run_stopped").await;
+    assert_eq!(stopped["target"], format!("run {}", second.id));
+    assert_ne!(
+        stopped["actor_name"], started["actor_name"],
+        "the editor stopped it"
+    );
     // Unknown runs are a clear 404.
     let r = s
         .owner

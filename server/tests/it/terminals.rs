@@ -281,6 +281,11 @@ async fn shared_typing_size_and_revocation(backend: Backend) {
         latest(v, t2.id).is_some_and(|i| i.ended.is_some())
     })
     .await;
+    // Opening and closing are in the audit log.
+    let closed = crate::audit::entry(&s.owner, s.project, "terminal_closed").await;
+    assert_eq!(closed["target"], format!("terminal {}", t2.id));
+    let opened = crate::audit::entry(&s.owner, s.project, "terminal_opened").await;
+    assert_eq!(opened["target"], format!("terminal {}", t2.id));
     assert!(
         latest(&vic, t2.id)
             .and_then(|i| i.ended)

@@ -4,8 +4,10 @@ use leptos::prelude::*;
 
 use super::{Files, tree::Creating};
 use crate::editor::lang::icon_for;
-use crate::files::{FileKind, duplicate_entry, empty_trash, restore_entry};
-use crate::types::FileId;
+use crate::files::{
+    FileKind, duplicate_entry, empty_trash, purged_files, restore_entry, restore_purged,
+};
+use crate::types::{DocId, FileId, files::PurgedFile};
 
 #[component]
 pub(super) fn ContextMenu(
@@ -112,7 +114,8 @@ pub(super) fn ContextMenu(
     view.into_any()
 }
 
-/// Trashed entries with restore, and emptying the trash.
+/// Trashed entries with restore and their history, emptying the trash, and the text files of
+/// emptied trashes still kept (history for everyone, bring back for owners).
 #[component]
 pub(super) fn Trash(files: Files) -> AnyView {
     let view = {
@@ -121,18 +124,48 @@ pub(super) fn Trash(files: Files) -> AnyView {
             files.tree.with(|t| {
                 t.trash()
                     .into_iter()
-                    .map(|e| (e.id, t.path(e.id).unwrap_or_else(|| e.name.clone()), e.kind))
+                    .map(|e| {
+                        let path = t.path(e.id).unwrap_or_else(|| e.name.clone());
+                        (e.id, path, e.kind, e.doc)
+                    })
                     .collect::<Vec<_>>()
             })
         });
+        // Loaded when the section is opened, and again after the trash is emptied.
+        let kept = RwSignal::new(None::<Vec<PurgedFile>>);
+        let load_kept = move || {
+            leptos::task::spawn_local(async move {
+                match purged_files(project).await {
+                    Ok(k) => kept.set(Some(k)),
+                    Err(e) => files.error.set(Some(e.to_string())),
+                }
+            });
+        };
+        // The file whose history is open: (document, name, may restore). Files deleted for
+        // good are read only: bring them back first.
+        let history = RwSignal::new(None::<(DocId, String, bool)>);
+        let show_history =
+            move |doc: DocId, name: String, edit: bool| history.set(Some((doc, name, edit)));
         view! {
-            <details class="trash" data-test="trash">
+            <details class="trash" data-test="trash"
+                on:toggle=move |_| {
+                    if kept.with_untracked(Option::is_none) {
+                        load_kept();
+                    }
+                }>
                 <summary>{move || format!("Trash ({})", items.with(Vec::len))}</summary>
                 <ul>
                     <For each=move || items.get() key=|i| i.clone() let:item>
                         <li class="trash-item" data-test="trash-item" data-name=item.1.clone()>
                             <span class=format!("file-icon icon-{}", if item.2 == FileKind::Folder { "folder" } else { icon_for(&item.1) }) aria-hidden="true"></span>
                             <span class="name">{item.1.clone()}</span>
+                            {item.3.map(|doc| {
+                                let name = item.1.clone();
+                                view! {
+                                    <button type="button" class="link" data-test="trash-history"
+                                        on:click=move |_| show_history(doc, name.clone(), files.writable)>"History"</button>
+                                }
+                            })}
                             {files.writable.then(|| view! {
                                 <button type="button" class="link" data-test="restore"
                                     on:click=move |_| files.run(restore_entry(project, item.0))>"Restore"</button>
@@ -144,14 +177,53 @@ pub(super) fn Trash(files: Files) -> AnyView {
                     <button type="button" class="danger small" data-test="empty-trash"
                         on:click=move |_| {
                             let ok = web_sys::window()
-                                .and_then(|w| w.confirm_with_message("Delete everything in the trash for good?").ok())
+                                .and_then(|w| w.confirm_with_message(
+                                    "Empty the trash? Text files stay recoverable by the project's owners for the server's retention period; everything else goes for good.",
+                                ).ok())
                                 .unwrap_or(false);
                             if ok {
-                                files.run(empty_trash(project));
+                                files.run(async move {
+                                    let done = empty_trash(project).await;
+                                    load_kept();
+                                    done
+                                });
                             }
                         }>"Empty trash"</button>
                 })}
+                {move || kept.get().filter(|k| !k.is_empty()).map(|k| view! {
+                    <p class="muted small kept-head">"Deleted for good, still kept:"</p>
+                    <ul class="kept" data-test="kept">
+                        {k.into_iter().map(|p| {
+                            let (doc, name) = (p.doc, p.path.clone());
+                            let until = crate::audit::format_ms(p.expires_at * 1000);
+                            let id = p.id;
+                            view! {
+                                <li class="trash-item" data-test="kept-item" data-name=p.path.clone()
+                                    title=format!("Deleted by {}; kept until {until}", p.purged_by)>
+                                    <span class="name">{p.path.clone()}</span>
+                                    <button type="button" class="link" data-test="kept-history"
+                                        on:click=move |_| show_history(doc, name.clone(), false)>"History"</button>
+                                    {files.is_owner.then(|| view! {
+                                        <button type="button" class="link" data-test="kept-restore"
+                                            on:click=move |_| files.run(async move {
+                                                let done = restore_purged(project, id).await;
+                                                load_kept();
+                                                done
+                                            })>"Bring back"</button>
+                                    })}
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                })}
             </details>
+            {move || history.get().map(|(doc, name, edit)| {
+                let language = crate::editor::lang::language_for(&name);
+                view! {
+                    <crate::history::HistoryPanel project=project doc=doc title=name language=language
+                        can_edit=edit on_close=Callback::new(move |_| history.set(None))/>
+                }
+            })}
         }
     };
     view.into_any()

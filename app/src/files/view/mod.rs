@@ -63,6 +63,8 @@ pub struct Files {
     pub project: ProjectId,
     pub me: UserId,
     pub writable: bool,
+    /// Owners bring back files deleted for good.
+    pub is_owner: bool,
     pub tree: RwSignal<TreeModel>,
     pub expanded: RwSignal<HashSet<FileId>>,
     pub selected: RwSignal<Option<FileId>>,
@@ -98,14 +100,15 @@ impl Files {
     pub fn new(
         project: ProjectId,
         me: &UserInfo,
-        writable: bool,
+        role: crate::types::Role,
         entries: Vec<FileEntry>,
         link: RwSignal<Link>,
     ) -> Self {
         let files = Self {
             project,
             me: me.id,
-            writable,
+            writable: role >= crate::types::Role::Editor,
+            is_owner: role == crate::types::Role::Owner,
             tree: RwSignal::new(TreeModel::new(entries)),
             expanded: RwSignal::new(HashSet::new()),
             selected: RwSignal::new(None),

@@ -215,3 +215,45 @@ pub(super) enum Leases {
     Holder,
     UntilMs,
 }
+
+#[derive(DeriveIden)]
+pub(super) enum DocumentVersions {
+    Table,
+    Id,
+    DocumentId,
+    Seq,
+    StartedMs,
+    AtMs,
+    Authors,
+    Vias,
+    Name,
+    NamedBy,
+    BaseId,
+    Depth,
+    Data,
+}
+
+#[derive(DeriveIden)]
+pub(super) enum PurgedFiles {
+    Table,
+    Id,
+    ProjectId,
+    DocumentId,
+    Name,
+    Path,
+    PurgedAt,
+    PurgedBy,
+}
+
+#[derive(DeriveIden)]
+pub(super) enum AuditEntries {
+    Table,
+    Id,
+    ProjectId,
+    AtMs,
+    ActorId,
+    ActorName,
+    Action,
+    Target,
+    Detail,
+}

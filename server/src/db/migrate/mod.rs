@@ -17,6 +17,7 @@ mod idents;
 use idents::SchemaMigrations;
 mod v10_node_work;
 mod v11_attribution;
+mod v12_history;
 mod v1_accounts;
 mod v2_documents;
 mod v3_files;
@@ -42,6 +43,7 @@ const MIGRATIONS: &[(i64, &str, Steps)] = &[
     (9, "rate_counts_and_leases", v9_shared_state::steps),
     (10, "terminals_and_run_nodes", v10_node_work::steps),
     (11, "attribution", v11_attribution::steps),
+    (12, "history_and_audit", v12_history::steps),
 ];
 
 pub async fn run(db: &DatabaseConnection) -> Result<Vec<&'static str>> {

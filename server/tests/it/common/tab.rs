@@ -99,10 +99,19 @@ impl TabClient {
     }
 
     pub async fn insert(&mut self, doc: i64, pos: u32, s: &str) {
+        self.edit(doc, |d| d.insert(pos, s)).await;
+    }
+
+    pub async fn delete(&mut self, doc: i64, pos: u32, len: u32) {
+        self.edit(doc, |d| d.delete(pos, len)).await;
+    }
+
+    /// Edits the open document `doc` locally and sends the update.
+    async fn edit(&mut self, doc: i64, change: impl FnOnce(&mut SyncClient) -> Bytes) {
         let Some(d) = self.docs.get_mut(&doc) else {
             panic!("document {doc} is not open");
         };
-        let update = d.insert(pos, s);
+        let update = change(d);
         *self.sent.entry(doc).or_default() += 1;
         self.send_frame(channel(doc), update).await;
     }
