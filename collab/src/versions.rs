@@ -38,6 +38,30 @@ pub struct Burst {
     pub vias: u32,
 }
 
+impl Burst {
+    /// `next` goes on where this one stopped (the same rule [`bursts`] cuts by).
+    pub fn continued_by(&self, next: &Burst, solo_via: u8) -> bool {
+        let solo = |b: &Burst| b.vias & (1 << u32::from(solo_via.min(31))) != 0;
+        let gap = next.started_ms - self.at_ms;
+        let newcomer = next.authors.iter().any(|u| !self.authors.contains(u));
+        let apart =
+            solo(self) || solo(next) || gap >= BURST_GAP_MS || (newcomer && gap >= SWITCH_GAP_MS);
+        !apart && next.at_ms - self.started_ms < BURST_MAX_MS
+    }
+
+    /// This burst with `next` appended.
+    pub fn absorb(&mut self, next: Burst) {
+        self.last_seq = next.last_seq;
+        self.at_ms = self.at_ms.max(next.at_ms);
+        self.vias |= next.vias;
+        for u in next.authors {
+            if !self.authors.contains(&u) {
+                self.authors.push(u);
+            }
+        }
+    }
+}
+
 /// Cuts the log into bursts. Updates that came by `solo_via` (a restore) are a burst of their
 /// own, so the timeline shows the restore as one entry.
 pub fn bursts(edits: impl IntoIterator<Item = Edit>, solo_via: u8) -> Vec<Burst> {
@@ -280,6 +304,30 @@ mod tests {
         assert_eq!(b[3].vias, 1 << 5);
         let long: Vec<Edit> = (0..70).map(|i| edit(i, 1, 1, i * min)).collect();
         assert_eq!(bursts(long, 5).len(), 3, "30-minute pieces");
+    }
+
+    #[test]
+    fn a_burst_goes_on_across_logs_by_the_same_rule() {
+        let min = 60_000;
+        let first = bursts([edit(1, 1, 1, 0), edit(2, 1, 1, min)], 5);
+        let next = bursts([edit(3, 1, 1, 2 * min)], 5);
+        assert!(first[0].continued_by(&next[0], 5));
+        let mut whole = first[0].clone();
+        whole.absorb(next[0].clone());
+        assert_eq!(
+            whole,
+            bursts(
+                [edit(1, 1, 1, 0), edit(2, 1, 1, min), edit(3, 1, 1, 2 * min)],
+                5
+            )[0]
+        );
+        let late = bursts([edit(3, 1, 1, 10 * min)], 5);
+        assert!(!first[0].continued_by(&late[0], 5), "after a pause");
+        let restore = bursts([edit(3, 1, 5, 2 * min)], 5);
+        assert!(
+            !first[0].continued_by(&restore[0], 5),
+            "a restore stands alone"
+        );
     }
 
     #[test]

@@ -54,6 +54,8 @@ pub struct LiveSignals {
     pub error: RwSignal<Option<String>>,
     /// Counts changes to the text (local or remote), for views that follow it.
     pub changed: RwSignal<u64>,
+    /// Counts changes that came from elsewhere (other people, other tabs), for the tab marks.
+    pub remote: RwSignal<u64>,
 }
 
 impl LiveSignals {
@@ -66,6 +68,7 @@ impl LiveSignals {
             ready: RwSignal::new(false),
             error: RwSignal::new(None),
             changed: RwSignal::new(0),
+            remote: RwSignal::new(0),
         }
     }
 }

@@ -156,6 +156,13 @@ pub async fn empty_trash(project: ProjectId) -> Result<u64, AppError> {
     Ok(n)
 }
 
+/// Files the caller has had open that someone else changed since (the tree marks them).
+#[server(endpoint = "files/changed", input = Json)]
+pub async fn changed_files(project: ProjectId) -> Result<Vec<FileId>, AppError> {
+    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
+    ssr::files()?.changed(project, ctx.user.id).await
+}
+
 /// Text files of emptied trashes still kept (their history can be read). Members may look.
 #[server(endpoint = "files/purged", input = Json)]
 pub async fn purged_files(

@@ -42,6 +42,8 @@ pub trait FileService: Send + Sync + 'static {
     async fn restore(&self, project: ProjectId, id: FileId) -> AppResult<FileEntry>;
     /// Empties the trash; text files are kept for the retention period.
     async fn empty_trash(&self, project: ProjectId, by: UserId) -> AppResult<u64>;
+    /// Live files `user` has had open that someone else changed since.
+    async fn changed(&self, project: ProjectId, user: UserId) -> AppResult<Vec<FileId>>;
     /// The text files of emptied trashes still kept.
     async fn purged(&self, project: ProjectId) -> AppResult<Vec<PurgedFile>>;
     /// Brings a kept file back at the root.

@@ -26,6 +26,7 @@ use sea_orm::{
 mod args;
 pub use args::Args;
 pub(crate) mod presence;
+pub mod seen;
 pub(crate) mod socket;
 pub mod store;
 pub mod token;
@@ -146,6 +147,21 @@ impl Editor {
 
     pub fn secret(&self) -> &[u8] {
         &self.secret
+    }
+
+    /// Records in the background that `user` has seen `docs` as they are now (a tab opened or
+    /// closed them); a failure only costs a "changed" mark.
+    pub fn seen(&self, user: UserId, docs: Vec<i64>) {
+        // A socket dropped while the runtime shuts down has nowhere to run this: skipped.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let db = self.db.clone();
+        runtime.spawn(async move {
+            if let Err(e) = seen::mark(&db, user, &docs).await {
+                tracing::debug!(error = %e, "could not record what a person saw");
+            }
+        });
     }
 
     /// A document's whole current state (see `Engine::state`), as a user-facing result.

@@ -58,6 +58,8 @@ pub struct DbDocStore {
     shared: bool,
     /// When this node last marked each document's time (ms).
     marked: Arc<Mutex<HashMap<i64, i64>>>,
+    /// Bursts of editing still going when their log was folded (see `versions::Open`).
+    open: Arc<Mutex<HashMap<i64, super::versions::Open>>>,
 }
 
 impl DbDocStore {
@@ -66,6 +68,7 @@ impl DbDocStore {
             db,
             shared: false,
             marked: Arc::default(),
+            open: Arc::default(),
         }
     }
 
@@ -226,15 +229,17 @@ impl DocStore for DbDocStore {
         let times = times_through(&txn, doc_id, through).await.map_err(err)?;
         let spans = spans_of(&logged, &times);
         save_spans(&txn, doc_id, &spans).await.map_err(err)?;
-        match super::versions::record(&txn, doc_id, &logged, &times).await {
-            Ok(()) => {}
+        let open = crate::lock::lock(&self.open).remove(&doc_id);
+        let still_open = match super::versions::record(&txn, doc_id, &logged, &times, open).await {
+            Ok(open) => open,
             // A failed statement ends the transaction (PostgreSQL): the compaction is retried.
             Err(super::versions::VersionError::Db(e)) => return Err(err(e)),
             // The log folds anyway: a gap in the timeline beats a log that never compacts.
             Err(e) => {
-                tracing::warn!(doc = doc_id, error = %e, "no versions for this stretch of the log")
+                tracing::warn!(doc = doc_id, error = %e, "no versions for this stretch of the log");
+                None
             }
-        }
+        };
         let snapshot = if self.shared {
             fold_logged(&txn, doc_id, &logged, snapshot).await?
         } else {
@@ -258,7 +263,15 @@ impl DocStore for DbDocStore {
                 .await
                 .map_err(err)?;
         }
-        txn.commit().await.map_err(err)
+        txn.commit().await.map_err(err)?;
+        if let Some(open) = still_open {
+            let mut all = crate::lock::lock(&self.open);
+            if all.len() >= MARKS_REMEMBERED {
+                all.clear();
+            }
+            all.insert(doc_id, open);
+        }
+        Ok(())
     }
 }
 

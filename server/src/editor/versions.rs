@@ -186,12 +186,26 @@ pub async fn last_base(db: &impl ConnectionTrait, doc: i64) -> Result<Option<Bas
     }
 }
 
-/// The text before the log and after each burst of it, replayed from the snapshot. Malformed
+/// A burst compaction has not stored yet because it was still going when the log was folded:
+/// what the store keeps of it between compactions of the document (in memory: a restart
+/// forgets it, and the next stored version then starts later than the burst did).
+#[derive(Debug, Clone)]
+pub struct Open {
+    pub burst: Burst,
+    /// Compactions it has spanned so far.
+    pub spanned: u32,
+}
+
+/// A burst that goes on is stored at least every this many compactions (every 16,000
+/// updates at the default): the replay it takes is skipped in between.
+pub const SPAN_MAX: u32 = 16;
+
+/// The text before the log and after each of `bursts`, replayed from the snapshot. Malformed
 /// updates are skipped (they were refused when they came); a decoder panic stops the replay.
 pub fn replay(
     snapshot: Option<&[u8]>,
     updates: &[(i64, Vec<u8>)],
-    edits: impl IntoIterator<Item = Edit>,
+    bursts: Vec<Burst>,
 ) -> Result<(String, Vec<(Burst, String)>), DocError> {
     let mut doc = Replay::new(CONTENT);
     if let Some(s) = snapshot {
@@ -200,7 +214,7 @@ pub fn replay(
     let before = doc.text();
     let mut rest = updates.iter().peekable();
     let mut out = Vec::new();
-    for burst in versions::bursts(edits, Via::Restore.code()) {
+    for burst in bursts {
         while let Some((_, data)) = rest.next_if(|(seq, _)| *seq <= burst.last_seq) {
             if let Err(DocError::Poisoned) = doc.apply(data) {
                 return Err(DocError::Poisoned);
@@ -213,15 +227,53 @@ pub fn replay(
 }
 
 /// Turns the log compaction is about to fold into versions. Called inside the compaction's
-/// transaction, before the snapshot is replaced (it replays from the old one).
+/// transaction, before the snapshot is replaced (it replays from the old one). `open` is the
+/// burst an earlier compaction left going; the answer is the one this compaction leaves (the
+/// log was one burst that goes on, so nothing was replayed or stored), if any.
 pub async fn record(
     txn: &impl ConnectionTrait,
     doc: i64,
     logged: &[document_update::Model],
     times: &[document_time::Model],
-) -> Result<(), VersionError> {
+    open: Option<Open>,
+) -> Result<Option<Open>, VersionError> {
     if logged.is_empty() {
-        return Ok(());
+        return Ok(open);
+    }
+    let restore = Via::Restore.code();
+    let edits: Vec<Edit> =
+        edits_of(logged.iter().map(|u| (u.seq, u.author_id, u.via)), times).collect();
+    let mut bursts = versions::bursts(edits, restore);
+    // The burst left going: this log goes on with it, or it ended where the last log did.
+    let mut ended = None;
+    let mut spanned = 0;
+    if let Some(o) = open {
+        match bursts.first_mut() {
+            Some(first) if o.burst.continued_by(first, restore) => {
+                let mut whole = o.burst;
+                whole.absorb(first.clone());
+                *first = whole;
+                spanned = o.spanned;
+            }
+            _ => ended = Some(o.burst),
+        }
+    }
+    let has_versions = document_version::Entity::find()
+        .select_only()
+        .column(document_version::Column::Id)
+        .filter(document_version::Column::DocumentId.eq(doc))
+        .filter(document_version::Column::Name.is_null())
+        .limit(1)
+        .into_tuple::<i64>()
+        .one(txn)
+        .await?
+        .is_some();
+    let restores = bursts.iter().any(|b| b.vias & (1 << restore) != 0);
+    if ended.is_none() && bursts.len() == 1 && !restores && has_versions && spanned + 1 < SPAN_MAX {
+        return Ok(bursts.pop().map(|burst| Open {
+            burst,
+            spanned: spanned + 1,
+        }));
     }
     let snapshot = document_snapshot::Entity::find_by_id(doc).one(txn).await?;
     let folded = snapshot.as_ref().map_or(0, |s| s.seq);
@@ -240,19 +292,17 @@ pub async fn record(
         _ => None,
     };
     let updates: Vec<(i64, Vec<u8>)> = logged.iter().map(|u| (u.seq, u.data.clone())).collect();
-    let edits: Vec<Edit> =
-        edits_of(logged.iter().map(|u| (u.seq, u.author_id, u.via)), times).collect();
     // Replaying is CPU work proportional to the log and the text.
     let (before, after) = tokio::task::spawn_blocking(move || {
         replay(
             snapshot.as_ref().map(|s| s.data.as_slice()),
             &updates,
-            edits,
+            bursts,
         )
     })
     .await
     .map_err(|_| VersionError::Join)??;
-    if base.is_none() && !before.is_empty() {
+    if base.is_none() && !before.is_empty() && ended.is_none() {
         // The first version: the text the document was created with (stored now rather than
         // at creation, so an import of many files that are never edited stores each text once),
         // or for a document older than its history, what it held when history began.
@@ -278,16 +328,18 @@ pub async fn record(
         };
         base = Some(insert(txn, doc, first, &before, None).await?);
     }
+    // The burst that ended where the last log did: its text is the one before this log.
+    let ended = ended.map(|b| (b, before.clone()));
     let mut last = base
         .as_ref()
         .map_or(before.as_str(), |b| b.text.as_str())
         .to_owned();
-    for (burst, text) in after {
+    for (burst, text) in ended.into_iter().chain(after) {
         if text == last {
             continue;
         }
         base = Some(insert(txn, doc, NewVersion::of(&burst), &text, base.as_ref()).await?);
         last = text;
     }
-    Ok(())
+    Ok(None)
 }

@@ -13,7 +13,7 @@ use app::{
     types::{DocId, FileId, ProjectId, UserId, files::PurgedFile},
 };
 use async_trait::async_trait;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::db::entities::file;
 
@@ -135,6 +135,23 @@ impl FileService for Files {
 
     async fn empty_trash(&self, project: ProjectId, by: UserId) -> AppResult<u64> {
         self.tree.empty_trash(project, by).await
+    }
+
+    async fn changed(&self, project: ProjectId, user: UserId) -> AppResult<Vec<FileId>> {
+        let docs = crate::editor::seen::changed(&self.tree.db, project, user).await?;
+        if docs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<i64> = file::Entity::find()
+            .select_only()
+            .column(file::Column::Id)
+            .filter(file::Column::ProjectId.eq(project.0))
+            .filter(file::Column::DeletedAt.is_null())
+            .filter(file::Column::DocumentId.is_in(docs))
+            .into_tuple()
+            .all(&self.tree.db)
+            .await?;
+        Ok(ids.into_iter().map(FileId).collect())
     }
 
     async fn purged(&self, project: ProjectId) -> AppResult<Vec<PurgedFile>> {

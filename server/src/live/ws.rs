@@ -151,6 +151,12 @@ async fn next_event(
 
 impl Drop for TabSocket {
     fn drop(&mut self) {
+        let open: Vec<i64> = self
+            .subs
+            .keys()
+            .filter_map(|id| i64::try_from(id.0).ok())
+            .collect();
+        self.editor.seen(self.user, open);
         self.hub.leave(self.project, self.tab);
         self.terminals.detach_tab(self.project, self.tab);
     }
@@ -213,6 +219,7 @@ impl TabSocket {
             Ok(sub) => {
                 self.subs.insert(id, sub);
                 self.hub.viewing(self.project, self.tab, doc, true);
+                self.editor.seen(self.user, vec![doc.0]);
                 ServerEvent::Opened {
                     doc,
                     writable: access == Access::ReadWrite,
@@ -271,6 +278,7 @@ impl Endpoint for TabSocket {
                             && self.subs.remove(&id).is_some()
                         {
                             self.hub.viewing(self.project, self.tab, doc, false);
+                            self.editor.seen(self.user, vec![doc.0]);
                         }
                         Ok(Vec::new())
                     }

@@ -383,7 +383,87 @@ async fn versions_restore_while_others_type(backend: Backend) {
     server.finish().await;
 }
 
+async fn files_changed_by_others_since_looked(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let team = server.team("Marks", ["ann", "bob", "cid"]).await;
+    let (ann, bob, p) = (&team.owner, &team.editor, team.project);
+    let f = crate::files::create(ann, p, None, "a.md", "file").await;
+    let g = crate::files::create(ann, p, None, "b.md", "file").await;
+    let (fd, gd) = (
+        f["doc"].as_i64().expect("doc"),
+        g["doc"].as_i64().expect("doc"),
+    );
+    let changed = |api: &Api| {
+        let api = api.on(&server.url(""));
+        async move {
+            api.json_ok("files/changed", json!({ "project": p }))
+                .await
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        }
+    };
+    let url = server.ws_url(&format!("/ws?project={p}"));
+    // ann looks at both files, and types in one herself.
+    let mut tab = TabClient::connect(&url, &ann.cookie()).await.expect("ann");
+    tab.open(fd).await;
+    tab.open(gd).await;
+    tab.insert(gd, 0, "mine").await;
+    assert!(tab.wait_saved(gd, Duration::from_secs(10)).await);
+    drop(tab);
+    // Wait for the server to record what she saw when her tab went (b.md at her last edit).
+    let db = server.db().await;
+    use sea_orm::{ConnectionTrait, Statement};
+    let sql = format!(
+        "SELECT COUNT(*) FROM document_seen s JOIN documents d ON d.id = s.document_id \
+         WHERE s.document_id = {gd} AND s.seq = d.last_seq AND d.last_seq > 0"
+    );
+    let mut recorded = false;
+    for _ in 0..200 {
+        let n = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                sql.clone(),
+            ))
+            .await
+            .expect("query")
+            .and_then(|r| r.try_get_by_index::<i64>(0).ok())
+            .unwrap_or(0);
+        if n == 1 {
+            recorded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(recorded, "closing the tab records what was seen");
+    // Her own edits are not "changed by others".
+    assert!(changed(ann).await.is_empty());
+    // bob edits a.md while ann is away: marked for ann, not for bob.
+    let mut other = TabClient::connect(&url, &bob.cookie()).await.expect("bob");
+    other.open(fd).await;
+    other.insert(fd, 0, "bob's").await;
+    assert!(other.wait_saved(fd, Duration::from_secs(10)).await);
+    assert_eq!(changed(ann).await, vec![json!(f["id"])]);
+    drop(other);
+    // ann opens it: seen, the mark goes.
+    let mut tab = TabClient::connect(&url, &ann.cookie()).await.expect("ann");
+    tab.open(fd).await;
+    tab.until("bob's text", |t| t.text(fd).contains("bob's"))
+        .await;
+    let mut gone = false;
+    for _ in 0..100 {
+        if changed(ann).await.is_empty() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(gone, "opening the file clears its mark");
+    server.finish().await;
+}
+
 crate::db_tests!(
     attribution_survives_concurrency_compaction_and_restart,
     versions_restore_while_others_type,
+    files_changed_by_others_since_looked,
 );

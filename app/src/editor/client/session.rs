@@ -408,6 +408,8 @@ impl DocSession {
         let changed = self.signals.changed;
         changed.set(changed.get_untracked().wrapping_add(1));
         if !edits.is_empty() {
+            let remote = self.signals.remote;
+            remote.set(remote.get_untracked().wrapping_add(1));
             self.render_cursors();
         }
     }

@@ -65,6 +65,9 @@ pub struct Files {
     pub writable: bool,
     /// Owners bring back files deleted for good.
     pub is_owner: bool,
+    /// Files someone else changed since this person last had them open (the server keeps
+    /// what each person saw); refreshed on focus and every minute, cleared on opening.
+    pub changed: RwSignal<HashSet<FileId>>,
     pub tree: RwSignal<TreeModel>,
     pub expanded: RwSignal<HashSet<FileId>>,
     pub selected: RwSignal<Option<FileId>>,
@@ -109,6 +112,7 @@ impl Files {
             me: me.id,
             writable: role >= crate::types::Role::Editor,
             is_owner: role == crate::types::Role::Owner,
+            changed: RwSignal::new(HashSet::new()),
             tree: RwSignal::new(TreeModel::new(entries)),
             expanded: RwSignal::new(HashSet::new()),
             selected: RwSignal::new(None),
@@ -214,6 +218,9 @@ impl Files {
         let Some(entry) = self.tree.with_untracked(|t| t.get(id).cloned()) else {
             return;
         };
+        self.changed.update(|c| {
+            c.remove(&id);
+        });
         if entry.kind == FileKind::Folder {
             return;
         }
@@ -322,6 +329,20 @@ impl Files {
             match op.await {
                 Ok(_) => error.set(None),
                 Err(e) => error.set(Some(e.to_string())),
+            }
+        });
+    }
+
+    /// Asks the server which files others changed since this person last looked (open tabs
+    /// are being looked at: never marked).
+    pub fn refresh_changed(&self) {
+        let (project, changed, tabs) = (self.project, self.changed, self.tabs);
+        spawn_local(async move {
+            if let Ok(ids) = crate::files::changed_files(project).await {
+                let open: HashSet<FileId> = tabs
+                    .open
+                    .with_untracked(|o| o.iter().map(|t| t.file).collect());
+                changed.set(ids.into_iter().filter(|id| !open.contains(id)).collect());
             }
         });
     }

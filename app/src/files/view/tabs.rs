@@ -54,6 +54,20 @@ pub fn EditorTabs(files: Files, me: UserInfo, docs: OpenDocs) -> AnyView {
                     {
                         let id = tab.file;
                         let name = move || entry_of(id).map(|e| e.name).unwrap_or_default();
+                        // Changed elsewhere while another tab was in front: marked until shown.
+                        let unseen = RwSignal::new(false);
+                        Effect::new(move |before: Option<u64>| {
+                            let now = tab.signals.remote.get();
+                            if before.is_some_and(|b| b != now) && tabs.active.get_untracked() != Some(id) {
+                                unseen.set(true);
+                            }
+                            now
+                        });
+                        Effect::new(move |_| {
+                            if tabs.active.get() == Some(id) {
+                                unseen.set(false);
+                            }
+                        });
                         view! {
                             <div class="file-tab" role="tab" data-test="file-tab" data-name=name
                                 aria-selected=move || (tabs.active.get() == Some(id)).to_string()
@@ -73,6 +87,9 @@ pub fn EditorTabs(files: Files, me: UserInfo, docs: OpenDocs) -> AnyView {
                                 <span class="name">{name}</span>
                                 {move || matches!(tab.signals.save.get(), Save::Saving | Save::Unsaved)
                                     .then(|| view! { <span class="unsaved-dot" title="Unsaved changes">"●"</span> })}
+                                {move || unseen.get().then(|| view! {
+                                    <span class="changed-dot" title="Changed by others since you last looked" data-test="tab-changed">"•"</span>
+                                })}
                                 <button type="button" class="tab-close" aria-label="Close" data-test="tab-close"
                                     on:click=move |ev| { ev.stop_propagation(); close(id); }>"×"</button>
                             </div>

@@ -45,6 +45,21 @@ pub fn FileTree(files: Files) -> AnyView {
                 menu.set(None);
             }
         });
+        // "Changed since you looked": now, whenever the window comes back, and every minute.
+        #[cfg(feature = "hydrate")]
+        {
+            files.refresh_changed();
+            on_window(ev::focus, move |_| files.refresh_changed());
+            let every = set_interval_with_handle(
+                move || files.refresh_changed(),
+                std::time::Duration::from_secs(60),
+            );
+            on_cleanup(move || {
+                if let Ok(h) = every {
+                    h.clear();
+                }
+            });
+        }
         let project = files.project;
         let new_entry = move |kind: FileKind| {
             mode.set(PaneMode::Tree);
@@ -429,6 +444,9 @@ pub(super) fn TreeRow(
                 <span class="row-badges">
                     {move || files.unsaved(id).then(|| view! {
                         <span class="unsaved-dot" title="Unsaved changes" data-test="unsaved-dot">"●"</span>
+                    })}
+                    {move || files.changed.with(|c| c.contains(&id)).then(|| view! {
+                        <span class="changed-dot" title="Changed by others since you last looked" data-test="changed-dot">"•"</span>
                     })}
                     {move || files.viewers_of(doc).into_iter().map(|(user, who)| view! {
                         <span class=format!("viewer-dot tandem-rc-{}", color_index(user)) title=format!("{who} has this open")

@@ -5,6 +5,7 @@ pub mod audit_entry;
 pub mod chat_message;
 pub mod document;
 pub mod document_authorship;
+pub mod document_seen;
 pub mod document_snapshot;
 pub mod document_time;
 pub mod document_update;

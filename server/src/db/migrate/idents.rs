@@ -257,3 +257,11 @@ pub(super) enum AuditEntries {
     Target,
     Detail,
 }
+
+#[derive(DeriveIden)]
+pub(super) enum DocumentSeen {
+    Table,
+    UserId,
+    DocumentId,
+    Seq,
+}

@@ -18,6 +18,7 @@ use idents::SchemaMigrations;
 mod v10_node_work;
 mod v11_attribution;
 mod v12_history;
+mod v13_document_seen;
 mod v1_accounts;
 mod v2_documents;
 mod v3_files;
@@ -44,6 +45,7 @@ const MIGRATIONS: &[(i64, &str, Steps)] = &[
     (10, "terminals_and_run_nodes", v10_node_work::steps),
     (11, "attribution", v11_attribution::steps),
     (12, "history_and_audit", v12_history::steps),
+    (13, "document_seen", v13_document_seen::steps),
 ];
 
 pub async fn run(db: &DatabaseConnection) -> Result<Vec<&'static str>> {
