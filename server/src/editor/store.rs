@@ -205,20 +205,22 @@ impl DocStore for DbDocStore {
         let through =
             i64::try_from(through).map_err(|_| StoreError("sequence out of range".into()))?;
         let txn = self.db.begin().await.map_err(err)?;
-        if self.shared {
-            // Writing the document's row first waits for appends other nodes have in flight
-            // (they hold the row until they commit), so every sequence number up to `through`
-            // is logged by the time the log is read.
-            let touch = Query::update()
-                .table(document::Entity)
-                .value(
-                    document::Column::LastSeq,
-                    Expr::col(document::Column::LastSeq),
-                )
-                .and_where(Expr::col(document::Column::Id).eq(doc_id))
-                .to_owned();
-            txn.execute(&touch).await.map_err(err)?;
-        }
+        // The transaction starts by writing (the document's row, unchanged), as `append` does:
+        // on SQLite one that reads the log first and writes later fails with BUSY_SNAPSHOT
+        // whenever an append commits in between, which under steady typing is nearly every
+        // time, and the log then never folds. Writing first waits its turn instead. With
+        // several nodes it also waits for appends they have in flight (they hold the row
+        // until they commit), so every sequence number up to `through` is logged by the time
+        // the log is read.
+        let touch = Query::update()
+            .table(document::Entity)
+            .value(
+                document::Column::LastSeq,
+                Expr::col(document::Column::LastSeq),
+            )
+            .and_where(Expr::col(document::Column::Id).eq(doc_id))
+            .to_owned();
+        txn.execute(&touch).await.map_err(err)?;
         let logged = document_update::Entity::find()
             .filter(document_update::Column::DocumentId.eq(doc_id))
             .filter(document_update::Column::Seq.lte(through))
