@@ -189,6 +189,16 @@ impl HistoryService for History {
         version: VersionId,
     ) -> AppResult<String> {
         self.check_doc(project, doc).await?;
+        if version == timeline::CURRENT {
+            // The text now is the live document's, edits not yet committed included.
+            let state = self.editor.state(doc).await?;
+            return crate::error::blocking(move || text_of(&state))
+                .await?
+                .map_err(|e| {
+                    tracing::error!(doc = doc.0, error = %e, "a live document does not decode");
+                    AppError::Internal
+                });
+        }
         timeline::text(&self.db, doc.0, version)
             .await
             .map_err(|e| timeline::internal(doc, e))

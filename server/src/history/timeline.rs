@@ -31,6 +31,9 @@ use crate::{
 
 /// Entries per page of a timeline.
 pub const PAGE: u64 = 50;
+/// The text of the file now, as the timeline's clients ask for it (the whole log).
+pub const CURRENT: VersionId = VersionId::Pending(i64::MAX);
+
 /// Named versions one file keeps at most.
 pub const NAMED_MAX: u64 = 200;
 
@@ -319,6 +322,19 @@ pub async fn text(
     match version {
         VersionId::Stored(id) => stored::text_of(db, doc, id).await,
         VersionId::Pending(seq) => {
+            // The log before the snapshot (as the store loads a document): a compaction in
+            // between then leaves only updates the newer snapshot already holds, which the
+            // filter drops; the other order would miss the ones it folded.
+            let logged: Vec<(i64, Vec<u8>)> = document_update::Entity::find()
+                .select_only()
+                .column(document_update::Column::Seq)
+                .column(document_update::Column::Data)
+                .filter(document_update::Column::DocumentId.eq(doc))
+                .filter(document_update::Column::Seq.lte(seq))
+                .order_by_asc(document_update::Column::Seq)
+                .into_tuple()
+                .all(db)
+                .await?;
             let snapshot = document_snapshot::Entity::find_by_id(doc).one(db).await?;
             let folded = snapshot.as_ref().map_or(0, |s| s.seq);
             if seq < folded {
@@ -337,22 +353,12 @@ pub async fn text(
                 let id = id.ok_or(VersionError::Missing(seq))?;
                 return stored::text_of(db, doc, id).await;
             }
-            let updates: Vec<Vec<u8>> = document_update::Entity::find()
-                .select_only()
-                .column(document_update::Column::Data)
-                .filter(document_update::Column::DocumentId.eq(doc))
-                .filter(document_update::Column::Seq.gt(folded))
-                .filter(document_update::Column::Seq.lte(seq))
-                .order_by_asc(document_update::Column::Seq)
-                .into_tuple()
-                .all(db)
-                .await?;
             tokio::task::spawn_blocking(move || {
                 let mut doc = Replay::new(CONTENT);
                 if let Some(s) = snapshot {
                     doc.apply(&s.data)?;
                 }
-                for u in &updates {
+                for (_, u) in logged.iter().filter(|(s, _)| *s > folded) {
                     // Refused when it came, skipped now as then.
                     let _ = doc.apply(u);
                 }
