@@ -56,10 +56,19 @@ fn check_letters(blame: &Value, text: &str) -> Vec<(String, String)> {
     vias
 }
 
-async fn attribution_survives_concurrency_compaction_and_restart(backend: Backend) {
-    // A compaction every few updates, so most of the text is attributed from stored spans.
-    let mut server = TestServer::start_with(backend, |c| c.editor.compact_after_updates = 4).await;
-    let team = server.team("Blame", ["ann", "bob", "cid"]).await;
+/// A project of ann (owner), bob (editor), cid (viewer) and dee (editor), its default file,
+/// and ann's and bob's tabs with it open.
+struct Scene {
+    team: crate::common::Team,
+    dee: Api,
+    project: i64,
+    doc: i64,
+    ann: TabClient,
+    bob: TabClient,
+}
+
+async fn scene(server: &TestServer, name: &str) -> Scene {
+    let team = server.team(name, ["ann", "bob", "cid"]).await;
     let dee = server.client();
     dee.signup("dee").await;
     team.owner.invite(team.project, "dee", "editor").await;
@@ -69,7 +78,6 @@ async fn attribution_survives_concurrency_compaction_and_restart(backend: Backen
         .ok(DOC_FILE, &[("project", &project.to_string())])
         .await;
     let doc = file["doc"].as_i64().expect("doc");
-
     let url = server.ws_url(&format!("/ws?project={project}"));
     let mut ann = TabClient::connect(&url, &team.owner.cookie())
         .await
@@ -79,6 +87,27 @@ async fn attribution_survives_concurrency_compaction_and_restart(backend: Backen
         .expect("bob");
     ann.open(doc).await;
     bob.open(doc).await;
+    Scene {
+        team,
+        dee,
+        project,
+        doc,
+        ann,
+        bob,
+    }
+}
+
+async fn attribution_survives_concurrency_compaction_and_restart(backend: Backend) {
+    // A compaction every few updates, so most of the text is attributed from stored spans.
+    let mut server = TestServer::start_with(backend, |c| c.editor.compact_after_updates = 4).await;
+    let Scene {
+        team,
+        dee,
+        project,
+        doc,
+        mut ann,
+        mut bob,
+    } = scene(&server, "Blame").await;
     let mut dee_yjs = YClient::connect(&server.ws_url(&format!("/yjs/{doc}")), Some(&dee.cookie()))
         .await
         .expect("dee");
@@ -195,25 +224,14 @@ async fn current(api: &Api, project: i64, doc: i64) -> String {
 
 async fn versions_restore_while_others_type(backend: Backend) {
     let mut server = TestServer::start_with(backend, |c| c.editor.compact_after_updates = 3).await;
-    let team = server.team("Versions", ["ann", "bob", "cid"]).await;
-    let dee = server.client();
-    dee.signup("dee").await;
-    team.owner.invite(team.project, "dee", "editor").await;
-    let project = team.project;
-    let file = team
-        .owner
-        .ok(DOC_FILE, &[("project", &project.to_string())])
-        .await;
-    let doc = file["doc"].as_i64().expect("doc");
-    let url = server.ws_url(&format!("/ws?project={project}"));
-    let mut ann = TabClient::connect(&url, &team.owner.cookie())
-        .await
-        .expect("ann");
-    let mut bob = TabClient::connect(&url, &team.editor.cookie())
-        .await
-        .expect("bob");
-    ann.open(doc).await;
-    bob.open(doc).await;
+    let Scene {
+        team,
+        dee,
+        project,
+        doc,
+        mut ann,
+        mut bob,
+    } = scene(&server, "Versions").await;
     let base = ann.text(doc).encode_utf16().count() as u32;
 
     // ann writes a first version and names it.
