@@ -6,21 +6,21 @@ use leptos::{ev::EventDescriptor, prelude::*};
 
 /// A full page load, so the server's session and page guard see the new state.
 pub fn go_to(url: &str) {
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     if let Some(window) = web_sys::window() {
         let _ = window.location().set_href(url);
     }
-    #[cfg(not(feature = "hydrate"))]
+    #[cfg(not(feature = "browser"))]
     let _ = url;
 }
 
 /// This browser's local storage, if it allows any.
 pub fn storage() -> Option<web_sys::Storage> {
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     {
         web_sys::window()?.local_storage().ok().flatten()
     }
-    #[cfg(not(feature = "hydrate"))]
+    #[cfg(not(feature = "browser"))]
     {
         None
     }
@@ -28,11 +28,11 @@ pub fn storage() -> Option<web_sys::Storage> {
 
 /// Milliseconds since the Unix epoch (0 on the server, which never asks).
 pub fn now_ms() -> f64 {
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     {
         js_sys::Date::now()
     }
-    #[cfg(not(feature = "hydrate"))]
+    #[cfg(not(feature = "browser"))]
     {
         0.0
     }
@@ -40,14 +40,28 @@ pub fn now_ms() -> f64 {
 
 /// The phone layout (panes as tabs, under 768 px) is in use.
 pub fn narrow() -> bool {
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     {
         web_sys::window()
             .and_then(|w| w.inner_width().ok())
             .and_then(|w| w.as_f64())
             .is_some_and(|w| w < 768.0)
     }
-    #[cfg(not(feature = "hydrate"))]
+    #[cfg(not(feature = "browser"))]
+    {
+        false
+    }
+}
+
+/// The pointer is a finger (a phone or tablet): controls get bigger targets.
+pub fn coarse_pointer() -> bool {
+    #[cfg(feature = "browser")]
+    {
+        web_sys::window()
+            .and_then(|w| w.match_media("(pointer: coarse)").ok().flatten())
+            .is_some_and(|m| m.matches())
+    }
+    #[cfg(not(feature = "browser"))]
     {
         false
     }

@@ -1,5 +1,6 @@
-//! The Tandem web application: routes, pages and the server functions they call. Built twice:
-//! with `ssr` into the server binary and with `hydrate` into the browser's wasm.
+//! The Tandem web application: routes, pages and the server functions they call. Built with
+//! `ssr` into the server binary, with `hydrate` into the browser's wasm (which also renders
+//! the offline shell from nothing), and with `csr` into the Trunk bundle for static hosts.
 
 // `#[component]` re-emits items with the visibility of the function it wraps, which this lint
 // misreads as unreachable `pub`; the rest of the workspace keeps it.
@@ -25,7 +26,9 @@ pub mod files;
 pub mod history;
 pub mod ide;
 pub mod live;
+pub mod offline;
 pub mod projects;
+pub mod pwa;
 pub mod runs;
 #[cfg(feature = "ssr")]
 pub mod services;
@@ -43,9 +46,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         <html lang="en">
             <head>
                 <meta charset="utf-8"/>
-                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover"/>
                 <meta name="color-scheme" content="light dark"/>
+                <meta name="theme-color" content="#2f6fed"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <link rel="apple-touch-icon" href="/icons/apple-touch-icon.png"/>
+                // With credentials, so a signed-in person's manifest lists their projects.
+                <link rel="manifest" href="/manifest.webmanifest" crossorigin="use-credentials"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -63,6 +70,7 @@ pub fn App() -> impl IntoView {
     view! {
         <Stylesheet id="leptos" href="/pkg/tandem.css"/>
         <Title text="Tandem"/>
+        <pwa::UpdateBanner/>
         <Router>
             <Routes fallback=ui::NotFoundPage>
                 <Route path=path!("/") view=dashboard::Dashboard ssr=SsrMode::Async/>

@@ -29,6 +29,7 @@ pub(crate) fn TopBar() -> impl IntoView {
     view! {
         <header class="topbar">
             <a href="/" class="brand">"Tandem"</a>
+            <crate::pwa::InstallButton/>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     match user.await {

@@ -22,6 +22,17 @@ export async function signUp(page: Page, name: string) {
   await hydrated(page);
 }
 
+/** Signs up a new person (`prefix` + a unique suffix) who creates `project` and lands in it;
+ * returns the project's path (`/p/3`). */
+export async function newProject(page: Page, prefix: string, project: string): Promise<string> {
+  await signUp(page, uniqueName(prefix));
+  await page.getByLabel("Project name").fill(project);
+  await page.getByRole("button", { name: "Create project" }).click();
+  await expect(page).toHaveURL(/\/p\/\d+$/);
+  await hydrated(page);
+  return new URL(page.url()).pathname;
+}
+
 export async function logIn(page: Page, name: string, next = "") {
   await page.goto(next ? `/login?next=${encodeURIComponent(next)}` : "/login");
   await hydrated(page);

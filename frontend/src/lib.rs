@@ -1,11 +1,27 @@
-//! The browser entry point: hydrate the server-rendered page.
+//! The browser entry points: `hydrate()` for a page the server rendered, `mount()` for a page
+//! that starts from nothing: the offline shell (`/offline.html`, which the service worker
+//! answers with when the server cannot be reached) and the Trunk bundle (`src/main.rs`). Both
+//! render the same app; offline it reads what it kept in IndexedDB.
 
+#[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_body(app::App);
-    // Lets tests (and curious users) tell a hydrated page from a server-rendered one.
+    mark("hydrated");
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn mount() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(app::App);
+    mark("mounted");
+}
+
+/// Lets tests (and curious users) tell a live page from a server-rendered one.
+fn mark(how: &str) {
     if let Some(body) = leptos::prelude::document().body() {
+        let _ = body.set_attribute(&format!("data-{how}"), "true");
         let _ = body.set_attribute("data-hydrated", "true");
     }
 }

@@ -165,7 +165,27 @@ impl Ctx {
         self.step("wasm-opt", "wasm-opt", &opt)?;
         copy(&self.root.join("style/main.css"), &pkg.join("tandem.css"))?;
         tools::copy_dir(&self.root.join("public"), &site)?;
-        tools::copy_vendor(self)
+        tools::copy_vendor(self)?;
+        crate::worker::stamp(&site)?;
+        self.compress(&site)
+    }
+
+    /// A gzip copy (`name.gz`, `gzip -9`) beside every text file of the site worth it, which
+    /// the server sends to browsers that accept gzip: the wasm goes over the network at about
+    /// 40 % of its size, and no CPU is spent compressing at request time.
+    fn compress(&self, site: &Path) -> Result {
+        let mut files = Vec::new();
+        collect_compressible(site, &mut files)?;
+        for chunk in files.chunks(200) {
+            let mut c = self.cmd("gzip", &["-9", "-n", "-k", "-f"]);
+            c.args(chunk);
+            let status = c.status().map_err(|e| format!("cannot start gzip: {e}"))?;
+            if !status.success() {
+                return Err(format!("gzip failed ({status})"));
+            }
+        }
+        println!("gzip: {} files precompressed", files.len());
+        Ok(())
     }
 
     /// `target/site` and a release `tandem` with it embedded. The wasm compiles in the
@@ -198,6 +218,14 @@ impl Ctx {
         )
     }
 
+    /// The client-side rendered bundle (`Trunk.toml` → `target/trunk`), compiled in the
+    /// browser build's target directory so it shares its dependencies.
+    pub(crate) fn build_trunk(&self) -> Result {
+        let mut c = self.cmd("trunk", &["build", "--release"]);
+        c.env("CARGO_TARGET_DIR", self.wasm_target_dir());
+        crate::run_step("trunk build --release", c)
+    }
+
     /// The binary alone (the library and the site already built).
     pub(crate) fn build_binary(&self) -> Result {
         self.step(
@@ -215,6 +243,27 @@ impl Ctx {
             ],
         )
     }
+}
+
+/// Text files over 1 KiB (wasm, JS, CSS, JSON, SVG, HTML): below that gzip saves too little.
+fn collect_compressible(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> Result {
+    const KINDS: [&str; 7] = ["wasm", "js", "mjs", "css", "json", "svg", "html"];
+    for entry in fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
+        let entry = entry.map_err(|e| e.to_string())?;
+        let path = entry.path();
+        let meta = entry.metadata().map_err(|e| e.to_string())?;
+        if meta.is_dir() {
+            collect_compressible(&path, out)?;
+        } else if meta.len() > 1024
+            && path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| KINDS.contains(&e))
+        {
+            out.push(path);
+        }
+    }
+    Ok(())
 }
 
 fn copy(from: &Path, to: &Path) -> Result {

@@ -16,6 +16,7 @@ mod build;
 mod cluster;
 mod cycles;
 mod tools;
+mod worker;
 
 type Result<T = ()> = std::result::Result<T, String>;
 
@@ -83,7 +84,8 @@ impl Ctx {
             None => home()?.join(".cache/tandem-target"),
         };
         let bin = root.join("node_modules/.bin");
-        let mut paths = vec![bin];
+        let tools = target_dir.with_file_name("tandem-tools").join("bin");
+        let mut paths = vec![bin, tools];
         paths.extend(env::split_paths(&env::var_os("PATH").unwrap_or_default()));
         let path = env::join_paths(paths).map_err(|e| e.to_string())?;
         Ok(Self {
@@ -126,8 +128,14 @@ impl Ctx {
         tools::bubblewrap(self)?;
         if for_tests {
             tools::chromium(self)?;
+            tools::trunk(self)?;
         }
         Ok(())
+    }
+
+    /// Tools built for this project once per machine (trunk, y-sweet), beside the target dir.
+    fn tools_dir(&self) -> PathBuf {
+        self.target_dir.with_file_name("tandem-tools")
     }
 
     fn site_root(&self) -> PathBuf {
@@ -235,6 +243,7 @@ fn test() -> Result {
     wasm?;
     ctx.assemble_site()?;
     ctx.build_binary()?;
+    ctx.build_trunk()?;
     let postgres = postgres_url();
     match &postgres {
         Some(url) => {

@@ -84,7 +84,7 @@ pub(crate) fn npm_packages_in(ctx: &Ctx, dir: &str) -> Result {
 /// cannot be built here: the comparison then runs without it and says so.
 pub(crate) fn y_sweet(ctx: &Ctx) -> Option<std::path::PathBuf> {
     const VERSION: &str = "0.9.1";
-    let root = ctx.target_dir.with_file_name("tandem-tools");
+    let root = ctx.tools_dir();
     let bin = root.join("bin/y-sweet");
     let have = answers(ctx, &bin.to_string_lossy(), &["version"]).unwrap_or_default();
     if have.contains(VERSION) {
@@ -154,6 +154,34 @@ fn debian_package(ctx: &Ctx, package: &str, marker: &str) -> Result {
         crate::run_step(&title, c)?;
     }
     Ok(())
+}
+
+/// Trunk, which builds the client-side rendered bundle (`Trunk.toml`), once per machine beside
+/// the target dir (on PATH through `Ctx`). 0.21 because later releases need a newer Rust than
+/// stable here; `--locked` keeps its own tested dependencies; without the update check it
+/// never calls out.
+pub(crate) fn trunk(ctx: &Ctx) -> Result {
+    const VERSION: &str = "0.21.14";
+    if answers(ctx, "trunk", &["--version"]).is_some_and(|v| v.contains(VERSION)) {
+        return Ok(());
+    }
+    let root = ctx.tools_dir();
+    ctx.step(
+        "install trunk",
+        "cargo",
+        &[
+            "install",
+            "trunk",
+            "--version",
+            VERSION,
+            "--locked",
+            "--no-default-features",
+            "--features",
+            "rustls",
+            "--root",
+            &root.to_string_lossy(),
+        ],
+    )
 }
 
 pub(crate) fn has_nightly(ctx: &Ctx) -> bool {

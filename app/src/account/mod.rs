@@ -13,7 +13,9 @@ use crate::{
 use crate::auth::ssr;
 
 mod delete;
+mod local_copies;
 pub use delete::AccountDeletion;
+use local_copies::LocalCopies;
 #[cfg(feature = "ssr")]
 pub mod leaving;
 
@@ -131,6 +133,7 @@ pub fn AccountPage() -> impl IntoView {
                         .map(|e| e.to_string())}
                 </p>
             </section>
+            <LocalCopies/>
             <AccountDeletion/>
         </main>
     }

@@ -184,6 +184,14 @@ pub fn LogoutButton() -> impl IntoView {
     let action = ServerAction::<Logout>::new();
     Effect::new(move |_| {
         if let Some(Ok(())) = action.value().get() {
+            // This device's local copies go with the session (a shared computer keeps nothing
+            // of the person who left).
+            #[cfg(feature = "browser")]
+            leptos::task::spawn_local(async {
+                crate::offline::local::forget_user().await;
+                go_to("/login");
+            });
+            #[cfg(not(feature = "browser"))]
             go_to("/login");
         }
     });

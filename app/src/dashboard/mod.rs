@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
 use crate::{
+    error::AppError,
     files::{OpenDir, can_open_dirs},
     projects::{CreateProject, list_projects},
     ui::{ErrorPage, TopBar, loading},
@@ -95,10 +96,42 @@ pub fn Dashboard() -> impl IntoView {
                                 }).collect_view()}
                             </ul>
                         }.into_any(),
+                        Err(AppError::Transport(_)) => view! { <KeptProjects/> }.into_any(),
                         Err(e) => view! { <ErrorPage error=e/> }.into_any(),
                     }
                 })}
             </Suspense>
         </main>
+    }
+}
+
+/// The server cannot be reached (offline, or the installed app launched in a tunnel): the
+/// projects this device kept, which open from their local copies.
+#[component]
+fn KeptProjects() -> impl IntoView {
+    let kept: RwSignal<Option<Vec<(i64, String)>>> = RwSignal::new(None);
+    #[cfg(feature = "browser")]
+    leptos::task::spawn_local(async move {
+        let names = crate::offline::local::project_names().await;
+        let _ = kept.try_set(Some(names));
+    });
+    view! {
+        <div class="offline-projects" data-test="kept-projects">
+            <p class="notice" role="status">"The server cannot be reached. These projects are kept on this device and open offline; edits are sent when the connection is back."</p>
+            {move || match kept.get() {
+                None => view! { <p class="muted">"Reading…"</p> }.into_any(),
+                Some(list) if list.is_empty() => view! {
+                    <p class="empty">"No project is kept on this device yet: open one while online first."</p>
+                }.into_any(),
+                Some(list) => view! {
+                    <ul class="project-list">
+                        {list.into_iter().map(|(id, name)| view! {
+                            <li><a href=format!("/p/{id}") class="project-name">{name}</a>
+                                <span class="muted">"kept on this device"</span></li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any(),
+            }}
+        </div>
     }
 }

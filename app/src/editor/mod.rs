@@ -12,7 +12,7 @@ use crate::{
 };
 
 pub mod binding;
-#[cfg(feature = "hydrate")]
+#[cfg(feature = "browser")]
 pub(crate) mod client;
 pub mod lang;
 pub mod presence;
@@ -56,6 +56,8 @@ pub struct LiveSignals {
     pub changed: RwSignal<u64>,
     /// Counts changes that came from elsewhere (other people, other tabs), for the tab marks.
     pub remote: RwSignal<u64>,
+    /// Local edits waiting for a connection (kept in this tab and on this device).
+    pub waiting: RwSignal<u64>,
 }
 
 impl LiveSignals {
@@ -69,6 +71,7 @@ impl LiveSignals {
             error: RwSignal::new(None),
             changed: RwSignal::new(0),
             remote: RwSignal::new(0),
+            waiting: RwSignal::new(0),
         }
     }
 }
@@ -79,7 +82,7 @@ impl LiveSignals {
 #[derive(Clone, Copy)]
 pub struct OpenDocs {
     pub live: Live,
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     sessions: StoredValue<
         std::collections::HashMap<DocId, std::rc::Rc<client::DocSession>>,
         LocalStorage,
@@ -90,20 +93,29 @@ impl OpenDocs {
     pub fn new(live: Live) -> Self {
         Self {
             live,
-            #[cfg(feature = "hydrate")]
+            #[cfg(feature = "browser")]
             sessions: StoredValue::new_local(Default::default()),
         }
     }
 
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     fn open(
         &self,
         file: &FileDoc,
+        project: ProjectId,
         me: &UserInfo,
         signals: LiveSignals,
+        writable_hint: bool,
         el: web_sys::HtmlElement,
     ) -> Option<std::rc::Rc<client::DocSession>> {
         let conn = self.live.connection()?;
+        let place = crate::offline::local::DocPlace {
+            key: crate::offline::doc_key(me.id, file.doc),
+            user: me.id.0,
+            project: project.0,
+            doc: file.doc.0,
+            name: file.name.clone(),
+        };
         let user = PresenceUser {
             id: me.id,
             name: me.name.clone(),
@@ -114,6 +126,8 @@ impl OpenDocs {
             std::rc::Rc::downgrade(&conn),
             user,
             signals,
+            place,
+            writable_hint,
         );
         conn.open_doc(file.doc, client::channel(&session));
         self.sessions.update_value(|m| {
@@ -123,7 +137,7 @@ impl OpenDocs {
         Some(session)
     }
 
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     fn session(&self, doc: DocId) -> Option<std::rc::Rc<client::DocSession>> {
         self.sessions
             .try_with_value(|m| m.get(&doc).cloned())
@@ -131,19 +145,19 @@ impl OpenDocs {
     }
 
     /// The cursor's line and the selected text in an open document.
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     pub fn cursor_context(&self, doc: DocId) -> Option<(u32, String)> {
         self.session(doc)?.cursor_context()
     }
 
     /// Types `text` at the cursor of an open document; false if it is not open or read-only.
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     pub fn insert_text(&self, doc: DocId, text: &str) -> bool {
         self.session(doc).is_some_and(|d| d.insert_text(text))
     }
 
     /// Closes a document's subscription and its editor.
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     fn close(&self, doc: DocId) {
         self.sessions.try_update_value(|m| m.remove(&doc));
         self.live.detach(doc);
@@ -176,17 +190,20 @@ pub fn DocView(
     /// The file is in the trash (still editable, restorable).
     #[prop(into)]
     trashed: Signal<bool>,
+    /// Whether this person could edit when the project was loaded: how the local copy shows
+    /// before the server says.
+    writable_hint: bool,
 ) -> impl IntoView {
     let host = NodeRef::<leptos::html::Div>::new();
     let blame = Blame::new();
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     {
         let session: StoredValue<Option<std::rc::Rc<client::DocSession>>, LocalStorage> =
             StoredValue::new_local(None);
         let doc = file.doc;
         let f = file.clone();
         host.on_load(move |el| {
-            session.set_value(docs.open(&f, &me, signals, el.into()));
+            session.set_value(docs.open(&f, project, &me, signals, writable_hint, el.into()));
         });
         Effect::new(move |_| {
             let lang = lang::language_for(&name.get());
@@ -216,8 +233,8 @@ pub fn DocView(
         });
         on_cleanup(move || docs.close(doc));
     }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (&me, docs, reveal, name);
+    #[cfg(not(feature = "browser"))]
+    let _ = (&me, docs, reveal, name, writable_hint);
     let s = signals;
     let history = RwSignal::new(false);
     let doc = file.doc;
@@ -275,7 +292,7 @@ fn CopyYjsLink(project: ProjectId, doc: DocId) -> impl IntoView {
     let link = RwSignal::new(None::<String>);
     let note = RwSignal::new(None::<String>);
     let on_click = move |_| {
-        #[cfg(feature = "hydrate")]
+        #[cfg(feature = "browser")]
         leptos::task::spawn_local(async move {
             match yjs_token(project, doc).await {
                 Ok(token) => {
@@ -298,7 +315,7 @@ fn CopyYjsLink(project: ProjectId, doc: DocId) -> impl IntoView {
                 Err(e) => note.set(Some(e.to_string())),
             }
         });
-        #[cfg(not(feature = "hydrate"))]
+        #[cfg(not(feature = "browser"))]
         let _ = (project, doc);
     };
     view! {
@@ -311,7 +328,7 @@ fn CopyYjsLink(project: ProjectId, doc: DocId) -> impl IntoView {
     }
 }
 
-#[cfg(feature = "hydrate")]
+#[cfg(feature = "browser")]
 fn yjs_url(doc: DocId, token: &str) -> String {
     let location = web_sys::window().map(|w| w.location());
     let host = location
@@ -329,12 +346,19 @@ fn yjs_url(doc: DocId, token: &str) -> String {
 
 /// The status bar's connection and save facts (of the active document, if any).
 #[component]
-pub fn LiveStatus(live: Live, #[prop(into)] active: Signal<Option<LiveSignals>>) -> impl IntoView {
+pub fn LiveStatus(
+    live: Live,
+    #[prop(into)] active: Signal<Option<LiveSignals>>,
+    /// Local edits in all open documents waiting for the connection.
+    #[prop(into)]
+    waiting: Signal<u64>,
+) -> impl IntoView {
     let link = live.link;
     let save = move || active.get().map(|s| s.save.get()).unwrap_or(Save::None);
     view! {
         <span class=move || format!("link-status {}", link.get().class()) data-test="link-status"
-            role="status">{move || link.get().label()}</span>
+            data-waiting=move || waiting.get().to_string()
+            role="status">{move || status::link_text(link.get(), waiting.get())}</span>
         <span class="save-status" data-test="save-status" role="status"
             data-state=move || format!("{:?}", save())>{move || save().label()}</span>
     }
@@ -361,7 +385,7 @@ impl Blame {
     /// While on, fetches the blame when turned on and again shortly after the text stops
     /// changing (the server needs the last edits committed), and hands it to `draw` as the
     /// editor's JSON; off, clears it.
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     fn follow(
         self,
         project: ProjectId,
@@ -421,7 +445,7 @@ impl Blame {
 }
 
 /// Each author once, as the legend names them.
-#[cfg(feature = "hydrate")]
+#[cfg(feature = "browser")]
 fn legend_of(blame: &crate::types::history::Blame) -> Vec<(String, Option<usize>)> {
     blame
         .authors

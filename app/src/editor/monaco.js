@@ -3,6 +3,8 @@
 // binding, which owns the document, the sync and the undo history.
 
 let loading = null;
+/** How long a remote cursor's name stays shown after the cursor last moved. */
+const LABEL_SHOWN_MS = 3000;
 
 /** Loads Monaco once per page from `base` (e.g. "/monaco/vs"). */
 export function loadMonaco(base) {
@@ -45,13 +47,19 @@ export class TandemEditor {
     this.model = monaco.editor.createModel(value, language);
     // The shared text uses LF; Monaco then normalises pasted CRLF to LF as well.
     this.model.setEOL(monaco.editor.EndOfLineSequence.LF);
+    // A finger on a phone: larger text (no pinching to read) and the gutter kept narrow, so a
+    // 390 px screen still shows a line's worth of code.
+    const touch = window.matchMedia && window.matchMedia("(pointer: coarse)").matches;
     this.editor = monaco.editor.create(el, {
       model: this.model,
       readOnly,
       automaticLayout: true,
       theme: dark ? "vs-dark" : "vs",
       minimap: { enabled: false },
-      fontSize: 14,
+      fontSize: touch ? 15 : 14,
+      lineNumbersMinChars: touch ? 2 : 5,
+      folding: !touch,
+      glyphMargin: false,
       scrollBeyondLastLine: false,
     });
     this.decorations = this.editor.createDecorationsCollection();
@@ -61,6 +69,8 @@ export class TandemEditor {
         onChanges(JSON.stringify(e.changes.map((c) => [c.rangeOffset, c.rangeLength, c.text])));
       }),
       this.editor.onDidChangeCursorSelection(() => {
+        // Names move off the line this person's cursor arrived on.
+        if (this.widgets.size) this.placeLabels();
         if (this.muted) return;
         onSelection(this.selectionsJson());
       }),
@@ -148,6 +158,8 @@ export class TandemEditor {
         w = {
           node,
           position: null,
+          head: null,
+          movedAt: 0,
           getId: () => "tandem.cursor." + key,
           getDomNode: () => node,
           getPosition: () => w.position,
@@ -155,16 +167,12 @@ export class TandemEditor {
         this.widgets.set(key, w);
         this.editor.addContentWidget(w);
       }
+      if (!w.head || w.head.lineNumber !== head.lineNumber || w.head.column !== head.column) {
+        w.movedAt = Date.now();
+      }
+      w.head = head;
       w.node.className = `tandem-cursor-label tandem-rc-${color}`;
       w.node.textContent = c.name;
-      w.position = {
-        position: head,
-        preference: [
-          monaco.editor.ContentWidgetPositionPreference.ABOVE,
-          monaco.editor.ContentWidgetPositionPreference.BELOW,
-        ],
-      };
-      this.editor.layoutContentWidget(w);
     }
     for (const [key, w] of this.widgets) {
       if (!seen.has(key)) {
@@ -173,6 +181,37 @@ export class TandemEditor {
       }
     }
     this.decorations.set(decorations);
+    this.placeLabels();
+  }
+
+  /**
+   * Puts each remote cursor's name above its line, or below where above would cover the line
+   * this person's cursor is on, and never on that line. A name shows while its cursor moves and
+   * fades after `LABEL_SHOWN_MS` still, so it never stays over text someone is reading; the
+   * coloured caret stays.
+   */
+  placeLabels() {
+    const mine = this.editor.getPosition();
+    const myLine = mine ? mine.lineNumber : -1;
+    const now = Date.now();
+    const { ABOVE, BELOW } = monaco.editor.ContentWidgetPositionPreference;
+    let next = Infinity;
+    for (const w of this.widgets.values()) {
+      if (!w.head) continue;
+      const line = w.head.lineNumber;
+      const preference = [];
+      if (line > 1 && line - 1 !== myLine) preference.push(ABOVE);
+      if (line < this.model.getLineCount() && line + 1 !== myLine) preference.push(BELOW);
+      const left = LABEL_SHOWN_MS - (now - w.movedAt);
+      const shown = preference.length > 0 && left > 0;
+      if (left > 0) next = Math.min(next, left);
+      w.node.classList.toggle("idle", !shown);
+      w.node.dataset.place = shown ? (preference[0] === ABOVE ? "above" : "below") : "hidden";
+      w.position = { position: w.head, preference: preference.length ? preference : [ABOVE] };
+      this.editor.layoutContentWidget(w);
+    }
+    clearTimeout(this.labelTimer);
+    if (next !== Infinity) this.labelTimer = setTimeout(() => this.placeLabels(), next + 20);
   }
 
   /**
@@ -253,6 +292,7 @@ export class TandemEditor {
 
   dispose() {
     for (const s of this.subs) s.dispose();
+    clearTimeout(this.labelTimer);
     for (const w of this.widgets.values()) this.editor.removeContentWidget(w);
     this.widgets.clear();
     this.editor.dispose();

@@ -28,6 +28,17 @@ impl Save {
     }
 }
 
+/// The connection as the status bar words it, with the edits waiting for it: "Offline — 12
+/// edits waiting". Connected, the save state says the rest.
+pub fn link_text(link: crate::live::status::Link, waiting: u64) -> String {
+    let base = link.label();
+    if waiting == 0 || link == crate::live::status::Link::Connected {
+        return base.to_owned();
+    }
+    let s = if waiting == 1 { "" } else { "s" };
+    format!("{} — {waiting} edit{s} waiting", base.trim_end_matches('…'))
+}
+
 /// The durability bookkeeping of one open document on one connection. The server numbers the
 /// non-empty updates each subscription sends and acknowledges "the first n are committed";
 /// the client counts the same way, so `acked >= sent` means everything typed is on disk.
@@ -42,6 +53,8 @@ pub struct DocSync {
     /// Local edits the server may not have: made while closed, or sent but never acknowledged
     /// before the connection dropped. Cleared when the reconnect handshake has sent our diff.
     unsynced: bool,
+    /// How many such edits (what the status bar counts as "edits waiting").
+    waiting: u64,
 }
 
 /// The empty v1 update (no structs, no deletes): what a handshake step 2 is when there is
@@ -62,8 +75,34 @@ impl DocSync {
     pub fn closed(&mut self) {
         if self.open && self.acked < self.sent {
             self.unsynced = true;
+            self.waiting += self.sent - self.acked;
         }
         self.open = false;
+    }
+
+    /// The document was shown from this device's local copy before the server answered:
+    /// `waiting` edits in it were never acknowledged (made offline, perhaps in an earlier
+    /// visit); they go out with the handshake like any other offline edit.
+    pub fn restored(&mut self, writable: bool, waiting: u64) {
+        if !self.open {
+            self.seen = true;
+            self.writable = writable;
+        }
+        if waiting > 0 {
+            self.unsynced = true;
+            self.waiting += waiting;
+        }
+    }
+
+    /// Local edits the server has not acknowledged: waiting to be sent, or sent and not yet
+    /// committed.
+    pub fn pending(&self) -> u64 {
+        self.waiting + self.sent.saturating_sub(self.acked)
+    }
+
+    /// Local edits waiting for a connection (not sent yet).
+    pub fn waiting(&self) -> u64 {
+        if self.unsynced { self.waiting } else { 0 }
     }
 
     pub fn is_open(&self) -> bool {
@@ -78,6 +117,7 @@ impl DocSync {
             true
         } else {
             self.unsynced = true;
+            self.waiting += 1;
             false
         }
     }
@@ -88,6 +128,7 @@ impl DocSync {
             self.sent += 1;
         }
         self.unsynced = false;
+        self.waiting = 0;
     }
 
     pub fn saved(&mut self, n: u64) {
@@ -147,6 +188,59 @@ mod tests {
         // Losing the connection with nothing pending is still "Saved": it is all on disk.
         s.closed();
         assert_eq!(s.save_state(), Save::Saved);
+    }
+
+    #[test]
+    fn counts_the_edits_waiting_for_a_connection() {
+        let mut s = DocSync::default();
+        s.opened(true);
+        assert!(s.local_update());
+        assert!(s.local_update());
+        s.saved(1);
+        s.closed(); // one sent edit never acknowledged
+        assert!(!s.local_update());
+        assert!(!s.local_update());
+        assert_eq!((s.waiting(), s.pending()), (3, 3));
+        s.opened(true);
+        s.handshake_sent(&[1, 2, 3]);
+        assert_eq!(
+            (s.waiting(), s.pending()),
+            (0, 1),
+            "the diff is sent, not yet committed"
+        );
+        s.saved(1);
+        assert_eq!(s.pending(), 0);
+    }
+
+    #[test]
+    fn a_local_copy_with_unsent_edits_shows_them_waiting_until_the_handshake() {
+        let mut s = DocSync::default();
+        s.restored(true, 12);
+        assert_eq!(s.save_state(), Save::Unsaved);
+        assert_eq!(s.waiting(), 12);
+        assert!(!s.local_update());
+        assert_eq!(s.waiting(), 13);
+        s.opened(true);
+        s.handshake_sent(&[1, 2]);
+        assert_eq!(s.waiting(), 0);
+        s.saved(1);
+        assert_eq!(s.save_state(), Save::Saved);
+        // A clean copy of a document one may not edit is read-only, nothing waiting.
+        let mut v = DocSync::default();
+        v.restored(false, 0);
+        assert_eq!((v.save_state(), v.waiting()), (Save::ReadOnly, 0));
+    }
+
+    #[test]
+    fn the_link_says_how_many_edits_wait_for_it() {
+        use crate::live::status::Link;
+        assert_eq!(link_text(Link::Offline, 12), "Offline — 12 edits waiting");
+        assert_eq!(
+            link_text(Link::Reconnecting { attempt: 2 }, 1),
+            "Reconnecting — 1 edit waiting"
+        );
+        assert_eq!(link_text(Link::Offline, 0), "Offline");
+        assert_eq!(link_text(Link::Connected, 3), "Connected");
     }
 
     #[test]

@@ -65,6 +65,11 @@ impl TreeModel {
         }
     }
 
+    /// Every entry (live and trashed), in no particular order: what a kept copy of the tree holds.
+    pub fn entries(&self) -> Vec<FileEntry> {
+        self.entries.values().cloned().collect()
+    }
+
     pub fn get(&self, id: FileId) -> Option<&FileEntry> {
         self.entries.get(&id)
     }

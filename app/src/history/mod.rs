@@ -13,7 +13,7 @@ use crate::{
     },
 };
 
-#[cfg(feature = "hydrate")]
+#[cfg(feature = "browser")]
 mod diff;
 #[cfg(feature = "ssr")]
 pub mod ssr;

@@ -20,7 +20,7 @@ enum Compare {
 }
 
 /// The text of the file now: the whole log replayed.
-#[cfg(feature = "hydrate")]
+#[cfg(feature = "browser")]
 const CURRENT: VersionId = VersionId::Pending(i64::MAX);
 
 /// "3 days ago", or why there is no time.
@@ -94,7 +94,7 @@ pub fn HistoryPanel(
     };
     Effect::new(move |_| load(None));
 
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     let diff = {
         use leptos::reactive::owner::LocalStorage;
         let diff: StoredValue<Option<super::diff::TandemDiff>, LocalStorage> =
@@ -146,19 +146,19 @@ pub fn HistoryPanel(
         diff
     };
 
-    #[cfg(not(feature = "hydrate"))]
+    #[cfg(not(feature = "browser"))]
     let _ = language;
 
     // The lines of the chosen version selected in the diff (its side depends on the mode).
     let selected_lines = move || -> Option<LineRange> {
-        #[cfg(feature = "hydrate")]
+        #[cfg(feature = "browser")]
         {
             let left = compare.get_untracked() == Compare::Current;
             let json = diff.with_value(|d| d.as_ref().map(|d| d.selected_lines(left)))?;
             let [from, to]: [u32; 2] = serde_json::from_str(&json).ok()?;
             Some(LineRange { from, to })
         }
-        #[cfg(not(feature = "hydrate"))]
+        #[cfg(not(feature = "browser"))]
         None
     };
 
@@ -183,7 +183,7 @@ pub fn HistoryPanel(
             Some(r) => format!("lines {}–{} of this version", r.from, r.to),
             None => "this version".to_owned(),
         };
-        #[cfg(feature = "hydrate")]
+        #[cfg(feature = "browser")]
         {
             let ok = web_sys::window()
                 .and_then(|w| {

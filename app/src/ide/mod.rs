@@ -17,6 +17,7 @@ use crate::{
     ui::{ErrorPage, loading, project_id_param},
 };
 
+mod kept;
 mod layout;
 
 use layout::{Pane, PaneLayout};
@@ -28,10 +29,17 @@ pub fn IdePage() -> impl IntoView {
     // `Suspend` do not reliably find their server-rendered values when hydrating.
     let data = Resource::new(project, |p| async move {
         let p = p.ok_or_else(|| AppError::NotFound("Project".into()))?;
-        let ws = load_workspace(p).await?;
-        let file = default_file(p).await?;
-        let entries = list_files(p).await?;
-        Ok::<_, AppError>((ws, file, entries))
+        let online = async {
+            let ws = load_workspace(p).await?;
+            let file = default_file(p).await?;
+            let entries = list_files(p).await?;
+            Ok::<_, AppError>((ws, file, entries))
+        };
+        match online.await {
+            // The server cannot be reached: the copy this device kept, if it has one.
+            Err(AppError::Transport(why)) => kept::load(p).await.ok_or(AppError::Transport(why)),
+            other => other,
+        }
     });
     view! {
         <Suspense fallback=loading>
@@ -80,6 +88,9 @@ fn IdeShell(ws: Workspace, file: Option<FileDoc>, entries: Vec<FileEntry>) -> im
     let member_count = ws.members.len();
     let link = RwSignal::new(Link::Connecting);
     let files = Files::new(pid, &ws.me, role, entries, link);
+    // This device keeps the project as it is now, and again as its tree changes (files
+    // created, renamed, moved while the page is open), so it opens offline as last seen.
+    kept::follow(&ws, file.clone(), files, link);
     // The server renders the default file's tab; the browser then restores its own tabs.
     if let Some(f) = &file {
         files.open(f.file);
@@ -167,6 +178,7 @@ fn IdeShell(ws: Workspace, file: Option<FileDoc>, entries: Vec<FileEntry>) -> im
                     </span>
                 })}
                 <span class="spacer"></span>
+                <crate::pwa::InstallButton/>
                 <PaneToggle layout=layout pane=Pane::Tree label="files" badge=None/>
                 <PaneToggle layout=layout pane=Pane::Chat label="chat" badge=Some(chat.unread)/>
                 <a href=format!("/p/{pid}/settings") data-test="settings-link">
@@ -214,7 +226,8 @@ fn IdeShell(ws: Workspace, file: Option<FileDoc>, entries: Vec<FileEntry>) -> im
                 <span>{format!("Role: {}", role.label())}</span>
                 <span>{format!("{member_count} member{}", if member_count == 1 { "" } else { "s" })}</span>
                 <span class="spacer"></span>
-                <LiveStatus live=live active=Signal::derive(move || files.tabs.active_signals())/>
+                <LiveStatus live=live active=Signal::derive(move || files.tabs.active_signals())
+                    waiting=Signal::derive(move || files.tabs.open.with(|t| t.iter().map(|t| t.signals.waiting.get()).sum::<u64>()))/>
                 <span>{format!("Signed in as {}", ws.me.name)}</span>
             </footer>
             <QuickOpen files=files/>

@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-#[cfg(feature = "hydrate")]
+#[cfg(feature = "browser")]
 pub(crate) mod connection;
 pub mod events;
 pub mod status;
@@ -19,11 +19,11 @@ use status::Link;
 #[derive(Clone, Copy)]
 pub struct Live {
     pub link: RwSignal<Link>,
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     conn: StoredValue<Option<std::rc::Rc<connection::Connection>>, LocalStorage>,
-    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    #[cfg_attr(not(feature = "browser"), allow(dead_code))]
     project: ProjectId,
-    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    #[cfg_attr(not(feature = "browser"), allow(dead_code))]
     on_event: Callback<events::ServerEvent>,
 }
 
@@ -37,12 +37,12 @@ impl Live {
     ) -> Self {
         let live = Self {
             link,
-            #[cfg(feature = "hydrate")]
+            #[cfg(feature = "browser")]
             conn: StoredValue::new_local(None),
             project,
             on_event,
         };
-        #[cfg(feature = "hydrate")]
+        #[cfg(feature = "browser")]
         {
             Effect::new(move |_| {
                 live.connection();
@@ -58,7 +58,7 @@ impl Live {
         live
     }
 
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     pub(crate) fn connection(&self) -> Option<std::rc::Rc<connection::Connection>> {
         let existing = self.conn.try_with_value(|c| c.clone())?;
         if existing.is_some() {
@@ -70,14 +70,14 @@ impl Live {
     }
 
     /// Sends a project event (chat typing); false while disconnected.
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     pub fn send(&self, event: &events::ClientEvent) -> bool {
         self.connection().is_some_and(|c| c.send_event(event))
     }
 
     /// Unsubscribes from a document and disposes of its session (the page may be gone
     /// already, in which case the connection did both when it stopped).
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     pub(crate) fn detach(&self, doc: crate::types::DocId) {
         if let Some(conn) = self.conn.try_with_value(|c| c.clone()).flatten() {
             conn.close_doc(doc);

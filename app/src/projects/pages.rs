@@ -281,7 +281,7 @@ fn DeleteSection(
 /// The absolute link a teammate opens; on the server (SSR) a relative one is rendered first.
 fn invite_url(token: &str) -> String {
     let path = format!("/invite/{token}");
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     if let Some(origin) = web_sys::window().and_then(|w| w.location().origin().ok()) {
         return format!("{origin}{path}");
     }

@@ -15,7 +15,7 @@ use crate::{
     },
 };
 
-#[cfg(feature = "hydrate")]
+#[cfg(feature = "browser")]
 mod client;
 pub mod scrollback;
 #[cfg(feature = "ssr")]

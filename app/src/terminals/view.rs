@@ -44,7 +44,7 @@ pub struct TermState {
     panel: RwSignal<bool>,
     pub error: RwSignal<Option<String>>,
     busy: RwSignal<bool>,
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     screen: StoredValue<Option<(TermId, std::rc::Rc<super::client::TandemTerminal>)>, LocalStorage>,
 }
 
@@ -70,7 +70,7 @@ impl TermState {
             panel,
             error: RwSignal::new(None),
             busy: RwSignal::new(false),
-            #[cfg(feature = "hydrate")]
+            #[cfg(feature = "browser")]
             screen: StoredValue::new_local(None),
         };
         Effect::new(move |prev: Option<()>| {
@@ -159,7 +159,7 @@ impl TermState {
             return;
         }
         let sb = Scrollback::from_replay(r);
-        #[cfg(feature = "hydrate")]
+        #[cfg(feature = "browser")]
         self.on_screen(id, |t| {
             t.reset();
             t.write(&sb.data);
@@ -197,7 +197,7 @@ impl TermState {
                 });
                 match result {
                     Some(Applied::Appended) => {
-                        #[cfg(feature = "hydrate")]
+                        #[cfg(feature = "browser")]
                         self.on_screen(term, |t| t.write(&data));
                     }
                     Some(Applied::Duplicate) | None => {}
@@ -269,7 +269,7 @@ impl TermState {
         });
     }
 
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     fn send(&self, event: &crate::live::events::ClientEvent) {
         // `try_`: a view closing with the page may outlive the page's state.
         if let Some(Some(live)) = self.live.try_get_value() {
@@ -277,7 +277,7 @@ impl TermState {
         }
     }
 
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     fn on_screen(&self, id: TermId, f: impl FnOnce(&super::client::TandemTerminal)) {
         let shown = self
             .screen
@@ -339,7 +339,7 @@ pub fn TerminalView(terms: TermState, id: TermId) -> impl IntoView {
     let may_type =
         move || terms.role.get() >= Role::Editor && info.get().is_some_and(|t| t.may_type(me));
     let host = NodeRef::<leptos::html::Div>::new();
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     mount(terms, id, host, info, Signal::derive(may_type));
     let typists = move || {
         info.get()
@@ -420,7 +420,7 @@ pub fn TerminalView(terms: TermState, id: TermId) -> impl IntoView {
 /// Creates the xterm.js view once the host is in the page, fed from the scrollback and then
 /// live; sends keystrokes (when the user may type) and the size that fits; follows the
 /// terminal's shared size and who may type; detaches and disposes when the view goes.
-#[cfg(feature = "hydrate")]
+#[cfg(feature = "browser")]
 fn mount(
     terms: TermState,
     id: TermId,

@@ -82,3 +82,22 @@ mod tests {
         assert!(!p.contains("script-src 'self' 'unsafe-inline'"));
     }
 }
+
+/// The build's version (`Site::build`), if this binary carries a stamped site.
+#[derive(Debug, Clone)]
+pub struct Build(pub Option<HeaderValue>);
+
+/// Adds `x-tandem-build` to pages, so the service worker knows which build a page is
+/// (`public/sw.js`).
+pub async fn build_header(State(build): State<Build>, req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    if let Some(v) = build.0
+        && res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|t| t.as_bytes().starts_with(b"text/html"))
+    {
+        res.headers_mut().insert("x-tandem-build", v);
+    }
+    res
+}

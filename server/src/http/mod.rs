@@ -22,6 +22,7 @@ use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 pub mod client_ip;
 mod error_status;
 pub mod headers;
+pub mod manifest;
 pub mod metrics;
 pub mod origin;
 pub mod redact;
@@ -77,6 +78,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health))
         .route("/metrics", get(self::metrics::handler))
+        .route("/manifest.webmanifest", get(self::manifest::handler))
         .route("/yjs/{doc}", get(crate::editor::yjs::yjs))
         .route("/ws", get(crate::live::ws::ws))
         .route("/api/projects/{id}/audit", get(crate::audit::export))
@@ -117,6 +119,10 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             headers::Hsts(state.config.auth.secure_cookies),
             headers::security_headers,
+        ))
+        .layer(middleware::from_fn_with_state(
+            headers::Build(state.site.build().cloned()),
+            headers::build_header,
         ))
         .layer(middleware::from_fn(self::metrics::track))
         .layer(

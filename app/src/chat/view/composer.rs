@@ -35,7 +35,7 @@ pub(super) fn Composer(chat: ChatState, files: Files, docs: OpenDocs, draft: Dra
     let stop_typing = move || {
         if typing_sent.try_get_value().is_some_and(|t| t > 0.0) {
             typing_sent.set_value(0.0);
-            #[cfg(feature = "hydrate")]
+            #[cfg(feature = "browser")]
             docs.live
                 .send(&crate::live::events::ClientEvent::Typing { active: false });
         }
@@ -48,7 +48,7 @@ pub(super) fn Composer(chat: ChatState, files: Files, docs: OpenDocs, draft: Dra
             stop_typing();
         } else if now_ms() - typing_sent.get_value() >= TYPING_EVERY_MS {
             typing_sent.set_value(now_ms());
-            #[cfg(feature = "hydrate")]
+            #[cfg(feature = "browser")]
             docs.live
                 .send(&crate::live::events::ClientEvent::Typing { active: true });
         }

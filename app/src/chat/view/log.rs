@@ -14,7 +14,7 @@ use super::{ChatState, Draft, EDGE_PX, initial, time_label};
 /// The Copy / Insert buttons on code blocks (added by the Monaco shim), handled once for the
 /// whole log.
 fn code_action(ev: &ev::MouseEvent, chat: ChatState, files: Files, docs: OpenDocs) {
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     {
         use wasm_bindgen::JsCast;
         let Some(button) = ev
@@ -44,7 +44,7 @@ fn code_action(ev: &ev::MouseEvent, chat: ChatState, files: Files, docs: OpenDoc
             _ => {}
         }
     }
-    #[cfg(not(feature = "hydrate"))]
+    #[cfg(not(feature = "browser"))]
     let _ = (ev, chat, files, docs);
 }
 
@@ -146,9 +146,9 @@ fn MessageView(chat: ChatState, message: ChatMessage, draft: Draft, can_insert: 
     let streaming = message.is_streaming();
     let mentions_me = message.mentions.contains(&me.id);
     let body_ref = NodeRef::<html::Div>::new();
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     body_ref.on_load(move |el| crate::editor::client::decorate_code(&el, can_insert));
-    #[cfg(not(feature = "hydrate"))]
+    #[cfg(not(feature = "browser"))]
     let _ = can_insert;
     let quoted = message.reply_to.and_then(|r| {
         chat.model.with_untracked(|m| {

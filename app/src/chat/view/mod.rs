@@ -65,11 +65,11 @@ pub struct ChatState {
 }
 
 fn random() -> f64 {
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     {
         js_sys::Math::random()
     }
-    #[cfg(not(feature = "hydrate"))]
+    #[cfg(not(feature = "browser"))]
     {
         0.5
     }
@@ -105,6 +105,7 @@ impl ChatState {
                     .and_then(|v| v.parse().ok());
                 chat.model.update(|m| m.cleared_through = cleared);
                 chat.load_latest();
+                chat.send_queued();
             }
         });
         Effect::new(move |_| {
@@ -239,6 +240,51 @@ impl ChatState {
         });
     }
 
+    /// Messages written offline in an earlier visit (kept on this device): sent again with
+    /// their ids, so each arrives once however often this runs.
+    fn send_queued(&self) {
+        #[cfg(feature = "browser")]
+        {
+            let chat = *self;
+            let user = self.me.with_value(|m| m.id.0);
+            spawn_local(async move {
+                for q in crate::offline::local::queued_chat(user, chat.project.0).await {
+                    let Ok((body, reply_to)) = serde_json::from_str(&q.text) else {
+                        continue;
+                    };
+                    chat.deliver(Pending {
+                        client_id: q.client,
+                        body,
+                        reply_to,
+                        error: None,
+                    });
+                }
+            });
+        }
+    }
+
+    /// Keeps (or, once sent, forgets) a message on this device, so one written offline is
+    /// still sent after a reload or a relaunch.
+    fn keep_queued(&self, p: &Pending, sent: bool) {
+        #[cfg(feature = "browser")]
+        {
+            use crate::offline::local;
+            let user = self.me.with_value(|m| m.id.0);
+            let project = self.project.0;
+            let client = p.client_id.clone();
+            let text = serde_json::to_string(&(&p.body, p.reply_to)).unwrap_or_default();
+            spawn_local(async move {
+                if sent {
+                    local::unqueue_chat(&client).await;
+                } else {
+                    local::queue_chat(user, project, &client, &text).await;
+                }
+            });
+        }
+        #[cfg(not(feature = "browser"))]
+        let _ = (p, sent);
+    }
+
     /// Sends (or resends, with the same id) a message.
     fn deliver(&self, p: Pending) {
         let chat = *self;
@@ -251,11 +297,22 @@ impl ChatState {
         });
         self.to_bottom.update(|n| *n += 1);
         spawn_local(async move {
-            match send_message(chat.project, p.client_id.clone(), p.body, p.reply_to).await {
-                Ok(m) => chat.arrived(m),
+            match send_message(
+                chat.project,
+                p.client_id.clone(),
+                p.body.clone(),
+                p.reply_to,
+            )
+            .await
+            {
+                Ok(m) => {
+                    chat.keep_queued(&p, true);
+                    chat.arrived(m);
+                }
                 Err(e) => {
                     let why = match e {
                         AppError::Transport(_) => {
+                            chat.keep_queued(&p, false);
                             "Not sent yet: it goes out when the connection is back.".to_owned()
                         }
                         other => other.to_string(),
@@ -274,13 +331,13 @@ impl ChatState {
         let mut context = AiContext::default();
         if let Some((file, doc)) = files.active_doc() {
             context.file = Some(file);
-            #[cfg(feature = "hydrate")]
+            #[cfg(feature = "browser")]
             if let Some((line, selection)) = docs.cursor_context(doc) {
                 context.line = Some(line);
                 context.selection = (!selection.is_empty())
                     .then(|| selection.chars().take(super::MAX_SELECTION_CHARS).collect());
             }
-            #[cfg(not(feature = "hydrate"))]
+            #[cfg(not(feature = "browser"))]
             let _ = (doc, docs);
         }
         let request = AiRequest {
@@ -389,12 +446,12 @@ impl ChatState {
 }
 
 pub(super) fn time_label(unix: i64) -> String {
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     {
         let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix as f64 * 1000.0));
         format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
     }
-    #[cfg(not(feature = "hydrate"))]
+    #[cfg(not(feature = "browser"))]
     {
         let _ = unix;
         String::new()
@@ -456,7 +513,7 @@ pub fn ChatPanel(chat: ChatState, files: Files, docs: OpenDocs) -> AnyView {
 /// Who is typing; entries expire even when nobody says they stopped.
 #[component]
 fn TypingLine(chat: ChatState) -> AnyView {
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     {
         let handle = set_interval_with_handle(
             move || {

@@ -1,4 +1,4 @@
-//! The browser half of live editing (built with `hydrate` only): one session per open
+//! The browser half of live editing (built with `browser` only): one session per open
 //! document, attached to the tab's connection, and the bindings to the Monaco shim.
 
 mod monaco;

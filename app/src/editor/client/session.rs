@@ -36,12 +36,23 @@ use crate::{
         status::{DocSync, Save},
     },
     live::connection::ConnectionRef,
+    offline::local::{self, DocPlace},
     types::DocId,
 };
 
 const LOCAL: &str = "tandem.local";
 const REMOTE: &str = "tandem.remote";
 const NORMALIZE: &str = "tandem.normalize";
+/// This device's local copy being read back: neither sent (the handshake carries whatever the
+/// server lacks) nor undoable.
+const CACHE: &str = "tandem.cache";
+/// A local copy read only after the document opened without it: sent like a local edit.
+const LATE_CACHE: &str = "tandem.cache.late";
+/// How long opening a document waits for its local copy.
+const CACHE_PATIENCE: Duration = Duration::from_millis(1500);
+/// The local copy's whole state is written this long after the last change (each local edit
+/// is appended at once, so nothing typed waits for this).
+const SAVE_DELAY: Duration = Duration::from_millis(400);
 /// Cursor updates go out at most this often while the user moves around.
 const CURSOR_THROTTLE: Duration = Duration::from_millis(60);
 /// Our awareness state is renewed this often; remote states older than `STALE_MS` are dropped
@@ -101,6 +112,20 @@ pub(crate) struct DocSession {
     cursor_sent_at: Cell<f64>,
     heartbeat: RefCell<Option<IntervalHandle>>,
     disposed: Cell<bool>,
+    /// Where this document's local copy lives.
+    place: DocPlace,
+    /// Whether this person could edit it when the project was last loaded: how the local copy
+    /// is shown before (or without) the server's answer.
+    writable_hint: bool,
+    /// The local copy has been read (or found missing).
+    cache_read: Cell<bool>,
+    /// The server opened the document before the local copy was read: the handshake waits
+    /// for it, so our diff includes the copy's edits. `Some(writable)`.
+    open_waiting: Cell<Option<bool>>,
+    /// Messages from the server that arrived before the local copy was read, in order: the
+    /// server's step 1 must be answered with a diff that includes the copy.
+    early: RefCell<Vec<Vec<u8>>>,
+    save_timer: Cell<bool>,
 }
 
 impl DocSession {
@@ -110,6 +135,8 @@ impl DocSession {
         conn: ConnectionRef,
         me: PresenceUser,
         signals: LiveSignals,
+        place: DocPlace,
+        writable_hint: bool,
     ) -> Rc<Self> {
         // Monaco counts UTF-16 code units; so does every Tandem document.
         let doc = Doc::with_options(Options {
@@ -136,9 +163,9 @@ impl DocSession {
         }
         {
             let outbox = outbox.clone();
-            let remote = Origin::from(REMOTE);
+            let (remote, cache) = (Origin::from(REMOTE), Origin::from(CACHE));
             let _ = doc.observe_update_v1("tandem.net", move |txn, e| {
-                if txn.origin() != Some(&remote) {
+                if txn.origin() != Some(&remote) && txn.origin() != Some(&cache) {
                     outbox.borrow_mut().push(e.update.clone());
                 }
             });
@@ -177,9 +204,113 @@ impl DocSession {
             cursor_sent_at: Cell::new(0.0),
             heartbeat: RefCell::new(None),
             disposed: Cell::new(false),
+            place,
+            writable_hint,
+            cache_read: Cell::new(false),
+            open_waiting: Cell::new(None),
+            early: RefCell::new(Vec::new()),
+            save_timer: Cell::new(false),
         });
         session.start_heartbeat();
+        local::set_open(&session.place.key, true);
+        let this = session.clone();
+        spawn_local(async move {
+            let cached = local::load_doc(&this.place.key).await;
+            this.restore(cached);
+        });
+        // A store that does not answer (held by an old tab, a broken profile) must not hold
+        // the document back: after this long it opens without the copy, and a copy read later
+        // is sent as an ordinary edit.
+        let this = session.this.clone();
+        set_timeout(
+            move || {
+                if let Some(s) = this.upgrade().filter(|s| !s.cache_read.get()) {
+                    leptos::logging::warn!("local copy not read in time; opening without it");
+                    s.restore(None);
+                }
+            },
+            CACHE_PATIENCE,
+        );
         session
+    }
+
+    /// Reads the local copy into the document (before or after the server's state: the two
+    /// merge either way) and shows it at once, writable as this person was last time; then
+    /// lets a waiting handshake go.
+    fn restore(self: &Rc<Self>, cached: Option<local::Cached>) {
+        if self.disposed.get() {
+            return;
+        }
+        // Read after the handshake went without it: the copy's edits must be sent like any.
+        let late = self.cache_read.get();
+        if let Some(c) = cached {
+            let updates = c.state.into_iter().chain(c.edits.iter().cloned());
+            let mut read = false;
+            let origin = if late { LATE_CACHE } else { CACHE };
+            if let Ok(mut txn) = self.doc.try_transact_mut_with(origin) {
+                for bytes in updates {
+                    match Update::decode_v1(&bytes) {
+                        Ok(u) => read |= txn.apply_update(u).is_ok(),
+                        Err(e) => leptos::logging::warn!("local copy unreadable: {e}"),
+                    }
+                }
+            }
+            let waiting = c.pending + c.edits.len() as u64;
+            let writable = self.writable_hint;
+            if !late {
+                self.sync.borrow_mut().restored(writable, waiting);
+            }
+            if read && !self.synced.get() {
+                if self.open_waiting.get().is_none() && !self.sync.borrow().is_open() {
+                    self.signals.writable.set(writable);
+                }
+                self.synced.set(true);
+                self.create_editor();
+            }
+            self.flush(None);
+        }
+        if late {
+            return;
+        }
+        self.cache_read.set(true);
+        if let Some(writable) = self.open_waiting.take() {
+            self.handshake(writable);
+        }
+        let early = std::mem::take(&mut *self.early.borrow_mut());
+        for payload in early {
+            self.on_message(&payload);
+        }
+        self.update_save();
+    }
+
+    /// Writes the whole state to the local copy a moment after the last change.
+    fn schedule_save(&self) {
+        if self.save_timer.replace(true) {
+            return;
+        }
+        let this = self.this.clone();
+        set_timeout(
+            move || {
+                if let Some(s) = this.upgrade() {
+                    s.save_timer.set(false);
+                    s.save_now();
+                }
+            },
+            SAVE_DELAY,
+        );
+    }
+
+    fn save_now(&self) {
+        if !self.cache_read.get() {
+            // Writing before the copy is read would replace it with less.
+            self.schedule_save();
+            return;
+        }
+        let state = self
+            .doc
+            .transact()
+            .encode_state_as_update_v1(&yrs::StateVector::default());
+        local::save_doc(&self.place, state, self.sync.borrow().pending());
     }
 
     /// Highlighting for a new name's language.
@@ -315,6 +446,10 @@ impl DocSession {
 
     /// A y-sync or awareness message from the server.
     pub(crate) fn on_message(self: &Rc<Self>, payload: &[u8]) {
+        if !self.cache_read.get() {
+            self.early.borrow_mut().push(payload.to_vec());
+            return;
+        }
         let msg = match protocol::decode(payload) {
             Ok(m) => m,
             Err(e) => {
@@ -405,6 +540,7 @@ impl DocSession {
             editor.apply_remote(&json, selections);
         }
         self.send_outbox();
+        self.schedule_save();
         let changed = self.signals.changed;
         changed.set(changed.get_untracked().wrapping_add(1));
         if !edits.is_empty() {
@@ -444,6 +580,9 @@ impl DocSession {
     fn send_outbox(&self) {
         let updates = std::mem::take(&mut *self.outbox.borrow_mut());
         for update in updates {
+            // Kept on this device at once: until the server acknowledges it, it may be the
+            // only copy (the tab can close before the next whole write).
+            local::append_edit(&self.place.key, &update);
             if self.sync.borrow_mut().local_update() {
                 self.send(protocol::update(update));
             }
@@ -491,6 +630,14 @@ impl DocSession {
     }
 
     pub(crate) fn opened(self: &Rc<Self>, writable: bool) {
+        if !self.cache_read.get() {
+            self.open_waiting.set(Some(writable));
+            return;
+        }
+        self.handshake(writable);
+    }
+
+    fn handshake(self: &Rc<Self>, writable: bool) {
         self.sync.borrow_mut().opened(writable);
         self.signals.writable.set(writable);
         self.signals.error.set(None);
@@ -505,6 +652,10 @@ impl DocSession {
 
     pub(crate) fn saved(&self, n: u64) {
         self.sync.borrow_mut().saved(n);
+        if self.sync.borrow().pending() == 0 {
+            // The copy's edits are all on the server now.
+            self.schedule_save();
+        }
         self.update_save();
     }
 
@@ -514,7 +665,11 @@ impl DocSession {
 
     /// The subscription is gone: forget remote cursors (the server re-sends them on rejoin).
     pub(crate) fn disconnected(&self) {
+        self.open_waiting.set(None);
+        self.early.borrow_mut().clear();
         self.sync.borrow_mut().closed();
+        // The copy's count of unacknowledged edits changed: keep it from eviction.
+        self.schedule_save();
         {
             let mut awareness = self.awareness.borrow_mut();
             let me = awareness.client_id();
@@ -555,9 +710,15 @@ impl DocSession {
     }
 
     fn update_save(&self) {
-        let state = self.sync.borrow().save_state();
+        let (state, waiting) = {
+            let sync = self.sync.borrow();
+            (sync.save_state(), sync.waiting())
+        };
         if self.signals.save.get_untracked() != state {
             self.signals.save.set(state);
+        }
+        if self.signals.waiting.get_untracked() != waiting {
+            self.signals.waiting.set(waiting);
         }
     }
 
@@ -681,6 +842,10 @@ impl DocSession {
     }
 
     pub(crate) fn dispose(&self) {
+        if self.save_timer.get() || self.sync.borrow().pending() > 0 {
+            self.save_now();
+        }
+        local::set_open(&self.place.key, false);
         self.disposed.set(true);
         if let Some(h) = self.heartbeat.borrow_mut().take() {
             h.clear();

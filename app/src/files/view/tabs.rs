@@ -115,7 +115,8 @@ pub fn EditorTabs(files: Files, me: UserInfo, docs: OpenDocs) -> AnyView {
                                     <DocView file=FileDoc { file: id, name: e.name.clone(), doc } project=files.project
                                         me=me.clone() docs=docs signals=tab.signals reveal=tab.reveal
                                         name=Signal::derive(move || files.tree.with(|t| t.get(id).map(|e| e.name.clone())).unwrap_or_default())
-                                        trashed=Signal::derive(move || !files.tree.with(|t| t.is_live(id)))/>
+                                        trashed=Signal::derive(move || !files.tree.with(|t| t.is_live(id)))
+                                        writable_hint=files.writable/>
                                 }.into_any(),
                                 _ => view! { <BlobView files=files entry=e/> }.into_any(),
                             })}

@@ -17,7 +17,22 @@ use crate::{
 };
 
 /// Height of one tree row in pixels (the CSS uses the same).
-pub(super) const ROW_H: f64 = 24.0;
+const ROW_H: f64 = 24.0;
+/// A row's height where the pointer is a finger (`--row-h` in style/main.css says the same).
+const TOUCH_ROW_H: f64 = 40.0;
+/// How long a finger rests on a row before its menu opens.
+const LONG_PRESS: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The row height in use: rows are drawn at `var(--row-h)`, and the window of rows to draw
+/// is computed with the same number (the server renders the mouse layout; rows are placed by
+/// index in CSS, so the first client render fixes nothing).
+fn row_h() -> f64 {
+    if crate::browser::coarse_pointer() {
+        TOUCH_ROW_H
+    } else {
+        ROW_H
+    }
+}
 /// Rows rendered above and below the visible ones, so fast scrolling shows no gaps.
 pub(super) const OVERSCAN: usize = 10;
 
@@ -45,8 +60,13 @@ pub fn FileTree(files: Files) -> AnyView {
                 menu.set(None);
             }
         });
+        on_window(ev::keydown, move |e: ev::KeyboardEvent| {
+            if e.key() == "Escape" && menu.get_untracked().is_some() {
+                menu.set(None);
+            }
+        });
         // "Changed since you looked": now, whenever the window comes back, and every minute.
-        #[cfg(feature = "hydrate")]
+        #[cfg(feature = "browser")]
         {
             files.refresh_changed();
             on_window(ev::focus, move |_| files.refresh_changed());
@@ -196,15 +216,15 @@ pub(super) fn TreeRows(
         let drop_target = RwSignal::new(None::<Option<FileId>>);
         let measure = move || {
             if let Some(el) = list.get_untracked() {
-                height.set(f64::from(el.client_height()).max(ROW_H));
+                height.set(f64::from(el.client_height()).max(row_h()));
             }
         };
         list.on_load(move |_| measure());
         on_window(ev::resize, move |_| measure());
         let window = move || {
             let all = rows.get();
-            let first = ((scroll_top.get() / ROW_H) as usize).saturating_sub(OVERSCAN);
-            let count = (height.get() / ROW_H).ceil() as usize + 2 * OVERSCAN;
+            let first = ((scroll_top.get() / row_h()) as usize).saturating_sub(OVERSCAN);
+            let count = (height.get() / row_h()).ceil() as usize + 2 * OVERSCAN;
             all.into_iter()
                 .enumerate()
                 .skip(first)
@@ -215,13 +235,14 @@ pub(super) fn TreeRows(
             let Some(el) = list.get_untracked() else {
                 return;
             };
-            let top = index as f64 * ROW_H;
+            let h = row_h();
+            let top = index as f64 * h;
             let view_h = f64::from(el.client_height());
             let cur = f64::from(el.scroll_top());
             if top < cur {
                 el.set_scroll_top(top as i32);
-            } else if top + ROW_H > cur + view_h {
-                el.set_scroll_top((top + ROW_H - view_h) as i32);
+            } else if top + h > cur + view_h {
+                el.set_scroll_top((top + h - view_h) as i32);
             }
         };
         let on_key = move |ev: ev::KeyboardEvent| {
@@ -262,7 +283,7 @@ pub(super) fn TreeRows(
                 {move || rows.with(Vec::is_empty).then(|| view! {
                     <p class="empty" data-test="tree-empty">{move || if filter.with(String::is_empty) { "No files yet" } else { "No matching files" }}</p>
                 })}
-                <div class="tree-spacer" style=move || format!("height:{}px", rows.with(Vec::len) as f64 * ROW_H)>
+                <div class="tree-spacer" style=move || format!("--n:{}", rows.with(Vec::len))>
                     <For each=window key=|(i, r)| (*i, r.clone()) let:item>
                         <TreeRow files=files index=item.0 row=item.1 renaming=renaming menu=menu
                             dragging=dragging drop_target=drop_target/>
@@ -373,7 +394,48 @@ pub(super) fn TreeRow(
                     .with_untracked(|t| t.get(id).and_then(|e| e.parent))
             }
         };
-        let on_click = move |_| {
+        // A finger resting on a row opens its menu (phones have no right button); the click
+        // that ends a long press does not also open the file.
+        let press: StoredValue<Option<TimeoutHandle>> = StoredValue::new(None);
+        let pressed_long = StoredValue::new(false);
+        let press_at = StoredValue::new((0, 0));
+        let cancel_press = move || {
+            if let Some(h) = press.try_update_value(Option::take).flatten() {
+                h.clear();
+            }
+        };
+        let on_pointer_down = move |ev: ev::PointerEvent| {
+            pressed_long.set_value(false);
+            if ev.pointer_type() != "touch" {
+                return;
+            }
+            let (x, y) = (ev.client_x(), ev.client_y());
+            press_at.set_value((x, y));
+            cancel_press();
+            let handle = set_timeout_with_handle(
+                move || {
+                    press.set_value(None);
+                    pressed_long.set_value(true);
+                    files.selected.set(Some(id));
+                    menu.set(Some((x, y, Some(id))));
+                },
+                LONG_PRESS,
+            );
+            press.set_value(handle.ok());
+        };
+        let on_pointer_move = move |ev: ev::PointerEvent| {
+            let (x, y) = press_at.get_value();
+            if (ev.client_x() - x).abs() + (ev.client_y() - y).abs() > 10 {
+                cancel_press();
+            }
+        };
+        let on_click = move |ev: ev::MouseEvent| {
+            if pressed_long.get_value() {
+                // The finger lifting after a long press: the menu it opened stays open.
+                pressed_long.set_value(false);
+                ev.stop_propagation();
+                return;
+            }
             files.selected.set(Some(id));
             if folder {
                 files.toggle(id);
@@ -419,12 +481,14 @@ pub(super) fn TreeRow(
                 data-id=id.0 data-kind=row.kind.as_str()
                 aria-expanded=folder.then(|| row.expanded.to_string())
                 attr:aria-level=row.depth + 1 data-depth=row.depth
-                style=format!("top:{}px;padding-left:{}px", index as f64 * ROW_H, 8 + row.depth * 14)
+                style=format!("--i:{index};padding-left:{}px", 8 + row.depth * 14)
                 class:selected=move || files.selected.get() == Some(id)
                 class:active=move || files.tabs.active.get() == Some(id)
                 class:drop-into=move || folder && drop_target.get() == Some(Some(id))
                 draggable=if files.writable { "true" } else { "false" }
                 on:click=on_click
+                on:pointerdown=on_pointer_down on:pointermove=on_pointer_move
+                on:pointerup=move |_| cancel_press() on:pointercancel=move |_| cancel_press()
                 on:dblclick=move |_| if files.writable { renaming.set(Some(id)); }
                 on:contextmenu=move |ev: ev::MouseEvent| {
                     ev.prevent_default();

@@ -80,13 +80,13 @@ pub fn RunPanel(runs: RunState, terms: TermState) -> AnyView {
 
 /// A start time as the browser's locale writes it.
 fn when(ms: i64) -> String {
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     {
         js_sys::Date::new(&leptos::wasm_bindgen::JsValue::from_f64(ms as f64))
             .to_locale_string("default", &leptos::wasm_bindgen::JsValue::UNDEFINED)
             .into()
     }
-    #[cfg(not(feature = "hydrate"))]
+    #[cfg(not(feature = "browser"))]
     {
         ms.to_string()
     }

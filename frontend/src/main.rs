@@ -1,0 +1,5 @@
+//! The Trunk bundle's entry: the app rendered in the browser (`--features csr`).
+
+fn main() {
+    frontend::mount();
+}
