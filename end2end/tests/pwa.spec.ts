@@ -14,6 +14,7 @@ import nodePath from "node:path";
 function shownText(page: Page): Promise<string> {
   return page.evaluate(() => {
     const m = (window as any).monaco;
+    if (!m) return ""; // Monaco still loading
     const ed = m.editor.getEditors().find((e: any) => e.getDomNode()?.offsetParent !== null);
     return ed ? ed.getModel().getValue() : "";
   });

@@ -288,6 +288,14 @@ impl ChatState {
     /// Sends (or resends, with the same id) a message.
     fn deliver(&self, p: Pending) {
         let chat = *self;
+        let first_try = self
+            .model
+            .with_untracked(|m| !m.pending.iter().any(|q| q.client_id == p.client_id));
+        // Kept on this device before it goes out, so a tab closed while offline (or while the
+        // request is in flight) still sends it next time; forgotten once the server has it.
+        if first_try {
+            self.keep_queued(&p, false);
+        }
         self.model.update(|m| {
             if let Some(q) = m.pending.iter_mut().find(|q| q.client_id == p.client_id) {
                 q.error = None;
@@ -312,10 +320,13 @@ impl ChatState {
                 Err(e) => {
                     let why = match e {
                         AppError::Transport(_) => {
-                            chat.keep_queued(&p, false);
                             "Not sent yet: it goes out when the connection is back.".to_owned()
                         }
-                        other => other.to_string(),
+                        // Refused, not lost: retrying on the next visit would be refused again.
+                        other => {
+                            chat.keep_queued(&p, true);
+                            other.to_string()
+                        }
                     };
                     chat.model.update(|m| {
                         if let Some(q) = m.pending.iter_mut().find(|q| q.client_id == p.client_id) {
