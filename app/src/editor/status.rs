@@ -97,7 +97,13 @@ impl DocSync {
     /// Local edits the server has not acknowledged: waiting to be sent, or sent and not yet
     /// committed.
     pub fn pending(&self) -> u64 {
-        self.waiting + self.sent.saturating_sub(self.acked)
+        // Once closed, the unacknowledged sent edits are counted in `waiting`.
+        let in_flight = if self.open {
+            self.sent.saturating_sub(self.acked)
+        } else {
+            0
+        };
+        self.waiting + in_flight
     }
 
     /// Local edits waiting for a connection (not sent yet).

@@ -100,7 +100,7 @@ mod tests {
         assert_eq!(shortcuts.len(), MAX_SHORTCUTS);
         assert_eq!(shortcuts[0]["url"], "/p/1");
         assert_eq!(shortcuts[0]["name"], "Project number 1");
-        assert_eq!(shortcuts[0]["short_name"], "Project nu…");
+        assert_eq!(shortcuts[0]["short_name"], "Project num…");
         assert_eq!(m["display"], "standalone");
         let icons = m["icons"].as_array().expect("icons");
         for size in ["192x192", "512x512"] {
