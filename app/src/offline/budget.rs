@@ -34,8 +34,9 @@ impl Default for Limits {
     /// browsers grant a site (Chromium: 60 % of the free disk).
     fn default() -> Self {
         Self {
-            total: 50 * 1024 * 1024,
-            per_project: 20 * 1024 * 1024,
+            // Decimal, as the account page prints sizes ("50.0 MB", not "52.4 MB").
+            total: 50_000_000,
+            per_project: 20_000_000,
         }
     }
 }
