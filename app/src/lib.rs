@@ -29,6 +29,7 @@ pub mod live;
 pub mod offline;
 pub mod projects;
 pub mod pwa;
+pub mod remote;
 pub mod runs;
 #[cfg(feature = "ssr")]
 pub mod services;

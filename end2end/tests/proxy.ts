@@ -42,14 +42,48 @@ const TYPES: Record<string, string> = {
 
 /** Serves `dir` as a static host would (unknown paths get `index.html`), forwarding only
  * Tandem's own paths: the Trunk bundle's deployment. */
-function serveStatic(dir: string, url: string, res: http.ServerResponse) {
+function serveStatic(dir: string, url: string, res: http.ServerResponse, server?: string) {
   const clean = path.normalize(decodeURIComponent(url.split("?")[0])).replace(/^(\.\.[/\\])+/, "");
   let file = path.join(dir, clean);
   if (!file.startsWith(dir) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
     file = path.join(dir, "index.html");
   }
   res.writeHead(200, { "content-type": TYPES[path.extname(file)] ?? "application/octet-stream" });
+  if (server !== undefined && path.basename(file) === "index.html") {
+    // What the operator does by hand: name the server in the bundle's `tandem-server` tag.
+    const html = fs.readFileSync(file, "utf8");
+    const named = html.replace(/(<meta name="tandem-server" content=")[^"]*(")/, `$1${server}$2`);
+    if (named === html) throw new Error("index.html has no tandem-server tag");
+    res.end(named);
+    return;
+  }
   fs.createReadStream(file).pipe(res);
+}
+
+/** A static host and nothing else: the Trunk bundle served apart from Tandem, naming the server
+ * (set `server` before the first page load) in its `tandem-server` tag. Tandem's own paths are
+ * not forwarded: they answer 404 here, so a request that went to the wrong origin fails. */
+export async function staticHost(dir: string): Promise<{ url: string; server: string; close(): Promise<void> }> {
+  const host = {
+    url: "",
+    server: "",
+    close: () =>
+      new Promise<void>((resolve) => {
+        srv.closeAllConnections();
+        srv.close(() => resolve());
+      }),
+  };
+  const srv = http.createServer((req, res) => {
+    if (FORWARDED.some((p) => req.url?.startsWith(p))) {
+      res.writeHead(404).end();
+      return;
+    }
+    serveStatic(dir, req.url ?? "/", res, host.server);
+  });
+  srv.keepAliveTimeout = 1000;
+  await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", () => resolve()));
+  host.url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+  return host;
 }
 
 export async function link(target: string, throttle?: Throttle, staticDir?: string): Promise<Link> {

@@ -14,6 +14,8 @@ pub fn hydrate() {
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn mount() {
     console_error_panic_hook::set_once();
+    // The Trunk bundle may be served apart from the server it names (README, "A static client").
+    app::remote::connect();
     leptos::mount::mount_to_body(app::App);
     mark("mounted");
 }

@@ -40,6 +40,7 @@ use http::AppState;
 
 /// Connects, migrates and wires the services: everything but the listener.
 pub async fn prepare(config: Config) -> Result<AppState> {
+    config.auth.check().map_err(error::ServerError::Usage)?;
     if config.database_url.is_none() {
         tokio::fs::create_dir_all(&config.data_dir).await?;
     }

@@ -24,8 +24,7 @@ const WASM_FEATURES: [&str; 6] = [
     "--enable-reference-types",
     "--enable-multivalue",
 ];
-/// The server's feature set for every release build and the release tests, so that they
-/// share one compiled library.
+/// The server's feature set for every release build and the release tests.
 pub(crate) const SERVER_FEATURES: &str = "server/embed-site";
 
 /// Cargo runs in the background, one after another, with their output kept in a log that is
@@ -59,29 +58,36 @@ impl Ctx {
         self.target_dir.join("wasm")
     }
 
-    /// Starts the cargo runs `steps` one after another in the background, in the browser
-    /// build's target directory; the first that fails stops the rest.
+    /// Cargo in the browser build's target directory (server and browser builds enable
+    /// different `app` features and must not share one).
+    pub(crate) fn wasm_cargo(&self, args: &[&str]) -> std::process::Command {
+        let mut c = self.cmd("cargo", args);
+        c.env("CARGO_TARGET_DIR", self.wasm_target_dir());
+        c
+    }
+
+    /// Starts `steps` one after another in the background; the first that fails stops the
+    /// rest.
     pub(crate) fn background(
         &self,
         title: &str,
-        steps: Vec<Vec<&'static str>>,
+        steps: Vec<std::process::Command>,
     ) -> Result<Background> {
         fs::create_dir_all(&self.target_dir).map_err(|e| e.to_string())?;
         let log = self
             .target_dir
             .join(format!("{}.log", title.replace(' ', "-")));
         let out = fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
-        let mut runs = Vec::new();
-        for args in &steps {
-            let mut c = self.cmd("cargo", args);
-            c.env("CARGO_TARGET_DIR", self.wasm_target_dir())
-                .stdout(Stdio::from(out.try_clone().map_err(|e| e.to_string())?))
+        let mut runs = steps;
+        for c in &mut runs {
+            c.stdout(Stdio::from(out.try_clone().map_err(|e| e.to_string())?))
                 .stderr(Stdio::from(out.try_clone().map_err(|e| e.to_string())?));
-            runs.push(c);
         }
         let runs = std::thread::spawn(move || {
             for mut c in runs {
-                let status = c.status().map_err(|e| format!("cannot start cargo: {e}"))?;
+                let status = c
+                    .status()
+                    .map_err(|e| format!("cannot start {:?}: {e}", c.get_program()))?;
                 if !status.success() {
                     return Err(status.to_string());
                 }
@@ -192,7 +198,7 @@ impl Ctx {
     /// background while the server's dependencies and library compile; the binary, which
     /// embeds the site, is linked last.
     pub(crate) fn build_release(&self) -> Result {
-        let wasm = self.background("build wasm", vec![self.wasm_build_args()])?;
+        let wasm = self.background("build wasm", vec![self.wasm_cargo(&self.wasm_build_args())])?;
         let lib = self.build_library();
         wasm.wait()?;
         lib?;
@@ -201,8 +207,8 @@ impl Ctx {
     }
 
     /// The server library and everything it depends on, with the release binary's features
-    /// (so that the tests reuse it).
-    pub(crate) fn build_library(&self) -> Result {
+    /// (it compiles while the wasm does; the binary then only links).
+    fn build_library(&self) -> Result {
         self.step(
             "build server library",
             "cargo",
@@ -220,14 +226,14 @@ impl Ctx {
 
     /// The client-side rendered bundle (`Trunk.toml` → `target/trunk`), compiled in the
     /// browser build's target directory so it shares its dependencies.
-    pub(crate) fn build_trunk(&self) -> Result {
+    pub(crate) fn trunk_build(&self) -> std::process::Command {
         let mut c = self.cmd("trunk", &["build", "--release"]);
         c.env("CARGO_TARGET_DIR", self.wasm_target_dir());
-        crate::run_step("trunk build --release", c)
+        c
     }
 
     /// The binary alone (the library and the site already built).
-    pub(crate) fn build_binary(&self) -> Result {
+    fn build_binary(&self) -> Result {
         self.step(
             "build tandem",
             "cargo",

@@ -128,7 +128,6 @@ impl Ctx {
         tools::bubblewrap(self)?;
         if for_tests {
             tools::chromium(self)?;
-            tools::trunk(self)?;
         }
         Ok(())
     }
@@ -224,26 +223,34 @@ fn test() -> Result {
     // features, which must never unify in one cargo invocation.
     let wasm = ctx.background(
         "lint and build the browser side",
-        vec![ctx.wasm_clippy_args(), ctx.wasm_build_args()],
+        vec![
+            ctx.wasm_cargo(&ctx.wasm_clippy_args()),
+            ctx.wasm_cargo(&ctx.wasm_build_args()),
+        ],
     )?;
-    // Release profile throughout: clippy then shares proc macros and build scripts with the
-    // release build, and the tests share its compiled dependencies and server library.
-    let server = ctx
-        .step(
-            "clippy (server)",
-            "cargo",
-            &with_packages(
-                &["clippy", "--release"],
-                &["--all-targets", "--", "-D", "warnings"],
-            ),
-        )
-        .and_then(|()| ctx.build_library());
+    // Installing trunk (once per machine, minutes) overlaps the builds: their single-threaded
+    // stretches (linking, the wasm's one codegen unit) leave a core free.
+    let trunk = tools::trunk_install(&ctx)
+        .map(|c| ctx.background("install trunk", vec![c]))
+        .transpose()?;
+    // Release profile throughout: clippy shares proc macros and build scripts with the builds.
+    let server = ctx.step(
+        "clippy (server)",
+        "cargo",
+        &with_packages(
+            &["clippy", "--release"],
+            &["--all-targets", "--", "-D", "warnings"],
+        ),
+    );
     let wasm = wasm.wait();
     server?;
     wasm?;
     ctx.assemble_site()?;
-    ctx.build_binary()?;
-    ctx.build_trunk()?;
+    if let Some(trunk) = trunk {
+        trunk.wait()?;
+    }
+    // The static bundle builds in the browser's target directory while the tests build here.
+    let bundle = ctx.background("trunk build --release", vec![ctx.trunk_build()])?;
     let postgres = postgres_url();
     match &postgres {
         Some(url) => {
@@ -261,20 +268,36 @@ fn test() -> Result {
             "\nPostgreSQL does not answer on 127.0.0.1:5432: database tests run on SQLite only"
         ),
     }
-    let test_args = ["--release", "--features", build::SERVER_FEATURES];
-    let mut rust_tests = if tools::has_nextest(&ctx) {
+    // One build of the server, its tests and the `tandem` binary the browser tests run (the
+    // site embedded). The tests' dev-dependencies switch on features of shared dependencies
+    // (tokio-util, flate2, collab's test client), so a separate `cargo build` of the binary
+    // would compile much of the graph a second time; the binary is the same program.
+    let nextest = tools::has_nextest(&ctx);
+    let tests = |extra: &[&str]| {
+        let base: &[&str] = if nextest {
+            &["nextest", "run"]
+        } else {
+            &["test"]
+        };
         let mut c = ctx.cmd(
             "cargo",
             &with_packages(
-                &["nextest", "run"],
-                &[&test_args[..], &["--no-fail-fast"]].concat(),
+                base,
+                &[
+                    &["--release", "--features", build::SERVER_FEATURES][..],
+                    extra,
+                ]
+                .concat(),
             ),
         );
         c.env("NEXTEST_HIDE_PROGRESS_BAR", "1");
         c
-    } else {
-        ctx.cmd("cargo", &with_packages(&["test"], &test_args))
     };
+    let built = run_step("build the server and its tests", tests(&["--no-run"]));
+    let bundle = bundle.wait();
+    built?;
+    bundle?;
+    let mut rust_tests = tests(if nextest { &["--no-fail-fast"] } else { &[] });
     if let Some(url) = &postgres {
         rust_tests.env("TANDEM_TEST_POSTGRES_URL", url);
     }
@@ -414,6 +437,8 @@ fn end_to_end(ctx: &Ctx, config: &str) -> Result {
     };
     let mut playwright = ctx.cmd("npx", &["playwright", "test", "--config", config]);
     playwright.env("BASE_URL", &base);
+    // For tests that start a server with settings of their own (the static client apart).
+    playwright.env("TANDEM_BIN", ctx.tandem_bin());
     if let Some(c) = &cluster {
         playwright
             .env("CLUSTER_A", &c.bases[0])

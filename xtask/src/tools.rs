@@ -160,14 +160,14 @@ fn debian_package(ctx: &Ctx, package: &str, marker: &str) -> Result {
 /// the target dir (on PATH through `Ctx`). 0.21 because later releases need a newer Rust than
 /// stable here; `--locked` keeps its own tested dependencies; without the update check it
 /// never calls out.
-pub(crate) fn trunk(ctx: &Ctx) -> Result {
+/// The command that installs trunk into the tools folder, or `None` when it is there.
+pub(crate) fn trunk_install(ctx: &Ctx) -> Option<std::process::Command> {
     const VERSION: &str = "0.21.14";
     if answers(ctx, "trunk", &["--version"]).is_some_and(|v| v.contains(VERSION)) {
-        return Ok(());
+        return None;
     }
     let root = ctx.tools_dir();
-    ctx.step(
-        "install trunk",
+    let mut c = ctx.cmd(
         "cargo",
         &[
             "install",
@@ -181,7 +181,10 @@ pub(crate) fn trunk(ctx: &Ctx) -> Result {
             "--root",
             &root.to_string_lossy(),
         ],
-    )
+    );
+    // Its own throwaway target directory: the project's is locked by the builds it overlaps.
+    c.env_remove("CARGO_TARGET_DIR");
+    Some(c)
 }
 
 pub(crate) fn has_nightly(ctx: &Ctx) -> bool {

@@ -54,7 +54,7 @@ pub fn Dashboard() -> impl IntoView {
             // answers with the new project or a page saying why the zip was refused.
             <details class="import-zip">
                 <summary>"Import a project from a zip"</summary>
-                <form method="post" action="/api/projects/import" enctype="multipart/form-data"
+                <form method="post" action=crate::remote::server_url("/api/projects/import") enctype="multipart/form-data"
                     class="row-form" data-test="import-zip">
                     <input name="name" type="text" placeholder="Name (default: the zip's name)" aria-label="Name for the imported project"/>
                     <input name="file" type="file" accept=".zip,application/zip" required aria-label="Zip file"/>

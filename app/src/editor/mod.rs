@@ -330,18 +330,7 @@ fn CopyYjsLink(project: ProjectId, doc: DocId) -> impl IntoView {
 
 #[cfg(feature = "browser")]
 fn yjs_url(doc: DocId, token: &str) -> String {
-    let location = web_sys::window().map(|w| w.location());
-    let host = location
-        .as_ref()
-        .and_then(|l| l.host().ok())
-        .unwrap_or_default();
-    let secure = location
-        .and_then(|l| l.protocol().ok())
-        .is_some_and(|p| p == "https:");
-    format!(
-        "{}://{host}/yjs/{doc}?token={token}",
-        if secure { "wss" } else { "ws" }
-    )
+    crate::remote::socket_url(&format!("/yjs/{doc}?token={token}")).unwrap_or_default()
 }
 
 /// The status bar's connection and save facts (of the active document, if any).

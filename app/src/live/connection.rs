@@ -96,16 +96,7 @@ fn online() -> bool {
 }
 
 fn socket_url(project: ProjectId) -> Option<String> {
-    let location = web_sys::window()?.location();
-    let scheme = if location.protocol().ok()? == "https:" {
-        "wss"
-    } else {
-        "ws"
-    };
-    Some(format!(
-        "{scheme}://{}/ws?project={project}",
-        location.host().ok()?
-    ))
+    crate::remote::socket_url(&format!("/ws?project={project}"))
 }
 
 impl Connection {

@@ -116,9 +116,9 @@ pub(crate) fn AuditPage() -> impl IntoView {
                             <label>"From " <input type="date" data-test="audit-from" on:change=move |ev| from.set(event_target_value(&ev))/></label>
                             <label>"To " <input type="date" data-test="audit-to" on:change=move |ev| to.set(event_target_value(&ev))/></label>
                             <span class="audit-export">"Export: "
-                                <a data-test="audit-csv" download href=move || export_href(pid, &filter.get(), "csv")>"CSV"</a>
+                                <a data-test="audit-csv" download href=move || crate::remote::server_url(&export_href(pid, &filter.get(), "csv"))>"CSV"</a>
                                 " · "
-                                <a data-test="audit-json" download href=move || export_href(pid, &filter.get(), "json")>"JSON"</a>
+                                <a data-test="audit-json" download href=move || crate::remote::server_url(&export_href(pid, &filter.get(), "json"))>"JSON"</a>
                             </span>
                         </form>
                         <Transition fallback=loading>

@@ -38,6 +38,25 @@ pub struct Args {
     )]
     pub allowed_origins: Vec<String>,
 
+    /// Origins of Tandem's static client (the Trunk bundle, README "A static client") served
+    /// from another host, e.g. `https://app.example.com`: they may call the API with the
+    /// user's session and read its answers (CORS with credentials), make changes and open
+    /// sockets. Repeatable, or comma-separated in the environment; none by default.
+    #[arg(
+        long = "client-origin",
+        env = "TANDEM_CLIENT_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub client_origins: Vec<String>,
+
+    /// Send the session cookie `SameSite=None`, for a static client on another *site* (another
+    /// registrable domain: another port or a sibling subdomain is the same site and needs
+    /// nothing). Needs `--secure-cookies`; browsers that block third-party cookies still
+    /// refuse it, so prefer a client on the same site.
+    #[arg(long, env = "TANDEM_CROSS_SITE_COOKIES", global = true)]
+    pub cross_site_cookies: bool,
+
     /// Addresses of reverse proxies whose `X-Forwarded-For` tells the client's address (for
     /// the login and sign-up limits); repeatable, or comma-separated in the environment.
     /// Without it every request's address is its connection's.
@@ -126,7 +145,39 @@ impl Args {
         Duration::from_secs(u64::from(self.session_idle_minutes) * 60)
     }
 
+    /// Refuses settings that cannot work together, before anything starts.
+    pub fn check(&self) -> Result<(), String> {
+        for origin in &self.client_origins {
+            parse_origin(origin)?;
+        }
+        if self.cross_site_cookies && !self.secure_cookies {
+            return Err(
+                "--cross-site-cookies needs --secure-cookies: browsers drop \
+                        SameSite=None cookies that are not Secure"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
     pub fn login_window(&self) -> Duration {
         Duration::from_secs(self.login_window_secs)
     }
+}
+
+/// Reads `scheme://host[:port]` and returns it as browsers send it in `Origin` (lower case, no
+/// trailing slash), or says what is wrong.
+pub fn parse_origin(raw: &str) -> Result<String, String> {
+    let origin = raw.trim().trim_end_matches('/').to_ascii_lowercase();
+    let bad = |why: &str| Err(format!("--client-origin {raw:?}: {why}"));
+    let Some((scheme, host)) = origin.split_once("://") else {
+        return bad("not an origin (write it as https://app.example.com)");
+    };
+    if scheme != "http" && scheme != "https" {
+        return bad("the scheme must be http or https");
+    }
+    if host.is_empty() || host.contains(['/', '?', '#', '@', ' ', '*']) {
+        return bad("an origin is a scheme, a host and a port only: no path, user or wildcard");
+    }
+    Ok(origin)
 }

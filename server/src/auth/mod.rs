@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, SqlErr};
 
 mod args;
-pub use args::{Args, Signup};
+pub use args::{Args, Signup, parse_origin};
 pub mod guard;
 pub mod password;
 pub mod rate_limit;

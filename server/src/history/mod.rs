@@ -131,7 +131,7 @@ impl HistoryService for History {
         })?;
         let mut keys: Vec<Author> = Vec::new();
         let mut index: HashMap<Author, u32> = HashMap::new();
-        let mut runs = Vec::with_capacity(pieces.len());
+        let mut runs: Vec<BlameRun> = Vec::with_capacity(pieces.len());
         for p in pieces {
             let (author, at) = p
                 .span
@@ -142,12 +142,22 @@ impl HistoryService for History {
                 keys.push(author);
                 next
             });
-            runs.push(BlameRun {
-                start: p.start,
-                len: p.len,
-                author: i,
-                at,
-            });
+            // Spans are split wherever the stored log was (per update, per compaction), and
+            // that differs between a live document and one reloaded after a restart: adjacent
+            // pieces of one author at one instant are one run, so the answer is the same.
+            match runs.last_mut() {
+                Some(last)
+                    if last.author == i && last.at == at && last.start + last.len == p.start =>
+                {
+                    last.len += p.len;
+                }
+                _ => runs.push(BlameRun {
+                    start: p.start,
+                    len: p.len,
+                    author: i,
+                    at,
+                }),
+            }
         }
         let names = self
             .names(keys.iter().filter_map(|a| a.user).collect())

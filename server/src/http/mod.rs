@@ -20,6 +20,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
 pub mod client_ip;
+pub mod cors;
 mod error_status;
 pub mod headers;
 pub mod manifest;
@@ -68,7 +69,13 @@ pub fn router(state: AppState) -> Router {
     let sessions = SessionManagerLayer::new(state.membership.sessions.clone())
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
-        .with_same_site(SameSite::Lax)
+        // Lax keeps the cookie off other sites' requests; a static client on another site
+        // (README, "A static client") needs it on them, and the origin check guards changes.
+        .with_same_site(if state.config.auth.cross_site_cookies {
+            SameSite::None
+        } else {
+            SameSite::Lax
+        })
         .with_secure(state.config.auth.secure_cookies)
         .with_expiry(Expiry::OnInactivity(
             tower_sessions::cookie::time::Duration::try_from(state.config.auth.session_idle())
@@ -113,8 +120,19 @@ pub fn router(state: AppState) -> Router {
             client_ip::client_ip,
         ))
         .layer(middleware::from_fn_with_state(
-            origin::Origins::new(&state.config.auth.allowed_origins),
+            origin::Origins::new(
+                &[
+                    &state.config.auth.allowed_origins[..],
+                    cors::ClientOrigins::new(&state.config.auth.client_origins).as_slice(),
+                ]
+                .concat(),
+            ),
             origin::check,
+        ))
+        // Outside the origin check, so a refusal still tells a listed client why.
+        .layer(middleware::from_fn_with_state(
+            cors::ClientOrigins::new(&state.config.auth.client_origins),
+            cors::cors,
         ))
         .layer(middleware::from_fn_with_state(
             headers::Hsts(state.config.auth.secure_cookies),

@@ -160,4 +160,151 @@ async fn pages_carry_a_strict_policy(backend: Backend) {
     server.finish().await;
 }
 
+/// The static client served from another origin (README, "A static client"): a listed origin
+/// gets CORS answers with credentials (preflights too), may change things and open sockets,
+/// and a redirect answered to it points back at it; any other origin gets no CORS at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listed_client_origins_get_cors_with_credentials() {
+    const CLIENT: &str = "http://app.example:8080";
+    const OTHER: &str = "http://evil.example";
+    let server = TestServer::start_with(Backend::Sqlite, |c| {
+        c.auth.client_origins = vec![format!("{CLIENT}/")];
+    })
+    .await;
+    let owner = server.client();
+    owner.signup("cora").await;
+    let header = |res: &reqwest::Response, name: &str| {
+        res.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+
+    // A JSON call needs a preflight: answered for the client, not for anyone else.
+    let preflight = |origin: &'static str| {
+        owner
+            .http
+            .request(reqwest::Method::OPTIONS, server.url("/api/projects/create"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+    };
+    let ok = preflight(CLIENT).await.expect("preflight");
+    assert_eq!(ok.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        header(&ok, "access-control-allow-origin").as_deref(),
+        Some(CLIENT)
+    );
+    assert_eq!(
+        header(&ok, "access-control-allow-credentials").as_deref(),
+        Some("true")
+    );
+    assert!(header(&ok, "access-control-allow-methods").is_some_and(|m| m.contains("POST")));
+    assert!(
+        header(&ok, "access-control-allow-headers").is_some_and(|h| h.contains("content-type"))
+    );
+    let other = preflight(OTHER).await.expect("preflight");
+    assert_eq!(header(&other, "access-control-allow-origin"), None);
+
+    // The call itself, with the session cookie, as the browser sends it from the client.
+    let create = |origin: &'static str, name: &'static str| {
+        owner
+            .http
+            .post(server.url("/api/projects/create"))
+            .header("origin", origin)
+            .header("sec-fetch-site", "same-site")
+            .form(&[("name", name)])
+            .send()
+    };
+    let made = create(CLIENT, "From the client").await.expect("create");
+    assert_eq!(made.status(), StatusCode::OK);
+    assert_eq!(
+        header(&made, "access-control-allow-origin").as_deref(),
+        Some(CLIENT)
+    );
+    assert_eq!(
+        header(&made, "access-control-allow-credentials").as_deref(),
+        Some("true")
+    );
+    assert!(header(&made, "vary").is_some_and(|v| v.contains("origin")));
+    let refused = create(OTHER, "Forged").await.expect("create");
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(header(&refused, "access-control-allow-origin"), None);
+    let names: Vec<String> = owner
+        .ok("projects/list", &[])
+        .await
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["name"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(names, ["From the client"]);
+
+    // The zip import is a form the client posts: its redirect leads back to the client.
+    let form = reqwest::multipart::Form::new()
+        .text("name", "Imported")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(crate::files::zip_of(&[("a.txt", b"a")]))
+                .file_name("a.zip"),
+        );
+    let imported = owner
+        .http
+        .post(server.url("/api/projects/import"))
+        .header("origin", CLIENT)
+        .header("sec-fetch-site", "same-site")
+        .multipart(form)
+        .send()
+        .await
+        .expect("import");
+    assert!(imported.status().is_redirection(), "{}", imported.status());
+    let to = header(&imported, "location").unwrap_or_default();
+    assert!(to.starts_with(&format!("{CLIENT}/p/")), "{to}");
+
+    // Its sockets open; the server's own pages are unchanged.
+    let project = owner.create_project("Sockets").await;
+    let url = server.ws_url(&format!("/ws?project={project}"));
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+            url.as_str(),
+        )
+        .expect("request");
+    request
+        .headers_mut()
+        .insert("cookie", owner.cookie().parse().expect("cookie"));
+    request
+        .headers_mut()
+        .insert("origin", CLIENT.parse().expect("origin"));
+    tokio_tungstenite::connect_async(request)
+        .await
+        .expect("a listed client's socket opens");
+    let page = owner.get("/").await;
+    assert_eq!(header(&page, "access-control-allow-origin"), None);
+    server.finish().await;
+}
+
+/// Settings that cannot work are refused at start, saying why.
+#[tokio::test]
+async fn client_origin_settings_are_checked() {
+    let dir = tempfile::tempdir().expect("dir");
+    for (tweak, want) in [
+        (
+            (|c: &mut server::config::Config| c.auth.client_origins = vec!["app.example".into()])
+                as fn(&mut server::config::Config),
+            "not an origin",
+        ),
+        (
+            |c: &mut server::config::Config| c.auth.cross_site_cookies = true,
+            "needs --secure-cookies",
+        ),
+    ] {
+        let mut config = server::config::Config::for_data_dir(dir.path());
+        config.bind = "127.0.0.1:0".parse().expect("addr");
+        tweak(&mut config);
+        let err = server::start(config).await.err().map(|e| e.to_string());
+        assert!(err.as_deref().is_some_and(|e| e.contains(want)), "{err:?}");
+    }
+}
+
 db_tests!(cross_site_requests_are_refused, pages_carry_a_strict_policy);

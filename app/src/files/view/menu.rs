@@ -94,11 +94,11 @@ pub(super) fn ContextMenu(
                         item("Delete", "menu-delete", Box::new(move || files.trash(id))).into_any(),
                     );
                 }
-                let href = if e.kind == FileKind::Folder {
+                let href = crate::remote::server_url(&if e.kind == FileKind::Folder {
                     format!("/api/projects/{project}/export.zip?folder={id}")
                 } else {
                     format!("/api/projects/{project}/files/{id}/raw")
-                };
+                });
                 items.push(view! {
                 <li><a role="menuitem" href=href download data-test="menu-download">"Download"</a></li>
             }.into_any());

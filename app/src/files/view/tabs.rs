@@ -143,7 +143,7 @@ pub(super) fn BlobView(files: Files, entry: FileEntry) -> AnyView {
             <div class="blob-view" data-test="blob-view">
                 <h2>{entry.name.clone()}</h2>
                 <p>{format!("{what} ({}).", human_size(size))}</p>
-                <a class="button" href=format!("/api/projects/{}/files/{}/raw", files.project, entry.id) download>"Download"</a>
+                <a class="button" href=crate::remote::server_url(&format!("/api/projects/{}/files/{}/raw", files.project, entry.id)) download>"Download"</a>
             </div>
         }
     };

@@ -106,7 +106,7 @@ pub fn FileTree(files: Files) -> AnyView {
                 })}
                 <button type="button" class="icon-button" title="Collapse all folders" data-test="collapse-all"
                     on:click=move |_| { files.expanded.set(HashSet::new()); files.save_expanded(); }>"⊟"</button>
-                <a class="icon-button" href=format!("/api/projects/{project}/export.zip") download
+                <a class="icon-button" href=crate::remote::server_url(&format!("/api/projects/{project}/export.zip")) download
                     title="Download the project as a zip" data-test="download-zip">"⤓"</a>
             </div>
             {move || files.error.get().map(|e| view! {
