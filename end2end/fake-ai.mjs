@@ -1,8 +1,10 @@
 // A stand-in for an OpenAI-compatible provider, for the end-to-end tests: `POST
 // /v1/chat/completions` answers with a server-sent-events stream. A question containing "slow"
 // gets a long answer a token every 200 ms (so it can be stopped); anything else a short
-// Markdown answer with a code block. Usage: node fake-ai.mjs PORT (0 picks a free one;
-// the address is printed as `listening on http://…`)
+// Markdown answer with a code block. Inline completions (a chat request with `stream: false`,
+// or `POST /v1/completions`) get ` a + b;` after text ending in `return`, else nothing.
+// Usage: node fake-ai.mjs PORT (0 picks a free one; the address is printed as
+// `listening on http://…`)
 import http from "node:http";
 
 const port = Number(process.argv[2] ?? 0);
@@ -11,15 +13,40 @@ function chunk(text) {
   return `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: text } }] })}\n\n`;
 }
 
+/** An inline completion for the text before the cursor. */
+function fill(before) {
+  return /return\s*$/.test(before) ? " a + b;" : "";
+}
+
+/** Inline completion requests answered so far (`GET /stats`, for the benchmarks). */
+let fills = 0;
+
 const server = http.createServer((req, res) => {
-  if (req.method !== "POST" || req.url !== "/v1/chat/completions") {
+  if (req.method === "GET" && req.url === "/stats") {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ fills }));
+    return;
+  }
+  const paths = ["/v1/chat/completions", "/v1/completions"];
+  if (req.method !== "POST" || !paths.includes(req.url)) {
     res.writeHead(404).end();
     return;
   }
   let body = "";
   req.on("data", (d) => (body += d));
   req.on("end", () => {
-    const messages = JSON.parse(body).messages ?? [];
+    const request = JSON.parse(body);
+    if (request.stream === false) {
+      fills += 1;
+      // The chat form marks the cursor; the fill-in-the-middle form sends what is before it.
+      const prompt = request.prompt ?? String(request.messages?.at(-1)?.content ?? "");
+      const text = fill(prompt.split("<CURSOR>")[0]);
+      const choice = request.prompt !== undefined ? { text } : { message: { content: text } };
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ choices: [choice], usage: { prompt_tokens: 30, completion_tokens: 3 } }));
+      return;
+    }
+    const messages = request.messages ?? [];
     const question = String(messages.at(-1)?.content ?? "");
     const slow = question.includes("slow");
     const tokens = slow

@@ -136,6 +136,9 @@ pub struct Config {
     pub chat: crate::chat::Args,
 
     #[command(flatten)]
+    pub assist: crate::assist::Args,
+
+    #[command(flatten)]
     pub runs: crate::runs::Args,
 
     /// Days a project's audit log keeps its entries (0: for ever).

@@ -11,6 +11,7 @@ use leptos::config::{Env, LeptosOptions};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 pub mod admin;
+pub mod assist;
 pub mod audit;
 pub mod auth;
 pub mod chat;
@@ -109,9 +110,10 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         projects.clone(),
         editor.clone(),
         config.chat.settings().map_err(error::ServerError::Usage)?,
-        shared_counts,
+        shared_counts.clone(),
     )
     .await?;
+    let assist = assist::Assist::new(chat.ai(), config.assist.settings(), &shared_counts);
     // Several nodes count a project's runs and terminals against one limit.
     let work_leases = config
         .editor
@@ -175,6 +177,7 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         chat,
         runs,
         terminal_port: live::TerminalHandle(Arc::new(terminals.clone())),
+        completions: live::CompletionHandle(Arc::new(assist)),
         terminals,
         db,
         metrics: http::metrics::Metrics::install(),

@@ -71,6 +71,18 @@ impl<K: Hash + Eq + Clone + Display> PerMinute<K> {
         Self::with_clock(per_minute, DefaultClock::default())
     }
 
+    /// Counted in the shared database when there is one (several nodes), else in memory.
+    pub fn maybe_shared(
+        per_minute: u32,
+        shared: &Option<shared::SharedCounts>,
+        name: &'static str,
+    ) -> Self {
+        match shared {
+            Some(counts) => Self::shared(per_minute, counts.clone(), name),
+            None => Self::new(per_minute),
+        }
+    }
+
     /// Counts in the shared database (several nodes), under keys that start with `name`.
     pub fn shared(per_minute: u32, counts: shared::SharedCounts, name: &'static str) -> Self {
         let mut limit = Self::new(per_minute);

@@ -437,6 +437,8 @@ fn end_to_end(ctx: &Ctx, config: &str) -> Result {
     };
     let mut playwright = ctx.cmd("npx", &["playwright", "test", "--config", config]);
     playwright.env("BASE_URL", &base);
+    // The stand-in provider's own counts (`GET /stats`), for the completion benchmark.
+    playwright.env("FAKE_AI_URL", &ai_url);
     // For tests that start a server with settings of their own (the static client apart).
     playwright.env("TANDEM_BIN", ctx.tandem_bin());
     if let Some(c) = &cluster {

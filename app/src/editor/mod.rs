@@ -14,6 +14,7 @@ use crate::{
 pub mod binding;
 #[cfg(feature = "browser")]
 pub(crate) mod client;
+pub mod ghost;
 pub mod lang;
 pub mod presence;
 #[cfg(feature = "ssr")]
@@ -82,6 +83,8 @@ impl LiveSignals {
 #[derive(Clone, Copy)]
 pub struct OpenDocs {
     pub live: Live,
+    /// The page's inline completions, which every document's editor offers.
+    pub ghosts: ghost::Ghosts,
     #[cfg(feature = "browser")]
     sessions: StoredValue<
         std::collections::HashMap<DocId, std::rc::Rc<client::DocSession>>,
@@ -90,9 +93,10 @@ pub struct OpenDocs {
 }
 
 impl OpenDocs {
-    pub fn new(live: Live) -> Self {
+    pub fn new(live: Live, ghosts: ghost::Ghosts) -> Self {
         Self {
             live,
+            ghosts,
             #[cfg(feature = "browser")]
             sessions: StoredValue::new_local(Default::default()),
         }
@@ -123,8 +127,11 @@ impl OpenDocs {
         let session = client::DocSession::new(
             file.doc,
             lang::language_for(&file.name),
-            std::rc::Rc::downgrade(&conn),
-            user,
+            client::Tab {
+                conn: std::rc::Rc::downgrade(&conn),
+                me: user,
+                ghosts: self.ghosts,
+            },
             signals,
             place,
             writable_hint,

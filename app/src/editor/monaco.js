@@ -5,6 +5,81 @@
 let loading = null;
 /** How long a remote cursor's name stays shown after the cursor last moved. */
 const LABEL_SHOWN_MS = 3000;
+/** A pause in typing this long asks for a completion; a keystroke before it asks nothing. */
+const COMPLETION_PAUSE_MS = 250;
+/** Characters before and after the cursor a completion request carries (the server cuts
+ * them again to its own bound). */
+const COMPLETION_BEFORE = 4000;
+const COMPLETION_AFTER = 1000;
+/** Each model's completer (set by the Rust side while its person may edit and wants them). */
+const completers = new WeakMap();
+/** Completion requests waiting for the server's answer: id → resolve. */
+const waiting = new Map();
+let nextCompletion = 0;
+/** The last answer and where it was for: Monaco asks again for the same spot when the word
+ * list closes or the view changes, and that is answered from here, without a new request. */
+let lastAnswer = null;
+let inlineRegistered = false;
+
+/** Monaco asks this for ghost text after each change (and cancels `token` when the person
+ * types on); one provider serves every editor, finding the completer by model. */
+function registerInline() {
+  if (inlineRegistered) return;
+  inlineRegistered = true;
+  monaco.languages.registerInlineCompletionsProvider("*", {
+    async provideInlineCompletions(model, position, _context, token) {
+      const complete = completers.get(model);
+      if (!complete) return { items: [] };
+      const offset = model.getOffsetAt(position);
+      const here = { model, version: model.getVersionId(), offset };
+      const item = (text) => ({
+        items: [{ insertText: text, range: monaco.Range.fromPositions(position, position) }],
+      });
+      const same = (a) => a && a.model === here.model && a.version === here.version && a.offset === here.offset;
+      if (same(lastAnswer)) return lastAnswer.text ? item(lastAnswer.text) : { items: [] };
+      await new Promise((r) => setTimeout(r, COMPLETION_PAUSE_MS));
+      if (token.isCancellationRequested || completers.get(model) !== complete) return { items: [] };
+      const at = (o) => model.getPositionAt(Math.max(0, o));
+      const prefix = model.getValueInRange(monaco.Range.fromPositions(at(offset - COMPLETION_BEFORE), position));
+      const suffix = model.getValueInRange(monaco.Range.fromPositions(position, at(offset + COMPLETION_AFTER)));
+      const text = await new Promise((resolve) => {
+        const id = ++nextCompletion;
+        // The server keeps one request per tab: a newer one (another editor's) replaces it.
+        for (const [old, done] of waiting) {
+          waiting.delete(old);
+          done("");
+        }
+        waiting.set(id, resolve);
+        token.onCancellationRequested(() => {
+          if (waiting.delete(id)) {
+            complete.cancel(id);
+            resolve("");
+          }
+        });
+        complete.ask(id, prefix, suffix);
+      });
+      if (token.isCancellationRequested) return { items: [] };
+      lastAnswer = { ...here, text };
+      if (!text) return { items: [] };
+      // The word list Monaco opened while the person paused would hide the ghost text: the
+      // suggestion the person paused for wins (and `suppressSuggestions` keeps the list shut
+      // while it shows).
+      complete.editor.trigger("tandem.ghost", "hideSuggestWidget", {});
+      return item(text);
+    },
+    freeInlineCompletions() {},
+    disposeInlineCompletions() {},
+  });
+}
+
+/** The server's answer to completion `id` (empty: nothing to show). */
+export function completionArrived(id, text) {
+  const resolve = waiting.get(id);
+  if (resolve) {
+    waiting.delete(id);
+    resolve(text);
+  }
+}
 
 /** Loads Monaco once per page from `base` (e.g. "/monaco/vs"). */
 export function loadMonaco(base) {
@@ -22,6 +97,14 @@ export function loadMonaco(base) {
         monaco.editor.addKeybindingRule({
           keybinding: KeyMod.CtrlCmd | KeyCode.Enter,
           command: "-editor.action.insertLineAfter",
+        });
+        // Monaco's inline suggestions wait out a short delay with a promise that rejects with
+        // its CancellationError when the person types on; on some paths (the word list
+        // closing while one waits) nothing catches it. A cancellation is not a failure: only
+        // that rejection is kept out of the page's errors.
+        window.addEventListener("unhandledrejection", (e) => {
+          const r = e.reason;
+          if (r && r.name === "Canceled" && r.message === "Canceled") e.preventDefault();
         });
         resolve();
       }, reject);
@@ -61,6 +144,8 @@ export class TandemEditor {
       folding: !touch,
       glyphMargin: false,
       scrollBeyondLastLine: false,
+      // Ghost text (when a completer is set): Tab accepts, Ctrl+→ takes a word, Escape hides.
+      inlineSuggest: { enabled: true, suppressSuggestions: true },
     });
     this.decorations = this.editor.createDecorationsCollection();
     this.subs = [
@@ -282,6 +367,19 @@ export class TandemEditor {
     return true;
   }
 
+  /**
+   * Turns ghost text on with `ask(id, prefix, suffix)` (send request `id`) and `cancel(id)`
+   * (it is not wanted any more), or off with `null`.
+   */
+  setCompleter(ask, cancel) {
+    if (!ask) {
+      completers.delete(this.model);
+      return;
+    }
+    registerInline();
+    completers.set(this.model, { ask, cancel, editor: this.editor });
+  }
+
   setReadOnly(readOnly) {
     this.editor.updateOptions({ readOnly });
   }
@@ -291,6 +389,7 @@ export class TandemEditor {
   }
 
   dispose() {
+    completers.delete(this.model);
     for (const s of this.subs) s.dispose();
     clearTimeout(this.labelTimer);
     for (const w of this.widgets.values()) this.editor.removeContentWidget(w);

@@ -6,7 +6,10 @@ use leptos::{ev, prelude::*};
 use crate::{
     auth::LogoutButton,
     chat::{ChatPanel, ChatState},
-    editor::{FileDoc, LiveStatus, OpenDocs},
+    editor::{
+        FileDoc, LiveStatus, OpenDocs,
+        ghost::{GhostStatus, Ghosts},
+    },
     error::AppError,
     files::{EditorTabs, FileEntry, FileTree, Files, QuickOpen, default_file, list_files},
     live::{Live, events::ServerEvent, status::Link},
@@ -110,6 +113,7 @@ fn IdeShell(ws: Workspace, file: Option<FileDoc>, entries: Vec<FileEntry>) -> im
         })
         .collect();
     let terms = TermState::new(pid, ws.me.id, role_now, link, runs.open, candidates);
+    let ghosts = Ghosts::new();
     let live = Live::new(
         pid,
         link,
@@ -124,6 +128,9 @@ fn IdeShell(ws: Workspace, file: Option<FileDoc>, entries: Vec<FileEntry>) -> im
                 ServerEvent::Terminal { .. }
                 | ServerEvent::TermOutput { .. }
                 | ServerEvent::TermRefused { .. } => terms.on_event(e),
+                ServerEvent::Completion { .. } | ServerEvent::CompletionFailed { .. } => {
+                    ghosts.arrived(&e)
+                }
                 ServerEvent::Resync => {
                     chat.on_event(ServerEvent::Resync);
                     runs.on_event(ServerEvent::Resync);
@@ -135,7 +142,7 @@ fn IdeShell(ws: Workspace, file: Option<FileDoc>, entries: Vec<FileEntry>) -> im
         }),
     );
     terms.connect(live);
-    let docs = OpenDocs::new(live);
+    let docs = OpenDocs::new(live, ghosts);
     // Unread messages count while the chat is out of sight: collapsed, or (on a phone)
     // another tab is showing.
     Effect::new(move |_| {
@@ -226,6 +233,8 @@ fn IdeShell(ws: Workspace, file: Option<FileDoc>, entries: Vec<FileEntry>) -> im
                 <span>{format!("Role: {}", role.label())}</span>
                 <span>{format!("{member_count} member{}", if member_count == 1 { "" } else { "s" })}</span>
                 <span class="spacer"></span>
+                <GhostStatus ghosts=ghosts
+                    writable=Signal::derive(move || files.tabs.active_signals().is_some_and(|s| s.writable.get()))/>
                 <LiveStatus live=live active=Signal::derive(move || files.tabs.active_signals())
                     waiting=Signal::derive(move || files.tabs.open.with(|t| t.iter().map(|t| t.signals.waiting.get()).sum::<u64>()))/>
                 <span>{format!("Signed in as {}", ws.me.name)}</span>

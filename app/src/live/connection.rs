@@ -255,7 +255,9 @@ impl Connection {
             | ServerEvent::RunOutput { .. }
             | ServerEvent::Terminal { .. }
             | ServerEvent::TermOutput { .. }
-            | ServerEvent::TermRefused { .. }) => self.on_event.run(other),
+            | ServerEvent::TermRefused { .. }
+            | ServerEvent::Completion { .. }
+            | ServerEvent::CompletionFailed { .. }) => self.on_event.run(other),
         }
     }
 

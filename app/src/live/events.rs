@@ -51,6 +51,38 @@ pub enum ClientEvent {
     TermAttach { term: TermId, cols: u16, rows: u16 },
     /// The tab stopped showing the terminal.
     TermDetach { term: TermId },
+    /// Ghost text for the cursor of an open document: `prefix` and `suffix` are the text
+    /// before and after it (bounded by the tab; the server cuts them again). A newer request
+    /// replaces this tab's pending one, whose upstream request is dropped.
+    Complete {
+        id: u64,
+        doc: DocId,
+        prefix: String,
+        suffix: String,
+        /// Monaco's language id (`rust`, `typescript`, …).
+        language: String,
+        /// The file's name in the tree, for the prompt.
+        path: String,
+    },
+    /// The person typed on or moved away: the pending completion is not wanted any more.
+    CancelCompletion { id: u64 },
+}
+
+/// Why a completion did not come; the status bar says it, and `Off` and `NotAllowed` stop the
+/// tab from asking again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CompletionError {
+    /// No AI provider is configured, or completions are turned off on the server.
+    Off,
+    /// The person may not edit (viewers get no completions).
+    NotAllowed,
+    /// A per-person or per-project allowance is used up for now.
+    Limited,
+    /// The server's cap on requests to the provider is reached.
+    Busy,
+    /// The provider could not be reached, timed out or refused.
+    Unreachable,
 }
 
 /// What the server tells a tab.
@@ -104,6 +136,14 @@ pub enum ServerEvent {
     TermOutput { term: TermId, at: u64, data: String },
     /// The server refused this tab's input to a terminal, and why.
     TermRefused { term: TermId, message: String },
+    /// The text to show after the cursor for completion request `id` (empty: nothing).
+    Completion { id: u64, text: String },
+    /// Completion request `id` failed.
+    CompletionFailed {
+        id: u64,
+        error: CompletionError,
+        message: String,
+    },
 }
 
 impl ClientEvent {

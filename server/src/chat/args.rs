@@ -80,6 +80,50 @@ pub struct Args {
         global = true
     )]
     pub ai_requests_per_minute_per_project: u32,
+
+    /// Requests to the AI provider in flight at once, from everyone (chat answers wait for a
+    /// place, inline completions are refused as busy).
+    #[arg(
+        long,
+        env = "TANDEM_AI_MAX_CONCURRENT",
+        default_value_t = 8,
+        global = true
+    )]
+    pub ai_max_concurrent: usize,
+
+    /// How inline completions are asked: `chat` (any chat model, the cursor marked in the
+    /// prompt) or `fim` (`POST {base}/completions` with `prompt` and `suffix`, for code models
+    /// with fill-in-the-middle: llama.cpp's server, Ollama, vLLM).
+    #[arg(
+        long,
+        env = "TANDEM_AI_COMPLETION_ENDPOINT",
+        value_enum,
+        default_value_t = super::ai::fill::Endpoint::Chat,
+        global = true
+    )]
+    pub ai_completion_endpoint: super::ai::fill::Endpoint,
+
+    /// Model for inline completions (default: `--ai-model`), e.g. a small code model.
+    #[arg(long, env = "TANDEM_AI_COMPLETION_MODEL", global = true)]
+    pub ai_completion_model: Option<String>,
+
+    /// Most tokens in one inline completion.
+    #[arg(
+        long,
+        env = "TANDEM_AI_COMPLETION_MAX_TOKENS",
+        default_value_t = 128,
+        global = true
+    )]
+    pub ai_completion_max_tokens: u32,
+
+    /// Milliseconds one inline completion may take before it is given up.
+    #[arg(
+        long,
+        env = "TANDEM_AI_COMPLETION_TIMEOUT_MS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub ai_completion_timeout_ms: u64,
 }
 
 impl Args {
@@ -96,6 +140,17 @@ impl Args {
                 timeout: Duration::from_secs(self.ai_timeout_secs.max(1)),
                 max_tokens: self.ai_max_tokens.max(1),
                 context_chars: self.ai_context_chars.max(200),
+                max_concurrent: self.ai_max_concurrent.max(1),
+                fill: super::ai::FillConfig {
+                    endpoint: self.ai_completion_endpoint,
+                    model: self
+                        .ai_completion_model
+                        .clone()
+                        .filter(|m| !m.is_empty())
+                        .unwrap_or_else(|| model.clone()),
+                    max_tokens: self.ai_completion_max_tokens.max(1),
+                    timeout: Duration::from_millis(self.ai_completion_timeout_ms.max(100)),
+                },
             }),
         };
         Ok(super::ChatSettings {

@@ -102,18 +102,6 @@ fn check_client_id(id: &str) -> AppResult<()> {
     }
 }
 
-/// A per-minute allowance, shared between nodes when they share the database.
-fn per_minute<K: std::hash::Hash + Eq + Clone + std::fmt::Display>(
-    n: u32,
-    shared: &Option<SharedCounts>,
-    name: &'static str,
-) -> PerMinute<K> {
-    match shared {
-        Some(counts) => PerMinute::shared(n, counts.clone(), name),
-        None => PerMinute::new(n),
-    }
-}
-
 impl Chat {
     /// Answers cut off by a restart are marked failed, since nothing will finish them.
     pub async fn new(
@@ -137,9 +125,9 @@ impl Chat {
             .exec(&db)
             .await?;
         Ok(Self(Arc::new(Inner {
-            sends: per_minute(settings.messages_per_minute, &shared, "chat-sends"),
-            asks: per_minute(settings.ai_requests_per_minute, &shared, "ai-asks"),
-            project_asks: per_minute(
+            sends: PerMinute::maybe_shared(settings.messages_per_minute, &shared, "chat-sends"),
+            asks: PerMinute::maybe_shared(settings.ai_requests_per_minute, &shared, "ai-asks"),
+            project_asks: PerMinute::maybe_shared(
                 settings.ai_requests_per_minute_per_project,
                 &shared,
                 "ai-project-asks",
@@ -153,6 +141,11 @@ impl Chat {
             provider,
             running: Mutex::new(HashMap::new()),
         })))
+    }
+
+    /// The AI provider, shared with the editor's completions (one cap on requests in flight).
+    pub fn ai(&self) -> Option<ai::Provider> {
+        self.0.provider.clone()
     }
 
     fn check_body<'b>(&self, body: &'b str) -> AppResult<&'b str> {

@@ -57,6 +57,8 @@ pub struct AppState {
     pub terminals: crate::terminals::Terminals,
     /// The same terminals, as the tab socket sees them.
     pub terminal_port: crate::live::TerminalHandle,
+    /// Inline completions, as the tab socket sees them.
+    pub completions: crate::live::CompletionHandle,
 }
 
 pub fn router(state: AppState) -> Router {

@@ -5,14 +5,15 @@
 
 use std::{
     collections::{HashMap, VecDeque},
-    future::poll_fn,
+    future::{Future, poll_fn},
+    pin::Pin,
     sync::Arc,
     task::Poll,
     time::{Duration, Instant},
 };
 
 use app::{
-    live::events::{ClientEvent, ServerEvent},
+    live::events::{ClientEvent, CompletionError, ServerEvent},
     projects::ssr::Projects,
     types::{DocId, ProjectId, Role, UserId, history::Via},
 };
@@ -29,7 +30,7 @@ use serde::Deserialize;
 use tokio::sync::broadcast;
 use tower_sessions::Session;
 
-use super::{Hub, TabId, TerminalHandle, frame};
+use super::{CompletionAsk, CompletionHandle, CompletionPort, Hub, TabId, TerminalHandle, frame};
 use crate::{
     auth::{
         Membership,
@@ -63,6 +64,7 @@ pub async fn ws(
     State(hub): State<Hub>,
     State(membership): State<Membership>,
     State(TerminalHandle(terminals)): State<TerminalHandle>,
+    State(CompletionHandle(completions)): State<CompletionHandle>,
     State(audit): State<crate::audit::Audit>,
 ) -> Response {
     let project = query.project;
@@ -91,6 +93,8 @@ pub async fn ws(
             let endpoint = TabSocket {
                 editor,
                 terminals,
+                completions,
+                completion: None,
                 projects: membership.projects.clone(),
                 user: user.id,
                 name: user.name.clone(),
@@ -111,9 +115,18 @@ pub async fn ws(
     }
 }
 
+/// A completion on its way: its request id and the future that answers it.
+type PendingCompletion = (
+    u64,
+    Pin<Box<dyn Future<Output = Result<String, (CompletionError, String)>> + Send>>,
+);
+
 struct TabSocket {
     editor: Editor,
     terminals: Arc<dyn super::TerminalPort>,
+    completions: Arc<dyn CompletionPort>,
+    /// This tab's one pending completion (a newer request replaces it).
+    completion: Option<PendingCompletion>,
     projects: Arc<dyn Projects>,
     user: UserId,
     name: String,
@@ -181,6 +194,44 @@ impl TabSocket {
         Ok(())
     }
 
+    /// Takes completion request `id`: refused at once when the person may not edit, the
+    /// document is not open in this tab, or completions are off; otherwise it waits the
+    /// debounce and asks the assistant, replacing (and so cancelling) the pending one.
+    fn complete(&mut self, id: u64, doc: DocId, ask: CompletionAsk) -> Option<ServerEvent> {
+        // Whatever happens, the pending request is superseded.
+        self.completion = None;
+        let refused =
+            |error, message: &str| Some(completion_event(id, Err((error, message.to_owned()))));
+        if self.access.role() < Role::Editor {
+            return refused(
+                CompletionError::NotAllowed,
+                "Completions are for people who may edit this project.",
+            );
+        }
+        let open = collab::DocId::try_from(doc).is_ok_and(|d| self.subs.contains_key(&d));
+        if !open {
+            return refused(
+                CompletionError::NotAllowed,
+                "That document is not open here.",
+            );
+        }
+        let Some(debounce) = self.completions.debounce() else {
+            return refused(
+                CompletionError::Off,
+                "Inline completions are off on this server.",
+            );
+        };
+        let (port, project, user) = (self.completions.clone(), self.project, self.user);
+        self.completion = Some((
+            id,
+            Box::pin(async move {
+                tokio::time::sleep(debounce).await;
+                port.complete(project, user, ask).await
+            }),
+        ));
+        None
+    }
+
     async fn open(&mut self, doc: DocId) -> ServerEvent {
         let Ok(id) = collab::DocId::try_from(doc) else {
             return ServerEvent::DocError {
@@ -233,6 +284,24 @@ impl TabSocket {
                 }
             }
         }
+    }
+}
+
+/// The pending completion's answer, with its id; never ready while there is none.
+async fn next_completion(
+    pending: &mut Option<PendingCompletion>,
+) -> (u64, Result<String, (CompletionError, String)>) {
+    match pending {
+        Some((id, answer)) => (*id, answer.await),
+        None => std::future::pending().await,
+    }
+}
+
+/// The event that answers completion request `id`.
+fn completion_event(id: u64, result: Result<String, (CompletionError, String)>) -> ServerEvent {
+    match result {
+        Ok(text) => ServerEvent::Completion { id, text },
+        Err((error, message)) => ServerEvent::CompletionFailed { id, error, message },
     }
 }
 
@@ -322,6 +391,33 @@ impl Endpoint for TabSocket {
                         self.terminals.detach(self.project, self.tab, term).await;
                         Ok(Vec::new())
                     }
+                    ClientEvent::Complete {
+                        id,
+                        doc,
+                        prefix,
+                        suffix,
+                        language,
+                        path,
+                    } => {
+                        let ask = CompletionAsk {
+                            prefix,
+                            suffix,
+                            language,
+                            path,
+                        };
+                        Ok(self
+                            .complete(id, doc, ask)
+                            .map(|e| frame(&e))
+                            .into_iter()
+                            .collect())
+                    }
+                    ClientEvent::CancelCompletion { id } => {
+                        // Dropping the future closes its upstream request, if it has one.
+                        if self.completion.as_ref().is_some_and(|(p, _)| *p == id) {
+                            self.completion = None;
+                        }
+                        Ok(Vec::new())
+                    }
                 }
             }
             Channel::Doc(id) => {
@@ -343,8 +439,8 @@ impl Endpoint for TabSocket {
         if let Some(first) = self.outbox.pop_front() {
             return Ok(Some(first));
         }
-        // Every arm is cancel-safe: a broadcast receive, the access watch, and a poll of the
-        // subscriptions.
+        // Every arm is cancel-safe: a broadcast receive, the access watch, a poll of the
+        // subscriptions, and the pending completion (kept in `self` between polls).
         let before = access_for(self.access.role());
         let (id, out) = tokio::select! {
             verdict = self.access.changed() => return match verdict {
@@ -359,6 +455,10 @@ impl Endpoint for TabSocket {
                 }
             }),
             output = next_output(&mut self.subs, &mut self.turn) => output,
+            (id, result) = next_completion(&mut self.completion) => {
+                self.completion = None;
+                return Ok(Some(frame(&completion_event(id, result))));
+            }
         };
         // Subscriptions are only made from ids that fit (see `open`).
         let doc = DocId::try_from(id).map_err(|e| Closing::policy(e.to_string()))?;

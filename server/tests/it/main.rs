@@ -6,6 +6,7 @@
 #[macro_use]
 mod common;
 
+mod assist;
 mod audit;
 mod auth;
 mod chat;

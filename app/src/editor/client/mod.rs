@@ -7,7 +7,13 @@ mod session;
 use std::rc::Rc;
 
 pub(crate) use monaco::{code_of_button, copy_text, decorate_code};
-pub(crate) use session::DocSession;
+pub(crate) use session::{DocSession, Tab};
+
+/// The server's answer to completion request `id`, for Monaco (empty: nothing to show).
+pub(crate) fn completion_arrived(id: u64, text: &str) {
+    // Monaco's request numbers count up from 1 in this page: exact in an f64.
+    monaco::completion_arrived(id as f64, text);
+}
 
 use crate::live::connection::DocChannel;
 

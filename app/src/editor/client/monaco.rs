@@ -53,6 +53,18 @@ extern "C" {
     #[wasm_bindgen(method, js_name = insertText)]
     pub(crate) fn insert_text(this: &TandemEditor, text: &str) -> bool;
 
+    /// The server's answer to completion request `id` (empty: nothing to show).
+    #[wasm_bindgen(js_name = completionArrived)]
+    pub(crate) fn completion_arrived(id: f64, text: &str);
+
+    /// Ghost text on (`ask(id, prefix, suffix)`, `cancel(id)`) or off (`None`).
+    #[wasm_bindgen(method, js_name = setCompleter)]
+    pub(crate) fn set_completer(
+        this: &TandemEditor,
+        ask: Option<&Function>,
+        cancel: Option<&Function>,
+    );
+
     #[wasm_bindgen(method, js_name = setReadOnly)]
     pub(crate) fn set_read_only(this: &TandemEditor, read_only: bool);
 

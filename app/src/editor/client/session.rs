@@ -32,10 +32,11 @@ use crate::{
     editor::{
         LiveSignals,
         binding::{CONTENT, Change, apply_changes, crlf_fixes, delta_to_changes},
+        ghost::Ghosts,
         presence::{self, PresenceState, PresenceUser},
         status::{DocSync, Save},
     },
-    live::connection::ConnectionRef,
+    live::{connection::ConnectionRef, events::ClientEvent},
     offline::local::{self, DocPlace},
     types::DocId,
 };
@@ -82,6 +83,8 @@ struct EditorCallbacks {
     _selection: Closure<dyn FnMut(String)>,
     _undo: Closure<dyn FnMut()>,
     _redo: Closure<dyn FnMut()>,
+    ask: Closure<dyn FnMut(f64, String, String)>,
+    cancel: Closure<dyn FnMut(f64)>,
 }
 
 pub(crate) struct DocSession {
@@ -126,18 +129,28 @@ pub(crate) struct DocSession {
     /// server's step 1 must be answered with a diff that includes the copy.
     early: RefCell<Vec<Vec<u8>>>,
     save_timer: Cell<bool>,
+    /// The page's inline completions.
+    ghosts: Ghosts,
+}
+
+/// What every document of the tab shares: the connection, who is editing, and the page's
+/// inline completions.
+pub(crate) struct Tab {
+    pub conn: ConnectionRef,
+    pub me: PresenceUser,
+    pub ghosts: Ghosts,
 }
 
 impl DocSession {
     pub(crate) fn new(
         id: DocId,
         language: &'static str,
-        conn: ConnectionRef,
-        me: PresenceUser,
+        tab: Tab,
         signals: LiveSignals,
         place: DocPlace,
         writable_hint: bool,
     ) -> Rc<Self> {
+        let Tab { conn, me, ghosts } = tab;
         // Monaco counts UTF-16 code units; so does every Tandem document.
         let doc = Doc::with_options(Options {
             offset_kind: OffsetKind::Utf16,
@@ -210,6 +223,7 @@ impl DocSession {
             open_waiting: Cell::new(None),
             early: RefCell::new(Vec::new()),
             save_timer: Cell::new(false),
+            ghosts,
         });
         session.start_heartbeat();
         local::set_open(&session.place.key, true);
@@ -406,9 +420,24 @@ impl DocSession {
                 s.undo(true);
             }
         });
+        let w = weak.clone();
         let redo = Closure::<dyn FnMut()>::new(move || {
-            if let Some(s) = weak.upgrade() {
+            if let Some(s) = w.upgrade() {
                 s.undo(false);
+            }
+        });
+        let w = weak.clone();
+        // Monaco numbers its requests; the numbers fit a u64.
+        let ask = Closure::<dyn FnMut(f64, String, String)>::new(
+            move |id: f64, prefix: String, suffix: String| {
+                if let Some(s) = w.upgrade() {
+                    s.ask_completion(id as u64, prefix, suffix);
+                }
+            },
+        );
+        let cancel = Closure::<dyn FnMut(f64)>::new(move |id: f64| {
+            if let Some(s) = weak.upgrade() {
+                s.cancel_completion(id as u64);
             }
         });
         let value = self.text.get_string(&self.doc.transact());
@@ -429,10 +458,59 @@ impl DocSession {
             _selection: selection,
             _undo: undo,
             _redo: redo,
+            ask,
+            cancel,
         });
+        self.update_completer();
         self.signals.ready.set(true);
         self.render_cursors();
         self.publish_presence();
+    }
+
+    /// Ghost text is offered while this person may edit (the request checks the rest).
+    fn update_completer(&self) {
+        let (editor, callbacks) = (self.editor.borrow(), self.callbacks.borrow());
+        let (Some(editor), Some(cb)) = (editor.as_ref(), callbacks.as_ref()) else {
+            return;
+        };
+        if self.signals.writable.get_untracked() {
+            editor.set_completer(
+                Some(cb.ask.as_ref().unchecked_ref()),
+                Some(cb.cancel.as_ref().unchecked_ref()),
+            );
+        } else {
+            editor.set_completer(None, None);
+        }
+    }
+
+    /// Monaco wants ghost text for the text around the cursor: ask the server, unless this
+    /// person turned completions off, the server does not offer them, or the tab is offline
+    /// (then there is nothing to show).
+    fn ask_completion(&self, id: u64, prefix: String, suffix: String) {
+        let sent = self.ghosts.active()
+            && self.signals.writable.get_untracked()
+            && self.conn.upgrade().is_some_and(|c| {
+                c.send_event(&ClientEvent::Complete {
+                    id,
+                    doc: self.id,
+                    prefix,
+                    suffix,
+                    language: self.language.get().to_owned(),
+                    path: self.place.name.clone(),
+                })
+            });
+        if sent {
+            self.ghosts.asked(id);
+        } else {
+            super::completion_arrived(id, "");
+        }
+    }
+
+    fn cancel_completion(&self, id: u64) {
+        if let Some(c) = self.conn.upgrade() {
+            c.send_event(&ClientEvent::CancelCompletion { id });
+        }
+        self.ghosts.cancelled(id);
     }
 
     fn send(&self, message: Bytes) -> bool {
@@ -644,6 +722,7 @@ impl DocSession {
         if let Some(editor) = self.editor.borrow().as_ref() {
             editor.set_read_only(!writable);
         }
+        self.update_completer();
         // Our half of the handshake: the server answers with whatever we missed.
         self.send(protocol::sync_step1(self.doc.transact().state_vector()));
         self.publish_presence();
@@ -699,6 +778,7 @@ impl DocSession {
         if let Some(editor) = self.editor.borrow().as_ref() {
             editor.set_read_only(true);
         }
+        self.update_completer();
         self.signals.error.set(Some(why.to_owned()));
     }
 

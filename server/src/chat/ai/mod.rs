@@ -3,10 +3,12 @@
 //! calls the provider; API keys never reach a browser. Every failure becomes an [`AiError`]
 //! whose text is shown in the chat, and every wait is bounded by the timeout.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use serde_json::{Value, json};
+use tokio::sync::Semaphore;
 
+pub mod fill;
 pub mod prompt;
 pub mod sse;
 
@@ -24,6 +26,28 @@ pub struct AiConfig {
     pub max_tokens: u32,
     /// Characters of the asker's file sent as context.
     pub context_chars: usize,
+    /// Requests to the provider in flight at once, whoever makes them (chat answers wait for
+    /// a place; completions, useless when late, are refused as busy).
+    pub max_concurrent: usize,
+    pub fill: FillConfig,
+}
+
+/// Inline completions (`--ai-completion-*`).
+#[derive(Debug, Clone)]
+pub struct FillConfig {
+    pub endpoint: fill::Endpoint,
+    pub model: String,
+    pub max_tokens: u32,
+    /// Longest wait for one completion; a later one is of no use to a typist.
+    pub timeout: Duration,
+}
+
+/// A completion and what it cost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filled {
+    pub text: String,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,6 +66,8 @@ pub enum AiError {
     Provider(String),
     #[error("The AI provider sent something that is not a chat-completions stream.")]
     Malformed,
+    #[error("The AI provider is busy with other requests; try again in a moment.")]
+    Busy,
 }
 
 impl AiError {
@@ -63,6 +89,8 @@ pub struct Provider {
     http: reqwest::Client,
     url: String,
     config: AiConfig,
+    /// Places for requests in flight (`AiConfig::max_concurrent`), shared by every clone.
+    slots: Arc<Semaphore>,
 }
 
 /// Keeps an upstream error message short enough for a chat line.
@@ -109,11 +137,90 @@ impl Provider {
                 config.base_url
             ));
         }
-        Ok(Self { http, url, config })
+        Ok(Self {
+            http,
+            url,
+            slots: Arc::new(Semaphore::new(config.max_concurrent.max(1))),
+            config,
+        })
     }
 
     pub fn config(&self) -> &AiConfig {
         &self.config
+    }
+
+    /// Posts `body` to `url` and checks the status: an answering provider's response, or why
+    /// there is none.
+    async fn send(
+        &self,
+        url: &str,
+        body: &Value,
+        timeout: Duration,
+    ) -> Result<reqwest::Response, AiError> {
+        let mut request = self.http.post(url).json(body);
+        if let Some(key) = &self.config.api_key {
+            request = request.bearer_auth(key);
+        }
+        let timed_out = || AiError::Timeout(timeout.as_secs().max(1));
+        let response = tokio::time::timeout(timeout, request.send())
+            .await
+            .map_err(|_| timed_out())?
+            .map_err(|e| {
+                if e.is_timeout() {
+                    timed_out()
+                } else {
+                    AiError::Unreachable(short(&format!("{e:#}")))
+                }
+            })?;
+        let status = response.status().as_u16();
+        if (200..300).contains(&status) {
+            return Ok(response);
+        }
+        let text = tokio::time::timeout(timeout, response.text())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        Err(match status {
+            401 | 403 => AiError::Unauthorized(status),
+            429 => AiError::RateLimited,
+            _ => AiError::Status(status, error_text(&text)),
+        })
+    }
+
+    /// One inline completion: the text to insert at the cursor (empty when the model had
+    /// nothing). Refused at once as [`AiError::Busy`] when every place is taken: waiting would
+    /// only deliver a completion for text the person has typed past. Dropping the future
+    /// closes the upstream request.
+    pub async fn fill(&self, ask: &fill::FillAsk) -> Result<Filled, AiError> {
+        let _slot = self.slots.try_acquire().map_err(|_| AiError::Busy)?;
+        let f = &self.config.fill;
+        let (url, body) = match f.endpoint {
+            fill::Endpoint::Fim => (
+                format!("{}/completions", self.config.base_url.trim_end_matches('/')),
+                fill::fim_body(&f.model, ask, f.max_tokens),
+            ),
+            fill::Endpoint::Chat => (
+                self.url.clone(),
+                fill::chat_body(&f.model, ask, f.max_tokens),
+            ),
+        };
+        let response = self.send(&url, &body, f.timeout).await?;
+        let text = tokio::time::timeout(f.timeout, response.text())
+            .await
+            .map_err(|_| AiError::Timeout(f.timeout.as_secs().max(1)))?
+            .map_err(|e| AiError::Unreachable(short(&e.to_string())))?;
+        let v: Value = serde_json::from_str(&text).map_err(|_| AiError::Malformed)?;
+        if let Some(err) = v.get("error") {
+            return Err(AiError::Provider(provider_message(err)));
+        }
+        let answer = fill::answer_text(&v).ok_or(AiError::Malformed)?;
+        let (prompt_tokens, completion_tokens) = fill::usage(&v);
+        Ok(Filled {
+            text: fill::clean(answer, &ask.prefix, &ask.suffix),
+            prompt_tokens,
+            completion_tokens,
+        })
     }
 
     fn timed_out(&self) -> AiError {
@@ -134,34 +241,14 @@ impl Provider {
             "stream": true,
             "max_tokens": self.config.max_tokens,
         });
-        let mut request = self.http.post(&self.url).json(&body);
-        if let Some(key) = &self.config.api_key {
-            request = request.bearer_auth(key);
-        }
         let timeout = self.config.timeout;
-        let mut response = tokio::time::timeout(timeout, request.send())
+        // A place among the requests in flight; an answer waits for one as long as it would
+        // wait for the provider.
+        let _slot = tokio::time::timeout(timeout, self.slots.acquire())
             .await
-            .map_err(|_| self.timed_out())?
-            .map_err(|e| {
-                if e.is_timeout() {
-                    self.timed_out()
-                } else {
-                    AiError::Unreachable(short(&format!("{e:#}")))
-                }
-            })?;
-        let status = response.status().as_u16();
-        if !(200..300).contains(&status) {
-            let text = tokio::time::timeout(timeout, response.text())
-                .await
-                .ok()
-                .and_then(Result::ok)
-                .unwrap_or_default();
-            return Err(match status {
-                401 | 403 => AiError::Unauthorized(status),
-                429 => AiError::RateLimited,
-                _ => AiError::Status(status, error_text(&text)),
-            });
-        }
+            .map_err(|_| AiError::Busy)?
+            .map_err(|_| AiError::Busy)?;
+        let mut response = self.send(&self.url, &body, timeout).await?;
         // Some servers ignore `stream` and answer in one JSON document.
         let is_json = response
             .headers()

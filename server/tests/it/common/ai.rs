@@ -4,6 +4,9 @@
 //! `echo` streams tokens and `[DONE]`; `hang` sends one token and then holds the stream open
 //! (recording when the client hangs up); `silent` never answers; `unauthorized`, `ratelimit`
 //! and `broken` answer 401, 429 and 500; `json` ignores `stream` and answers in one document.
+//! Inline completions (`stream: false` chat requests, and `POST /v1/completions`) answer
+//! [`FILL`] at once, unless the text around the cursor holds `HANG`: then the request is held
+//! until the client hangs up, which is counted.
 #![allow(dead_code, unreachable_pub)]
 
 use std::{
@@ -28,6 +31,8 @@ use tokio::sync::mpsc;
 
 /// The tokens `echo` streams, in order.
 pub const TOKENS: [&str; 4] = ["Hello", " from", " the", " fake model"];
+/// What an inline completion request gets.
+pub const FILL: &str = "done()";
 
 #[derive(Clone, Default)]
 pub struct FakeAi {
@@ -37,6 +42,36 @@ pub struct FakeAi {
     pub hung_up: Arc<AtomicBool>,
     /// The `Authorization` header of the last request.
     pub auth: Arc<Mutex<Option<String>>>,
+    /// Inline completion requests received (either endpoint).
+    pub fills: Arc<Mutex<Vec<Value>>>,
+    /// Completion requests whose client hung up before the answer (held `HANG` requests).
+    pub fill_hang_ups: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// An inline completion: [`FILL`] at once, or held until the client goes away for `HANG`.
+async fn fill(fake: FakeAi, body: Value, chat: bool) -> Response {
+    fake.fills.lock().expect("lock").push(body.clone());
+    if body.to_string().contains("HANG") {
+        let (tx, rx) = mpsc::channel::<Bytes>(1);
+        let hang_ups = fake.fill_hang_ups.clone();
+        tokio::spawn(async move {
+            tx.closed().await;
+            hang_ups.fetch_add(1, Ordering::SeqCst);
+        });
+        // Headers go out, the body never ends: the client is waiting for it.
+        return sse(rx);
+    }
+    let usage = json!({ "prompt_tokens": 40, "completion_tokens": 2 });
+    if chat {
+        Json(json!({ "choices": [{ "message": { "content": FILL } }], "usage": usage }))
+            .into_response()
+    } else {
+        Json(json!({ "choices": [{ "text": FILL }], "usage": usage })).into_response()
+    }
+}
+
+async fn fim(State(fake): State<FakeAi>, Json(body): Json<Value>) -> Response {
+    fill(fake, body, false).await
 }
 
 pub struct RunningAi {
@@ -76,6 +111,9 @@ async fn completions(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    if body["stream"] == json!(false) {
+        return fill(fake, body, true).await;
+    }
     fake.requests.lock().expect("lock").push(body.clone());
     let model = body["model"].as_str().unwrap_or_default().to_owned();
     match model.as_str() {
@@ -136,6 +174,7 @@ impl FakeAi {
         let addr = listener.local_addr().expect("addr");
         let app = Router::new()
             .route("/v1/chat/completions", post(completions))
+            .route("/v1/completions", post(fim))
             .with_state(fake.clone());
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
