@@ -46,6 +46,20 @@ async fn soon(what: &str, done: impl Fn() -> bool) {
     .unwrap_or_else(|_| panic!("timed out waiting: {what}"));
 }
 
+/// A new person's own project, open in a tab of theirs: the tab and the default document.
+async fn own_tab(server: &TestServer, name: &str, project: &str) -> (TabClient, i64) {
+    let owner = server.client();
+    owner.signup(name).await;
+    let project = owner.create_project(project).await;
+    let doc = default_doc(&owner, project).await;
+    let url = server.ws_url(&format!("/ws?project={project}"));
+    let mut tab = TabClient::connect(&url, &owner.cookie())
+        .await
+        .expect("tab");
+    tab.open(doc).await;
+    (tab, doc)
+}
+
 /// The answer to completion `id`, once it arrived.
 fn answer(t: &TabClient, id: u64) -> Option<Result<String, CompletionError>> {
     t.events.iter().find_map(|e| match e {
@@ -219,15 +233,7 @@ async fn fill_in_the_middle_and_a_server_without_completions() {
         }),
     )
     .await;
-    let owner = server.client();
-    owner.signup("mo").await;
-    let project = owner.create_project("Fim").await;
-    let doc = default_doc(&owner, project).await;
-    let url = server.ws_url(&format!("/ws?project={project}"));
-    let mut tab = TabClient::connect(&url, &owner.cookie())
-        .await
-        .expect("tab");
-    tab.open(doc).await;
+    let (mut tab, doc) = own_tab(&server, "mo", "Fim").await;
     tab.event(&ask(1, doc, "const x = ")).await;
     assert_eq!(answered(&mut tab, 1).await, Ok(FILL.to_owned()));
     {
@@ -240,15 +246,7 @@ async fn fill_in_the_middle_and_a_server_without_completions() {
 
     // Without a provider (or with completions turned off) the tab is told so at once.
     let server = TestServer::start_with(Backend::Sqlite, |c| c.assist.ai_completions = true).await;
-    let owner = server.client();
-    owner.signup("ned").await;
-    let project = owner.create_project("Off").await;
-    let doc = default_doc(&owner, project).await;
-    let url = server.ws_url(&format!("/ws?project={project}"));
-    let mut tab = TabClient::connect(&url, &owner.cookie())
-        .await
-        .expect("tab");
-    tab.open(doc).await;
+    let (mut tab, doc) = own_tab(&server, "ned", "Off").await;
     tab.event(&ask(1, doc, "x")).await;
     assert_eq!(answered(&mut tab, 1).await, Err(CompletionError::Off));
     server.finish().await;

@@ -7,6 +7,24 @@ use reqwest::StatusCode;
 
 use crate::common::{Backend, PASSWORD, TestServer, tab::TabClient};
 
+/// A websocket upgrade with a session cookie, as a page of `origin` makes it.
+async fn upgrade(
+    url: &str,
+    cookie: &str,
+    origin: &str,
+) -> Result<impl Sized, tokio_tungstenite::tungstenite::Error> {
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url)
+            .expect("request");
+    request
+        .headers_mut()
+        .insert("cookie", cookie.parse().expect("cookie"));
+    request
+        .headers_mut()
+        .insert("origin", origin.parse().expect("origin"));
+    tokio_tungstenite::connect_async(request).await
+}
+
 async fn cross_site_requests_are_refused(backend: Backend) {
     let server = TestServer::start_with(backend, |c| {
         c.auth.allowed_origins = vec!["https://tandem.example.com".into()];
@@ -85,18 +103,7 @@ async fn cross_site_requests_are_refused(backend: Backend) {
 
     // Websocket upgrades from another site are refused too.
     let url = server.ws_url(&format!("/ws?project={project}"));
-    let mut request =
-        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
-            url.as_str(),
-        )
-        .expect("request");
-    request
-        .headers_mut()
-        .insert("cookie", owner.cookie().parse().expect("cookie"));
-    request
-        .headers_mut()
-        .insert("origin", "http://evil.example".parse().expect("origin"));
-    let refused = tokio_tungstenite::connect_async(request)
+    let refused = upgrade(&url, &owner.cookie(), "http://evil.example")
         .await
         .err()
         .map(|e| e.to_string());
@@ -265,18 +272,7 @@ async fn listed_client_origins_get_cors_with_credentials() {
     // Its sockets open; the server's own pages are unchanged.
     let project = owner.create_project("Sockets").await;
     let url = server.ws_url(&format!("/ws?project={project}"));
-    let mut request =
-        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
-            url.as_str(),
-        )
-        .expect("request");
-    request
-        .headers_mut()
-        .insert("cookie", owner.cookie().parse().expect("cookie"));
-    request
-        .headers_mut()
-        .insert("origin", CLIENT.parse().expect("origin"));
-    tokio_tungstenite::connect_async(request)
+    upgrade(&url, &owner.cookie(), CLIENT)
         .await
         .expect("a listed client's socket opens");
     let page = owner.get("/").await;
