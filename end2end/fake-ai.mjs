@@ -1,7 +1,8 @@
 // A stand-in for an OpenAI-compatible provider, for the end-to-end tests: `POST
 // /v1/chat/completions` answers with a server-sent-events stream. A question containing "slow"
 // gets a long answer a token every 200 ms (so it can be stopped); anything else a short
-// Markdown answer with a code block. Inline completions (a chat request with `stream: false`,
+// Markdown answer with a code block; a code action ("Replace lines …") gets its lines back
+// with a comment above them. Inline completions (a chat request with `stream: false`,
 // or `POST /v1/completions`) get ` a + b;` after text ending in `return`, else nothing.
 // Usage: node fake-ai.mjs PORT (0 picks a free one; the address is printed as
 // `listening on http://…`)
@@ -16,6 +17,24 @@ function chunk(text) {
 /** An inline completion for the text before the cursor. */
 function fill(before) {
   return /return\s*$/.test(before) ? " a + b;" : "";
+}
+
+/** The lines a code action asks to change: the fenced block after "Replace lines". */
+function linesToChange(prompt) {
+  const at = prompt.indexOf("Replace lines");
+  if (at < 0) return null;
+  const lines = prompt.slice(at).split("\n").slice(1);
+  const fence = (lines[0].match(/^`+/) || ["```"])[0];
+  const end = lines.indexOf(fence, 1);
+  return lines.slice(1, end < 0 ? undefined : end).join("\n");
+}
+
+/** A code action's answer: documentation above the lines (or, for anything else, the lines
+ * with a note), in one fenced block. */
+function changed(prompt, code) {
+  const indent = code.match(/^\s*/)[0];
+  if (prompt.startsWith("Add documentation")) return `${indent}/** Adds two numbers. */\n${code}`;
+  return `${indent}// Checked by the assistant.\n${code}`;
 }
 
 /** Inline completion requests answered so far (`GET /stats`, for the benchmarks). */
@@ -49,7 +68,10 @@ const server = http.createServer((req, res) => {
     const messages = request.messages ?? [];
     const question = String(messages.at(-1)?.content ?? "");
     const slow = question.includes("slow");
-    const tokens = slow
+    const code = linesToChange(question);
+    const tokens = code !== null
+      ? ["Here it is:\n```\n", changed(question, code), "\n```\n"]
+      : slow
       ? Array.from({ length: 150 }, (_, i) => `word${i} `)
       : ["Here is ", "a greeting:\n\n", "```js\n", "console.log(\"hi\");\n", "```\n"];
     res.writeHead(200, { "content-type": "text/event-stream" });

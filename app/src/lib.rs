@@ -15,6 +15,7 @@ use leptos_router::{
 };
 
 pub mod account;
+pub mod assist;
 pub mod audit;
 pub mod auth;
 pub mod browser;
@@ -33,6 +34,7 @@ pub mod remote;
 pub mod runs;
 #[cfg(feature = "ssr")]
 pub mod services;
+pub mod suggestions;
 pub mod terminals;
 pub mod types;
 mod ui;

@@ -104,6 +104,8 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         .engine
         .on_change(Arc::new(move |doc| disks.doc_changed(doc)));
     files::disk::bind_configured(files.disks(), &files, &config.files).await?;
+    let ai_usage = assist::usage::Usage::new(db.clone());
+    let ai_switches = assist::switches::Switches::new(db.clone());
     let chat = chat::Chat::new(
         db.clone(),
         hub.clone(),
@@ -111,9 +113,30 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         editor.clone(),
         config.chat.settings().map_err(error::ServerError::Usage)?,
         shared_counts.clone(),
+        ai_usage.clone(),
     )
     .await?;
-    let assist = assist::Assist::new(chat.ai(), config.assist.settings(), &shared_counts);
+    let assist_settings = config.assist.settings();
+    let ai_settings = assist::AiSettings {
+        switches: ai_switches.clone(),
+        usage: ai_usage.clone(),
+        provider: chat.ai().is_some(),
+        server_completions: assist_settings.enabled,
+    };
+    let assist = assist::Assist::new(
+        chat.ai(),
+        assist_settings,
+        &shared_counts,
+        (ai_switches, ai_usage.clone()),
+    );
+    let suggestions = assist::Suggestions::new(
+        db.clone(),
+        hub.clone(),
+        editor.clone(),
+        chat.clone(),
+        ai_usage,
+    )
+    .await?;
     // Several nodes count a project's runs and terminals against one limit.
     let work_leases = config
         .editor
@@ -153,6 +176,8 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         .with::<dyn Documents>(Arc::new(editor.clone()))
         .with::<dyn FileService>(Arc::new(files.clone()))
         .with::<dyn ChatService>(Arc::new(chat.clone()))
+        .with::<dyn app::suggestions::ssr::SuggestionService>(Arc::new(suggestions))
+        .with::<dyn app::assist::ssr::AiService>(Arc::new(ai_settings))
         .with::<dyn app::runs::ssr::RunService>(Arc::new(runs.clone()))
         .with::<dyn app::terminals::ssr::TerminalService>(Arc::new(terminals.clone()))
         .with::<dyn app::history::ssr::HistoryService>(Arc::new(history::History::new(

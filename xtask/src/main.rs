@@ -39,6 +39,8 @@ commands:
   cluster [--nodes N] [--port P]
                   build (release) and start N nodes (default 2) on the local PostgreSQL
                   and NATS behind one address, http://127.0.0.1:3000, to try scale-out
+  site            build the browser side into target/site only (what the server embeds
+                  and serves); for working on the client without the whole test run
   setup           only install what is missing";
 
 fn main() -> ExitCode {
@@ -48,6 +50,12 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("bench") => bench(&args[1..]),
         Some("setup") => Ctx::new().and_then(|ctx| ctx.setup(false)),
+        Some("site") => Ctx::new().and_then(|ctx| {
+            ctx.setup(false)?;
+            let wasm = ctx.wasm_cargo(&ctx.wasm_build_args());
+            ctx.background("build wasm", vec![wasm])?.wait()?;
+            ctx.assemble_site()
+        }),
         Some("cluster") => cluster::cluster(&args[1..]),
         Some("cycles") => Ctx::new().and_then(|ctx| cycles::check(&ctx.root)),
         _ => {

@@ -128,10 +128,12 @@ pub async fn delete_message(project: ProjectId, id: MessageId) -> Result<ChatMes
     ssr::chat()?.delete(project, &ctx.user, ctx.role, id).await
 }
 
-/// Asks the project's assistant; the answer streams to every member.
+/// Asks the project's assistant; the answer streams to every member. Editors only: no
+/// request leaves the server for a viewer (who still reads every answer).
 #[server(endpoint = "chat/ask", input = Json)]
 pub async fn ask_ai(project: ProjectId, request: AiRequest) -> Result<AskReply, AppError> {
-    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
+    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
+    crate::assist::ssr::ai()?.assistant_on(project).await?;
     let detail = format!("{:?}", request.task);
     let reply = ssr::chat()?.ask(project, &ctx.user, request).await?;
     audit(project, ctx.user.id, Act::AiRequest, On::None, detail).await;
@@ -145,10 +147,12 @@ pub async fn stop_ai(project: ProjectId, id: MessageId) -> Result<(), AppError> 
     ssr::chat()?.stop(project, &ctx.user, ctx.role, id).await
 }
 
-/// Asks the same question again, replacing the answer (who asked, or an editor/owner).
+/// Asks the same question again, replacing the answer (who asked, or an editor/owner; never
+/// a viewer).
 #[server(endpoint = "chat/regenerate", input = Json)]
 pub async fn regenerate_ai(project: ProjectId, id: MessageId) -> Result<ChatMessage, AppError> {
-    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Viewer).await?;
+    let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
+    crate::assist::ssr::ai()?.assistant_on(project).await?;
     let message = ssr::chat()?
         .regenerate(project, &ctx.user, ctx.role, id)
         .await?;

@@ -59,6 +59,8 @@ pub struct LiveSignals {
     pub remote: RwSignal<u64>,
     /// Local edits waiting for a connection (kept in this tab and on this device).
     pub waiting: RwSignal<u64>,
+    /// A code action picked in the editor (`explain`, `doc`, …) with the selected lines.
+    pub action: RwSignal<Option<(String, Option<crate::suggestions::Pinned>)>>,
 }
 
 impl LiveSignals {
@@ -73,6 +75,7 @@ impl LiveSignals {
             changed: RwSignal::new(0),
             remote: RwSignal::new(0),
             waiting: RwSignal::new(0),
+            action: RwSignal::new(None),
         }
     }
 }
@@ -85,6 +88,11 @@ pub struct OpenDocs {
     pub live: Live,
     /// The page's inline completions, which every document's editor offers.
     pub ghosts: ghost::Ghosts,
+    /// The project's AI suggestions, drawn over their lines in every editor.
+    pub suggestions: crate::suggestions::Suggestions,
+    /// A code action that answers in the chat (Explain, Write tests, Review), with the text
+    /// the chat shows for it; the chat pane takes it from here.
+    pub chat_task: RwSignal<Option<(String, crate::chat::AiTask)>>,
     #[cfg(feature = "browser")]
     sessions: StoredValue<
         std::collections::HashMap<DocId, std::rc::Rc<client::DocSession>>,
@@ -93,10 +101,16 @@ pub struct OpenDocs {
 }
 
 impl OpenDocs {
-    pub fn new(live: Live, ghosts: ghost::Ghosts) -> Self {
+    pub fn new(
+        live: Live,
+        ghosts: ghost::Ghosts,
+        suggestions: crate::suggestions::Suggestions,
+    ) -> Self {
         Self {
             live,
             ghosts,
+            suggestions,
+            chat_task: RwSignal::new(None),
             #[cfg(feature = "browser")]
             sessions: StoredValue::new_local(Default::default()),
         }
@@ -203,10 +217,73 @@ pub fn DocView(
 ) -> impl IntoView {
     let host = NodeRef::<leptos::html::Div>::new();
     let blame = Blame::new();
+    let fresh = RwSignal::new(std::collections::HashMap::new());
+    let refactor = RwSignal::new(None::<crate::suggestions::Pinned>);
+    let file_id = file.file;
+    #[cfg(feature = "browser")]
+    let apply;
     #[cfg(feature = "browser")]
     {
         let session: StoredValue<Option<std::rc::Rc<client::DocSession>>, LocalStorage> =
             StoredValue::new_local(None);
+        apply = Callback::new(move |s: crate::suggestions::Suggestion| {
+            session.with_value(|x| x.as_ref().is_some_and(|x| x.apply_suggestion(&s)))
+        });
+        let doc = file.doc;
+        // The file's suggestions follow the text: drawn again as it changes, and each one's
+        // "still applies" is worked out from this tab's copy.
+        let drawn = StoredValue::new(false);
+        Effect::new(move |_| {
+            let list = docs.suggestions.for_doc(doc);
+            signals.changed.track();
+            if !signals.ready.get() || (list.is_empty() && !drawn.get_value()) {
+                return;
+            }
+            drawn.set_value(!list.is_empty());
+            let now = session.with_value(|x| x.as_ref().map(|x| x.show_suggestions(&list)));
+            if let Some(now) = now
+                && fresh.with_untracked(|f| *f != now)
+            {
+                fresh.set(now);
+            }
+        });
+        Effect::new(move |_| {
+            signals.action.track();
+            let Some((name, pin)) = signals.action.try_update_untracked(Option::take).flatten()
+            else {
+                return;
+            };
+            // Nothing is sent to the assistant for a viewer; say so here rather than after a
+            // refused request.
+            if !signals.writable.get_untracked() {
+                docs.suggestions.tell(
+                    doc,
+                    "Only editors can ask the assistant; you are a viewer of this project.".into(),
+                );
+                return;
+            }
+            let task = match name.as_str() {
+                "explain" => Some(("/explain", crate::chat::AiTask::Explain)),
+                "tests" => Some(("/tests", crate::chat::AiTask::Tests)),
+                "review" => Some(("/review", crate::chat::AiTask::Review)),
+                _ => None,
+            };
+            if let Some((text, task)) = task {
+                docs.chat_task.set(Some((text.to_owned(), task)));
+                return;
+            }
+            let Some(action) = crate::suggestions::CodeAction::parse(&name) else {
+                return;
+            };
+            let Some(pin) = pin else {
+                return;
+            };
+            if action == crate::suggestions::CodeAction::Refactor {
+                refactor.set(Some(pin));
+            } else {
+                docs.suggestions.ask(doc, file_id, action, pin, None);
+            }
+        });
         let doc = file.doc;
         let f = file.clone();
         host.on_load(move |el| {
@@ -241,7 +318,9 @@ pub fn DocView(
         on_cleanup(move || docs.close(doc));
     }
     #[cfg(not(feature = "browser"))]
-    let _ = (&me, docs, reveal, name, writable_hint);
+    let _ = (&me, reveal, name, writable_hint);
+    #[cfg(not(feature = "browser"))]
+    let apply = Callback::new(|_: crate::suggestions::Suggestion| false);
     let s = signals;
     let history = RwSignal::new(false);
     let doc = file.doc;
@@ -271,6 +350,8 @@ pub fn DocView(
             <div class="readonly-banner" data-test="readonly-banner">"Read-only: you are a viewer of this project."</div>
         })}
         {move || s.error.get().map(|e| view! { <div class="error editor-error" role="alert">{e}</div> })}
+        <crate::suggestions::SuggestionBar suggestions=docs.suggestions doc=doc file=file_id
+            writable=s.writable fresh=fresh apply=apply refactor=refactor/>
         {move || (!s.ready.get()).then(|| view! { <p class="muted loading-editor">"Loading editor…"</p> })}
         <div class="monaco-host" node_ref=host data-test="editor" data-doc=file.doc.0
             data-ready=move || s.ready.get().to_string()></div>

@@ -20,6 +20,41 @@ let nextCompletion = 0;
  * list closes or the view changes, and that is answered from here, without a new request. */
 let lastAnswer = null;
 let inlineRegistered = false;
+/** Each model's code-action handler and editor (set by the Rust side once the editor exists). */
+const actionHandlers = new WeakMap();
+let codeActionsRegistered = false;
+/** The AI code actions: id, label, and whether it makes a change (a shared suggestion) or
+ * answers in the chat. */
+const AI_ACTIONS = [
+  ["explain", "AI: Explain"],
+  ["doc", "AI: Add docs"],
+  ["tests", "AI: Write tests"],
+  ["review", "AI: Review"],
+  ["refactor", "AI: Refactor…"],
+  ["fix", "AI: Fix"],
+];
+/** Most lines of a suggestion's new text drawn under its lines (the rest is summarised). */
+const SUGGESTION_LINES_SHOWN = 40;
+
+/** Ctrl+. (Monaco's quick-fix list) offers the AI actions for the selection; only when asked,
+ * so no light bulb follows every selection around. */
+function registerCodeActions() {
+  if (codeActionsRegistered) return;
+  codeActionsRegistered = true;
+  monaco.languages.registerCodeActionProvider("*", {
+    provideCodeActions(model, _range, context) {
+      const entry = actionHandlers.get(model);
+      const asked = context.trigger === monaco.languages.CodeActionTriggerType.Invoke;
+      if (!entry || !asked) return { actions: [], dispose() {} };
+      const actions = AI_ACTIONS.map(([id, label]) => ({
+        title: label,
+        kind: "quickfix",
+        command: { id: entry.editor.getId() + ":tandem.ai." + id, title: label },
+      }));
+      return { actions, dispose() {} };
+    },
+  });
+}
 
 /** Monaco asks this for ghost text after each change (and cancels `token` when the person
  * types on); one provider serves every editor, finding the completer by model. */
@@ -380,6 +415,108 @@ export class TandemEditor {
     completers.set(this.model, { ask, cancel, editor: this.editor });
   }
 
+  /**
+   * The AI code actions in the context menu, the command palette (F1) and Ctrl+.; each calls
+   * `handler(name)`.
+   */
+  setActions(handler) {
+    registerCodeActions();
+    actionHandlers.set(this.model, { editor: this.editor });
+    for (const [id, label] of AI_ACTIONS) {
+      this.subs.push(
+        this.editor.addAction({
+          id: "tandem.ai." + id,
+          label,
+          contextMenuGroupId: "1_tandem_ai",
+          run: () => handler(id),
+        }),
+      );
+    }
+  }
+
+  /**
+   * Draws AI suggestions: `[{id, from, to, fresh, state, header, lines: [[op, text]]}]` with
+   * UTF-16 offsets of the lines they replace. The replaced lines are tinted (removed ones
+   * struck through) and the new text shows in a zone under them. Everything a person wrote
+   * (names, code) is set as text, never as markup. Redrawn only when something shown changed.
+   */
+  setSuggestions(json) {
+    const list = JSON.parse(json);
+    const m = this.model;
+    const shown = list.map((s) => {
+      const first = m.getPositionAt(s.from).lineNumber;
+      const last = m.getPositionAt(s.to).lineNumber;
+      return { ...s, first, last };
+    });
+    const key = JSON.stringify(shown.map((s) => [s.id, s.first, s.last, s.fresh, s.state, s.lines.length]));
+    if (key === this.suggestionKey) return;
+    this.suggestionKey = key;
+    if (!this.suggestionDecorations) this.suggestionDecorations = this.editor.createDecorationsCollection();
+    const decorations = [];
+    const lineHeight = this.editor.getOption(monaco.editor.EditorOption.lineHeight);
+    const font = this.editor.getOption(monaco.editor.EditorOption.fontInfo);
+    this.editor.changeViewZones((zones) => {
+      for (const id of this.suggestionZones || []) zones.removeZone(id);
+      this.suggestionZones = [];
+      for (const s of shown) {
+        const live = s.state === "open" && s.fresh;
+        // Lines of the old text the suggestion removes, tinted in place.
+        let line = s.first;
+        for (const [op] of s.lines) {
+          if (op === "+") continue;
+          if (op === "-" && live) {
+            decorations.push({
+              range: new monaco.Range(line, 1, line, 1),
+              options: { isWholeLine: true, className: "tandem-suggest-removed" },
+            });
+          }
+          line += 1;
+        }
+        if (live || s.state === "writing") {
+          decorations.push({
+            range: new monaco.Range(s.first, 1, s.last, 1),
+            options: { isWholeLine: true, linesDecorationsClassName: "tandem-suggest-gutter" },
+          });
+        }
+        const node = document.createElement("div");
+        node.className = "tandem-suggest-zone" + (live ? "" : " inactive");
+        node.dataset.test = "suggestion-zone";
+        node.dataset.id = String(s.id);
+        node.dataset.state = s.state;
+        node.style.fontFamily = font.fontFamily;
+        node.style.fontSize = font.fontSize + "px";
+        node.style.lineHeight = lineHeight + "px";
+        const head = document.createElement("div");
+        head.className = "tandem-suggest-head";
+        const status = s.state === "writing" ? " — writing…" : !live ? " — no longer applies" : "";
+        head.textContent = s.header + status;
+        node.appendChild(head);
+        let rows = 1;
+        if (live) {
+          const added = s.lines.filter(([op]) => op !== "-");
+          for (const [op, text] of added.slice(0, SUGGESTION_LINES_SHOWN)) {
+            const row = document.createElement("div");
+            row.className = op === "+" ? "tandem-suggest-line added" : "tandem-suggest-line";
+            row.textContent = text === "" ? "\u00a0" : text;
+            node.appendChild(row);
+            rows += 1;
+          }
+          if (added.length > SUGGESTION_LINES_SHOWN) {
+            const more = document.createElement("div");
+            more.className = "tandem-suggest-head";
+            more.textContent = `… ${added.length - SUGGESTION_LINES_SHOWN} more lines`;
+            node.appendChild(more);
+            rows += 1;
+          }
+        }
+        this.suggestionZones.push(
+          zones.addZone({ afterLineNumber: s.last, heightInPx: rows * lineHeight + 6, domNode: node }),
+        );
+      }
+    });
+    this.suggestionDecorations.set(decorations);
+  }
+
   setReadOnly(readOnly) {
     this.editor.updateOptions({ readOnly });
   }
@@ -390,6 +527,7 @@ export class TandemEditor {
 
   dispose() {
     completers.delete(this.model);
+    actionHandlers.delete(this.model);
     for (const s of this.subs) s.dispose();
     clearTimeout(this.labelTimer);
     for (const w of this.widgets.values()) this.editor.removeContentWidget(w);

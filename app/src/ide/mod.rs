@@ -114,6 +114,7 @@ fn IdeShell(ws: Workspace, file: Option<FileDoc>, entries: Vec<FileEntry>) -> im
         .collect();
     let terms = TermState::new(pid, ws.me.id, role_now, link, runs.open, candidates);
     let ghosts = Ghosts::new();
+    let suggestions = crate::suggestions::Suggestions::new(pid);
     let live = Live::new(
         pid,
         link,
@@ -131,7 +132,9 @@ fn IdeShell(ws: Workspace, file: Option<FileDoc>, entries: Vec<FileEntry>) -> im
                 ServerEvent::Completion { .. } | ServerEvent::CompletionFailed { .. } => {
                     ghosts.arrived(&e)
                 }
+                ServerEvent::Suggestion { .. } => suggestions.on_event(e),
                 ServerEvent::Resync => {
+                    suggestions.on_event(ServerEvent::Resync);
                     chat.on_event(ServerEvent::Resync);
                     runs.on_event(ServerEvent::Resync);
                     terms.on_event(ServerEvent::Resync);
@@ -142,7 +145,7 @@ fn IdeShell(ws: Workspace, file: Option<FileDoc>, entries: Vec<FileEntry>) -> im
         }),
     );
     terms.connect(live);
-    let docs = OpenDocs::new(live, ghosts);
+    let docs = OpenDocs::new(live, ghosts, suggestions);
     // Unread messages count while the chat is out of sight: collapsed, or (on a phone)
     // another tab is showing.
     Effect::new(move |_| {

@@ -257,7 +257,8 @@ impl Connection {
             | ServerEvent::TermOutput { .. }
             | ServerEvent::TermRefused { .. }
             | ServerEvent::Completion { .. }
-            | ServerEvent::CompletionFailed { .. }) => self.on_event.run(other),
+            | ServerEvent::CompletionFailed { .. }
+            | ServerEvent::Suggestion { .. }) => self.on_event.run(other),
         }
     }
 

@@ -9,6 +9,7 @@ use crate::types::{
     chat::ChatMessage,
     files::FileEntry,
     runs::{OutputChunk, RunInfo},
+    suggestions::Suggestion,
     terminals::TermInfo,
 };
 
@@ -144,6 +145,8 @@ pub enum ServerEvent {
         error: CompletionError,
         message: String,
     },
+    /// An AI suggestion is new or changed (written, accepted, rejected, stale): replace by id.
+    Suggestion { suggestion: Box<Suggestion> },
 }
 
 impl ClientEvent {

@@ -67,6 +67,8 @@ actions! {
     TerminalOpened = "terminal_opened", "Opened a terminal";
     TerminalClosed = "terminal_closed", "Closed a terminal";
     AiRequest = "ai_request", "Asked the assistant";
+    AiSettings = "ai_settings", "Changed the AI settings";
+    SuggestionAccepted = "suggestion_accepted", "Accepted an AI suggestion";
     FolderOpened = "folder_opened", "Opened a server folder";
 }
 

@@ -10,8 +10,10 @@ pub mod chat;
 pub mod files;
 pub mod history;
 pub mod runs;
+pub mod suggestions;
 pub mod terminals;
 
+/// A typed `i64` id with `Display` and `FromStr`.
 macro_rules! id_type {
     ($name:ident) => {
         #[derive(
@@ -20,8 +22,8 @@ macro_rules! id_type {
         #[serde(transparent)]
         pub struct $name(pub i64);
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 self.0.fmt(f)
             }
         }
@@ -35,6 +37,8 @@ macro_rules! id_type {
         }
     };
 }
+
+pub(crate) use id_type;
 
 id_type!(UserId);
 id_type!(ProjectId);

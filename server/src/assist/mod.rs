@@ -1,10 +1,16 @@
-//! AI in the editor: inline completions (ghost text). The tab socket hands each request to
-//! [`Assist`] through `live::CompletionPort`; this module bounds what is sent, counts the
-//! per-person and per-project allowances, and asks the chat's AI provider (one cap on
-//! requests in flight for the chat and the editor together). Nothing is sent for a viewer, and
-//! the provider's key and address never reach a browser.
+//! AI in the editor: inline completions (ghost text) and code actions as shared suggestions.
+//! The tab socket hands each completion request to [`Assist`] through `live::CompletionPort`;
+//! this module bounds what is sent, counts the per-person and per-project allowances, and asks
+//! the chat's AI provider (one cap on requests in flight for the chat and the editor together).
+//! [`Suggestions`] (in `suggest`) keeps the suggestions code actions make. Nothing is sent for
+//! a viewer, and the provider's key and address never reach a browser.
 
 mod args;
+mod prompt;
+mod settings;
+mod suggest;
+pub mod switches;
+pub mod usage;
 
 use std::{sync::Arc, time::Duration};
 
@@ -14,6 +20,10 @@ use app::{
 };
 pub use args::Args;
 use async_trait::async_trait;
+pub use settings::AiSettings;
+pub use suggest::Suggestions;
+use switches::Switches;
+use usage::{Kind, Outcome, Usage};
 
 use crate::{
     chat::ai::{AiError, Provider, fill::FillAsk},
@@ -40,6 +50,8 @@ struct Inner {
     settings: Settings,
     per_user: PerMinute<UserId>,
     per_project: PerMinute<ProjectId>,
+    switches: Switches,
+    usage: Usage,
 }
 
 /// The last `n` characters of `s` (whole characters).
@@ -71,8 +83,11 @@ impl Assist {
         provider: Option<Provider>,
         settings: Settings,
         shared: &Option<SharedCounts>,
+        (switches, usage): (Switches, Usage),
     ) -> Self {
         Self(Arc::new(Inner {
+            switches,
+            usage,
             per_user: PerMinute::maybe_shared(settings.per_minute, shared, "ai-completions"),
             per_project: PerMinute::maybe_shared(
                 settings.per_minute_per_project,
@@ -131,6 +146,19 @@ impl CompletionPort for Assist {
                 "Inline completions are off on this server.".to_owned(),
             ));
         };
+        match self.0.switches.get(project).await {
+            Ok(s) if !s.completions => {
+                return Err((
+                    CompletionError::Off,
+                    "The project's owners turned inline completions off.".to_owned(),
+                ));
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read a project's AI switches");
+                return Err((CompletionError::Unreachable, e.to_string()));
+            }
+        }
         self.allowed(project, user).await?;
         let n = self.0.settings.context_chars;
         let ask = FillAsk {
@@ -141,7 +169,22 @@ impl CompletionPort for Assist {
         };
         let started = std::time::Instant::now();
         let result = provider.fill(&ask).await;
-        metrics::histogram!("tandem_ai_completion_seconds").record(started.elapsed().as_secs_f64());
+        let took = started.elapsed();
+        metrics::histogram!("tandem_ai_completion_seconds").record(took.as_secs_f64());
+        // A request refused before it left (busy) costs nothing upstream.
+        if !matches!(result, Err(AiError::Busy)) {
+            let tokens = result
+                .as_ref()
+                .ok()
+                .map(|f| (f.prompt_tokens, f.completion_tokens));
+            let sent = ask.prefix.chars().count() + ask.suffix.chars().count();
+            let got = result.as_ref().map_or(0, |f| f.text.chars().count());
+            self.0.usage.record(
+                project,
+                Kind::Completion,
+                Outcome::estimated(result.is_ok(), tokens, sent, got, took),
+            );
+        }
         match result {
             Ok(filled) => {
                 metrics::counter!("tandem_ai_completion_tokens_total", "kind" => "prompt")

@@ -175,15 +175,32 @@ impl Chat {
                 return;
             };
             let hub = chat.0.hub.clone();
+            let started = std::time::Instant::now();
+            let mut reported = None;
             let outcome = tokio::select! {
                 r = provider.stream(&messages, |delta| {
                     lock(&text).push_str(delta);
                     hub.publish(project, &ServerEvent::ChatDelta { id, text: delta.to_owned() });
-                }) => r.map(|()| AiState::Done),
+                }) => r.map(|used| {
+                    reported = used;
+                    AiState::Done
+                }),
                 // A stop (or its sender going away) drops the stream: the upstream request
                 // is closed with it.
                 _ = stopped => Ok(AiState::Stopped),
             };
+            let sent: usize = messages.iter().map(|m| m.content.chars().count()).sum();
+            chat.0.usage.record(
+                project,
+                crate::assist::usage::Kind::Chat,
+                crate::assist::usage::Outcome::estimated(
+                    outcome.is_ok(),
+                    reported,
+                    sent,
+                    lock(&text).chars().count(),
+                    started.elapsed(),
+                ),
+            );
             let (state, error) = match outcome {
                 Ok(state) => (state, None),
                 Err(e) => {

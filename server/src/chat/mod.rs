@@ -84,6 +84,8 @@ struct Inner {
     project_asks_per_minute: u32,
     /// Answers being streamed, by message id.
     running: Mutex<HashMap<MessageId, Answer>>,
+    /// Where each project's AI use is counted.
+    usage: crate::assist::usage::Usage,
 }
 
 fn check_client_id(id: &str) -> AppResult<()> {
@@ -111,6 +113,7 @@ impl Chat {
         editor: Editor,
         settings: ChatSettings,
         shared: Option<SharedCounts>,
+        usage: crate::assist::usage::Usage,
     ) -> crate::error::Result<Self> {
         let provider = settings
             .ai
@@ -140,6 +143,7 @@ impl Chat {
             settings,
             provider,
             running: Mutex::new(HashMap::new()),
+            usage,
         })))
     }
 
@@ -175,7 +179,7 @@ impl Chat {
 
     /// An AI request's allowance: the asker's own, then the project's (a team of many cannot
     /// spend without bound by each staying under the personal limit).
-    async fn may_ask(&self, project: ProjectId, user: UserId) -> AppResult<()> {
+    pub(crate) async fn may_ask(&self, project: ProjectId, user: UserId) -> AppResult<()> {
         Self::rate(&self.0.asks, user).await?;
         self.0.project_asks.take_now(project).await.map_err(|wait| {
             crate::limits::refused("ai-requests-per-minute-per-project");

@@ -3,7 +3,7 @@
 //! without anything leaving the server; the allowances per person and per project and the cap
 //! on requests in flight hold; both provider endpoints (chat and fill-in-the-middle) work.
 
-use std::{sync::atomic::Ordering, time::Duration};
+use std::sync::atomic::Ordering;
 
 use app::{
     live::events::{ClientEvent, CompletionError, ServerEvent},
@@ -14,6 +14,7 @@ use server::{chat::ai::fill::Endpoint, config::Config};
 use crate::common::{
     Api, Backend, TestServer,
     ai::{FILL, FakeAi},
+    soon,
     tab::TabClient,
 };
 
@@ -33,17 +34,6 @@ fn ask(id: u64, doc: i64, prefix: &str) -> ClientEvent {
         language: "javascript".to_owned(),
         path: "main.js".to_owned(),
     }
-}
-
-/// Waits (up to 10 s) for something the stand-in provider records; panics naming `what`.
-async fn soon(what: &str, done: impl Fn() -> bool) {
-    tokio::time::timeout(Duration::from_secs(10), async {
-        while !done() {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("timed out waiting: {what}"));
 }
 
 /// A new person's own project, open in a tab of theirs: the tab and the default document.

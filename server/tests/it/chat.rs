@@ -583,8 +583,19 @@ async fn ai_stop_closes_the_upstream_request(backend: Backend) {
     let ai = FakeAi::start().await;
     let t = with_model(backend, &ai.base_url, "hang", 30).await;
     let mut watcher = tab(&t, &t.owner).await;
-    let reply = ask(
+    // Nothing leaves the server for a viewer.
+    let refused = ask(
         &t.viewer,
+        t.project,
+        "h0",
+        json!({ "task": "ask", "text": "hi" }),
+        no_context(),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert!(ai.fake.requests.lock().expect("lock").is_empty());
+    let reply = ask(
+        &t.owner,
         t.project,
         "h1",
         json!({ "task": "ask", "text": "hi" }),
@@ -601,7 +612,7 @@ async fn ai_stop_closes_the_upstream_request(backend: Backend) {
     // Mid-stream, the history shows the text so far.
     let page = history(&t.owner, t.project, None, None).await;
     assert_eq!(page["messages"][1]["body"], "Partial");
-    // Editors may stop anyone's answer (the viewer asked this one).
+    // Editors may stop anyone's answer (the owner asked this one).
     let stop = t
         .editor
         .json("chat/stop", json!({ "project": t.project, "id": answer }))
@@ -757,8 +768,12 @@ async fn ai_requests_are_rate_limited(backend: Backend) {
             &[("project", &elsewhere.to_string())],
         )
         .await;
+    // (Asked by an editor who still has allowance left: viewers may not ask at all.)
+    let fresh = t.server.client();
+    fresh.signup("fay").await;
+    t.owner.invite(t.project, "fay", "editor").await;
     let sneaky = ask(
-        &t.viewer,
+        &fresh,
         t.project,
         "a4",
         json!({ "task": "explain" }),
@@ -783,8 +798,8 @@ async fn ai_requests_are_limited_per_project_too(backend: Backend) {
         let r = ask(who, t.project, id, doc(), no_context()).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     }
-    // A third member is within their own allowance, but the project's is spent.
-    let third = ask(&t.viewer, t.project, "p3", doc(), no_context()).await;
+    // A third request is within its asker's own allowance, but the project's is spent.
+    let third = ask(&t.owner, t.project, "p3", doc(), no_context()).await;
     assert_eq!(third.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(third.error_kind(), "TooMany");
     assert!(

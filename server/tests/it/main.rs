@@ -24,6 +24,7 @@ mod revoke;
 mod runs;
 mod shared_state;
 mod store;
+mod suggest;
 mod terminals;
 mod ws;
 mod yjs;

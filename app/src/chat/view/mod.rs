@@ -511,6 +511,13 @@ impl Draft {
 #[component]
 pub fn ChatPanel(chat: ChatState, files: Files, docs: OpenDocs) -> AnyView {
     let draft = Draft::new();
+    // Explain, Write tests and Review picked in an editor answer here.
+    Effect::new(move |_| {
+        docs.chat_task.track();
+        if let Some((text, task)) = docs.chat_task.try_update_untracked(Option::take).flatten() {
+            chat.ask(text, task, files, docs);
+        }
+    });
     view! {
         <div class="chat-panel" data-test="chat-panel">
             <ChatLog chat=chat files=files docs=docs draft=draft/>

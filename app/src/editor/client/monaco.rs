@@ -65,6 +65,15 @@ extern "C" {
         cancel: Option<&Function>,
     );
 
+    /// The code actions (context menu, Ctrl+., F1) call `handler(name)`: `explain`, `doc`,
+    /// `tests`, `review`, `refactor` or `fix`.
+    #[wasm_bindgen(method, js_name = setActions)]
+    pub(crate) fn set_actions(this: &TandemEditor, handler: &Function);
+
+    /// Draws AI suggestions over their lines (JSON list; `[]` for none).
+    #[wasm_bindgen(method, js_name = setSuggestions)]
+    pub(crate) fn set_suggestions(this: &TandemEditor, json: &str);
+
     #[wasm_bindgen(method, js_name = setReadOnly)]
     pub(crate) fn set_read_only(this: &TandemEditor, read_only: bool);
 

@@ -9,7 +9,7 @@
 
 use std::{
     cell::{Cell, RefCell},
-    collections::HashSet,
+    collections::{HashMap, HashSet},
     rc::{Rc, Weak},
     sync::Arc,
     time::Duration,
@@ -38,12 +38,15 @@ use crate::{
     },
     live::{connection::ConnectionRef, events::ClientEvent},
     offline::local::{self, DocPlace},
+    suggestions::{Pinned, Suggestion, SuggestionId, anchor},
     types::DocId,
 };
 
 const LOCAL: &str = "tandem.local";
 const REMOTE: &str = "tandem.remote";
 const NORMALIZE: &str = "tandem.normalize";
+/// An accepted AI suggestion applied by this tab: sent like typing and undone as one step.
+const SUGGESTION: &str = "tandem.suggestion";
 /// This device's local copy being read back: neither sent (the handshake carries whatever the
 /// server lacks) nor undoable.
 const CACHE: &str = "tandem.cache";
@@ -85,6 +88,7 @@ struct EditorCallbacks {
     _redo: Closure<dyn FnMut()>,
     ask: Closure<dyn FnMut(f64, String, String)>,
     cancel: Closure<dyn FnMut(f64)>,
+    _action: Closure<dyn FnMut(String)>,
 }
 
 pub(crate) struct DocSession {
@@ -185,7 +189,7 @@ impl DocSession {
         }
         let mut undo = UndoManager::with_options(undo::Options {
             capture_timeout_millis: 500,
-            tracked_origins: HashSet::from([Origin::from(LOCAL)]),
+            tracked_origins: HashSet::from([Origin::from(LOCAL), Origin::from(SUGGESTION)]),
             capture_transaction: None,
             timestamp: Arc::new(now_ms),
             init_undo_stack: Vec::new(),
@@ -435,9 +439,15 @@ impl DocSession {
                 }
             },
         );
+        let w = weak.clone();
         let cancel = Closure::<dyn FnMut(f64)>::new(move |id: f64| {
-            if let Some(s) = weak.upgrade() {
+            if let Some(s) = w.upgrade() {
                 s.cancel_completion(id as u64);
+            }
+        });
+        let action = Closure::<dyn FnMut(String)>::new(move |name: String| {
+            if let Some(s) = weak.upgrade() {
+                s.code_action(&name);
             }
         });
         let value = self.text.get_string(&self.doc.transact());
@@ -452,6 +462,7 @@ impl DocSession {
             undo.as_ref().unchecked_ref(),
             redo.as_ref().unchecked_ref(),
         );
+        editor.set_actions(action.as_ref().unchecked_ref());
         *self.editor.borrow_mut() = Some(editor);
         *self.callbacks.borrow_mut() = Some(EditorCallbacks {
             _changes: changes,
@@ -460,6 +471,7 @@ impl DocSession {
             _redo: redo,
             ask,
             cancel,
+            _action: action,
         });
         self.update_completer();
         self.signals.ready.set(true);
@@ -511,6 +523,95 @@ impl DocSession {
             c.send_event(&ClientEvent::CancelCompletion { id });
         }
         self.ghosts.cancelled(id);
+    }
+
+    /// A code action picked in the editor (its context menu, Ctrl+. or F1): handed to the
+    /// page with the selected lines pinned, so the lines it is for move with later edits.
+    fn code_action(&self, name: &str) {
+        let pin = self.pin_selection();
+        self.signals.action.set(Some((name.to_owned(), pin)));
+    }
+
+    /// The whole lines the primary selection touches, pinned in this document.
+    fn pin_selection(&self) -> Option<Pinned> {
+        let sels: Vec<(u32, u32)> =
+            serde_json::from_str(&self.editor.borrow().as_ref()?.selections_json()).ok()?;
+        let (a, h) = *sels.first()?;
+        let txn = self.doc.transact();
+        let all = self.text.get_string(&txn);
+        let (from, to) = anchor::whole_lines(&all, a, h);
+        let (start, end) = anchor::pin(&txn, &self.text, from, to)?;
+        Some(Pinned {
+            start,
+            end,
+            first_line: anchor::line_of(&all, from),
+            last_line: anchor::line_of(&all, to),
+        })
+    }
+
+    /// Draws the file's suggestions over their lines, and says for each whether its lines in
+    /// this tab still hold what it replaces.
+    pub(crate) fn show_suggestions(&self, list: &[Suggestion]) -> HashMap<SuggestionId, bool> {
+        let mut fresh = HashMap::new();
+        let mut shown = Vec::new();
+        {
+            let txn = self.doc.transact();
+            for s in list {
+                let Some((from, to, now)) = anchor::current(&txn, &self.text, &s.start, &s.end)
+                else {
+                    // Its text is not in this copy yet (or any more): nothing to draw.
+                    fresh.insert(s.id, false);
+                    continue;
+                };
+                let is_fresh = now == s.original;
+                fresh.insert(s.id, is_fresh);
+                shown.push(serde_json::json!({
+                    "id": s.id.0,
+                    "from": from,
+                    "to": to,
+                    "fresh": is_fresh,
+                    "state": s.state.as_str(),
+                    "header": format!("{} asked the assistant {}", s.author_name, s.action.asked()),
+                    "lines": s.lines.iter().map(|l| (l.op, &l.text)).collect::<Vec<_>>(),
+                }));
+            }
+        }
+        if let Some(editor) = self.editor.borrow().as_ref() {
+            editor.set_suggestions(&serde_json::Value::Array(shown).to_string());
+        }
+        fresh
+    }
+
+    /// Applies a claimed suggestion as this person's edit: one transaction, one undo step of
+    /// its own. False (and nothing changed) when its lines no longer hold what it replaces.
+    pub(crate) fn apply_suggestion(&self, s: &Suggestion) -> bool {
+        if !self.signals.writable.get_untracked() {
+            return false;
+        }
+        let Some((from, to, now)) =
+            anchor::current(&self.doc.transact(), &self.text, &s.start, &s.end)
+        else {
+            return false;
+        };
+        if now != s.original {
+            return false;
+        }
+        // Its own undo step: not merged with the typing just before or after it.
+        self.undo.borrow_mut().reset();
+        match self.doc.try_transact_mut_with(SUGGESTION) {
+            Ok(mut txn) => apply_changes(
+                &mut txn,
+                &self.text,
+                vec![Change(from, to - from, s.replacement.clone())],
+            ),
+            Err(e) => {
+                leptos::logging::warn!("suggestion not applied, the document was busy: {e}");
+                return false;
+            }
+        }
+        self.undo.borrow_mut().reset();
+        self.flush(None);
+        true
     }
 
     fn send(&self, message: Bytes) -> bool {

@@ -229,12 +229,12 @@ impl Provider {
 
     /// Streams the answer to `messages`, calling `on_delta` with each piece of text as it
     /// arrives. Dropping the returned future closes the upstream connection (that is how an
-    /// answer is stopped).
+    /// answer is stopped). Returns the tokens used (prompt, answer) if the provider said.
     pub async fn stream(
         &self,
         messages: &[PromptMessage],
         mut on_delta: impl FnMut(&str),
-    ) -> Result<(), AiError> {
+    ) -> Result<Option<(u64, u64)>, AiError> {
         let body = json!({
             "model": self.config.model,
             "messages": messages,
@@ -269,9 +269,11 @@ impl Provider {
                 .and_then(Value::as_str)
                 .ok_or(AiError::Malformed)?;
             on_delta(content);
-            return Ok(());
+            return Ok(reported_usage(&v));
         }
         let mut parser = sse::SseParser::default();
+        // Providers that count tokens of a stream say so in a chunk (usually the last).
+        let mut used = None;
         loop {
             let chunk = tokio::time::timeout(timeout, response.chunk())
                 .await
@@ -280,17 +282,17 @@ impl Provider {
             let Some(bytes) = chunk else {
                 // The body ended without `[DONE]`: what arrived is the answer.
                 if let Some(data) = parser.finish().filter(|d| d.trim() != "[DONE]")
-                    && let Some(text) = delta_of(&data)?
+                    && let Some(text) = delta_of(&data, &mut used)?
                 {
                     on_delta(&text);
                 }
-                return Ok(());
+                return Ok(used);
             };
             for data in parser.push(&bytes).map_err(|_| AiError::Malformed)? {
                 if data.trim() == "[DONE]" {
-                    return Ok(());
+                    return Ok(used);
                 }
-                if let Some(text) = delta_of(&data)? {
+                if let Some(text) = delta_of(&data, &mut used)? {
                     on_delta(&text);
                 }
             }
@@ -298,11 +300,21 @@ impl Provider {
     }
 }
 
-/// The text of one streamed chunk (`choices[0].delta.content`), if it carries any.
-fn delta_of(data: &str) -> Result<Option<String>, AiError> {
+/// The tokens a response says it used: `usage.prompt_tokens` and `usage.completion_tokens`.
+fn reported_usage(v: &Value) -> Option<(u64, u64)> {
+    v.get("usage").filter(|u| u.is_object())?;
+    Some(fill::usage(v))
+}
+
+/// The text of one streamed chunk (`choices[0].delta.content`), if it carries any; the tokens
+/// used, if it says, go to `used`.
+fn delta_of(data: &str, used: &mut Option<(u64, u64)>) -> Result<Option<String>, AiError> {
     let v: Value = serde_json::from_str(data).map_err(|_| AiError::Malformed)?;
     if let Some(err) = v.get("error") {
         return Err(AiError::Provider(provider_message(err)));
+    }
+    if let Some(u) = reported_usage(&v) {
+        *used = Some(u);
     }
     Ok(v.pointer("/choices/0/delta/content")
         .and_then(Value::as_str)
@@ -316,19 +328,29 @@ mod tests {
 
     #[test]
     fn deltas_and_errors_are_read() {
+        let mut used = None;
         assert_eq!(
-            delta_of(r#"{"choices":[{"delta":{"content":"Hi"}}]}"#),
+            delta_of(r#"{"choices":[{"delta":{"content":"Hi"}}]}"#, &mut used),
             Ok(Some("Hi".into()))
         );
         assert_eq!(
-            delta_of(r#"{"choices":[{"delta":{"role":"assistant"}}]}"#),
+            delta_of(r#"{"choices":[{"delta":{"role":"assistant"}}]}"#, &mut used),
             Ok(None)
         );
+        assert_eq!(used, None);
         assert_eq!(
-            delta_of(r#"{"error":{"message":"model overloaded"}}"#),
+            delta_of(
+                r#"{"choices":[],"usage":{"prompt_tokens":12,"completion_tokens":3}}"#,
+                &mut used
+            ),
+            Ok(None)
+        );
+        assert_eq!(used, Some((12, 3)));
+        assert_eq!(
+            delta_of(r#"{"error":{"message":"model overloaded"}}"#, &mut used),
             Err(AiError::Provider("model overloaded".into()))
         );
-        assert_eq!(delta_of("not json"), Err(AiError::Malformed));
+        assert_eq!(delta_of("not json", &mut used), Err(AiError::Malformed));
         assert_eq!(error_text(r#"{"error":{"message":"bad key"}}"#), "bad key");
         assert_eq!(error_text("plain"), "plain");
     }

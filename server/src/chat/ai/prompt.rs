@@ -99,7 +99,7 @@ pub fn window_around(text: &str, line: u32, budget: usize) -> (u32, u32, String)
     (lo as u32 + 1, hi as u32 + 1, lines[lo..=hi].join("\n"))
 }
 
-fn fence(code: &str) -> String {
+pub fn fence(code: &str) -> String {
     // A fence longer than any run of backticks in the code.
     let mut longest = 0;
     let mut run = 0;

@@ -1,6 +1,7 @@
 //! sea-orm entities, one file per table.
 
 pub mod access_change;
+pub mod ai_usage;
 pub mod audit_entry;
 pub mod chat_message;
 pub mod document;
@@ -16,10 +17,12 @@ pub mod invite;
 pub mod lease;
 pub mod member;
 pub mod project;
+pub mod project_ai;
 pub mod purged_file;
 pub mod rate_count;
 pub mod run;
 pub mod run_settings;
 pub mod session;
+pub mod suggestion;
 pub mod terminal;
 pub mod user;

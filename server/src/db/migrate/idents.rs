@@ -265,3 +265,49 @@ pub(super) enum DocumentSeen {
     DocumentId,
     Seq,
 }
+
+#[derive(DeriveIden)]
+pub(super) enum Suggestions {
+    Table,
+    Id,
+    ProjectId,
+    FileId,
+    DocumentId,
+    AuthorId,
+    Action,
+    Instruction,
+    StartAnchor,
+    EndAnchor,
+    FirstLine,
+    LastLine,
+    Original,
+    Replacement,
+    State,
+    Error,
+    DecidedBy,
+    CreatedAt,
+    DecidedAt,
+}
+
+#[derive(DeriveIden)]
+pub(super) enum AiUsage {
+    Table,
+    ProjectId,
+    Day,
+    Kind,
+    Requests,
+    Failures,
+    PromptTokens,
+    CompletionTokens,
+    LatencyMs,
+}
+
+#[derive(DeriveIden)]
+pub(super) enum ProjectAi {
+    Table,
+    ProjectId,
+    Completions,
+    Assistant,
+    UpdatedBy,
+    UpdatedAt,
+}

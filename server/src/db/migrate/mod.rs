@@ -19,6 +19,7 @@ mod v10_node_work;
 mod v11_attribution;
 mod v12_history;
 mod v13_document_seen;
+mod v14_ai;
 mod v1_accounts;
 mod v2_documents;
 mod v3_files;
@@ -46,6 +47,7 @@ const MIGRATIONS: &[(i64, &str, Steps)] = &[
     (11, "attribution", v11_attribution::steps),
     (12, "history_and_audit", v12_history::steps),
     (13, "document_seen", v13_document_seen::steps),
+    (14, "ai_suggestions_usage_settings", v14_ai::steps),
 ];
 
 pub async fn run(db: &DatabaseConnection) -> Result<Vec<&'static str>> {

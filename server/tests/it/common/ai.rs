@@ -4,6 +4,7 @@
 //! `echo` streams tokens and `[DONE]`; `hang` sends one token and then holds the stream open
 //! (recording when the client hangs up); `silent` never answers; `unauthorized`, `ratelimit`
 //! and `broken` answer 401, 429 and 500; `json` ignores `stream` and answers in one document.
+//! A code action (a prompt with "Replace lines") gets its lines back with [`SUGGESTED`] above.
 //! Inline completions (`stream: false` chat requests, and `POST /v1/completions`) answer
 //! [`FILL`] at once, unless the text around the cursor holds `HANG`: then the request is held
 //! until the client hangs up, which is counted.
@@ -33,6 +34,18 @@ use tokio::sync::mpsc;
 pub const TOKENS: [&str; 4] = ["Hello", " from", " the", " fake model"];
 /// What an inline completion request gets.
 pub const FILL: &str = "done()";
+/// The line a code action's answer puts above the lines it was asked to change.
+pub const SUGGESTED: &str = "// SUGGESTED";
+
+/// The lines a code action asked to change: the fenced block after "Replace lines".
+fn lines_to_change(prompt: &str) -> Option<String> {
+    let rest = &prompt[prompt.find("Replace lines")?..];
+    let mut lines = rest.lines().skip(1);
+    let open = lines.next()?;
+    let fence: String = open.chars().take_while(|c| *c == '`').collect();
+    let body: Vec<&str> = lines.take_while(|l| l.trim() != fence).collect();
+    Some(body.join("\n"))
+}
 
 #[derive(Clone, Default)]
 pub struct FakeAi {
@@ -149,6 +162,22 @@ async fn completions(
         }
         _ => {
             let (tx, rx) = mpsc::channel(8);
+            let last = body["messages"]
+                .as_array()
+                .and_then(|m| m.last())
+                .and_then(|m| m["content"].as_str())
+                .unwrap_or_default()
+                .to_owned();
+            if let Some(code) = lines_to_change(&last) {
+                // A code action: the lines, with a line added above them, in a block.
+                tokio::spawn(async move {
+                    for t in ["Sure:\n```\n", SUGGESTED, "\n", &code, "\n```\n"] {
+                        let _ = tx.send(chunk(t)).await;
+                    }
+                    let _ = tx.send(Bytes::from_static(b"data: [DONE]\n\n")).await;
+                });
+                return sse(rx);
+            }
             tokio::spawn(async move {
                 let role = json!({ "choices": [{ "delta": { "role": "assistant" } }] });
                 let _ = tx

@@ -508,6 +508,18 @@ impl Api {
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// Polls until `done` holds (something outside the server records it, like the stand-in AI
+/// provider); panics after [`WAIT`] naming `what`.
+pub async fn soon(what: &str, done: impl Fn() -> bool) {
+    tokio::time::timeout(WAIT, async {
+        while !done() {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("timed out waiting: {what}"));
+}
+
 /// How long a test waits for a condition before it fails (generous: CI machines are slow and
 /// shared; a passing test never waits this long).
 pub const WAIT: std::time::Duration = std::time::Duration::from_secs(10);
