@@ -15,7 +15,6 @@ use leptos_router::{
 };
 
 pub mod account;
-pub mod assist;
 pub mod audit;
 pub mod auth;
 pub mod browser;

@@ -41,3 +41,32 @@ test("ghost text appears after a pause and Tab takes it", async ({ page }) => {
   await expect(page.locator(ghost)).toHaveCount(0);
   expect(asked.filter((p) => p.includes('"complete"'))).toEqual([]);
 });
+
+test("owners see the project's AI use and turn completions off for everyone in it", async ({ page }) => {
+  await newProject(page, "owner", "Switch");
+  await expect(page.locator("[data-test=editor][data-ready=true]")).toBeAttached();
+  await focusEnd(page);
+  await page.keyboard.type("\nfunction add(a, b) {\n  return");
+  await expect(page.locator(ghost).first()).toContainText("a + b;");
+  const ide = new URL(page.url()).pathname;
+
+  // The settings page: the completion just made is counted for the project.
+  await page.goto(ide + "/settings");
+  const completions = page.locator("[data-test=ai-usage-total][data-kind=completion]");
+  await expect(completions.getByTestId("ai-usage-requests")).not.toHaveText("0");
+  await expect(page.getByTestId("ai-completions-switch")).toBeChecked();
+  await page.getByTestId("ai-completions-switch").uncheck();
+  await expect(page.getByTestId("ai-completions-switch")).not.toBeChecked();
+  await page.reload();
+  await expect(page.getByTestId("ai-completions-switch")).not.toBeChecked();
+  await expect(page.getByTestId("ai-assistant-switch")).toBeChecked();
+
+  // Back in the editor: the first pause is answered "off", with why, and no more are asked.
+  await page.goto(ide);
+  await expect(page.locator("[data-test=editor][data-ready=true]")).toBeAttached();
+  await focusEnd(page);
+  await page.keyboard.type("\nfunction sub(a, b) {\n  return");
+  await expect(page.getByTestId("ai-status")).toHaveText("AI off");
+  await expect(page.getByTestId("ai-status")).toHaveAttribute("title", /owners turned inline completions off/);
+  await expect(page.locator(ghost)).toHaveCount(0);
+});

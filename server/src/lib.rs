@@ -104,7 +104,7 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         .engine
         .on_change(Arc::new(move |doc| disks.doc_changed(doc)));
     files::disk::bind_configured(files.disks(), &files, &config.files).await?;
-    let ai_usage = assist::usage::Usage::new(db.clone());
+    let ai_usage = chat::ai::usage::Usage::new(db.clone());
     let ai_switches = assist::switches::Switches::new(db.clone());
     let chat = chat::Chat::new(
         db.clone(),
@@ -177,7 +177,7 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         .with::<dyn FileService>(Arc::new(files.clone()))
         .with::<dyn ChatService>(Arc::new(chat.clone()))
         .with::<dyn app::suggestions::ssr::SuggestionService>(Arc::new(suggestions))
-        .with::<dyn app::assist::ssr::AiService>(Arc::new(ai_settings))
+        .with::<dyn app::projects::ai::ssr::AiService>(Arc::new(ai_settings))
         .with::<dyn app::runs::ssr::RunService>(Arc::new(runs.clone()))
         .with::<dyn app::terminals::ssr::TerminalService>(Arc::new(terminals.clone()))
         .with::<dyn app::history::ssr::HistoryService>(Arc::new(history::History::new(

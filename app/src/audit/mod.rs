@@ -51,9 +51,18 @@ pub fn day_ms(day: &str) -> Option<i64> {
 /// A time as "2026-12-06 14:02 UTC": the same on the server and in the browser, so the page
 /// hydrates without a mismatch, and the same in every export.
 pub fn format_ms(ms: i64) -> String {
-    let days = ms.div_euclid(86_400_000);
     let mins = ms.rem_euclid(86_400_000) / 60_000;
-    // The civil date from days since the epoch (Howard Hinnant's algorithm).
+    format!(
+        "{} {:02}:{:02} UTC",
+        format_day(ms.div_euclid(86_400_000)),
+        mins / 60,
+        mins % 60
+    )
+}
+
+/// A day (days since the Unix epoch) as "2026-12-06", by the civil calendar (Howard Hinnant's
+/// algorithm).
+pub fn format_day(days: i64) -> String {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -63,12 +72,20 @@ pub fn format_ms(ms: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", mins / 60, mins % 60)
+    format!("{y:04}-{m:02}-{d:02}")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn days_are_dates() {
+        assert_eq!(format_day(0), "1970-01-01");
+        assert_eq!(format_day(20_429), "2025-12-07");
+        assert_eq!(format_day(11_016), "2000-02-29");
+    }
+
     use crate::types::{UserId, audit::AuditAction};
 
     #[test]

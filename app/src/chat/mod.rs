@@ -133,7 +133,9 @@ pub async fn delete_message(project: ProjectId, id: MessageId) -> Result<ChatMes
 #[server(endpoint = "chat/ask", input = Json)]
 pub async fn ask_ai(project: ProjectId, request: AiRequest) -> Result<AskReply, AppError> {
     let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
-    crate::assist::ssr::ai()?.assistant_on(project).await?;
+    crate::projects::ai::ssr::ai()?
+        .assistant_on(project)
+        .await?;
     let detail = format!("{:?}", request.task);
     let reply = ssr::chat()?.ask(project, &ctx.user, request).await?;
     audit(project, ctx.user.id, Act::AiRequest, On::None, detail).await;
@@ -152,7 +154,9 @@ pub async fn stop_ai(project: ProjectId, id: MessageId) -> Result<(), AppError> 
 #[server(endpoint = "chat/regenerate", input = Json)]
 pub async fn regenerate_ai(project: ProjectId, id: MessageId) -> Result<ChatMessage, AppError> {
     let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
-    crate::assist::ssr::ai()?.assistant_on(project).await?;
+    crate::projects::ai::ssr::ai()?
+        .assistant_on(project)
+        .await?;
     let message = ssr::chat()?
         .regenerate(project, &ctx.user, ctx.role, id)
         .await?;

@@ -119,10 +119,12 @@ impl Ghosts {
 /// The status bar's item: what completions are doing, and a click to turn them on or off.
 pub fn label(wanted: bool, offered: bool, state: &Ghost) -> (&'static str, String) {
     if !offered {
-        return (
-            "AI off",
-            "Inline completions are not available here.".into(),
-        );
+        // Turned off by the server or the project's owners: say which.
+        let why = match state {
+            Ghost::Failed(_, why) => why.clone(),
+            _ => "Inline completions are not available here.".into(),
+        };
+        return ("AI off", why);
     }
     if !wanted {
         return (
@@ -178,6 +180,11 @@ mod tests {
         assert_eq!(label(true, true, &Ghost::Thinking).0, "AI …");
         assert_eq!(label(false, true, &Ghost::Thinking).0, "AI off");
         assert_eq!(label(true, false, &Ghost::Ready).0, "AI off");
+        let off = Ghost::Failed(CompletionError::Off, "The owners turned them off.".into());
+        assert_eq!(
+            label(true, false, &off),
+            ("AI off", "The owners turned them off.".to_owned())
+        );
         let failed = Ghost::Failed(CompletionError::Unreachable, "Could not reach it.".into());
         assert_eq!(
             label(true, true, &failed),

@@ -90,9 +90,9 @@ pub struct OpenDocs {
     pub ghosts: ghost::Ghosts,
     /// The project's AI suggestions, drawn over their lines in every editor.
     pub suggestions: crate::suggestions::Suggestions,
-    /// A code action that answers in the chat (Explain, Write tests, Review), with the text
-    /// the chat shows for it; the chat pane takes it from here.
-    pub chat_task: RwSignal<Option<(String, crate::chat::AiTask)>>,
+    /// A code action that answers in the chat (`explain`, `tests`, `review`); the chat pane
+    /// takes it from here.
+    pub chat_task: RwSignal<Option<String>>,
     #[cfg(feature = "browser")]
     sessions: StoredValue<
         std::collections::HashMap<DocId, std::rc::Rc<client::DocSession>>,
@@ -262,20 +262,16 @@ pub fn DocView(
                 );
                 return;
             }
-            let task = match name.as_str() {
-                "explain" => Some(("/explain", crate::chat::AiTask::Explain)),
-                "tests" => Some(("/tests", crate::chat::AiTask::Tests)),
-                "review" => Some(("/review", crate::chat::AiTask::Review)),
-                _ => None,
-            };
-            if let Some((text, task)) = task {
-                docs.chat_task.set(Some((text.to_owned(), task)));
+            if matches!(name.as_str(), "explain" | "tests" | "review") {
+                docs.chat_task.set(Some(name));
                 return;
             }
             let Some(action) = crate::suggestions::CodeAction::parse(&name) else {
                 return;
             };
             let Some(pin) = pin else {
+                docs.suggestions
+                    .tell(doc, "Select the code to change first.".into());
                 return;
             };
             if action == crate::suggestions::CodeAction::Refactor {

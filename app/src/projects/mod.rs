@@ -17,6 +17,7 @@ use crate::{
     types::audit::{AuditAction as Act, AuditTarget as On},
 };
 
+pub mod ai;
 mod audit_page;
 mod pages;
 #[cfg(feature = "ssr")]

@@ -87,7 +87,7 @@ pub(crate) fn ProjectSettings() -> impl IntoView {
                         <NameSection pid=pid name=name may_rename={my_role >= Role::Editor} rename=rename/>
                         <MembersSection pid=pid me=me is_owner=is_owner members=ws.members set_role=set_role
                             remove=remove leaving=leaving/>
-                        <crate::assist::AiSection project=pid is_owner=is_owner/>
+                        <crate::projects::ai::AiSection project=pid is_owner=is_owner/>
                         {is_owner.then(|| view! {
                             <p><a href=format!("/p/{pid}/audit") data-test="audit-link">"Audit log: who did what in this project →"</a></p>
                             <InviteSection pid=pid invite=invite/>

@@ -82,7 +82,10 @@ pub fn slice_utf16(s: &str, from: u32, to: u32) -> Option<&str> {
 /// Pins `from..to`: the start to the character after it (text typed just before the range
 /// stays outside), the end to the character before it (text typed just after stays outside).
 pub fn pin<T: ReadTxn>(txn: &T, text: &TextRef, from: u32, to: u32) -> Option<(Vec<u8>, Vec<u8>)> {
-    let start = text.sticky_index(txn, from, Assoc::After)?;
+    // At the very end there is no character after: the start keeps to the one before.
+    let start = text
+        .sticky_index(txn, from, Assoc::After)
+        .or_else(|| text.sticky_index(txn, from, Assoc::Before))?;
     let end = text.sticky_index(txn, to, Assoc::Before)?;
     Some((start.encode_v1(), end.encode_v1()))
 }
@@ -126,7 +129,8 @@ mod tests {
     use yrs::{Doc, OffsetKind, Options, Text, Transact, Update, updates::decoder::Decode};
 
     use super::*;
-    use crate::editor::binding::CONTENT;
+
+    const CONTENT: &str = "text";
 
     fn doc(s: &str) -> (Doc, TextRef) {
         let doc = Doc::with_options(Options {
@@ -194,6 +198,13 @@ mod tests {
             "fn f() {}"
         ));
         assert!(resolve(&doc.transact(), b"junk", &end).is_none());
+        // The empty last line can be pinned too.
+        let len = 4 + 5 + 9 + 5 + 1 + 5;
+        let (s, e) = pin(&doc.transact(), &text, len, len).expect("pins at the end");
+        assert_eq!(
+            current(&doc.transact(), &text, &s, &e).map(|c| c.2),
+            Some(String::new())
+        );
     }
 
     #[test]

@@ -61,7 +61,9 @@ pub async fn list_suggestions(project: ProjectId) -> Result<Vec<Suggestion>, App
 #[server(endpoint = "suggestions/ask", input = Json)]
 pub async fn suggest(project: ProjectId, request: SuggestRequest) -> Result<Suggestion, AppError> {
     let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
-    crate::assist::ssr::ai()?.assistant_on(project).await?;
+    crate::projects::ai::ssr::ai()?
+        .assistant_on(project)
+        .await?;
     let detail = format!("{} (suggestion)", request.action.as_str());
     let s = ssr::suggestions()?.ask(project, &ctx.user, request).await?;
     crate::audit::ssr::record(

@@ -10,10 +10,10 @@ mod prompt;
 mod settings;
 mod suggest;
 pub mod switches;
-pub mod usage;
 
 use std::{sync::Arc, time::Duration};
 
+use crate::chat::ai::usage::{Kind, Outcome, Usage};
 use app::{
     live::events::CompletionError,
     types::{ProjectId, UserId},
@@ -23,7 +23,6 @@ use async_trait::async_trait;
 pub use settings::AiSettings;
 pub use suggest::Suggestions;
 use switches::Switches;
-use usage::{Kind, Outcome, Usage};
 
 use crate::{
     chat::ai::{AiError, Provider, fill::FillAsk},

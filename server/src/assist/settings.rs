@@ -3,12 +3,13 @@
 
 use app::{
     AppError, AppResult,
-    assist::{AiOverview, AiSwitches, USAGE_DAYS, ssr::AiService},
+    projects::ai::{AiOverview, AiSwitches, USAGE_DAYS, ssr::AiService},
     types::{ProjectId, UserId},
 };
 use async_trait::async_trait;
 
-use super::{switches::Switches, usage::Usage};
+use super::switches::Switches;
+use crate::chat::ai::usage::Usage;
 
 #[derive(Clone)]
 pub struct AiSettings {

@@ -28,12 +28,12 @@ use sea_orm::{
 };
 use yrs::{Doc, OffsetKind, Options, TextRef, Transact, Update, updates::decoder::Decode};
 
-use super::{
-    prompt::{self, Target},
-    usage::{Kind, Outcome, Usage},
-};
+use super::prompt::{self, Target};
 use crate::{
-    chat::{Chat, NO_PROVIDER},
+    chat::{
+        Chat, NO_PROVIDER,
+        ai::usage::{Kind, Outcome, Usage},
+    },
     db::{
         entities::{suggestion as row, user},
         now,

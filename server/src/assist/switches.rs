@@ -11,7 +11,7 @@ use std::{
 
 use app::{
     AppResult,
-    assist::AiSwitches,
+    projects::ai::AiSwitches,
     types::{ProjectId, UserId},
 };
 use sea_orm::{DatabaseConnection, EntityTrait, Set, sea_query::OnConflict};

@@ -192,8 +192,8 @@ impl Chat {
             let sent: usize = messages.iter().map(|m| m.content.chars().count()).sum();
             chat.0.usage.record(
                 project,
-                crate::assist::usage::Kind::Chat,
-                crate::assist::usage::Outcome::estimated(
+                crate::chat::ai::usage::Kind::Chat,
+                crate::chat::ai::usage::Outcome::estimated(
                     outcome.is_ok(),
                     reported,
                     sent,

@@ -85,7 +85,7 @@ struct Inner {
     /// Answers being streamed, by message id.
     running: Mutex<HashMap<MessageId, Answer>>,
     /// Where each project's AI use is counted.
-    usage: crate::assist::usage::Usage,
+    usage: crate::chat::ai::usage::Usage,
 }
 
 fn check_client_id(id: &str) -> AppResult<()> {
@@ -113,7 +113,7 @@ impl Chat {
         editor: Editor,
         settings: ChatSettings,
         shared: Option<SharedCounts>,
-        usage: crate::assist::usage::Usage,
+        usage: crate::chat::ai::usage::Usage,
     ) -> crate::error::Result<Self> {
         let provider = settings
             .ai

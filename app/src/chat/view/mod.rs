@@ -514,8 +514,12 @@ pub fn ChatPanel(chat: ChatState, files: Files, docs: OpenDocs) -> AnyView {
     // Explain, Write tests and Review picked in an editor answer here.
     Effect::new(move |_| {
         docs.chat_task.track();
-        if let Some((text, task)) = docs.chat_task.try_update_untracked(Option::take).flatten() {
-            chat.ask(text, task, files, docs);
+        let Some(name) = docs.chat_task.try_update_untracked(Option::take).flatten() else {
+            return;
+        };
+        let command = format!("/{name}");
+        if let Command::Ai(task) = commands::parse(&command) {
+            chat.ask(command, task, files, docs);
         }
     });
     view! {

@@ -11,6 +11,7 @@ use tokio::sync::Semaphore;
 pub mod fill;
 pub mod prompt;
 pub mod sse;
+pub mod usage;
 
 pub use prompt::PromptMessage;
 

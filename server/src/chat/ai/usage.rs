@@ -11,7 +11,7 @@ use std::{
     time::Duration,
 };
 
-use app::{assist::UsageDay, types::ProjectId};
+use app::{projects::ai::UsageDay, types::ProjectId};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
     sea_query::{Expr, OnConflict},

@@ -15,21 +15,6 @@ fn kind_label(kind: &str) -> &'static str {
     }
 }
 
-/// `2026-12-07` for a day number (days since the epoch), by the civil calendar.
-fn date(day: i64) -> String {
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = day + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
 /// Totals per kind over the rows.
 fn totals(rows: &[UsageDay]) -> Vec<(String, i64, i64, i64, i64, i64)> {
     let mut out: Vec<(String, i64, i64, i64, i64, i64)> = Vec::new();
@@ -122,7 +107,7 @@ pub fn AiSection(project: ProjectId, is_owner: bool) -> impl IntoView {
                     }).collect_view()}
                     {rows.into_iter().map(|r| view! {
                         <tr>
-                            <td>{date(r.day)}</td><td>{kind_label(&r.kind)}</td>
+                            <td>{crate::audit::format_day(r.day)}</td><td>{kind_label(&r.kind)}</td>
                             <td>{grouped(r.requests)}</td><td>{grouped(r.failures)}</td>
                             <td>{grouped(r.prompt_tokens)}</td><td>{grouped(r.completion_tokens)}</td>
                             <td>{average_ms(r.latency_ms, r.requests)}</td>
@@ -156,13 +141,6 @@ pub fn AiSection(project: ProjectId, is_owner: bool) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn days_are_dates() {
-        assert_eq!(date(0), "1970-01-01");
-        assert_eq!(date(20_429), "2025-12-07");
-        assert_eq!(date(11_016), "2000-02-29");
-    }
 
     #[test]
     fn totals_add_up_per_kind() {
