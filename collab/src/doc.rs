@@ -64,6 +64,13 @@ impl LiveDoc {
         let update = crate::protocol::guarded(|| Update::decode_v1(update))
             .map_err(|e| DocError::Decode(e.to_string()))?
             .map_err(|e| DocError::Decode(e.to_string()))?;
+        // Found by `cargo fuzz`: an update that names one client twice decodes into blocks
+        // with the same ids, and yrs integrates both: the item list turns into a cycle and
+        // conflict resolution loops forever (a ~200-byte frame would hold a server thread).
+        // Merging the update on its own, as merging a log does, keeps one block per id; for a
+        // well-formed update it changes nothing.
+        let update = crate::protocol::guarded(|| Update::merge_updates([update]))
+            .map_err(|e| DocError::Decode(e.to_string()))?;
         let mut txn = self.doc().transact_mut();
         match crate::protocol::guarded(|| txn.apply_update(update)) {
             Ok(applied) => applied.map_err(|e| DocError::Apply(e.to_string())),

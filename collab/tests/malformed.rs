@@ -116,6 +116,35 @@ fn regression_cases() {
     }
 }
 
+/// Found by `cargo fuzz` (a libFuzzer timeout): a sync step 2 whose update names client 0
+/// and client 3 twice, so two blocks share an id. Integrated as they were, the document's item
+/// list became a cycle and applying never returned. It must finish, and quickly; it runs on a
+/// thread so a regression fails the test instead of hanging the suite.
+#[test]
+fn an_update_naming_a_client_twice_does_not_loop() {
+    quiet_panics();
+    const HEX: &str = "0001b9011d000000002300001600011a0301010000000000002a00010101011d0000230000\
+        00001600011a0301030107010008000100010101000300010001010100030006030103010701000100000700\
+        000000000000fcfffffffe470000d6dedeaddede290100080001000101010003000603010301810002200000\
+        000000000001000001070100080001000101010003000100010101000300011a010303000700ffff033a0001\
+        06dedededededededede002affffffffff01ffff";
+    let bytes: Vec<u8> = (0..HEX.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&HEX[i..i + 2], 16).expect("hex"))
+        .collect();
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        feed(&bytes);
+        let _ = done.send(());
+    });
+    assert!(
+        finished
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .is_ok(),
+        "applying the update did not finish"
+    );
+}
+
 #[test]
 fn well_formed_messages_are_accepted() {
     assert!(feed(&protocol::sync_step1(yrs::StateVector::default())));
