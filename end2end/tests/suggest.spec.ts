@@ -96,11 +96,19 @@ test("a suggestion whose lines changed cannot be accepted, and Refactor asks wha
   await expect.poll(() => editorText(b.page)).toContain("function add(a, b) {");
   await expect(a.page.getByTestId("save-status")).toHaveText("Saved");
 
-  // Refactor… asks for the request in words first (context menu this time).
+  // The AI actions are in the context menu and in the command palette (F1) too.
   await selectFunction(a.page, "function add");
-  // A right click inside the selection keeps it.
   await a.page.locator(".monaco-host .view-line", { hasText: "return a + b;" }).click({ button: "right" });
-  await a.page.locator(".context-view").getByText("AI: Refactor…").click();
+  await expect(a.page.locator(".context-view").getByText("AI: Refactor…")).toBeVisible();
+  await a.page.keyboard.press("Escape");
+  await selectFunction(a.page, "function add");
+  await a.page.keyboard.press("F1");
+  await a.page.keyboard.type("AI: Refactor");
+  await expect(a.page.locator(".quick-input-widget")).toContainText("AI: Refactor…");
+  await a.page.keyboard.press("Escape");
+  // Refactor… asks for the request in words first.
+  await selectFunction(a.page, "function add");
+  await codeAction(a.page, "AI: Refactor…");
   await a.page.getByTestId("refactor-input").fill("use an arrow function");
   await a.page.getByTestId("refactor-send").click();
   const item = b.page.getByTestId("suggestion");

@@ -422,12 +422,14 @@ export class TandemEditor {
   setActions(handler) {
     registerCodeActions();
     actionHandlers.set(this.model, { editor: this.editor });
-    for (const [id, label] of AI_ACTIONS) {
+    for (const [i, [id, label]] of AI_ACTIONS.entries()) {
       this.subs.push(
         this.editor.addAction({
           id: "tandem.ai." + id,
           label,
           contextMenuGroupId: "1_tandem_ai",
+          // The menu keeps this list's order (Monaco would sort by label).
+          contextMenuOrder: i + 1,
           run: () => handler(id),
         }),
       );

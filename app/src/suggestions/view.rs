@@ -221,19 +221,17 @@ pub fn SuggestionBar(
     let item = move |s: Suggestion| {
         let id = s.id;
         let is_fresh = move || fresh.with(|f| f.get(&id).copied());
-        let header = format!(
-            "{} asked the assistant {} · {}",
-            s.author_name,
-            s.action.asked(),
-            lines_label(&s)
-        );
+        let header = format!("{} asked the assistant {}", s.author_name, s.action.asked());
+        let lines = format!(" · {}", lines_label(&s));
         let state = s.state;
         let (for_accept, for_reject) = (s.clone(), s.clone());
         let instruction = s.instruction.clone();
         let note_of = s.clone();
         view! {
             <li class="suggestion" data-test="suggestion" data-id=id.0 data-state=state.as_str()>
-                <span class="suggestion-head" data-test="suggestion-head">{header}</span>
+                <span class="suggestion-head" data-test="suggestion-head">
+                    {header}<span class="nowrap">{lines}</span>
+                </span>
                 {instruction.map(|i| view! { <q class="suggestion-ask">{i}</q> })}
                 {move || note(&note_of, is_fresh()).map(|n| view! {
                     <span class="muted small" data-test="suggestion-note">{n}</span>
