@@ -1,7 +1,8 @@
 // A stand-in for an OpenAI-compatible provider, for the end-to-end tests: `POST
 // /v1/chat/completions` answers with a server-sent-events stream. A question containing "slow"
 // gets a long answer a token every 200 ms (so it can be stopped); anything else a short
-// Markdown answer with a code block; a code action ("Replace lines …") gets its lines back
+// Markdown answer with a code block; a question with project lookups cites the first
+// function it was shown (`path:line`); a code action ("Replace lines …") gets its lines back
 // with a comment above them. Inline completions (a chat request with `stream: false`,
 // or `POST /v1/completions`) get ` a + b;` after text ending in `return`, else nothing.
 // Usage: node fake-ai.mjs PORT (0 picks a free one; the address is printed as
@@ -37,6 +38,18 @@ function changed(prompt, code) {
   return `${indent}// Checked by the assistant.\n${code}`;
 }
 
+/** For a question with project lookups in its context: a sentence citing the first line
+ * with `function` in the first file shown, as `path:line`. */
+function cited(messages) {
+  const context = messages.map((m) => String(m.content)).find((c) => c.includes("Looked up in the project"));
+  if (!context) return null;
+  const after = context.slice(context.indexOf("Looked up in the project"));
+  const m = after.match(/`([^`]+)` lines? (\d+)(?:-\d+)?:\n`+\w*\n([\s\S]*?)\n`{3,}/);
+  if (!m) return null;
+  const at = m[3].split("\n").findIndex((l) => l.includes("function"));
+  return `It is defined in \`${m[1]}:${Number(m[2]) + Math.max(at, 0)}\`.`;
+}
+
 /** Inline completion requests answered so far (`GET /stats`, for the benchmarks). */
 let fills = 0;
 
@@ -69,8 +82,11 @@ const server = http.createServer((req, res) => {
     const question = String(messages.at(-1)?.content ?? "");
     const slow = question.includes("slow");
     const code = linesToChange(question);
+    const cite = cited(messages);
     const tokens = code !== null
       ? ["Here it is:\n```\n", changed(question, code), "\n```\n"]
+      : cite !== null
+      ? [cite]
       : slow
       ? Array.from({ length: 150 }, (_, i) => `word${i} `)
       : ["Here is ", "a greeting:\n\n", "```js\n", "console.log(\"hi\");\n", "```\n"];

@@ -25,10 +25,11 @@ fn zeros_zip(files: usize, mib: usize) -> Result<Vec<u8>, Error> {
     Ok(zip.finish()?.into_inner())
 }
 
-fn multipart(boundary: &str, zip: &[u8]) -> Vec<u8> {
+/// The "Import from zip" form with project name `name`.
+pub(crate) fn multipart(boundary: &str, name: &str, zip: &[u8]) -> Vec<u8> {
     let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nZeros\r\n\
-         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"zeros.zip\"\r\n\
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\n{name}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"upload.zip\"\r\n\
          Content-Type: application/zip\r\n\r\n"
     )
     .into_bytes();
@@ -41,7 +42,7 @@ pub(crate) async fn zeros(server: &Server, files: usize, mib: usize) -> Result<(
     let zip = tokio::task::spawn_blocking(move || zeros_zip(files, mib)).await??;
     let (cookie, _) = crate::chat::sign_up(server.port(), "importer").await?;
     let boundary = "tandem-bench-boundary";
-    let body = multipart(boundary, &zip);
+    let body = multipart(boundary, "Zeros", &zip);
     let rss0 = server.rss_kb();
     let t0 = Instant::now();
     let (status, _, answer) = tab::post_bytes(

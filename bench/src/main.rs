@@ -24,6 +24,7 @@ mod floor;
 mod history;
 mod import;
 mod logins;
+mod lookup;
 mod revoke;
 mod runs;
 mod server;
@@ -139,6 +140,14 @@ enum Mode {
         files: usize,
         #[arg(long, default_value_t = 64)]
         mib: usize,
+    },
+    /// The assistant's project lookups: `/api/chat/ask` → reply for a question naming code
+    /// (searched first) against one naming nothing, in a project of N imported files.
+    Lookup {
+        #[arg(long, default_value_t = 1000)]
+        files: usize,
+        #[arg(long, default_value_t = 30)]
+        runs: usize,
     },
     /// Runs in the sandbox (needs bubblewrap): Run click -> first output at a member for
     /// `print("hi")` over R runs, the sandbox's start cost, and `yes | head -c B` streamed to W
@@ -288,6 +297,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Mode::Chat { .. } | Mode::ChatHistory { .. } => {
             vec![("TANDEM_CHAT_MESSAGES_PER_MINUTE", "1000000000".to_owned())]
         }
+        // A provider is configured (a closed port: only the reply is timed), without limits.
+        Mode::Lookup { .. } => vec![
+            ("TANDEM_AI_BASE_URL", "http://127.0.0.1:9/v1".to_owned()),
+            ("TANDEM_AI_MODEL", "none".to_owned()),
+            ("TANDEM_AI_REQUESTS_PER_MINUTE", "1000000000".to_owned()),
+            (
+                "TANDEM_AI_REQUESTS_PER_MINUTE_PER_PROJECT",
+                "1000000000".to_owned(),
+            ),
+        ],
         Mode::Runs {
             rate_kib,
             flood_bytes,
@@ -383,6 +402,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .await
             .map_err(|e| e.to_string().into()),
         Mode::Logins { concurrency, total } => logins::throughput(&server, concurrency, total)
+            .await
+            .map_err(|e| e.to_string().into()),
+        Mode::Lookup { files, runs } => lookup::ask_cost(&server, files, runs)
             .await
             .map_err(|e| e.to_string().into()),
         Mode::Import { files, mib } => import::zeros(&server, files, mib)

@@ -3,7 +3,7 @@
 // use the slash commands, and hostile messages and file names stay inert text.
 import { type Page } from "@playwright/test";
 import { expect, test } from "./fixtures";
-import { hydrated, twoEditors } from "./helpers";
+import { create, hydrated, row, twoEditors } from "./helpers";
 
 function text(page: Page): Promise<string> {
   return page.evaluate(() => (window as any).monaco.editor.getModels()[0].getValue());
@@ -174,5 +174,70 @@ test("hostile messages and file names render as inert text", async ({ browser })
     expect(await p.page.evaluate(() => (window as any).__pwned)).toBeUndefined();
   }
   expect(dialogs).toBe(0);
+  for (const p of [a, b]) await p.ctx.close();
+});
+
+/** Replaces the text of the editor that has focus (typing would get brackets auto-closed). */
+async function setFocusedText(page: Page, text: string) {
+  await page.evaluate((t) => {
+    const e = (window as any).monaco.editor.getEditors().find((x: any) => x.hasTextFocus());
+    e.executeEdits("test", [{ range: e.getModel().getFullModelRange(), text: t }]);
+  }, text);
+}
+
+/** The focused editor's file text and cursor line. */
+function focused(page: Page): Promise<[string, number] | null> {
+  return page.evaluate(() => {
+    const e = (window as any).monaco.editor.getEditors().find((x: any) => x.hasTextFocus());
+    return e ? [e.getModel().getValue(), e.getPosition().lineNumber] : null;
+  });
+}
+
+test("the assistant looks things up in the project and cites files that open", async ({ browser }) => {
+  const [a, b] = await twoEditors(browser, ["ida", "jon"], "Looked up");
+  for (const p of [a, b]) {
+    await expect(p.page.locator("[data-test=editor][data-ready=true]")).toBeAttached();
+  }
+  // util.js defines parseConfig; app.js (open when asking) only uses it.
+  for (const [name, text] of [
+    ["util.js", "// helpers\nfunction parseConfig(text) {\n  return JSON.parse(text);\n}\n"],
+    ["app.js", "const c = parseConfig(input);\n"],
+  ]) {
+    await create(a.page, "file", name);
+    await row(a.page, name).click();
+    const tab = a.page.locator(`[data-test=file-tab][data-name="${name}"]`);
+    await expect(tab).toHaveAttribute("aria-selected", "true");
+    await a.page.locator(".monaco-host:visible .view-lines").click();
+    await setFocusedText(a.page, text);
+    await expect(a.page.getByTestId("save-status")).toHaveText("Saved");
+  }
+
+  await say(a.page, "/ai where is `parseConfig` defined?");
+  for (const p of [a, b]) {
+    const answer = p.page.getByTestId("chat-message").filter({ hasText: "asked by" }).last();
+    // What it was shown, as links: the asker's file and the definition it found.
+    const sources = answer.getByTestId("chat-source");
+    await expect(sources.filter({ hasText: /^app\.js:1/ })).toHaveCount(1);
+    await expect(sources.filter({ hasText: /^util\.js:1–5$/ })).toHaveCount(1);
+    // The answer's `util.js:2` is a link too.
+    await expect(answer.getByTestId("chat-cite")).toHaveText("util.js:2");
+  }
+
+  // B follows the citation: util.js opens with the cursor on the definition.
+  const answer = b.page.getByTestId("chat-message").filter({ hasText: "asked by" }).last();
+  await answer.getByTestId("chat-cite").click();
+  await expect(b.page.locator('[data-test=file-tab][data-name="util.js"]')).toHaveAttribute("aria-selected", "true");
+  await expect.poll(() => focused(b.page)).toEqual([expect.stringContaining("function parseConfig"), 2]);
+  // A source button opens its file the same way.
+  await answer.getByTestId("chat-source").filter({ hasText: /^app\.js:1/ }).click();
+  await expect(b.page.locator('[data-test=file-tab][data-name="app.js"]')).toHaveAttribute("aria-selected", "true");
+  await expect.poll(() => focused(b.page)).toEqual(["const c = parseConfig(input);\n", 1]);
+  // On a phone, a citation tapped in the Chat tab brings the editor forward with the file.
+  await b.page.setViewportSize({ width: 390, height: 844 });
+  const panels = b.page.getByRole("tablist", { name: "Panels" });
+  await panels.getByRole("tab", { name: "Chat" }).click();
+  await answer.getByTestId("chat-cite").click();
+  await expect(panels.getByRole("tab", { name: "Editor" })).toHaveAttribute("aria-selected", "true");
+  await expect(b.page.locator('[data-test=file-tab][data-name="util.js"]')).toHaveAttribute("aria-selected", "true");
   for (const p of [a, b]) await p.ctx.close();
 });

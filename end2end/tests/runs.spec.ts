@@ -90,3 +90,29 @@ test("Stop ends an endless loop for everyone", async ({ browser }) => {
   await a.ctx.close();
   await b.ctx.close();
 });
+
+test("Fix with AI on a failed run suggests a change where the error is, for everyone", async ({ browser }) => {
+  const [a, b] = await twoEditors(browser, ["fay", "gil"], "Fixes");
+  await sandboxOrSkip(a.page);
+  await row(a.page, "README.md").click();
+  await create(a.page, "file", "calc.py");
+  await write(a.page, "def add(a, b):\n    return a - b\n\nassert add(1, 2) == 3, 'add is wrong'\n");
+  // No button before a run failed.
+  await expect(a.page.getByTestId("run-fix")).toHaveCount(0);
+  await a.page.getByTestId("run-button").click();
+  await expect(a.page.getByTestId("run-status")).toContainText("exit 1");
+  await expect(a.page.getByTestId("run-output")).toContainText("AssertionError: add is wrong");
+
+  // The traceback points at calc.py line 4: the lines around it become a suggestion that B
+  // sees over the file, asked by A; the stand-in provider marks the lines it was given.
+  await a.page.getByTestId("run-fix").click();
+  await row(b.page, "calc.py").click();
+  const item = b.page.getByTestId("suggestion");
+  await expect(item).toHaveAttribute("data-state", "open");
+  await expect(item.getByTestId("suggestion-head")).toContainText(`${a.name} asked the assistant to fix this`);
+  await expect(b.page.locator("[data-test=suggestion-zone][data-state=open]")).toContainText("Checked by the assistant");
+  // A sees it too, in the file that opened at the error.
+  await expect(a.page.locator('[data-test=file-tab][data-name="calc.py"]')).toHaveAttribute("aria-selected", "true");
+  await expect(a.page.getByTestId("suggestion")).toHaveAttribute("data-state", "open");
+  for (const p of [a, b]) await p.ctx.close();
+});

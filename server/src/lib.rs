@@ -109,7 +109,7 @@ pub async fn prepare(config: Config) -> Result<AppState> {
     let chat = chat::Chat::new(
         db.clone(),
         hub.clone(),
-        projects.clone(),
+        (projects.clone(), Arc::new(files.clone())),
         editor.clone(),
         config.chat.settings().map_err(error::ServerError::Usage)?,
         shared_counts.clone(),

@@ -13,6 +13,7 @@ use crate::{
     types::{FileId, MessageId, ProjectId},
 };
 
+pub mod cite;
 pub mod commands;
 pub mod model;
 #[cfg(feature = "ssr")]
@@ -25,7 +26,7 @@ use crate::{
 
 mod view;
 
-pub use crate::types::chat::{AiInfo, AiState, ChatMessage, MessageKind};
+pub use crate::types::chat::{AiInfo, AiSource, AiState, ChatMessage, MessageKind, SourceWhy};
 pub use view::{ChatPanel, ChatState};
 
 /// Messages per history page.
@@ -63,6 +64,9 @@ pub struct AiContext {
     pub line: Option<u32>,
     /// The selected text, cut to [`MAX_SELECTION_CHARS`].
     pub selection: Option<String>,
+    /// The selection's first and last line (1-based), so the answer can link to them.
+    #[serde(default)]
+    pub lines: Option<(u32, u32)>,
 }
 
 /// An AI request from the composer.

@@ -331,10 +331,7 @@ mod tests {
         let mut ai = msg(5, 1);
         ai.kind = MessageKind::Ai;
         ai.body = "He".into();
-        ai.ai = Some(AiInfo {
-            state: AiState::Streaming,
-            error: None,
-        });
+        ai.ai = Some(AiInfo::new(AiState::Streaming, None));
         s.seen(&ai);
         s.delta(MessageId(5), "l");
         s.delta(MessageId(5), "lo");
@@ -343,10 +340,7 @@ mod tests {
         // A history page read before the last tokens does not shorten the stream.
         s.seen(&ai);
         assert_eq!(s.get(MessageId(5)), Some("Hello"));
-        ai.ai = Some(AiInfo {
-            state: AiState::Done,
-            error: None,
-        });
+        ai.ai = Some(AiInfo::new(AiState::Done, None));
         s.seen(&ai);
         assert_eq!(s.get(MessageId(5)), None);
         s.delta(MessageId(5), "late");

@@ -165,9 +165,9 @@ impl OpenDocs {
             .flatten()
     }
 
-    /// The cursor's line and the selected text in an open document.
+    /// The cursor's line and the selection in an open document.
     #[cfg(feature = "browser")]
-    pub fn cursor_context(&self, doc: DocId) -> Option<(u32, String)> {
+    pub fn cursor_context(&self, doc: DocId) -> Option<CursorContext> {
         self.session(doc)?.cursor_context()
     }
 
@@ -183,6 +183,16 @@ impl OpenDocs {
         self.sessions.try_update_value(|m| m.remove(&doc));
         self.live.detach(doc);
     }
+}
+
+/// Where the cursor is in an open document (context for the assistant).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CursorContext {
+    /// 1-based.
+    pub line: u32,
+    pub selection: String,
+    /// The selection's first and last line.
+    pub lines: (u32, u32),
 }
 
 /// Where to put the cursor once a document is showing (a search result was clicked).

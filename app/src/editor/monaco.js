@@ -124,7 +124,9 @@ export function loadMonaco(base) {
     const script = document.createElement("script");
     script.src = base + "/loader.js";
     script.onload = () => {
-      window.require.config({ paths: { vs: base } });
+      // An absolute URL: language workers (TypeScript for .js/.ts) start from a blob and
+      // `importScripts` their code, which a path like "/monaco/vs" is not valid for there.
+      window.require.config({ paths: { vs: new URL(base, window.location.href).href } });
       window.require(["vs/editor/editor.main"], () => {
         // Ctrl+Enter runs the project (the Run panel listens on the window); Monaco would
         // insert a line and swallow the key otherwise.
@@ -379,13 +381,20 @@ export class TandemEditor {
     this.editor.focus();
   }
 
-  /** The cursor's 1-based line and the selected text, as JSON (context for the assistant). */
+  /**
+   * The cursor's 1-based line, the selected text and its first and last line, as JSON
+   * (context for the assistant).
+   */
   cursorContext() {
     const sel = this.editor.getSelection();
-    if (!sel) return JSON.stringify({ line: 1, selection: "" });
+    if (!sel) return JSON.stringify({ line: 1, selection: "", from: 1, to: 1 });
+    // A selection ending at the start of a line does not take that line in.
+    const to = sel.endColumn === 1 && sel.endLineNumber > sel.startLineNumber ? sel.endLineNumber - 1 : sel.endLineNumber;
     return JSON.stringify({
       line: sel.positionLineNumber,
       selection: this.model.getValueInRange(sel),
+      from: sel.startLineNumber,
+      to,
     });
   }
 

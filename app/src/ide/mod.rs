@@ -16,7 +16,7 @@ use crate::{
     projects::load_workspace,
     runs::{RunPanel, RunState},
     terminals::{TermState, view::Candidate},
-    types::{Role, Workspace},
+    types::{FileId, Role, Workspace},
     ui::{ErrorPage, loading, project_id_param},
 };
 
@@ -24,6 +24,9 @@ mod kept;
 mod layout;
 
 use layout::{Pane, PaneLayout};
+
+/// Lines above and below a failed run's error that Fix with AI asks to change.
+const FIX_LINES_AROUND: u32 = 5;
 
 #[component]
 pub fn IdePage() -> impl IntoView {
@@ -115,6 +118,28 @@ fn IdeShell(ws: Workspace, file: Option<FileDoc>, entries: Vec<FileEntry>) -> im
     let terms = TermState::new(pid, ws.me.id, role_now, link, runs.open, candidates);
     let ghosts = Ghosts::new();
     let suggestions = crate::suggestions::Suggestions::new(pid);
+    // Fix with AI on a failed run: the lines around the error become a shared suggestion,
+    // and the file opens there so the asker sees it arrive.
+    let fix = Callback::new(move |(file, line, output): (FileId, u32, String)| {
+        files.open_at(
+            file,
+            crate::editor::Reveal {
+                line,
+                column: 1,
+                end_column: 1,
+            },
+        );
+        if let Some(doc) = files
+            .tree
+            .with_untracked(|t| t.get(file).and_then(|e| e.doc))
+        {
+            let around = (
+                line.saturating_sub(FIX_LINES_AROUND).max(1),
+                line + FIX_LINES_AROUND,
+            );
+            suggestions.fix_run(doc, file, around, output);
+        }
+    });
     let live = Live::new(
         pid,
         link,
@@ -146,6 +171,21 @@ fn IdeShell(ws: Workspace, file: Option<FileDoc>, entries: Vec<FileEntry>) -> im
     );
     terms.connect(live);
     let docs = OpenDocs::new(live, ghosts, suggestions);
+    // On a phone, a link that opens a file from the chat or the Run tab (a citation, a
+    // `file:line` in the output, Fix with AI) shows the editor: that file is what the person
+    // asked to see. The Files tab stays where it is (files are managed there).
+    Effect::new(move |before: Option<Option<FileId>>| {
+        let active = files.tabs.active.get();
+        let from_link = matches!(tab.get_untracked(), MobileTab::Chat | MobileTab::Run);
+        if before.is_some_and(|b| b != active)
+            && active.is_some()
+            && from_link
+            && crate::browser::narrow()
+        {
+            tab.set(MobileTab::Editor);
+        }
+        active
+    });
     // Unread messages count while the chat is out of sight: collapsed, or (on a phone)
     // another tab is showing.
     Effect::new(move |_| {
@@ -206,7 +246,7 @@ fn IdeShell(ws: Workspace, file: Option<FileDoc>, entries: Vec<FileEntry>) -> im
 
             <main class="pane editor" aria-label="Editor">
                 <EditorTabs files=files me=ws.me.clone() docs=docs/>
-                <RunPanel runs=runs terms=terms/>
+                <RunPanel runs=runs terms=terms fix=fix/>
             </main>
             <Splitter layout=layout pane=Pane::Chat/>
 

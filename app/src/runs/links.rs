@@ -111,6 +111,28 @@ pub fn link(text: &str, paths: &HashMap<String, FileId>, cwd: &str) -> Vec<Piece
     pieces
 }
 
+/// Where a failed run's output says the error is: the innermost frame of a Python traceback
+/// (its last place), else the first place named (a compiler's first error). Only files of
+/// the project count.
+pub fn error_place(
+    output: &str,
+    paths: &HashMap<String, FileId>,
+    cwd: &str,
+) -> Option<(FileId, u32)> {
+    let mut places = output
+        .lines()
+        .flat_map(|l| link(l, paths, cwd))
+        .filter_map(|p| match p {
+            Piece::Link { file, line, .. } => Some((file, line)),
+            Piece::Text(_) => None,
+        });
+    if output.contains("Traceback (most recent call last)") {
+        places.next_back()
+    } else {
+        places.next()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,5 +200,15 @@ mod tests {
             link("é src/main.rs", &p, ""),
             vec![Piece::Text("é src/main.rs".into())]
         );
+    }
+
+    #[test]
+    fn the_error_place_is_the_first_error_or_the_innermost_frame() {
+        let p = paths();
+        let rustc = "warning: unused\n --> src/main.rs:3:9\nerror[E0308]: mismatched types\n --> src/main.rs:7:5\n";
+        assert_eq!(error_place(rustc, &p, ""), Some((FileId(1), 3)));
+        let python = "Traceback (most recent call last):\n  File \"/project/app.py\", line 9, in <module>\n    main()\n  File \"lib/util.js\", line 4, in main\nValueError: no\n";
+        assert_eq!(error_place(python, &p, ""), Some((FileId(3), 4)));
+        assert_eq!(error_place("segfault at /usr/lib/x.so:1\n", &p, ""), None);
     }
 }

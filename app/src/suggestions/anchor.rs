@@ -38,6 +38,36 @@ pub fn whole_lines(text: &str, from: u32, to: u32) -> (u32, u32) {
     (start, end.max(start))
 }
 
+/// The UTF-16 range of lines `first..=last` (1-based; clamped to the text), as
+/// [`whole_lines`] gives it: from the first line's start to the last line's end, without its
+/// line break.
+pub fn lines_range(text: &str, first: u32, last: u32) -> (u32, u32) {
+    let (first, last) = (first.max(1).min(last.max(1)), first.max(last));
+    let mut line = 1u32;
+    let (mut from, mut to) = (None, 0u32);
+    let mut pos = 0u32;
+    for c in text.chars() {
+        if line == first && from.is_none() {
+            from = Some(pos);
+        }
+        if line == last {
+            to = pos;
+        }
+        if c == '\n' {
+            line += 1;
+        }
+        pos += c.len_utf16() as u32;
+    }
+    // The last line has no break after it (or the range runs past the end).
+    if line >= first && from.is_none() {
+        from = Some(pos);
+    }
+    if line <= last {
+        to = pos;
+    }
+    whole_lines(text, from.unwrap_or(pos), to)
+}
+
 /// 1-based line of UTF-16 offset `at`.
 pub fn line_of(text: &str, at: u32) -> u32 {
     let mut pos = 0u32;
@@ -140,6 +170,22 @@ mod tests {
         let text = doc.get_or_insert_text(CONTENT);
         text.insert(&mut doc.transact_mut(), 0, s);
         (doc, text)
+    }
+
+    #[test]
+    fn line_ranges_are_whole_lines_clamped_to_the_text() {
+        let t = "ab\ncd\nef\n";
+        let slice = |(a, b): (u32, u32)| slice_utf16(t, a, b).map(str::to_owned);
+        assert_eq!(slice(lines_range(t, 2, 2)), Some("cd".into()));
+        assert_eq!(slice(lines_range(t, 1, 2)), Some("ab\ncd".into()));
+        // Past the end: through the last line, without its break.
+        assert_eq!(slice(lines_range(t, 0, 99)), Some("ab\ncd\nef".into()));
+        assert_eq!(slice(lines_range(t, 3, 1)), Some("ab\ncd\nef".into()));
+        let t2 = "x\ny";
+        assert_eq!(
+            slice_utf16(t2, lines_range(t2, 2, 5).0, lines_range(t2, 2, 5).1),
+            Some("y")
+        );
     }
 
     #[test]

@@ -46,6 +46,11 @@ pub struct SuggestRequest {
     pub end: Vec<u8>,
     /// The end of a failing run's output (Fix from the run panel).
     pub output: Option<String>,
+    /// Instead of pinned lines (`start` and `end` empty): these lines, 1-based and inclusive,
+    /// which the server pins in its own copy. Fix from the run panel uses it: the error's
+    /// place comes from the output, not from a selection in an editor.
+    #[serde(default)]
+    pub lines: Option<(u32, u32)>,
 }
 
 /// The suggestions of a project nobody has decided on yet, oldest first. Every member sees

@@ -110,16 +110,45 @@ impl Suggestions {
         pin: Pinned,
         instruction: Option<String>,
     ) {
+        self.send(
+            doc,
+            SuggestRequest {
+                file,
+                action,
+                instruction,
+                start: pin.start,
+                end: pin.end,
+                output: None,
+                lines: None,
+            },
+        );
+    }
+
+    /// Asks for a fix of `lines` of `doc` (pinned by the server) from a failed run's output.
+    pub fn fix_run(
+        &self,
+        doc: DocId,
+        file: crate::types::FileId,
+        lines: (u32, u32),
+        output: String,
+    ) {
+        self.send(
+            doc,
+            SuggestRequest {
+                file,
+                action: CodeAction::Fix,
+                instruction: None,
+                start: Vec::new(),
+                end: Vec::new(),
+                output: Some(output),
+                lines: Some(lines),
+            },
+        );
+    }
+
+    fn send(&self, doc: DocId, request: SuggestRequest) {
         let this = *self;
         this.clear_error(doc);
-        let request = SuggestRequest {
-            file,
-            action,
-            instruction,
-            start: pin.start,
-            end: pin.end,
-            output: None,
-        };
         spawn_local(async move {
             match suggest(this.project, request).await {
                 Ok(s) => this.upsert(s),

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{MessageId, UserId, UserInfo};
+use super::{FileId, MessageId, UserId, UserInfo};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -30,6 +30,59 @@ pub enum AiState {
 pub struct AiInfo {
     pub state: AiState,
     pub error: Option<String>,
+    /// The parts of the project the assistant was shown, as links that open them.
+    #[serde(default)]
+    pub sources: Vec<AiSource>,
+    /// What did not fit in the context budget, said to the reader.
+    #[serde(default)]
+    pub cut: Option<String>,
+}
+
+impl AiInfo {
+    pub fn new(state: AiState, error: Option<String>) -> Self {
+        Self {
+            state,
+            error,
+            sources: Vec::new(),
+            cut: None,
+        }
+    }
+}
+
+/// Why a part of the project was in the assistant's context.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "term", rename_all = "snake_case")]
+pub enum SourceWhy {
+    /// The asker's open file, around the cursor.
+    Open,
+    /// The asker's selection.
+    Selection,
+    /// The question named the file.
+    Named,
+    /// The line mentions this name from the question.
+    Match(String),
+}
+
+/// Lines of a project file the assistant was shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AiSource {
+    pub file: FileId,
+    pub path: String,
+    /// 1-based, inclusive.
+    pub first: u32,
+    pub last: u32,
+    pub why: SourceWhy,
+}
+
+impl AiSource {
+    /// `src/a.rs:3–9` (or `:3` for one line).
+    pub fn label(&self) -> String {
+        if self.first == self.last {
+            format!("{}:{}", self.path, self.first)
+        } else {
+            format!("{}:{}–{}", self.path, self.first, self.last)
+        }
+    }
 }
 
 /// One chat message as every member sees it.

@@ -250,6 +250,23 @@ impl Suggestions {
         .await
     }
 
+    /// Pins lines `first..=last` (1-based) of the server's copy of `doc`.
+    async fn pin_lines(
+        &self,
+        doc: DocId,
+        (first, last): (u32, u32),
+    ) -> AppResult<Option<(Vec<u8>, Vec<u8>)>> {
+        let state = self.0.editor.state(doc).await?;
+        crate::error::blocking(move || {
+            let (d, text) = replica(&state)?;
+            let txn = d.transact();
+            let (from, to) =
+                anchor::lines_range(&yrs::GetString::get_string(&text, &txn), first, last);
+            anchor::pin(&txn, &text, from, to)
+        })
+        .await
+    }
+
     /// Whether the pinned lines still hold `original` in the server's copy.
     async fn still_fits(&self, r: &row::Model) -> AppResult<bool> {
         let found = self
@@ -409,8 +426,25 @@ impl SuggestionService for Suggestions {
                  on; accept, reject or dismiss some first."
             )));
         }
+        // Lines given by number (Fix from a run's output) are pinned here, in the server's copy.
+        let (start, end) = match (
+            request.start.is_empty() && request.end.is_empty(),
+            request.lines,
+        ) {
+            (false, _) => (request.start, request.end),
+            (true, Some(lines)) => self
+                .pin_lines(doc, lines)
+                .await?
+                .ok_or_else(|| AppError::invalid("lines", "These lines are not in the file."))?,
+            (true, None) => {
+                return Err(AppError::invalid(
+                    "start",
+                    "Select the code to change first.",
+                ));
+            }
+        };
         let (text, from, to) = self
-            .locate(doc, request.start.clone(), request.end.clone())
+            .locate(doc, start.clone(), end.clone())
             .await?
             .ok_or_else(|| {
                 AppError::Conflict(
@@ -457,8 +491,8 @@ impl SuggestionService for Suggestions {
             author_id: Set(by.id.0),
             action: Set(request.action.as_str().to_owned()),
             instruction: Set(instruction),
-            start_anchor: Set(request.start),
-            end_anchor: Set(request.end),
+            start_anchor: Set(start),
+            end_anchor: Set(end),
             first_line: Set(i64::from(first_line)),
             last_line: Set(i64::from(last_line)),
             original: Set(original.clone()),

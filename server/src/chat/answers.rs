@@ -17,8 +17,9 @@ use tokio::sync::oneshot;
 
 use super::ai::{
     PromptMessage,
-    prompt::{FileContext, Recent},
+    prompt::{Context, FileContext, Recent, Shown},
 };
+use super::lookup::Lookup;
 
 use crate::db::entities::chat_message as row;
 
@@ -32,6 +33,9 @@ pub(super) struct Answer {
     /// The text so far, for history pages read mid-answer.
     pub(super) text: Arc<Mutex<String>>,
 }
+
+/// Longest a question waits for its project lookups.
+const LOOKUP_TIME: std::time::Duration = std::time::Duration::from_secs(4);
 
 /// The answer's idempotency key, derived from the question's (`:` never occurs in those).
 pub(super) fn answer_key(client_id: &str) -> String {
@@ -66,13 +70,12 @@ impl Chat {
             .ok_or_else(|| AppError::Unavailable(NO_PROVIDER.into()))
     }
 
-    pub(super) async fn file_context(
+    /// The live text of `file` (a text file of the snapshot's project); `None` for binaries.
+    pub(super) async fn file_text(
         &self,
-        project: ProjectId,
+        snap: &crate::files::tree::Snapshot,
         file: FileId,
-        line: Option<u32>,
-    ) -> AppResult<Option<FileContext>> {
-        let snap = crate::files::tree::snapshot(&self.0.db, project).await?;
+    ) -> AppResult<Option<String>> {
         let Some(r) = snap.rows.get(&file) else {
             return Err(AppError::NotFound("File".into()));
         };
@@ -86,20 +89,42 @@ impl Chat {
                 tracing::error!(doc, error = %e, "unreadable document");
                 AppError::Internal
             })?;
+        Ok(Some(text))
+    }
+
+    pub(super) async fn file_context(
+        &self,
+        project: ProjectId,
+        file: FileId,
+        line: Option<u32>,
+    ) -> AppResult<Option<FileContext>> {
+        let snap = crate::files::tree::snapshot(&self.0.db, project).await?;
+        let Some(text) = self.file_text(&snap, file).await? else {
+            return Ok(None);
+        };
+        let name = snap
+            .rows
+            .get(&file)
+            .map(|r| r.name.clone())
+            .unwrap_or_default();
         Ok(Some(FileContext {
-            path: snap.path(file).unwrap_or_else(|| r.name.clone()),
-            language: app::editor::lang::language_for(&r.name),
+            file,
+            path: snap.path(file).unwrap_or_else(|| name.clone()),
+            language: app::editor::lang::language_for(&name),
             text,
             line,
         }))
     }
 
+    /// The prompt for a request and what it shows. A free question first looks the names
+    /// and files it mentions up in the project, within half the budget; the asker's open
+    /// file gets the rest.
     pub(super) async fn prompt(
         &self,
         project: ProjectId,
         request: &AiRequest,
         budget: usize,
-    ) -> AppResult<Vec<PromptMessage>> {
+    ) -> AppResult<(Vec<PromptMessage>, Shown)> {
         let file = match request.context.file {
             Some(id) => self.file_context(project, id, request.context.line).await?,
             None => None,
@@ -109,6 +134,23 @@ impl Chat {
             .selection
             .as_ref()
             .map(|s| s.chars().take(MAX_SELECTION_CHARS).collect());
+        let lookup = match &request.task {
+            // A slow search must not hold the question: answer without it, and say so.
+            AiTask::Ask(q) => {
+                match tokio::time::timeout(LOOKUP_TIME, self.look_up(project, q, budget / 2)).await
+                {
+                    Ok(found) => found?,
+                    Err(_) => Lookup {
+                        left_out: vec![format!(
+                            "the project search (it took longer than {} s)",
+                            LOOKUP_TIME.as_secs()
+                        )],
+                        ..Lookup::default()
+                    },
+                }
+            }
+            _ => Lookup::default(),
+        };
         let mut rows = row::Entity::find()
             .filter(row::Column::ProjectId.eq(project.0))
             .filter(row::Column::DeletedAt.is_null())
@@ -130,13 +172,13 @@ impl Chat {
                 body: r.body.clone(),
             })
             .collect();
-        Ok(ai::prompt::build(
-            &request.task,
-            file.as_ref(),
-            selection.as_deref(),
-            &recent,
-            budget,
-        ))
+        let cx = Context {
+            file: file.as_ref(),
+            selection: selection.as_deref().map(|s| (s, request.context.lines)),
+            file_budget: budget.saturating_sub(lookup.used()).max(budget / 4),
+            lookup: &lookup,
+        };
+        Ok(ai::prompt::build(&request.task, &cx, &recent))
     }
 
     /// Claims the right to stream answer `id`; `None` if it is already streaming.
@@ -251,11 +293,15 @@ impl Chat {
             return self.ask_reply(project, q, a, by).await;
         }
         self.may_ask(project, by.id).await?;
-        let prompt = self.prompt(project, &request, budget).await?;
-        let prompt_json = serde_json::to_string(&prompt).map_err(|e| {
-            tracing::error!(error = %e, "cannot encode a prompt");
-            AppError::Internal
-        })?;
+        let (prompt, shown) = self.prompt(project, &request, budget).await?;
+        let encode = |v: serde_json::Result<String>| {
+            v.map_err(|e| {
+                tracing::error!(error = %e, "cannot encode a prompt");
+                AppError::Internal
+            })
+        };
+        let prompt_json = encode(serde_json::to_string(&prompt))?;
+        let shown_json = encode(serde_json::to_string(&shown))?;
         let txn = self.0.db.begin().await?;
         let question = Self::new_row(
             project,
@@ -286,6 +332,7 @@ impl Chat {
         );
         answer.ai_state = Set(Some(state_str(AiState::Streaming).to_owned()));
         answer.ai_request = Set(Some(prompt_json));
+        answer.ai_context = Set(Some(shown_json));
         let answer = answer.insert(&txn).await?;
         txn.commit().await?;
         let claim = self

@@ -28,6 +28,7 @@ mod args;
 pub use args::Args;
 pub mod ai;
 mod answers;
+mod lookup;
 mod queries;
 
 use answers::Answer;
@@ -76,6 +77,8 @@ struct Inner {
     hub: Hub,
     projects: Arc<dyn Projects>,
     editor: Editor,
+    /// The project's files, for the assistant's lookups (search).
+    files: Arc<dyn app::files::ssr::FileService>,
     settings: ChatSettings,
     provider: Option<ai::Provider>,
     sends: PerMinute,
@@ -109,7 +112,7 @@ impl Chat {
     pub async fn new(
         db: DatabaseConnection,
         hub: Hub,
-        projects: Arc<dyn Projects>,
+        (projects, files): (Arc<dyn Projects>, Arc<dyn app::files::ssr::FileService>),
         editor: Editor,
         settings: ChatSettings,
         shared: Option<SharedCounts>,
@@ -140,6 +143,7 @@ impl Chat {
             hub,
             projects,
             editor,
+            files,
             settings,
             provider,
             running: Mutex::new(HashMap::new()),

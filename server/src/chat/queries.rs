@@ -121,14 +121,19 @@ impl Chat {
     }
 
     pub(super) fn message(&self, r: &row::Model, names: &Names) -> ChatMessage {
-        let ai = r
-            .ai_state
-            .as_deref()
-            .and_then(parse_state)
-            .map(|state| AiInfo {
+        let ai = r.ai_state.as_deref().and_then(parse_state).map(|state| {
+            let shown: super::ai::prompt::Shown = r
+                .ai_context
+                .as_deref()
+                .and_then(|j| serde_json::from_str(j).ok())
+                .unwrap_or_default();
+            AiInfo {
                 state,
                 error: r.ai_error.clone(),
-            });
+                sources: shown.sources,
+                cut: shown.cut,
+            }
+        });
         let kind = if r.kind == KIND_AI {
             MessageKind::Ai
         } else {
@@ -219,6 +224,7 @@ impl Chat {
             ai_state: Set(None),
             ai_error: Set(None),
             ai_request: Set(None),
+            ai_context: Set(None),
             ..Default::default()
         }
     }

@@ -5,7 +5,7 @@
 
 mod snapshot;
 
-pub(crate) use snapshot::{entry, snapshot};
+pub(crate) use snapshot::{Snapshot, entry, snapshot};
 
 use std::{
     collections::{HashMap, HashSet},

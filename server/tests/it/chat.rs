@@ -11,6 +11,7 @@ use std::{
 use crate::common::{
     Api, Backend, TestServer,
     ai::{FakeAi, TOKENS},
+    soon,
     tab::TabClient,
 };
 use app::live::events::{ClientEvent, ServerEvent};
@@ -822,6 +823,169 @@ async fn ai_requests_are_limited_per_project_too(backend: Backend) {
     t.server.finish().await;
 }
 
+/// The id of the file at `path` in `project`.
+async fn file_id(api: &Api, project: i64, name: &str) -> i64 {
+    let list = api
+        .json_ok("files/list", json!({ "project": project }))
+        .await;
+    list.as_array()
+        .and_then(|l| l.iter().find(|f| f["name"] == name))
+        .and_then(|f| f["id"].as_i64())
+        .unwrap_or_else(|| panic!("no {name} in {list}"))
+}
+
+async fn imported(api: &Api, name: &str, files: &[(&str, &[u8])]) -> i64 {
+    let res = crate::files::upload(api, name, crate::files::zip_of(files)).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    res.headers()[reqwest::header::LOCATION]
+        .to_str()
+        .unwrap_or_default()
+        .trim_start_matches("/p/")
+        .parse()
+        .expect("the new project")
+}
+
+async fn the_assistant_looks_up_its_own_project_and_cites_it(backend: Backend) {
+    let ai = FakeAi::start().await;
+    let t = with_model(backend, &ai.base_url, "echo", 10).await;
+    let helpers: Vec<(String, String)> = (1..=6)
+        .map(|i| (format!("h{i}.js"), format!("sharedHelper({i});\n")))
+        .collect();
+    let mut ours: Vec<(&str, &[u8])> = vec![
+        (
+            "src/util.js",
+            b"// helpers\nexport function parseConfig(text) {\n  return JSON.parse(text);\n}\n",
+        ),
+        ("src/app.js", b"const c = parseConfig(input);\n"),
+        ("notes.md", b"# Notes A\nShip on Friday.\n"),
+    ];
+    ours.extend(helpers.iter().map(|(n, t)| (n.as_str(), t.as_bytes())));
+    let p = imported(&t.owner, "Looked", &ours).await;
+    // Someone else's project has the same names, and a secret.
+    let theirs: [(&str, &[u8]); 2] = [
+        ("notes.md", b"# Notes B\nTOP-SECRET-B\n"),
+        (
+            "lib.js",
+            b"function parseConfig() { return 'TOP-SECRET-B'; }\n",
+        ),
+    ];
+    imported(&t.viewer, "Theirs", &theirs).await;
+
+    let app_js = file_id(&t.owner, p, "app.js").await;
+    let util_js = file_id(&t.owner, p, "util.js").await;
+    let reply = ask(
+        &t.owner,
+        p,
+        "look1",
+        json!({ "task": "ask", "text": "Where is `parseConfig` defined? What is in notes.md? And sharedHelper?" }),
+        json!({ "file": app_js, "line": 1, "selection": "parseConfig(input)", "lines": [1, 1] }),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let ai_info = &reply.body["answer"]["ai"];
+    let sources: Vec<(String, i64, i64, String)> = ai_info["sources"]
+        .as_array()
+        .expect("sources")
+        .iter()
+        .map(|s| {
+            (
+                s["path"].as_str().unwrap_or_default().to_owned(),
+                s["first"].as_i64().unwrap_or_default(),
+                s["last"].as_i64().unwrap_or_default(),
+                format!(
+                    "{}{}",
+                    s["why"]["kind"].as_str().unwrap_or_default(),
+                    s["why"]["term"]
+                        .as_str()
+                        .map(|t| format!(":{t}"))
+                        .unwrap_or_default()
+                ),
+            )
+        })
+        .collect();
+    let has = |path: &str, why: &str| sources.iter().any(|s| s.0 == path && s.3 == why);
+    assert!(has("src/app.js", "open"), "{sources:?}");
+    assert!(has("src/app.js", "selection"), "{sources:?}");
+    assert!(has("notes.md", "named"), "{sources:?}");
+    // The definition, not only a use: lines from above line 2 of util.js through its end.
+    let def = sources
+        .iter()
+        .find(|s| s.0 == "src/util.js")
+        .expect("the definition's file");
+    assert_eq!((def.1, def.3.as_str()), (1, "match:parseConfig"));
+    assert!(def.2 >= 4, "{def:?}");
+    // Links open files of this project only.
+    let ids: Vec<i64> = ai_info["sources"]
+        .as_array()
+        .expect("sources")
+        .iter()
+        .filter_map(|s| s["file"].as_i64())
+        .collect();
+    assert!(ids.contains(&util_js) && ids.contains(&app_js));
+    // Six files mention sharedHelper; four are shown and the rest is said to be left out.
+    let cut = ai_info["cut"].as_str().expect("a cut is said");
+    assert!(
+        cut.contains("2 more files that mention `sharedHelper`"),
+        "{cut}"
+    );
+
+    soon("the provider got the question", || {
+        !ai.fake.requests.lock().expect("lock").is_empty()
+    })
+    .await;
+    let prompt = ai.fake.requests.lock().expect("lock")[0].to_string();
+    assert!(
+        prompt.contains("export function parseConfig(text)"),
+        "{prompt}"
+    );
+    assert!(prompt.contains("# Notes A"), "{prompt}");
+    assert!(
+        prompt.contains("(searched for `parseConfig`, `sharedHelper`)"),
+        "{prompt}"
+    );
+    assert!(
+        !prompt.contains("TOP-SECRET-B"),
+        "another project's text reached the prompt"
+    );
+    assert!(
+        prompt.contains("more files that mention"),
+        "the assistant is told: {prompt}"
+    );
+
+    // The links survive a reload of the history.
+    let page = history(&t.owner, p, None, None).await;
+    let stored = page["messages"]
+        .as_array()
+        .and_then(|m| m.last())
+        .cloned()
+        .expect("answer");
+    assert_eq!(stored["ai"]["sources"], ai_info["sources"]);
+    assert_eq!(stored["ai"]["cut"], ai_info["cut"]);
+
+    // A code action is not a search: Explain shows the file and the selection only.
+    let explain = ask(
+        &t.owner,
+        p,
+        "look2",
+        json!({ "task": "explain" }),
+        json!({ "file": util_js, "line": 2, "selection": "parseConfig", "lines": [2, 2] }),
+    )
+    .await;
+    let whys: Vec<&str> = explain.body["answer"]["ai"]["sources"]
+        .as_array()
+        .expect("sources")
+        .iter()
+        .filter_map(|s| s["why"]["kind"].as_str())
+        .collect();
+    assert_eq!(whys, ["open", "selection"]);
+    assert_eq!(explain.body["answer"]["ai"]["cut"], Value::Null);
+    soon("both answers were asked for", || {
+        ai.fake.requests.lock().expect("lock").len() >= 2
+    })
+    .await;
+    t.server.finish().await;
+}
+
 db_tests!(
     messages_reach_every_tab_in_order,
     a_retried_send_is_stored_once,
@@ -832,6 +996,7 @@ db_tests!(
     typing_is_relayed_and_throttled,
     messages_render_inert,
     ai_answers_stream_to_everyone,
+    the_assistant_looks_up_its_own_project_and_cites_it,
     ai_stop_closes_the_upstream_request,
     ai_failures_are_shown_in_the_chat,
     without_a_provider_ai_explains_how,

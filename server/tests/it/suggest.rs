@@ -253,14 +253,24 @@ async fn suggestions_are_shared_accepted_once_and_refused_when_stale(backend: Ba
     assert_eq!(foreign.status, StatusCode::FORBIDDEN);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rejecting_a_suggestion_being_written_closes_the_upstream_request() {
+/// One owner of a fresh project on SQLite, with [`CODE`] saved in its default file and a tab
+/// on it; the provider answers as `model`.
+struct Alone {
+    ai: crate::common::ai::RunningAi,
+    server: TestServer,
+    owner: Api,
+    project: i64,
+    file: i64,
+    doc: i64,
+    tab: TabClient,
+}
+
+async fn alone(model: &'static str, name: &str) -> Alone {
     let ai = FakeAi::start().await;
-    let server =
-        TestServer::start_with(Backend::Sqlite, with_ai(ai.base_url.clone(), "hang")).await;
+    let server = TestServer::start_with(Backend::Sqlite, with_ai(ai.base_url.clone(), model)).await;
     let owner = server.client();
-    owner.signup("hana").await;
-    let project = owner.create_project("Hang").await;
+    owner.signup(name).await;
+    let project = owner.create_project(name).await;
     let (file, doc) = default_file(&owner, project).await;
     let url = server.ws_url(&format!("/ws?project={project}"));
     let mut tab = TabClient::connect(&url, &owner.cookie())
@@ -269,27 +279,102 @@ async fn rejecting_a_suggestion_being_written_closes_the_upstream_request() {
     tab.open(doc).await;
     tab.insert(doc, 0, CODE).await;
     assert!(tab.wait_saved(doc, crate::common::WAIT).await);
-    let range = pin(&tab, doc, "  return a - b;");
-    let id = owner
-        .json_ok("suggestions/ask", ask_body(project, file, "fix", &range))
+    Alone {
+        ai,
+        server,
+        owner,
+        project,
+        file,
+        doc,
+        tab,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejecting_a_suggestion_being_written_closes_the_upstream_request() {
+    let mut t = alone("hang", "hana").await;
+    let range = pin(&t.tab, t.doc, "  return a - b;");
+    let id = t
+        .owner
+        .json_ok(
+            "suggestions/ask",
+            ask_body(t.project, t.file, "fix", &range),
+        )
         .await["id"]
         .as_i64()
         .expect("id");
     soon("the provider was asked", || {
-        !ai.fake.requests.lock().expect("lock").is_empty()
+        !t.ai.fake.requests.lock().expect("lock").is_empty()
     })
     .await;
-    owner
+    t.owner
         .json_ok(
             "suggestions/reject",
-            json!({ "project": project, "id": id }),
+            json!({ "project": t.project, "id": id }),
         )
         .await;
     soon("the upstream request was closed", || {
-        ai.fake.hung_up.load(Ordering::SeqCst)
+        t.ai.fake.hung_up.load(Ordering::SeqCst)
     })
     .await;
-    until_state(&mut tab, id, SuggestionState::Rejected).await;
+    until_state(&mut t.tab, id, SuggestionState::Rejected).await;
+}
+
+/// Fix with AI from a failed run: no editor selection, only line numbers from the output; the
+/// server pins them in its own copy, and the run's output goes to the provider.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fix_from_run_output_is_pinned_by_the_server() {
+    let mut t = alone("echo", "finn").await;
+    let body = |lines: Value| {
+        json!({ "project": t.project, "request": {
+            "file": t.file, "action": "fix", "instruction": null, "start": [], "end": [],
+            "output": "Traceback (most recent call last):\nAssertionError: 1 - 2 != 3", "lines": lines,
+        }})
+    };
+    let asked = t
+        .owner
+        .json_ok("suggestions/ask", body(json!([2, 2])))
+        .await;
+    assert_eq!(asked["original"], "  return a - b;");
+    assert_eq!(
+        (asked["first_line"].as_i64(), asked["last_line"].as_i64()),
+        (Some(2), Some(2))
+    );
+    let id = asked["id"].as_i64().expect("id");
+    until_state(&mut t.tab, id, SuggestionState::Open).await;
+    {
+        let sent = t.ai.fake.requests.lock().expect("lock");
+        let prompt = sent.last().expect("asked")["messages"].to_string();
+        assert!(prompt.contains("AssertionError: 1 - 2 != 3"), "{prompt}");
+    }
+    // Pinned like any other: an edit above moves it along, and it can be accepted.
+    t.tab.insert(t.doc, 0, "// top\n").await;
+    assert!(t.tab.wait_saved(t.doc, crate::common::WAIT).await);
+    let claimed = t
+        .owner
+        .json(
+            "suggestions/accept",
+            json!({ "project": t.project, "id": id }),
+        )
+        .await;
+    assert_eq!(claimed.status, StatusCode::OK, "{}", claimed.body);
+    // Lines past the end are clamped to the file; no lines and no anchors is refused.
+    let past = t
+        .owner
+        .json_ok("suggestions/ask", body(json!([3, 99])))
+        .await;
+    let original = past["original"].as_str().unwrap_or_default();
+    // "// top" moved the function down a line.
+    assert!(original.starts_with("  return a - b;\n}"), "{past}");
+    assert_eq!(past["first_line"].as_i64(), Some(3));
+    let none = t.owner.json("suggestions/ask", body(Value::Null)).await;
+    assert_eq!(
+        none.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        none.body
+    );
+    t.server.finish().await;
 }
 
 /// Owners turn a project's completions or assistant off (on this project only), and see what

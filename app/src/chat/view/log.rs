@@ -3,25 +3,99 @@
 use leptos::{ev, html, prelude::*};
 
 use crate::chat::{
-    AiState, ChatMessage, MessageKind, delete_message,
+    AiSource, AiState, ChatMessage, MessageKind, SourceWhy, delete_message,
     model::{ChatModel, Pending},
     regenerate_ai, stop_ai,
 };
-use crate::{editor::OpenDocs, files::Files};
+use crate::{
+    editor::{OpenDocs, Reveal},
+    files::Files,
+};
 
 use super::{ChatState, Draft, EDGE_PX, initial, time_label};
 
-/// The Copy / Insert buttons on code blocks (added by the Monaco shim), handled once for the
-/// whole log.
-fn code_action(ev: &ev::MouseEvent, chat: ChatState, files: Files, docs: OpenDocs) {
+/// The element of the log an event happened in (or inside) that matches `selector`.
+#[cfg(feature = "browser")]
+fn target_in(ev: &ev::Event, selector: &str) -> Option<web_sys::Element> {
+    use wasm_bindgen::JsCast;
+    ev.target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        .and_then(|el| el.closest(selector).ok().flatten())
+}
+
+/// Opens the file and line a citation link (marked by [`mark_citations`]) names; false if
+/// the event was not on one.
+#[cfg(feature = "browser")]
+fn open_citation(ev: &ev::Event, files: Files) -> bool {
+    let Some(cite) = target_in(ev, "[data-cite-file]") else {
+        return false;
+    };
+    let number = |k: &str| cite.get_attribute(k).and_then(|v| v.parse::<i64>().ok());
+    if let (Some(file), Some(line)) = (number("data-cite-file"), number("data-cite-line")) {
+        let line = u32::try_from(line).unwrap_or(1);
+        files.open_at(
+            crate::types::FileId(file),
+            Reveal {
+                line,
+                column: 1,
+                end_column: 1,
+            },
+        );
+    }
+    true
+}
+
+/// Turns the inline `path:line` code of an answer that names a project file into a link
+/// (attributes only: the text stays the server's sanitised HTML).
+#[cfg(feature = "browser")]
+fn mark_citations(root: &web_sys::Element, sources: &[AiSource], files: Files) {
+    let find = |path: &str| {
+        files.tree.with_untracked(|t| {
+            t.files()
+                .into_iter()
+                .find(|(_, p)| p == path)
+                .map(|(id, _)| id)
+        })
+    };
+    let mut stack = vec![root.clone()];
+    while let Some(el) = stack.pop() {
+        let mut child = el.first_element_child();
+        while let Some(c) = child {
+            child = c.next_element_sibling();
+            stack.push(c);
+        }
+        let in_block = el.parent_element().is_some_and(|p| p.tag_name() == "PRE");
+        if el.tag_name() != "CODE" || in_block {
+            continue;
+        }
+        let text = el.text_content().unwrap_or_default();
+        let Some((file, line)) = crate::chat::cite::resolve(&text, sources, find) else {
+            continue;
+        };
+        let (file, line, title) = (file.0.to_string(), line.to_string(), format!("Open {text}"));
+        for (k, v) in [
+            ("data-cite-file", file.as_str()),
+            ("data-cite-line", &line),
+            ("data-test", "chat-cite"),
+            ("class", "cite"),
+            ("role", "link"),
+            ("tabindex", "0"),
+            ("title", &title),
+        ] {
+            let _ = el.set_attribute(k, v);
+        }
+    }
+}
+
+/// Clicks in the log: citation links, and the Copy / Insert buttons on code blocks (added by
+/// the Monaco shim), handled once for the whole log.
+fn log_click(ev: &ev::MouseEvent, chat: ChatState, files: Files, docs: OpenDocs) {
     #[cfg(feature = "browser")]
     {
-        use wasm_bindgen::JsCast;
-        let Some(button) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-            .and_then(|el| el.closest("[data-code-action]").ok().flatten())
-        else {
+        if open_citation(ev, files) {
+            return;
+        }
+        let Some(button) = target_in(ev, "[data-code-action]") else {
             return;
         };
         let Some(code) = crate::editor::client::code_of_button(&button) else {
@@ -95,7 +169,16 @@ pub(super) fn ChatLog(chat: ChatState, files: Files, docs: OpenDocs, draft: Draf
     let pending = move || model.with(|m| m.pending.clone());
     view! {
         <div class="chat-log" node_ref=log on:scroll=on_scroll
-            on:click=move |ev| code_action(&ev, chat, files, docs)
+            on:click=move |ev| log_click(&ev, chat, files, docs)
+            on:keydown=move |ev| {
+                // A citation link opens with Enter, like a link.
+                #[cfg(feature = "browser")]
+                if ev.key() == "Enter" && open_citation(&ev, files) {
+                    ev.prevent_default();
+                }
+                #[cfg(not(feature = "browser"))]
+                let _ = ev;
+            }
             data-test="chat-log" aria-live="polite" aria-label="Chat messages">
             {move || {
                 let (more, hidden, loaded) = model.with(|m| (m.more_before, m.hidden_above(), m.loaded));
@@ -113,7 +196,7 @@ pub(super) fn ChatLog(chat: ChatState, files: Files, docs: OpenDocs, draft: Draf
             <For each=move || window.get()
                 key=|m| (m.id, m.edited_at, m.deleted, m.ai.as_ref().map(|a| a.state))
                 children=move |m| view! {
-                    <MessageView chat=chat message=m draft=draft can_insert=files.writable/>
+                    <MessageView chat=chat message=m draft=draft files=files/>
                 }/>
             <For each=pending key=|p| (p.client_id.clone(), p.error.clone()) let:p>
                 <PendingView chat=chat pending=p/>
@@ -138,8 +221,13 @@ pub(super) fn ChatLog(chat: ChatState, files: Files, docs: OpenDocs, draft: Draf
 }
 
 #[component]
-fn MessageView(chat: ChatState, message: ChatMessage, draft: Draft, can_insert: bool) -> AnyView {
+fn MessageView(chat: ChatState, message: ChatMessage, draft: Draft, files: Files) -> AnyView {
     let id = message.id;
+    let (sources, cut) = message
+        .ai
+        .as_ref()
+        .map(|a| (a.sources.clone(), a.cut.clone()))
+        .unwrap_or_default();
     let me = chat.me();
     let mine = message.author.id == me.id;
     let ai = message.kind == MessageKind::Ai;
@@ -147,9 +235,15 @@ fn MessageView(chat: ChatState, message: ChatMessage, draft: Draft, can_insert: 
     let mentions_me = message.mentions.contains(&me.id);
     let body_ref = NodeRef::<html::Div>::new();
     #[cfg(feature = "browser")]
-    body_ref.on_load(move |el| crate::editor::client::decorate_code(&el, can_insert));
-    #[cfg(not(feature = "browser"))]
-    let _ = can_insert;
+    {
+        let sources = sources.clone();
+        body_ref.on_load(move |el| {
+            crate::editor::client::decorate_code(&el, files.writable);
+            if !sources.is_empty() {
+                mark_citations(&el, &sources, files);
+            }
+        });
+    }
     let quoted = message.reply_to.and_then(|r| {
         chat.model.with_untracked(|m| {
             m.get(r).map(|q| {
@@ -211,6 +305,12 @@ fn MessageView(chat: ChatState, message: ChatMessage, draft: Draft, can_insert: 
             </header>
             {quoted.map(|q| view! { <p class="chat-quote small muted">{q}</p> })}
             {body}
+            {(!message.deleted && !sources.is_empty()).then(|| view! {
+                <Sources sources=sources files=files/>
+            })}
+            {cut.filter(|_| !message.deleted).map(|c| view! {
+                <p class="muted small chat-cut" data-test="chat-cut">{c}</p>
+            })}
             {stopped.then(|| view! { <p class="muted small">"Stopped."</p> })}
             {error.map(|e| view! { <p class="chat-ai-error" role="alert" data-test="chat-ai-error">{e}</p> })}
             <footer class="chat-actions">
@@ -241,6 +341,32 @@ fn MessageView(chat: ChatState, message: ChatMessage, draft: Draft, can_insert: 
         </article>
     }
     .into_any()
+}
+
+/// What the assistant was shown, as buttons that open each place.
+#[component]
+fn Sources(sources: Vec<AiSource>, files: Files) -> impl IntoView {
+    view! {
+        <div class="chat-sources" data-test="chat-sources">
+            <span class="muted small">"Looked at"</span>
+            {sources.into_iter().map(|s| {
+                let why = match &s.why {
+                    SourceWhy::Open => "the asker's open file".to_owned(),
+                    SourceWhy::Selection => "the asker's selection".to_owned(),
+                    SourceWhy::Named => "named in the question".to_owned(),
+                    SourceWhy::Match(name) => format!("mentions {name}"),
+                };
+                let (file, line) = (s.file, s.first);
+                view! {
+                    <button type="button" class="chip small" data-test="chat-source"
+                        title=format!("Open {} ({why})", s.path)
+                        on:click=move |_| files.open_at(file, Reveal { line, column: 1, end_column: 1 })>
+                        {s.label()}
+                    </button>
+                }
+            }).collect_view()}
+        </div>
+    }
 }
 
 #[component]

@@ -343,10 +343,17 @@ impl ChatState {
         if let Some((file, doc)) = files.active_doc() {
             context.file = Some(file);
             #[cfg(feature = "browser")]
-            if let Some((line, selection)) = docs.cursor_context(doc) {
-                context.line = Some(line);
-                context.selection = (!selection.is_empty())
-                    .then(|| selection.chars().take(super::MAX_SELECTION_CHARS).collect());
+            if let Some(at) = docs.cursor_context(doc) {
+                context.line = Some(at.line);
+                if !at.selection.is_empty() {
+                    context.selection = Some(
+                        at.selection
+                            .chars()
+                            .take(super::MAX_SELECTION_CHARS)
+                            .collect(),
+                    );
+                    context.lines = Some(at.lines);
+                }
             }
             #[cfg(not(feature = "browser"))]
             let _ = (doc, docs);

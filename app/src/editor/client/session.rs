@@ -341,12 +341,16 @@ impl DocSession {
     }
 
     /// The cursor's 1-based line and the selected text.
-    pub(crate) fn cursor_context(&self) -> Option<(u32, String)> {
+    pub(crate) fn cursor_context(&self) -> Option<crate::editor::CursorContext> {
         let json = self.editor.borrow().as_ref()?.cursor_context();
         let v: serde_json::Value = serde_json::from_str(&json).ok()?;
-        let line = u32::try_from(v.get("line")?.as_u64()?).ok()?;
-        let selection = v.get("selection")?.as_str()?.to_owned();
-        Some((line, selection))
+        let number = |k: &str| u32::try_from(v.get(k)?.as_u64()?).ok();
+        let line = number("line")?;
+        Some(crate::editor::CursorContext {
+            line,
+            selection: v.get("selection")?.as_str()?.to_owned(),
+            lines: (number("from").unwrap_or(line), number("to").unwrap_or(line)),
+        })
     }
 
     /// Types `text` at the cursor as a local edit (synced, undoable); false when read-only.

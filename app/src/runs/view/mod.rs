@@ -18,8 +18,8 @@ use crate::{
     files::Files,
     live::events::ServerEvent,
     types::{
-        ProjectId, Role, RunId,
-        runs::{ConfigSource, OutputChunk, RunConfigs, RunInfo, RunRecord, RunTarget},
+        FileId, ProjectId, Role, RunId,
+        runs::{ConfigSource, OutputChunk, RunConfigs, RunInfo, RunRecord, RunTarget, Stream},
     },
 };
 
@@ -275,6 +275,46 @@ impl RunState {
                 Err(e) => s.error.set(Some(e.to_string())),
             }
         });
+    }
+
+    /// For Fix with AI on the selected run: where its output says the error is, and the end
+    /// of its output; an error in the panel when the output names no file of the project.
+    fn failure(&self) -> Option<(FileId, u32, String)> {
+        let id = self.selected.get_untracked()?;
+        let text: String = self.outputs.with_untracked(|o| {
+            o.get(&id)
+                .map(|out| {
+                    out.blocks
+                        .iter()
+                        .filter(|b| b.stream != Stream::Stdin)
+                        .flat_map(|b| b.spans.iter().map(|s| s.text.as_str()))
+                        .collect()
+                })
+                .unwrap_or_default()
+        });
+        let paths: HashMap<String, FileId> = self
+            .files
+            .tree
+            .with_untracked(|t| t.files().into_iter().map(|(id, p)| (p, id)).collect());
+        let place = super::links::error_place(&text, &paths, "");
+        if place.is_none() {
+            self.error.set(Some(
+                "The output names no file of this project to fix; select the lines in the \
+                 editor and use AI: Fix instead."
+                    .into(),
+            ));
+        }
+        let skip = text
+            .chars()
+            .count()
+            .saturating_sub(crate::suggestions::MAX_OUTPUT_CHARS);
+        place.map(|(file, line)| (file, line, text.chars().skip(skip).collect()))
+    }
+
+    /// The selected run ended in failure (not stopped by someone, not still running).
+    fn failed(&self) -> bool {
+        self.selected_run()
+            .is_some_and(|r| !r.running() && r.reason.is_none() && r.exit_code != Some(0))
     }
 
     fn selected_run(&self) -> Option<RunInfo> {

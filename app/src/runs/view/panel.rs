@@ -21,8 +21,10 @@ use crate::{
     },
 };
 
+/// `fix`: what Fix with AI does with a failed run's error place (file, line) and the end of
+/// its output (the IDE turns it into a shared suggestion).
 #[component]
-pub fn RunPanel(runs: RunState, terms: TermState) -> AnyView {
+pub fn RunPanel(runs: RunState, terms: TermState, fix: Callback<(FileId, u32, String)>) -> AnyView {
     // Ctrl+Enter or F5 runs (F5 would reload the page otherwise).
     on_window(ev::keydown, move |e: ev::KeyboardEvent| {
         let run_key = e.key() == "F5" || (e.key() == "Enter" && (e.ctrl_key() || e.meta_key()));
@@ -52,7 +54,7 @@ pub fn RunPanel(runs: RunState, terms: TermState) -> AnyView {
     view! {
         <section class="run-panel" class:open=move || runs.open.get() class:term-open=move || selected.get().is_some()
             aria-label="Run" data-test="run-panel">
-            <RunBar runs=runs terms=terms now=now show_history=show_history/>
+            <RunBar runs=runs terms=terms now=now show_history=show_history fix=fix/>
             {move || runs.error.get().or_else(|| terms.error.get()).map(|e| view! {
                 <p class="run-error" role="alert" data-test="run-error">{e}
                     <button type="button" class="link" on:click=move |_| { runs.error.set(None); terms.error.set(None); }>"Dismiss"</button></p>
@@ -112,6 +114,7 @@ fn RunBar(
     terms: TermState,
     now: RwSignal<f64>,
     show_history: RwSignal<bool>,
+    fix: Callback<(FileId, u32, String)>,
 ) -> impl IntoView {
     let running = move || runs.selected_run().is_some_and(|r| r.running());
     let picker = move || {
@@ -155,6 +158,11 @@ fn RunBar(
                 on:click=move |_| runs.stop()>"■ Stop"</button>
             <button type="button" data-test="run-restart" disabled=move || !runs.can_run() || !running()
                 on:click=move |_| runs.start(true)>"↻ Restart"</button>
+            {move || (runs.can_run() && runs.failed()).then(|| view! {
+                <button type="button" data-test="run-fix"
+                    title="Ask the assistant to fix the lines the error points at; everyone sees the suggestion"
+                    on:click=move |_| if let Some(failure) = runs.failure() { fix.run(failure) }>"✦ Fix with AI"</button>
+            })}
             <code class="run-command" data-test="run-command">{command}</code>
             <span class="spacer"></span>
             <span class="run-status" data-test="run-status" role="status">

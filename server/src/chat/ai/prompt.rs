@@ -1,8 +1,15 @@
 //! What the assistant is sent: instructions, the asker's file (a window of lines around the
-//! cursor that fits the context budget), their selection, and the recent chat.
+//! cursor that fits the context budget), their selection, what was looked up in the project
+//! for a question, and the recent chat. What was shown comes back as sources the answer links
+//! to, and what did not fit as a sentence the reader sees.
 
-use app::chat::AiTask;
+use app::{
+    chat::{AiSource, AiTask, SourceWhy},
+    types::FileId,
+};
 use serde::{Deserialize, Serialize};
+
+use crate::chat::lookup::{Lookup, Snippet};
 
 /// One chat-completions message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,6 +29,7 @@ impl PromptMessage {
 
 /// The asker's open file.
 pub struct FileContext {
+    pub file: FileId,
     pub path: String,
     /// Monaco's language id, used as the code fence's language.
     pub language: &'static str,
@@ -39,7 +47,9 @@ pub struct Recent {
 
 const SYSTEM: &str = "You are the AI assistant inside Tandem, a collaborative code editor. \
 Several people share this chat and see your answers. Answer concisely in Markdown. Put code in \
-fenced code blocks with a language, so it can be inserted into the editor.";
+fenced code blocks with a language, so it can be inserted into the editor. When you use a \
+project file shown to you, cite it as `path:line` in backticks (for example `src/main.rs:12`): \
+citations become links that open the file there.";
 
 /// Most characters of one earlier chat message passed along.
 const RECENT_CHARS: usize = 1_000;
@@ -110,29 +120,131 @@ pub fn fence(code: &str) -> String {
     "`".repeat(longest.max(2) + 1)
 }
 
-/// The chat-completions messages for a request.
-pub fn build(
-    task: &AiTask,
-    file: Option<&FileContext>,
-    selection: Option<&str>,
-    recent: &[Recent],
-    budget: usize,
-) -> Vec<PromptMessage> {
+/// What the assistant was shown, kept with its answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shown {
+    pub sources: Vec<AiSource>,
+    pub cut: Option<String>,
+}
+
+/// Everything a request puts in front of the assistant besides the chat.
+pub struct Context<'a> {
+    pub file: Option<&'a FileContext>,
+    /// The selection and its first and last line in `file`, if known.
+    pub selection: Option<(&'a str, Option<(u32, u32)>)>,
+    pub lookup: &'a Lookup,
+    /// Characters for the window of the open file.
+    pub file_budget: usize,
+}
+
+fn lines_label(first: u32, last: u32) -> String {
+    if first == last {
+        format!("line {first}")
+    } else {
+        format!("lines {first}-{last}")
+    }
+}
+
+/// The chat-completions messages for a request, and what they showed.
+pub fn build(task: &AiTask, cx: &Context<'_>, recent: &[Recent]) -> (Vec<PromptMessage>, Shown) {
     let mut context = String::new();
-    if let Some(f) = file {
+    let mut shown = Shown::default();
+    let mut cut = cx.lookup.left_out.clone();
+    // The open file's window: lookups inside it are not shown twice.
+    let mut window_at = None;
+    if let Some(f) = cx.file {
         let line = f.line.unwrap_or(1);
-        let (first, last, window) = window_around(&f.text, line, budget);
-        let total = f.text.split('\n').count();
+        let (first, last, window) = window_around(&f.text, line, cx.file_budget);
+        let total = f.text.split('\n').count() as u32;
         let fence = fence(&window);
         context.push_str(&format!(
-            "The asker has `{}` open ({} lines), cursor on line {line}. Lines {first}-{last}:\n{fence}{}\n{window}\n{fence}\n",
-            f.path, total, f.language
+            "The asker has `{}` open ({total} lines), cursor on line {line}. {}:\n{fence}{}\n{window}\n{fence}\n",
+            f.path,
+            lines_label(first, last),
+            f.language
+        ));
+        if first > 1 || last < total {
+            cut.insert(
+                0,
+                format!(
+                    "`{}` outside {} (of {total})",
+                    f.path,
+                    lines_label(first, last)
+                ),
+            );
+        }
+        window_at = Some((f.file, first, last));
+        shown.sources.push(AiSource {
+            file: f.file,
+            path: f.path.clone(),
+            first,
+            last,
+            why: SourceWhy::Open,
+        });
+    }
+    if let Some((sel, lines)) = cx.selection.filter(|(s, _)| !s.trim().is_empty()) {
+        let fence = fence(sel);
+        let lang = cx.file.map_or("", |f| f.language);
+        let at = match (cx.file, lines) {
+            (Some(f), Some((a, b))) => {
+                shown.sources.push(AiSource {
+                    file: f.file,
+                    path: f.path.clone(),
+                    first: a.min(b),
+                    last: a.max(b),
+                    why: SourceWhy::Selection,
+                });
+                format!(" ({} of `{}`)", lines_label(a.min(b), a.max(b)), f.path)
+            }
+            _ => String::new(),
+        };
+        context.push_str(&format!(
+            "Selected text{at}:\n{fence}{lang}\n{sel}\n{fence}\n"
         ));
     }
-    if let Some(sel) = selection.filter(|s| !s.trim().is_empty()) {
-        let fence = fence(sel);
-        let lang = file.map_or("", |f| f.language);
-        context.push_str(&format!("Selected text:\n{fence}{lang}\n{sel}\n{fence}\n"));
+    let snippets: Vec<&Snippet> = cx
+        .lookup
+        .snippets
+        .iter()
+        .filter(|s| {
+            window_at.is_none_or(|(file, first, last)| {
+                s.file != file || s.first < first || s.last > last
+            })
+        })
+        .collect();
+    if !snippets.is_empty() {
+        let what = if cx.lookup.searched.is_empty() {
+            String::new()
+        } else {
+            let names: Vec<String> = cx
+                .lookup
+                .searched
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect();
+            format!(" (searched for {})", names.join(", "))
+        };
+        context.push_str(&format!(
+            "Looked up in the project for this question{what}; cite these as `path:line`:\n"
+        ));
+        for s in snippets {
+            let fence = fence(&s.text);
+            context.push_str(&format!(
+                "`{}` {}:\n{fence}{}\n{}\n{fence}\n",
+                s.path,
+                lines_label(s.first, s.last),
+                s.language,
+                s.text
+            ));
+            shown.sources.push(s.source());
+        }
+    }
+    if !cut.is_empty() {
+        let said = format!("Not shown, to fit the context: {}.", cut.join("; "));
+        context.push_str(&format!(
+            "{said} If the answer may depend on what was left out, say so.\n"
+        ));
+        shown.cut = Some(said);
     }
     let mut messages = vec![PromptMessage::new("system", SYSTEM.to_owned())];
     if !context.is_empty() {
@@ -147,7 +259,7 @@ pub fn build(
         }
     }
     messages.push(PromptMessage::new("user", instruction(task)));
-    messages
+    (messages, shown)
 }
 
 #[cfg(test)]
@@ -174,6 +286,7 @@ mod tests {
     #[test]
     fn prompts_carry_file_selection_and_chat() {
         let file = FileContext {
+            file: FileId(7),
             path: "src/main.rs".into(),
             language: "rust",
             text: "fn main() {\n    println!(\"```\");\n}\n".into(),
@@ -191,7 +304,14 @@ mod tests {
                 body: "A program.".into(),
             },
         ];
-        let m = build(&AiTask::Explain, Some(&file), Some("main"), &recent, 1000);
+        let none = Lookup::default();
+        let cx = Context {
+            file: Some(&file),
+            selection: Some(("main", Some((1, 1)))),
+            lookup: &none,
+            file_budget: 1000,
+        };
+        let (m, shown) = build(&AiTask::Explain, &cx, &recent);
         assert_eq!(m.len(), 5);
         assert_eq!(m[0].role, "system");
         assert!(
@@ -204,12 +324,81 @@ mod tests {
             "{}",
             m[1].content
         );
-        assert!(m[1].content.contains("Selected text:\n```rust\nmain\n```"));
+        assert!(
+            m[1].content
+                .contains("Selected text (line 1 of `src/main.rs`):\n```rust\nmain\n```")
+        );
         assert_eq!(m[2].content, "ann: what is this?");
         assert_eq!(m[3].role, "assistant");
         assert!(m[4].content.starts_with("Explain the selected code"));
-        let m = build(&AiTask::Ask("hi?".into()), None, None, &[], 1000);
+        // The whole file fit: both sources, nothing cut.
+        let whys: Vec<_> = shown
+            .sources
+            .iter()
+            .map(|s| (s.why.clone(), s.first, s.last))
+            .collect();
+        assert_eq!(
+            whys,
+            [(SourceWhy::Open, 1, 4), (SourceWhy::Selection, 1, 1)]
+        );
+        assert_eq!(shown.cut, None);
+        let cx = Context {
+            file: None,
+            selection: None,
+            lookup: &none,
+            file_budget: 1000,
+        };
+        let (m, shown) = build(&AiTask::Ask("hi?".into()), &cx, &[]);
         assert_eq!(m.len(), 2);
         assert_eq!(m[1].content, "hi?");
+        assert_eq!(shown, Shown::default());
+    }
+
+    #[test]
+    fn lookups_are_shown_cited_and_what_did_not_fit_is_said() {
+        let text: String = (1..=100).map(|i| format!("line {i:03}\n")).collect();
+        let file = FileContext {
+            file: FileId(1),
+            path: "big.txt".into(),
+            language: "plaintext",
+            text,
+            line: Some(50),
+        };
+        let lookup = Lookup {
+            snippets: vec![crate::chat::lookup::Snippet {
+                file: FileId(2),
+                path: "src/util.js".into(),
+                language: "javascript",
+                first: 1,
+                last: 3,
+                text: "function parseConfig(t) {\n  return t;\n}".into(),
+                why: SourceWhy::Match("parseConfig".into()),
+            }],
+            left_out: vec!["2 more places that mention `parseConfig`".into()],
+            searched: vec!["parseConfig".into()],
+        };
+        let cx = Context {
+            file: Some(&file),
+            selection: None,
+            lookup: &lookup,
+            file_budget: 45,
+        };
+        let (m, shown) = build(&AiTask::Ask("where is parseConfig?".into()), &cx, &[]);
+        let context = &m[1].content;
+        assert!(
+            context.contains("(searched for `parseConfig`)"),
+            "{context}"
+        );
+        assert!(context.contains("`src/util.js` lines 1-3:\n```javascript\nfunction parseConfig"));
+        assert_eq!(shown.sources.len(), 2);
+        assert_eq!(shown.sources[1].label(), "src/util.js:1–3");
+        let cut = shown.cut.expect("cut");
+        assert_eq!(
+            cut,
+            "Not shown, to fit the context: `big.txt` outside lines 48-52 (of 101); \
+             2 more places that mention `parseConfig`."
+        );
+        assert!(context.contains(&cut));
+        assert!(m[0].content.contains("`path:line`"));
     }
 }

@@ -25,6 +25,8 @@ pub struct Model {
     pub ai_error: Option<String>,
     /// The prompt sent to the provider (JSON), so the answer can be regenerated.
     pub ai_request: Option<String>,
+    /// What the answer was shown (JSON: its sources and what was cut), for its links.
+    pub ai_context: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -19,6 +19,7 @@ pub(super) enum ChatMessages {
     AiState,
     AiError,
     AiRequest,
+    AiContext,
 }
 
 #[derive(DeriveIden)]

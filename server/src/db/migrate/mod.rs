@@ -20,6 +20,7 @@ mod v11_attribution;
 mod v12_history;
 mod v13_document_seen;
 mod v14_ai;
+mod v15_ai_context;
 mod v1_accounts;
 mod v2_documents;
 mod v3_files;
@@ -48,6 +49,7 @@ const MIGRATIONS: &[(i64, &str, Steps)] = &[
     (12, "history_and_audit", v12_history::steps),
     (13, "document_seen", v13_document_seen::steps),
     (14, "ai_suggestions_usage_settings", v14_ai::steps),
+    (15, "ai_answer_context", v15_ai_context::steps),
 ];
 
 pub async fn run(db: &DatabaseConnection) -> Result<Vec<&'static str>> {
