@@ -114,5 +114,13 @@ test("Fix with AI on a failed run suggests a change where the error is, for ever
   // A sees it too, in the file that opened at the error.
   await expect(a.page.locator('[data-test=file-tab][data-name="calc.py"]')).toHaveAttribute("aria-selected", "true");
   await expect(a.page.getByTestId("suggestion")).toHaveAttribute("data-state", "open");
+  // On a phone, Fix with AI from the Run tab shows the editor, where the suggestion is, even
+  // with the file already open.
+  await a.page.setViewportSize({ width: 390, height: 844 });
+  const panels = a.page.getByRole("tablist", { name: "Panels" });
+  await panels.getByRole("tab", { name: "Run" }).click();
+  await a.page.getByTestId("run-fix").click();
+  await expect(panels.getByRole("tab", { name: "Editor" })).toHaveAttribute("aria-selected", "true");
+  await expect(a.page.getByTestId("suggestion").first()).toBeVisible();
   for (const p of [a, b]) await p.ctx.close();
 });

@@ -121,6 +121,10 @@ fn IdeShell(ws: Workspace, file: Option<FileDoc>, entries: Vec<FileEntry>) -> im
     // Fix with AI on a failed run: the lines around the error become a shared suggestion,
     // and the file opens there so the asker sees it arrive.
     let fix = Callback::new(move |(file, line, output): (FileId, u32, String)| {
+        // On a phone the suggestion is in the editor, even when the file was already open.
+        if crate::browser::narrow() {
+            tab.set(MobileTab::Editor);
+        }
         files.open_at(
             file,
             crate::editor::Reveal {
