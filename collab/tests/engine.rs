@@ -140,6 +140,48 @@ async fn failed_commits_are_retried_and_only_then_acknowledged() {
     assert_eq!(store.log_len(DOC), 1);
 }
 
+// Paused time: the commit delay and the retry backoff elapse as soon as nothing else runs.
+#[tokio::test(start_paused = true)]
+async fn durable_answers_once_the_store_holds_every_earlier_update() {
+    let store = Arc::new(MemoryStore::default());
+    let config = EngineConfig {
+        commit_delay: Duration::from_millis(200),
+        ..fast()
+    };
+    let e = engine(store.clone(), InProcessBus::default(), 1, config);
+    // Not open here: the store has everything already.
+    e.durable(DOC).await.expect("nothing pending");
+    let mut a = Client::join(&e, Access::ReadWrite).await;
+    a.insert(0, "typed ").await;
+    let update = {
+        let writer = Doc::new();
+        let text = writer.get_or_insert_text(testing::CONTENT);
+        let mut txn = writer.transact_mut();
+        text.insert(&mut txn, 0, "restored ");
+        txn.encode_update_v1()
+    };
+    // The server's write is applied before it is stored (the commit waits 200 ms), and the
+    // store refuses it twice before it takes it.
+    store.fail_next_appends(2);
+    e.write(DOC, update, Author { user: Some(7), via: 6 })
+        .await
+        .expect("server write");
+    assert_eq!(store.log_len(DOC), 0, "not stored yet");
+    e.durable(DOC).await.expect("stored in the end");
+    assert_eq!(store.log_len(DOC), 2, "both updates are in the store");
+    assert_eq!(
+        e.stats()
+            .commit_failures
+            .load(std::sync::atomic::Ordering::Relaxed),
+        2
+    );
+    // Nothing pending now: answered at once, however many ask.
+    for _ in 0..3 {
+        e.durable(DOC).await.expect("nothing pending");
+    }
+    a.until_saved().await;
+}
+
 #[tokio::test]
 async fn read_only_subscribers_cannot_write() {
     let store = Arc::new(MemoryStore::default());

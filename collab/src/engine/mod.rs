@@ -154,6 +154,10 @@ enum Command {
     Read {
         reply: oneshot::Sender<Vec<u8>>,
     },
+    /// Answered once every update applied before it is durable.
+    Durable {
+        reply: oneshot::Sender<()>,
+    },
     /// An update made by the server itself (a change on disk): applied, stored and sent to
     /// every subscriber like a client's.
     Write {
@@ -270,6 +274,24 @@ impl Engine {
             };
         }
         Err(EngineError::Gone)
+    }
+
+    /// Resolves once every update this node applied to `doc` before the call is in the store
+    /// (at once when the document is not open here: then the store has it all). Readers of
+    /// the store that must agree with the live text (who wrote what, the timeline) and
+    /// writers that answer "done" (a restore) wait for it. A failing store makes it wait
+    /// for the retries: callers bound it.
+    pub async fn durable(&self, doc: DocId) -> Result<(), EngineError> {
+        let Some(tx) = self.live_owner(doc) else {
+            return Ok(());
+        };
+        let (reply, rx) = oneshot::channel();
+        if tx.send(Command::Durable { reply }).await.is_err() {
+            // The owner unloaded after committing everything.
+            return Ok(());
+        }
+        // Dropped unanswered: the owner stopped (a poisoned document) with updates unsaved.
+        rx.await.map_err(|_| EngineError::Gone)
     }
 
     pub fn stats(&self) -> &Arc<Stats> {

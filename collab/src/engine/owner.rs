@@ -13,7 +13,7 @@ use std::{
 
 use bytes::Bytes;
 use tokio::{
-    sync::mpsc,
+    sync::{mpsc, oneshot},
     time::{Instant, sleep_until},
 };
 use yrs::{
@@ -54,6 +54,19 @@ pub(super) struct Batch {
     updates: Vec<Logged>,
     /// (subscriber, its `sent` count) for acknowledgements once the batch is durable.
     marks: Vec<(ConnId, u64)>,
+    /// Asked to hear when everything applied before they asked is durable
+    /// ([`Command::Durable`]): answered with the batch.
+    waiters: Vec<oneshot::Sender<()>>,
+}
+
+impl Batch {
+    fn empty() -> Self {
+        Self {
+            updates: Vec::new(),
+            marks: Vec::new(),
+            waiters: Vec::new(),
+        }
+    }
 }
 
 pub(super) struct Committed {
@@ -115,10 +128,7 @@ impl Owner {
             shared,
             subs: HashMap::new(),
             announcers: HashMap::new(),
-            pending: Batch {
-                updates: Vec::new(),
-                marks: Vec::new(),
-            },
+            pending: Batch::empty(),
             commit_at: None,
             writing: false,
             retry: Duration::from_millis(50),
@@ -156,9 +166,14 @@ impl Owner {
                 () = sleep_until(idle_at.unwrap_or_else(Instant::now)), if idle_at.is_some() => {
                     if self.subs.is_empty() && self.pending.updates.is_empty() && !self.writing {
                         // Refuse new joins (they retry with a fresh owner, which loads what this
-                        // one committed), answer the queued ones by dropping them.
+                        // one committed), answer the queued ones by dropping them; everything
+                        // is durable, so those asking for that hear yes.
                         rx.close();
-                        while rx.recv().await.is_some() {}
+                        while let Some(cmd) = rx.recv().await {
+                            if let Command::Durable { reply } = cmd {
+                                let _ = reply.send(());
+                            }
+                        }
                         break;
                     }
                     self.idle_at = None;
@@ -204,6 +219,15 @@ impl Owner {
             Command::Message { conn, raw, msg } => self.message(conn, raw, *msg),
             Command::Read { reply } => {
                 let _ = reply.send(self.live.snapshot());
+            }
+            Command::Durable { reply } => {
+                // Batches commit in order, so the pending one (or, when nothing is pending,
+                // the one being written) is the last that holds an update applied so far.
+                if self.pending.updates.is_empty() && !self.writing {
+                    let _ = reply.send(());
+                } else {
+                    self.pending.waiters.push(reply);
+                }
             }
             Command::Write {
                 update,

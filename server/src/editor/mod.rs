@@ -36,6 +36,10 @@ pub mod yjs;
 /// The shared text's name in a file's document; the browser binding uses the same.
 pub const CONTENT: &str = "content";
 
+/// How long a reader of the store waits for a document's pending updates to be stored
+/// ([`Editor::durable`]): a commit takes milliseconds; this is for a store in trouble.
+pub const DURABLE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 use crate::{
     db::{entities::document, now, now_ms},
     error::{Result, ServerError},
@@ -170,6 +174,25 @@ impl Editor {
             tracing::error!(doc = doc.0, error = %e, "cannot read a document");
             AppError::Internal
         })
+    }
+
+    /// Waits (at most [`DURABLE_WAIT`]) until every update applied to `doc` so far is in the
+    /// store, for readers of the store that must agree with the live text. Past the bound (a
+    /// store failing and retrying) it goes on with what is stored, and says so in the log:
+    /// the newest edits then read as not yet attributed rather than the request hanging.
+    pub async fn durable(&self, doc: DocId) -> AppResult<()> {
+        let key = engine_id(doc)?;
+        match tokio::time::timeout(DURABLE_WAIT, self.engine.durable(key)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(doc = doc.0, error = %e, "updates of a document were not stored")
+            }
+            Err(_) => tracing::warn!(
+                doc = doc.0,
+                "a document's latest updates are still not stored; reading what is"
+            ),
+        }
+        Ok(())
     }
 
     /// Finds the document, or creates a named free-standing one in `project` (editors only).

@@ -116,6 +116,8 @@ impl HistoryService for History {
             tracing::warn!(doc = doc.0, error = %e, "cannot read a document for its blame");
             AppError::Unavailable("The document could not be read; try again.".into())
         })?;
+        // The spans are read from the store: first everything in the text just read goes there.
+        self.editor.durable(doc).await?;
         let mut spans = self.spans(doc.0).await?;
         // Decoding the text and walking its items is CPU work proportional to the file.
         let (pieces, spans, text_len) = crate::error::blocking(move || {
@@ -187,6 +189,10 @@ impl HistoryService for History {
         before: Option<VersionCursor>,
     ) -> AppResult<Timeline> {
         self.check_doc(project, doc).await?;
+        // The newest entries come from the log: edits applied but not yet logged go there first.
+        if before.is_none() {
+            self.editor.durable(doc).await?;
+        }
         let (raw, more) = timeline::page(&self.db, doc.0, before).await?;
         let names = self.names(timeline::people(&raw)).await?;
         Ok(timeline::entries(raw, more, &names))
@@ -249,7 +255,9 @@ impl HistoryService for History {
             .map_err(|e| {
                 tracing::warn!(doc = doc.0, error = %e, "a restore could not be applied");
                 AppError::Unavailable("The file could not be changed just now; try again.".into())
-            })
+            })?;
+        // "Restored" means saved: the timeline and who-wrote-this read it from the store.
+        self.editor.durable(doc).await
     }
 
     async fn name_version(

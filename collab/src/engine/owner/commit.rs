@@ -18,13 +18,7 @@ impl Owner {
             return;
         }
         self.writing = true;
-        let batch = std::mem::replace(
-            &mut self.pending,
-            Batch {
-                updates: Vec::new(),
-                marks: Vec::new(),
-            },
-        );
+        let batch = std::mem::replace(&mut self.pending, Batch::empty());
         let store = self.shared.store.clone();
         let done = self.done_tx.clone();
         let doc = self.doc;
@@ -57,6 +51,15 @@ impl Owner {
                     }
                 }
                 self.drop_slow(lost);
+                for waiter in batch.waiters {
+                    let _ = waiter.send(());
+                }
+                // Those who asked while this batch was being written, with nothing after it.
+                if self.pending.updates.is_empty() {
+                    for waiter in self.pending.waiters.drain(..) {
+                        let _ = waiter.send(());
+                    }
+                }
                 self.logged_since_snapshot += batch.updates.len() as u64;
                 if self.logged_since_snapshot >= self.shared.config.compact_after {
                     self.compact(last_seq);
@@ -74,6 +77,7 @@ impl Owner {
                 tracing::error!(doc = self.doc.0, error = %e, retry_in = ?self.retry, "commit failed");
                 batch.updates.append(&mut self.pending.updates);
                 batch.marks.append(&mut self.pending.marks);
+                batch.waiters.append(&mut self.pending.waiters);
                 self.pending = batch;
                 self.commit_at = Some(Instant::now() + self.retry);
                 self.retry = (self.retry * 2).min(MAX_RETRY);
