@@ -163,9 +163,16 @@ async fn durable_answers_once_the_store_holds_every_earlier_update() {
     // The server's write is applied before it is stored (the commit waits 200 ms), and the
     // store refuses it twice before it takes it.
     store.fail_next_appends(2);
-    e.write(DOC, update, Author { user: Some(7), via: 6 })
-        .await
-        .expect("server write");
+    e.write(
+        DOC,
+        update,
+        Author {
+            user: Some(7),
+            via: 6,
+        },
+    )
+    .await
+    .expect("server write");
     assert_eq!(store.log_len(DOC), 0, "not stored yet");
     e.durable(DOC).await.expect("stored in the end");
     assert_eq!(store.log_len(DOC), 2, "both updates are in the store");

@@ -141,6 +141,17 @@ pub struct Config {
     #[command(flatten)]
     pub runs: crate::runs::Args,
 
+    /// The key that seals project secrets at rest: 64 hexadecimal digits (32 bytes). Without
+    /// it, `secrets.key` in the data directory (made on first start, mode 0600). Every node
+    /// of a cluster needs the same key; secrets sealed with another key do not open.
+    #[arg(
+        long,
+        env = "TANDEM_SECRETS_KEY",
+        global = true,
+        hide_env_values = true
+    )]
+    pub secrets_key: Option<String>,
+
     /// Days a project's audit log keeps its entries (0: for ever).
     #[arg(
         long,

@@ -18,6 +18,7 @@ pub mod chat;
 pub mod config;
 pub mod db;
 pub mod editor;
+pub mod envs;
 pub mod error;
 pub mod files;
 mod held;
@@ -143,10 +144,19 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         .bus
         .is_some()
         .then(|| lease::Leases::new(db.clone(), TREE_LEASE));
+    let secrets_key = {
+        let (given, dir) = (config.secrets_key.clone(), config.data_dir.clone());
+        tokio::task::spawn_blocking(move || envs::SecretKey::load(given.as_deref(), &dir))
+            .await
+            .map_err(|e| error::ServerError::Usage(e.to_string()))?
+            .map_err(|e| error::ServerError::Usage(e.to_string()))?
+    };
+    let envs = envs::Envs::new(db.clone(), secrets_key);
     let runs = runs::Runs::new(
         db.clone(),
         hub.clone(),
         files.clone(),
+        envs.clone(),
         &config.runs,
         &config.data_dir,
         Duration::from_millis(config.files.dir_flush_ms),
@@ -178,6 +188,7 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         .with::<dyn ChatService>(Arc::new(chat.clone()))
         .with::<dyn app::suggestions::ssr::SuggestionService>(Arc::new(suggestions))
         .with::<dyn app::projects::ai::ssr::AiService>(Arc::new(ai_settings))
+        .with::<dyn app::projects::envs::ssr::EnvService>(Arc::new(envs))
         .with::<dyn app::runs::ssr::RunService>(Arc::new(runs.clone()))
         .with::<dyn app::terminals::ssr::TerminalService>(Arc::new(terminals.clone()))
         .with::<dyn app::history::ssr::HistoryService>(Arc::new(history::History::new(

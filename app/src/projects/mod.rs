@@ -19,6 +19,7 @@ use crate::{
 
 pub mod ai;
 mod audit_page;
+pub mod envs;
 mod pages;
 #[cfg(feature = "ssr")]
 pub mod ssr;

@@ -88,6 +88,7 @@ pub(crate) fn ProjectSettings() -> impl IntoView {
                         <MembersSection pid=pid me=me is_owner=is_owner members=ws.members set_role=set_role
                             remove=remove leaving=leaving/>
                         <crate::projects::ai::AiSection project=pid is_owner=is_owner/>
+                        <crate::projects::envs::EnvsSection project=pid/>
                         {is_owner.then(|| view! {
                             <p><a href=format!("/p/{pid}/audit") data-test="audit-link">"Audit log: who did what in this project →"</a></p>
                             <InviteSection pid=pid invite=invite/>
@@ -302,14 +303,17 @@ fn RoleSelect(name: &'static str) -> impl IntoView {
 
 /// A destructive button that asks once more in place instead of a native dialog.
 #[component]
-fn ConfirmButton(
+pub(crate) fn ConfirmButton(
     label: &'static str,
     confirm: &'static str,
     on_confirm: impl Fn() + Send + Sync + 'static,
+    /// The button's `data-test`.
+    #[prop(optional)]
+    test: &'static str,
 ) -> impl IntoView {
     let armed = RwSignal::new(false);
     view! {
-        <button type="button" class=move || if armed.get() { "danger" } else { "link" }
+        <button type="button" class=move || if armed.get() { "danger" } else { "link" } data-test=test
             on:click=move |_| {
                 if armed.get_untracked() {
                     armed.set(false);

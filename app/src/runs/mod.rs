@@ -44,19 +44,24 @@ pub async fn list_run_configs(
     ssr::runs()?.configs(project, file).await
 }
 
-/// Starts a run (editors and owners). With `restart`, a run of the same configuration that is
-/// still going is stopped first; without it, that is refused.
+/// Starts a run (editors and owners), in one of the project's environments if named. With
+/// `restart`, a run of the same configuration that is still going is stopped first; without
+/// it, that is refused.
 #[server(endpoint = "runs/start", input = Json)]
 pub async fn start_run(
     project: ProjectId,
     target: RunTarget,
     restart: bool,
+    #[server(default)] environment: Option<String>,
 ) -> Result<RunInfo, AppError> {
     let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
     let run = ssr::runs()?
-        .start(project, &ctx.user, target, restart)
+        .start(project, &ctx.user, target, restart, environment)
         .await?;
-    let detail = format!("run {}: {}", run.id, run.command);
+    let mut detail = format!("run {}: {}", run.id, run.command);
+    if let Some(env) = &run.environment {
+        detail.push_str(&format!(" (in {env})"));
+    }
     audit(
         project,
         ctx.user.id,

@@ -197,6 +197,7 @@ mod tests {
                 ended_at: None,
                 exit_code: None,
                 reason: None,
+                environment: None,
             },
             chunks: vec![chunk("hello ")],
             truncated: false,

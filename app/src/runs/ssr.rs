@@ -21,6 +21,7 @@ pub trait RunService: Send + Sync + 'static {
         by: &UserInfo,
         target: RunTarget,
         restart: bool,
+        environment: Option<String>,
     ) -> AppResult<RunInfo>;
     async fn stop(&self, project: ProjectId, by: &UserInfo, run: RunId) -> AppResult<()>;
     async fn stdin(

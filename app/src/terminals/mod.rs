@@ -38,15 +38,26 @@ pub async fn terminals_now(project: ProjectId) -> Result<Vec<TermReplay>, AppErr
     ssr::terminals()?.now(project).await
 }
 
-/// Opens a terminal (editors and owners); the opener types in it.
+/// Opens a terminal (editors and owners), in one of the project's environments if named; the
+/// opener types in it.
 #[server(endpoint = "terminals/open", input = Json)]
-pub async fn open_terminal(project: ProjectId, cols: u16, rows: u16) -> Result<TermInfo, AppError> {
+pub async fn open_terminal(
+    project: ProjectId,
+    cols: u16,
+    rows: u16,
+    #[server(default)] environment: Option<String>,
+) -> Result<TermInfo, AppError> {
     let ctx = crate::projects::ssr::authorize(project, crate::types::Role::Editor).await?;
     let term = ssr::terminals()?
-        .open(project, &ctx.user, cols, rows)
+        .open(project, &ctx.user, cols, rows, environment)
         .await?;
     let on = On::Text(format!("terminal {}", term.id));
-    audit(project, ctx.user.id, Act::TerminalOpened, on, "").await;
+    let detail = term
+        .environment
+        .as_ref()
+        .map(|e| format!("in {e}"))
+        .unwrap_or_default();
+    audit(project, ctx.user.id, Act::TerminalOpened, on, detail).await;
     Ok(term)
 }
 

@@ -95,6 +95,7 @@ mod tests {
                 cols: 80,
                 rows: 24,
                 ended: None,
+                environment: None,
             },
             data: data.into(),
             truncated: false,

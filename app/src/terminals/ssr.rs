@@ -21,6 +21,7 @@ pub trait TerminalService: Send + Sync + 'static {
         by: &UserInfo,
         cols: u16,
         rows: u16,
+        environment: Option<String>,
     ) -> AppResult<TermInfo>;
     async fn close(
         &self,

@@ -210,7 +210,8 @@ impl TermState {
         }
     }
 
-    pub fn open(&self) {
+    /// Opens a terminal in `environment` (by name), if one.
+    pub fn open(&self, environment: Option<String>) {
         if !self.can_open() || self.busy.get_untracked() {
             return;
         }
@@ -218,7 +219,7 @@ impl TermState {
         s.busy.set(true);
         s.error.set(None);
         spawn_local(async move {
-            match open_terminal(s.project, 80, 24).await {
+            match open_terminal(s.project, 80, 24, environment).await {
                 Ok(term) => {
                     s.buffers.update_value(|b| {
                         b.entry(term.id).or_default();

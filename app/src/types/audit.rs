@@ -70,6 +70,7 @@ actions! {
     AiSettings = "ai_settings", "Changed the AI settings";
     SuggestionAccepted = "suggestion_accepted", "Accepted an AI suggestion";
     FolderOpened = "folder_opened", "Opened a server folder";
+    EnvChanged = "env_changed", "Changed an environment";
 }
 
 /// What an entry is about, resolved to a name when it is recorded (it may be gone later).

@@ -41,6 +41,9 @@ pub struct RunConfigs {
     pub disabled: Option<String>,
     /// Whether runs of this project may use the network (owners turn it on).
     pub network: bool,
+    /// The project's environments a run or a terminal may be started in, by name.
+    #[serde(default)]
+    pub environments: Vec<String>,
 }
 
 /// What to run: a named configuration of `tandem.toml`, or what the server detects for a
@@ -132,6 +135,9 @@ pub struct RunInfo {
     /// The exit status when it exited; a signal is 128 + its number, as shells say it.
     pub exit_code: Option<i32>,
     pub reason: Option<StopReason>,
+    /// The project environment it ran in.
+    #[serde(default)]
+    pub environment: Option<String>,
 }
 
 impl RunInfo {

@@ -35,6 +35,9 @@ pub struct TermInfo {
     pub rows: u16,
     /// Why it closed ("exit 0", "closed by ann", "idle for 30 min"); `None` while open.
     pub ended: Option<String>,
+    /// The project environment it was opened in.
+    #[serde(default)]
+    pub environment: Option<String>,
 }
 
 impl TermInfo {
@@ -91,6 +94,7 @@ mod tests {
             cols: 80,
             rows: 24,
             ended: None,
+            environment: None,
         };
         assert!(t.may_type(UserId(1)));
         assert!(!t.may_type(UserId(2)));

@@ -16,7 +16,7 @@ use tokio::{
 use super::{
     Live,
     cgroup::Group,
-    output::{Pace, Pending, Utf8Tail},
+    output::{Decoded, MASK_HOLD, Pace, Pending},
     sandbox::Limits,
 };
 use crate::live::Hub;
@@ -41,6 +41,8 @@ pub(super) struct Drive {
     pub(super) live: Arc<Live>,
     pub(super) hub: Hub,
     pub(super) control: mpsc::Receiver<Control>,
+    /// Values masked in the output: the secrets of the run's environment.
+    pub(super) secrets: Vec<String>,
 }
 
 /// How the run ended: its exit status (128 + signal when killed) and why, when not by
@@ -71,7 +73,11 @@ impl Drive {
         let mut stderr = self.child.stderr.take();
         let mut stdin: Option<ChildStdin> = self.child.stdin.take();
         let (mut out_buf, mut err_buf) = (vec![0u8; 8192], vec![0u8; 8192]);
-        let (mut out_text, mut err_text) = (Utf8Tail::default(), Utf8Tail::default());
+        let masker = || crate::envs::Masker::new(self.secrets.iter().cloned());
+        let (mut out_text, mut err_text) = (Decoded::new(masker()), Decoded::new(masker()));
+        // Typed input is echoed masked too (someone pasting a secret into a prompt).
+        let mut stdin_mask = masker();
+        let mut release_at: Option<Instant> = None;
         let mut pending = Pending::default();
         let mut flush_at: Option<Instant> = None;
         let mut pace = Pace::default();
@@ -127,6 +133,7 @@ impl Drive {
                         window_bytes += n as u64;
                         total += n as u64;
                         pending.push(stream, text);
+                        release_at = (out_text.holds() || err_text.holds()).then(|| Instant::now() + MASK_HOLD);
                         flush_at.get_or_insert(pace.due());
                         if pending.full() {
                             self.publish(pending.take());
@@ -147,6 +154,13 @@ impl Drive {
                         flush_at.get_or_insert(Instant::now());
                     }
                 },
+                () = async { sleep_until(release_at.unwrap_or(wall_at)).await }, if release_at.is_some() => {
+                    // Output paused on what might have started a secret: it did not.
+                    release_at = None;
+                    pending.push(Stream::Stdout, out_text.release());
+                    pending.push(Stream::Stderr, err_text.release());
+                    flush_at.get_or_insert(Instant::now());
+                }
                 () = async { sleep_until(flush_at.unwrap_or(wall_at)).await }, if flush_at.is_some() => {
                     self.publish(pending.take());
                     pace.sent();
@@ -170,7 +184,9 @@ impl Drive {
                         if !ok {
                             stdin = None;
                         }
-                        pending.push(Stream::Stdin, String::from_utf8_lossy(&bytes).into_owned());
+                        let mut echo = stdin_mask.push(&String::from_utf8_lossy(&bytes));
+                        echo.push_str(&stdin_mask.release());
+                        pending.push(Stream::Stdin, echo);
                         flush_at.get_or_insert(Instant::now());
                     }
                     None => {}
@@ -197,8 +213,12 @@ impl Drive {
                 }
                 () = async { sleep_until(drain_until.unwrap_or(wall_at)).await }, if drain_until.is_some() => {
                     // Something still holds the pipes open after the kill: stop reading.
-                    stdout = None;
-                    stderr = None;
+                    if stdout.take().is_some() {
+                        pending.push(Stream::Stdout, out_text.finish());
+                    }
+                    if stderr.take().is_some() {
+                        pending.push(Stream::Stderr, err_text.finish());
+                    }
                 }
             }
         }

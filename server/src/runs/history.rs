@@ -161,5 +161,6 @@ pub(super) fn info_of(r: &run::Model) -> RunInfo {
             .reason
             .as_deref()
             .and_then(|s| serde_json::from_str(s).ok()),
+        environment: r.environment.clone(),
     }
 }

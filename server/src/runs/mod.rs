@@ -55,6 +55,7 @@ use sandbox::{Job, Limits, Sandbox};
 
 use crate::{
     db::entities::run,
+    envs::{Envs, Resolved},
     files::Files,
     lease::Leases,
     live::Hub,
@@ -74,6 +75,8 @@ struct Inner {
     db: DatabaseConnection,
     hub: Hub,
     files: Files,
+    /// The project environments runs and terminals are started in.
+    envs: Envs,
     sandbox: Result<Sandbox, String>,
     args: Args,
     limits: Limits,
@@ -142,6 +145,7 @@ impl Runs {
         db: DatabaseConnection,
         hub: Hub,
         files: Files,
+        envs: Envs,
         args: &Args,
         data_dir: &std::path::Path,
         flush_delay: Duration,
@@ -171,6 +175,7 @@ impl Runs {
             db,
             hub,
             files,
+            envs,
             sandbox,
             args: args.clone(),
             limits: args.limits(),
@@ -199,6 +204,18 @@ impl Runs {
 
     pub(crate) fn db(&self) -> &DatabaseConnection {
         &self.0.db
+    }
+
+    /// What a run or a terminal in the environment named `name` gets (nothing without one).
+    pub(crate) async fn environment(
+        &self,
+        project: ProjectId,
+        name: Option<&str>,
+    ) -> AppResult<Resolved> {
+        match name {
+            Some(name) => self.0.envs.resolve(project, name).await,
+            None => Ok(Resolved::default()),
+        }
     }
 
     pub fn running(&self) -> usize {
@@ -311,6 +328,7 @@ impl Runs {
         by: &UserInfo,
         config: RunConfig,
         restart: bool,
+        env: Resolved,
     ) -> AppResult<RunInfo> {
         let sandbox = self.sandbox()?.clone();
         let _one_at_a_time = self.0.starting.lock().await;
@@ -359,6 +377,7 @@ impl Runs {
             Duration::from_secs(s).min(self.0.limits.wall)
         });
         let started_at = now_ms();
+        let environment = (!env.name.is_empty()).then(|| env.name.clone());
         let row = run::ActiveModel {
             project_id: Set(project.0),
             name: Set(config.name.clone()),
@@ -368,6 +387,7 @@ impl Runs {
             started_at: Set(started_at),
             tail: Set(String::new()),
             node: Set(Some(self.0.hub.block() as i64)),
+            environment: Set(environment.clone()),
             ..Default::default()
         }
         .insert(&self.0.db)
@@ -382,17 +402,25 @@ impl Runs {
             ended_at: None,
             exit_code: None,
             reason: None,
+            environment,
         };
         let Ok(group) = self.group() else {
             return self
                 .failed(project, info, "the server could not set up its limits")
                 .await;
         };
+        // The environment's variables win over the configuration's of the same name.
+        let mut vars = config.env.clone();
+        vars.retain(|(k, _)| !env.vars.iter().any(|(n, _)| n == k));
+        vars.extend(env.vars.iter().cloned());
+        if let Some(name) = &info.environment {
+            vars.push(("TANDEM_ENVIRONMENT".to_owned(), name.clone()));
+        }
         let mut cmd = sandbox.command(&Job {
             work: &work,
             cwd: &config.cwd,
             shell: &configs::shell_line(&config),
-            env: &config.env,
+            env: &vars,
             network,
             group: group.as_ref(),
             limits: Some(&self.0.limits),
@@ -432,6 +460,7 @@ impl Runs {
             live: live.clone(),
             hub: self.0.hub.clone(),
             control: rx,
+            secrets: env.secrets,
         };
         let this = self.clone();
         tokio::spawn(async move {
@@ -517,6 +546,7 @@ impl RunService for Runs {
             problems,
             disabled: self.0.sandbox.as_ref().err().cloned(),
             network: self.network(project).await?,
+            environments: self.0.envs.names(project).await?,
         })
     }
 
@@ -526,8 +556,12 @@ impl RunService for Runs {
         by: &UserInfo,
         target: RunTarget,
         restart: bool,
+        environment: Option<String>,
     ) -> AppResult<RunInfo> {
         self.sandbox()?;
+        // Looked up first: a missing environment (or a secret that does not open) is said
+        // before anything starts.
+        let env = self.environment(project, environment.as_deref()).await?;
         let (configs, problems) = match &target {
             RunTarget::Config { .. } => self.read_configs(project, None).await?,
             RunTarget::Detect { file } => {
@@ -553,7 +587,7 @@ impl RunService for Runs {
             };
             return Err(AppError::invalid("run", why));
         };
-        self.launch(project, by, config, restart).await
+        self.launch(project, by, config, restart, env).await
     }
 
     async fn stop(&self, project: ProjectId, by: &UserInfo, run: RunId) -> AppResult<()> {

@@ -7,6 +7,8 @@ use std::{collections::VecDeque, time::Duration};
 
 use app::types::runs::{OutputChunk, Stream};
 
+use crate::envs::Masker;
+
 /// Longest a byte waits before it is sent.
 pub const FLUSH_EVERY: Duration = Duration::from_millis(16);
 /// Pending bytes that are sent at once, without waiting.
@@ -29,6 +31,50 @@ impl Pace {
     /// An event went out now.
     pub fn sent(&mut self) {
         self.last = Some(tokio::time::Instant::now());
+    }
+}
+
+/// How long the end of a stream that may start a secret is held back once output pauses
+/// (`envs::mask`): long enough that a secret cut by a full pipe buffer is still found whole,
+/// short enough that a prompt or a typed character shows without a noticeable wait.
+pub const MASK_HOLD: Duration = Duration::from_millis(250);
+
+/// One output stream (a run's stdout or stderr, a terminal's pty) as text with the
+/// environment's secrets masked.
+pub struct Decoded {
+    text: Utf8Tail,
+    mask: Masker,
+}
+
+impl Decoded {
+    pub fn new(mask: Masker) -> Self {
+        Self {
+            text: Utf8Tail::default(),
+            mask,
+        }
+    }
+
+    pub fn push(&mut self, bytes: &[u8]) -> String {
+        let text = self.text.push(bytes);
+        self.mask.push(&text)
+    }
+
+    /// Whether some of the text is held back (it may start a secret).
+    pub fn holds(&self) -> bool {
+        self.mask.holds()
+    }
+
+    /// The held-back text after a pause, masked as it stands.
+    pub fn release(&mut self) -> String {
+        self.mask.release()
+    }
+
+    /// What is left at the end of the stream.
+    pub fn finish(&mut self) -> String {
+        let rest = self.text.finish();
+        let mut out = self.mask.push(&rest);
+        out.push_str(&self.mask.release());
+        out
     }
 }
 

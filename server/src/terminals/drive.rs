@@ -18,7 +18,7 @@ use crate::{
     runs::{
         cgroup::Group,
         drive::{exit_code, kill_sandbox},
-        output::{FLUSH_BYTES, Pace, Utf8Tail},
+        output::{Decoded, FLUSH_BYTES, MASK_HOLD, Pace},
     },
 };
 
@@ -39,13 +39,16 @@ pub(super) struct Drive {
     pub(super) idle: Duration,
     /// Output bytes per second sent on at most.
     pub(super) rate: u64,
+    /// Values masked on the screen: the secrets of the terminal's environment.
+    pub(super) secrets: Vec<String>,
 }
 
 impl Drive {
     /// Runs the terminal until it closes; returns why, as members see it.
     pub(super) async fn run(mut self) -> String {
         let mut buf = vec![0u8; 16 * 1024];
-        let mut text = Utf8Tail::default();
+        let mut text = Decoded::new(crate::envs::Masker::new(self.secrets.iter().cloned()));
+        let mut release_at: Option<Instant> = None;
         let mut pending = String::new();
         let mut flush_at: Option<Instant> = None;
         let mut pace = Pace::default();
@@ -77,6 +80,7 @@ impl Drive {
                         window_bytes += n as u64;
                         active = Instant::now();
                         pending.push_str(&text.push(&buf[..n]));
+                        release_at = text.holds().then(|| Instant::now() + MASK_HOLD);
                         flush_at.get_or_insert(pace.due());
                         if pending.len() >= FLUSH_BYTES {
                             self.publish(&mut pending);
@@ -85,6 +89,12 @@ impl Drive {
                         }
                     }
                 },
+                () = sleep_until(release_at.unwrap_or(far)), if release_at.is_some() => {
+                    // The screen paused on what might have started a secret: it did not.
+                    release_at = None;
+                    pending.push_str(&text.release());
+                    flush_at.get_or_insert(Instant::now());
+                }
                 () = sleep_until(window + Duration::from_secs(1)), if throttled => {
                     window = Instant::now();
                     window_bytes = 0;

@@ -548,6 +548,8 @@ fn info_of(row: &terminal::Model) -> TermInfo {
         cols: 80,
         rows: 24,
         ended: None,
+        // Not in the row: another node's terminal is listed without it.
+        environment: None,
     }
 }
 
@@ -654,9 +656,11 @@ impl TerminalService for Terminals {
         by: &UserInfo,
         cols: u16,
         rows: u16,
+        environment: Option<String>,
     ) -> AppResult<TermInfo> {
         let runs = &self.0.runs;
         let sandbox = runs.sandbox()?.clone();
+        let env = runs.environment(project, environment.as_deref()).await?;
         let _one_at_a_time = self.0.opening.lock().await;
         // Across nodes, one opens a project's terminal at a time (given back when this ends).
         let _lease = match &self.0.leases {
@@ -694,13 +698,18 @@ impl TerminalService for Terminals {
             })
         };
         let (stdin, stdout) = (stdio(&slave)?, stdio(&slave)?);
-        let env = [("PS1".to_owned(), PROMPT.to_owned())];
+        let mut vars = env.vars.clone();
+        let environment = (!env.name.is_empty()).then(|| env.name.clone());
+        if let Some(name) = &environment {
+            vars.push(("TANDEM_ENVIRONMENT".to_owned(), name.clone()));
+        }
+        vars.push(("PS1".to_owned(), PROMPT.to_owned()));
         let limits = runs.run_limits().clone();
         let mut cmd = sandbox.command(&Job {
             work: &work,
             cwd: "",
             shell: SHELL,
-            env: &env,
+            env: &vars,
             network,
             group: group.as_ref(),
             limits: Some(&limits),
@@ -726,6 +735,7 @@ impl TerminalService for Terminals {
             cols,
             rows,
             ended: None,
+            environment,
         };
         let (input_tx, input_rx) = mpsc::channel(INPUT_QUEUE);
         let (close_tx, close_rx) = mpsc::channel(1);
@@ -769,6 +779,7 @@ impl TerminalService for Terminals {
             close: close_rx,
             idle: self.0.idle,
             rate: limits.output_bytes_per_sec,
+            secrets: env.secrets,
         };
         let this = self.clone();
         tokio::spawn(async move {

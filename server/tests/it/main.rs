@@ -13,6 +13,7 @@ mod chat;
 mod cluster;
 mod cluster_work;
 mod disk;
+mod envs;
 mod files;
 mod history;
 mod limits;

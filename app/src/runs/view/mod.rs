@@ -38,6 +38,9 @@ pub struct RunState {
     configs: RwSignal<RunConfigs>,
     /// The configuration picked in the picker (by name).
     choice: RwSignal<Option<String>>,
+    /// The environment runs and new terminals start in (by name), remembered per project in
+    /// this browser.
+    pub env: RwSignal<Option<String>>,
     error: RwSignal<Option<String>>,
     history: RwSignal<Option<Vec<RunInfo>>>,
     /// A finished run from the history shown in the output area.
@@ -61,6 +64,7 @@ impl RunState {
             selected: RwSignal::new(None),
             configs: RwSignal::new(RunConfigs::default()),
             choice: RwSignal::new(None),
+            env: RwSignal::new(None),
             error: RwSignal::new(None),
             history: RwSignal::new(None),
             record: RwSignal::new(None),
@@ -73,7 +77,21 @@ impl RunState {
         Effect::new(move |prev: Option<()>| {
             if prev.is_none() {
                 s.refresh();
+                s.env.set(
+                    crate::browser::storage()
+                        .and_then(|st| st.get_item(&s.env_key()).ok().flatten())
+                        .filter(|e| !e.is_empty()),
+                );
             }
+        });
+        Effect::new(move |prev: Option<Option<String>>| {
+            let env = s.env.get();
+            if prev.is_some()
+                && let Some(st) = crate::browser::storage()
+            {
+                let _ = st.set_item(&s.env_key(), env.as_deref().unwrap_or(""));
+            }
+            env
         });
         Effect::new(move |_| {
             let file = s.files.tabs.active.get();
@@ -84,6 +102,23 @@ impl RunState {
             });
         });
         s
+    }
+
+    fn env_key(&self) -> String {
+        format!("tandem.env.{}", self.project)
+    }
+
+    /// The chosen environment, if the project still has it.
+    pub fn environment(&self) -> Option<String> {
+        let chosen = self.env.get_untracked()?;
+        self.configs
+            .with_untracked(|c| c.environments.contains(&chosen))
+            .then_some(chosen)
+    }
+
+    /// The project's environments, for the picker.
+    pub fn environments(&self) -> Vec<String> {
+        self.configs.with(|c| c.environments.clone())
     }
 
     pub fn can_run(&self) -> bool {
@@ -209,7 +244,7 @@ impl RunState {
                 Some(c) if c.source == ConfigSource::File => RunTarget::Config { name: c.name },
                 _ => RunTarget::Detect { file },
             };
-            match start_run(s.project, target, restart).await {
+            match start_run(s.project, target, restart, s.environment()).await {
                 Ok(run) => {
                     s.selected.set(Some(run.id));
                     s.record.set(None);

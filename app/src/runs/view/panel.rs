@@ -102,8 +102,13 @@ fn status(run: &RunInfo, now: f64) -> String {
     } else {
         run.outcome()
     };
+    let env = run
+        .environment
+        .as_ref()
+        .map(|e| format!(" in {e}"))
+        .unwrap_or_default();
     format!(
-        "{} · started by {} · {state}",
+        "{}{env} · started by {} · {state}",
         run.name, run.started_by_name
     )
 }
@@ -151,6 +156,9 @@ fn RunBar(
                 data-test="run-toggle" on:click=move |_| runs.open.update(|o| *o = !*o)>"Run"</button>
             <select aria-label="Run configuration" data-test="run-picker"
                 on:change=move |e| runs.choice.set(Some(event_target_value(&e)))>{picker}</select>
+            {move || (!runs.environments().is_empty()).then(|| view! {
+                <crate::projects::envs::EnvPicker names=Signal::derive(move || runs.environments()) value=runs.env/>
+            })}
             <button type="button" class="primary" data-test="run-button" title="Run (Ctrl+Enter, F5)"
                 disabled=move || !runs.can_run() || runs.busy.get()
                 on:click=move |_| runs.start(false)>"▶ Run"</button>
@@ -176,7 +184,7 @@ fn RunBar(
             })}
             <button type="button" data-test="terminal-new" title="A shell on the server, in the project's sandbox; everyone sees it"
                 disabled=move || !terms.can_open()
-                on:click=move |_| { show_history.set(false); runs.open.set(true); terms.open(); }>"⌨ New terminal"</button>
+                on:click=move |_| { show_history.set(false); runs.open.set(true); terms.open(runs.environment()); }>"⌨ New terminal"</button>
             <button type="button" class="link" data-test="run-history-toggle" aria-pressed=move || show_history.get().to_string()
                 on:click=move |_| {
                     let on = !show_history.get_untracked();

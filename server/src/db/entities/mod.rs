@@ -11,6 +11,8 @@ pub mod document_snapshot;
 pub mod document_time;
 pub mod document_update;
 pub mod document_version;
+pub mod environment;
+pub mod environment_var;
 pub mod file;
 pub mod file_blob;
 pub mod invite;

@@ -22,6 +22,8 @@ pub struct Model {
     /// The block of the node running it (`live::ask::block`); null for runs from before
     /// migration 10.
     pub node: Option<i64>,
+    /// The project environment it ran in (its name then), if any (migration 16).
+    pub environment: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

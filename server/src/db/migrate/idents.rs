@@ -180,6 +180,7 @@ pub(super) enum Runs {
     Reason,
     Tail,
     Node,
+    Environment,
 }
 
 #[derive(DeriveIden)]
@@ -311,4 +312,26 @@ pub(super) enum ProjectAi {
     Assistant,
     UpdatedBy,
     UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+pub(super) enum Environments {
+    Table,
+    Id,
+    ProjectId,
+    Name,
+    CreatedBy,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+pub(super) enum EnvironmentVars {
+    Table,
+    Id,
+    EnvironmentId,
+    Name,
+    Secret,
+    Value,
+    SetBy,
+    SetAt,
 }

@@ -21,6 +21,7 @@ mod v12_history;
 mod v13_document_seen;
 mod v14_ai;
 mod v15_ai_context;
+mod v16_environments;
 mod v1_accounts;
 mod v2_documents;
 mod v3_files;
@@ -50,6 +51,7 @@ const MIGRATIONS: &[(i64, &str, Steps)] = &[
     (13, "document_seen", v13_document_seen::steps),
     (14, "ai_suggestions_usage_settings", v14_ai::steps),
     (15, "ai_answer_context", v15_ai_context::steps),
+    (16, "environments", v16_environments::steps),
 ];
 
 pub async fn run(db: &DatabaseConnection) -> Result<Vec<&'static str>> {
