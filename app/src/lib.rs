@@ -38,6 +38,7 @@ pub mod terminals;
 pub mod types;
 mod ui;
 pub mod validate;
+pub mod when;
 
 pub use error::{AppError, AppResult};
 

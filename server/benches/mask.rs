@@ -29,7 +29,7 @@ fn output(secret: Option<&str>) -> Vec<u8> {
             i % 17,
             i % 5
         ));
-        if i % 60 == 0
+        if i.is_multiple_of(60)
             && let Some(s) = secret
         {
             out.push_str(&format!(

@@ -155,8 +155,7 @@ pub async fn prepare(config: Config) -> Result<AppState> {
     let runs = runs::Runs::new(
         db.clone(),
         hub.clone(),
-        files.clone(),
-        envs.clone(),
+        (files.clone(), envs.clone()),
         &config.runs,
         &config.data_dir,
         Duration::from_millis(config.files.dir_flush_ms),

@@ -95,19 +95,7 @@ pub async fn name_version(project: ProjectId, doc: DocId, name: String) -> Resul
     Ok(())
 }
 
-/// How long ago `at` was, as the hover says it ("3 days ago").
-pub fn ago(at_ms: i64, now_ms: i64) -> String {
-    let secs = (now_ms - at_ms).max(0) / 1000;
-    let (n, unit) = match secs {
-        s if s < 60 => return "just now".to_owned(),
-        s if s < 3600 => (s / 60, "minute"),
-        s if s < 86_400 => (s / 3600, "hour"),
-        s if s < 30 * 86_400 => (s / 86_400, "day"),
-        s if s < 365 * 86_400 => (s / (30 * 86_400), "month"),
-        s => (s / (365 * 86_400), "year"),
-    };
-    format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
-}
+pub use crate::when::ago;
 
 /// One coloured stretch of the editor's text: UTF-16 offsets, the author's colour (`None`:
 /// nobody known) and the hover text.

@@ -144,8 +144,8 @@ impl Runs {
     pub async fn new(
         db: DatabaseConnection,
         hub: Hub,
-        files: Files,
-        envs: Envs,
+        // The files runs work on, and the environments they may run in.
+        (files, envs): (Files, Envs),
         args: &Args,
         data_dir: &std::path::Path,
         flush_delay: Duration,

@@ -32,7 +32,7 @@ fn set_line(v: &EnvVar) -> String {
     format!(
         "set by {}, {}",
         v.set_by,
-        crate::history::ago(v.set_at, now_ms())
+        crate::when::ago(v.set_at, now_ms())
     )
 }
 
