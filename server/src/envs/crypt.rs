@@ -79,6 +79,8 @@ impl SecretKey {
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key: [u8; 32] = rand::random();
+                // On a first start the data folder may not exist yet.
+                std::fs::create_dir_all(data_dir)?;
                 let mut options = std::fs::OpenOptions::new();
                 options.write(true).create_new(true);
                 #[cfg(unix)]
@@ -214,7 +216,10 @@ mod tests {
             !dir.path().join(KEY_FILE).exists(),
             "no file with a key given"
         );
-        // Without one: a file is made once, private, and used again.
+        // Without one: a file is made once (its folder too), private, and used again.
+        let fresh = dir.path().join("new-data");
+        SecretKey::load(None, &fresh).expect("made in a folder that did not exist");
+        assert!(fresh.join(KEY_FILE).exists());
         let made = SecretKey::load(None, dir.path()).expect("made");
         let sealed = made.seal(&place("X"), "value").expect("sealed");
         let path = dir.path().join(KEY_FILE);
