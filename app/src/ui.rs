@@ -92,3 +92,11 @@ pub(crate) fn NotFoundPage() -> impl IntoView {
         </main>
     }
 }
+
+/// The letter an avatar shows for a name.
+pub fn initial(name: &str) -> String {
+    name.chars()
+        .next()
+        .map(|c| c.to_uppercase().to_string())
+        .unwrap_or_default()
+}

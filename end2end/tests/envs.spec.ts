@@ -5,28 +5,9 @@
 // "in staging".
 import { type Page } from "@playwright/test";
 import { expect, test } from "./fixtures";
-import { create, hydrated, row, twoEditors } from "./helpers";
+import { create, hydrated, row, sandboxOrSkip, twoEditors, writePython } from "./helpers";
 
 const SECRET = "tk-5c0ffee5ecre7";
-
-async function write(page: Page, text: string) {
-  await expect(page.locator("[data-test=editor][data-ready=true][data-mode-id=python]")).toBeAttached();
-  await page.evaluate((t) => {
-    const ed = (window as any).monaco.editor
-      .getEditors()
-      .find((e: any) => e.getModel()?.getLanguageId() === "python");
-    ed.executeEdits("test", [{ range: ed.getModel().getFullModelRange(), text: t }]);
-  }, text);
-  await expect(page.getByTestId("save-status")).toHaveText("Saved");
-}
-
-async function sandboxOrSkip(page: Page) {
-  const health = await (await page.request.get("/healthz")).json();
-  if (!health.runs?.enabled) {
-    if (process.env.CI) throw new Error(`runs are disabled under CI: ${JSON.stringify(health.runs)}`);
-    test.skip(true, `runs are disabled on this server: ${JSON.stringify(health.runs)}`);
-  }
-}
 
 async function setVar(page: Page, env: string, name: string, value: string, secret: boolean) {
   const card = page.locator(`[data-test=env][data-env="${env}"]`);
@@ -81,7 +62,7 @@ test("a secret set by the owner is used by a run and shows as •••• in it
   }
   await row(a.page, "README.md").click();
   await create(a.page, "file", "show.py");
-  await write(a.page, "import os\nprint('token is', os.environ['API_TOKEN'], os.environ['MODE'])\n");
+  await writePython(a.page, "import os\nprint('token is', os.environ['API_TOKEN'], os.environ['MODE'])\n");
   await a.page.getByTestId("env-picker").selectOption("staging");
   await a.page.getByTestId("run-button").click();
   for (const p of [a.page, b.page]) {

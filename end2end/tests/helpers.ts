@@ -1,4 +1,5 @@
 import { expect, type Browser, type BrowserContext, type Page } from "@playwright/test";
+import { test } from "./fixtures";
 
 export const PASSWORD = "correct horse battery staple";
 
@@ -125,5 +126,27 @@ export async function seeEachOther(a: Person, b: Person) {
     for (const who of [a, b]) {
       await expect(p.page.locator(`[data-test=doc-people] [data-name="${who.name}"]`)).toBeAttached();
     }
+  }
+}
+
+/** Replaces the text of the Python file open in the editor and waits until the server has it. */
+export async function writePython(page: Page, text: string) {
+  await expect(page.locator("[data-test=editor][data-ready=true][data-mode-id=python]")).toBeAttached();
+  await page.evaluate((t) => {
+    const ed = (window as any).monaco.editor
+      .getEditors()
+      .find((e: any) => e.getModel()?.getLanguageId() === "python");
+    ed.executeEdits("test", [{ range: ed.getModel().getFullModelRange(), text: t }]);
+  }, text);
+  await expect(page.getByTestId("save-status")).toHaveText("Saved");
+}
+
+/** Skips a test that needs runs when the server says its sandbox is unavailable; under CI
+ * that fails instead (the xtask installs bubblewrap there). */
+export async function sandboxOrSkip(page: Page) {
+  const health = await (await page.request.get("/healthz")).json();
+  if (!health.runs?.enabled) {
+    if (process.env.CI) throw new Error(`runs are disabled under CI: ${JSON.stringify(health.runs)}`);
+    test.skip(true, `runs are disabled on this server: ${JSON.stringify(health.runs)}`);
   }
 }

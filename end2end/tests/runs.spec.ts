@@ -2,30 +2,8 @@
 // teammate watches the lines arrive, reloads in the middle and sees all of it; Stop ends an
 // endless loop for both. Skipped only when the server says its sandbox is unavailable, and
 // never under CI (the xtask installs bubblewrap there).
-import { type Page } from "@playwright/test";
 import { expect, test } from "./fixtures";
-import { create, hydrated, row, twoEditors } from "./helpers";
-
-/** Replaces the text of the editor showing `name` (a Python file here) and waits until the
- * server has it. */
-async function write(page: Page, text: string) {
-  await expect(page.locator("[data-test=editor][data-ready=true][data-mode-id=python]")).toBeAttached();
-  await page.evaluate((t) => {
-    const ed = (window as any).monaco.editor
-      .getEditors()
-      .find((e: any) => e.getModel()?.getLanguageId() === "python");
-    ed.executeEdits("test", [{ range: ed.getModel().getFullModelRange(), text: t }]);
-  }, text);
-  await expect(page.getByTestId("save-status")).toHaveText("Saved");
-}
-
-async function sandboxOrSkip(page: Page) {
-  const health = await (await page.request.get("/healthz")).json();
-  if (!health.runs?.enabled) {
-    if (process.env.CI) throw new Error(`runs are disabled under CI: ${JSON.stringify(health.runs)}`);
-    test.skip(true, `runs are disabled on this server: ${JSON.stringify(health.runs)}`);
-  }
-}
+import { create, hydrated, row, sandboxOrSkip, twoEditors, writePython } from "./helpers";
 
 const SLOW = [
   "import time",
@@ -39,7 +17,7 @@ test("a teammate watches a run live, reloads mid-run and sees all of it", async 
   await sandboxOrSkip(a.page);
   await row(a.page, "README.md").click();
   await create(a.page, "file", "slow.py");
-  await write(a.page, SLOW);
+  await writePython(a.page, SLOW);
 
   // What runs is shown before it runs.
   await expect(a.page.getByTestId("run-command")).toHaveText("$ python3 'slow.py'");
@@ -77,7 +55,7 @@ test("Stop ends an endless loop for everyone", async ({ browser }) => {
   await sandboxOrSkip(a.page);
   await row(a.page, "README.md").click();
   await create(a.page, "file", "spin.py");
-  await write(a.page, "n = 0\nwhile True: n += 1\n");
+  await writePython(a.page, "n = 0\nwhile True: n += 1\n");
   // Ctrl+Enter runs, like the Run button.
   await a.page.locator("[data-mode-id=python] .view-lines").click();
   await a.page.keyboard.press("Control+Enter");
@@ -96,7 +74,7 @@ test("Fix with AI on a failed run suggests a change where the error is, for ever
   await sandboxOrSkip(a.page);
   await row(a.page, "README.md").click();
   await create(a.page, "file", "calc.py");
-  await write(a.page, "def add(a, b):\n    return a - b\n\nassert add(1, 2) == 3, 'add is wrong'\n");
+  await writePython(a.page, "def add(a, b):\n    return a - b\n\nassert add(1, 2) == 3, 'add is wrong'\n");
   // No button before a run failed.
   await expect(a.page.getByTestId("run-fix")).toHaveCount(0);
   await a.page.getByTestId("run-button").click();

@@ -4,15 +4,7 @@
 // server says its sandbox is unavailable, and never under CI.
 import { type Page } from "@playwright/test";
 import { expect, test } from "./fixtures";
-import { hydrated, twoEditors } from "./helpers";
-
-async function sandboxOrSkip(page: Page) {
-  const health = await (await page.request.get("/healthz")).json();
-  if (!health.runs?.enabled) {
-    if (process.env.CI) throw new Error(`runs are disabled under CI: ${JSON.stringify(health.runs)}`);
-    test.skip(true, `runs are disabled on this server: ${JSON.stringify(health.runs)}`);
-  }
-}
+import { hydrated, sandboxOrSkip, twoEditors } from "./helpers";
 
 /** The rows xterm.js renders (its DOM renderer). */
 const screen = (page: Page) => page.locator("[data-test=terminal-screen] .xterm-rows");

@@ -161,6 +161,15 @@ pub struct Config {
     )]
     pub audit_retention_days: u32,
 
+    /// How often the editor's edit counts are written into the team dashboard's feed (ms).
+    #[arg(
+        long,
+        env = "TANDEM_FEED_FLUSH_MS",
+        default_value_t = 5_000,
+        global = true
+    )]
+    pub feed_flush_ms: u64,
+
     /// Seconds to let in-flight requests finish after SIGINT/SIGTERM.
     #[arg(
         long,

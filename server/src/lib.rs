@@ -16,6 +16,7 @@ pub mod audit;
 pub mod auth;
 pub mod chat;
 pub mod config;
+pub mod dashboard;
 pub mod db;
 pub mod editor;
 pub mod envs;
@@ -179,22 +180,26 @@ pub async fn prepare(config: Config) -> Result<AppState> {
     let audit = audit::Audit::new(db.clone(), config.audit_retention_days);
     let account_service = accounts.clone();
     let accounts: Arc<dyn Accounts> = Arc::new(accounts);
-    let services = Services::default()
-        .with(accounts.clone())
-        .with(projects.clone())
-        .with::<dyn Documents>(Arc::new(editor.clone()))
-        .with::<dyn FileService>(Arc::new(files.clone()))
-        .with::<dyn ChatService>(Arc::new(chat.clone()))
-        .with::<dyn app::suggestions::ssr::SuggestionService>(Arc::new(suggestions))
-        .with::<dyn app::projects::ai::ssr::AiService>(Arc::new(ai_settings))
-        .with::<dyn app::projects::envs::ssr::EnvService>(Arc::new(envs))
-        .with::<dyn app::runs::ssr::RunService>(Arc::new(runs.clone()))
-        .with::<dyn app::terminals::ssr::TerminalService>(Arc::new(terminals.clone()))
-        .with::<dyn app::history::ssr::HistoryService>(Arc::new(history::History::new(
-            db.clone(),
-            editor.clone(),
-        )))
-        .with::<dyn app::audit::ssr::AuditService>(Arc::new(audit.clone()));
+    let services =
+        Services::default()
+            .with(accounts.clone())
+            .with(projects.clone())
+            .with::<dyn Documents>(Arc::new(editor.clone()))
+            .with::<dyn FileService>(Arc::new(files.clone()))
+            .with::<dyn ChatService>(Arc::new(chat.clone()))
+            .with::<dyn app::suggestions::ssr::SuggestionService>(Arc::new(suggestions))
+            .with::<dyn app::projects::ai::ssr::AiService>(Arc::new(ai_settings))
+            .with::<dyn app::projects::envs::ssr::EnvService>(Arc::new(envs))
+            .with::<dyn app::runs::ssr::RunService>(Arc::new(runs.clone()))
+            .with::<dyn app::terminals::ssr::TerminalService>(Arc::new(terminals.clone()))
+            .with::<dyn app::history::ssr::HistoryService>(Arc::new(history::History::new(
+                db.clone(),
+                editor.clone(),
+            )))
+            .with::<dyn app::audit::ssr::AuditService>(Arc::new(audit.clone()))
+            .with::<dyn app::dashboard::ssr::DashboardService>(Arc::new(
+                dashboard::Dashboard::new(db.clone(), hub.clone(), projects.clone()),
+            ));
     let membership = auth::Membership {
         accounts,
         projects,
@@ -237,6 +242,12 @@ pub async fn serve(
     let sweeper = tokio::spawn(sweep_sessions(state.membership.sessions.clone()));
     let forgetter = tokio::spawn(sweep_kept(state.files.tree.clone(), state.audit.clone()));
     let upkeep = tokio::spawn(state.metrics.clone().upkeep());
+    let feed = tokio::spawn(dashboard::fold::run(
+        state.db.clone(),
+        state.editor.edits.clone(),
+        state.hub.clone(),
+        Duration::from_millis(state.config.feed_flush_ms.max(50)),
+    ));
     let terminals = tokio::spawn(
         state
             .terminals
@@ -274,6 +285,7 @@ pub async fn serve(
     sweeper.abort();
     forgetter.abort();
     upkeep.abort();
+    feed.abort();
     follower.abort();
     terminals.abort();
     Ok(())

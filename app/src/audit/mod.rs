@@ -60,18 +60,9 @@ pub fn format_ms(ms: i64) -> String {
     )
 }
 
-/// A day (days since the Unix epoch) as "2026-12-06", by the civil calendar (Howard Hinnant's
-/// algorithm).
+/// A day (days since the Unix epoch) as "2026-12-06".
 pub fn format_day(days: i64) -> String {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (y, m, d) = crate::when::civil(days);
     format!("{y:04}-{m:02}-{d:02}")
 }
 

@@ -259,6 +259,8 @@ impl Connection {
             | ServerEvent::Completion { .. }
             | ServerEvent::CompletionFailed { .. }
             | ServerEvent::Suggestion { .. }) => self.on_event.run(other),
+            // For team dashboards.
+            ServerEvent::Activity => {}
         }
     }
 

@@ -147,6 +147,9 @@ pub enum ServerEvent {
     },
     /// An AI suggestion is new or changed (written, accepted, rejected, stale): replace by id.
     Suggestion { suggestion: Box<Suggestion> },
+    /// The project's activity feed has new entries (edits counted since the last flush):
+    /// team dashboards refetch; tabs of the project ignore it.
+    Activity,
 }
 
 impl ClientEvent {

@@ -29,6 +29,7 @@ pub use args::Args;
 pub mod ai;
 mod answers;
 mod lookup;
+pub mod mentions;
 mod queries;
 
 use answers::Answer;
@@ -212,6 +213,16 @@ impl Chat {
         author: Option<&UserInfo>,
     ) -> AppResult<ChatMessage> {
         let m = self.one(project, r, author).await?;
+        if author.is_some() && !m.mentions.is_empty() {
+            // Sent or edited by its author: the people it names (not the author) are told.
+            let named: Vec<UserId> = m
+                .mentions
+                .iter()
+                .copied()
+                .filter(|u| *u != m.author.id)
+                .collect();
+            mentions::record(&self.0.db, project, m.id, &named).await?;
+        }
         self.publish(project, &m);
         Ok(m)
     }

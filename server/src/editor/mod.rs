@@ -24,6 +24,7 @@ use sea_orm::{
 };
 
 mod args;
+pub mod edits;
 pub use args::Args;
 pub(crate) mod presence;
 pub mod seen;
@@ -67,6 +68,8 @@ pub struct Editor {
     pub limits: SocketLimits,
     /// Free-standing documents (opened by name over `/yjs`) one project may hold.
     max_named: u64,
+    /// Who edited which document since the dashboard's feed last looked.
+    pub edits: edits::EditTally,
 }
 
 /// How a document is named in `/yjs/{doc}`: its id, or a name for a free-standing document.
@@ -117,8 +120,13 @@ impl Editor {
             }
             None => Arc::new(InProcessBus::default()),
         };
+        let edits = edits::EditTally::default();
         let engine = Engine::new(
-            Arc::new(store::DbDocStore::new(db.clone()).shared(args.bus.is_some())),
+            Arc::new(
+                store::DbDocStore::new(db.clone())
+                    .shared(args.bus.is_some())
+                    .counting(edits.clone()),
+            ),
             bus.clone(),
             node,
             EngineConfig {
@@ -146,6 +154,7 @@ impl Editor {
                 max_backlog_bytes: args.ws_backlog_max_bytes,
             },
             max_named: args.max_named_docs_per_project,
+            edits,
         })
     }
 

@@ -60,6 +60,9 @@ pub struct DbDocStore {
     marked: Arc<Mutex<HashMap<i64, i64>>>,
     /// Bursts of editing still going when their log was folded (see `versions::Open`).
     open: Arc<Mutex<HashMap<i64, super::versions::Open>>>,
+    /// Who edited what, for the team dashboard (none: not counted, as in the benchmarks'
+    /// baseline).
+    edits: Option<super::edits::EditTally>,
 }
 
 impl DbDocStore {
@@ -69,7 +72,14 @@ impl DbDocStore {
             shared: false,
             marked: Arc::default(),
             open: Arc::default(),
+            edits: None,
         }
+    }
+
+    /// Counts each committed batch's authors into `tally`.
+    pub fn counting(mut self, tally: super::edits::EditTally) -> Self {
+        self.edits = Some(tally);
+        self
     }
 
     /// A store other nodes append to as well: compaction merges the log into the snapshot.
@@ -190,6 +200,9 @@ impl DocStore for DbDocStore {
                 .map_err(err)?;
         }
         txn.commit().await.map_err(err)?;
+        if let Some(tally) = &self.edits {
+            tally.note(doc_id, updates, now);
+        }
         if mark {
             let mut marked = crate::lock::lock(&self.marked);
             if marked.len() >= MARKS_REMEMBERED {

@@ -90,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         .route("/manifest.webmanifest", get(self::manifest::handler))
         .route("/yjs/{doc}", get(crate::editor::yjs::yjs))
         .route("/ws", get(crate::live::ws::ws))
+        .route("/api/dashboard/live", get(crate::dashboard::live::live))
         .route("/api/projects/{id}/audit", get(crate::audit::export))
         .route(
             "/api/projects/{id}/export.zip",

@@ -58,8 +58,30 @@ struct Project {
     tabs: BTreeMap<TabId, TabPresence>,
     /// Who has files open through other nodes, as each node last said.
     remote: HashMap<NodeId, Remote>,
-    /// Follows the project's bus topic; ends (and unsubscribes) when the last tab leaves.
+    /// Team dashboards following the project's events (they are not tabs: no presence).
+    watchers: usize,
+    /// Follows the project's bus topic; ends (and unsubscribes) when the last tab or
+    /// dashboard leaves.
     _follow: nodes::Follow,
+}
+
+/// A dashboard's hold on a project's events; dropping it lets the project go.
+pub struct Watch {
+    hub: Hub,
+    project: ProjectId,
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.hub.with(|p| {
+            if let Some(entry) = p.get_mut(&self.project) {
+                entry.watchers = entry.watchers.saturating_sub(1);
+                if entry.tabs.is_empty() && entry.watchers == 0 {
+                    p.remove(&self.project);
+                }
+            }
+        });
+    }
 }
 
 #[derive(Clone)]
@@ -148,12 +170,7 @@ impl Hub {
         let tab = TabId(self.next_tab.fetch_add(1, Ordering::Relaxed));
         let (rx, first) = self.with(|p| {
             let first = !p.contains_key(&project);
-            let entry = p.entry(project).or_insert_with(|| Project {
-                tx: broadcast::channel(CAPACITY).0,
-                tabs: BTreeMap::new(),
-                remote: HashMap::new(),
-                _follow: nodes::follow(self, project),
-            });
+            let entry = self.entry(p, project);
             entry.tabs.insert(
                 tab,
                 TabPresence {
@@ -169,6 +186,39 @@ impl Hub {
             nodes::send(self, project, nodes::Message::Hello);
         }
         (tab, rx)
+    }
+
+    fn entry<'p>(
+        &self,
+        p: &'p mut HashMap<ProjectId, Project>,
+        project: ProjectId,
+    ) -> &'p mut Project {
+        p.entry(project).or_insert_with(|| Project {
+            tx: broadcast::channel(CAPACITY).0,
+            tabs: BTreeMap::new(),
+            remote: HashMap::new(),
+            watchers: 0,
+            _follow: nodes::follow(self, project),
+        })
+    }
+
+    /// A team dashboard follows the project's events (presence, chat, runs, activity) without
+    /// being a tab of it.
+    pub fn watch(&self, project: ProjectId) -> (Watch, broadcast::Receiver<Bytes>) {
+        let (rx, first) = self.with(|p| {
+            let first = !p.contains_key(&project);
+            let entry = self.entry(p, project);
+            entry.watchers += 1;
+            (entry.tx.subscribe(), first)
+        });
+        if first {
+            nodes::send(self, project, nodes::Message::Hello);
+        }
+        let watch = Watch {
+            hub: self.clone(),
+            project,
+        };
+        (watch, rx)
     }
 
     /// The tab opened (`true`) or closed a document; everyone gets the new viewer list.
@@ -195,7 +245,7 @@ impl Hub {
                 return false;
             };
             let had = entry.tabs.remove(&tab).is_some_and(|t| !t.docs.is_empty());
-            if entry.tabs.is_empty() {
+            if entry.tabs.is_empty() && entry.watchers == 0 {
                 p.remove(&project);
             }
             had

@@ -147,7 +147,7 @@ impl Runs {
     }
 }
 
-pub(super) fn info_of(r: &run::Model) -> RunInfo {
+pub(crate) fn info_of(r: &run::Model) -> RunInfo {
     RunInfo {
         id: RunId(r.id),
         name: r.name.clone(),

@@ -43,7 +43,7 @@ mod args;
 pub mod cgroup;
 pub mod configs;
 pub(crate) mod drive;
-mod history;
+pub(crate) mod history;
 mod nodes;
 pub mod output;
 pub mod sandbox;

@@ -96,7 +96,7 @@ pub(crate) async fn file_id(api: &Api, project: i64, name: &str) -> i64 {
     entry(api, project, name).await["id"].as_i64().expect("id")
 }
 
-async fn doc_id(api: &Api, project: i64, name: &str) -> i64 {
+pub(crate) async fn doc_id(api: &Api, project: i64, name: &str) -> i64 {
     let e = entry(api, project, name).await;
     e["doc"]
         .as_i64()

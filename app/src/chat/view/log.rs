@@ -12,7 +12,8 @@ use crate::{
     files::Files,
 };
 
-use super::{ChatState, Draft, EDGE_PX, initial, time_label};
+use super::{ChatState, Draft, EDGE_PX, time_label};
+use crate::ui::initial;
 
 /// The element of the log an event happened in (or inside) that matches `selector`.
 #[cfg(feature = "browser")]

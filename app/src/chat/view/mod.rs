@@ -476,13 +476,6 @@ pub(super) fn time_label(unix: i64) -> String {
     }
 }
 
-pub(super) fn initial(name: &str) -> String {
-    name.chars()
-        .next()
-        .map(|c| c.to_uppercase().to_string())
-        .unwrap_or_default()
-}
-
 /// What the log and the composer share: the text being written, the message it replies to and
 /// the message being edited (the log's Reply and Edit buttons set them).
 #[derive(Clone, Copy)]

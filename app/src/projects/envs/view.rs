@@ -13,26 +13,12 @@ use crate::{error::AppError, projects::pages::ConfirmButton, types::ProjectId};
 /// A change to send; the section reloads after it or shows why it was refused.
 type Change = Pin<Box<dyn Future<Output = Result<(), AppError>>>>;
 
-/// Now, in milliseconds (the server's clock when rendering there).
-fn now_ms() -> i64 {
-    #[cfg(feature = "ssr")]
-    {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-    }
-    #[cfg(not(feature = "ssr"))]
-    {
-        crate::browser::now_ms() as i64
-    }
-}
-
 /// "set by ann, 2 days ago".
 fn set_line(v: &EnvVar) -> String {
     format!(
         "set by {}, {}",
         v.set_by,
-        crate::when::ago(v.set_at, now_ms())
+        crate::when::ago(v.set_at, crate::when::now_ms())
     )
 }
 

@@ -3,6 +3,7 @@
 pub mod access_change;
 pub mod ai_usage;
 pub mod audit_entry;
+pub mod chat_mention;
 pub mod chat_message;
 pub mod document;
 pub mod document_authorship;
@@ -11,6 +12,7 @@ pub mod document_snapshot;
 pub mod document_time;
 pub mod document_update;
 pub mod document_version;
+pub mod edit_activity;
 pub mod environment;
 pub mod environment_var;
 pub mod file;

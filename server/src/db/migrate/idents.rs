@@ -335,3 +335,26 @@ pub(super) enum EnvironmentVars {
     SetBy,
     SetAt,
 }
+
+#[derive(DeriveIden)]
+pub(super) enum EditActivity {
+    Table,
+    Id,
+    ProjectId,
+    UserId,
+    FileId,
+    Updates,
+    FirstAt,
+    At,
+}
+
+#[derive(DeriveIden)]
+pub(super) enum ChatMentions {
+    Table,
+    Id,
+    UserId,
+    ProjectId,
+    MessageId,
+    CreatedAt,
+    ReadAt,
+}

@@ -22,6 +22,7 @@ mod v13_document_seen;
 mod v14_ai;
 mod v15_ai_context;
 mod v16_environments;
+mod v17_dashboard;
 mod v1_accounts;
 mod v2_documents;
 mod v3_files;
@@ -52,6 +53,7 @@ const MIGRATIONS: &[(i64, &str, Steps)] = &[
     (14, "ai_suggestions_usage_settings", v14_ai::steps),
     (15, "ai_answer_context", v15_ai_context::steps),
     (16, "environments", v16_environments::steps),
+    (17, "dashboard", v17_dashboard::steps),
 ];
 
 pub async fn run(db: &DatabaseConnection) -> Result<Vec<&'static str>> {
