@@ -32,7 +32,7 @@ impl Controls {
 }
 
 #[component]
-pub fn TeamView(data: TeamDashboard, controls: Controls) -> impl IntoView {
+pub fn TeamView(data: TeamDashboard, controls: Controls) -> AnyView {
     let now = now_ms();
     let TeamDashboard {
         projects,
@@ -90,10 +90,11 @@ pub fn TeamView(data: TeamDashboard, controls: Controls) -> impl IntoView {
             </aside>
         </div>
     }
+    .into_any()
 }
 
 #[component]
-fn Card(card: ProjectCard, today: i64, now: i64) -> impl IntoView {
+fn Card(card: ProjectCard, today: i64, now: i64) -> AnyView {
     let ProjectCard {
         project: p,
         online,
@@ -137,10 +138,11 @@ fn Card(card: ProjectCard, today: i64, now: i64) -> impl IntoView {
             }).collect_view()}
         </li>
     }
+    .into_any()
 }
 
 #[component]
-fn Mentions(unread: u64, mentions: Vec<Mention>, controls: Controls, now: i64) -> impl IntoView {
+fn Mentions(unread: u64, mentions: Vec<Mention>, controls: Controls, now: i64) -> AnyView {
     let read_all = move |_| {
         leptos::task::spawn_local(async move {
             if read_mentions(None).await.is_ok() {
@@ -186,6 +188,7 @@ fn Mentions(unread: u64, mentions: Vec<Mention>, controls: Controls, now: i64) -
             <notify::NotifyButton/>
         </section>
     }
+    .into_any()
 }
 
 /// What an entry says after the person's name.
@@ -243,7 +246,7 @@ fn Feed(
     projects: Vec<(ProjectId, String)>,
     controls: Controls,
     now: i64,
-) -> impl IntoView {
+) -> AnyView {
     let filter = controls.filter;
     let set_project = move |ev: leptos::ev::Event| {
         let v = event_target_value(&ev);
@@ -322,4 +325,5 @@ fn Feed(
             })}
         </section>
     }
+    .into_any()
 }
