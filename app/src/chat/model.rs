@@ -47,6 +47,11 @@ impl ChatModel {
         self.messages.insert(m.id, m).is_none()
     }
 
+    /// Whether the message is held (in any state).
+    pub fn has(&self, id: MessageId) -> bool {
+        self.messages.contains_key(&id)
+    }
+
     /// Ids of answers still streaming.
     pub fn streaming(&self) -> Vec<MessageId> {
         self.messages

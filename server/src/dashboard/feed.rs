@@ -13,7 +13,7 @@ use app::{
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
     QuerySelect,
-    sea_query::{Expr, ExprTrait},
+    sea_query::{Alias, Expr, ExprTrait},
 };
 
 use crate::db::entities::{chat_message, edit_activity, file, member, run, user};
@@ -246,7 +246,7 @@ pub async fn spark(
         .filter(edit_activity::Column::ProjectId.is_in(projects.iter().copied()))
         .filter(edit_activity::Column::At.gte(since_ms))
         .group_by(edit_activity::Column::ProjectId)
-        .group_by(day(Expr::col(edit_activity::Column::At), DAY_MS))
+        .group_by(Expr::col(Alias::new("day")))
         .into_model::<DayCount>()
         .all(db)
         .await?);
@@ -262,10 +262,7 @@ pub async fn spark(
         .filter(chat_message::Column::CreatedAt.gte(since_ms / 1000))
         .filter(chat_message::Column::DeletedAt.is_null())
         .group_by(chat_message::Column::ProjectId)
-        .group_by(day(
-            Expr::col(chat_message::Column::CreatedAt),
-            DAY_MS / 1000,
-        ))
+        .group_by(Expr::col(Alias::new("day")))
         .into_model::<DayCount>()
         .all(db)
         .await?);
@@ -277,7 +274,7 @@ pub async fn spark(
         .filter(run::Column::ProjectId.is_in(projects.iter().copied()))
         .filter(run::Column::StartedAt.gte(since_ms))
         .group_by(run::Column::ProjectId)
-        .group_by(day(Expr::col(run::Column::StartedAt), DAY_MS))
+        .group_by(Expr::col(Alias::new("day")))
         .into_model::<DayCount>()
         .all(db)
         .await?);
@@ -292,7 +289,7 @@ pub async fn spark(
         .filter(member::Column::ProjectId.is_in(projects.iter().copied()))
         .filter(member::Column::JoinedAt.gte(since_ms / 1000))
         .group_by(member::Column::ProjectId)
-        .group_by(day(Expr::col(member::Column::JoinedAt), DAY_MS / 1000))
+        .group_by(Expr::col(Alias::new("day")))
         .into_model::<DayCount>()
         .all(db)
         .await?);

@@ -357,6 +357,9 @@ impl Projects for ProjectService {
         })
         .exec(&self.db)
         .await?;
+        // A joining member is an access change too: their open dashboards start following.
+        self.role_changed(project, UserId(found.id), Some(role))
+            .await;
         Ok(Member {
             user: UserInfo {
                 id: UserId(found.id),
@@ -497,6 +500,7 @@ impl Projects for ProjectService {
                 })
                 .exec(&self.db)
                 .await?;
+                self.role_changed(project, user, Some(role)).await;
             }
         }
         tracing::info!(project = project.0, user = user.0, "invite accepted");

@@ -95,14 +95,14 @@ async fn feed_presence_runs_and_isolation(backend: Backend) {
     let doc = doc_id(&s.editor, p, "hello.py").await;
     let mut tab = crate::runs::tab(&s, &s.editor).await;
     tab.open(doc).await;
-    for (i, c) in "# typed".chars().enumerate() {
+    for (i, c) in "# typed\n".chars().enumerate() {
         tab.insert(doc, i as u32, &c.to_string()).await;
     }
     assert!(tab.wait_saved(doc, WAIT).await, "saved");
     let t = team_until(&s.owner, json!({}), "an edit entry", |t| {
         entries(t, "edit")
             .first()
-            .is_some_and(|e| e["what"]["updates"].as_u64() >= Some(7))
+            .is_some_and(|e| e["what"]["updates"].as_u64() >= Some(8))
     })
     .await;
     let edit = entries(&t, "edit")[0];
@@ -110,11 +110,11 @@ async fn feed_presence_runs_and_isolation(backend: Backend) {
     assert_eq!(edit["user"], editor);
     assert_eq!(entries(&t, "edit").len(), 1, "one burst, one entry: {t}");
     // More typing in the same burst grows the same entry.
-    tab.insert(doc, 0, "!").await;
+    tab.insert(doc, 0, "#").await;
     assert!(tab.wait_saved(doc, WAIT).await, "saved");
     team_until(&s.owner, json!({}), "the burst grows", |t| {
         let e = entries(t, "edit");
-        e.len() == 1 && e[0]["what"]["updates"].as_u64() >= Some(8)
+        e.len() == 1 && e[0]["what"]["updates"].as_u64() >= Some(9)
     })
     .await;
     // Presence: the editor has hello.py open.
@@ -295,12 +295,12 @@ impl Events {
             response,
             buffer: String::new(),
         };
-        assert_eq!(e.next().await.0, "ready");
+        assert_eq!(e.next("ready").await.0, "ready");
         e
     }
 
-    /// The next event's name and data.
-    async fn next(&mut self) -> (String, String) {
+    /// The next event's name and data; `what` names it when it does not come.
+    async fn next(&mut self, what: &str) -> (String, String) {
         tokio::time::timeout(WAIT, async {
             loop {
                 if let Some(end) = self.buffer.find("\n\n") {
@@ -329,12 +329,12 @@ impl Events {
             }
         })
         .await
-        .expect("an event in time")
+        .unwrap_or_else(|_| panic!("no event in time: {what}"))
     }
 
     /// The next poke's project.
-    async fn poke(&mut self) -> i64 {
-        let (name, data) = self.next().await;
+    async fn poke(&mut self, what: &str) -> i64 {
+        let (name, data) = self.next(what).await;
         assert_eq!(name, "message", "{data}");
         let v: Value = serde_json::from_str(&data).expect("json");
         v["project"].as_i64().expect("project")
@@ -356,7 +356,7 @@ async fn the_live_stream_follows_access(backend: Backend) {
     );
     let mut events = Events::open(&t.editor).await;
     say(&t.owner, t.project, "hello").await;
-    assert_eq!(events.poke().await, t.project);
+    assert_eq!(events.poke("a chat message").await, t.project);
     // Removed: nothing more of that project, at once.
     t.owner
         .ok(
@@ -367,26 +367,22 @@ async fn the_live_stream_follows_access(backend: Backend) {
             ],
         )
         .await;
-    assert_eq!(
-        events.poke().await,
-        t.project,
-        "the removal itself refetches"
-    );
+    assert_eq!(events.poke("the removal").await, t.project);
     say(&t.owner, t.project, "secret plans").await;
     say(&t.editor, mine, "my own").await;
-    assert_eq!(
-        events.poke().await,
-        mine,
-        "the old project's chat never came"
-    );
+    // The old project's chat never comes.
+    assert_eq!(events.poke("my own project's chat").await, mine);
     // Invited again: followed again.
     t.owner.invite(t.project, &names[1], "viewer").await;
-    assert_eq!(events.poke().await, t.project);
+    assert_eq!(events.poke("the invitation").await, t.project);
     say(&t.owner, t.project, "welcome back").await;
-    assert_eq!(events.poke().await, t.project);
+    assert_eq!(
+        events.poke("a chat message after joining again").await,
+        t.project
+    );
     // Signing out ends the stream.
     t.editor.ok("logout", &[]).await;
-    let (name, _) = events.next().await;
+    let (name, _) = events.next("signing out").await;
     assert_eq!(name, "signed_out");
 }
 

@@ -335,7 +335,7 @@ fn MessageView(chat: ChatState, message: ChatMessage, draft: Draft, files: Files
                 })}
                 {(may_control && !streaming).then(|| view! {
                     <button type="button" class="link small" data-test="chat-regenerate" on:click=move |_| {
-                        chat.run(async move { regenerate_ai(project, id).await.map(|m| chat.arrived(m)) });
+                        chat.run(async move { regenerate_ai(project, id).await.map(|m| chat.replied(m)) });
                     }>"Regenerate"</button>
                 })}
             </footer>

@@ -152,6 +152,16 @@ impl ChatState {
         }
     }
 
+    /// A message in a server function's reply. The project channel may have brought a newer
+    /// state of it already (an answer that finished before the reply to its question came
+    /// back), so a reply only adds a message not held yet; the channel's events, which come
+    /// in order, bring every later state.
+    fn replied(&self, message: ChatMessage) {
+        if !self.model.with_untracked(|m| m.has(message.id)) {
+            self.arrived(message);
+        }
+    }
+
     fn notice(&self, text: String, undo_clear: bool) {
         let key = self.next_notice.get_value();
         self.next_notice.set_value(key + 1);
@@ -315,7 +325,7 @@ impl ChatState {
             {
                 Ok(m) => {
                     chat.keep_queued(&p, true);
-                    chat.arrived(m);
+                    chat.replied(m);
                 }
                 Err(e) => {
                     let why = match e {
@@ -368,8 +378,8 @@ impl ChatState {
         spawn_local(async move {
             match ask_ai(chat.project, request).await {
                 Ok(reply) => {
-                    chat.arrived(reply.question);
-                    chat.arrived(reply.answer);
+                    chat.replied(reply.question);
+                    chat.replied(reply.answer);
                 }
                 Err(AppError::Unavailable(how)) => chat.notice(how, false),
                 Err(e) => chat.error.set(Some(e.to_string())),
