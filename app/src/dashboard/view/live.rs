@@ -1,6 +1,6 @@
 //! The dashboard follows `/api/dashboard/live` (server-sent events) while it is shown: a poke
 //! refetches, after a short quiet so a burst of events costs one fetch. `EventSource`
-//! reconnects by itself; each new connection refetches too (what changed meanwhile).
+//! reconnects by itself; each connection refetches too (what changed before it).
 
 use leptos::prelude::*;
 
@@ -35,14 +35,11 @@ pub fn follow(tick: RwSignal<u32>, connected: RwSignal<bool>) {
             .ok();
             pending.set_value(h);
         };
-        let first = StoredValue::new_local(true);
+        // Every connection refetches, the first too: what changed between the page's data
+        // and the stream's start (a tab of mine closing as I came here) was not followed.
         let on_ready = Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |_| {
             let _ = connected.try_set(true);
-            // The first connection comes with the page's own data.
-            if !first.get_value() {
-                refetch();
-            }
-            first.set_value(false);
+            refetch();
         });
         let on_poke = Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |_| refetch());
         let on_error = Closure::<dyn Fn(web_sys::Event)>::new(move |_| {

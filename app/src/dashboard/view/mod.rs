@@ -170,7 +170,7 @@ fn Mentions(unread: u64, mentions: Vec<Mention>, controls: Controls, now: i64) -
                                 });
                             };
                             view! {
-                                <li class:unread=!m.read data-test="mention">
+                                <li class:fresh=!m.read data-test="mention" data-read=m.read.to_string()>
                                     <a href=format!("/p/{}", project.0) on:click=open>
                                         <strong>{m.by.clone()}</strong>" in "{m.project_name.clone()}
                                     </a>
