@@ -192,7 +192,7 @@ async fn edit_path(runs: usize) -> Result<(), Box<dyn std::error::Error>> {
     let data = std::env::temp_dir().join(format!("tandem_bench_edit_{}", std::process::id()));
     std::fs::create_dir_all(&data)?;
     let url = format!("sqlite://{}?mode=rwc", data.join("bench.db").display());
-    let db = server::db::connect(&url).await?;
+    let db = server::db::open(&url).await?;
     let user = server::db::entities::user::ActiveModel {
         name: Set("typist".into()),
         name_key: Set("typist".into()),

@@ -16,32 +16,11 @@ use sea_orm::{
     sea_query::{Alias, Expr, ExprTrait},
 };
 
-use crate::db::entities::{chat_message, edit_activity, file, member, run, user};
+use crate::db::entities::{chat_message, edit_activity, file, member, run};
 
 const DAY_MS: i64 = 86_400_000;
 /// Characters of a chat message shown in the feed.
 const EXCERPT: usize = 140;
-
-/// Names of users, one query for a page.
-pub async fn names(
-    db: &DatabaseConnection,
-    ids: impl IntoIterator<Item = i64>,
-) -> Result<HashMap<i64, String>, DbErr> {
-    let ids: HashSet<i64> = ids.into_iter().collect();
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    Ok(user::Entity::find()
-        .select_only()
-        .column(user::Column::Id)
-        .column(user::Column::Name)
-        .filter(user::Column::Id.is_in(ids))
-        .into_tuple::<(i64, String)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect())
-}
 
 /// Names of files, by id.
 async fn file_names(
@@ -189,7 +168,7 @@ pub async fn page(
     });
     let more = out.len() as u64 > wanted;
     out.truncate(usize::try_from(wanted).unwrap_or(usize::MAX));
-    let names = names(db, people).await?;
+    let names = crate::db::user_names(db, people).await?;
     let feed = out
         .into_iter()
         .map(|(_, mut a)| {
@@ -197,7 +176,7 @@ pub async fn page(
                 a.who = names
                     .get(&a.user.0)
                     .cloned()
-                    .unwrap_or_else(|| "a former member".to_owned());
+                    .unwrap_or_else(|| crate::db::FORMER_MEMBER.to_owned());
             }
             a
         })

@@ -130,7 +130,7 @@ impl Dashboard {
             .into_iter()
             .map(|m| (m.id, m))
             .collect();
-        let names = feed::names(&self.db, messages.values().map(|m| m.author_id)).await?;
+        let names = crate::db::user_names(&self.db, messages.values().map(|m| m.author_id)).await?;
         let list = rows
             .into_iter()
             .filter_map(|r| {
@@ -142,7 +142,7 @@ impl Dashboard {
                     by: names
                         .get(&m.author_id)
                         .cloned()
-                        .unwrap_or_else(|| "a former member".to_owned()),
+                        .unwrap_or_else(|| crate::db::FORMER_MEMBER.to_owned()),
                     excerpt: if m.deleted_at.is_some() {
                         "(deleted)".to_owned()
                     } else {
@@ -166,7 +166,7 @@ impl Dashboard {
             .into_tuple::<i64>()
             .all(&self.db)
             .await?;
-        let mut people: Vec<(UserId, String)> = feed::names(&self.db, ids)
+        let mut people: Vec<(UserId, String)> = crate::db::user_names(&self.db, ids)
             .await?
             .into_iter()
             .map(|(id, n)| (UserId(id), n))

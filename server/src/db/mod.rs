@@ -70,3 +70,28 @@ pub fn rfc3339(unix: i64) -> String {
         })
         .unwrap_or_default()
 }
+
+/// How a deleted account is named where its work is still shown.
+pub const FORMER_MEMBER: &str = "a former member";
+
+/// Users' names by id, in one query (ids of deleted accounts are simply absent).
+pub async fn user_names(
+    db: &DatabaseConnection,
+    ids: impl IntoIterator<Item = i64>,
+) -> std::result::Result<std::collections::HashMap<i64, String>, sea_orm::DbErr> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+    let ids: std::collections::HashSet<i64> = ids.into_iter().collect();
+    if ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    Ok(entities::user::Entity::find()
+        .select_only()
+        .column(entities::user::Column::Id)
+        .column(entities::user::Column::Name)
+        .filter(entities::user::Column::Id.is_in(ids))
+        .into_tuple::<(i64, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
+}

@@ -24,7 +24,7 @@ pub use crypt::SecretKey;
 pub use mask::Masker;
 
 use crate::db::{
-    entities::{environment, environment_var, user},
+    entities::{environment, environment_var},
     now_ms,
 };
 
@@ -120,21 +120,6 @@ impl Envs {
             .await?)
     }
 
-    async fn people(&self, ids: Vec<i64>) -> AppResult<HashMap<i64, String>> {
-        if ids.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let rows: Vec<(i64, String)> = user::Entity::find()
-            .select_only()
-            .column(user::Column::Id)
-            .column(user::Column::Name)
-            .filter(user::Column::Id.is_in(ids))
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        Ok(rows.into_iter().collect())
-    }
-
     async fn var(&self, env: i64, name: &str) -> AppResult<Option<environment_var::Model>> {
         Ok(environment_var::Entity::find()
             .filter(environment_var::Column::EnvironmentId.eq(env))
@@ -185,9 +170,7 @@ impl EnvService for Envs {
                 .all(&self.db)
                 .await?
         };
-        let names = self
-            .people(rows.iter().map(|r| r.4).collect::<Vec<_>>())
-            .await?;
+        let names = crate::db::user_names(&self.db, rows.iter().map(|r| r.4)).await?;
         let mut by_env: HashMap<i64, Vec<EnvVar>> = HashMap::new();
         for (env, name, secret, value, set_by, set_at) in rows {
             by_env.entry(env).or_default().push(EnvVar {
@@ -197,7 +180,7 @@ impl EnvService for Envs {
                 set_by: names
                     .get(&set_by)
                     .cloned()
-                    .unwrap_or_else(|| "a former member".to_owned()),
+                    .unwrap_or_else(|| crate::db::FORMER_MEMBER.to_owned()),
                 set_at,
             });
         }

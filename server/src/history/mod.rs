@@ -23,7 +23,7 @@ use collab::{
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::{
-    db::entities::{document, document_authorship, document_snapshot, document_update, user},
+    db::entities::{document, document_authorship, document_snapshot, document_update},
     editor::{
         Editor,
         store::{self, times_through},
@@ -89,22 +89,6 @@ impl History {
             .map(drop)
             .ok_or_else(|| AppError::NotFound("Document".into()))
     }
-
-    /// Display names of the accounts (deleted ones are missing).
-    async fn names(&self, ids: Vec<i64>) -> AppResult<HashMap<i64, String>> {
-        if ids.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let rows: Vec<(i64, String)> = user::Entity::find()
-            .select_only()
-            .column(user::Column::Id)
-            .column(user::Column::Name)
-            .filter(user::Column::Id.is_in(ids))
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        Ok(rows.into_iter().collect())
-    }
 }
 
 #[async_trait]
@@ -161,9 +145,7 @@ impl HistoryService for History {
                 }),
             }
         }
-        let names = self
-            .names(keys.iter().filter_map(|a| a.user).collect())
-            .await?;
+        let names = crate::db::user_names(&self.db, keys.iter().filter_map(|a| a.user)).await?;
         let authors = keys
             .iter()
             .map(|a| BlameAuthor {
@@ -194,7 +176,7 @@ impl HistoryService for History {
             self.editor.durable(doc).await?;
         }
         let (raw, more) = timeline::page(&self.db, doc.0, before).await?;
-        let names = self.names(timeline::people(&raw)).await?;
+        let names = crate::db::user_names(&self.db, timeline::people(&raw)).await?;
         Ok(timeline::entries(raw, more, &names))
     }
 
