@@ -1,7 +1,7 @@
 // Issue 2's user story in a real browser: sign up, create a project, see the hydrated IDE
 // shell, invite a teammate who logs in from a second browser context, log out.
 import { allowConsoleErrors, expect, test } from "./fixtures";
-import { hydrated, logIn, PASSWORD, signUp, uniqueName } from "./helpers";
+import { hydrated, logIn, PASSWORD, projectLink, signUp, uniqueName } from "./helpers";
 
 test("sign up, create, share, open the shell, log out", async ({ browser }) => {
   const owner = uniqueName("ana");
@@ -57,8 +57,8 @@ test("sign up, create, share, open the shell, log out", async ({ browser }) => {
   await expect(matePage).toHaveURL(/\/login/);
   await logIn(matePage, mate);
   await expect(matePage).toHaveURL(/\/$/);
-  await expect(matePage.getByRole("link", { name: "Moon base" })).toBeVisible();
-  await matePage.getByRole("link", { name: "Moon base" }).click();
+  await expect(projectLink(matePage, "Moon base")).toBeVisible();
+  await projectLink(matePage, "Moon base").click();
   await expect(matePage.getByTestId("my-role")).toHaveText("Editor");
   await expect(matePage.getByTestId("member-list")).toContainText(owner);
 

@@ -80,6 +80,10 @@ export async function twoEditors(
 }
 
 /** A row of the file tree by its name. */
+/** A project's name on the dashboard's card (its name also links from feed entries). */
+export const projectLink = (page: Page, name: string) =>
+  page.locator(`[data-test=project-card][data-name="${name}"] a.project-name`);
+
 export const row = (page: Page, name: string) => page.locator(`[data-test=tree-row][data-name="${name}"]`);
 
 /** Creates a file or folder through the tree's buttons (next to the selection). */

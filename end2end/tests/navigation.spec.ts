@@ -4,7 +4,7 @@
 // reactive value that has already been disposed", then `RuntimeError: unreachable`); the
 // fixture fails this test on any page error or console error.
 import { expect, test } from "./fixtures";
-import { hydrated, signUp, uniqueName } from "./helpers";
+import { hydrated, projectLink, signUp, uniqueName } from "./helpers";
 
 test("moving between the IDE, its settings and the dashboard leaves no errors", async ({
   browser,
@@ -35,10 +35,10 @@ test("moving between the IDE, its settings and the dashboard leaves no errors", 
 
   // Out to the dashboard through the header and back into the project.
   await page.getByRole("link", { name: "Tandem" }).click();
-  await expect(page.getByRole("link", { name: "Walkabout" })).toBeVisible();
+  await expect(projectLink(page, "Walkabout")).toBeVisible();
   await page.locator("body").click();
   await page.keyboard.press("Control+p");
-  await page.getByRole("link", { name: "Walkabout" }).click();
+  await projectLink(page, "Walkabout").click();
   await expect(page).toHaveURL(ideUrl);
   await hydrated(page);
   await expect(page.locator("[data-test=editor][data-ready=true]")).toBeAttached();
