@@ -130,6 +130,11 @@ pub(super) fn id_col(col: impl sea_orm::sea_query::IntoIden) -> ColumnDef {
         .to_owned()
 }
 
+/// A required 64-bit integer column (ids and Unix times).
+pub(super) fn big(c: impl sea_orm::sea_query::IntoIden) -> ColumnDef {
+    ColumnDef::new(c).big_integer().not_null().to_owned()
+}
+
 pub(super) fn fk(
     name: &str,
     from: (

@@ -6,11 +6,7 @@ use sea_orm::{
     sea_query::{ColumnDef, Index, Table},
 };
 
-use super::{fk, id_col, idents::*};
-
-fn big(c: impl sea_orm::sea_query::IntoIden) -> ColumnDef {
-    ColumnDef::new(c).big_integer().not_null().to_owned()
-}
+use super::{big, fk, id_col, idents::*};
 
 pub(super) fn steps(backend: DbBackend) -> Vec<Statement> {
     vec![
