@@ -27,6 +27,7 @@ pub mod history;
 pub mod ide;
 pub mod live;
 pub mod offline;
+pub mod ops;
 pub mod projects;
 pub mod pwa;
 pub mod remote;
@@ -74,12 +75,14 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/tandem.css"/>
         <Title text="Tandem"/>
         <pwa::UpdateBanner/>
+        <ops::NoticeBar/>
         <Router>
             <Routes fallback=ui::NotFoundPage>
                 <Route path=path!("/") view=dashboard::Dashboard ssr=SsrMode::Async/>
                 <Route path=path!("/login") view=auth::LoginPage/>
                 <Route path=path!("/signup") view=auth::SignupPage/>
                 <Route path=path!("/account") view=account::AccountPage/>
+                <Route path=path!("/admin") view=ops::OpsConsole ssr=SsrMode::Async/>
                 // Async SSR so a 403/404 from the data load becomes the page's HTTP status.
                 <Route path=path!("/p/:id") view=ide::IdePage ssr=SsrMode::Async/>
                 <Route path=path!("/p/:id/settings") view=projects::ProjectSettings ssr=SsrMode::Async/>

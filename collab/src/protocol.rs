@@ -191,6 +191,10 @@ pub fn permission_denied(reason: &str) -> Bytes {
     encode(&Message::Auth(Some(reason.to_owned())))
 }
 
+/// The refusal reason while the server is in maintenance: documents are read-only for every
+/// client until it lifts (the client keeps its edit and sends it in the next handshake).
+pub const MAINTENANCE: &str = "maintenance";
+
 /// The start of the refusal reason for an update that would take a document past its size
 /// limit; clients tell it from "read-only" by this prefix.
 pub const DOCUMENT_FULL: &str = "document-full";

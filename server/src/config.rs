@@ -141,6 +141,9 @@ pub struct Config {
     #[command(flatten)]
     pub runs: crate::runs::Args,
 
+    #[command(flatten)]
+    pub ops: crate::ops::Args,
+
     /// The key that seals project secrets at rest: 64 hexadecimal digits (32 bytes). Without
     /// it, `secrets.key` in the data directory (made on first start, mode 0600). Every node
     /// of a cluster needs the same key; secrets sealed with another key do not open.

@@ -29,6 +29,7 @@ pub mod lease;
 pub mod limits;
 pub mod live;
 mod lock;
+pub mod ops;
 pub mod projects;
 pub mod rate;
 pub mod remote;
@@ -84,6 +85,10 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         .build();
     let editor = editor::Editor::new(&config.editor, &config.data_dir, db.clone()).await?;
     let hub = live::Hub::new(editor.bus.clone(), editor.node);
+    // Before anything serves: a server restarted in maintenance starts frozen.
+    let ops = ops::Ops::new(db.clone(), editor.engine.clone())
+        .await
+        .map_err(|e| error::ServerError::Usage(format!("cannot read the server notice: {e}")))?;
     let projects: Arc<dyn app::projects::ssr::Projects> = Arc::new(
         projects::ProjectService::new(db.clone(), revocations.clone())
             .with_max_owned(config.auth.max_projects_per_user),
@@ -207,6 +212,21 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         revocations,
         sockets: auth::SocketSlots::new(config.editor.max_sockets_per_user),
     };
+    let health = ops::status::Health {
+        name: ops::status::node_name(config.bind.port(), editor.node.0),
+        started: std::time::Instant::now(),
+        sockets: membership.sockets.clone(),
+        engine: editor.engine.clone(),
+        bus: editor.bus.clone(),
+        data_dir: config.data_dir.clone(),
+        last: Arc::default(),
+    };
+    let services = services.with::<dyn app::ops::ssr::OpsService>(Arc::new(ops::OpsConsole {
+        ops: ops.clone(),
+        health: health.clone(),
+        db: db.clone(),
+        accounts: account_service.clone(),
+    }));
     Ok(AppState {
         accounts: account_service,
         audit,
@@ -224,6 +244,8 @@ pub async fn prepare(config: Config) -> Result<AppState> {
         site: http::site::Site::default(),
         services,
         membership,
+        ops,
+        health,
         config: Arc::new(config),
     })
 }
@@ -248,6 +270,12 @@ pub async fn serve(
         state.hub.clone(),
         Duration::from_millis(state.config.feed_flush_ms.max(50)),
     ));
+    let notices = tokio::spawn(state.ops.clone().follow());
+    let alerts = tokio::spawn(ops::alerts::run(
+        state.db.clone(),
+        state.health.clone(),
+        state.config.ops.clone(),
+    ));
     let terminals = tokio::spawn(
         state
             .terminals
@@ -262,8 +290,11 @@ pub async fn serve(
             .follow(state.db.clone()),
     );
     let (stopping_tx, stopping_rx) = oneshot::channel::<()>();
+    let ops = state.ops.clone();
     let shutdown = async move {
         shutdown.await;
+        // Open pages count the grace period down (their sockets relay it at once).
+        ops.stopping(grace);
         let _ = stopping_tx.send(());
     };
     let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
@@ -286,6 +317,8 @@ pub async fn serve(
     forgetter.abort();
     upkeep.abort();
     feed.abort();
+    notices.abort();
+    alerts.abort();
     follower.abort();
     terminals.abort();
     Ok(())

@@ -92,10 +92,22 @@ pub fn AccountPage() -> impl IntoView {
             .filter(|e| e.field_message("current").is_none() && e.field_message("new").is_none())
             .map(|e| e.to_string())
     };
+    // Server admins reach the operations console from here.
+    let admin = Resource::new(|| (), |_| crate::files::can_open_dirs());
     view! {
         <TopBar/>
         <main class="page settings account">
             <h1>"Your account"</h1>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    admin.await.unwrap_or(false).then(|| view! {
+                        <p class="card" data-test="ops-link">
+                            "You administer this server: "
+                            <a href="/admin">"Operations console"</a>
+                        </p>
+                    })
+                })}
+            </Suspense>
             <section class="card">
                 <h2>"Change password"</h2>
                 <p class="muted">"Every other browser signed in to your account is signed out."</p>

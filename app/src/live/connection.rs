@@ -261,6 +261,7 @@ impl Connection {
             | ServerEvent::Suggestion { .. }) => self.on_event.run(other),
             // For team dashboards.
             ServerEvent::Activity => {}
+            ServerEvent::Notice { notice } => crate::ops::banner::received(notice),
         }
     }
 

@@ -150,6 +150,10 @@ pub enum ServerEvent {
     /// The project's activity feed has new entries (edits counted since the last flush):
     /// team dashboards refetch; tabs of the project ignore it.
     Activity,
+    /// The server's notice changed (broadcast, maintenance, restart): every page's bar shows
+    /// it. Maintenance starting or ending also closes the open documents, which reopen with
+    /// the access it leaves.
+    Notice { notice: crate::ops::Notice },
 }
 
 impl ClientEvent {

@@ -8,7 +8,7 @@ use std::{
     collections::HashMap,
     sync::{
         Arc, Mutex,
-        atomic::{AtomicI64, AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering},
     },
     time::Duration,
 };
@@ -124,6 +124,11 @@ pub struct Stats {
     pub merged_backlogs: AtomicU64,
     pub commits: AtomicU64,
     pub commit_failures: AtomicU64,
+    /// Time spent writing committed batches to the store, in microseconds (with `commits`:
+    /// the mean commit latency over any interval).
+    pub commit_micros: AtomicU64,
+    /// The slowest commit since this was last taken (`swap(0)`), in microseconds.
+    pub commit_micros_max: AtomicU64,
     pub compactions: AtomicU64,
     /// Documents retired because yrs panicked applying an update to them.
     pub poisoned: AtomicU64,
@@ -180,6 +185,8 @@ struct Shared {
     docs: Mutex<HashMap<DocId, mpsc::Sender<Command>>>,
     next_conn: AtomicU64,
     on_change: std::sync::OnceLock<ChangeHook>,
+    /// Maintenance: every client's write is refused (the server's own, from disk, still apply).
+    frozen: AtomicBool,
 }
 
 /// The registry of live documents on this node.
@@ -202,12 +209,24 @@ impl Engine {
             docs: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(1),
             on_change: std::sync::OnceLock::new(),
+            frozen: AtomicBool::new(false),
         }))
     }
 
     /// Installs the change hook (once; later calls are ignored).
     pub fn on_change(&self, hook: ChangeHook) {
         let _ = self.0.on_change.set(hook);
+    }
+
+    /// Maintenance on or off: while on, every subscriber's update is refused with
+    /// [`protocol::MAINTENANCE`] (the connection stays open). Callers reopen subscriptions when
+    /// it lifts, so the clients' handshakes bring in whatever they kept meanwhile.
+    pub fn set_frozen(&self, on: bool) {
+        self.0.frozen.store(on, Ordering::Relaxed);
+    }
+
+    pub fn is_frozen(&self) -> bool {
+        self.0.frozen.load(Ordering::Relaxed)
     }
 
     /// The live owner of `doc` on this node, if it is open here.

@@ -373,6 +373,16 @@ impl Owner {
         let Some(sub) = self.subs.get_mut(&conn) else {
             return;
         };
+        if self.shared.frozen.load(Ordering::Relaxed) {
+            // Told every time: the connection outlives the maintenance, so "once" would be
+            // wrong the next time, and a client in maintenance has no reason to keep writing.
+            self.shared
+                .stats
+                .refused_writes
+                .fetch_add(1, Ordering::Relaxed);
+            self.send_to(conn, protocol::permission_denied(protocol::MAINTENANCE));
+            return;
+        }
         if sub.access == Access::ReadOnly {
             self.shared
                 .stats

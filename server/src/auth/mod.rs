@@ -65,6 +65,14 @@ impl SocketSlots {
         }
     }
 
+    /// Sockets open on this node, every user's.
+    pub fn total(&self) -> u64 {
+        crate::lock::lock(&self.open)
+            .values()
+            .map(|n| *n as u64)
+            .sum()
+    }
+
     pub fn take(&self, user: UserId) -> AppResult<SocketSlot> {
         let mut open = crate::lock::lock(&self.open);
         let n = open.entry(user).or_default();
@@ -233,6 +241,23 @@ impl AccountService {
         self.end_other_sessions(user, keep).await
     }
 
+    /// Disables (no sign-in; every session ends, its sockets close) or enables an account.
+    pub async fn set_disabled(&self, user: UserId, disabled: bool) -> AppResult<()> {
+        let res = user::Entity::update_many()
+            .col_expr(user::Column::Disabled, disabled.into())
+            .filter(user::Column::Id.eq(user.0))
+            .filter(user::Column::Name.not_like(format!("{}%", app::validate::DELETED_PREFIX)))
+            .exec(&self.db)
+            .await?;
+        if res.rows_affected == 0 {
+            return Err(AppError::NotFound("User".into()));
+        }
+        if disabled {
+            self.sessions.end_for_user(user, None).await?;
+        }
+        Ok(())
+    }
+
     /// Whether `token` names an invite link that has not expired.
     async fn invite_is_live(&self, token: Option<&str>) -> AppResult<bool> {
         let Some(token) = token else {
@@ -282,6 +307,11 @@ impl AccountService {
             }
             Err(e) => Err(ServerError::from(e).into()),
         }
+    }
+
+    /// The account's row, disabled or not (`user` hides disabled ones).
+    pub async fn user_row(&self, id: UserId) -> Result<Option<user::Model>> {
+        Ok(user::Entity::find_by_id(id.0).one(&self.db).await?)
     }
 
     pub async fn find_by_name(&self, name: &str) -> Result<Option<user::Model>> {
@@ -361,6 +391,14 @@ impl Accounts for AccountService {
             }
         };
         match found {
+            // Told only to whoever knows the password: it says nothing to a guesser.
+            Some(u) if ok && u.disabled => {
+                self.limiter.end(attempt, true).await;
+                Err(AppError::invalid(
+                    "password",
+                    "This account is disabled. Ask the server's admin.",
+                ))
+            }
             Some(u) if ok => {
                 self.limiter.end(attempt, true).await;
                 Ok(info(u))
@@ -373,10 +411,13 @@ impl Accounts for AccountService {
         }
     }
 
+    /// A disabled account reads as gone: its sessions (ended when it was disabled) and any it
+    /// still had on a node that missed the news are treated as signed out.
     async fn user(&self, id: UserId) -> AppResult<Option<UserInfo>> {
         Ok(user::Entity::find_by_id(id.0)
             .one(&self.db)
             .await?
+            .filter(|u| !u.disabled)
             .map(info))
     }
 

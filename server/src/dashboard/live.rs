@@ -44,6 +44,7 @@ pub async fn live(
     session: Session,
     State(membership): State<Membership>,
     State(hub): State<Hub>,
+    State(ops): State<crate::ops::Ops>,
 ) -> Response {
     let me = match app::auth::ssr::user_id_in(&session).await {
         Ok(Some(id)) => id,
@@ -67,6 +68,7 @@ pub async fn live(
         hub,
         tx,
         forwards: HashMap::new(),
+        notices: ops.subscribe(),
     };
     tokio::spawn(follow.run(projects.into_iter().map(|p| p.id).collect(), changes, slot));
     let stream = futures_util::stream::poll_fn(move |cx| {
@@ -90,6 +92,8 @@ struct Follow {
     hub: Hub,
     tx: mpsc::Sender<Event>,
     forwards: HashMap<ProjectId, AbortHandle>,
+    /// The server's notice: sent as a `notice` event whenever it changes.
+    notices: tokio::sync::watch::Receiver<app::ops::Notice>,
 }
 
 impl Drop for Follow {
@@ -121,6 +125,14 @@ impl Follow {
             tokio::select! {
                 () = self.tx.closed() => return,
                 () = &mut end => return,
+                changed = self.notices.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    let notice = self.notices.borrow_and_update().clone();
+                    let json = serde_json::to_string(&notice).unwrap_or_default();
+                    let _ = self.tx.try_send(Event::default().event("notice").data(json));
+                }
                 change = changes.recv() => match change {
                     Ok(AccessChange::Role { project, user, role }) if user == self.me => {
                         match role {

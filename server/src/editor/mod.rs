@@ -158,6 +158,15 @@ impl Editor {
         })
     }
 
+    /// `Unavailable` while the server is in maintenance (its engine frozen): what user-made
+    /// changes outside the documents' sockets (file changes, restores, runs) ask first.
+    pub fn writable(&self) -> AppResult<()> {
+        if self.engine.is_frozen() {
+            return Err(crate::ops::in_maintenance());
+        }
+        Ok(())
+    }
+
     pub fn secret(&self) -> &[u8] {
         &self.secret
     }

@@ -46,6 +46,7 @@ pub async fn yjs(
     session: Session,
     State(editor): State<Editor>,
     State(membership): State<Membership>,
+    State(ops): State<crate::ops::Ops>,
 ) -> Response {
     match authorize(&editor, &membership, &session, &doc, &query).await {
         Ok((doc, grant, name)) => {
@@ -71,11 +72,15 @@ pub async fn yjs(
                     ));
                 }
             };
+            let notices = ops.subscribe();
+            let frozen = notices.borrow().maintenance.is_some();
             let endpoint = YjsEndpoint {
                 sub,
                 user,
                 name,
                 access: watch,
+                notices,
+                frozen,
                 _slot: slot,
             };
             upgrade(ws, editor.limits, endpoint)
@@ -153,6 +158,9 @@ struct YjsEndpoint {
     user: app::types::UserId,
     name: String,
     access: AccessWatch,
+    /// Maintenance starting or ending closes a writer's socket (see `next`).
+    notices: tokio::sync::watch::Receiver<app::ops::Notice>,
+    frozen: bool,
     /// This socket's place in the user's open-socket limit.
     _slot: crate::auth::SocketSlot,
 }
@@ -180,6 +188,24 @@ impl Endpoint for YjsEndpoint {
                 Verdict::Role(_) => Ok(None),
                 Verdict::Revoked(why) => Err(Closing::revoked(why)),
             },
+            changed = self.notices.changed() => {
+                if changed.is_err() {
+                    return Err(Closing::again("the server is restarting; reconnect"));
+                }
+                let frozen = self.notices.borrow_and_update().maintenance.is_some();
+                if frozen == self.frozen || before == collab::engine::Access::ReadOnly {
+                    self.frozen = frozen;
+                    return Ok(None);
+                }
+                // Plain y-websocket cannot be told "read-only now" or "writable again": close,
+                // and the client's reconnect syncs both ways (what it typed meanwhile was
+                // refused and stays in its copy until then).
+                return Err(Closing::again(if frozen {
+                    "the server is in maintenance; reconnect"
+                } else {
+                    "maintenance ended; reconnect"
+                }));
+            }
         };
         match out {
             Some(Outbound::Message(bytes)) => Ok(Some(bytes)),

@@ -141,7 +141,10 @@ impl Tree {
     /// Tree changes of one project happen one at a time: on this node (a mutex), and across
     /// nodes when they share the database (the project's lease), so the checks a change makes
     /// (a free name, the quota, an empty project's README) still hold when it writes.
+    /// Every change of a project's tree takes this lock first: so it is also where
+    /// maintenance refuses them.
     pub(crate) async fn lock(&self, project: ProjectId) -> AppResult<TreeLock> {
+        self.editor.writable()?;
         let lock = {
             let mut locks = crate::lock::lock(&self.locks);
             locks.entry(project).or_default().clone()

@@ -210,6 +210,7 @@ impl HistoryService for History {
         lines: Option<LineRange>,
         by: UserId,
     ) -> AppResult<()> {
+        self.editor.writable()?;
         self.check_doc(project, doc).await?;
         let old = timeline::text(&self.db, doc.0, version)
             .await

@@ -59,6 +59,10 @@ pub struct AppState {
     pub terminal_port: crate::live::TerminalHandle,
     /// Inline completions, as the tab socket sees them.
     pub completions: crate::live::CompletionHandle,
+    /// The server's notice and maintenance switch.
+    pub ops: crate::ops::Ops,
+    /// This node's health, for the console and the alerts.
+    pub health: crate::ops::status::Health,
 }
 
 pub fn router(state: AppState) -> Router {

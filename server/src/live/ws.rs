@@ -66,6 +66,7 @@ pub async fn ws(
     State(TerminalHandle(terminals)): State<TerminalHandle>,
     State(CompletionHandle(completions)): State<CompletionHandle>,
     State(audit): State<crate::audit::Audit>,
+    State(ops): State<crate::ops::Ops>,
 ) -> Response {
     let project = query.project;
     // Any role may connect; documents check theirs when opened.
@@ -90,6 +91,14 @@ pub async fn ws(
                 viewers: hub.viewers(project),
             });
             let limits = editor.limits;
+            let notices = ops.subscribe();
+            let mut outbox = VecDeque::from([greeting]);
+            // A tab that (re)connects during a notice learns it at once.
+            let notice = notices.borrow().clone();
+            let frozen = notice.maintenance.is_some();
+            if !notice.is_empty() {
+                outbox.push_back(frame(&ServerEvent::Notice { notice }));
+            }
             let endpoint = TabSocket {
                 editor,
                 terminals,
@@ -106,7 +115,9 @@ pub async fn ws(
                 tab,
                 events: Held::new(next_event(events)),
                 access,
-                outbox: VecDeque::from([greeting]),
+                outbox,
+                notices,
+                frozen,
                 _slot: slot,
             };
             upgrade(ws, limits, endpoint)
@@ -147,6 +158,10 @@ struct TabSocket {
     /// Frames to send before anything else: first who has which files open right now, later
     /// what a role change means for the open documents.
     outbox: VecDeque<Bytes>,
+    /// The server's notice (broadcast, maintenance, restart), relayed as it changes.
+    notices: tokio::sync::watch::Receiver<app::ops::Notice>,
+    /// Whether this tab's documents were opened during maintenance (read-only).
+    frozen: bool,
     /// This socket's place in the user's open-socket limit.
     _slot: crate::auth::SocketSlot,
 }
@@ -192,6 +207,32 @@ impl TabSocket {
             }
         }
         Ok(())
+    }
+
+    /// The server's notice changed: relay it, and when maintenance started or ended close the
+    /// open documents so they reopen with the access it leaves (the handshake then sends the
+    /// server whatever the tab kept while it was read-only).
+    fn notice_changed(&mut self) -> Option<Bytes> {
+        let notice = self.notices.borrow_and_update().clone();
+        let frozen = notice.maintenance.is_some();
+        if frozen != self.frozen {
+            self.frozen = frozen;
+            let reason = if frozen {
+                "maintenance started"
+            } else {
+                "maintenance ended"
+            };
+            let open: Vec<collab::DocId> = self.subs.drain().map(|(id, _)| id).collect();
+            for id in open {
+                if let Ok(doc) = DocId::try_from(id) {
+                    self.outbox.push_back(frame(&ServerEvent::Closed {
+                        doc,
+                        reason: reason.to_owned(),
+                    }));
+                }
+            }
+        }
+        Some(frame(&ServerEvent::Notice { notice }))
     }
 
     /// Takes completion request `id`: refused at once when the person may not edit, the
@@ -273,7 +314,7 @@ impl TabSocket {
                 self.editor.seen(self.user, vec![doc.0]);
                 ServerEvent::Opened {
                     doc,
-                    writable: access == Access::ReadWrite,
+                    writable: access == Access::ReadWrite && !self.editor.engine.is_frozen(),
                 }
             }
             Err(e) => {
@@ -446,6 +487,11 @@ impl Endpoint for TabSocket {
             verdict = self.access.changed() => return match verdict {
                 Verdict::Role(role) => self.role_changed(role, before).map(|()| None),
                 Verdict::Revoked(why) => Err(Closing::revoked(why)),
+            },
+            changed = self.notices.changed() => return match changed {
+                Ok(()) => Ok(self.notice_changed()),
+                // The server is stopping.
+                Err(_) => Err(Closing::again("the server is restarting; reconnect")),
             },
             project_event = self.events.next(next_event) => return Ok(match project_event {
                 Ok(bytes) => Some(bytes),

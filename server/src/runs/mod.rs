@@ -222,6 +222,11 @@ impl Runs {
         crate::lock::lock(&self.0.live).len()
     }
 
+    /// New runs and terminals wait while the server is in maintenance.
+    pub(crate) fn writable(&self) -> AppResult<()> {
+        self.0.files.tree.editor.writable()
+    }
+
     pub(crate) fn sandbox(&self) -> AppResult<&Sandbox> {
         self.0
             .sandbox
@@ -558,6 +563,7 @@ impl RunService for Runs {
         restart: bool,
         environment: Option<String>,
     ) -> AppResult<RunInfo> {
+        self.writable()?;
         self.sandbox()?;
         // Looked up first: a missing environment (or a secret that does not open) is said
         // before anything starts.

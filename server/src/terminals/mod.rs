@@ -659,6 +659,7 @@ impl TerminalService for Terminals {
         environment: Option<String>,
     ) -> AppResult<TermInfo> {
         let runs = &self.0.runs;
+        runs.writable()?;
         let sandbox = runs.sandbox()?.clone();
         let env = runs.environment(project, environment.as_deref()).await?;
         let _one_at_a_time = self.0.opening.lock().await;

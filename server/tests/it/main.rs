@@ -12,6 +12,7 @@ mod auth;
 mod chat;
 mod cluster;
 mod cluster_work;
+mod console;
 mod dashboard;
 mod disk;
 mod envs;

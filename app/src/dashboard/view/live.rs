@@ -49,9 +49,21 @@ pub fn follow(tick: RwSignal<u32>, connected: RwSignal<bool>) {
         // Signed out elsewhere: the refetch shows the sign-in page's error.
         let _ =
             source.add_event_listener_with_callback("signed_out", on_poke.as_ref().unchecked_ref());
+        let on_notice =
+            Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+                if let Some(notice) = e
+                    .data()
+                    .as_string()
+                    .and_then(|d| serde_json::from_str(&d).ok())
+                {
+                    crate::ops::banner::received(notice);
+                }
+            });
+        let _ =
+            source.add_event_listener_with_callback("notice", on_notice.as_ref().unchecked_ref());
         source.set_onmessage(Some(on_poke.as_ref().unchecked_ref()));
         source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        let held = send_wrapper::SendWrapper::new((source, on_ready, on_poke, on_error));
+        let held = send_wrapper::SendWrapper::new((source, on_ready, on_poke, on_error, on_notice));
         on_cleanup(move || {
             let (source, ..) = held.take();
             source.close();

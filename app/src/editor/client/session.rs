@@ -668,6 +668,10 @@ impl DocSession {
                 // builds on it, so the editor stops taking keystrokes that could never be
                 // saved, and says how to go on.
                 Some(why) => self.stop_writing(why.trim_start_matches(':').trim()),
+                // The edit stays in this copy; when maintenance lifts the server reopens
+                // the document and the handshake sends it.
+                None if reason == protocol::MAINTENANCE => self
+                    .stop_writing("The server is in maintenance: edits are paused until it ends."),
                 None => {
                     leptos::logging::warn!("the server refused an edit: {reason}");
                     self.signals.writable.set(false);

@@ -22,8 +22,13 @@ impl Owner {
         let store = self.shared.store.clone();
         let done = self.done_tx.clone();
         let doc = self.doc;
+        let stats = self.shared.stats.clone();
         tokio::spawn(async move {
+            let started = Instant::now();
             let result = store.append(doc, &batch.updates).await;
+            let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+            stats.commit_micros.fetch_add(micros, Ordering::Relaxed);
+            stats.commit_micros_max.fetch_max(micros, Ordering::Relaxed);
             let _ = done.send(Box::new(Committed { batch, result })).await;
         });
     }

@@ -15,6 +15,8 @@ pub struct Model {
     pub created_at: i64,
     /// May open folders of the server as projects (set with `tandem user admin NAME`).
     pub is_admin: bool,
+    /// Disabled by an admin: no sign-in, no session (the console's "Disable").
+    pub disabled: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

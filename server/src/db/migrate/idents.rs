@@ -113,6 +113,7 @@ pub(super) enum Users {
     PasswordHash,
     CreatedAt,
     IsAdmin,
+    Disabled,
 }
 
 #[derive(DeriveIden)]
@@ -357,4 +358,34 @@ pub(super) enum ChatMentions {
     MessageId,
     CreatedAt,
     ReadAt,
+}
+
+#[derive(DeriveIden)]
+pub(super) enum OpsState {
+    Table,
+    Id,
+    Body,
+    Version,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+pub(super) enum OpsNodes {
+    Table,
+    Node,
+    Body,
+    ReportedMs,
+}
+
+#[derive(DeriveIden)]
+pub(super) enum OpsAlerts {
+    Table,
+    Id,
+    Kind,
+    Node,
+    Message,
+    Value,
+    Threshold,
+    StartedMs,
+    EndedMs,
 }

@@ -23,6 +23,7 @@ mod v14_ai;
 mod v15_ai_context;
 mod v16_environments;
 mod v17_dashboard;
+mod v18_operations;
 mod v1_accounts;
 mod v2_documents;
 mod v3_files;
@@ -54,6 +55,7 @@ const MIGRATIONS: &[(i64, &str, Steps)] = &[
     (15, "ai_answer_context", v15_ai_context::steps),
     (16, "environments", v16_environments::steps),
     (17, "dashboard", v17_dashboard::steps),
+    (18, "operations", v18_operations::steps),
 ];
 
 pub async fn run(db: &DatabaseConnection) -> Result<Vec<&'static str>> {
