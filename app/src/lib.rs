@@ -71,6 +71,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    ops::banner::Notices::provide();
     view! {
         <Stylesheet id="leptos" href="/pkg/tandem.css"/>
         <Title text="Tandem"/>

@@ -1,12 +1,17 @@
 // Another release server for a test that needs settings of its own. `cargo xtask test` passes
 // the binary it built in TANDEM_BIN; the server binds a free port and prints
 // `listening on http://ADDR`, which is read here (no port is picked and handed over).
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
-export type Tandem = { url: string; stop(): Promise<void> };
+export type Tandem = {
+  url: string;
+  /** Runs an operator command (`tandem user admin NAME`) against this server's data. */
+  command(args: string[]): void;
+  stop(): Promise<void>;
+};
 
 export async function startTandem(env: Record<string, string>): Promise<Tandem> {
   const bin = process.env.TANDEM_BIN;
@@ -43,6 +48,13 @@ export async function startTandem(env: Record<string, string>): Promise<Tandem> 
   });
   return {
     url,
+    command(args: string[]) {
+      const done = spawnSync(bin, args, {
+        env: { ...process.env, TANDEM_DATA_DIR: data, TANDEM_LOG: "warn", ...env },
+        encoding: "utf8",
+      });
+      if (done.status !== 0) throw new Error(`tandem ${args.join(" ")} failed: ${done.stderr}`);
+    },
     async stop() {
       child.kill("SIGTERM");
       await exited;

@@ -353,7 +353,11 @@ pub fn DocView(
         })}
         // A revoked document says why on its error line instead.
         {move || (s.ready.get() && !s.writable.get() && s.error.get().is_none()).then(|| view! {
-            <div class="readonly-banner" data-test="readonly-banner">"Read-only: you are a viewer of this project."</div>
+            <div class="readonly-banner" data-test="readonly-banner">{move || if crate::ops::banner::Notices::maintenance() {
+                "Read-only: the server is in maintenance. Editing comes back by itself when it ends."
+            } else {
+                "Read-only: you are a viewer of this project."
+            }}</div>
         })}
         {move || s.error.get().map(|e| view! { <div class="error editor-error" role="alert">{e}</div> })}
         <crate::suggestions::SuggestionBar suggestions=docs.suggestions doc=doc file=file_id

@@ -17,6 +17,24 @@ thread_local! {
     static LIVE: std::cell::Cell<Option<RwSignal<Option<Notice>>>> = const { std::cell::Cell::new(None) };
 }
 
+/// The notice as the page knows it, for whoever else shows something of it (the editor's
+/// read-only line during maintenance). Provided by the app's root, above the routes.
+#[derive(Clone, Copy)]
+pub struct Notices(RwSignal<Option<Notice>>);
+
+impl Notices {
+    pub fn provide() {
+        provide_context(Self(RwSignal::new(None)));
+    }
+
+    /// Whether the server is in maintenance, as far as the page has heard.
+    pub fn maintenance() -> bool {
+        use_context::<Self>().is_some_and(|n| {
+            n.0.with(|n| n.as_ref().is_some_and(|n| n.maintenance.is_some()))
+        })
+    }
+}
+
 /// A live channel delivered a new notice.
 pub fn received(notice: Notice) {
     #[cfg(feature = "browser")]
@@ -41,7 +59,7 @@ pub fn countdown(at_ms: i64, now_ms: i64) -> String {
 
 #[component]
 pub fn NoticeBar() -> impl IntoView {
-    let live = RwSignal::new(None::<Notice>);
+    let live = use_context::<Notices>().map_or_else(|| RwSignal::new(None::<Notice>), |n| n.0);
     let poll = RwSignal::new(0u32);
     let fetched = Resource::new(move || poll.get(), |_| current_notice());
     // The banner the person closed (by when it was posted): a new broadcast shows again.

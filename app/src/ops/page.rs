@@ -55,9 +55,20 @@ pub fn OpsConsole() -> impl IntoView {
         told: RwSignal::new(None),
     };
     let console = Resource::new(move || act.reload.get(), |_| load_console());
+    // The console knows the notice first: its own notice bar shows a change at once.
+    Effect::new(move |_| {
+        if let Some(Ok(c)) = console.get() {
+            super::banner::received(c.notice);
+        }
+    });
     #[cfg(feature = "browser")]
     if let Ok(h) = set_interval_with_handle(
-        move || act.reload.update(|n| *n += 1),
+        // Only while it shows the console: a refusal (not an admin, signed out) stays put.
+        move || {
+            if matches!(console.get_untracked(), Some(Ok(_))) {
+                act.reload.update(|n| *n += 1);
+            }
+        },
         std::time::Duration::from_secs(REFRESH_SECS),
     ) {
         on_cleanup(move || h.clear());
@@ -122,7 +133,7 @@ fn status_view(s: SystemStatus) -> AnyView {
                 {tile("connections", sockets.to_string(), "ops-sockets")}
                 {tile("open documents", docs.to_string(), "ops-docs")}
                 {tile("memory", format_bytes(memory), "ops-memory")}
-                {tile("database latency", format!("{:.1} ms", s.db_latency_ms), "ops-db")}
+                {tile("database latency", format!("{:.2} ms", s.db_latency_ms), "ops-db")}
                 {tile("commit mean / max", format!("{:.1} / {:.1} ms", s.commit_mean_ms, s.commit_max_ms), "ops-commit")}
                 {tile("failed commits", s.failed_commits.to_string(), "ops-failed")}
                 {tile("disk", disk, "ops-disk")}
