@@ -60,11 +60,19 @@ test("Stop ends an endless loop for everyone", async ({ browser }) => {
   await a.page.locator("[data-mode-id=python] .view-lines").click();
   await a.page.keyboard.press("Control+Enter");
   await expect(b.page.getByTestId("run-status")).toContainText("running");
+  // While it spins, everyone sees its CPU and memory, a second at a time (from its cgroup).
+  const cpu = b.page.getByTestId("run-cpu");
+  await expect(cpu).toBeVisible({ timeout: 10_000 });
+  await expect.poll(async () => Number(await cpu.getAttribute("data-value")), { timeout: 10_000 }).toBeGreaterThan(200);
+  expect(Number(await b.page.getByTestId("run-memory").getAttribute("data-value"))).toBeGreaterThan(0);
+  await b.page.locator(".usage-hit").last().click();
+  await expect(b.page.getByTestId("run-usage-picked")).toContainText("CPU");
   await b.page.getByTestId("run-stop").click();
   for (const p of [a, b]) {
     await expect(p.page.getByTestId("run-status")).toContainText(`stopped by ${b.name}`);
   }
   await expect(a.page.getByTestId("run-stop")).toBeDisabled();
+  await expect(b.page.getByTestId("run-usage")).toHaveCount(0);
   await a.ctx.close();
   await b.ctx.close();
 });

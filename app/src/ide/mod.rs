@@ -154,7 +154,9 @@ fn IdeShell(ws: Workspace, file: Option<FileDoc>, entries: Vec<FileEntry>) -> im
                 ServerEvent::Chat { .. }
                 | ServerEvent::ChatDelta { .. }
                 | ServerEvent::Typing { .. } => chat.on_event(e),
-                ServerEvent::Run { .. } | ServerEvent::RunOutput { .. } => runs.on_event(e),
+                ServerEvent::Run { .. }
+                | ServerEvent::RunOutput { .. }
+                | ServerEvent::RunStats { .. } => runs.on_event(e),
                 ServerEvent::Terminal { .. }
                 | ServerEvent::TermOutput { .. }
                 | ServerEvent::TermRefused { .. } => terms.on_event(e),

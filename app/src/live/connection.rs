@@ -253,6 +253,7 @@ impl Connection {
             | ServerEvent::RoleChanged { .. }
             | ServerEvent::Run { .. }
             | ServerEvent::RunOutput { .. }
+            | ServerEvent::RunStats { .. }
             | ServerEvent::Terminal { .. }
             | ServerEvent::TermOutput { .. }
             | ServerEvent::TermRefused { .. }

@@ -8,7 +8,7 @@ use crate::types::{
     DocId, FileId, MessageId, Role, RunId, TermId, UserId,
     chat::ChatMessage,
     files::FileEntry,
-    runs::{OutputChunk, RunInfo},
+    runs::{OutputChunk, RunInfo, RunSample},
     suggestions::Suggestion,
     terminals::TermInfo,
 };
@@ -130,6 +130,8 @@ pub enum ServerEvent {
         at: u64,
         chunks: Vec<OutputChunk>,
     },
+    /// A running run's CPU and memory, every second while it runs.
+    RunStats { run: RunId, sample: RunSample },
     /// A terminal opened, changed (typists, size) or closed (replace by id).
     Terminal { term: TermInfo },
     /// More output of a terminal, coalesced like a run's. `at` is the byte offset of `data`

@@ -202,6 +202,7 @@ mod tests {
             chunks: vec![chunk("hello ")],
             truncated: false,
             end: 6,
+            samples: Vec::new(),
         };
         let mut o = Output::from_replay(&replay);
         // The event that was already in the replay.

@@ -171,6 +171,29 @@ pub struct RunReplay {
     pub truncated: bool,
     /// The byte offset just past the replay in the run's output (the next event's `at`).
     pub end: u64,
+    /// The run's CPU and memory so far (the latest [`MAX_SAMPLES`]).
+    #[serde(default)]
+    pub samples: Vec<RunSample>,
+}
+
+/// Samples of a run's use a tab keeps and a replay carries: ten minutes at one a second.
+pub const MAX_SAMPLES: usize = 600;
+
+/// A running run's use of the machine at one moment, from its cgroup (every second).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunSample {
+    /// Unix milliseconds.
+    pub at: i64,
+    /// CPU over the last second, in tenths of a percent of one core (1000: one core busy).
+    pub cpu: u32,
+    /// Memory in use by the run's processes (page cache included), in bytes.
+    pub memory: u64,
+}
+
+impl RunSample {
+    pub fn cpu_percent(&self) -> f64 {
+        f64::from(self.cpu) / 10.0
+    }
 }
 
 /// A finished run from the history, with the tail of its output.

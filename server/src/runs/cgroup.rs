@@ -128,6 +128,28 @@ impl Hierarchy {
     }
 }
 
+/// A group's use of the machine at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    pub memory: u64,
+    /// Clock ticks of CPU time ([`TICKS_PER_SEC`] a second).
+    pub cpu_ticks: u64,
+}
+
+/// Linux reports CPU times in `/proc` in USER_HZ, 100 on every architecture it runs on.
+pub const TICKS_PER_SEC: u64 = 100;
+
+/// utime + stime + cutime + cstime of a `/proc/PID/stat` line (fields 14 to 17; the name
+/// in parentheses may hold spaces, so fields are counted after its closing parenthesis).
+fn cpu_ticks(stat: &str) -> Option<u64> {
+    let after = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // After ")": state is field 3, so field N is at index N - 3.
+    let t = |n: usize| fields.get(n - 3)?.parse::<i64>().ok();
+    let total = t(14)? + t(15)? + t(16)?.max(0) + t(17)?.max(0);
+    u64::try_from(total).ok()
+}
+
 /// One run's group; dropping it kills what is left in it and removes it.
 #[derive(Debug)]
 pub struct Group {
@@ -163,6 +185,30 @@ impl Group {
                     .and_then(|s| s.trim().parse::<u64>().ok())
                     .is_some_and(|n| n > 0)
         }
+    }
+
+    /// What the group's processes use now: memory from the memory controller, CPU time
+    /// (user and system, of the live processes and the children they waited for) from
+    /// `/proc`, since v1 hosts give runs no cpu controller. `None` when nothing is readable.
+    pub fn usage(&self) -> Option<Usage> {
+        let d = &self.dirs[0];
+        let file = if self.v2 {
+            "memory.current"
+        } else {
+            "memory.usage_in_bytes"
+        };
+        let memory = fs::read_to_string(d.join(file))
+            .ok()?
+            .trim()
+            .parse::<u64>()
+            .ok()?;
+        let cpu_ticks = self
+            .processes()
+            .into_iter()
+            .filter_map(|pid| fs::read_to_string(format!("/proc/{pid}/stat")).ok())
+            .filter_map(|stat| cpu_ticks(&stat))
+            .sum();
+        Some(Usage { memory, cpu_ticks })
     }
 
     /// Whether a fork was refused at the process limit.
@@ -246,5 +292,19 @@ fn kill_and_remove(dir: &Path) -> io::Result<()> {
 pub fn send(pid: i32, signal: Signal) {
     if let Some(pid) = Pid::from_raw(pid) {
         let _ = kill_process(pid, signal);
+    }
+}
+
+#[cfg(test)]
+mod usage_tests {
+    use super::*;
+
+    #[test]
+    fn cpu_time_is_read_after_the_process_name() {
+        // A name with spaces and parentheses; utime 150, stime 50, cutime 7, cstime 3.
+        let stat =
+            "42 (my (odd) prog) S 1 42 42 0 -1 4194560 100 0 0 0 150 50 7 3 20 0 1 0 5 1000 10";
+        assert_eq!(cpu_ticks(stat), Some(210));
+        assert_eq!(cpu_ticks("garbage"), None);
     }
 }

@@ -4,7 +4,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use app::types::runs::{OutputChunk, StopReason, Stream};
+use app::types::runs::{OutputChunk, RunSample, StopReason, Stream};
 use rustix::process::Signal;
 use tokio::{
     io::{AsyncRead, AsyncReadExt, AsyncWriteExt},
@@ -29,6 +29,8 @@ pub(super) enum Control {
 
 /// How often the process limit is looked at.
 const PIDS_POLL: Duration = Duration::from_millis(100);
+/// How often a running run's CPU and memory are sampled and published.
+const SAMPLE_EVERY: Duration = Duration::from_secs(1);
 /// How long output is still read after the program and its leftovers are killed.
 const DRAIN: Duration = Duration::from_secs(2);
 
@@ -90,6 +92,9 @@ impl Drive {
         let mut exit: Option<std::process::ExitStatus> = None;
         let mut drain_until: Option<Instant> = None;
         let mut pids_tick = tokio::time::interval(PIDS_POLL);
+        let mut sample_tick = tokio::time::interval(SAMPLE_EVERY);
+        // CPU ticks and when they were read: the next sample's CPU is the difference.
+        let mut last_cpu: Option<(u64, Instant)> = None;
         let limits = self.limits.clone();
         loop {
             if stdout.is_none() && stderr.is_none() && exit.is_some() {
@@ -199,6 +204,9 @@ impl Drive {
                     reason = Some(StopReason::TimeLimit { secs: self.wall.as_secs() });
                     self.kill_all();
                 }
+                _ = sample_tick.tick(), if exit.is_none() && self.group.is_some() => {
+                    self.sample(&mut last_cpu);
+                }
                 _ = pids_tick.tick(), if exit.is_none() && reason.is_none() => {
                     if self.group.as_ref().is_some_and(Group::pids_exhausted) {
                         reason = Some(StopReason::ProcessLimit { max: limits.max_processes });
@@ -264,6 +272,21 @@ impl Drive {
         }
     }
 
+    /// Reads the group's use and publishes CPU over the time since the last reading (the
+    /// first reading only starts the clock) and memory now.
+    fn sample(&self, last: &mut Option<(u64, Instant)>) {
+        let Some(usage) = self.group.as_ref().and_then(Group::usage) else {
+            return;
+        };
+        let now = Instant::now();
+        let previous = last.replace((usage.cpu_ticks, now));
+        let Some((ticks, then)) = previous else {
+            return;
+        };
+        self.live
+            .sample(&self.hub, sample_of(usage, ticks, now - then));
+    }
+
     fn publish(&self, chunks: Vec<OutputChunk>) {
         if chunks.is_empty() {
             return;
@@ -321,8 +344,42 @@ pub(crate) fn kill_sandbox(group: Option<&Group>, child: &Child) {
     }
 }
 
+/// A sample from `usage` and the CPU ticks `elapsed` before it. A process that ended
+/// between two readings takes its time with it (unless its parent waited for it), so CPU
+/// never goes below zero.
+fn sample_of(usage: super::cgroup::Usage, ticks_before: u64, elapsed: Duration) -> RunSample {
+    let ticks = usage.cpu_ticks.saturating_sub(ticks_before);
+    let secs = elapsed.as_secs_f64().max(0.001);
+    let per_mille = ticks as f64 * 1000.0 / super::cgroup::TICKS_PER_SEC as f64 / secs;
+    RunSample {
+        at: crate::db::now_ms(),
+        cpu: per_mille.round().clamp(0.0, f64::from(u32::MAX)) as u32,
+        memory: usage.memory,
+    }
+}
+
 /// Exit status as a shell reports it: the code, or 128 + the signal that killed it.
 pub(crate) fn exit_code(status: std::process::ExitStatus) -> Option<i32> {
     use std::os::unix::process::ExitStatusExt;
     status.code().or_else(|| status.signal().map(|s| 128 + s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_is_the_share_of_one_core_since_the_last_reading() {
+        let usage = |cpu_ticks| super::super::cgroup::Usage {
+            memory: 5 << 20,
+            cpu_ticks,
+        };
+        // 50 ticks in half a second: one core busy.
+        let s = sample_of(usage(150), 100, Duration::from_millis(500));
+        assert_eq!(s.cpu, 1000);
+        assert_eq!(s.memory, 5 << 20);
+        // Two cores busy for a second; a reading that went backwards is zero, not negative.
+        assert_eq!(sample_of(usage(300), 100, Duration::from_secs(1)).cpu, 2000);
+        assert_eq!(sample_of(usage(90), 100, Duration::from_secs(1)).cpu, 0);
+    }
 }

@@ -29,8 +29,8 @@ use app::{
     types::{
         FileId, ProjectId, RunId, UserInfo,
         runs::{
-            OutputChunk, RunConfig, RunConfigs, RunInfo, RunRecord, RunReplay, RunTarget,
-            StopReason,
+            MAX_SAMPLES, OutputChunk, RunConfig, RunConfigs, RunInfo, RunRecord, RunReplay,
+            RunSample, RunTarget, StopReason,
         },
     },
 };
@@ -103,6 +103,8 @@ struct LiveState {
     replay: Replay,
     /// Bytes of output so far: the next event's `at`.
     end: u64,
+    /// CPU and memory every second, the latest [`MAX_SAMPLES`].
+    samples: std::collections::VecDeque<RunSample>,
 }
 
 impl Live {
@@ -132,7 +134,24 @@ impl Live {
             chunks: s.replay.chunks(),
             truncated: s.replay.truncated,
             end: s.end,
+            samples: s.samples.iter().copied().collect(),
         }
+    }
+
+    /// Keeps a sample of the run's use for late joiners and publishes it.
+    fn sample(&self, hub: &Hub, sample: RunSample) {
+        let mut s = crate::lock::lock(&self.state);
+        if s.samples.len() >= MAX_SAMPLES {
+            s.samples.pop_front();
+        }
+        s.samples.push_back(sample);
+        hub.publish(
+            self.project,
+            &ServerEvent::RunStats {
+                run: s.info.id,
+                sample,
+            },
+        );
     }
 }
 
@@ -448,6 +467,7 @@ impl Runs {
                 info: info.clone(),
                 replay: Replay::new(self.0.limits.replay_bytes),
                 end: 0,
+                samples: std::collections::VecDeque::new(),
             }),
             control: tx,
         });

@@ -137,6 +137,7 @@ impl Runs {
                         chunks: Vec::new(),
                         truncated: true,
                         end: 0,
+                        samples: Vec::new(),
                     }));
                 }
             }

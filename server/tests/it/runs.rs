@@ -656,7 +656,63 @@ async fn attack_ignores_sigterm_and_leaves_a_child_behind(backend: Backend) {
     s.server.finish().await;
 }
 
+/// A busy run's CPU and memory arrive every second on the project channel, and a tab that
+/// opens later gets them with the replay; the samples stop when it ends.
+async fn usage_is_sampled_while_it_runs(backend: Backend) {
+    // Busy for a while, holding about 40 MB.
+    let busy = b"import time\nblock = b'x' * (40 * 1024 * 1024)\nend = time.time() + 30\nwhile time.time() < end:\n    pass\n";
+    let Some(s) = setup(backend, &[("busy.py", busy)], |_| {}).await else {
+        return;
+    };
+    let file = file_id(&s.owner, s.project, "busy.py").await;
+    let mut watcher = tab(&s, &s.viewer).await;
+    let run = start_ok(&s.editor, s.project, detect(file)).await;
+    let samples = |t: &TabClient| -> Vec<app::types::runs::RunSample> {
+        t.events
+            .iter()
+            .filter_map(|e| match e {
+                ServerEvent::RunStats { run: r, sample } if *r == run.id => Some(*sample),
+                _ => None,
+            })
+            .collect()
+    };
+    watcher
+        .until("a sample of a busy run holding its memory", |t| {
+            samples(t)
+                .iter()
+                .any(|x| x.cpu >= 300 && x.memory >= 30 << 20)
+        })
+        .await;
+    let got = samples(&watcher);
+    assert!(
+        got.windows(2).all(|w| w[0].at <= w[1].at),
+        "in order: {got:?}"
+    );
+    // A tab opening now gets what was sampled so far with the replay.
+    let now: Vec<app::types::runs::RunReplay> = serde_json::from_value(
+        s.viewer
+            .json_ok("runs/now", json!({ "project": s.project }))
+            .await,
+    )
+    .expect("replays");
+    let replay = now.iter().find(|r| r.run.id == run.id).expect("running");
+    assert!(replay.samples.len() >= got.len().min(2), "{replay:?}");
+    // Stopped: the samples end with it.
+    s.owner
+        .json_ok("runs/stop", json!({ "project": s.project, "run": run.id }))
+        .await;
+    ended(&s.owner, s.project, &run, Duration::from_secs(10)).await;
+    let at_end = samples(&watcher).len();
+    watcher.pump(Duration::from_millis(1500)).await; // quiet is the assertion
+    assert!(
+        samples(&watcher).len() <= at_end + 1,
+        "no samples after the end"
+    );
+    s.server.finish().await;
+}
+
 db_tests!(
+    usage_is_sampled_while_it_runs,
     lifecycle_roles_replay_and_history,
     stdin_stop_and_restart,
     edits_reach_the_run_and_its_files_reach_the_tree,

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use leptos::{prelude::*, task::spawn_local};
 
 mod panel;
+mod usage;
 
 pub use panel::RunPanel;
 
@@ -19,7 +20,10 @@ use crate::{
     live::events::ServerEvent,
     types::{
         FileId, ProjectId, Role, RunId,
-        runs::{ConfigSource, OutputChunk, RunConfigs, RunInfo, RunRecord, RunTarget, Stream},
+        runs::{
+            ConfigSource, MAX_SAMPLES, OutputChunk, RunConfigs, RunInfo, RunRecord, RunSample,
+            RunTarget, Stream,
+        },
     },
 };
 
@@ -34,6 +38,8 @@ pub struct RunState {
     /// Runs seen since the tab opened (running and finished), oldest first.
     runs: RwSignal<Vec<RunInfo>>,
     outputs: RwSignal<HashMap<RunId, Output>>,
+    /// CPU and memory of each run, one sample a second while it runs.
+    stats: RwSignal<HashMap<RunId, Vec<RunSample>>>,
     selected: RwSignal<Option<RunId>>,
     configs: RwSignal<RunConfigs>,
     /// The configuration picked in the picker (by name).
@@ -61,6 +67,7 @@ impl RunState {
             files,
             runs: RwSignal::new(Vec::new()),
             outputs: RwSignal::new(HashMap::new()),
+            stats: RwSignal::new(HashMap::new()),
             selected: RwSignal::new(None),
             configs: RwSignal::new(RunConfigs::default()),
             choice: RwSignal::new(None),
@@ -140,6 +147,14 @@ impl RunState {
                         o.insert(r.run.id, Output::from_replay(&r));
                     }
                 });
+                s.stats.update(|st| {
+                    if st
+                        .get(&r.run.id)
+                        .is_none_or(|have| have.len() < r.samples.len())
+                    {
+                        st.insert(r.run.id, r.samples.clone());
+                    }
+                });
                 s.upsert(r.run.clone());
                 if s.selected.get_untracked().is_none() {
                     s.selected.set(Some(r.run.id));
@@ -159,6 +174,9 @@ impl RunState {
                 let old = runs.remove(0);
                 self.outputs.update(|o| {
                     o.remove(&old.id);
+                });
+                self.stats.update(|st| {
+                    st.remove(&old.id);
                 });
             }
         });
@@ -191,6 +209,13 @@ impl RunState {
                     request_animation_frame(move || s.show_incoming());
                 }
             }
+            ServerEvent::RunStats { run, sample } => self.stats.update(|st| {
+                let samples = st.entry(run).or_default();
+                if samples.len() >= MAX_SAMPLES {
+                    samples.remove(0);
+                }
+                samples.push(sample);
+            }),
             ServerEvent::Resync => self.refresh(),
             _ => {}
         }

@@ -222,6 +222,12 @@ fn OutputArea(runs: RunState) -> impl IntoView {
                 view! { <Blocks runs=runs output=output cwd=String::new()/> }.into_any()
             }
         }}
+        {move || running().then(|| {
+            let samples = Signal::derive(move || {
+                runs.selected.get().and_then(|id| runs.stats.with(|st| st.get(&id).cloned())).unwrap_or_default()
+            });
+            view! { <super::usage::UsageGraph samples/> }
+        })}
         {move || (running() && runs.can_run()).then(|| view! {
             <form class="run-stdin" on:submit=on_send>
                 <input node_ref=input type="text" maxlength="8192" autocomplete="off" data-test="run-stdin"
