@@ -132,6 +132,15 @@ pub(super) fn id_col(col: impl sea_orm::sea_query::IntoIden) -> ColumnDef {
         .to_owned()
 }
 
+/// A required boolean column, false unless set (rows that existed before it read false).
+pub(super) fn flag(c: impl sea_orm::sea_query::IntoIden) -> ColumnDef {
+    ColumnDef::new(c)
+        .boolean()
+        .not_null()
+        .default(false)
+        .to_owned()
+}
+
 /// A required 64-bit integer column (ids and Unix times).
 pub(super) fn big(c: impl sea_orm::sea_query::IntoIden) -> ColumnDef {
     ColumnDef::new(c).big_integer().not_null().to_owned()

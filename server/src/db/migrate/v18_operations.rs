@@ -7,17 +7,14 @@ use sea_orm::{
     sea_query::{ColumnDef, Index, Table},
 };
 
-use super::{big, id_col, idents::*};
+use super::{big, flag, id_col, idents::*};
 
 pub(super) fn steps(backend: DbBackend) -> Vec<Statement> {
     vec![
         backend.build(
-            Table::alter().table(Users::Table).add_column(
-                ColumnDef::new(Users::Disabled)
-                    .boolean()
-                    .not_null()
-                    .default(false),
-            ),
+            Table::alter()
+                .table(Users::Table)
+                .add_column(flag(Users::Disabled)),
         ),
         backend.build(
             &Table::create()

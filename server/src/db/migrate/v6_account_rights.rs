@@ -9,17 +9,14 @@ use sea_orm::{
     sea_query::{ColumnDef, Index, Table},
 };
 
-use super::{id_col, idents::*};
+use super::{flag, id_col, idents::*};
 
 pub(super) fn steps(backend: DbBackend) -> Vec<Statement> {
     vec![
         backend.build(
-            Table::alter().table(Users::Table).add_column(
-                ColumnDef::new(Users::IsAdmin)
-                    .boolean()
-                    .not_null()
-                    .default(false),
-            ),
+            Table::alter()
+                .table(Users::Table)
+                .add_column(flag(Users::IsAdmin)),
         ),
         // Nullable: rows written before this migration are read (and filled in) on their
         // next save; a session without a user is a signed-out visitor's.

@@ -6,7 +6,7 @@ use sea_orm::{
     sea_query::{ColumnDef, Index, Table},
 };
 
-use super::{fk, id_col, idents::*};
+use super::{fk, flag, id_col, idents::*};
 
 pub(super) fn steps(backend: DbBackend) -> Vec<Statement> {
     let big = |c: Runs| ColumnDef::new(c).big_integer().not_null().to_owned();
@@ -55,12 +55,7 @@ pub(super) fn steps(backend: DbBackend) -> Vec<Statement> {
                         .not_null()
                         .primary_key(),
                 )
-                .col(
-                    ColumnDef::new(RunSettings::Network)
-                        .boolean()
-                        .not_null()
-                        .default(false),
-                )
+                .col(flag(RunSettings::Network))
                 .foreign_key(&mut fk(
                     "fk_run_settings_project",
                     (RunSettings::Table, RunSettings::ProjectId),
