@@ -88,6 +88,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/p/:id") view=ide::IdePage ssr=SsrMode::Async/>
                 <Route path=path!("/p/:id/settings") view=projects::ProjectSettings ssr=SsrMode::Async/>
                 <Route path=path!("/p/:id/audit") view=projects::AuditPage ssr=SsrMode::Async/>
+                <Route path=path!("/p/:id/dashboard") view=dashboard::ProjectDashboard ssr=SsrMode::Async/>
                 <Route path=path!("/invite/:token") view=projects::InvitePage ssr=SsrMode::Async/>
             </Routes>
         </Router>

@@ -74,6 +74,19 @@ test("the team dashboard follows a teammate's edits, runs and mentions live", as
   // A leaves the project's page: B sees nobody there.
   await a.page.goto("/");
   await expect(card.getByTestId("project-online")).toHaveText("Nobody here now");
+
+  // The project's own dashboard (still on a phone): the run with its outcome, duration and
+  // who started it, and slow.py as the file changed most this week, by A.
+  await card.getByTestId("project-dashboard-link").click();
+  await expect(b.page).toHaveURL(/\/p\/\d+\/dashboard$/);
+  await hydrated(b.page);
+  const overviewRun = b.page.locator("[data-test=overview-run][data-name='slow.py']");
+  await expect(overviewRun).toContainText("exit 0");
+  await expect(overviewRun).toContainText(a.name);
+  const hot = b.page.locator("[data-test=hot-file]").first();
+  await expect(hot).toHaveAttribute("data-name", "slow.py");
+  await expect(hot.getByTestId("hot-people")).toContainText(a.name);
+  expect(await b.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
   expect(ide).toContain("/p/");
   for (const p of [a, b]) await p.ctx.close();
 });

@@ -6,12 +6,14 @@ use leptos::prelude::*;
 
 pub mod model;
 mod page;
+mod project_page;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 mod view;
 
 pub use model::*;
 pub use page::Dashboard;
+pub use project_page::ProjectDashboard;
 
 use server_fn::codec::Json;
 
@@ -22,6 +24,15 @@ use crate::{error::AppError, types::MessageId};
 pub async fn load_dashboard(filter: FeedFilter) -> Result<TeamDashboard, AppError> {
     let me = crate::auth::ssr::current_user().await?;
     ssr::dashboard()?.team(me.id, filter).await
+}
+
+/// A project's own dashboard (any member).
+#[server(endpoint = "dashboard/project", input = Json)]
+pub async fn load_project_overview(
+    project: crate::types::ProjectId,
+) -> Result<ProjectOverview, AppError> {
+    let me = crate::auth::ssr::current_user().await?;
+    ssr::dashboard()?.project(me.id, project).await
 }
 
 /// Marks mentions of me read: one message's, or all.

@@ -138,6 +138,43 @@ pub struct ProjectCard {
     pub running: Vec<RunInfo>,
 }
 
+/// Files listed as changed most this week.
+pub const HOT_FILES: usize = 10;
+/// Runs listed on a project's dashboard (the newest).
+pub const PROJECT_RUNS: usize = 20;
+/// How far back "changed most this week" looks.
+pub const WEEK_MS: i64 = 7 * 86_400_000;
+
+/// A file and who changed it how much in the last week (edit counts: about one a keystroke).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HotFile {
+    pub file: crate::types::FileId,
+    pub name: String,
+    pub changes: u64,
+    /// (name, changes), most first.
+    pub people: Vec<(String, u64)>,
+}
+
+/// A project's own dashboard: its card (who is here, the sparkline, runs in progress), its
+/// latest runs, the files changed most this week and by whom.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectOverview {
+    pub card: ProjectCard,
+    pub runs: Vec<RunInfo>,
+    pub hot_files: Vec<HotFile>,
+    pub today: i64,
+}
+
+/// "3 min 20 s", "1.2 s": how long a run took (or has been running, until `now`).
+pub fn duration(run: &RunInfo, now: i64) -> String {
+    let ms = (run.ended_at.unwrap_or(now) - run.started_at).max(0);
+    match ms {
+        m if m < 60_000 => format!("{:.1} s", m as f64 / 1000.0),
+        m if m < 3_600_000 => format!("{} min {} s", m / 60_000, (m % 60_000) / 1000),
+        m => format!("{} h {} min", m / 3_600_000, (m % 3_600_000) / 60_000),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mention {
     pub message: MessageId,
@@ -183,6 +220,25 @@ pub fn excerpt(markdown: &str, n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        let run = |start, end| RunInfo {
+            id: crate::types::RunId(1),
+            name: "x".into(),
+            command: "x".into(),
+            started_by: crate::types::UserId(1),
+            started_by_name: "a".into(),
+            started_at: start,
+            ended_at: end,
+            exit_code: None,
+            reason: None,
+            environment: None,
+        };
+        assert_eq!(duration(&run(0, Some(1_250)), 0), "1.2 s");
+        assert_eq!(duration(&run(0, Some(200_000)), 0), "3 min 20 s");
+        assert_eq!(duration(&run(0, None), 7_500_000), "2 h 5 min");
+    }
 
     #[test]
     fn excerpts_are_one_short_line() {

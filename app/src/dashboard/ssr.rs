@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{FeedFilter, TeamDashboard};
+use super::{FeedFilter, ProjectOverview, TeamDashboard};
 use crate::{
     error::AppResult,
     types::{MessageId, UserId},
@@ -15,6 +15,12 @@ use crate::{
 pub trait DashboardService: Send + Sync + 'static {
     /// What `user` sees: only projects they are a member of.
     async fn team(&self, user: UserId, filter: FeedFilter) -> AppResult<TeamDashboard>;
+    /// One project's dashboard; `Forbidden` unless `user` is a member.
+    async fn project(
+        &self,
+        user: UserId,
+        project: crate::types::ProjectId,
+    ) -> AppResult<ProjectOverview>;
     /// Marks `user`'s mentions read (one message's, or all); how many were unread.
     async fn read_mentions(&self, user: UserId, message: Option<MessageId>) -> AppResult<u64>;
 }

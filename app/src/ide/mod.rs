@@ -237,6 +237,7 @@ fn IdeShell(ws: Workspace, file: Option<FileDoc>, entries: Vec<FileEntry>) -> im
                 <crate::pwa::InstallButton/>
                 <PaneToggle layout=layout pane=Pane::Tree label="files" badge=None/>
                 <PaneToggle layout=layout pane=Pane::Chat label="chat" badge=Some(chat.unread)/>
+                <a href=format!("/p/{pid}/dashboard") data-test="project-dashboard-link">"Dashboard"</a>
                 <a href=format!("/p/{pid}/settings") data-test="settings-link">
                     {if role == Role::Owner { "Share & settings" } else { "Members" }}
                 </a>

@@ -23,7 +23,7 @@ const DAY_MS: i64 = 86_400_000;
 const EXCERPT: usize = 140;
 
 /// Names of files, by id.
-async fn file_names(
+pub(crate) async fn file_names(
     db: &DatabaseConnection,
     ids: impl IntoIterator<Item = i64>,
 ) -> Result<HashMap<i64, String>, DbErr> {

@@ -7,8 +7,8 @@ use std::{collections::HashMap, sync::Arc};
 use app::{
     AppResult,
     dashboard::{
-        MENTIONS_SHOWN, Mention, Online, ProjectCard, SPARK_DAYS, TeamDashboard, excerpt,
-        ssr::DashboardService,
+        HOT_FILES, HotFile, MENTIONS_SHOWN, Mention, Online, PROJECT_RUNS, ProjectCard,
+        ProjectOverview, SPARK_DAYS, TeamDashboard, WEEK_MS, excerpt, ssr::DashboardService,
     },
     projects::ssr::Projects,
     types::{MessageId, ProjectId, UserId},
@@ -23,7 +23,7 @@ pub mod live;
 use crate::{
     chat::mentions,
     db::{
-        entities::{chat_message, file, member, run},
+        entities::{chat_message, edit_activity, file, member, run},
         now_ms,
     },
     live::Hub,
@@ -156,6 +156,33 @@ impl Dashboard {
         Ok((unread, list))
     }
 
+    /// The files of `project` changed most since `since_ms`, with who changed them.
+    async fn hot_files(&self, project: i64, since_ms: i64) -> AppResult<Vec<HotFile>> {
+        use sea_orm::sea_query::{Expr, ExprTrait};
+        // One row per (file, person): the week's bursts summed.
+        let rows: Vec<(i64, i64, i64)> = edit_activity::Entity::find()
+            .select_only()
+            .column(edit_activity::Column::FileId)
+            .column(edit_activity::Column::UserId)
+            // PostgreSQL sums bigints as numeric: cast back.
+            .column_as(
+                Expr::col(edit_activity::Column::Updates)
+                    .sum()
+                    .cast_as(sea_orm::sea_query::Alias::new("BIGINT")),
+                "n",
+            )
+            .filter(edit_activity::Column::ProjectId.eq(project))
+            .filter(edit_activity::Column::At.gte(since_ms))
+            .group_by(edit_activity::Column::FileId)
+            .group_by(edit_activity::Column::UserId)
+            .into_tuple::<(i64, i64, i64)>()
+            .all(&self.db)
+            .await?;
+        let files = feed::file_names(&self.db, rows.iter().map(|r| r.0)).await?;
+        let people = crate::db::user_names(&self.db, rows.iter().map(|r| r.1)).await?;
+        Ok(hottest(rows, HOT_FILES, &files, &people))
+    }
+
     /// Everyone in `projects`, by name.
     async fn people(&self, projects: &[i64]) -> AppResult<Vec<(UserId, String)>> {
         let ids: Vec<i64> = member::Entity::find()
@@ -176,8 +203,90 @@ impl Dashboard {
     }
 }
 
+/// The `n` files with the most changes in `rows` (file, person, changes), each with its people
+/// (most first); a file or person no longer known keeps a placeholder name.
+fn hottest(
+    rows: Vec<(i64, i64, i64)>,
+    n: usize,
+    files: &HashMap<i64, String>,
+    people: &HashMap<i64, String>,
+) -> Vec<HotFile> {
+    let mut by_file: HashMap<i64, Vec<(i64, u64)>> = HashMap::new();
+    for (file, person, changes) in rows {
+        by_file
+            .entry(file)
+            .or_default()
+            .push((person, u64::try_from(changes).unwrap_or(0)));
+    }
+    let mut hot: Vec<HotFile> = by_file
+        .into_iter()
+        .map(|(file, mut who)| {
+            who.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            HotFile {
+                file: app::types::FileId(file),
+                name: files
+                    .get(&file)
+                    .cloned()
+                    .unwrap_or_else(|| "(deleted file)".to_owned()),
+                changes: who.iter().map(|w| w.1).sum(),
+                people: who
+                    .into_iter()
+                    .map(|(p, c)| {
+                        let name = people
+                            .get(&p)
+                            .cloned()
+                            .unwrap_or_else(|| crate::db::FORMER_MEMBER.to_owned());
+                        (name, c)
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    hot.sort_by(|a, b| b.changes.cmp(&a.changes).then(a.name.cmp(&b.name)));
+    hot.truncate(n);
+    hot
+}
+
 #[async_trait]
 impl DashboardService for Dashboard {
+    async fn project(&self, user: UserId, project: ProjectId) -> AppResult<ProjectOverview> {
+        let summary = self
+            .projects
+            .list_for(user)
+            .await?
+            .into_iter()
+            .find(|p| p.id == project)
+            .ok_or(app::AppError::Forbidden)?;
+        let id = project.0;
+        let today = feed::day_start(now_ms());
+        let spark = feed::spark(&self.db, &[id], today)
+            .await?
+            .remove(&id)
+            .unwrap_or_else(|| vec![0; SPARK_DAYS]);
+        let online = self.online(&[id]).await?.remove(&id).unwrap_or_default();
+        let running = self.running(&[id]).await?.remove(&id).unwrap_or_default();
+        let runs = run::Entity::find()
+            .filter(run::Column::ProjectId.eq(id))
+            .order_by_desc(run::Column::Id)
+            .limit(PROJECT_RUNS as u64)
+            .all(&self.db)
+            .await?
+            .iter()
+            .map(crate::runs::history::info_of)
+            .collect();
+        Ok(ProjectOverview {
+            card: ProjectCard {
+                project: summary,
+                online,
+                spark,
+                running,
+            },
+            runs,
+            hot_files: self.hot_files(id, now_ms() - WEEK_MS).await?,
+            today,
+        })
+    }
+
     async fn team(
         &self,
         user: UserId,
@@ -218,5 +327,29 @@ impl DashboardService for Dashboard {
 
     async fn read_mentions(&self, user: UserId, message: Option<MessageId>) -> AppResult<u64> {
         Ok(mentions::mark_read(&self.db, user, message).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hottest_files_come_first_with_their_people() {
+        let files = HashMap::from([(1, "a.py".to_owned()), (2, "b.py".to_owned())]);
+        let people = HashMap::from([(10, "ann".to_owned()), (11, "bob".to_owned())]);
+        let rows = vec![(1, 10, 5), (2, 10, 30), (2, 11, 40), (3, 12, 1)];
+        let hot = hottest(rows, 2, &files, &people);
+        assert_eq!(hot.len(), 2);
+        assert_eq!(hot[0].name, "b.py");
+        assert_eq!(hot[0].changes, 70);
+        assert_eq!(
+            hot[0].people,
+            vec![("bob".to_owned(), 40), ("ann".to_owned(), 30)]
+        );
+        assert_eq!(hot[1].name, "a.py");
+        let all = hottest(vec![(3, 12, 1)], 5, &files, &people);
+        assert_eq!(all[0].name, "(deleted file)");
+        assert_eq!(all[0].people[0].0, crate::db::FORMER_MEMBER);
     }
 }

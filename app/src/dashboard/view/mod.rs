@@ -94,7 +94,7 @@ pub fn TeamView(data: TeamDashboard, controls: Controls) -> AnyView {
 }
 
 #[component]
-fn Card(card: ProjectCard, today: i64, now: i64) -> AnyView {
+pub(super) fn Card(card: ProjectCard, today: i64, now: i64) -> AnyView {
     let ProjectCard {
         project: p,
         online,
@@ -112,6 +112,7 @@ fn Card(card: ProjectCard, today: i64, now: i64) -> AnyView {
             <div class="card-head">
                 <a href=format!("/p/{}", p.id.0) class="project-name">{p.name.clone()}</a>
                 <span class="badge">{p.role.label()}</span>
+                <a href=format!("/p/{}/dashboard", p.id.0) class="muted small" data-test="project-dashboard-link">"Dashboard"</a>
                 <a href=format!("/p/{}/settings", p.id.0) class="muted small">"Settings"</a>
             </div>
             <p class="muted small">{members}</p>
