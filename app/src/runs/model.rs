@@ -244,3 +244,105 @@ mod tests {
         assert_eq!(keys.len(), o.blocks.len());
     }
 }
+
+/// Which streams the output view shows, and the text a line must contain (empty: any).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogFilter {
+    pub out: bool,
+    pub err: bool,
+    pub input: bool,
+    pub text: String,
+}
+
+impl Default for LogFilter {
+    fn default() -> Self {
+        Self {
+            out: true,
+            err: true,
+            input: true,
+            text: String::new(),
+        }
+    }
+}
+
+impl LogFilter {
+    pub fn shows(&self, stream: Stream) -> bool {
+        match stream {
+            Stream::Stdout => self.out,
+            Stream::Stderr => self.err,
+            Stream::Stdin => self.input,
+            Stream::System => true,
+        }
+    }
+}
+
+/// The lines of `output` the filter lets through (a line is cut where a stream's text has a
+/// newline; text of one stream continued over several blocks is one line), with how many
+/// lines there were. The text matches without regard to case.
+pub fn filtered_lines(output: &Output, filter: &LogFilter) -> (Vec<(Stream, String)>, usize) {
+    let mut lines: Vec<(Stream, String)> = Vec::new();
+    // Whether the last line of each stream is still open (no newline yet).
+    let mut open: Vec<(Stream, usize)> = Vec::new();
+    for block in &output.blocks {
+        let text: String = block.spans.iter().map(|s| s.text.as_str()).collect();
+        for (i, piece) in text.split('\n').enumerate() {
+            let continues = i == 0 && open.iter().any(|(s, _)| *s == block.stream);
+            if continues {
+                if let Some(&(_, at)) = open.iter().find(|(s, _)| *s == block.stream) {
+                    lines[at].1.push_str(piece);
+                }
+            } else {
+                lines.push((block.stream, piece.to_owned()));
+                open.retain(|(s, _)| *s != block.stream);
+                open.push((block.stream, lines.len() - 1));
+            }
+        }
+        // Text ending in a newline leaves an empty open line behind: that is the next line.
+    }
+    // The empty pieces after a final newline are not lines.
+    lines.retain(|(_, l)| !l.is_empty());
+    let total = lines.len();
+    let needle = filter.text.to_lowercase();
+    lines.retain(|(stream, line)| {
+        filter.shows(*stream) && (needle.is_empty() || line.to_lowercase().contains(&needle))
+    });
+    (lines, total)
+}
+
+#[cfg(test)]
+mod filter_tests {
+    use super::*;
+
+    fn chunk(stream: Stream, text: &str) -> OutputChunk {
+        OutputChunk {
+            stream,
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn lines_join_across_blocks_and_filter_by_stream_and_text() {
+        let mut out = Output::default();
+        out.push(&[
+            chunk(Stream::Stdout, "line 1\nli"),
+            chunk(Stream::Stderr, "Warning: slow\n"),
+            chunk(Stream::Stdout, "ne 2\nDONE\n"),
+        ]);
+        let all = LogFilter::default();
+        let (lines, total) = filtered_lines(&out, &all);
+        let texts: Vec<&str> = lines.iter().map(|l| l.1.as_str()).collect();
+        assert_eq!(texts, ["line 1", "line 2", "Warning: slow", "DONE"]);
+        assert_eq!(total, 4);
+        let errors_only = LogFilter {
+            out: false,
+            ..LogFilter::default()
+        };
+        let (lines, _) = filtered_lines(&out, &errors_only);
+        assert_eq!(lines, vec![(Stream::Stderr, "Warning: slow".to_owned())]);
+        let text = LogFilter {
+            text: "done".into(),
+            ..LogFilter::default()
+        };
+        assert_eq!(filtered_lines(&out, &text).0.len(), 1);
+    }
+}

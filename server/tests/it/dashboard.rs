@@ -173,12 +173,18 @@ async fn feed_presence_runs_and_isolation(backend: Backend) {
     let runs = overview["runs"].as_array().expect("runs");
     assert_eq!(runs.len(), 2, "{overview}");
     assert_eq!(runs[0]["id"], endless.id.0, "newest first");
-    assert!(runs.iter().any(|r| r["id"] == run.id.0 && r["exit_code"] == 0));
+    assert!(
+        runs.iter()
+            .any(|r| r["id"] == run.id.0 && r["exit_code"] == 0)
+    );
     assert_eq!(runs[1]["started_by_name"], run.started_by_name.as_str());
     let hot = &overview["hot_files"][0];
     assert_eq!(hot["name"], "hello.py", "{overview}");
     assert!(hot["changes"].as_u64() >= Some(9), "{overview}");
-    assert_eq!(hot["people"][0][1], hot["changes"], "one person made them all");
+    assert_eq!(
+        hot["people"][0][1], hot["changes"],
+        "one person made them all"
+    );
     assert_eq!(overview["card"]["spark"].as_array().map(Vec::len), Some(14));
     let r = stranger
         .json("dashboard/project", json!({ "project": p }))

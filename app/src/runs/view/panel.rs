@@ -12,7 +12,7 @@ use crate::{
     editor::Reveal,
     runs::{
         links::{Piece, link},
-        model::{Block, Output},
+        model::{Block, LogFilter, Output, filtered_lines},
     },
     terminals::{TermState, TerminalView, view::TerminalTabs},
     types::{
@@ -288,8 +288,73 @@ fn Blocks(runs: RunState, output: Signal<Output>, cwd: String) -> impl IntoView 
             },
         );
     };
+    let filter = RwSignal::new(LogFilter::default());
+    let follow = RwSignal::new(true);
+    let pre = NodeRef::<leptos::html::Pre>::new();
+    // Following: every change of the output (or of the filter) scrolls to the end.
+    Effect::new(move |_| {
+        output.with(|o| o.received);
+        filter.track();
+        if follow.get() {
+            request_animation_frame(move || {
+                if let Some(el) = pre.get_untracked() {
+                    el.set_scroll_top(el.scroll_height());
+                }
+            });
+        }
+    });
+    // Scrolling up to read pauses; the button (or scrolling back to the end) follows again.
+    let on_scroll = move |_| {
+        if let Some(el) = pre.get_untracked() {
+            let at_end = el.scroll_top() + el.client_height() >= el.scroll_height() - 24;
+            if follow.get_untracked() != at_end {
+                follow.set(at_end);
+            }
+        }
+    };
+    let toggle = move |set: fn(&mut LogFilter, bool)| {
+        move |e: ev::Event| filter.update(|f| set(f, event_target_checked(&e)))
+    };
+    let filtered = move || {
+        let f = filter.get();
+        (!f.text.trim().is_empty()).then(|| {
+            let (lines, total) = output.with(|o| filtered_lines(o, &f));
+            let shown = lines.len();
+            view! {
+                <span class="sys" data-test="run-filter-count">{format!("{shown} of {total} lines match\n")}</span>
+                {lines.into_iter().map(|(stream, line)| {
+                    let class = match stream {
+                        Stream::Stdout => "out",
+                        Stream::Stderr => "err",
+                        Stream::Stdin => "in",
+                        Stream::System => "sys",
+                    };
+                    view! { <span class=class data-test="run-filtered-line">{line}"\n"</span> }
+                }).collect_view()}
+            }
+        })
+    };
     view! {
-        <pre class="run-output" data-test="run-output">
+        <div class="run-filter" data-test="run-filter">
+            <label><input type="checkbox" data-test="run-show-out" prop:checked=move || filter.with(|f| f.out)
+                on:change=toggle(|f, on| f.out = on)/>" Output"</label>
+            <label><input type="checkbox" data-test="run-show-err" prop:checked=move || filter.with(|f| f.err)
+                on:change=toggle(|f, on| f.err = on)/>" Errors"</label>
+            <label><input type="checkbox" data-test="run-show-in" prop:checked=move || filter.with(|f| f.input)
+                on:change=toggle(|f, on| f.input = on)/>" Input"</label>
+            <input type="search" placeholder="Filter lines" aria-label="Show only lines containing"
+                data-test="run-filter-text" maxlength="200"
+                prop:value=move || filter.with(|f| f.text.clone())
+                on:input=move |e| filter.update(|f| f.text = event_target_value(&e))/>
+            <button type="button" class="link" data-test="run-follow" aria-pressed=move || follow.get().to_string()
+                on:click=move |_| follow.update(|f| *f = !*f)>
+                {move || if follow.get() { "Pause" } else { "Follow" }}
+            </button>
+        </div>
+        <pre class="run-output" data-test="run-output" node_ref=pre on:scroll=on_scroll
+            class:hide-out=move || !filter.with(|f| f.out) class:hide-err=move || !filter.with(|f| f.err)
+            class:hide-in=move || !filter.with(|f| f.input) class:filtering=move || filter.with(|f| !f.text.trim().is_empty())>
+            {filtered}
             {move || output.with(|o| o.truncated).then(|| view! { <span class="run-truncated">"… earlier output not shown\n"</span> })}
             <For each=move || output.get().blocks key=|b: &Block| b.key let:block>
                 {
