@@ -42,6 +42,17 @@ test("a teammate watches a run live, reloads mid-run and sees all of it", async 
   const text = (await out.innerText()).split("\n").filter((l) => l.startsWith("line "));
   expect(text).toEqual(["line 1", "line 2", "line 3", "line 4", "line 5", "line 6", "line 7", "line 8"]);
 
+  // The log viewer: a text filter shows only matching lines; unticking Output hides stdout.
+  await b.page.getByTestId("run-filter-text").fill("LINE 3");
+  await expect(b.page.getByTestId("run-filtered-line")).toHaveText(["line 3"]);
+  await expect(b.page.getByTestId("run-filter-count")).toContainText("1 of");
+  await b.page.getByTestId("run-filter-text").fill("");
+  await b.page.getByTestId("run-show-out").uncheck();
+  await expect(out.locator(".out").first()).toBeHidden();
+  await b.page.getByTestId("run-show-out").check();
+  await expect(out.locator(".out").first()).toBeVisible();
+  await expect(b.page.getByTestId("run-follow")).toHaveText(/Pause|Follow/);
+
   // The history has it, with its output's tail.
   await b.page.getByTestId("run-history-toggle").click();
   await b.page.getByTestId("run-record").first().click();

@@ -296,8 +296,9 @@ fn Blocks(runs: RunState, output: Signal<Output>, cwd: String) -> impl IntoView 
         output.with(|o| o.received);
         filter.track();
         if follow.get() {
+            // The frame may come after this output view was replaced (another run picked).
             request_animation_frame(move || {
-                if let Some(el) = pre.get_untracked() {
+                if let Some(Some(el)) = pre.try_get_untracked() {
                     el.set_scroll_top(el.scroll_height());
                 }
             });
@@ -305,10 +306,10 @@ fn Blocks(runs: RunState, output: Signal<Output>, cwd: String) -> impl IntoView 
     });
     // Scrolling up to read pauses; the button (or scrolling back to the end) follows again.
     let on_scroll = move |_| {
-        if let Some(el) = pre.get_untracked() {
+        if let Some(Some(el)) = pre.try_get_untracked() {
             let at_end = el.scroll_top() + el.client_height() >= el.scroll_height() - 24;
-            if follow.get_untracked() != at_end {
-                follow.set(at_end);
+            if follow.try_get_untracked() != Some(at_end) {
+                follow.try_set(at_end);
             }
         }
     };
