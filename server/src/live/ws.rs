@@ -197,14 +197,21 @@ impl TabSocket {
         self.outbox
             .push_back(frame(&ServerEvent::RoleChanged { role }));
         if access_for(role) != before {
-            let open: Vec<collab::DocId> = self.subs.drain().map(|(id, _)| id).collect();
-            for id in open {
-                let doc = DocId::try_from(id).map_err(|e| Closing::policy(e.to_string()))?;
-                self.outbox.push_back(frame(&ServerEvent::Closed {
-                    doc,
-                    reason: "your role changed".to_owned(),
-                }));
-            }
+            self.close_all("your role changed")?;
+        }
+        Ok(())
+    }
+
+    /// Closes every open document with `reason`; the tab reopens them, and the new
+    /// subscriptions get the access that holds now (a role change, maintenance).
+    fn close_all(&mut self, reason: &str) -> Result<(), Closing> {
+        let open: Vec<collab::DocId> = self.subs.drain().map(|(id, _)| id).collect();
+        for id in open {
+            let doc = DocId::try_from(id).map_err(|e| Closing::policy(e.to_string()))?;
+            self.outbox.push_back(frame(&ServerEvent::Closed {
+                doc,
+                reason: reason.to_owned(),
+            }));
         }
         Ok(())
     }
@@ -212,27 +219,18 @@ impl TabSocket {
     /// The server's notice changed: relay it, and when maintenance started or ended close the
     /// open documents so they reopen with the access it leaves (the handshake then sends the
     /// server whatever the tab kept while it was read-only).
-    fn notice_changed(&mut self) -> Option<Bytes> {
+    fn notice_changed(&mut self) -> Result<Option<Bytes>, Closing> {
         let notice = self.notices.borrow_and_update().clone();
         let frozen = notice.maintenance.is_some();
         if frozen != self.frozen {
             self.frozen = frozen;
-            let reason = if frozen {
+            self.close_all(if frozen {
                 "maintenance started"
             } else {
                 "maintenance ended"
-            };
-            let open: Vec<collab::DocId> = self.subs.drain().map(|(id, _)| id).collect();
-            for id in open {
-                if let Ok(doc) = DocId::try_from(id) {
-                    self.outbox.push_back(frame(&ServerEvent::Closed {
-                        doc,
-                        reason: reason.to_owned(),
-                    }));
-                }
-            }
+            })?;
         }
-        Some(frame(&ServerEvent::Notice { notice }))
+        Ok(Some(frame(&ServerEvent::Notice { notice })))
     }
 
     /// Takes completion request `id`: refused at once when the person may not edit, the
@@ -489,7 +487,7 @@ impl Endpoint for TabSocket {
                 Verdict::Revoked(why) => Err(Closing::revoked(why)),
             },
             changed = self.notices.changed() => return match changed {
-                Ok(()) => Ok(self.notice_changed()),
+                Ok(()) => self.notice_changed(),
                 // The server is stopping.
                 Err(_) => Err(Closing::again("the server is restarting; reconnect")),
             },

@@ -1,7 +1,7 @@
 //! Server operations: the notice every page shows (an admin's broadcast, maintenance, a
 //! restart countdown), kept in one database row that every node follows, and the console's
 //! data (status, alerts, users). Maintenance freezes the document engine (every client's write
-//! is refused) and [`Ops::writable`] refuses new runs, terminals and file changes.
+//! is refused) and `Editor::writable` refuses new runs, terminals and file changes.
 
 pub mod alerts;
 pub mod args;
@@ -17,7 +17,7 @@ use app::{
     types::UserInfo,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
     sea_query::OnConflict,
 };
 use tokio::sync::watch;
@@ -77,18 +77,6 @@ impl Ops {
     /// Changes of the notice, for the live channels.
     pub fn subscribe(&self) -> watch::Receiver<Notice> {
         self.0.tx.subscribe()
-    }
-
-    pub fn in_maintenance(&self) -> bool {
-        self.0.engine.is_frozen()
-    }
-
-    /// `Unavailable` during maintenance: what new runs, terminals and file changes ask first.
-    pub fn writable(&self) -> AppResult<()> {
-        if self.in_maintenance() {
-            return Err(in_maintenance());
-        }
-        Ok(())
     }
 
     pub async fn set_banner(
@@ -154,10 +142,7 @@ impl Ops {
     /// meanwhile (then again, on the newer one), and applies it here.
     async fn change(&self, edit: impl Fn(&mut Notice) + Send) -> AppResult<()> {
         for _ in 0..5 {
-            let row = ops_state::Entity::find_by_id(ROW)
-                .one(&self.0.db)
-                .await
-                .map_err(db)?;
+            let row = ops_state::Entity::find_by_id(ROW).one(&self.0.db).await?;
             let (version, mut notice) = match &row {
                 Some(r) => (r.version, decode(&r.body)),
                 None => (0, Notice::default()),
@@ -181,8 +166,7 @@ impl Ops {
                                 .to_owned(),
                         )
                         .exec_without_returning(&self.0.db)
-                        .await
-                        .map_err(db)?
+                        .await?
                         > 0
                 }
                 Some(_) => {
@@ -193,8 +177,7 @@ impl Ops {
                         .filter(ops_state::Column::Id.eq(ROW))
                         .filter(ops_state::Column::Version.eq(version))
                         .exec(&self.0.db)
-                        .await
-                        .map_err(db)?
+                        .await?
                         .rows_affected
                         > 0
                 }
@@ -209,13 +192,19 @@ impl Ops {
         ))
     }
 
-    /// Reads the row and applies it if it is newer than what this node has.
+    /// Applies the row if it is newer than what this node has: its version is read every
+    /// second, its body only when the version moved.
     async fn reload(&self) -> AppResult<()> {
-        if let Some(row) = ops_state::Entity::find_by_id(ROW)
+        let version: Option<i64> = ops_state::Entity::find_by_id(ROW)
+            .select_only()
+            .column(ops_state::Column::Version)
+            .into_tuple()
             .one(&self.0.db)
-            .await
-            .map_err(db)?
-        {
+            .await?;
+        if version.is_none_or(|v| v <= lock(&self.0.held).version) {
+            return Ok(());
+        }
+        if let Some(row) = ops_state::Entity::find_by_id(ROW).one(&self.0.db).await? {
             self.apply(row.version, decode(&row.body));
         }
         Ok(())
@@ -270,8 +259,4 @@ fn decode(body: &str) -> Notice {
         tracing::warn!(error = %e, "unreadable server notice; showing none");
         Notice::default()
     })
-}
-
-fn db(e: sea_orm::DbErr) -> AppError {
-    crate::error::ServerError::from(e).into()
 }
