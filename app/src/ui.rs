@@ -23,6 +23,54 @@ pub(crate) fn project_id_param() -> impl Fn() -> Option<ProjectId> + Copy + Send
     move || params.read().get("id")?.parse().ok().map(ProjectId)
 }
 
+/// A project page's section data (environments, AI use), loaded by the page itself, above every
+/// `Suspense`, and handed to the section it shows. A resource made inside a `Suspend` (a section
+/// drawn once the page's own data arrived) can lose its owner while it loads on the server, and
+/// with it the request's services: the section then rendered an error the browser's copy did
+/// not, and the page never hydrated (the settings page, now and then, in CI).
+pub struct SectionData<T: Send + Sync + 'static> {
+    /// Bump to load again (after a change the section made).
+    pub reload: RwSignal<u32>,
+    pub data: Resource<Result<T, AppError>>,
+}
+
+impl<T: Send + Sync + 'static> Clone for SectionData<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T: Send + Sync + 'static> Copy for SectionData<T> {}
+
+impl<T> SectionData<T>
+where
+    T: Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+{
+    pub fn new<F, Fut>(
+        project: impl Fn() -> Option<ProjectId> + Send + Sync + 'static,
+        load: F,
+    ) -> Self
+    where
+        F: Fn(ProjectId) -> Fut + Copy + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<T, AppError>> + Send + 'static,
+    {
+        let reload = RwSignal::new(0u32);
+        let data = Resource::new(
+            move || (project(), reload.get()),
+            move |(p, _)| async move {
+                match p {
+                    Some(p) => load(p).await,
+                    None => Err(AppError::NotFound("Project".into())),
+                }
+            },
+        );
+        Self { reload, data }
+    }
+
+    pub fn changed(&self) {
+        self.reload.update(|n| *n = n.wrapping_add(1));
+    }
+}
+
 #[component]
 pub(crate) fn TopBar() -> impl IntoView {
     let user = Resource::new(|| (), |_| me());

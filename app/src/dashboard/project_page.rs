@@ -21,6 +21,8 @@ const REFRESH_SECS: u64 = 10;
 pub fn ProjectDashboard() -> impl IntoView {
     let project = project_id_param();
     let tick = RwSignal::new(0u32);
+    // Made here, above the Transition (see `SectionData`); shown to owners only.
+    let ai = crate::projects::ai::ai_data(project);
     let data = Resource::new(
         move || (project(), tick.get()),
         |(p, _)| async move {
@@ -47,7 +49,7 @@ pub fn ProjectDashboard() -> impl IntoView {
             <Transition fallback=loading>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Ok(o) => body(o),
+                        Ok(o) => body(o, ai),
                         Err(e) => view! { <ErrorPage error=e/> }.into_any(),
                     }
                 })}
@@ -56,7 +58,7 @@ pub fn ProjectDashboard() -> impl IntoView {
     }
 }
 
-fn body(o: ProjectOverview) -> AnyView {
+fn body(o: ProjectOverview, ai: crate::projects::ai::AiData) -> AnyView {
     let now = now_ms();
     let p = o.card.project.clone();
     let owner = p.role == Role::Owner;
@@ -68,7 +70,7 @@ fn body(o: ProjectOverview) -> AnyView {
         </ul>
         {runs_view(o.runs, now)}
         {hot_view(o.hot_files)}
-        {owner.then(|| view! { <crate::projects::ai::AiSection project=p.id is_owner=true/> })}
+        {owner.then(|| view! { <crate::projects::ai::AiSection project=p.id is_owner=true loaded=ai/> })}
     }
     .into_any()
 }

@@ -19,6 +19,9 @@ pub(crate) fn ProjectSettings() -> impl IntoView {
     let create_link = ServerAction::<CreateInviteLink>::new();
     let revoke_link = ServerAction::<RevokeInviteLink>::new();
     let delete = ServerAction::<DeleteProject>::new();
+    // Made here, above the page's Suspense (see `SectionData`).
+    let ai = crate::projects::ai::ai_data(project);
+    let envs = crate::projects::envs::envs_data(project);
 
     let data = Resource::new(
         move || {
@@ -87,8 +90,8 @@ pub(crate) fn ProjectSettings() -> impl IntoView {
                         <NameSection pid=pid name=name may_rename={my_role >= Role::Editor} rename=rename/>
                         <MembersSection pid=pid me=me is_owner=is_owner members=ws.members set_role=set_role
                             remove=remove leaving=leaving/>
-                        <crate::projects::ai::AiSection project=pid is_owner=is_owner/>
-                        <crate::projects::envs::EnvsSection project=pid/>
+                        <crate::projects::ai::AiSection project=pid is_owner=is_owner loaded=ai/>
+                        <crate::projects::envs::EnvsSection project=pid loaded=envs/>
                         {is_owner.then(|| view! {
                             <p><a href=format!("/p/{pid}/audit") data-test="audit-link">"Audit log: who did what in this project →"</a></p>
                             <InviteSection pid=pid invite=invite/>

@@ -12,7 +12,7 @@ use crate::{error::AppError, types::ProjectId};
 pub mod ssr;
 mod view;
 
-pub use view::AiSection;
+pub use view::{AiData, AiSection, ai_data};
 
 /// Days of use the settings page shows.
 pub const USAGE_DAYS: i64 = 14;

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use super::{AiOverview, AiSwitches, USAGE_DAYS, UsageDay, grouped, project_ai, set_ai_switches};
-use crate::types::ProjectId;
+use crate::{types::ProjectId, ui::SectionData};
 
 fn kind_label(kind: &str) -> &'static str {
     match kind {
@@ -48,16 +48,23 @@ fn average_ms(total: i64, requests: i64) -> String {
     }
 }
 
+/// What the AI section shows; the page makes it (see `SectionData`).
+pub type AiData = SectionData<AiOverview>;
+
+/// Loads the AI section's data for the route's project.
+pub fn ai_data(project: impl Fn() -> Option<ProjectId> + Send + Sync + 'static) -> AiData {
+    SectionData::new(project, project_ai)
+}
+
 #[component]
-pub fn AiSection(project: ProjectId, is_owner: bool) -> impl IntoView {
-    let saved = RwSignal::new(0u32);
+pub fn AiSection(project: ProjectId, is_owner: bool, loaded: AiData) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
-    let data = Resource::new(move || saved.get(), move |_| project_ai(project));
+    let data = loaded.data;
     let save = move |s: AiSwitches| {
         error.set(None);
         leptos::task::spawn_local(async move {
             match set_ai_switches(project, s).await {
-                Ok(_) => saved.update(|n| *n += 1),
+                Ok(_) => loaded.changed(),
                 Err(e) => error.set(Some(e.to_string())),
             }
         });

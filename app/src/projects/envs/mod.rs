@@ -15,7 +15,7 @@ use crate::{error::AppError, types::ProjectId};
 pub mod ssr;
 mod view;
 
-pub use view::{EnvPicker, EnvsSection};
+pub use view::{EnvPicker, EnvsData, EnvsSection, envs_data};
 
 /// Environments per project.
 pub const MAX_ENVS: usize = 20;

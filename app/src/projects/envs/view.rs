@@ -8,7 +8,7 @@ use super::{
     EnvVar, Environment, Environments, MIN_SECRET, create_env, delete_env, project_envs,
     remove_env_var, set_env_var,
 };
-use crate::{error::AppError, projects::pages::ConfirmButton, types::ProjectId};
+use crate::{error::AppError, projects::pages::ConfirmButton, types::ProjectId, ui::SectionData};
 
 /// A change to send; the section reloads after it or shows why it was refused.
 type Change = Pin<Box<dyn Future<Output = Result<(), AppError>>>>;
@@ -22,17 +22,24 @@ fn set_line(v: &EnvVar) -> String {
     )
 }
 
+/// What the environments section shows; the page makes it (see `SectionData`).
+pub type EnvsData = SectionData<Environments>;
+
+/// Loads the environments section's data for the route's project.
+pub fn envs_data(project: impl Fn() -> Option<ProjectId> + Send + Sync + 'static) -> EnvsData {
+    SectionData::new(project, project_envs)
+}
+
 #[component]
-pub fn EnvsSection(project: ProjectId) -> impl IntoView {
-    let changed = RwSignal::new(0u32);
+pub fn EnvsSection(project: ProjectId, loaded: EnvsData) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
-    let data = Resource::new(move || changed.get(), move |_| project_envs(project));
+    let data = loaded.data;
     // Runs a change and reloads the list (or shows why it was refused).
     let act = move |f: Change| {
         error.set(None);
         spawn_local(async move {
             match f.await {
-                Ok(()) => changed.update(|n| *n += 1),
+                Ok(()) => loaded.changed(),
                 Err(e) => error.set(Some(e.to_string())),
             }
         });
