@@ -88,6 +88,29 @@ test("time to interactive of the IDE page, cold and warm, CPU x4 and Slow 4G", a
   await setup.close();
 });
 
+test("time to interactive of the dashboard, cold, CPU x4 and Slow 4G", async ({ browser, baseURL }) => {
+  const setup = await browser.newContext({ baseURL });
+  const s = await setup.newPage();
+  await newProject(s, "ttd", "TTD");
+  const state = await setup.storageState();
+  const cold: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const net = await link(baseURL!, SLOW_4G);
+    const ctx = await browser.newContext({ baseURL: net.url, storageState: state });
+    const page = await ctx.newPage();
+    const cdp = await ctx.newCDPSession(page);
+    await cdp.send("Emulation.setCPUThrottlingRate", { rate: 4 });
+    const t0 = Date.now();
+    await page.goto("/");
+    await hydrated(page);
+    cold.push(Date.now() - t0);
+    await ctx.close();
+    await net.close();
+  }
+  console.log(`BENCH dashboard TTI cold (CPU x4, Slow 4G; navigation → hydrated): median ${median(cold)} ms of [${cold.join(", ")}]`);
+  await setup.close();
+});
+
 test("reopen a project with 20 files offline; merge 1,000 offline edits", async ({ browser, baseURL }) => {
   test.setTimeout(600_000);
   const net = await link(baseURL!);

@@ -334,4 +334,45 @@ async fn secrets_are_sealed_never_returned_and_masked(backend: Backend) {
     s.server.finish().await;
 }
 
-crate::db_tests!(secrets_are_sealed_never_returned_and_masked);
+/// The settings page's AI and environments sections render their data on every server render.
+/// Their resources were once made inside the page's `Suspend`, and now and then (about one
+/// render in 150 under load) one lost its owner while it loaded, rendered "internal error"
+/// and left the browser's copy unable to hydrate. Many renders at once, so a regression shows.
+async fn the_settings_page_renders_its_sections_every_time(backend: Backend) {
+    let Some(s) = setup(backend, &[("show.py", SHOW)], |_| {}).await else {
+        return;
+    };
+    let p = s.project;
+    s.owner
+        .json_ok("envs/create", json!({ "project": p, "name": "staging" }))
+        .await;
+    let path = format!("/p/{p}/settings");
+    for _ in 0..25 {
+        let pages = futures_util::future::join_all((0..6).map(|_| async {
+            let r = s.owner.get(&path).await;
+            (r.status(), r.text().await.unwrap_or_default())
+        }))
+        .await;
+        for (status, html) in pages {
+            assert_eq!(status, StatusCode::OK);
+            assert!(
+                html.contains(r#"data-env="staging""#),
+                "no environment: {html}"
+            );
+            assert!(
+                html.contains(r#"data-test="ai-switches""#),
+                "no AI section: {html}"
+            );
+            assert!(
+                !html.contains(r#"<p class="form-error">"#),
+                "a section failed: {html}"
+            );
+        }
+    }
+    s.server.finish().await;
+}
+
+crate::db_tests!(
+    secrets_are_sealed_never_returned_and_masked,
+    the_settings_page_renders_its_sections_every_time
+);
