@@ -9,7 +9,7 @@
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    SsrMode,
+    Lazy, SsrMode,
     components::{Route, Router, Routes},
     path,
 };
@@ -31,6 +31,7 @@ pub mod ops;
 pub mod projects;
 pub mod pwa;
 pub mod remote;
+mod routes;
 pub mod runs;
 #[cfg(feature = "ssr")]
 pub mod services;
@@ -79,17 +80,17 @@ pub fn App() -> impl IntoView {
         <ops::NoticeBar/>
         <Router>
             <Routes fallback=ui::NotFoundPage>
-                <Route path=path!("/") view=dashboard::Dashboard ssr=SsrMode::Async/>
+                <Route path=path!("/") view={Lazy::<routes::DashboardPage>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/login") view=auth::LoginPage/>
                 <Route path=path!("/signup") view=auth::SignupPage/>
-                <Route path=path!("/account") view=account::AccountPage/>
-                <Route path=path!("/admin") view=ops::OpsConsole ssr=SsrMode::Async/>
+                <Route path=path!("/account") view={Lazy::<routes::AccountPage>::new()}/>
+                <Route path=path!("/admin") view={Lazy::<routes::AdminPage>::new()} ssr=SsrMode::Async/>
                 // Async SSR so a 403/404 from the data load becomes the page's HTTP status.
-                <Route path=path!("/p/:id") view=ide::IdePage ssr=SsrMode::Async/>
-                <Route path=path!("/p/:id/settings") view=projects::ProjectSettings ssr=SsrMode::Async/>
-                <Route path=path!("/p/:id/audit") view=projects::AuditPage ssr=SsrMode::Async/>
-                <Route path=path!("/p/:id/dashboard") view=dashboard::ProjectDashboard ssr=SsrMode::Async/>
-                <Route path=path!("/invite/:token") view=projects::InvitePage ssr=SsrMode::Async/>
+                <Route path=path!("/p/:id") view={Lazy::<routes::IdePage>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/p/:id/settings") view={Lazy::<routes::SettingsPage>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/p/:id/audit") view={Lazy::<routes::AuditPage>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/p/:id/dashboard") view={Lazy::<routes::ProjectDashboardPage>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/invite/:token") view={Lazy::<routes::InvitePage>::new()} ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

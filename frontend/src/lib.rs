@@ -7,8 +7,16 @@
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
-    mark("hydrated");
+    // Each page is a lazily loaded route (`app/src/routes.rs`): hydration waits for the page's
+    // chunk, so it runs as a task, and the page counts as live only once it is done.
+    wasm_bindgen_futures::spawn_local(async {
+        let body = leptos::prelude::document().body();
+        if let Some(body) = body {
+            let owner = leptos::mount::hydrate_from_async(body, app::App).await;
+            owner.forget();
+            mark("hydrated");
+        }
+    });
 }
 
 #[wasm_bindgen::prelude::wasm_bindgen]

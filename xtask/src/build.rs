@@ -24,6 +24,13 @@ const WASM_FEATURES: [&str; 6] = [
     "--enable-reference-types",
     "--enable-multivalue",
 ];
+/// The linker keeps its relocations in the wasm: `wasm-split-cli` reads them to find every
+/// function a split point reaches. Set for every cargo run in the browser's target directory
+/// (lint, build, Trunk), so they share one set of compiled dependencies.
+const WASM_RUSTFLAGS: (&str, &str) = (
+    "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
+    "-Clink-args=--emit-relocs",
+);
 /// The server's feature set for every release build and the release tests.
 pub(crate) const SERVER_FEATURES: &str = "server/embed-site";
 
@@ -63,6 +70,7 @@ impl Ctx {
     pub(crate) fn wasm_cargo(&self, args: &[&str]) -> std::process::Command {
         let mut c = self.cmd("cargo", args);
         c.env("CARGO_TARGET_DIR", self.wasm_target_dir());
+        c.env(WASM_RUSTFLAGS.0, WASM_RUSTFLAGS.1);
         c
     }
 
@@ -117,6 +125,8 @@ impl Ctx {
             WASM_TARGET,
             "--profile",
             WASM_PROFILE,
+            "--features",
+            "split",
         ]
     }
 
@@ -131,15 +141,19 @@ impl Ctx {
             WASM_TARGET,
             "--profile",
             WASM_PROFILE,
+            "--features",
+            "split",
             "--",
             "-D",
             "warnings",
         ]
     }
 
-    /// Turns the compiled wasm into the site folder: wasm-bindgen's JS and wasm (the names
-    /// Leptos's hydration script asks for: `pkg/tandem.js`, `pkg/tandem_bg.wasm`), wasm-opt,
-    /// the stylesheet, `public/` and Monaco.
+    /// Turns the compiled wasm into the site folder: wasm-split cuts it at the pages' split
+    /// points (`app/src/routes.rs`) into the main module and one chunk per page with the
+    /// loader `__wasm_split.js`; wasm-bindgen makes the main module's JS and wasm (the names
+    /// Leptos's hydration script asks for: `pkg/tandem.js`, `pkg/tandem_bg.wasm`); wasm-opt
+    /// shrinks every wasm; then the stylesheet, `public/` and Monaco.
     pub(crate) fn assemble_site(&self) -> Result {
         let site = self.site_root();
         let pkg = site.join("pkg");
@@ -150,30 +164,103 @@ impl Ctx {
             .join(WASM_TARGET)
             .join(WASM_PROFILE)
             .join("frontend.wasm");
+        let pkg_dir = pkg.to_string_lossy();
+        self.step(
+            "wasm-split",
+            "wasm-split-cli",
+            &[
+                &wasm.to_string_lossy(),
+                &pkg_dir,
+                "--target",
+                "web",
+                "--out-name",
+                "tandem",
+            ],
+        )?;
+        // The main module wasm-split wrote; wasm-bindgen turns it into `tandem_bg.wasm`.
+        let main = pkg.join("tandem.wasm");
         self.step(
             "wasm-bindgen",
             "wasm-bindgen",
             &[
-                &wasm.to_string_lossy(),
+                &main.to_string_lossy(),
                 "--target",
                 "web",
                 "--no-typescript",
+                // The chunks import the main module's functions by their linker names.
+                "--keep-lld-exports",
+                "--no-demangle",
                 "--out-name",
                 "tandem",
                 "--out-dir",
-                &pkg.to_string_lossy(),
+                &pkg_dir,
             ],
         )?;
-        let bg = pkg.join("tandem_bg.wasm");
-        let bg = bg.to_string_lossy();
-        let mut opt = vec!["-Oz", &*bg, "-o", &*bg];
-        opt.extend(WASM_FEATURES);
-        self.step("wasm-opt", "wasm-opt", &opt)?;
+        fs::remove_file(&main).map_err(|e| format!("{}: {e}", main.display()))?;
+        self.optimize(&pkg)?;
         copy(&self.root.join("style/main.css"), &pkg.join("tandem.css"))?;
         tools::copy_dir(&self.root.join("public"), &site)?;
         tools::copy_vendor(self)?;
         crate::worker::stamp(&site)?;
         self.compress(&site)
+    }
+
+    /// `wasm-opt -Oz` on every wasm in `pkg` (the main module and some 170 chunks), on every
+    /// core, biggest first so the long ones do not end up last.
+    fn optimize(&self, pkg: &Path) -> Result {
+        let started = Instant::now();
+        let mut files = Vec::new();
+        for entry in fs::read_dir(pkg).map_err(|e| format!("{}: {e}", pkg.display()))? {
+            let entry = entry.map_err(|e| e.to_string())?;
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "wasm") {
+                let len = entry.metadata().map_err(|e| e.to_string())?.len();
+                files.push((len, path));
+            }
+        }
+        files.sort_by(|a, b| b.0.cmp(&a.0));
+        let queue = std::sync::Mutex::new(files.iter().map(|(_, p)| p));
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        println!(
+            "\n==> wasm-opt -Oz: {} files on {workers} threads",
+            files.len()
+        );
+        let results: Vec<Result> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|_| {
+                    scope.spawn(|| -> Result {
+                        loop {
+                            let next = queue.lock().map_err(|e| e.to_string())?.next();
+                            let Some(path) = next else { return Ok(()) };
+                            let file = path.to_string_lossy();
+                            let mut args = vec!["-Oz", &*file, "-o", &*file];
+                            args.extend(WASM_FEATURES);
+                            let out = self
+                                .cmd("wasm-opt", &args)
+                                .output()
+                                .map_err(|e| format!("cannot start wasm-opt: {e}"))?;
+                            if !out.status.success() {
+                                return Err(format!(
+                                    "wasm-opt {file} failed ({}): {}",
+                                    out.status,
+                                    String::from_utf8_lossy(&out.stderr)
+                                ));
+                            }
+                        }
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err("a wasm-opt thread panicked".into()))
+                })
+                .collect()
+        });
+        results.into_iter().collect::<Result<Vec<()>>>()?;
+        println!("<== wasm-opt -Oz: {:.1}s", started.elapsed().as_secs_f64());
+        Ok(())
     }
 
     /// A gzip copy (`name.gz`, `gzip -9`) beside every text file of the site worth it, which
@@ -229,6 +316,7 @@ impl Ctx {
     pub(crate) fn trunk_build(&self) -> std::process::Command {
         let mut c = self.cmd("trunk", &["build", "--release"]);
         c.env("CARGO_TARGET_DIR", self.wasm_target_dir());
+        c.env(WASM_RUSTFLAGS.0, WASM_RUSTFLAGS.1);
         c
     }
 

@@ -132,6 +132,7 @@ impl Ctx {
     fn setup(&self, for_tests: bool) -> Result {
         tools::wasm_target(self)?;
         tools::wasm_bindgen(self)?;
+        tools::wasm_split(self)?;
         tools::npm_packages(self)?;
         tools::bubblewrap(self)?;
         if for_tests {

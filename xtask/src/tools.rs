@@ -56,6 +56,35 @@ pub(crate) fn wasm_bindgen(ctx: &Ctx) -> Result {
     )
 }
 
+/// `wasm-split-cli` (the splitter cargo-leptos runs for `--split`, from its crate on
+/// crates.io), into the tools folder once per machine: it cuts the wasm at the app's
+/// `#[lazy]` split points before wasm-bindgen sees it.
+pub(crate) fn wasm_split(ctx: &Ctx) -> Result {
+    const VERSION: &str = "0.2.4";
+    let root = ctx.tools_dir();
+    let marker = root.join(format!("wasm-split-cli-{VERSION}"));
+    if marker.exists() && root.join("bin/wasm-split-cli").exists() {
+        return Ok(());
+    }
+    let mut c = ctx.cmd(
+        "cargo",
+        &[
+            "install",
+            "wasm_split_cli_support",
+            "--version",
+            VERSION,
+            "--locked",
+            "--features",
+            "build-binary",
+            "--root",
+            &root.to_string_lossy(),
+        ],
+    );
+    c.env_remove("CARGO_TARGET_DIR");
+    crate::run_step("install wasm-split-cli", c)?;
+    fs::write(&marker, VERSION).map_err(|e| format!("{}: {e}", marker.display()))
+}
+
 pub(crate) fn npm_packages(ctx: &Ctx) -> Result {
     npm_packages_in(ctx, "")
 }
