@@ -8,7 +8,7 @@
 // - merging 1,000 offline edits (link back → Saved, and → the other member has them).
 import fs from "node:fs";
 import zlib from "node:zlib";
-import type { Page } from "@playwright/test";
+import type { Browser, BrowserContext, Page } from "@playwright/test";
 import { expect, test, allowConsoleErrors } from "../tests/fixtures";
 import { create, hydrated, newProject, row, signUp, uniqueName } from "../tests/helpers";
 import { link } from "../tests/proxy";
@@ -53,6 +53,17 @@ test("bytes of the first load", async ({ browser, baseURL }) => {
   await cold.close();
 });
 
+/** A new profile signed in as `state`, behind a Slow 4G link, its CPU slowed four times. */
+async function throttled(browser: Browser, baseURL: string, state: Awaited<ReturnType<BrowserContext["storageState"]>>) {
+  const net = await link(baseURL, SLOW_4G);
+  // Cookies are per host, not per port: the session works through the link.
+  const ctx = await browser.newContext({ baseURL: net.url, storageState: state });
+  const page = await ctx.newPage();
+  const cdp = await ctx.newCDPSession(page);
+  await cdp.send("Emulation.setCPUThrottlingRate", { rate: 4 });
+  return { page, close: async () => { await ctx.close(); await net.close(); } };
+}
+
 test("time to interactive of the IDE page, cold and warm, CPU x4 and Slow 4G", async ({ browser, baseURL }) => {
   const setup = await browser.newContext({ baseURL });
   const s = await setup.newPage();
@@ -62,12 +73,7 @@ test("time to interactive of the IDE page, cold and warm, CPU x4 and Slow 4G", a
   const cold: number[] = [];
   const warm: number[] = [];
   for (let i = 0; i < RUNS; i++) {
-    const net = await link(baseURL!, SLOW_4G);
-    // Cookies are per host, not per port: the session works through the link.
-    const ctx = await browser.newContext({ baseURL: net.url, storageState: state });
-    const page = await ctx.newPage();
-    const cdp = await ctx.newCDPSession(page);
-    await cdp.send("Emulation.setCPUThrottlingRate", { rate: 4 });
+    const { page, close } = await throttled(browser, baseURL!, state);
     let t0 = Date.now();
     await page.goto(path);
     await editorShown(page);
@@ -80,8 +86,7 @@ test("time to interactive of the IDE page, cold and warm, CPU x4 and Slow 4G", a
     await page.goto(path);
     await editorShown(page);
     warm.push(Date.now() - t0);
-    await ctx.close();
-    await net.close();
+    await close();
   }
   console.log(`BENCH IDE TTI cold (CPU x4, Slow 4G): median ${median(cold)} ms of [${cold.join(", ")}]`);
   console.log(`BENCH IDE TTI warm, service worker (CPU x4, Slow 4G): median ${median(warm)} ms of [${warm.join(", ")}]`);
@@ -95,17 +100,12 @@ test("time to interactive of the dashboard, cold, CPU x4 and Slow 4G", async ({ 
   const state = await setup.storageState();
   const cold: number[] = [];
   for (let i = 0; i < RUNS; i++) {
-    const net = await link(baseURL!, SLOW_4G);
-    const ctx = await browser.newContext({ baseURL: net.url, storageState: state });
-    const page = await ctx.newPage();
-    const cdp = await ctx.newCDPSession(page);
-    await cdp.send("Emulation.setCPUThrottlingRate", { rate: 4 });
+    const { page, close } = await throttled(browser, baseURL!, state);
     const t0 = Date.now();
     await page.goto("/");
     await hydrated(page);
     cold.push(Date.now() - t0);
-    await ctx.close();
-    await net.close();
+    await close();
   }
   console.log(`BENCH dashboard TTI cold (CPU x4, Slow 4G; navigation → hydrated): median ${median(cold)} ms of [${cold.join(", ")}]`);
   await setup.close();
