@@ -218,7 +218,7 @@ impl Ctx {
                 files.push((len, path));
             }
         }
-        files.sort_by(|a, b| b.0.cmp(&a.0));
+        files.sort_by_key(|f| std::cmp::Reverse(f.0));
         let queue = std::sync::Mutex::new(files.iter().map(|(_, p)| p));
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         println!(
