@@ -30,7 +30,7 @@ macro_rules! lazy_page {
             }
 
             // The router loads the chunk before it hydrates a server-rendered page: hydration
-            // draws the page at once, and a page whose code were still on its way would not
+            // draws the page at once, and a page whose code was still on its way would not
             // match the server's HTML.
             async fn preload() {
                 #[cfg(feature = "split")]
